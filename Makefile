@@ -1,0 +1,194 @@
+# NetWatch top-level build. `make help` lists the targets.
+#
+# Layout (every rule below is a wildcard: a new file joins the build by
+# existing in the right folder):
+#   bpf/*.bpf.c        -> build/<name>.bpf.o + build/<name>.skel.h (bpftool)
+#   agent/*.c          -> build/netwatch-agent (libc, libm, libsodium only)
+#   user/lib/*.c       -> build/libnetwatch.a (loader, parsing, JSON, logging)
+#   user/<tool>/*.c    -> build/netwatch-<tool>, linked with libnetwatch.a
+#   tests/unit/*.c     -> build/tests/<name>  (cmocka, no privileges)
+#   tests/bpf/*.c      -> build/tests/<name>  (cmocka, BPF_PROG_TEST_RUN, root)
+#   tests/fuzz/*.c     -> build/fuzz/<name>   (libFuzzer, `make fuzz`)
+#   tests/bench/*.c    -> build/bench/<name>  (`make bench`)
+#   tests/integration  -> pytest (root, network namespaces)
+#
+# SANITIZE=1 builds everything with ASan+UBSan into build/san/ instead.
+
+CC       ?= gcc
+CLANG    ?= clang
+BPFTOOL  ?= bpftool
+PYTEST   ?= /usr/bin/python3 -m pytest
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+
+ifeq ($(SANITIZE),1)
+BUILD    := build/san
+SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+else
+BUILD    := build
+SANFLAGS :=
+endif
+
+ARCH     := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
+VERSION  := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
+
+WARN     := -Wall -Wextra -Werror
+CFLAGS   ?= -O2 -g
+CFLAGS   += -std=gnu11 $(WARN) $(SANFLAGS) -D_GNU_SOURCE -DNW_VERSION_STRING='"$(VERSION)"' \
+            -Ibpf -Iuser/lib -I$(BUILD)
+LDFLAGS  += $(SANFLAGS)
+LIBBPF_LIBS := $(shell pkg-config --libs libbpf 2>/dev/null || echo -lbpf -lelf -lz)
+USER_LIBS   := $(LIBBPF_LIBS) -ljansson -lm
+AGENT_LIBS  := -lm -lsodium
+CMOCKA_LIBS := -lcmocka
+
+BPF_CFLAGS := -target bpf -g -O2 -Wall -Werror -D__TARGET_ARCH_$(ARCH) -Ibpf
+
+BPF_SRCS   := $(wildcard bpf/*.bpf.c)
+BPF_OBJS   := $(patsubst bpf/%.bpf.c,$(BUILD)/%.bpf.o,$(BPF_SRCS))
+SKELS      := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
+BPF_HDRS   := $(wildcard bpf/*.h)
+
+AGENT_SRCS := $(wildcard agent/*.c)
+AGENT_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(AGENT_SRCS))
+LIB_SRCS   := $(wildcard user/lib/*.c)
+LIB_OBJS   := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRCS))
+LIB        := $(BUILD)/libnetwatch.a
+TOOLS      := $(filter-out lib,$(notdir $(patsubst %/,%,$(dir $(wildcard user/*/*.c)))))
+TOOL_BINS  := $(patsubst %,$(BUILD)/netwatch-%,$(sort $(TOOLS)))
+BINS       := $(if $(AGENT_SRCS),$(BUILD)/netwatch-agent) $(TOOL_BINS)
+
+UNIT_SRCS  := $(wildcard tests/unit/*.c)
+UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
+BPFT_SRCS  := $(wildcard tests/bpf/*.c)
+BPFT_BINS  := $(patsubst tests/bpf/%.c,$(BUILD)/tests/%,$(BPFT_SRCS))
+FUZZ_SRCS  := $(wildcard tests/fuzz/*.c)
+FUZZ_BINS  := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
+BENCH_SRCS := $(wildcard tests/bench/*.c)
+BENCH_BINS := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
+
+FUZZ_SECONDS ?= 60
+
+.PHONY: all deps test unit-test bpf-test integration-test fuzz bench install clean vmlinux demo help
+.DELETE_ON_ERROR:
+.SECONDARY:
+
+all: $(BPF_OBJS) $(SKELS) $(BINS)
+
+help:
+	@echo "make            build binaries and BPF objects into $(BUILD)/"
+	@echo "make deps       install every Debian package the build, tests and lab need"
+	@echo "make test       unit, BPF and process tests (root); SANITIZE=1 for ASan+UBSan"
+	@echo "make fuzz       libFuzzer over the shared parser (FUZZ_SECONDS=$(FUZZ_SECONDS))"
+	@echo "make bench      collector cost per packet and other figures"
+	@echo "make demo       a live demo in network namespaces (root)"
+	@echo "make install    PREFIX=$(PREFIX) DESTDIR=$(DESTDIR)"
+	@echo "make vmlinux    regenerate vmlinux.h from this kernel's BTF"
+
+# ------------------------------------------------------------------ deps
+DEB_PACKAGES := build-essential clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config \
+	libsodium-dev libjansson-dev libfftw3-dev libmicrohttpd-dev libcap-dev libnl-route-3-dev \
+	libmnl-dev libcmocka-dev python3-pytest python3-numpy python3-yaml iproute2 ethtool \
+	prometheus jq curl
+
+deps:
+	@missing=$$(for p in $(DEB_PACKAGES); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; \
+	done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing:" $$missing; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get update -q && apt-get install -y -q --no-install-recommends $$missing; \
+	else \
+		echo "deps: all $(words $(DEB_PACKAGES)) packages present"; \
+	fi
+
+# ------------------------------------------------------------------ BPF
+vmlinux:
+	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > vmlinux.h.tmp
+	mv vmlinux.h.tmp vmlinux.h
+
+$(BUILD)/%.bpf.o: bpf/%.bpf.c $(BPF_HDRS) vmlinux.h | $(BUILD)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
+	$(BPFTOOL) gen skeleton $< name $* > $@
+
+# ------------------------------------------------------------------ C
+$(BUILD):
+	mkdir -p $@
+
+$(BUILD)/obj/%.o: %.c $(BPF_HDRS) $(wildcard user/lib/*.h agent/*.h user/*/*.h) $(SKELS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(LIB): $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	rm -f $@
+	$(if $(LIB_OBJS),ar rcs $@ $^,ar rcs $@)
+
+$(BUILD)/netwatch-agent: $(AGENT_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(AGENT_LIBS)
+
+.SECONDEXPANSION:
+$(BUILD)/netwatch-%: $$(patsubst %.c,$(BUILD)/obj/%.o,$$(wildcard user/$$*/*.c)) $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(USER_LIBS) $(EXTRA_LIBS_$*)
+
+# Each test links the library and, when it has one, the agent's pieces it names.
+$(BUILD)/tests/%: tests/unit/%.c $(LIB) $(filter-out $(BUILD)/obj/agent/main.o,$(AGENT_OBJS)) $(BPF_HDRS) $(SKELS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Iagent $(LDFLAGS) -o $@ $< $(LIB) $(filter-out $(BUILD)/obj/agent/main.o,$(AGENT_OBJS)) \
+		$(USER_LIBS) -lsodium $(CMOCKA_LIBS)
+
+$(BUILD)/tests/%: tests/bpf/%.c $(LIB) $(BPF_HDRS) $(SKELS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(USER_LIBS) -lsodium $(CMOCKA_LIBS)
+
+$(BUILD)/bench/%: tests/bench/%.c $(LIB) $(BPF_HDRS) $(SKELS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(USER_LIBS) -lsodium
+
+# libFuzzer needs clang; the fuzzer always carries ASan+UBSan.
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(BPF_HDRS)
+	@mkdir -p $(dir $@)
+	$(CLANG) -std=gnu11 -g -O1 $(WARN) -Ibpf -Iuser/lib -fsanitize=fuzzer,address,undefined \
+		-fno-sanitize-recover=all -o $@ $<
+
+# ------------------------------------------------------------------ tests
+test: all $(UNIT_BINS) $(BPFT_BINS)
+	@bash tests/run-c-tests.sh $(UNIT_BINS)
+	@if [ "$$(id -u)" = 0 ]; then bash tests/run-c-tests.sh $(BPFT_BINS); \
+	 else echo "BPF tests need root: skipped"; fi
+	NETWATCH_BUILD=$(CURDIR)/$(BUILD) $(PYTEST) -q -p no:cacheprovider tests/integration
+
+unit-test: $(UNIT_BINS)
+	@bash tests/run-c-tests.sh $(UNIT_BINS)
+
+bpf-test: all $(BPFT_BINS)
+	@bash tests/run-c-tests.sh $(BPFT_BINS)
+
+integration-test: all
+	NETWATCH_BUILD=$(CURDIR)/$(BUILD) $(PYTEST) -q -p no:cacheprovider tests/integration
+
+fuzz: $(FUZZ_BINS)
+	@set -e; for f in $(FUZZ_BINS); do \
+		n=$$(basename $$f); mkdir -p $(BUILD)/fuzz/corpus-$$n; \
+		echo "fuzz: $$n for $(FUZZ_SECONDS)s"; \
+		$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 $(BUILD)/fuzz/corpus-$$n tests/fuzz/seeds; \
+	done
+
+bench: all $(BENCH_BINS)
+	@set -e; for b in $(BENCH_BINS); do echo "== $$b"; $$b; done
+
+demo: all
+	bash deploy/local/demo.sh
+
+# ------------------------------------------------------------------ install
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
+	install -d $(DESTDIR)$(PREFIX)/share/doc/netwatch
+	install -m 0644 README.md $(wildcard docs/*.md) $(DESTDIR)$(PREFIX)/share/doc/netwatch/
+
+clean:
+	rm -rf build

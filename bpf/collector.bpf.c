@@ -1,0 +1,225 @@
+// SPDX-License-Identifier: GPL-2.0 OR MIT
+/*
+ * NetWatch in-kernel collector: recognises tone samples, stamps them with
+ * CLOCK_TAI, counts them exactly per server and writes them to that server's
+ * own ring buffer. One parse-and-record function behind an XDP and a tc entry.
+ */
+#include "../vmlinux.h"
+#include <bpf/bpf_helpers.h>
+
+#include "netwatch.h"
+#include "nw_parse.h"
+#include "nw_account.h"
+
+#define TC_ACT_OK 0
+#define TC_ACT_SHOT 2
+
+char LICENSE[] SEC("license") = "Dual MIT/GPL";
+
+/* Set by the loader before load. */
+const volatile __u16 nw_port = NW_DEFAULT_PORT;
+const volatile __u32 nw_rack_id = 0;
+const volatile __u32 nw_discovery_per_sec = NW_DISCOVERY_PER_SEC_DEFAULT;
+
+struct nw_ring_tmpl {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, NW_RING_BYTES_DEFAULT);
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, NW_MAX_SLOTS_DEFAULT);
+	__type(key, __u32);
+	__type(value, struct nw_server_state);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} nw_state SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, NW_MAX_SLOTS_DEFAULT);
+	__type(key, struct nw_server_key);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} nw_index SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, NW_MAX_SLOTS_DEFAULT);
+	__type(key, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+	__array(values, struct nw_ring_tmpl);
+} nw_rings SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct nw_stats);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} nw_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, NW_DISCOVERY_BYTES);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} nw_discovery SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct nw_disc_limit);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} nw_disc_limit SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct nw_meta);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} nw_meta SEC(".maps");
+
+enum nw_action { NW_ACT_PASS, NW_ACT_CONSUME };
+
+static __always_inline void nw_discover(struct nw_stats *stats, const struct nw_sample *s,
+					const struct nw_frame *f, __u64 now)
+{
+	__u32 zero = 0;
+	struct nw_disc_limit *lim = bpf_map_lookup_elem(&nw_disc_limit, &zero);
+	struct nw_discovery *ev;
+
+	if (!lim)
+		return;
+	/* Per-CPU fixed window: an unknown flood costs userspace at most
+	 * nw_discovery_per_sec events per CPU per second. */
+	if (now - lim->window_start_ns >= 1000000000ULL) {
+		lim->window_start_ns = now;
+		lim->sent_in_window = 0;
+	}
+	if (lim->sent_in_window >= nw_discovery_per_sec) {
+		stats->discovery_suppressed++;
+		return;
+	}
+	ev = bpf_ringbuf_reserve(&nw_discovery, sizeof(*ev), 0);
+	if (!ev) {
+		stats->discovery_suppressed++;
+		return;
+	}
+	lim->sent_in_window++;
+	ev->rack_id = s->rack_id;
+	ev->server_id = s->server_id;
+	ev->freq_uhz = s->freq_uhz;
+	ev->rate_uhz = s->rate_uhz;
+	ev->seq = s->seq;
+	ev->rx_ns = now;
+	ev->family = f->family;
+	__builtin_memset(ev->pad, 0, sizeof(ev->pad));
+	__builtin_memcpy(ev->addr, f->addr, sizeof(ev->addr));
+	bpf_ringbuf_submit(ev, 0);
+	stats->discovery_sent++;
+}
+
+static __always_inline enum nw_action nw_collect(void *data, void *data_end)
+{
+	struct nw_frame f = {};
+	struct nw_sample s = {};
+	struct nw_outcome out = {};
+	struct nw_server_key key = {};
+	struct nw_server_state *st;
+	struct nw_stats *stats;
+	struct nw_record *rec;
+	__u32 zero = 0, *slot;
+	void *ring;
+	__u64 now;
+	int verdict, reason;
+
+	stats = bpf_map_lookup_elem(&nw_stats, &zero);
+	if (!stats)
+		return NW_ACT_PASS;
+	stats->packets++;
+
+	verdict = nw_parse_frame(data, data_end, nw_port, &f);
+	if (verdict == NW_FRAME_PASS)
+		return NW_ACT_PASS;
+	if (verdict == NW_FRAME_MALFORMED) {
+		reason = f.reason;
+		goto malformed;
+	}
+	reason = nw_parse_sample(f.payload, data_end, f.payload_len, &s);
+	if (reason != NW_OK)
+		goto malformed;
+
+	now = bpf_ktime_get_tai_ns();
+	if (s.rack_id != nw_rack_id) {
+		stats->wrong_rack++;
+		return NW_ACT_CONSUME;
+	}
+	key.rack_id = s.rack_id;
+	key.server_id = s.server_id;
+	slot = bpf_map_lookup_elem(&nw_index, &key);
+	if (!slot) {
+		stats->unknown_server++;
+		nw_discover(stats, &s, &f, now);
+		return NW_ACT_CONSUME;
+	}
+	st = bpf_map_lookup_elem(&nw_state, slot);
+	if (!st) {
+		stats->unknown_server++;
+		return NW_ACT_CONSUME;
+	}
+
+	bpf_spin_lock(&st->lock);
+	nw_account(st, &s, now, &out);
+	bpf_spin_unlock(&st->lock);
+	stats->samples++;
+
+	if (!out.record)
+		return NW_ACT_CONSUME;
+	ring = bpf_map_lookup_elem(&nw_rings, slot);
+	if (!ring) {
+		stats->no_ring++;
+		return NW_ACT_CONSUME;
+	}
+	rec = bpf_ringbuf_reserve(ring, sizeof(*rec), 0);
+	if (!rec) {
+		stats->ring_full++;
+		__sync_fetch_and_add(&st->ring_full, 1);
+		return NW_ACT_CONSUME;
+	}
+	rec->seq = s.seq;
+	rec->tx_ns = s.tx_ns;
+	rec->rx_ns = now;
+	rec->value_bits = s.value_bits;
+	rec->flags = out.rec_flags;
+	rec->reserved = 0;
+	bpf_ringbuf_submit(rec, 0);
+	return NW_ACT_CONSUME;
+
+malformed:
+	if (reason >= 0 && reason < NW_MAL__MAX)
+		stats->malformed[reason]++;
+	return NW_ACT_CONSUME;
+}
+
+SEC("xdp")
+int nw_xdp(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+
+	return nw_collect(data, data_end) == NW_ACT_CONSUME ? XDP_DROP : XDP_PASS;
+}
+
+SEC("tc")
+int nw_tc(struct __sk_buff *skb)
+{
+	void *data, *data_end;
+
+	/* Pull the headers and a whole sample into the linear part, when the
+	 * frame is that long; a shorter frame stays as it is. */
+	bpf_skb_pull_data(skb, skb->len < 256 ? skb->len : 256);
+	data = (void *)(long)skb->data;
+	data_end = (void *)(long)skb->data_end;
+	return nw_collect(data, data_end) == NW_ACT_CONSUME ? TC_ACT_SHOT : TC_ACT_OK;
+}

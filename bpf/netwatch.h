@@ -1,0 +1,216 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * NetWatch's one shared header: the wire format of a tone sample, the record
+ * the kernel hands to userspace, and the layouts of every BPF map. Included by
+ * bpf/ (against vmlinux.h), user/ and agent/ (against the UAPI headers), so a
+ * layout can never drift between the producer and the consumer.
+ *
+ * Byte layout and rationale: docs/wire-format.md.
+ */
+#ifndef NETWATCH_H
+#define NETWATCH_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#include <linux/bpf.h> /* struct bpf_spin_lock */
+#endif
+
+/* ---------------------------------------------------------------- wire v1 */
+
+#define NW_MAGIC 0x4E57544EU /* "NWTN" on the wire */
+#define NW_VERSION 1
+#define NW_DEFAULT_PORT 9999
+#define NW_DEFAULT_RATE_HZ 20
+
+#define NW_FLAG_GOODBYE 0x01U /* agent stopped cleanly; seq = last generated */
+#define NW_FLAG_AUTH 0x02U    /* an 8-byte SipHash-2-4 tag follows the sample */
+#define NW_FLAGS_KNOWN (NW_FLAG_GOODBYE | NW_FLAG_AUTH)
+
+#define NW_TAG_LEN 8
+
+/* Every multi-byte field is big-endian. Naturally aligned: no padding. */
+struct nw_wire_sample {
+	__be32 magic;
+	__u8 version;
+	__u8 flags;
+	__be16 rack_id;
+	__be32 server_id;
+	__be32 freq_uhz;  /* the sender's tone, micro-hertz */
+	__be32 rate_uhz;  /* the sender's sample rate, micro-hertz */
+	__be32 value;     /* IEEE-754 binary32 bits of A*sin(2*pi*f*t_k) */
+	__be64 seq;       /* k, from 0 at agent start */
+	__be64 tx_ns;     /* t_k on the sender's CLOCK_TAI, ns */
+};
+
+#define NW_WIRE_LEN 40U
+#define NW_WIRE_LEN_AUTH (NW_WIRE_LEN + NW_TAG_LEN)
+_Static_assert(sizeof(struct nw_wire_sample) == NW_WIRE_LEN, "wire v1 is 40 bytes");
+
+/* A validated sample in host byte order. */
+struct nw_sample {
+	__u16 rack_id;
+	__u8 version;
+	__u8 flags;
+	__u32 server_id;
+	__u32 freq_uhz;
+	__u32 rate_uhz;
+	__u32 value_bits;
+	__u32 payload_len;
+	__u64 seq;
+	__u64 tx_ns;
+	__u8 tag[NW_TAG_LEN]; /* valid when flags & NW_FLAG_AUTH */
+};
+
+/* Why a datagram to the NetWatch port was refused. Index into nw_stats.malformed. */
+enum nw_malformed {
+	NW_MAL_TRUNCATED = 0, /* frame holds fewer bytes than its IP/UDP lengths or the header need */
+	NW_MAL_LENGTH,        /* UDP payload length is not what the flags require (40 or 48) */
+	NW_MAL_MAGIC,
+	NW_MAL_VERSION,
+	NW_MAL_FLAGS,         /* unknown flag bits */
+	NW_MAL_FIELD,         /* a field out of range: rate 0, tone at or above rate/2 */
+	NW_MAL_AUTH,          /* tag missing or wrong where the rack has a key */
+	NW_MAL__MAX,
+};
+
+/* ------------------------------------------------------ kernel -> userspace */
+
+#define NW_REC_REORDERED 0x0001U /* arrived after a higher sequence */
+#define NW_REC_STREAM_START 0x0002U /* first sample of a stream (start, restart) */
+#define NW_REC_GOODBYE 0x0004U   /* goodbye; seq is the last generated sequence */
+#define NW_REC_RESTART 0x0008U   /* stream start caused by a sender restart */
+
+/* One record per accepted sample (and per goodbye) in the server's own ring. */
+struct nw_record {
+	__u64 seq;
+	__u64 tx_ns;   /* sender's CLOCK_TAI */
+	__u64 rx_ns;   /* receiver's CLOCK_TAI (bpf_ktime_get_tai_ns) */
+	__u32 value_bits;
+	__u16 flags;   /* NW_REC_* */
+	__u16 reserved;
+};
+_Static_assert(sizeof(struct nw_record) == 32, "record is 32 bytes");
+
+/* ------------------------------------------------------------ map layouts */
+
+#define NW_SEQ_WINDOW 64U /* bits in nw_server_state.seq_window */
+
+/* Latency histogram of rx - tx: upper bounds (inclusive), in ns. The seed's
+ * Prometheus buckets (1..1000 ms) plus finer ones below 1 ms and coarser
+ * ones above 1 s; the last bucket is +Inf. */
+#define NW_HIST_BOUNDS_NS                                                        \
+	{ 50000ULL, 100000ULL, 250000ULL, 500000ULL, 1000000ULL, 2500000ULL,         \
+	  5000000ULL, 10000000ULL, 25000000ULL, 50000000ULL, 100000000ULL,           \
+	  250000000ULL, 500000000ULL, 1000000000ULL, 2500000000ULL, 5000000000ULL,   \
+	  10000000000ULL }
+#define NW_HIST_FINITE 17U
+#define NW_HIST_BUCKETS (NW_HIST_FINITE + 1U)
+
+/* nw_server_state.status bits */
+#define NW_ST_STARTED 0x01U  /* a stream is open */
+#define NW_ST_CLOSED 0x02U   /* the last stream ended with a goodbye */
+#define NW_ST_MIDSTREAM 0x04U /* registered from discovery: earlier seqs are not ours */
+
+/* Per-server state, one array element per slot, updated under its lock. */
+struct nw_server_state {
+	struct bpf_spin_lock lock;
+	__u32 status;          /* NW_ST_* */
+	__u32 rack_id;
+	__u32 server_id;
+	__u32 freq_uhz;        /* as last announced by the sender */
+	__u32 rate_uhz;
+	__u64 received;        /* unique samples accepted into the window */
+	__u64 lost;            /* sequences that left the window unseen */
+	__u64 duplicates;      /* copies of a sequence already accepted */
+	__u64 reordered;       /* accepted after a higher sequence */
+	__u64 late;            /* arrived after their sequence left the window */
+	__u64 restarts;        /* sender restarted its sequence */
+	__u64 goodbyes;
+	__u64 ring_full;       /* accepted but the ring had no room */
+	__u64 max_seq;         /* highest sequence of the open stream */
+	__u64 seq_window;      /* bit i set: max_seq - i was seen */
+	__u64 max_tx_ns;       /* tx of max_seq: orders restarts against late packets */
+	__u64 first_rx_ns;
+	__u64 last_rx_ns;
+	__s64 last_transit_ns; /* rx - tx of the previous accepted sample */
+	__u64 jitter_x16_ns;   /* RFC 3550 interarrival jitter J, scaled by 16 */
+	__u64 latency_sum_ns;  /* sum of positive rx - tx */
+	__u64 latency_negative; /* rx - tx < 0: sender clock ahead */
+	__u64 latency_hist[NW_HIST_BUCKETS];
+};
+
+/* Key of the slot index (hash map): which server owns which slot. */
+struct nw_server_key {
+	__u32 rack_id;
+	__u32 server_id;
+};
+
+/* Global counters, one per CPU (BPF_MAP_TYPE_PERCPU_ARRAY, key 0). */
+struct nw_stats {
+	__u64 packets;            /* frames the hook looked at */
+	__u64 samples;            /* valid samples of known servers */
+	__u64 malformed[NW_MAL__MAX];
+	__u64 unknown_server;     /* valid sample, sender has no slot */
+	__u64 wrong_rack;         /* valid sample for another rack id */
+	__u64 no_ring;            /* slot registered but its ring is missing */
+	__u64 ring_full;
+	__u64 discovery_sent;
+	__u64 discovery_suppressed; /* over the discovery rate limit or ring full */
+};
+
+/* An unknown sender, reported to userspace through the discovery ring. */
+struct nw_discovery {
+	__u32 rack_id;
+	__u32 server_id;
+	__u32 freq_uhz;
+	__u32 rate_uhz;
+	__u64 seq;
+	__u64 rx_ns;
+	__u8 family;   /* 4 or 6 */
+	__u8 pad[7];
+	__u8 addr[16]; /* IPv4 in the first 4 bytes */
+};
+
+/* Discovery limiter state, one per CPU. */
+struct nw_disc_limit {
+	__u64 window_start_ns;
+	__u64 sent_in_window;
+};
+
+/* Attach bookkeeping kept with the pinned maps, written by userspace only,
+ * so a restarted controller (even after kill -9) knows what it owns. */
+#define NW_HOOK_NONE 0U
+#define NW_HOOK_XDP 1U
+#define NW_HOOK_XDPGENERIC 2U
+#define NW_HOOK_TC 3U
+#define NW_HOOK_SOCKET 4U
+struct nw_meta {
+	__u32 hook;           /* NW_HOOK_* */
+	__u32 ifindex;
+	__u32 created_clsact; /* we made the clsact qdisc and may remove it */
+	__u32 tc_handle;
+	__u32 tc_priority;
+	__u32 port;
+	__u32 rack_id;
+	__u32 ring_bytes;
+	__u64 started_ns;     /* first start of this pinned set (CLOCK_REALTIME) */
+	__u64 restarts;       /* controller starts that reused the pins */
+};
+
+/* Map names (at most 15 characters: the kernel's BPF_OBJ_NAME_LEN). */
+#define NW_MAP_STATE "nw_state"
+#define NW_MAP_INDEX "nw_index"
+#define NW_MAP_RINGS "nw_rings"
+#define NW_MAP_STATS "nw_stats"
+#define NW_MAP_DISCOVERY "nw_discovery"
+#define NW_MAP_DISC_LIMIT "nw_disc_limit"
+#define NW_MAP_META "nw_meta"
+#define NW_PIN_ROOT "/sys/fs/bpf/netwatch"
+
+#define NW_MAX_SLOTS_DEFAULT 1024U
+#define NW_MAX_SLOTS_LIMIT 65536U
+#define NW_RING_BYTES_DEFAULT 16384U /* 512 records: 25 s at 20 Hz */
+#define NW_DISCOVERY_BYTES 65536U
+#define NW_DISCOVERY_PER_SEC_DEFAULT 64U
+
+#endif /* NETWATCH_H */

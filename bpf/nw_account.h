@@ -1,0 +1,201 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Exact per-server accounting of one sample: the sliding sequence window
+ * (anti-replay style), restart detection, RFC 3550 jitter and the latency
+ * histogram. The BPF collector runs it under the slot's spin lock; the socket
+ * hook and the unit tests run the very same code in userspace. No helper
+ * calls, no unbounded loops: it must stay legal inside a BPF lock region.
+ *
+ * Counting rules (docs/collector.md):
+ * - a sequence is counted lost only when it leaves the 64-wide window unseen,
+ *   so no counter ever goes down and a late packet is never "un-lost";
+ * - a stream starts at the first sample after registration, a goodbye or a
+ *   restart. A start at seq < 64 means a fresh agent: the seqs before it are
+ *   pending (they may still arrive reordered) and count lost if they do not;
+ * - a lower seq with a newer tx time than the stream's newest sample cannot
+ *   belong to that stream: the sender restarted;
+ * - a goodbye carries the last generated seq and closes the window, so the
+ *   final counts are exact.
+ */
+#ifndef NW_ACCOUNT_H
+#define NW_ACCOUNT_H
+
+#include "netwatch.h"
+
+#ifndef __always_inline
+#define __always_inline inline __attribute__((always_inline))
+#endif
+
+/* What the caller should do with the sample after accounting. */
+struct nw_outcome {
+	__u16 rec_flags; /* NW_REC_* for the record */
+	__u8 record;     /* 1: write a record to the server's ring */
+	__u8 pad;
+};
+
+static __always_inline __u64 nw_popcount64(__u64 x)
+{
+	x = x - ((x >> 1) & 0x5555555555555555ULL);
+	x = (x & 0x3333333333333333ULL) + ((x >> 2) & 0x3333333333333333ULL);
+	x = (x + (x >> 4)) & 0x0F0F0F0F0F0F0F0FULL;
+	return (x * 0x0101010101010101ULL) >> 56;
+}
+
+static __always_inline __u32 nw_hist_bucket(__u64 ns)
+{
+	/* An explicit chain: a lookup table would be a map access inside the lock. */
+	if (ns <= 50000ULL) return 0;
+	if (ns <= 100000ULL) return 1;
+	if (ns <= 250000ULL) return 2;
+	if (ns <= 500000ULL) return 3;
+	if (ns <= 1000000ULL) return 4;
+	if (ns <= 2500000ULL) return 5;
+	if (ns <= 5000000ULL) return 6;
+	if (ns <= 10000000ULL) return 7;
+	if (ns <= 25000000ULL) return 8;
+	if (ns <= 50000000ULL) return 9;
+	if (ns <= 100000000ULL) return 10;
+	if (ns <= 250000000ULL) return 11;
+	if (ns <= 500000000ULL) return 12;
+	if (ns <= 1000000000ULL) return 13;
+	if (ns <= 2500000000ULL) return 14;
+	if (ns <= 5000000000ULL) return 15;
+	if (ns <= 10000000000ULL) return 16;
+	return 17;
+}
+
+/* Sequences of the open window that were never seen become lost. */
+static __always_inline void nw_close_window(struct nw_server_state *st)
+{
+	st->lost += NW_SEQ_WINDOW - nw_popcount64(st->seq_window);
+	st->seq_window = ~0ULL;
+}
+
+/* Moves the window's top to `seq` (> max_seq); `mark` sets seq as seen. */
+static __always_inline void nw_advance(struct nw_server_state *st, __u64 seq, int mark)
+{
+	__u64 d = seq - st->max_seq;
+
+	if (d >= NW_SEQ_WINDOW) {
+		st->lost += (NW_SEQ_WINDOW - nw_popcount64(st->seq_window)) + (d - NW_SEQ_WINDOW);
+		st->seq_window = 0;
+	} else {
+		__u64 leaving = st->seq_window >> (NW_SEQ_WINDOW - d);
+
+		st->lost += d - nw_popcount64(leaving);
+		st->seq_window <<= d;
+	}
+	if (mark)
+		st->seq_window |= 1ULL;
+	st->max_seq = seq;
+}
+
+static __always_inline void nw_start_stream(struct nw_server_state *st, __u64 seq)
+{
+	st->max_seq = seq;
+	if ((st->status & NW_ST_MIDSTREAM) || seq >= NW_SEQ_WINDOW - 1)
+		st->seq_window = ~0ULL; /* joined mid-stream: nothing before is ours */
+	else
+		st->seq_window = ~0ULL << (seq + 1) | 1ULL; /* seqs below 0 do not exist */
+	st->status = (st->status & ~(NW_ST_CLOSED | NW_ST_MIDSTREAM)) | NW_ST_STARTED;
+}
+
+static __always_inline void nw_timing(struct nw_server_state *st, __u64 tx_ns, __u64 rx_ns,
+				      int first)
+{
+	__s64 transit = (__s64)(rx_ns - tx_ns);
+
+	if (!first) {
+		__s64 d = transit - st->last_transit_ns;
+		__u64 ad = d < 0 ? (__u64)(-d) : (__u64)d;
+
+		/* RFC 3550 A.8 integer form: J += (|D| - J)/16, with J kept x16. */
+		st->jitter_x16_ns += ad - ((st->jitter_x16_ns + 8) >> 4);
+	}
+	st->last_transit_ns = transit;
+	if (transit < 0) {
+		st->latency_negative++;
+		st->latency_hist[0]++;
+	} else {
+		st->latency_sum_ns += (__u64)transit;
+		st->latency_hist[nw_hist_bucket((__u64)transit)]++;
+	}
+}
+
+/*
+ * Accounts one valid sample of this server. The caller holds the lock.
+ */
+static __always_inline void nw_account(struct nw_server_state *st, const struct nw_sample *s,
+				       __u64 rx_ns, struct nw_outcome *out)
+{
+	__u64 seq = s->seq;
+	int first = 0;
+
+	out->rec_flags = 0;
+	out->record = 0;
+	st->freq_uhz = s->freq_uhz;
+	st->rate_uhz = s->rate_uhz;
+
+	if (s->flags & NW_FLAG_GOODBYE) {
+		if (!(st->status & NW_ST_STARTED) || (st->status & NW_ST_CLOSED))
+			return; /* nothing open to close; a repeated goodbye changes nothing */
+		if (seq > st->max_seq)
+			nw_advance(st, seq, 0);
+		nw_close_window(st);
+		st->status |= NW_ST_CLOSED;
+		st->goodbyes++;
+		st->max_tx_ns = s->tx_ns > st->max_tx_ns ? s->tx_ns : st->max_tx_ns;
+		out->rec_flags = NW_REC_GOODBYE;
+		out->record = 1;
+		return;
+	}
+
+	if (!(st->status & NW_ST_STARTED)) {
+		nw_start_stream(st, seq);
+		out->rec_flags = NW_REC_STREAM_START;
+		first = 1;
+	} else if (st->status & NW_ST_CLOSED) {
+		if (s->tx_ns <= st->max_tx_ns) {
+			st->late++; /* a straggler of the stream that said goodbye */
+			return;
+		}
+		nw_start_stream(st, seq);
+		out->rec_flags = NW_REC_STREAM_START;
+		first = 1;
+	} else if (seq < st->max_seq && s->tx_ns > st->max_tx_ns) {
+		nw_close_window(st);
+		st->restarts++;
+		nw_start_stream(st, seq);
+		out->rec_flags = NW_REC_STREAM_START | NW_REC_RESTART;
+		first = 1;
+	} else if (seq > st->max_seq) {
+		nw_advance(st, seq, 1);
+	} else {
+		__u64 back = st->max_seq - seq;
+		__u64 bit;
+
+		if (back >= NW_SEQ_WINDOW) {
+			st->late++;
+			return;
+		}
+		bit = 1ULL << back;
+		if (st->seq_window & bit) {
+			st->duplicates++;
+			return;
+		}
+		st->seq_window |= bit;
+		st->reordered++;
+		out->rec_flags = NW_REC_REORDERED;
+	}
+
+	if (first || seq == st->max_seq)
+		st->max_tx_ns = s->tx_ns;
+	st->received++;
+	if (!st->first_rx_ns)
+		st->first_rx_ns = rx_ns;
+	st->last_rx_ns = rx_ns;
+	nw_timing(st, s->tx_ns, rx_ns, first && st->received == 1);
+	out->record = 1;
+}
+
+#endif /* NW_ACCOUNT_H */
