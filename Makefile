@@ -89,7 +89,7 @@ help:
 DEB_PACKAGES := build-essential clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config \
 	libsodium-dev libjansson-dev libfftw3-dev libmicrohttpd-dev libcap-dev libnl-route-3-dev \
 	libmnl-dev libcmocka-dev python3-pytest python3-numpy python3-yaml iproute2 ethtool \
-	prometheus jq curl
+	prometheus jq curl sudo util-linux
 
 deps:
 	@missing=$$(for p in $(DEB_PACKAGES); do \
@@ -155,7 +155,7 @@ $(BUILD)/fuzz/%: tests/fuzz/%.c $(BPF_HDRS)
 		-fno-sanitize-recover=all -o $@ $<
 
 # ------------------------------------------------------------------ tests
-test: all $(UNIT_BINS) $(BPFT_BINS)
+test: deps all $(UNIT_BINS) $(BPFT_BINS)
 	@bash tests/run-c-tests.sh $(UNIT_BINS)
 	@if [ "$$(id -u)" = 0 ]; then bash tests/run-c-tests.sh $(BPFT_BINS); \
 	 else echo "BPF tests need root: skipped"; fi
@@ -180,7 +180,7 @@ fuzz: $(FUZZ_BINS)
 bench: all $(BENCH_BINS)
 	@set -e; for b in $(BENCH_BINS); do echo "== $$b"; $$b; done
 
-demo: all
+demo: deps all
 	bash deploy/local/demo.sh
 
 # ------------------------------------------------------------------ install

@@ -1,0 +1,180 @@
+"""Process-test helpers: throwaway network namespaces, the project's binaries,
+and bounded waiting. Everything a helper creates it also removes, on failure
+too, and every name carries a per-run suffix so two runs never collide.
+
+Traffic stays inside namespaces made here, on 198.18.0.0/15 (RFC 2544)."""
+
+import json
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import time
+
+BUILD = os.environ.get("NETWATCH_BUILD") or os.path.join(
+    os.path.dirname(os.path.abspath(__file__)), "..", "..", "build")
+AGENT = os.path.join(BUILD, "netwatch-agent")
+RACK = os.path.join(BUILD, "netwatch-rack")
+
+
+def run(*args, check=True, **kw):
+    return subprocess.run(list(args), check=check, capture_output=True, text=True, **kw)
+
+
+def wait_for(cond, timeout, what, interval=0.05):
+    """Polls cond() until it returns a truthy value or the timeout passes."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = cond()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(interval)
+
+
+class VethPair:
+    """Two namespaces joined by one veth: the collector side 198.18.0.1/30
+    on `c0`, the agent side 198.18.0.2/30 on `a0` (and fd00:198:18::1/2)."""
+
+    COLLECTOR_ADDR = "198.18.0.1"
+    AGENT_ADDR = "198.18.0.2"
+    COLLECTOR_ADDR6 = "fd00:198:18::1"
+
+    def __init__(self):
+        tag = f"{os.getpid() % 100000}{secrets.token_hex(2)}"
+        self.tag = tag
+        self.ns_c = f"nwt-c-{tag}"
+        self.ns_a = f"nwt-a-{tag}"
+        self.pin_dir = f"/sys/fs/bpf/netwatch-test-{tag}"
+        self.created = []
+
+    def __enter__(self):
+        try:
+            for ns in (self.ns_c, self.ns_a):
+                run("ip", "netns", "add", ns)
+                self.created.append(ns)
+            tmp_c, tmp_a = f"nwc{self.tag}"[:15], f"nwa{self.tag}"[:15]
+            run("ip", "link", "add", tmp_c, "type", "veth", "peer", "name", tmp_a)
+            run("ip", "link", "set", tmp_c, "netns", self.ns_c, "name", "c0")
+            run("ip", "link", "set", tmp_a, "netns", self.ns_a, "name", "a0")
+            for ns, dev, addr, addr6 in ((self.ns_c, "c0", self.COLLECTOR_ADDR, self.COLLECTOR_ADDR6),
+                                         (self.ns_a, "a0", self.AGENT_ADDR, "fd00:198:18::2")):
+                run("ip", "-n", ns, "addr", "add", f"{addr}/30", "dev", dev)
+                run("ip", "-n", ns, "-6", "addr", "add", f"{addr6}/64", "dev", dev, "nodad")
+                run("ip", "-n", ns, "link", "set", dev, "up")
+                run("ip", "-n", ns, "link", "set", "lo", "up")
+        except Exception:
+            self.__exit__(None, None, None)
+            raise
+        return self
+
+    def __exit__(self, *exc):
+        for ns in reversed(self.created):
+            subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+        self.created = []
+        shutil.rmtree(self.pin_dir, ignore_errors=True)
+        return False
+
+    def prefix(self, ns):
+        # nsenter keeps our mount namespace: `ip netns exec` would remount
+        # /sys and hide the bpffs where the collector pins its maps.
+        return ["nsenter", f"--net=/run/netns/{ns}"]
+
+
+class Collector:
+    """netwatch-rack running in the collector namespace, with --dump."""
+
+    def __init__(self, lab, hook, servers="0-3", extra=(), log_path=None):
+        self.lab = lab
+        self.hook = hook
+        self.args = lab.prefix(lab.ns_c) + [
+            RACK, "--rack", "0", "--hook", hook, "--iface", "c0", "--servers", servers,
+            "--pin-dir", lab.pin_dir, "--dump", "--interval", "0.2", "--discover", "off",
+            *extra]
+        if log_path:
+            self.args += ["--record-log", log_path]
+        self.proc = None
+        self.lines = []
+        self.stderr_path = None
+
+    def start(self):
+        self.stderr_path = f"/tmp/nwt-rack-{self.lab.tag}-{time.monotonic_ns()}.log"
+        self.stderr = open(self.stderr_path, "w")
+        self.proc = subprocess.Popen(self.args, stdout=subprocess.PIPE, stderr=self.stderr,
+                                     text=True)
+        os.set_blocking(self.proc.stdout.fileno(), False)
+        wait_for(lambda: self.latest() is not None or self.proc.poll() is not None, 15,
+                 "the collector's first dump")
+        assert self.proc.poll() is None, f"collector exited: {self.log()}"
+        return self
+
+    def _read(self):
+        if self.proc is None or self.proc.stdout is None:
+            return
+        while True:
+            try:
+                line = self.proc.stdout.readline()
+            except (BlockingIOError, ValueError):
+                break
+            if not line:
+                break
+            self.lines.append(line)
+
+    def latest(self):
+        self._read()
+        for line in reversed(self.lines):
+            line = line.strip()
+            if line.startswith("{"):
+                try:
+                    return json.loads(line)
+                except json.JSONDecodeError:
+                    continue
+        return None
+
+    def servers(self, dump=None):
+        dump = dump or self.latest() or {"servers": []}
+        return {s["server"]: s for s in dump["servers"]}
+
+    def log(self):
+        try:
+            with open(self.stderr_path) as f:
+                return f.read()[-4000:]
+        except OSError:
+            return ""
+
+    def stop(self, sig=signal.SIGTERM, timeout=10):
+        if self.proc is None:
+            return None
+        self.proc.send_signal(sig)
+        os.set_blocking(self.proc.stdout.fileno(), True)
+        out, _ = self.proc.communicate(timeout=timeout)
+        self.lines.extend(out.splitlines(True))
+        rc = self.proc.returncode
+        self.proc = None
+        self.stderr.close()
+        return rc
+
+    def kill9(self):
+        self.proc.kill()
+        self.proc.wait(timeout=10)
+        self.proc = None
+        self.stderr.close()
+
+    def unpin(self):
+        subprocess.run([RACK, "--rack", "0", "--pin-dir", self.lab.pin_dir, "--unpin"],
+                       capture_output=True)
+
+
+def run_agent(lab, *args, timeout=120):
+    """Runs netwatch-agent to completion in the agent namespace; returns its JSON."""
+    res = run(*lab.prefix(lab.ns_a), AGENT, *args, timeout=timeout)
+    lines = [l for l in res.stdout.splitlines() if l.startswith("{")]
+    assert lines, f"agent printed no report: {res.stderr}"
+    return json.loads(lines[-1])
+
+
+def start_agent(lab, *args):
+    return subprocess.Popen(lab.prefix(lab.ns_a) + [AGENT, *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
