@@ -1,0 +1,290 @@
+/* SPDX-License-Identifier: MIT */
+#include "run.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "impair.h"
+#include "rng.h"
+#include "wire.h"
+
+static uint64_t clock_ns(clockid_t id)
+{
+	struct timespec ts;
+
+	if (clock_gettime(id, &ts) < 0)
+		return 0;
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static void sleep_until(uint64_t mono_ns)
+{
+	struct timespec ts = {
+		.tv_sec = (time_t)(mono_ns / 1000000000ULL),
+		.tv_nsec = (long)(mono_ns % 1000000000ULL),
+	};
+
+	/* EINTR returns to the loop, which looks at the stop flag first. */
+	(void)clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
+}
+
+static size_t pending_capacity(const struct nw_opts *o, uint32_t n)
+{
+	/* Room for every sample in flight: (delay + 6 sigma) of ticks, plus slack. */
+	double hz = (double)o->rate_uhz / 1e6;
+	double ticks = ceil(hz * (o->impair.delay_ms + 6.0 * o->impair.jitter_ms) / 1000.0) + 2.0;
+	double cap = ticks * (double)n;
+
+	if (cap < NW_PENDING_MIN)
+		return NW_PENDING_MIN;
+	if (cap > NW_PENDING_MAX)
+		return NW_PENDING_MAX;
+	return (size_t)cap;
+}
+
+enum nw_open_result nw_agent_open(struct nw_agent *a, const struct nw_opts *o, char *err,
+				  size_t errlen)
+{
+	struct nw_endpoint dst, src;
+
+	memset(a, 0, sizeof(*a));
+	a->o = o;
+	a->fd = -1;
+	a->n = o->servers;
+	a->impaired = nw_impair_active(&o->impair);
+	a->delayed = nw_impair_delays(&o->impair);
+	a->seed = o->impair.has_seed ? o->impair.seed : nw_seed_from_clock();
+
+	if (nw_resolve(o->host, o->port, AF_UNSPEC, &dst, err, errlen) < 0)
+		return NW_OPEN_BAD_INPUT;
+	if (o->source[0] &&
+	    nw_resolve(o->source, 0, dst.addr.ss_family, &src, err, errlen) < 0)
+		return NW_OPEN_BAD_INPUT;
+	a->fd = nw_sender_open(&dst, o->source[0] ? &src : NULL, err, errlen);
+	if (a->fd < 0)
+		return NW_OPEN_BAD_INPUT;
+	snprintf(a->peer, sizeof(a->peer), dst.addr.ss_family == AF_INET6 ? "[%s]:%u" : "%s:%u",
+		 o->host, (unsigned)o->port);
+
+	a->st = calloc(a->n, sizeof(*a->st));
+	a->tmpl = calloc(a->n, sizeof(*a->tmpl));
+	a->ikey = calloc(a->n, sizeof(*a->ikey));
+	a->b = nw_batch_new();
+	if (!a->st || !a->tmpl || !a->ikey || !a->b ||
+	    (a->delayed && nw_pq_init(&a->pq, pending_capacity(o, a->n)) < 0)) {
+		snprintf(err, errlen, "out of memory for %u servers", a->n);
+		nw_agent_close(a);
+		return NW_OPEN_FAILED;
+	}
+	for (uint32_t i = 0; i < a->n; i++) {
+		uint32_t id = o->server + i;
+
+		a->st[i].rack = o->rack;
+		a->st[i].server = id;
+		a->st[i].freq_uhz = nw_opts_tone_uhz(o, i);
+		nw_wire_template(&a->tmpl[i], o->rack, id, (uint32_t)a->st[i].freq_uhz,
+				 (uint32_t)o->rate_uhz);
+		a->ikey[i] = nw_impair_server_key(a->seed, o->rack, id);
+	}
+	return NW_OPEN_OK;
+}
+
+void nw_agent_close(struct nw_agent *a)
+{
+	if (a->fd >= 0)
+		close(a->fd);
+	a->fd = -1;
+	free(a->st);
+	free(a->tmpl);
+	free(a->ikey);
+	free(a->b);
+	nw_pq_free(&a->pq);
+	a->st = NULL;
+	a->tmpl = NULL;
+	a->ikey = NULL;
+	a->b = NULL;
+}
+
+static void flush(struct nw_agent *a)
+{
+	if (!a->b->n)
+		return;
+	nw_batch_send(a->fd, a->b);
+	nw_stats_account(a->st, a->b);
+	a->b->n = 0;
+}
+
+/* Puts sample `seq` of server i (and its duplicate) into the batch. */
+static void emit(struct nw_agent *a, uint32_t i, uint64_t seq, int dup)
+{
+	struct nw_wire_sample *m;
+
+	if (nw_batch_room(a->b) < 2)
+		flush(a); /* a DUP must share its FIRST's batch to be accounted against it */
+	m = nw_batch_add(a->b, i, NW_MSG_FIRST);
+	nw_wire_sample(m, &a->tmpl[i], seq, nw_sched_tx_ns(&a->sched, seq),
+		       nw_tone_value(a->o->amplitude, (uint32_t)a->st[i].freq_uhz,
+				     (uint32_t)a->o->rate_uhz, seq));
+	if (dup)
+		*nw_batch_add(a->b, i, NW_MSG_DUP) = *m;
+}
+
+static void generate_tick(struct nw_agent *a, uint64_t k, uint64_t due)
+{
+	struct nw_decision d = {0};
+
+	for (uint32_t i = 0; i < a->n; i++) {
+		struct nw_counters *c = &a->st[i].c;
+
+		c->generated++;
+		if (a->impaired) {
+			nw_impair_decide(&a->o->impair, a->ikey[i], k, &d);
+			if (d.drop) {
+				c->dropped++;
+				continue;
+			}
+		}
+		if (a->delayed) {
+			struct nw_pending e = {
+				.due_ns = due + d.delay_ns, .seq = k, .server = i, .dup = (uint32_t)d.dup,
+			};
+
+			if (nw_pq_push(&a->pq, &e) < 0)
+				c->dropped++; /* a full queue drops, as a router's would */
+			continue;
+		}
+		emit(a, i, k, d.dup);
+	}
+}
+
+static void release_due(struct nw_agent *a, uint64_t now)
+{
+	const struct nw_pending *p;
+	struct nw_pending e;
+
+	while ((p = nw_pq_peek(&a->pq)) && p->due_ns <= now) {
+		nw_pq_pop(&a->pq, &e);
+		emit(a, e.server, e.seq, (int)e.dup);
+	}
+}
+
+/*
+ * Ticks [from, to) were missed while the agent was stalled (SIGSTOP, an
+ * overloaded host). Sending them all at once would be a burst no real sender
+ * makes, so they are generated-and-dropped ("late_skipped", part of dropped):
+ * seq stays the tick index, and the collector sees the stall as the loss it is.
+ */
+static void skip_ticks(struct nw_agent *a, uint64_t from, uint64_t to)
+{
+	uint64_t n = to - from;
+
+	for (uint32_t i = 0; i < a->n; i++) {
+		a->st[i].c.generated += n;
+		a->st[i].c.dropped += n;
+		a->st[i].c.late_skipped += n;
+	}
+}
+
+static void discard_pending(struct nw_agent *a)
+{
+	struct nw_pending e;
+
+	while (nw_pq_pop(&a->pq, &e) == 0)
+		a->st[e.server].c.dropped++;
+}
+
+static void say_goodbye(struct nw_agent *a)
+{
+	for (int round = 0; round < NW_GOODBYE_REPEAT; round++) {
+		uint64_t tx;
+
+		if (round)
+			sleep_until(clock_ns(CLOCK_MONOTONIC) + NW_GOODBYE_GAP_NS);
+		/* Agent time, like the samples' tx_ns: with skew, real time could be behind them. */
+		tx = nw_sched_agent_now(&a->sched, clock_ns(CLOCK_MONOTONIC));
+		for (uint32_t i = 0; i < a->n; i++) {
+			if (!a->st[i].c.generated)
+				continue; /* nothing to close at the collector */
+			if (!nw_batch_room(a->b))
+				flush(a);
+			nw_wire_goodbye(nw_batch_add(a->b, i, NW_MSG_GOODBYE), &a->tmpl[i],
+					a->st[i].c.generated - 1, tx);
+		}
+		flush(a);
+	}
+}
+
+void nw_agent_run(struct nw_agent *a, volatile sig_atomic_t *stop)
+{
+	const struct nw_opts *o = a->o;
+	uint64_t period_ns = 1000000000000000ULL / o->rate_uhz;
+	uint64_t late_tol = 4 * period_ns > 100000000ULL ? 4 * period_ns : 100000000ULL;
+	uint64_t mono0, tai0, end_mono = UINT64_MAX, last_tick = UINT64_MAX, k = 0;
+
+	mono0 = clock_ns(CLOCK_MONOTONIC);
+	tai0 = clock_ns(CLOCK_TAI);
+	if (!tai0)
+		tai0 = clock_ns(CLOCK_REALTIME); /* kernels without CLOCK_TAI: TAI = UTC + 0 anyway */
+	nw_sched_init(&a->sched, mono0, tai0, o->rate_uhz, o->impair.skew_ppm);
+	if (o->count)
+		last_tick = o->count - 1;
+	if (o->duration_ns) {
+		uint64_t t;
+
+		end_mono = mono0 + o->duration_ns;
+		t = nw_sched_tick_at(&a->sched, end_mono - 1); /* tick 0 is due at mono0 < end */
+		last_tick = t < last_tick ? t : last_tick;
+	}
+
+	while (!*stop) {
+		int ticks_left = k <= last_tick;
+		uint64_t due = ticks_left ? nw_sched_due(&a->sched, k) : UINT64_MAX;
+		const struct nw_pending *p = a->delayed ? nw_pq_peek(&a->pq) : NULL;
+		uint64_t wake = due, now;
+
+		if (!ticks_left && !p)
+			break; /* done, and the queue has drained */
+		if (p && p->due_ns < wake)
+			wake = p->due_ns;
+		now = clock_ns(CLOCK_MONOTONIC);
+		if (now < wake) {
+			sleep_until(wake);
+			continue;
+		}
+		if (a->delayed)
+			release_due(a, now);
+		if (ticks_left && due <= now) {
+			if (now - due > late_tol) {
+				uint64_t j = nw_sched_tick_at(&a->sched, now);
+
+				j = j < last_tick ? j : last_tick;
+				if (j > k) {
+					skip_ticks(a, k, j);
+					k = j;
+					due = nw_sched_due(&a->sched, k);
+				}
+			}
+			generate_tick(a, k, due);
+			k++;
+		}
+		flush(a);
+	}
+	flush(a);
+	/* Stopped by a signal: what is still held back never goes out. After
+	 * --count/--duration the loop above has already drained the queue. */
+	if (a->delayed)
+		discard_pending(a);
+	say_goodbye(a);
+}
+
+void nw_agent_report(const struct nw_agent *a, FILE *f)
+{
+	nw_report_json(f, a->st, a->n, NW_REPORT_MAX_LISTED, a->impaired || a->o->impair.has_seed,
+		       a->seed);
+	fflush(f);
+}

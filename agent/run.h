@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The agent's loop: tick k of every simulated server on the absolute schedule,
+ * impairment, the pending queue, batched sends, and the goodbyes at the end.
+ */
+#ifndef NW_AGENT_RUN_H
+#define NW_AGENT_RUN_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "options.h"
+#include "pending.h"
+#include "schedule.h"
+#include "sender.h"
+#include "stats.h"
+
+#define NW_GOODBYE_REPEAT 3        /* a lost goodbye would look like an outage */
+#define NW_GOODBYE_GAP_NS 5000000U /* spread the copies past a momentary burst loss */
+#define NW_PENDING_MIN 1024U
+#define NW_PENDING_MAX (1U << 21)  /* 48 MiB of queue at most */
+#define NW_REPORT_MAX_LISTED 1000U
+
+struct nw_agent {
+	const struct nw_opts *o;
+	int fd;
+	uint32_t n;                  /* simulated servers */
+	struct nw_server_stats *st;  /* [n] */
+	struct nw_wire_sample *tmpl; /* [n] constant parts, encoded once */
+	uint64_t *ikey;              /* [n] impairment keys */
+	struct nw_batch *b;
+	struct nw_pq pq;
+	int impaired;                /* loss, dup or delay in effect */
+	int delayed;                 /* samples go through pq */
+	uint64_t seed;
+	struct nw_sched sched;
+	char peer[NW_HOST_MAX + 16]; /* for logs */
+};
+
+enum nw_open_result {
+	NW_OPEN_OK = 0,
+	NW_OPEN_BAD_INPUT, /* exit 2: the operator's input cannot work */
+	NW_OPEN_FAILED,    /* exit 1: out of memory, no sockets */
+};
+
+enum nw_open_result nw_agent_open(struct nw_agent *a, const struct nw_opts *o, char *err,
+				  size_t errlen);
+/* Runs until --count/--duration or *stop, then says goodbye. */
+void nw_agent_run(struct nw_agent *a, volatile sig_atomic_t *stop);
+void nw_agent_report(const struct nw_agent *a, FILE *f);
+void nw_agent_close(struct nw_agent *a);
+
+#endif /* NW_AGENT_RUN_H */

@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The UDP socket and batched sends. Messages of a batch are built in place in
+ * preallocated buffers and go out with sendmmsg; the outcome of every message
+ * is recorded, so the caller can count exactly what reached the wire.
+ */
+#ifndef NW_AGENT_SENDER_H
+#define NW_AGENT_SENDER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "endpoint.h"
+#include "netwatch.h"
+
+#define NW_BATCH_MAX 1024U
+
+enum nw_msg_kind {
+	NW_MSG_FIRST = 0, /* the sample itself */
+	NW_MSG_DUP,       /* an extra copy; always right after its FIRST in the same batch */
+	NW_MSG_GOODBYE,
+};
+
+struct nw_batch {
+	unsigned n;
+	struct mmsghdr mm[NW_BATCH_MAX];
+	struct iovec iov[NW_BATCH_MAX];
+	struct nw_wire_sample buf[NW_BATCH_MAX];
+	uint32_t owner[NW_BATCH_MAX]; /* server index */
+	uint8_t kind[NW_BATCH_MAX];
+	uint8_t ok[NW_BATCH_MAX];     /* after nw_batch_send: 1 if the kernel took it */
+};
+
+/* The batch is large: allocate it; NULL on failure. */
+struct nw_batch *nw_batch_new(void);
+static inline unsigned nw_batch_room(const struct nw_batch *b)
+{
+	return NW_BATCH_MAX - b->n;
+}
+/* The next message's buffer, to be filled by the caller. Needs room. */
+struct nw_wire_sample *nw_batch_add(struct nw_batch *b, uint32_t owner, enum nw_msg_kind kind);
+/* Sends every message, sets ok[], and empties nothing: the caller reads ok[] then resets n. */
+void nw_batch_send(int fd, struct nw_batch *b);
+
+/* A UDP socket connected to dst, bound to src when given. -1 with err on failure. */
+int nw_sender_open(const struct nw_endpoint *dst, const struct nw_endpoint *src, char *err,
+		   size_t errlen);
+
+#endif /* NW_AGENT_SENDER_H */

@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: MIT */
+#include "wire.h"
+
+#include <arpa/inet.h>
+#include <endian.h>
+#include <math.h>
+#include <string.h>
+
+void nw_wire_template(struct nw_wire_sample *t, uint16_t rack, uint32_t server, uint32_t freq_uhz,
+		      uint32_t rate_uhz)
+{
+	memset(t, 0, sizeof(*t));
+	t->magic = htonl(NW_MAGIC);
+	t->version = NW_VERSION;
+	t->flags = 0;
+	t->rack_id = htons(rack);
+	t->server_id = htonl(server);
+	t->freq_uhz = htonl(freq_uhz);
+	t->rate_uhz = htonl(rate_uhz);
+}
+
+void nw_wire_sample(struct nw_wire_sample *out, const struct nw_wire_sample *tmpl, uint64_t seq,
+		    uint64_t tx_ns, float value)
+{
+	uint32_t bits;
+
+	memcpy(&bits, &value, sizeof(bits));
+	*out = *tmpl;
+	out->value = htonl(bits);
+	out->seq = htobe64(seq);
+	out->tx_ns = htobe64(tx_ns);
+}
+
+void nw_wire_goodbye(struct nw_wire_sample *out, const struct nw_wire_sample *tmpl,
+		     uint64_t last_seq, uint64_t tx_ns)
+{
+	nw_wire_sample(out, tmpl, last_seq, tx_ns, 0.0f);
+	out->flags = NW_FLAG_GOODBYE;
+}
+
+float nw_tone_value(double amplitude, uint32_t freq_uhz, uint32_t rate_uhz, uint64_t k)
+{
+	uint64_t num = (uint64_t)((unsigned __int128)k * freq_uhz % rate_uhz);
+
+	return (float)(amplitude * sin(2.0 * M_PI * ((double)num / (double)rate_uhz)));
+}

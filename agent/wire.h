@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Encoding of wire v1 samples (bpf/netwatch.h, docs/wire-format.md). A server's
+ * constant fields are encoded once into a template; a sample is the template
+ * plus seq, tx_ns and value, patched in place.
+ */
+#ifndef NW_AGENT_WIRE_H
+#define NW_AGENT_WIRE_H
+
+#include <stdint.h>
+
+#include "netwatch.h"
+
+void nw_wire_template(struct nw_wire_sample *t, uint16_t rack, uint32_t server, uint32_t freq_uhz,
+		      uint32_t rate_uhz);
+void nw_wire_sample(struct nw_wire_sample *out, const struct nw_wire_sample *tmpl, uint64_t seq,
+		    uint64_t tx_ns, float value);
+/* A goodbye: seq is the last generated sequence, value 0. */
+void nw_wire_goodbye(struct nw_wire_sample *out, const struct nw_wire_sample *tmpl,
+		     uint64_t last_seq, uint64_t tx_ns);
+
+/*
+ * A*sin(2*pi*f*k/rate) with f and rate the wire's micro-hertz values. The
+ * phase (k*f mod rate)/rate is reduced in integers first, so sample 10^9 is as
+ * exact as sample 1 and the receiver can recompute it from the header alone.
+ */
+float nw_tone_value(double amplitude, uint32_t freq_uhz, uint32_t rate_uhz, uint64_t k);
+
+#endif /* NW_AGENT_WIRE_H */
