@@ -93,8 +93,10 @@ static __always_inline void nw_advance(struct nw_server_state *st, __u64 seq, in
 static __always_inline void nw_start_stream(struct nw_server_state *st, __u64 seq)
 {
 	st->max_seq = seq;
-	if ((st->status & NW_ST_MIDSTREAM) || seq >= NW_SEQ_WINDOW - 1)
+	if ((st->status & NW_ST_MIDSTREAM) || seq >= NW_SEQ_WINDOW)
 		st->seq_window = ~0ULL; /* joined mid-stream: nothing before is ours */
+	else if (seq == NW_SEQ_WINDOW - 1)
+		st->seq_window = 1ULL; /* seqs 0..62 pending: the window is exactly full */
 	else
 		st->seq_window = ~0ULL << (seq + 1) | 1ULL; /* seqs below 0 do not exist */
 	st->status = (st->status & ~(NW_ST_CLOSED | NW_ST_MIDSTREAM)) | NW_ST_STARTED;

@@ -13,6 +13,25 @@
 #define __always_inline inline __attribute__((always_inline))
 #endif
 
+/* Fixed-count loops: clang (BPF) and GCC (userspace) spell it differently;
+ * an unknown pragma would break -Werror builds. */
+#ifdef __clang__
+#define NW_UNROLL _Pragma("unroll")
+#else
+#define NW_UNROLL _Pragma("GCC unroll 16")
+#endif
+
+/* Header views are read wherever they sit in the frame: an IPv6 header at
+ * offset 14 or a sample at offset 42 is not naturally aligned. BPF allows
+ * unaligned packet loads (and packing would cost byte-wise loads there);
+ * in C an unaligned access through an aligned type is undefined, so the
+ * userspace build reads through packed views. Same layout either way. */
+#if defined(__bpf__)
+#define NW_VIEW
+#else
+#define NW_VIEW __attribute__((packed))
+#endif
+
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 #define nw_be16(x) __builtin_bswap16(x)
 #define nw_be32(x) __builtin_bswap32(x)
@@ -36,11 +55,11 @@ struct nw_eth {
 	__u8 dst[6];
 	__u8 src[6];
 	__be16 proto;
-};
+} NW_VIEW;
 struct nw_vlan {
 	__be16 tci;
 	__be16 proto;
-};
+} NW_VIEW;
 struct nw_ip4 {
 	__u8 ver_ihl;
 	__u8 tos;
@@ -52,7 +71,7 @@ struct nw_ip4 {
 	__be16 check;
 	__u8 saddr[4];
 	__u8 daddr[4];
-};
+} NW_VIEW;
 struct nw_ip6 {
 	__be32 ver_tc_flow;
 	__be16 payload_len;
@@ -60,13 +79,31 @@ struct nw_ip6 {
 	__u8 hop_limit;
 	__u8 saddr[16];
 	__u8 daddr[16];
-};
+} NW_VIEW;
 struct nw_udp {
 	__be16 source;
 	__be16 dest;
 	__be16 len;
 	__be16 check;
-};
+} NW_VIEW;
+
+/* The wire sample as read from the packet: struct nw_wire_sample's layout. */
+struct nw_wire_view {
+	__be32 magic;
+	__u8 version;
+	__u8 flags;
+	__be16 rack_id;
+	__be32 server_id;
+	__be32 freq_uhz;
+	__be32 rate_uhz;
+	__be32 value;
+	__be64 seq;
+	__be64 tx_ns;
+} NW_VIEW;
+_Static_assert(sizeof(struct nw_wire_view) == sizeof(struct nw_wire_sample), "view of wire v1");
+_Static_assert(__builtin_offsetof(struct nw_wire_view, tx_ns) ==
+		       __builtin_offsetof(struct nw_wire_sample, tx_ns),
+	       "view of wire v1");
 
 #define NW_OK (-1) /* nw_parse_* success; any other value is an nw_malformed reason */
 
@@ -124,7 +161,7 @@ static __always_inline int nw_parse_frame(const void *data, const void *end, __u
 		return NW_FRAME_PASS;
 	proto = nw_be16(eth->proto);
 
-#pragma unroll
+NW_UNROLL
 	for (int i = 0; i < NW_VLAN_MAX; i++) {
 		const struct nw_vlan *vlan;
 
@@ -154,7 +191,7 @@ static __always_inline int nw_parse_frame(const void *data, const void *end, __u
 		if (tot_len < ihl_bytes)
 			return NW_FRAME_PASS;
 		f->family = 4;
-#pragma unroll
+NW_UNROLL
 		for (int i = 0; i < 4; i++)
 			f->addr[i] = ip->saddr[i];
 		return nw_locate_udp((const __u8 *)ip + ihl_bytes, end, tot_len - ihl_bytes, port, f);
@@ -167,7 +204,7 @@ static __always_inline int nw_parse_frame(const void *data, const void *end, __u
 		if ((nw_be32(ip6->ver_tc_flow) >> 28) != 6 || ip6->nexthdr != NW_IPPROTO_UDP)
 			return NW_FRAME_PASS;
 		f->family = 6;
-#pragma unroll
+NW_UNROLL
 		for (int i = 0; i < 16; i++)
 			f->addr[i] = ip6->saddr[i];
 		return nw_locate_udp((const __u8 *)(ip6 + 1), end, nw_be16(ip6->payload_len), port, f);
@@ -182,7 +219,7 @@ static __always_inline int nw_parse_frame(const void *data, const void *end, __u
 static __always_inline int nw_parse_sample(const __u8 *payload, const void *end, __u32 len,
 					   struct nw_sample *s)
 {
-	const struct nw_wire_sample *w = (const struct nw_wire_sample *)payload;
+	const struct nw_wire_view *w = (const struct nw_wire_view *)payload;
 	__u32 want, value, exp;
 
 	if (len < NW_WIRE_LEN || (const void *)(w + 1) > end)
@@ -220,7 +257,7 @@ static __always_inline int nw_parse_sample(const __u8 *payload, const void *end,
 
 		if ((const void *)(tag + NW_TAG_LEN) > end)
 			return NW_MAL_TRUNCATED;
-#pragma unroll
+NW_UNROLL
 		for (int i = 0; i < NW_TAG_LEN; i++)
 			s->tag[i] = tag[i];
 	}

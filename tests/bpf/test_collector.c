@@ -1,0 +1,677 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The real collector (build/collector.bpf.o through its skeleton) run with
+ * BPF_PROG_TEST_RUN on crafted frames, for both entries: nw_xdp and nw_tc.
+ * Nothing is pinned: every map's pin path is cleared before load, so each
+ * test gets fresh maps that vanish with its skeleton. Needs root.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <errno.h>
+#include <math.h>
+#include <sched.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "netwatch.h"
+#include "collector.skel.h"
+#include "nw_cases.h"
+
+#define DISC_PER_SEC 3U
+#define MAX_SLOTS 32
+#define MAX_RECS 1024
+
+enum hook { HOOK_XDP, HOOK_TC };
+
+struct ring_ctx {
+	size_t n;
+	struct nw_record recs[MAX_RECS];
+};
+
+struct fx {
+	enum hook hook;
+	struct collector *skel;
+	int prog_fd;
+	int ring_fd[MAX_SLOTS];
+	struct ring_buffer *rb[MAX_SLOTS];
+	struct ring_ctx rings[MAX_SLOTS];
+};
+
+static enum hook hook_xdp = HOOK_XDP, hook_tc = HOOK_TC;
+
+static uint64_t tai_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_TAI, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static int setup(void **state)
+{
+	enum hook *hook = *state;
+	struct fx *fx = calloc(1, sizeof(*fx));
+	struct bpf_map *map;
+
+	if (!fx)
+		return -1;
+	fx->hook = *hook;
+	for (int i = 0; i < MAX_SLOTS; i++)
+		fx->ring_fd[i] = -1;
+	fx->skel = collector__open();
+	if (!fx->skel) {
+		free(fx);
+		return -1;
+	}
+	bpf_object__for_each_map(map, fx->skel->obj)
+		if (bpf_map__set_pin_path(map, NULL))
+			goto fail;
+	fx->skel->rodata->nw_port = PB_PORT;
+	fx->skel->rodata->nw_rack_id = PB_RACK;
+	fx->skel->rodata->nw_discovery_per_sec = DISC_PER_SEC;
+	if (collector__load(fx->skel))
+		goto fail;
+	fx->prog_fd = bpf_program__fd(fx->hook == HOOK_XDP ? fx->skel->progs.nw_xdp
+							   : fx->skel->progs.nw_tc);
+	*state = fx;
+	return 0;
+fail:
+	collector__destroy(fx->skel);
+	free(fx);
+	return -1;
+}
+
+static int teardown(void **state)
+{
+	struct fx *fx = *state;
+
+	for (int i = 0; i < MAX_SLOTS; i++) {
+		ring_buffer__free(fx->rb[i]);
+		if (fx->ring_fd[i] >= 0)
+			close(fx->ring_fd[i]);
+	}
+	collector__destroy(fx->skel);
+	free(fx);
+	return 0;
+}
+
+static int on_record(void *ctx, void *data, size_t size)
+{
+	struct ring_ctx *r = ctx;
+
+	if (size != sizeof(struct nw_record) || r->n >= MAX_RECS)
+		return -1;
+	memcpy(&r->recs[r->n++], data, sizeof(struct nw_record));
+	return 0;
+}
+
+/* Gives `server` slot `slot` and, when ring_bytes, its own ring. */
+static void register_server(struct fx *fx, uint32_t server, uint32_t slot, uint32_t ring_bytes)
+{
+	struct nw_server_key key = { .rack_id = PB_RACK, .server_id = server };
+
+	assert_true(slot < MAX_SLOTS);
+	assert_int_equal(bpf_map__update_elem(fx->skel->maps.nw_index, &key, sizeof(key), &slot,
+					      sizeof(slot), BPF_NOEXIST), 0);
+	if (!ring_bytes)
+		return;
+	fx->ring_fd[slot] = bpf_map_create(BPF_MAP_TYPE_RINGBUF, "nwt_ring", 0, 0, ring_bytes, NULL);
+	assert_true(fx->ring_fd[slot] >= 0);
+	assert_int_equal(bpf_map__update_elem(fx->skel->maps.nw_rings, &slot, sizeof(slot),
+					      &fx->ring_fd[slot], sizeof(int), BPF_ANY), 0);
+	fx->rb[slot] = ring_buffer__new(fx->ring_fd[slot], on_record, &fx->rings[slot], NULL);
+	assert_non_null(fx->rb[slot]);
+}
+
+static int consume(struct fx *fx, uint32_t slot)
+{
+	int n = ring_buffer__consume(fx->rb[slot]);
+
+	assert_true(n >= 0);
+	return n;
+}
+
+static int verdict_pass(const struct fx *fx)
+{
+	return fx->hook == HOOK_XDP ? XDP_PASS : 0 /* TC_ACT_OK */;
+}
+
+static int verdict_consume(const struct fx *fx)
+{
+	return fx->hook == HOOK_XDP ? XDP_DROP : 2 /* TC_ACT_SHOT */;
+}
+
+/* Runs one frame; returns the program's verdict, checks the frame is
+ * handed back unchanged. */
+static uint32_t run(struct fx *fx, const uint8_t *frame, size_t len)
+{
+	uint8_t out[PB_FRAME_MAX + 64];
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame, .data_size_in = (uint32_t)len,
+		    .data_out = out, .data_size_out = sizeof(out), .repeat = 1);
+	int err = bpf_prog_test_run_opts(fx->prog_fd, &opts);
+
+	if (err)
+		fail_msg("test_run: %d (%s), len %zu", err, strerror(errno), len);
+	assert_int_equal(opts.data_size_out, len);
+	assert_memory_equal(out, frame, len);
+	return opts.retval;
+}
+
+static void run_expect(struct fx *fx, const uint8_t *frame, size_t len, int consumed)
+{
+	uint32_t v = run(fx, frame, len);
+
+	assert_int_equal(v, consumed ? verdict_consume(fx) : verdict_pass(fx));
+}
+
+static void read_stats(struct fx *fx, struct nw_stats *sum)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	struct nw_stats *per;
+	__u32 zero = 0;
+
+	assert_true(ncpu > 0);
+	per = calloc((size_t)ncpu, sizeof(*per));
+	assert_non_null(per);
+	assert_int_equal(bpf_map__lookup_elem(fx->skel->maps.nw_stats, &zero, sizeof(zero), per,
+					      sizeof(*per) * (size_t)ncpu, 0), 0);
+	memset(sum, 0, sizeof(*sum));
+	for (int c = 0; c < ncpu; c++) {
+		const __u64 *src = (const __u64 *)&per[c];
+		__u64 *dst = (__u64 *)sum;
+
+		for (size_t i = 0; i < sizeof(*sum) / sizeof(__u64); i++)
+			dst[i] += src[i];
+	}
+	free(per);
+}
+
+static void read_state(struct fx *fx, uint32_t slot, struct nw_server_state *st)
+{
+	memset(st, 0, sizeof(*st));
+	assert_int_equal(bpf_map__lookup_elem(fx->skel->maps.nw_state, &slot, sizeof(slot), st,
+					      sizeof(*st), 0), 0);
+}
+
+static void assert_no_malformed(const struct nw_stats *s)
+{
+	for (int r = 0; r < NW_MAL__MAX; r++)
+		if (s->malformed[r])
+			fail_msg("malformed[%d] = %llu", r, (unsigned long long)s->malformed[r]);
+}
+
+/* --------------------------------------------------------------- valid */
+
+static void test_valid_encapsulations(void **state)
+{
+	struct fx *fx = *state;
+	static const struct {
+		int nvlan;
+		uint16_t tpid[2];
+	} encs[] = {
+		{ 0, { 0, 0 } },
+		{ 1, { PB_ETH_8021Q, 0 } },
+		{ 1, { PB_ETH_8021AD, 0 } },
+		{ 2, { PB_ETH_8021AD, PB_ETH_8021Q } },
+		{ 2, { PB_ETH_8021Q, PB_ETH_8021Q } },
+	};
+	uint64_t seq = 0, base = tai_now() - 1000000000ULL;
+	struct nw_server_state st;
+	struct nw_stats stats;
+
+	register_server(fx, 42, 3, NW_RING_BYTES_DEFAULT);
+	for (int family = 4; family <= 6; family += 2) {
+		for (size_t e = 0; e < sizeof(encs) / sizeof(encs[0]); e++) {
+			for (int variant = 0; variant < 3; variant++) {
+				struct pb_frame f = pb_frame_make(family);
+				struct pb_sample s = pb_sample_make(PB_RACK, 42, seq, base + seq * 1000);
+				uint8_t buf[PB_FRAME_MAX];
+				uint64_t before, after;
+				size_t len;
+
+				f.nvlan = encs[e].nvlan;
+				f.vlan_tpid[0] = encs[e].tpid[0];
+				f.vlan_tpid[1] = encs[e].tpid[1];
+				if (variant == 1)
+					s.flags = NW_FLAG_AUTH; /* 48 bytes: tag is the loader's job */
+				if (variant == 2 && family == 4) {
+					f.ip4_opt_words = 2;
+					f.frag_off = 0x4000; /* DF: not a fragment */
+				}
+				len = pb_sample_frame(buf, &f, &s);
+				before = tai_now();
+				run_expect(fx, buf, len, 1);
+				after = tai_now();
+				assert_int_equal(consume(fx, 3), 1);
+				const struct nw_record *r = &fx->rings[3].recs[fx->rings[3].n - 1];
+				assert_true(r->seq == seq);
+				assert_true(r->tx_ns == s.tx_ns);
+				assert_true(r->rx_ns >= before && r->rx_ns <= after);
+				assert_int_equal(r->value_bits, s.value_bits);
+				assert_int_equal(r->flags, seq == 0 ? NW_REC_STREAM_START : 0);
+				assert_int_equal(r->reserved, 0);
+				seq++;
+			}
+		}
+	}
+	read_state(fx, 3, &st);
+	assert_true(st.received == seq);
+	assert_true(st.lost == 0 && st.duplicates == 0 && st.reordered == 0);
+	assert_int_equal(st.server_id, 0); /* identity is the loader's to write */
+	assert_int_equal(st.freq_uhz, 1350000);
+	assert_int_equal(st.rate_uhz, 20000000);
+	read_stats(fx, &stats);
+	assert_true(stats.packets == seq);
+	assert_true(stats.samples == seq);
+	assert_no_malformed(&stats);
+	assert_true(stats.unknown_server == 0 && stats.wrong_rack == 0 && stats.ring_full == 0);
+}
+
+/* ----------------------------------------------------------- malformed */
+
+static void test_malformed(void **state)
+{
+	struct fx *fx = *state;
+	struct mal_cases *m = mal_cases_build();
+	uint64_t want[NW_MAL__MAX] = { 0 };
+	struct nw_server_state st;
+	struct nw_stats stats;
+
+	register_server(fx, 1, 0, NW_RING_BYTES_DEFAULT);
+	for (size_t i = 0; i < m->n; i++) {
+		uint32_t v = run(fx, m->c[i].frame, m->c[i].len);
+
+		want[m->c[i].reason]++;
+		read_stats(fx, &stats);
+		if (v != (uint32_t)verdict_consume(fx) ||
+		    memcmp(stats.malformed, want, sizeof(want)) != 0)
+			fail_msg("%s: verdict %u, malformed[%d] = %llu, want %llu", m->c[i].name, v,
+				 m->c[i].reason, (unsigned long long)stats.malformed[m->c[i].reason],
+				 (unsigned long long)want[m->c[i].reason]);
+	}
+	read_stats(fx, &stats);
+	assert_true(stats.packets == m->n);
+	assert_true(stats.samples == 0 && stats.unknown_server == 0 && stats.wrong_rack == 0);
+	assert_int_equal(consume(fx, 0), 0); /* never recorded */
+	read_state(fx, 0, &st);
+	assert_true(st.received == 0 && st.status == 0);
+	free(m);
+}
+
+static void test_other_traffic(void **state)
+{
+	struct fx *fx = *state;
+	struct pass_cases *p = pass_cases_build();
+	struct nw_stats stats;
+
+	register_server(fx, 1, 0, NW_RING_BYTES_DEFAULT);
+	size_t ran = 0;
+
+	for (size_t i = 0; i < p->n; i++) {
+		/* The kernel's skb test_run refuses an IPv4 frame too short for
+		 * an IP header (EINVAL): a runt only XDP can be shown. */
+		if (fx->hook == HOOK_TC && p->c[i].len < 14 + 20)
+			continue;
+		uint32_t v = run(fx, p->c[i].frame, p->c[i].len);
+
+		ran++;
+
+		if (v != (uint32_t)verdict_pass(fx))
+			fail_msg("%s: verdict %u, want pass", p->c[i].name, v);
+	}
+	read_stats(fx, &stats);
+	assert_true(stats.packets == ran);
+	assert_true(ran + 2 >= p->n);
+	assert_no_malformed(&stats);
+	assert_true(stats.samples == 0 && stats.unknown_server == 0 && stats.wrong_rack == 0);
+	assert_int_equal(consume(fx, 0), 0);
+	free(p);
+}
+
+/* ------------------------------------------------------------ sequence */
+
+static void test_sequence_scenarios(void **state)
+{
+	struct fx *fx = *state;
+	struct seq_case *cs;
+	size_t n = seq_cases_build(&cs);
+	const uint64_t period = 1000000; /* 1 ms */
+
+	assert_true(n <= MAX_SLOTS);
+	/* One server per scenario; a scenario's records go to its own ring. */
+	for (size_t i = 0; i < n; i++) {
+		const struct seq_case *c = &cs[i];
+		uint32_t slot = (uint32_t)i;
+		uint64_t base = tai_now() - 5000000000ULL;
+		struct nw_server_state st;
+		size_t want_recs = 0;
+
+		register_server(fx, (uint32_t)(100 + i), slot, NW_RING_BYTES_DEFAULT);
+		for (size_t k = 0; k < c->n; k++) {
+			struct pb_sample s = pb_sample_make(PB_RACK, (uint32_t)(100 + i), c->steps[k].seq,
+							    base + (uint64_t)c->steps[k].tx_k * period);
+			struct pb_frame f = pb_frame_make(k % 2 ? 6 : 4);
+			uint8_t buf[PB_FRAME_MAX];
+
+			s.flags = c->steps[k].flags;
+			run_expect(fx, buf, pb_sample_frame(buf, &f, &s), 1);
+			if (c->steps[k].rec != SEQ_NO_RECORD)
+				want_recs++;
+		}
+		consume(fx, slot);
+		struct ring_ctx *r = &fx->rings[slot];
+		if (r->n != want_recs)
+			fail_msg("%s: %zu records, want %zu", c->name, r->n, want_recs);
+		for (size_t k = 0, j = 0; k < c->n; k++) {
+			if (c->steps[k].rec == SEQ_NO_RECORD)
+				continue;
+			const struct nw_record *rec = &r->recs[j++];
+
+			if (rec->seq != c->steps[k].seq || rec->flags != c->steps[k].rec ||
+			    rec->tx_ns != base + (uint64_t)c->steps[k].tx_k * period)
+				fail_msg("%s: record %zu: seq %llu flags %#x, want seq %llu flags %#x",
+					 c->name, j - 1, (unsigned long long)rec->seq, rec->flags,
+					 (unsigned long long)c->steps[k].seq, c->steps[k].rec);
+			if (j > 1)
+				assert_true(rec->rx_ns >= r->recs[j - 2].rx_ns);
+		}
+		read_state(fx, slot, &st);
+		if (st.received != c->want.received || st.lost != c->want.lost ||
+		    st.duplicates != c->want.duplicates || st.reordered != c->want.reordered ||
+		    st.late != c->want.late || st.restarts != c->want.restarts ||
+		    st.goodbyes != c->want.goodbyes)
+			fail_msg("%s: rcv %llu lost %llu dup %llu reord %llu late %llu restarts %llu "
+				 "bye %llu",
+				 c->name, (unsigned long long)st.received, (unsigned long long)st.lost,
+				 (unsigned long long)st.duplicates, (unsigned long long)st.reordered,
+				 (unsigned long long)st.late, (unsigned long long)st.restarts,
+				 (unsigned long long)st.goodbyes);
+	}
+	free(cs);
+}
+
+/* --------------------------------------------------------------- timing */
+
+static void test_jitter_matches_rfc3550(void **state)
+{
+	struct fx *fx = *state;
+	static const uint64_t delays_us[] = { 300, 2500, 800, 800, 5000, 100, 1500, 3000,
+					      250, 4000, 700, 900, 6000, 200, 2200, 350,
+					      1200, 50, 3300, 600 };
+	const size_t n = sizeof(delays_us) / sizeof(delays_us[0]);
+	struct nw_server_state st;
+	int64_t last = 0, j16 = 0;
+	double j = 0.0;
+
+	register_server(fx, 9, 1, NW_RING_BYTES_DEFAULT);
+	for (size_t k = 0; k < n; k++) {
+		uint8_t buf[PB_FRAME_MAX];
+
+		run_expect(fx, buf, pb_simple(buf, 9, k, tai_now() - delays_us[k] * 1000), 1);
+	}
+	assert_int_equal(consume(fx, 1), (int)n);
+	/* Reference from the records' own rx and tx. */
+	for (size_t k = 0; k < n; k++) {
+		const struct nw_record *r = &fx->rings[1].recs[k];
+		int64_t transit = (int64_t)(r->rx_ns - r->tx_ns);
+
+		assert_true(transit >= (int64_t)delays_us[k] * 1000);
+		if (k) {
+			int64_t d = transit > last ? transit - last : last - transit;
+
+			j += ((double)d - j) / 16.0;
+			j16 += d - ((j16 + 8) >> 4);
+		}
+		last = transit;
+	}
+	read_state(fx, 1, &st);
+	assert_true((int64_t)st.jitter_x16_ns == j16);
+	assert_true(fabs(st.jitter_x16_ns / 16.0 - j) < 2.0);
+	assert_true(j > 100000.0);
+	assert_true(st.last_transit_ns == last);
+}
+
+static unsigned ref_bucket(int64_t lat)
+{
+	static const uint64_t bounds[] = NW_HIST_BOUNDS_NS;
+
+	if (lat < 0)
+		return 0;
+	for (unsigned b = 0; b < NW_HIST_FINITE; b++)
+		if ((uint64_t)lat <= bounds[b])
+			return b;
+	return NW_HIST_FINITE;
+}
+
+static void test_latency_histogram(void **state)
+{
+	struct fx *fx = *state;
+	/* One latency well inside each bucket (geometric middles) and a
+	 * negative one (sender clock 1 s ahead). */
+	static const int64_t lat_ns[] = {
+		20000, 70000, 160000, 350000, 700000, 1600000, 3500000, 7000000, 16000000,
+		35000000, 70000000, 160000000, 350000000, 700000000, 1600000000,
+		3500000000LL, 7000000000LL, 30000000000LL, -1000000000LL, 700000, 700000,
+	};
+	const size_t n = sizeof(lat_ns) / sizeof(lat_ns[0]);
+	uint64_t want[NW_HIST_BUCKETS] = { 0 }, sum = 0, neg = 0;
+	struct nw_server_state st;
+
+	register_server(fx, 5, 2, NW_RING_BYTES_DEFAULT);
+	for (size_t k = 0; k < n; k++) {
+		uint8_t buf[PB_FRAME_MAX];
+
+		run_expect(fx, buf, pb_simple(buf, 5, k, (uint64_t)((int64_t)tai_now() - lat_ns[k])), 1);
+	}
+	assert_int_equal(consume(fx, 2), (int)n);
+	for (size_t k = 0; k < n; k++) {
+		const struct nw_record *r = &fx->rings[2].recs[k];
+		int64_t lat = (int64_t)(r->rx_ns - r->tx_ns);
+		unsigned b = ref_bucket(lat);
+
+		/* The program's stamp is after our clock read, by little. */
+		assert_true(lat >= lat_ns[k]);
+		assert_true(lat - lat_ns[k] < 1000000000LL);
+		/* Buckets from 1 ms up have at least 0.6 ms of margin around
+		 * the chosen latency: the wanted bucket must be the one hit. */
+		if (lat_ns[k] >= 1000000 || lat_ns[k] < 0)
+			assert_int_equal(b, ref_bucket(lat_ns[k]));
+		want[b]++;
+		if (lat < 0)
+			neg++;
+		else
+			sum += (uint64_t)lat;
+	}
+	read_state(fx, 2, &st);
+	for (unsigned b = 0; b < NW_HIST_BUCKETS; b++)
+		if (st.latency_hist[b] != want[b])
+			fail_msg("bucket %u: %llu, want %llu", b,
+				 (unsigned long long)st.latency_hist[b], (unsigned long long)want[b]);
+	assert_true(st.latency_sum_ns == sum);
+	assert_true(st.latency_negative == neg && neg == 1);
+	assert_true(st.latency_hist[NW_HIST_FINITE] == 1);
+	assert_true(st.first_rx_ns == fx->rings[2].recs[0].rx_ns);
+	assert_true(st.last_rx_ns == fx->rings[2].recs[n - 1].rx_ns);
+}
+
+/* ----------------------------------------------------- who is it from */
+
+static void test_wrong_rack(void **state)
+{
+	struct fx *fx = *state;
+	struct pb_frame f = pb_frame_make(4);
+	struct pb_sample s = pb_sample_make(PB_RACK + 1, 1, 0, tai_now());
+	uint8_t buf[PB_FRAME_MAX];
+	struct nw_stats stats;
+	struct nw_server_key key = { .rack_id = PB_RACK + 1, .server_id = 1 };
+	uint32_t slot = 0;
+
+	register_server(fx, 1, 0, NW_RING_BYTES_DEFAULT);
+	/* Even a slot registered under that rack id is not used. */
+	assert_int_equal(bpf_map__update_elem(fx->skel->maps.nw_index, &key, sizeof(key), &slot,
+					      sizeof(slot), BPF_NOEXIST), 0);
+	run_expect(fx, buf, pb_sample_frame(buf, &f, &s), 1);
+	read_stats(fx, &stats);
+	assert_int_equal(stats.wrong_rack, 1);
+	assert_true(stats.samples == 0 && stats.unknown_server == 0 && stats.discovery_sent == 0);
+	assert_no_malformed(&stats);
+	assert_int_equal(consume(fx, 0), 0);
+}
+
+struct disc_ctx {
+	size_t n;
+	struct nw_discovery ev[16];
+};
+
+static int on_disc(void *ctx, void *data, size_t size)
+{
+	struct disc_ctx *d = ctx;
+
+	if (size != sizeof(struct nw_discovery) || d->n >= 16)
+		return -1;
+	memcpy(&d->ev[d->n++], data, size);
+	return 0;
+}
+
+static void test_unknown_server_discovery(void **state)
+{
+	struct fx *fx = *state;
+	struct disc_ctx d = { 0 };
+	struct ring_buffer *rb;
+	struct nw_stats stats;
+	uint64_t before = tai_now(), after;
+
+	register_server(fx, 1, 0, NW_RING_BYTES_DEFAULT);
+	rb = ring_buffer__new(bpf_map__fd(fx->skel->maps.nw_discovery), on_disc, &d, NULL);
+	assert_non_null(rb);
+	/* DISC_PER_SEC + 2 unknown samples inside one second (no sleeps: the
+	 * runs take microseconds): the first DISC_PER_SEC are reported. */
+	for (uint32_t i = 0; i < DISC_PER_SEC + 2; i++) {
+		struct pb_frame f = pb_frame_make(i % 2 ? 6 : 4);
+		struct pb_sample s = pb_sample_make(PB_RACK, 500 + i, 77 + i, before);
+		uint8_t buf[PB_FRAME_MAX];
+
+		run_expect(fx, buf, pb_sample_frame(buf, &f, &s), 1);
+	}
+	after = tai_now();
+	assert_int_equal(ring_buffer__consume(rb), DISC_PER_SEC);
+	assert_int_equal(d.n, DISC_PER_SEC);
+	for (uint32_t i = 0; i < DISC_PER_SEC; i++) {
+		const struct nw_discovery *e = &d.ev[i];
+		struct pb_frame f = pb_frame_make(i % 2 ? 6 : 4);
+
+		assert_int_equal(e->rack_id, PB_RACK);
+		assert_int_equal(e->server_id, 500 + i);
+		assert_int_equal(e->freq_uhz, 1350000);
+		assert_int_equal(e->rate_uhz, 20000000);
+		assert_true(e->seq == 77 + i);
+		assert_true(e->rx_ns >= before && e->rx_ns <= after);
+		assert_int_equal(e->family, i % 2 ? 6 : 4);
+		assert_memory_equal(e->addr, f.src, i % 2 ? 16 : 4);
+	}
+	read_stats(fx, &stats);
+	assert_int_equal(stats.unknown_server, DISC_PER_SEC + 2);
+	assert_int_equal(stats.discovery_sent, DISC_PER_SEC);
+	assert_int_equal(stats.discovery_suppressed, 2);
+	assert_true(stats.samples == 0 && stats.wrong_rack == 0);
+	assert_int_equal(consume(fx, 0), 0);
+	ring_buffer__free(rb);
+}
+
+/* ---------------------------------------------------------------- rings */
+
+static void test_ring_full(void **state)
+{
+	struct fx *fx = *state;
+	/* 4096-byte ring, 8-byte header + 32-byte record: room for 102. */
+	const uint64_t fits = 4096 / (8 + sizeof(struct nw_record)), n = fits + 8;
+	uint64_t base = tai_now() - 1000000000ULL;
+	struct nw_server_state st;
+	struct nw_stats stats;
+
+	register_server(fx, 11, 4, 4096);
+	for (uint64_t k = 0; k < n; k++) {
+		uint8_t buf[PB_FRAME_MAX];
+
+		run_expect(fx, buf, pb_simple(buf, 11, k, base + k * 1000), 1);
+	}
+	read_stats(fx, &stats);
+	read_state(fx, 4, &st);
+	assert_true(stats.ring_full == n - fits);
+	assert_true(st.ring_full == n - fits);
+	assert_true(st.received == n); /* counting does not depend on the ring */
+	assert_int_equal(consume(fx, 4), (int)fits);
+	for (uint64_t k = 0; k < fits; k++)
+		assert_true(fx->rings[4].recs[k].seq == k);
+	/* Drained: records flow again. */
+	{
+		uint8_t buf[PB_FRAME_MAX];
+
+		run_expect(fx, buf, pb_simple(buf, 11, n, base + n * 1000), 1);
+		assert_int_equal(consume(fx, 4), 1);
+		assert_true(fx->rings[4].recs[fits].seq == n);
+	}
+}
+
+static void test_no_ring(void **state)
+{
+	struct fx *fx = *state;
+	uint8_t buf[PB_FRAME_MAX];
+	struct nw_server_state st;
+	struct nw_stats stats;
+
+	register_server(fx, 12, 5, 0);
+	run_expect(fx, buf, pb_simple(buf, 12, 0, tai_now()), 1);
+	read_stats(fx, &stats);
+	read_state(fx, 5, &st);
+	assert_int_equal(stats.no_ring, 1);
+	assert_int_equal(stats.samples, 1);
+	assert_true(st.received == 1);
+}
+
+#define BOTH(fn)                                                                          \
+	{ .name = #fn " [xdp]", .test_func = fn, .setup_func = setup,                      \
+	  .teardown_func = teardown, .initial_state = &hook_xdp },                           \
+	{ .name = #fn " [tc]", .test_func = fn, .setup_func = setup,                       \
+	  .teardown_func = teardown, .initial_state = &hook_tc }
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		BOTH(test_valid_encapsulations),
+		BOTH(test_malformed),
+		BOTH(test_other_traffic),
+		BOTH(test_sequence_scenarios),
+		BOTH(test_jitter_matches_rfc3550),
+		BOTH(test_latency_histogram),
+		BOTH(test_wrong_rack),
+		BOTH(test_unknown_server_discovery),
+		BOTH(test_ring_full),
+		BOTH(test_no_ring),
+	};
+	cpu_set_t one;
+
+	if (geteuid() != 0) {
+		fprintf(stderr, "test_collector: needs root (BPF_PROG_TEST_RUN)\n");
+		return 1;
+	}
+	/* The discovery limiter is per CPU: stay on one. */
+	CPU_ZERO(&one);
+	CPU_SET(0, &one);
+	if (sched_setaffinity(0, sizeof(one), &one))
+		perror("sched_setaffinity");
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
