@@ -1,0 +1,231 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Cost per packet of the collector's XDP (and tc) entry against a minimal
+ * parse-and-pass XDP program (bpf/passthru.bpf.c), with BPF_PROG_TEST_RUN.
+ *
+ * Two ways of timing:
+ *  - "repeat": one test_run with repeat = 1,000,000; the kernel times the
+ *    loop and reports ns per run in opts.duration. The same frame runs every
+ *    time, so a sample of a registered server is a duplicate after the first.
+ *  - "per-run": N test_runs with repeat = 1, each with the next sequence
+ *    number, averaging opts.duration; this is the realistic path (sample
+ *    accepted, record written) that a repeated frame cannot reach. It also
+ *    carries a fixed per-run timer overhead, so the baseline is measured the
+ *    same way and only ratios between same-method rows are meaningful.
+ * Not a test: nothing here asserts timing. Needs root. `sudo make bench`.
+ */
+#include <errno.h>
+#include <sched.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "netwatch.h"
+#include "collector.skel.h"
+#include "passthru.skel.h"
+#include "../bpf/packet_builder.h"
+
+#define REPEAT 1000000U
+#define PER_RUN 200000U
+#define SERVER 1U
+#define SLOT 0U
+#define SLOT_TINY 1U
+#define SERVER_TINY 2U
+
+static uint64_t tai_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_TAI, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static void die(const char *what)
+{
+	fprintf(stderr, "bench_collector: %s: %s\n", what, strerror(errno));
+	exit(1);
+}
+
+/* ns per packet over one test_run with `repeat` runs of the same frame. */
+static double run_repeat(int prog_fd, const uint8_t *frame, size_t len, uint32_t repeat,
+			 uint32_t *retval)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame, .data_size_in = (uint32_t)len,
+		    .repeat = repeat);
+
+	if (bpf_prog_test_run_opts(prog_fd, &opts))
+		die("bpf_prog_test_run_opts");
+	*retval = opts.retval;
+	return opts.duration; /* the kernel already divided by repeat */
+}
+
+/* Mean ns per packet over `n` single runs, the frame rebuilt with the next
+ * sequence each time (build time is outside the timed region). */
+static double run_per_seq(int prog_fd, uint32_t server, uint64_t first_seq, uint32_t n,
+			  uint32_t *retval)
+{
+	uint64_t total = 0, tx = tai_now() - 1000000;
+	uint8_t buf[PB_FRAME_MAX];
+
+	for (uint32_t i = 0; i < n; i++) {
+		size_t len = pb_simple(buf, server, first_seq + i, tx + i);
+		LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = buf, .data_size_in = (uint32_t)len,
+			    .repeat = 1);
+
+		if (bpf_prog_test_run_opts(prog_fd, &opts))
+			die("bpf_prog_test_run_opts");
+		total += opts.duration;
+		*retval = opts.retval;
+	}
+	return (double)total / n;
+}
+
+static void unpin_all(struct bpf_object *obj)
+{
+	struct bpf_map *map;
+
+	bpf_object__for_each_map(map, obj)
+		if (bpf_map__set_pin_path(map, NULL))
+			die("bpf_map__set_pin_path");
+}
+
+static int add_server(struct collector *c, uint32_t server, uint32_t slot, uint32_t ring_bytes)
+{
+	struct nw_server_key key = { .rack_id = PB_RACK, .server_id = server };
+	int fd = bpf_map_create(BPF_MAP_TYPE_RINGBUF, "bench_ring", 0, 0, ring_bytes, NULL);
+
+	if (fd < 0)
+		die("ringbuf");
+	if (bpf_map__update_elem(c->maps.nw_index, &key, sizeof(key), &slot, sizeof(slot), 0) ||
+	    bpf_map__update_elem(c->maps.nw_rings, &slot, sizeof(slot), &fd, sizeof(fd), 0))
+		die("register server");
+	return fd;
+}
+
+static int count_cb(void *ctx, void *data, size_t size)
+{
+	(void)data;
+	(void)size;
+	++*(uint64_t *)ctx;
+	return 0;
+}
+
+int main(void)
+{
+	struct collector *c;
+	struct passthru *p;
+	uint8_t sample[PB_FRAME_MAX], other[PB_FRAME_MAX], unknown[PB_FRAME_MAX], fill[PB_FRAME_MAX];
+	size_t sample_len, other_len, unknown_len;
+	uint32_t rv;
+	uint64_t consumed = 0;
+	cpu_set_t one;
+	int ring_fd, tiny_fd, xdp, tc, pt;
+	struct ring_buffer *rb;
+
+	if (geteuid() != 0) {
+		fprintf(stderr, "bench_collector: needs root (BPF_PROG_TEST_RUN)\n");
+		return 1;
+	}
+	CPU_ZERO(&one);
+	CPU_SET(0, &one);
+	sched_setaffinity(0, sizeof(one), &one);
+
+	c = collector__open();
+	p = passthru__open();
+	if (!c || !p)
+		die("open skeletons");
+	unpin_all(c->obj);
+	c->rodata->nw_port = PB_PORT;
+	c->rodata->nw_rack_id = PB_RACK;
+	p->rodata->pt_port = PB_PORT;
+	if (collector__load(c) || passthru__load(p))
+		die("load");
+	xdp = bpf_program__fd(c->progs.nw_xdp);
+	tc = bpf_program__fd(c->progs.nw_tc);
+	pt = bpf_program__fd(p->progs.pt_xdp);
+
+	/* 16 MiB: room for every record of the per-run phases. */
+	ring_fd = add_server(c, SERVER, SLOT, 16U << 20);
+	tiny_fd = add_server(c, SERVER_TINY, SLOT_TINY, 4096);
+	rb = ring_buffer__new(ring_fd, count_cb, &consumed, NULL);
+	if (!rb)
+		die("ring_buffer__new");
+
+	sample_len = pb_simple(sample, SERVER, 0, tai_now());
+	{
+		struct pb_frame f = pb_frame_make(4);
+		struct pb_sample s = pb_sample_make(PB_RACK, 999, 0, tai_now());
+
+		f.dport = 53;
+		other_len = pb_sample_frame(other, &f, &s);
+		unknown_len = pb_simple(unknown, 999, 0, tai_now());
+	}
+
+	struct row {
+		const char *name;
+		double ns;
+		double base;
+	} rows[16];
+	int nrows = 0;
+	double pt_sample, pt_other, pt_unknown, pt_perrun, v;
+
+	/* Warm up. */
+	run_repeat(pt, sample, sample_len, 100000, &rv);
+	run_repeat(xdp, other, other_len, 100000, &rv);
+
+	pt_sample = run_repeat(pt, sample, sample_len, REPEAT, &rv);
+	pt_other = run_repeat(pt, other, other_len, REPEAT, &rv);
+	pt_unknown = run_repeat(pt, unknown, unknown_len, REPEAT, &rv);
+
+	/* The realistic path first (fresh state, so every run is a new seq). */
+	v = run_per_seq(xdp, SERVER, 0, PER_RUN, &rv);
+	pt_perrun = run_per_seq(pt, SERVER, 0, PER_RUN, &rv);
+	rows[nrows++] = (struct row){ "xdp sample, accepted + record written (per-run)", v, pt_perrun };
+	ring_buffer__consume(rb);
+	v = run_per_seq(tc, SERVER, PER_RUN, PER_RUN, &rv);
+	rows[nrows++] = (struct row){ "tc  sample, accepted + record written (per-run)", v, pt_perrun };
+	ring_buffer__consume(rb);
+	/* Fill the tiny ring, then measure the ring-full path. */
+	for (uint64_t i = 0; i < 200; i++) {
+		LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = fill, .repeat = 1);
+		o.data_size_in = (uint32_t)pb_simple(fill, SERVER_TINY, i, tai_now());
+		if (bpf_prog_test_run_opts(xdp, &o))
+			die("fill");
+	}
+	v = run_per_seq(xdp, SERVER_TINY, 200, PER_RUN, &rv);
+	rows[nrows++] = (struct row){ "xdp sample, accepted, ring full (per-run)", v, pt_perrun };
+
+	v = run_repeat(xdp, sample, sample_len, REPEAT, &rv);
+	rows[nrows++] = (struct row){ "xdp sample, duplicate (repeat)", v, pt_sample };
+	v = run_repeat(tc, sample, sample_len, REPEAT, &rv);
+	rows[nrows++] = (struct row){ "tc  sample, duplicate (repeat)", v, pt_sample };
+	v = run_repeat(xdp, unknown, unknown_len, REPEAT, &rv);
+	rows[nrows++] = (struct row){ "xdp unknown server, discovery limited (repeat)", v, pt_unknown };
+	v = run_repeat(xdp, other, other_len, REPEAT, &rv);
+	rows[nrows++] = (struct row){ "xdp other UDP traffic, passed (repeat)", v, pt_other };
+	v = run_repeat(tc, other, other_len, REPEAT, &rv);
+	rows[nrows++] = (struct row){ "tc  other UDP traffic, passed (repeat)", v, pt_other };
+
+	ring_buffer__consume(rb);
+	printf("BPF_PROG_TEST_RUN, repeat %u / per-run %u, CPU 0\n", REPEAT, PER_RUN);
+	printf("passthru baseline: %.1f ns (sample, repeat), %.1f ns (other, repeat), "
+	       "%.1f ns (per-run)\n", pt_sample, pt_other, pt_perrun);
+	printf("%-50s %10s %10s %8s\n", "case", "ns/packet", "baseline", "ratio");
+	for (int i = 0; i < nrows; i++)
+		printf("%-50s %10.1f %10.1f %7.2fx\n", rows[i].name, rows[i].ns, rows[i].base,
+		       rows[i].base > 0 ? rows[i].ns / rows[i].base : 0.0);
+	printf("records drained from the ring: %llu\n", (unsigned long long)consumed);
+
+	ring_buffer__free(rb);
+	close(ring_fd);
+	close(tiny_fd);
+	passthru__destroy(p);
+	collector__destroy(c);
+	return 0;
+}
