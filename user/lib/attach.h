@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: MIT */
+/* Attaching the collector to an interface, and detaching exactly what we own. */
+#ifndef NW_ATTACH_H
+#define NW_ATTACH_H
+
+#include <net/if.h>
+#include <stdint.h>
+
+#include "log.h"
+#include "netwatch.h"
+#include "pins.h"
+
+/* Only a request, never stored in nw_meta: the meta holds what we got. */
+#define NW_HOOK_AUTO 100U
+
+/* Our tc filter's identity on clsact ingress: a fixed handle ("NW") and an
+ * early priority, so a restart replaces exactly our filter and nothing else. */
+#define NW_TC_HANDLE 0x4e57U
+#define NW_TC_PRIORITY 3U
+
+struct nw_attach {
+	uint32_t hook;         /* NW_HOOK_* actually attached */
+	int ifindex;
+	char ifname[IF_NAMESIZE];
+	int link_fd;           /* XDP: the pinned link, -1 otherwise */
+	char link_pin[NW_PATH_MAX];
+	int created_clsact;    /* tc: the qdisc is ours (now or from an earlier run) */
+	uint32_t tc_handle, tc_priority;
+};
+
+/* Attaches xdp_prog/tc_prog per `want` (NW_HOOK_XDP/XDPGENERIC/TC/AUTO) to
+ * `ifname`, reusing a pinned XDP link or our tc filter of an earlier run
+ * (`prev` is that run's nw_meta, zeroed when there was none), and removes
+ * an earlier run's attachment that the new one supersedes. */
+int nw_attach_start(const struct nw_log *log, struct nw_attach *a, uint32_t want,
+		    const char *ifname, const char *rack_dir, int xdp_prog_fd, int tc_prog_fd,
+		    const struct nw_meta *prev);
+
+/* Clean shutdown: XDP link unpinned and closed; our tc filter removed and
+ * the clsact qdisc destroyed only when we created it. */
+void nw_attach_stop(const struct nw_log *log, struct nw_attach *a);
+
+/* For --unpin after a crash: removes the tc filter (and our qdisc) an
+ * earlier run recorded in its nw_meta. XDP links go with their pins. */
+void nw_attach_remove_recorded_tc(const struct nw_log *log, const struct nw_meta *prev);
+
+#endif

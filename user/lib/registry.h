@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Server slots in the pinned maps: nw_index (who owns which slot, survives
+ * restarts), nw_state (counters) and nw_rings (one ringbuf per slot).
+ */
+#ifndef NW_REGISTRY_H
+#define NW_REGISTRY_H
+
+#include <stdint.h>
+
+#include "log.h"
+
+struct nw_registry {
+	const struct nw_log *log;
+	int state_fd, index_fd, rings_fd;
+	uint32_t rack_id;
+	uint32_t max_slots;
+	uint32_t ring_bytes;
+	uint32_t count;     /* registered slots */
+	uint32_t *server_of; /* per slot */
+	uint8_t *used;       /* per slot */
+	int *ring_fd;        /* per slot, -1 when none */
+	int *stale_fd;       /* per slot: a replaced ring still to drain, -1 when none */
+};
+
+int nw_registry_init(struct nw_registry *r, const struct nw_log *log, int state_fd,
+		     int index_fd, int rings_fd, uint32_t rack_id, uint32_t max_slots,
+		     uint32_t ring_bytes);
+void nw_registry_free(struct nw_registry *r);
+
+/* Adopts every slot an earlier run registered: opens its ring, or replaces
+ * it when it is missing or of another size than ring_bytes. */
+int nw_registry_adopt(struct nw_registry *r);
+
+/* Finds or creates `server_id`'s slot. A new slot starts fresh (its first
+ * sample opens the stream) or, with `midstream`, as joined mid-stream.
+ * *created tells whether a new slot (and ring) was made. -ENOSPC when full. */
+int nw_registry_add(struct nw_registry *r, uint32_t server_id, int midstream, uint32_t *slot,
+		    int *created);
+
+/* Whether server_id has a slot; its slot in *slot when it has. */
+int nw_registry_lookup(const struct nw_registry *r, uint32_t server_id, uint32_t *slot);
+
+#endif

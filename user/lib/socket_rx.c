@@ -1,0 +1,304 @@
+// SPDX-License-Identifier: MIT
+#include "socket_rx.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <math.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "nw_account.h"
+#include "nw_parse.h"
+
+#define BATCH 64
+#define DGRAM_MAX 2048
+#define CTL_LEN (CMSG_SPACE(sizeof(struct timespec)) * 2)
+
+int nw_listen_addr_parse(const char *s, uint16_t port, struct sockaddr_storage *ss,
+			 socklen_t *len)
+{
+	struct sockaddr_in *in4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
+	char buf[INET6_ADDRSTRLEN + 2];
+	size_t n = strlen(s);
+
+	memset(ss, 0, sizeof(*ss));
+	if (n >= sizeof(buf))
+		return -1;
+	if (n >= 2 && s[0] == '[' && s[n - 1] == ']') {
+		memcpy(buf, s + 1, n - 2);
+		buf[n - 2] = '\0';
+	} else {
+		memcpy(buf, s, n + 1);
+	}
+	if (inet_pton(AF_INET, buf, &in4->sin_addr) == 1) {
+		in4->sin_family = AF_INET;
+		in4->sin_port = htons(port);
+		*len = sizeof(*in4);
+		return 0;
+	}
+	if (inet_pton(AF_INET6, buf, &in6->sin6_addr) == 1) {
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons(port);
+		*len = sizeof(*in6);
+		return 0;
+	}
+	return -1;
+}
+
+static int bind_socket(const struct sockaddr_storage *ss, socklen_t len)
+{
+	int one = 1, zero = 0;
+	int fd = socket(ss->ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -errno;
+	/* Kernel receive stamps: the arrival time, not when we got around to reading. */
+	if (setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one)) ||
+	    (ss->ss_family == AF_INET6 &&
+	     setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero))) ||
+	    bind(fd, (const struct sockaddr *)ss, len)) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+static uint32_t hash_u32(uint32_t x)
+{
+	x ^= x >> 16;
+	x *= 0x7feb352dU;
+	x ^= x >> 15;
+	x *= 0x846ca68bU;
+	return x ^ (x >> 16);
+}
+
+static int lookup(const struct nw_socket_rx *s, uint32_t server_id, uint32_t *slot)
+{
+	for (uint32_t h = hash_u32(server_id) & s->hmask;; h = (h + 1) & s->hmask) {
+		if (s->hslot[h] == UINT32_MAX)
+			return 0;
+		if (s->hkey[h] == server_id) {
+			*slot = s->hslot[h];
+			return 1;
+		}
+	}
+}
+
+int nw_socket_rx_open(struct nw_socket_rx *s, const struct nw_log *log, struct nw_drain *drain,
+		      const char *listen, uint16_t port, uint32_t rack_id, uint32_t max_slots,
+		      int discover)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	uint32_t cap = 2;
+	int fd;
+
+	memset(s, 0, sizeof(*s));
+	s->fd = -1;
+	s->log = log;
+	s->drain = drain;
+	s->rack_id = rack_id;
+	s->max_slots = max_slots;
+	s->discover = discover;
+	/* At least twice the slots: probe chains stay short when full. */
+	while (cap < 2 * (uint64_t)max_slots)
+		cap <<= 1;
+	s->hmask = cap - 1;
+	s->state = calloc(max_slots ? max_slots : 1, sizeof(*s->state));
+	s->hkey = calloc(cap, sizeof(*s->hkey));
+	s->hslot = malloc(cap * sizeof(*s->hslot));
+	s->bufs = malloc((size_t)BATCH * DGRAM_MAX);
+	s->ctl = malloc((size_t)BATCH * CTL_LEN);
+	if (!s->state || !s->hkey || !s->hslot || !s->bufs || !s->ctl) {
+		nw_socket_rx_close(s);
+		return -ENOMEM;
+	}
+	memset(s->hslot, 0xff, cap * sizeof(*s->hslot));
+
+	if (nw_listen_addr_parse(listen ? listen : "::", port, &ss, &len)) {
+		nw_socket_rx_close(s);
+		return -EINVAL;
+	}
+	fd = bind_socket(&ss, len);
+	if (fd < 0 && !listen) {
+		/* A host without IPv6: the dual-stack default degrades to IPv4. */
+		nw_listen_addr_parse("0.0.0.0", port, &ss, &len);
+		fd = bind_socket(&ss, len);
+	}
+	if (fd < 0) {
+		nw_socket_rx_close(s);
+		return fd;
+	}
+	s->fd = fd;
+	if (ss.ss_family == AF_INET6) {
+		char a[INET6_ADDRSTRLEN];
+
+		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, a, sizeof(a));
+		snprintf(s->bound, sizeof(s->bound), "[%s]:%u", a, port);
+	} else {
+		char a[INET_ADDRSTRLEN];
+
+		inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, a, sizeof(a));
+		snprintf(s->bound, sizeof(s->bound), "%s:%u", a, port);
+	}
+	return 0;
+}
+
+void nw_socket_rx_close(struct nw_socket_rx *s)
+{
+	if (s->fd >= 0)
+		close(s->fd);
+	s->fd = -1;
+	free(s->state);
+	free(s->hkey);
+	free(s->hslot);
+	free(s->bufs);
+	free(s->ctl);
+	s->bufs = s->ctl = NULL;
+	s->state = NULL;
+	s->hkey = s->hslot = NULL;
+}
+
+int nw_socket_rx_add(struct nw_socket_rx *s, uint32_t server_id, int midstream, uint32_t *slot)
+{
+	uint32_t h;
+
+	if (lookup(s, server_id, slot))
+		return 0;
+	if (s->count >= s->max_slots)
+		return -ENOSPC;
+	*slot = s->count++;
+	for (h = hash_u32(server_id) & s->hmask; s->hslot[h] != UINT32_MAX; h = (h + 1) & s->hmask)
+		;
+	s->hkey[h] = server_id;
+	s->hslot[h] = *slot;
+	s->state[*slot].rack_id = s->rack_id;
+	s->state[*slot].server_id = server_id;
+	s->state[*slot].status = midstream ? NW_ST_MIDSTREAM : 0;
+	nw_drain_register(s->drain, *slot, server_id);
+	return 0;
+}
+
+/* TAI - UTC is a whole number of seconds; rounding removes the few ns
+ * between the two clock reads. */
+static int64_t tai_offset_ns(void)
+{
+	struct timespec tai, rt;
+	double d;
+
+	clock_gettime(CLOCK_TAI, &tai);
+	clock_gettime(CLOCK_REALTIME, &rt);
+	d = (double)(tai.tv_sec - rt.tv_sec) + (double)(tai.tv_nsec - rt.tv_nsec) / 1e9;
+	return (int64_t)llround(d) * 1000000000LL;
+}
+
+static uint64_t rx_time(struct msghdr *mh, int64_t tai_off)
+{
+	struct timespec ts;
+
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS &&
+		    c->cmsg_len >= CMSG_LEN(sizeof(ts))) {
+			memcpy(&ts, CMSG_DATA(c), sizeof(ts));
+			return (uint64_t)((int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec + tai_off);
+		}
+	}
+	/* No stamp (should not happen): now is the best we have. */
+	clock_gettime(CLOCK_TAI, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static void handle(struct nw_socket_rx *s, const uint8_t *buf, uint32_t len, int truncated,
+		   uint64_t rx_ns)
+{
+	struct nw_sample smp;
+	struct nw_outcome out;
+	struct nw_record rec;
+	uint32_t slot;
+	int reason;
+
+	s->stats.packets++;
+	reason = truncated ? NW_MAL_LENGTH : nw_parse_sample(buf, buf + len, len, &smp);
+	if (reason != NW_OK) {
+		if (reason >= 0 && reason < NW_MAL__MAX)
+			s->stats.malformed[reason]++;
+		return;
+	}
+	if (smp.rack_id != s->rack_id) {
+		s->stats.wrong_rack++;
+		return;
+	}
+	if (!lookup(s, smp.server_id, &slot)) {
+		if (!s->discover) {
+			s->stats.unknown_server++;
+			return;
+		}
+		if (nw_socket_rx_add(s, smp.server_id, 1, &slot)) {
+			if (!s->discovery_rejected)
+				nw_warn(s->log, "server table full: not registering new senders",
+					"server=%u max_servers=%u", smp.server_id, s->max_slots);
+			s->discovery_rejected++;
+			s->stats.unknown_server++;
+			return;
+		}
+		s->stats.discovery_sent++;
+		nw_info(s->log, "registered discovered server", "server=%u slot=%u", smp.server_id,
+			slot);
+	}
+	nw_account(&s->state[slot], &smp, rx_ns, &out);
+	s->stats.samples++;
+	if (!out.record)
+		return;
+	rec.seq = smp.seq;
+	rec.tx_ns = smp.tx_ns;
+	rec.rx_ns = rx_ns;
+	rec.value_bits = smp.value_bits;
+	rec.flags = out.rec_flags;
+	rec.reserved = 0;
+	nw_drain_deliver(s->drain, slot, &rec);
+}
+
+int nw_socket_rx_poll(struct nw_socket_rx *s)
+{
+	struct mmsghdr msgs[BATCH];
+	struct iovec iov[BATCH];
+	int total = 0, n;
+
+	for (;;) {
+		int64_t tai_off = tai_offset_ns();
+
+		memset(msgs, 0, sizeof(msgs));
+		for (int i = 0; i < BATCH; i++) {
+			iov[i].iov_base = s->bufs + (size_t)i * DGRAM_MAX;
+			iov[i].iov_len = DGRAM_MAX;
+			msgs[i].msg_hdr.msg_iov = &iov[i];
+			msgs[i].msg_hdr.msg_iovlen = 1;
+			msgs[i].msg_hdr.msg_control = s->ctl + (size_t)i * CTL_LEN;
+			msgs[i].msg_hdr.msg_controllen = CTL_LEN;
+		}
+		n = recvmmsg(s->fd, msgs, BATCH, MSG_DONTWAIT, NULL);
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+				break;
+			total = -errno;
+			break;
+		}
+		for (int i = 0; i < n; i++) {
+			uint32_t len = msgs[i].msg_len > DGRAM_MAX ? DGRAM_MAX : msgs[i].msg_len;
+
+			handle(s, s->bufs + (size_t)i * DGRAM_MAX, len, !!(msgs[i].msg_hdr.msg_flags & MSG_TRUNC),
+			       rx_time(&msgs[i].msg_hdr, tai_off));
+		}
+		total += n;
+		if (n < BATCH)
+			break;
+	}
+	return total;
+}

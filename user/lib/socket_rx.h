@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The socket hook: no BPF at all. A UDP socket with kernel receive
+ * timestamps, the shared parser and accounting on an in-memory state
+ * array, records delivered through the same nw_drain as the ring path.
+ * Counters live in process memory only.
+ */
+#ifndef NW_SOCKET_RX_H
+#define NW_SOCKET_RX_H
+
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "drain.h"
+#include "log.h"
+#include "netwatch.h"
+
+struct nw_socket_rx {
+	const struct nw_log *log;
+	struct nw_drain *drain;
+	int fd;
+	uint32_t rack_id;
+	uint32_t max_slots;
+	int discover;
+	uint32_t count;
+	struct nw_server_state *state; /* per slot */
+	struct nw_stats stats;
+	uint64_t discovery_rejected;
+	/* server id -> slot, open addressing; slot UINT32_MAX = empty */
+	uint32_t *hkey, *hslot, hmask;
+	char bound[80]; /* where we listen, for the log */
+	uint8_t *bufs, *ctl; /* recvmmsg batch space, allocated once */
+};
+
+/* Parses "::", "0.0.0.0", "127.0.0.1", "[::1]" and friends. 0 or -1. */
+int nw_listen_addr_parse(const char *s, uint16_t port, struct sockaddr_storage *ss,
+			 socklen_t *len);
+
+/* `listen` NULL means :: dual-stack, falling back to 0.0.0.0. */
+int nw_socket_rx_open(struct nw_socket_rx *s, const struct nw_log *log, struct nw_drain *drain,
+		      const char *listen, uint16_t port, uint32_t rack_id, uint32_t max_slots,
+		      int discover);
+void nw_socket_rx_close(struct nw_socket_rx *s);
+
+/* Static registration; -ENOSPC when full. */
+int nw_socket_rx_add(struct nw_socket_rx *s, uint32_t server_id, int midstream, uint32_t *slot);
+
+/* Reads every datagram that is waiting, without blocking. */
+int nw_socket_rx_poll(struct nw_socket_rx *s);
+
+#endif

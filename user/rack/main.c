@@ -1,0 +1,80 @@
+// SPDX-License-Identifier: MIT
+/*
+ * netwatch-rack: the rack controller's collector. Loads the eBPF collector
+ * against this rack's pinned maps (or opens the socket hook), registers
+ * servers, drains their records and dumps their counters.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "netwatch.h"
+#include "rack.h"
+
+int main(int argc, char **argv)
+{
+	struct rack_opts opts;
+	struct rack_sink sink = { 0 };
+	struct nw_log log = { .min_level = NW_LOG_INFO, .out = NULL };
+	sigset_t stop;
+	int sfd, rc;
+
+	switch (rack_opts_parse(argc, argv, &opts)) {
+	case RACK_OPTS_DONE:
+		return 0;
+	case RACK_OPTS_BAD:
+		return 2;
+	case RACK_OPTS_RUN:
+		break;
+	}
+	if (opts.verbose)
+		log.min_level = NW_LOG_DEBUG;
+	nw_log_route_libbpf(opts.verbose);
+
+	if (opts.unpin) {
+		rc = rack_unpin(&log, &opts);
+		rack_opts_free(&opts);
+		return rc;
+	}
+
+	/* Signals arrive through a signalfd in the main epoll: no handler runs
+	 * in the middle of a libbpf call, and shutdown is one ordinary branch. */
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGINT);
+	sigaddset(&stop, SIGTERM);
+	sigaddset(&stop, SIGHUP);
+	sigprocmask(SIG_BLOCK, &stop, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	sfd = signalfd(-1, &stop, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (sfd < 0) {
+		nw_error(&log, "cannot create signalfd", NULL);
+		rack_opts_free(&opts);
+		return 1;
+	}
+
+	if (opts.record_log) {
+		sink.record_log = fopen(opts.record_log, "ae");
+		if (!sink.record_log) {
+			char q[512];
+
+			nw_error(&log, "cannot open record log", "path=%s",
+				 nw_log_quote(q, sizeof(q), opts.record_log));
+			close(sfd);
+			rack_opts_free(&opts);
+			return 1;
+		}
+	}
+
+	if (opts.hook == NW_HOOK_SOCKET)
+		rc = rack_run_socket(&log, &opts, sfd, &sink);
+	else
+		rc = rack_run_kernel(&log, &opts, sfd, &sink);
+
+	if (sink.record_log && fclose(sink.record_log))
+		rc = rc ? rc : 1;
+	close(sfd);
+	rack_opts_free(&opts);
+	return rc;
+}

@@ -1,0 +1,321 @@
+// SPDX-License-Identifier: MIT
+#include "options.h"
+
+#include <getopt.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "attach.h"
+#include "netwatch.h"
+#include "parse.h"
+#include "socket_rx.h"
+
+/* getopt values start above every character, so optopt tells an option
+ * that lacks its value (>= OPT_BASE) from an unknown one (0). */
+#define OPT_BASE 256
+#define L(name, arg, id) { name, arg, NULL, OPT_BASE + (id) }
+
+enum opt_id {
+	O_RACK, O_IFACE, O_HOOK, O_PORT, O_LISTEN, O_SERVERS, O_DISCOVER, O_MAX_SERVERS,
+	O_RING_BYTES, O_PIN_DIR, O_INTERVAL, O_DUMP, O_RECORD_LOG, O_DURATION, O_UNPIN,
+	O_VERBOSE, O__VALUED, /* below: no environment variable */
+	O_HELP = O__VALUED, O_VERSION, O__COUNT
+};
+
+static const struct option long_opts[] = {
+	L("rack", required_argument, O_RACK),
+	L("iface", required_argument, O_IFACE),
+	L("hook", required_argument, O_HOOK),
+	L("port", required_argument, O_PORT),
+	L("listen", required_argument, O_LISTEN),
+	L("servers", required_argument, O_SERVERS),
+	L("discover", required_argument, O_DISCOVER),
+	L("max-servers", required_argument, O_MAX_SERVERS),
+	L("ring-bytes", required_argument, O_RING_BYTES),
+	L("pin-dir", required_argument, O_PIN_DIR),
+	L("interval", required_argument, O_INTERVAL),
+	L("dump", no_argument, O_DUMP),
+	L("record-log", required_argument, O_RECORD_LOG),
+	L("duration", required_argument, O_DURATION),
+	L("unpin", no_argument, O_UNPIN),
+	L("verbose", no_argument, O_VERBOSE),
+	L("help", no_argument, O_HELP),
+	L("version", no_argument, O_VERSION),
+	{ NULL, 0, NULL, 0 },
+};
+
+static const char *const env_names[O__VALUED] = {
+	"NETWATCH_RACK", "NETWATCH_IFACE", "NETWATCH_HOOK", "NETWATCH_PORT", "NETWATCH_LISTEN",
+	"NETWATCH_SERVERS", "NETWATCH_DISCOVER", "NETWATCH_MAX_SERVERS", "NETWATCH_RING_BYTES",
+	"NETWATCH_PIN_DIR", "NETWATCH_INTERVAL", "NETWATCH_DUMP", "NETWATCH_RECORD_LOG",
+	"NETWATCH_DURATION", "NETWATCH_UNPIN", "NETWATCH_VERBOSE",
+};
+
+static const char usage[] =
+	"Usage: netwatch-rack [OPTION]...\n"
+	"Rack controller: collects NetWatch tone samples with eBPF (or a UDP socket)\n"
+	"into per-server counters and records, kept in pinned maps across restarts.\n"
+	"\n"
+	"  --rack N            rack id, 0..65535 (default 0)\n"
+	"  --iface IFNAME      interface to attach to (required unless --hook socket)\n"
+	"  --hook HOOK         auto|xdp|xdpgeneric|tc|socket (default auto: xdp, then\n"
+	"                      xdpgeneric, then tc)\n"
+	"  --port P            UDP port of the samples (default 9999)\n"
+	"  --listen ADDR       socket hook bind address (default :: dual-stack, else 0.0.0.0)\n"
+	"  --servers LIST      register these server ids, e.g. 0-7,12\n"
+	"  --discover on|off   register unknown senders as they appear (default on)\n"
+	"  --max-servers N     server slots, 1..65536 (default 1024; pinned maps keep theirs)\n"
+	"  --ring-bytes N      per-server ring size, power of two >= 4096 (default 16384)\n"
+	"  --pin-dir DIR       bpffs directory; maps live in DIR/rack<N>/ (default\n"
+	"                      /sys/fs/bpf/netwatch)\n"
+	"  --interval S        dump / flush interval in seconds (default 1)\n"
+	"  --dump              print per-server counters as one JSON line every interval\n"
+	"                      and once more at exit\n"
+	"  --record-log FILE   append '<server_id> <seq> <tx_ns> <rx_ns> <flags>' per record\n"
+	"  --duration S        exit cleanly after S seconds\n"
+	"  --unpin             remove this rack's pinned maps and links, then exit\n"
+	"                      (only with --rack, --pin-dir, -v)\n"
+	"  -v, --verbose       debug logging, libbpf's messages included\n"
+	"  --help              this text\n"
+	"  --version           print the version\n"
+	"\n"
+	"Every option can also be set as NETWATCH_<NAME> (e.g. NETWATCH_RING_BYTES);\n"
+	"a command-line flag wins. Exit status: 0 ok, 1 runtime failure, 2 bad usage.\n";
+
+/* Hostile text must not smuggle control bytes into the one error line. */
+static void printable(char *out, size_t size, const char *in)
+{
+	size_t o = 0;
+
+	for (; in && *in && o + 1 < size; in++)
+		out[o++] = (*in >= ' ' && *in < 0x7f) ? *in : '?';
+	out[o] = '\0';
+}
+
+static int bad(const char *src, const char *problem)
+{
+	fprintf(stderr, "netwatch-rack: %s: %s\n", src, problem);
+	return -1;
+}
+
+static int parse_bool(const char *v, int *out)
+{
+	if (!strcmp(v, "1") || !strcmp(v, "on") || !strcmp(v, "true") || !strcmp(v, "yes")) {
+		*out = 1;
+		return 0;
+	}
+	if (!strcmp(v, "0") || !strcmp(v, "off") || !strcmp(v, "false") || !strcmp(v, "no")) {
+		*out = 0;
+		return 0;
+	}
+	return -1;
+}
+
+static int parse_hook(const char *v, uint32_t *out)
+{
+	static const struct { const char *name; uint32_t hook; } hooks[] = {
+		{ "auto", NW_HOOK_AUTO }, { "xdp", NW_HOOK_XDP }, { "xdpgeneric", NW_HOOK_XDPGENERIC },
+		{ "tc", NW_HOOK_TC },     { "socket", NW_HOOK_SOCKET },
+	};
+
+	for (size_t i = 0; i < sizeof(hooks) / sizeof(hooks[0]); i++)
+		if (!strcmp(v, hooks[i].name)) {
+			*out = hooks[i].hook;
+			return 0;
+		}
+	return -1;
+}
+
+/* Applies one option's value; `src` names where it came from for errors. */
+static int apply(struct rack_opts *o, int id, const char *v, const char *src)
+{
+	uint64_t n;
+	const char *why;
+
+	switch (id) {
+	case O_RACK:
+		if (nw_parse_u64(v, 0, 65535, &n))
+			return bad(src, "rack must be an integer 0..65535");
+		o->rack = (uint32_t)n;
+		return 0;
+	case O_IFACE:
+		if (!*v || strlen(v) >= IF_NAMESIZE || strchr(v, '/') || strchr(v, ' '))
+			return bad(src, "not a valid interface name");
+		o->iface = v;
+		return 0;
+	case O_HOOK:
+		if (parse_hook(v, &o->hook))
+			return bad(src, "hook must be auto, xdp, xdpgeneric, tc or socket");
+		return 0;
+	case O_PORT:
+		if (nw_parse_u64(v, 1, 65535, &n))
+			return bad(src, "port must be an integer 1..65535");
+		o->port = (uint16_t)n;
+		return 0;
+	case O_LISTEN: {
+		struct sockaddr_storage ss;
+		socklen_t len;
+
+		if (nw_listen_addr_parse(v, 1, &ss, &len))
+			return bad(src, "not an IPv4 or IPv6 address");
+		o->listen = v;
+		return 0;
+	}
+	case O_SERVERS:
+		free(o->servers);
+		o->servers = NULL;
+		/* Checked against --max-servers once every option is known. */
+		if (nw_parse_id_list(v, NW_MAX_SLOTS_LIMIT, &o->servers, &o->nservers, &why))
+			return bad(src, why);
+		return 0;
+	case O_DISCOVER:
+		if (strcmp(v, "on") && strcmp(v, "off"))
+			return bad(src, "discover must be on or off");
+		o->discover = !strcmp(v, "on");
+		return 0;
+	case O_MAX_SERVERS:
+		if (nw_parse_u64(v, 1, NW_MAX_SLOTS_LIMIT, &n))
+			return bad(src, "max-servers must be an integer 1..65536");
+		o->max_servers = (uint32_t)n;
+		return 0;
+	case O_RING_BYTES:
+		if (nw_parse_u64(v, 4096, 1U << 30, &n) || (n & (n - 1)))
+			return bad(src, "ring-bytes must be a power of two, 4096..1073741824");
+		o->ring_bytes = (uint32_t)n;
+		return 0;
+	case O_PIN_DIR:
+		if (v[0] != '/' || strlen(v) > 3000)
+			return bad(src, "pin-dir must be an absolute path");
+		o->pin_dir = v;
+		return 0;
+	case O_INTERVAL:
+		if (nw_parse_seconds(v, 3600, &o->interval) || o->interval < 0.001)
+			return bad(src, "interval must be seconds, 0.001..3600");
+		return 0;
+	case O_DURATION:
+		if (nw_parse_seconds(v, 1e9, &o->duration))
+			return bad(src, "duration must be a positive number of seconds");
+		return 0;
+	case O_RECORD_LOG:
+		if (!*v)
+			return bad(src, "record-log needs a file name");
+		o->record_log = v;
+		return 0;
+	case O_DUMP:
+	case O_UNPIN:
+	case O_VERBOSE: {
+		int b = 1;
+
+		if (v && parse_bool(v, &b))
+			return bad(src, "expects on/off, 1/0, true/false or yes/no");
+		if (id == O_DUMP)
+			o->dump = b;
+		else if (id == O_UNPIN)
+			o->unpin = b;
+		else
+			o->verbose = b;
+		return 0;
+	}
+	}
+	return bad(src, "unknown option");
+}
+
+static void defaults(struct rack_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->hook = NW_HOOK_AUTO;
+	o->port = NW_DEFAULT_PORT;
+	o->discover = 1;
+	o->max_servers = NW_MAX_SLOTS_DEFAULT;
+	o->ring_bytes = NW_RING_BYTES_DEFAULT;
+	o->pin_dir = NW_PIN_ROOT;
+	o->interval = 1.0;
+}
+
+static int check_combination(const struct rack_opts *o, const int *on_cmdline)
+{
+	if (o->unpin) {
+		for (int id = 0; id < O__VALUED; id++)
+			if (on_cmdline[id] && id != O_RACK && id != O_PIN_DIR && id != O_UNPIN &&
+			    id != O_VERBOSE)
+				return bad("--unpin", "only --rack, --pin-dir and -v go with it");
+		return 0;
+	}
+	if (o->hook != NW_HOOK_SOCKET && !o->iface)
+		return bad("--iface", "required unless --hook socket");
+	if (o->nservers > o->max_servers)
+		return bad("--servers", "more servers than --max-servers");
+	return 0;
+}
+
+enum rack_opts_result rack_opts_parse(int argc, char **argv, struct rack_opts *o)
+{
+	int on_cmdline[O__COUNT] = { 0 };
+	char src[64];
+	int c;
+
+	defaults(o);
+	for (int id = 0; id < O__VALUED; id++) {
+		const char *v = getenv(env_names[id]);
+
+		if (v && apply(o, id, v, env_names[id]))
+			goto fail;
+	}
+
+	opterr = 0; /* our own one-line errors */
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "v", long_opts, NULL)) != -1) {
+		if (c == '?' || c == ':') {
+			char arg[65];
+
+			printable(arg, sizeof(arg), argv[optind - 1]);
+			if (optopt >= OPT_BASE && optopt < OPT_BASE + O__COUNT)
+				fprintf(stderr, "netwatch-rack: --%s: %s\n", long_opts[optopt - OPT_BASE].name,
+					long_opts[optopt - OPT_BASE].has_arg ? "needs a value" : "takes no value");
+			else if (optopt > ' ' && optopt < 0x7f)
+				fprintf(stderr, "netwatch-rack: -%c: unknown option\n", optopt);
+			else
+				fprintf(stderr, "netwatch-rack: %s: unknown option\n", arg);
+			goto fail;
+		}
+		c = c == 'v' ? O_VERBOSE : c - OPT_BASE;
+		if (c < 0 || c >= O__COUNT)
+			goto fail;
+		if (c == O_HELP) {
+			fputs(usage, stdout);
+			rack_opts_free(o);
+			return RACK_OPTS_DONE;
+		}
+		if (c == O_VERSION) {
+			printf("netwatch-rack %s\n", NW_VERSION_STRING);
+			rack_opts_free(o);
+			return RACK_OPTS_DONE;
+		}
+		snprintf(src, sizeof(src), "--%s", long_opts[c].name);
+		on_cmdline[c] = 1;
+		if (apply(o, c, optarg, src))
+			goto fail;
+	}
+	if (optind < argc) {
+		char arg[65];
+
+		printable(arg, sizeof(arg), argv[optind]);
+		fprintf(stderr, "netwatch-rack: %s: unexpected argument\n", arg);
+		goto fail;
+	}
+	if (check_combination(o, on_cmdline))
+		goto fail;
+	return RACK_OPTS_RUN;
+fail:
+	rack_opts_free(o);
+	return RACK_OPTS_BAD;
+}
+
+void rack_opts_free(struct rack_opts *o)
+{
+	free(o->servers);
+	o->servers = NULL;
+	o->nservers = 0;
+}

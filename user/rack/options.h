@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: MIT */
+/* netwatch-rack's command line (and NETWATCH_* environment). */
+#ifndef RACK_OPTIONS_H
+#define RACK_OPTIONS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct rack_opts {
+	uint32_t rack;
+	const char *iface;
+	uint32_t hook; /* NW_HOOK_* or NW_HOOK_AUTO */
+	uint16_t port;
+	const char *listen; /* NULL: :: dual-stack, falling back to 0.0.0.0 */
+	uint32_t *servers;  /* sorted, unique */
+	size_t nservers;
+	int discover;
+	uint32_t max_servers;
+	uint32_t ring_bytes;
+	const char *pin_dir;
+	double interval;
+	double duration; /* 0: run until a signal */
+	int dump;
+	const char *record_log;
+	int unpin;
+	int verbose;
+};
+
+enum rack_opts_result { RACK_OPTS_RUN, RACK_OPTS_DONE, RACK_OPTS_BAD };
+
+/* On RACK_OPTS_BAD the one-line reason is already on stderr (exit 2);
+ * RACK_OPTS_DONE means --help or --version was served (exit 0). */
+enum rack_opts_result rack_opts_parse(int argc, char **argv, struct rack_opts *o);
+void rack_opts_free(struct rack_opts *o);
+
+#endif

@@ -1,0 +1,94 @@
+// SPDX-License-Identifier: MIT
+/* The socket hook: no BPF, counters in process memory only. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "caps.h"
+#include "meta.h"
+#include "rack.h"
+#include "snapshot.h"
+#include "socket_rx.h"
+
+static void dump(const struct rack_opts *o, const struct nw_log *log, struct nw_socket_rx *s,
+		 struct nw_drain *d)
+{
+	struct nw_dump_info info = {
+		.rack = o->rack, .hook = "socket", .iface = NULL, .port = o->port,
+		.time_ns = nw_now_tai_ns(), .discovery_rejected = s->discovery_rejected,
+	};
+	struct nw_dump_server *srv = calloc(s->count + 1, sizeof(*srv));
+
+	if (!srv)
+		return;
+	for (uint32_t i = 0; i < s->count; i++) {
+		srv[i].st = s->state[i];
+		srv[i].rx = &d->servers[i];
+	}
+	rack_print_dump(log, &info, &s->stats, srv, s->count);
+	free(srv);
+}
+
+int rack_run_socket(const struct nw_log *log, const struct rack_opts *o, int signal_fd,
+		    struct rack_sink *sink)
+{
+	struct rack_loop loop = { .epfd = -1, .timer_fd = -1, .deadline_fd = -1 };
+	struct nw_socket_rx s = { .fd = -1 };
+	struct nw_drain d;
+	int err, rc = 1;
+
+	err = nw_drain_init(&d, o->max_servers, rack_on_record, sink);
+	if (err)
+		return 1;
+	err = nw_socket_rx_open(&s, log, &d, o->listen, o->port, o->rack, o->max_servers,
+				o->discover);
+	if (err) {
+		nw_error(log, "cannot open socket hook", "port=%u err=%s", o->port, strerror(-err));
+		goto out;
+	}
+	for (size_t i = 0; i < o->nservers; i++) {
+		uint32_t slot;
+
+		/* Cannot fail: --servers was checked against --max-servers. */
+		nw_socket_rx_add(&s, o->servers[i], 0, &slot);
+	}
+	nw_info(log, "collector listening", "hook=socket listen=%s rack=%u servers=%zu", s.bound,
+		o->rack, o->nservers);
+	/* The socket is bound: nothing privileged is left to do. */
+	nw_caps_keep_only(log, NULL, 0);
+
+	err = rack_loop_init(&loop, o->interval, o->duration, signal_fd);
+	if (!err)
+		err = rack_loop_add_source(&loop, s.fd);
+	if (err) {
+		nw_error(log, "cannot set up event loop", "err=%s", strerror(-err));
+		goto out;
+	}
+	for (;;) {
+		int ev = rack_loop_wait(&loop);
+
+		if (ev & RACK_EV_SOURCE) {
+			err = nw_socket_rx_poll(&s);
+			if (err < 0)
+				nw_warn(log, "socket receive failed", "err=%s", strerror(-err));
+		}
+		if (ev & RACK_EV_TICK) {
+			if (o->dump)
+				dump(o, log, &s, &d);
+			rack_sink_flush(log, sink);
+		}
+		if (ev & RACK_EV_STOP)
+			break;
+	}
+	nw_socket_rx_poll(&s);
+	if (o->dump)
+		dump(o, log, &s, &d);
+	rack_sink_flush(log, sink);
+	nw_info(log, "shutting down", "hook=socket");
+	rc = 0;
+out:
+	rack_loop_close(&loop);
+	nw_socket_rx_close(&s);
+	nw_drain_free(&d);
+	return rc;
+}
