@@ -257,8 +257,12 @@ static enum nw_opts_result validate(const struct raw *r, struct nw_opts *o, char
 			FAIL("server %u is outside the seed frequency plan (server ids 0..%u per rack); "
 			     "give --freq",
 			     last, NW_PLAN_SERVERS - 1);
-		if (nw_tone_check(v, o->rate_uhz, err, errlen) < 0)
-			return NW_OPTS_ERROR;
+		if (nw_tone_check(v, o->rate_uhz, err, errlen) < 0) {
+			char why[256];
+
+			snprintf(why, sizeof(why), "%s", err);
+			FAIL("seed plan for rack %u server %u: %s", (unsigned)o->rack, last, why);
+		}
 	} else if (nw_tone_check(o->freq_uhz, o->rate_uhz, err, errlen) < 0) {
 		return NW_OPTS_ERROR;
 	}

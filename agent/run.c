@@ -62,9 +62,14 @@ enum nw_open_result nw_agent_open(struct nw_agent *a, const struct nw_opts *o, c
 
 	if (nw_resolve(o->host, o->port, AF_UNSPEC, &dst, err, errlen) < 0)
 		return NW_OPEN_BAD_INPUT;
-	if (o->source[0] &&
-	    nw_resolve(o->source, 0, dst.addr.ss_family, &src, err, errlen) < 0)
+	if (o->source[0] && nw_resolve(o->source, 0, dst.addr.ss_family, &src, err, errlen) < 0) {
+		char why[256];
+
+		snprintf(why, sizeof(why), "%s", err);
+		snprintf(err, errlen, "--source: %s (the controller is %s)", why,
+			 dst.addr.ss_family == AF_INET6 ? "IPv6" : "IPv4");
 		return NW_OPEN_BAD_INPUT;
+	}
 	a->fd = nw_sender_open(&dst, o->source[0] ? &src : NULL, err, errlen);
 	if (a->fd < 0)
 		return NW_OPEN_BAD_INPUT;

@@ -1,0 +1,173 @@
+/* SPDX-License-Identifier: MIT */
+/* netwatch-agent: wire v1 encoding, byte-exact, and the tone's values. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <math.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "nw_parse.h"
+#include "plan.h"
+#include "wire.h"
+
+static void test_sample_bytes(void **state)
+{
+	static const uint8_t expected[NW_WIRE_LEN] = {
+		0x4E, 0x57, 0x54, 0x4E,                         /* magic "NWTN" */
+		0x01,                                           /* version */
+		0x00,                                           /* flags */
+		0x00, 0x03,                                     /* rack 3 */
+		0x01, 0x02, 0x03, 0x04,                         /* server 0x01020304 */
+		0x00, 0x10, 0x05, 0x90,                         /* 1050000 uHz */
+		0x01, 0x31, 0x2D, 0x00,                         /* 20000000 uHz */
+		0x3F, 0x00, 0x00, 0x00,                         /* 0.5f */
+		0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, /* seq */
+		0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, /* tx_ns */
+	};
+	struct nw_wire_sample t, w;
+	struct nw_sample s;
+
+	(void)state;
+	nw_wire_template(&t, 3, 0x01020304, 1050000, 20000000);
+	nw_wire_sample(&w, &t, 0x1122334455667788ULL, 0x0102030405060708ULL, 0.5f);
+	assert_memory_equal(&w, expected, NW_WIRE_LEN);
+
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(nw_parse_sample((const __u8 *)&w, (const __u8 *)&w + sizeof(w), NW_WIRE_LEN, &s),
+			 NW_OK);
+	assert_int_equal(s.rack_id, 3);
+	assert_int_equal(s.server_id, 0x01020304);
+	assert_int_equal(s.freq_uhz, 1050000);
+	assert_int_equal(s.rate_uhz, 20000000);
+	assert_int_equal(s.value_bits, 0x3F000000);
+	assert_int_equal(s.seq, 0x1122334455667788ULL);
+	assert_int_equal(s.tx_ns, 0x0102030405060708ULL);
+	assert_int_equal(s.flags, 0);
+	assert_int_equal(s.version, NW_VERSION);
+	assert_int_equal(s.payload_len, NW_WIRE_LEN);
+}
+
+static void test_template_untouched(void **state)
+{
+	struct nw_wire_sample t, copy, w;
+
+	(void)state;
+	nw_wire_template(&t, 1, 2, 1000000, 20000000);
+	copy = t;
+	nw_wire_sample(&w, &t, 5, 6, -1.0f);
+	nw_wire_goodbye(&w, &t, 5, 6);
+	assert_memory_equal(&t, &copy, sizeof(t));
+	assert_int_equal(t.seq, 0);
+	assert_int_equal(t.tx_ns, 0);
+}
+
+static void test_goodbye_bytes(void **state)
+{
+	struct nw_wire_sample t, w;
+	struct nw_sample s;
+	const uint8_t *b = (const uint8_t *)&w;
+
+	(void)state;
+	nw_wire_template(&t, 0, 7, 1350000, 20000000);
+	nw_wire_goodbye(&w, &t, 99, 1700000000000000000ULL);
+	assert_int_equal(b[5], NW_FLAG_GOODBYE);
+	/* seq = last generated, big-endian in bytes 24..31 */
+	static const uint8_t seq99[8] = {0, 0, 0, 0, 0, 0, 0, 99};
+	assert_memory_equal(b + 24, seq99, 8);
+	static const uint8_t zero[4] = {0};
+	assert_memory_equal(b + 20, zero, 4); /* value 0.0f */
+	assert_int_equal(nw_parse_sample(b, b + NW_WIRE_LEN, NW_WIRE_LEN, &s), NW_OK);
+	assert_int_equal(s.flags, NW_FLAG_GOODBYE);
+	assert_int_equal(s.seq, 99);
+	assert_int_equal(s.tx_ns, 1700000000000000000ULL);
+	assert_int_equal(s.server_id, 7);
+	/* A goodbye is 40 bytes, like a sample; 48 would claim a tag. */
+	assert_int_equal(nw_parse_sample(b, b + NW_WIRE_LEN, NW_WIRE_LEN_AUTH, &s), NW_MAL_LENGTH);
+}
+
+static void test_tone_values(void **state)
+{
+	(void)state;
+	/* f = rate/4: the sine walks 0, 1, 0, -1. */
+	assert_true(nw_tone_value(1.0, 5000000, 20000000, 0) == 0.0f);
+	assert_true(nw_tone_value(1.0, 5000000, 20000000, 1) == 1.0f);
+	assert_true(fabsf(nw_tone_value(1.0, 5000000, 20000000, 2)) < 1e-7f);
+	assert_true(nw_tone_value(2.0, 5000000, 20000000, 3) == -2.0f);
+	/* The plan's 1.05 Hz at 20 Hz against the textbook formula. */
+	for (uint64_t k = 0; k < 1000; k++) {
+		double want = 0.7 * sin(2.0 * M_PI * 1.05 * (double)k / 20.0);
+
+		assert_true(fabs(nw_tone_value(0.7, 1050000, 20000000, k) - want) < 1e-6);
+	}
+	/* Phase is reduced exactly: sample 10^12 + 3 equals sample 3 when f/rate is 1/400. */
+	assert_true(nw_tone_value(1.0, 50000, 20000000, 1000000000000ULL * 4 + 3) ==
+		    nw_tone_value(1.0, 50000, 20000000, 3));
+}
+
+static void test_value_bits_on_wire(void **state)
+{
+	struct nw_wire_sample t, w;
+	const uint8_t *b = (const uint8_t *)&w;
+
+	(void)state;
+	nw_wire_template(&t, 0, 0, 1000000, 20000000);
+	nw_wire_sample(&w, &t, 0, 0, -2.0f); /* 0xC0000000 */
+	assert_int_equal(b[20], 0xC0);
+	assert_int_equal(b[21], 0x00);
+	assert_int_equal(b[22], 0x00);
+	assert_int_equal(b[23], 0x00);
+}
+
+static void test_plan(void **state)
+{
+	uint64_t v;
+	char err[256], buf[32];
+
+	(void)state;
+	assert_int_equal(nw_plan_tone_uhz(0, 0, &v), 0);
+	assert_int_equal(v, 1000000);
+	assert_int_equal(nw_plan_tone_uhz(0, 1, &v), 0);
+	assert_int_equal(v, 1050000);
+	assert_int_equal(nw_plan_tone_uhz(3, 19, &v), 0);
+	assert_int_equal(v, 4950000);
+	assert_int_equal(nw_plan_tone_uhz(2, 10, &v), 0);
+	assert_int_equal(v, 3500000);
+	assert_int_equal(nw_plan_tone_uhz(0, 20, &v), -1);
+	/* Every planned tone stays inside its rack's band [1 + r, 2 + r). */
+	for (uint32_t r = 0; r < 50; r++)
+		for (uint32_t s = 0; s < 20; s++) {
+			assert_int_equal(nw_plan_tone_uhz(r, s, &v), 0);
+			assert_true(v >= 1000000ULL * (1 + r) && v < 1000000ULL * (2 + r));
+		}
+
+	assert_int_equal(nw_hz_to_uhz(1.05, &v), 0);
+	assert_int_equal(v, 1050000);
+	assert_int_equal(nw_hz_to_uhz(0.0000004, &v), 0);
+	assert_int_equal(v, 0);
+	assert_int_equal(nw_hz_to_uhz(-1, &v), -1);
+
+	assert_int_equal(nw_tone_check(9999999, 20000000, err, sizeof(err)), 0);
+	assert_int_equal(nw_tone_check(10000000, 20000000, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "Nyquist"));
+	assert_int_equal(nw_tone_check(0, 20000000, err, sizeof(err)), -1);
+	assert_int_equal(nw_tone_check(1, 5000000000ULL, err, sizeof(err)), -1);
+	assert_int_equal(nw_tone_check(UINT64_MAX, 20000000, err, sizeof(err)), -1);
+
+	nw_uhz_format(1050000, buf, sizeof(buf));
+	assert_string_equal(buf, "1.050000");
+	nw_uhz_format(123, buf, sizeof(buf));
+	assert_string_equal(buf, "0.000123");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_sample_bytes),   cmocka_unit_test(test_template_untouched),
+		cmocka_unit_test(test_goodbye_bytes),  cmocka_unit_test(test_tone_values),
+		cmocka_unit_test(test_value_bits_on_wire), cmocka_unit_test(test_plan),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
