@@ -14,10 +14,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "nw_account.h"
 #include "nw_parse.h"
 #include "run.h"
 #include "wire.h"
@@ -31,6 +34,7 @@ struct rx {
 	unsigned dups, reordered;
 	uint64_t goodbye_seq[4];
 	uint64_t last_seq[4];
+	struct nw_server_state acct[4]; /* the collector's own counting, fed what arrived */
 };
 
 static int rx_open(struct rx *r, int family)
@@ -86,6 +90,11 @@ static void rx_drain(struct rx *r, const struct nw_opts *o)
 			continue;
 		}
 		idx = s.server_id - o->server;
+		{
+			struct nw_outcome out;
+
+			nw_account(&r->acct[idx], &s, s.tx_ns + 1000, &out);
+		}
 		if (s.flags & NW_FLAG_GOODBYE) {
 			r->goodbyes++;
 			r->goodbye_seq[idx] = s.seq;
@@ -120,6 +129,15 @@ static unsigned rx_unique(const struct rx *r, unsigned server)
 	return n;
 }
 
+static volatile sig_atomic_t alarm_stop;
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+	alarm_stop = 1;
+}
+
+/* sig_before: 1 stopped before start; 2 stopped by SIGALRM after 150 ms. */
 static void run_agent(struct nw_agent *a, struct nw_opts *o, int sig_before, const char *first,
 		      ...)
 {
@@ -127,7 +145,7 @@ static void run_agent(struct nw_agent *a, struct nw_opts *o, int sig_before, con
 	int argc = 0;
 	va_list ap;
 	char err[512];
-	volatile sig_atomic_t stop = sig_before;
+	volatile sig_atomic_t *stop = &alarm_stop;
 
 	argv[argc++] = (char *)"netwatch-agent";
 	va_start(ap, first);
@@ -139,7 +157,33 @@ static void run_agent(struct nw_agent *a, struct nw_opts *o, int sig_before, con
 		fail_msg("options: %s", err);
 	if (nw_agent_open(a, o, err, sizeof(err)) != NW_OPEN_OK)
 		fail_msg("open: %s", err);
-	nw_agent_run(a, &stop);
+	alarm_stop = sig_before == 1;
+	if (sig_before == 2) {
+		struct sigaction sa;
+		struct itimerval it = {.it_value = {.tv_sec = 0, .tv_usec = 150000}};
+
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = on_alarm; /* no SA_RESTART, as in main.c */
+		sigaction(SIGALRM, &sa, NULL);
+		setitimer(ITIMER_REAL, &it, NULL);
+	}
+	nw_agent_run(a, stop);
+}
+
+/* What the collector concludes must be what the agent reports it did. */
+static void assert_collector_agrees(const struct rx *r, const struct nw_agent *a)
+{
+	for (uint32_t i = 0; i < a->n; i++) {
+		const struct nw_counters *c = &a->st[i].c;
+		const struct nw_server_state *st = &r->acct[i];
+
+		assert_int_equal(st->received, c->sent);
+		assert_int_equal(st->lost, c->dropped + c->send_failed);
+		assert_int_equal(st->duplicates, c->duplicated);
+		assert_int_equal(st->late, 0);
+		assert_int_equal(st->restarts, 0);
+		assert_int_equal(st->goodbyes, 1);
+	}
 }
 
 static struct nw_counters total(const struct nw_agent *a)
@@ -184,6 +228,7 @@ static void test_loss_dup(void **state)
 	assert_int_equal(r.goodbye_seq[0], 99);
 	assert_int_equal(r.goodbyes_before_last_sample, 0);
 	assert_int_equal(r.reordered, 0); /* no delay: generation order */
+	assert_collector_agrees(&r, &a);
 
 	/* The same seed makes the same decisions: the same seqs arrive. */
 	struct rx r2;
@@ -229,6 +274,7 @@ static void test_jitter_reorders_but_counts(void **state)
 		assert_int_equal(r.goodbye_seq[i], 299);
 	}
 	assert_true(r.reordered > 0); /* jitter of 3 periods does reorder on the wire */
+	assert_collector_agrees(&r, &a);
 	/* After --count the queue drains: the goodbyes come after every sample. */
 	assert_int_equal(r.goodbyes_before_last_sample, 0);
 	nw_agent_close(&a);
@@ -275,6 +321,32 @@ static void test_stopped_before_start(void **state)
 	close(r.fd);
 }
 
+static void test_signal_discards_pending(void **state)
+{
+	struct rx r;
+	struct nw_opts o;
+	struct nw_agent a;
+	char ctl[64];
+	struct nw_counters c;
+
+	(void)state;
+	assert_int_equal(rx_open(&r, AF_INET), 0);
+	snprintf(ctl, sizeof(ctl), "127.0.0.1:%u", r.port);
+	/* 100 ms of delay at 1 kHz holds ~100 samples when the signal comes. */
+	run_agent(&a, &o, 2, "--controller", ctl, "--rate", "1000", "--impair", "delay=100,seed=4",
+		  "-q", NULL);
+	rx_drain(&r, &o);
+	c = total(&a);
+	assert_true(c.generated >= 100);
+	assert_true(c.dropped >= 50 && c.dropped <= 101);
+	assert_int_equal(c.goodbyes, 3);
+	assert_int_equal(r.datagrams, c.sent + 3);
+	assert_int_equal(r.goodbye_seq[0], c.generated - 1);
+	assert_collector_agrees(&r, &a);
+	nw_agent_close(&a);
+	close(r.fd);
+}
+
 static void test_ipv6_duration(void **state)
 {
 	struct rx r;
@@ -294,6 +366,7 @@ static void test_ipv6_duration(void **state)
 	assert_int_equal(c.generated, 50);
 	assert_int_equal(r.datagrams, c.sent + 3);
 	assert_int_equal(r.goodbye_seq[0], 49);
+	assert_collector_agrees(&r, &a);
 	nw_agent_close(&a);
 	close(r.fd);
 }
@@ -305,6 +378,7 @@ int main(void)
 		cmocka_unit_test(test_jitter_reorders_but_counts),
 		cmocka_unit_test(test_refused_counts_send_failed),
 		cmocka_unit_test(test_stopped_before_start),
+		cmocka_unit_test(test_signal_discards_pending),
 		cmocka_unit_test(test_ipv6_duration),
 	};
 
