@@ -22,6 +22,7 @@
 #define NW_PENDING_MIN 1024U
 #define NW_PENDING_MAX (1U << 21)  /* 48 MiB of queue at most */
 #define NW_REPORT_MAX_LISTED 1000U
+#define NW_SLEEP_SLICE_NS 100000000ULL
 
 struct nw_agent {
 	const struct nw_opts *o;
