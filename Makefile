@@ -130,9 +130,11 @@ $(LIB): $(LIB_OBJS)
 $(BUILD)/netwatch-agent: $(AGENT_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(AGENT_LIBS)
 
-.SECONDEXPANSION:
-$(BUILD)/netwatch-%: $$(patsubst %.c,$(BUILD)/obj/%.o,$$(wildcard user/$$*/*.c)) $(LIB)
-	$(CC) $(LDFLAGS) -o $@ $^ $(USER_LIBS) $(EXTRA_LIBS_$*)
+define TOOL_RULE
+$(BUILD)/netwatch-$(1): $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard user/$(1)/*.c)) $(LIB)
+	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(USER_LIBS) $$(EXTRA_LIBS_$(1))
+endef
+$(foreach t,$(sort $(TOOLS)),$(eval $(call TOOL_RULE,$(t))))
 
 # Each test links the library and, when it has one, the agent's pieces it names.
 $(BUILD)/tests/%: tests/unit/%.c $(LIB) $(filter-out $(BUILD)/obj/agent/main.o,$(AGENT_OBJS)) $(BPF_HDRS) $(SKELS)
