@@ -86,7 +86,10 @@ static void tc_remove(const struct nw_log *log, int ifindex, uint32_t handle, ui
 	int err;
 
 	err = handle ? bpf_tc_detach(&hook, &opts) : 0;
-	if (err && err != -ENOENT)
+	/* EINVAL: no clsact qdisc left at all, so no filter of ours either. */
+	if (err == -EINVAL || err == -ENOENT)
+		nw_debug(log, "tc filter already gone", "ifindex=%d", ifindex);
+	else if (err)
 		nw_warn(log, "cannot detach tc filter", "ifindex=%d err=%s", ifindex, strerror(-err));
 	if (!destroy_qdisc)
 		return;

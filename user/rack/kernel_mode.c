@@ -26,6 +26,7 @@ struct kernel_run {
 	struct nw_drain drain;
 	struct nw_attach att;
 	uint64_t discovery_rejected;
+	struct nw_meta meta; /* as written after attaching */
 };
 
 /* A slot is ready for the drain once its ring is in the epoll set. */
@@ -53,6 +54,13 @@ static int register_static(struct kernel_run *k)
 		int created, err;
 
 		err = nw_registry_add(&k->reg, k->o->servers[i], 0, &slot, &created);
+		if (err == -ENOSPC) {
+			/* Pinned maps smaller than the list (their size wins on a
+			 * restart): collect what fits rather than nothing. */
+			nw_error(k->log, "no free slot: server not registered", "server=%u max_servers=%u",
+				 k->o->servers[i], k->reg.max_slots);
+			continue;
+		}
 		if (err) {
 			nw_error(k->log, "cannot register server", "server=%u err=%s",
 				 k->o->servers[i], strerror(-err));
@@ -141,7 +149,22 @@ static int write_meta(struct kernel_run *k, const struct nw_meta *prev)
 		.restarts = prev->started_ns ? prev->restarts + 1 : 0,
 	};
 
+	k->meta = m;
 	return nw_meta_write(bpf_map__fd(k->skel->maps.nw_meta), &m);
+}
+
+/* After a clean detach nothing is attached any more: the next start must
+ * not go looking for a filter of ours to remove. */
+static void clear_meta_attachment(struct kernel_run *k)
+{
+	struct nw_meta m = k->meta;
+
+	m.hook = NW_HOOK_NONE;
+	m.ifindex = 0;
+	m.created_clsact = 0;
+	m.tc_handle = 0;
+	m.tc_priority = 0;
+	nw_meta_write(bpf_map__fd(k->skel->maps.nw_meta), &m);
 }
 
 static int setup(struct kernel_run *k, struct rack_sink *sink, struct nw_meta *prev)
@@ -258,6 +281,7 @@ int rack_run_kernel(const struct nw_log *log, const struct rack_opts *o, int sig
 	nw_info(log, "shutting down", "hook=%s", nw_hook_name(k.att.hook));
 detach:
 	nw_attach_stop(log, &k.att);
+	clear_meta_attachment(&k);
 out:
 	rack_loop_close(&loop);
 	nw_registry_free(&k.reg);
