@@ -49,8 +49,10 @@ static int xdp_attach(const struct nw_log *log, struct nw_attach *a, uint32_t ho
 		if (bpf_link_update(fd, prog_fd, NULL) == 0) {
 			a->link_fd = fd;
 			a->hook = hook;
+			char q[64];
+
 			nw_info(log, "reused pinned XDP link", "hook=%s iface=%s", nw_hook_name(hook),
-				a->ifname);
+				nw_log_quote(q, sizeof(q), a->ifname));
 			return 0;
 		}
 		nw_warn(log, "cannot update pinned XDP link: attaching anew", "err=%s",
@@ -61,8 +63,11 @@ static int xdp_attach(const struct nw_log *log, struct nw_attach *a, uint32_t ho
 	if (nw_pins_exists(a->link_pin) == 1) {
 		/* Stale (other mode, or its interface is gone): the pin is the only
 		 * reference keeping it, dropping it detaches it. */
+		char q[64];
+
 		unlink(a->link_pin);
-		nw_info(log, "dropped stale pinned XDP link", "iface=%s", a->ifname);
+		nw_info(log, "dropped stale pinned XDP link", "iface=%s",
+			nw_log_quote(q, sizeof(q), a->ifname));
 	}
 	fd = bpf_link_create(prog_fd, a->ifindex, BPF_XDP, &opts);
 	if (fd < 0)
@@ -138,7 +143,7 @@ static int tc_attach(const struct nw_log *log, struct nw_attach *a, int prog_fd,
 static void drop_other_links(const struct nw_log *log, const struct nw_attach *a,
 			     const char *rack_dir)
 {
-	char path[NW_PATH_MAX];
+	char path[NW_PATH_MAX], q[300];
 	struct dirent *de;
 	DIR *d = opendir(rack_dir);
 
@@ -150,7 +155,8 @@ static void drop_other_links(const struct nw_log *log, const struct nw_attach *a
 		    (a->link_fd >= 0 && strcmp(path, a->link_pin) == 0))
 			continue;
 		if (unlink(path) == 0)
-			nw_info(log, "removed XDP link of an earlier run", "pin=%s", de->d_name);
+			nw_info(log, "removed XDP link of an earlier run", "pin=%s",
+				nw_log_quote(q, sizeof(q), de->d_name));
 	}
 	closedir(d);
 }

@@ -219,13 +219,21 @@ static int setup(struct kernel_run *k, struct rack_sink *sink, struct nw_meta *p
 			      bpf_program__fd(k->skel->progs.nw_xdp),
 			      bpf_program__fd(k->skel->progs.nw_tc), prev);
 	if (err) {
-		nw_error(k->log, "cannot attach collector", "iface=%s hook=%s err=%s", k->o->iface,
+		char q[64];
+
+		nw_error(k->log, "cannot attach collector", "iface=%s hook=%s err=%s",
+			 nw_log_quote(q, sizeof(q), k->o->iface),
 			 k->o->hook == NW_HOOK_AUTO ? "auto" : nw_hook_name(k->o->hook),
 			 strerror(-err));
 		return err;
 	}
-	nw_info(k->log, "collector attached", "hook=%s iface=%s ifindex=%d port=%u rack=%u",
-		nw_hook_name(k->att.hook), k->att.ifname, k->att.ifindex, k->o->port, k->o->rack);
+	{
+		char q[64];
+
+		nw_info(k->log, "collector attached", "hook=%s iface=%s ifindex=%d port=%u rack=%u",
+			nw_hook_name(k->att.hook), nw_log_quote(q, sizeof(q), k->att.ifname),
+			k->att.ifindex, k->o->port, k->o->rack);
+	}
 	err = write_meta(k, prev);
 	if (err)
 		nw_warn(k->log, "cannot record attach state in nw_meta", "err=%s", strerror(-err));
