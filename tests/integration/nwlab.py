@@ -10,6 +10,7 @@ import secrets
 import shutil
 import signal
 import subprocess
+import threading
 import time
 
 BUILD = os.environ.get("NETWATCH_BUILD") or os.path.join(
@@ -48,6 +49,7 @@ class VethPair:
         self.ns_c = f"nwt-c-{tag}"
         self.ns_a = f"nwt-a-{tag}"
         self.pin_dir = f"/sys/fs/bpf/netwatch-test-{tag}"
+        self.state_dir = f"/tmp/netwatch-test-{tag}"
         self.created = []
 
     def __enter__(self):
@@ -75,6 +77,7 @@ class VethPair:
             subprocess.run(["ip", "netns", "del", ns], capture_output=True)
         self.created = []
         shutil.rmtree(self.pin_dir, ignore_errors=True)
+        shutil.rmtree(self.state_dir, ignore_errors=True)
         return False
 
     def prefix(self, ns):
@@ -91,12 +94,13 @@ class Collector:
         self.hook = hook
         self.args = lab.prefix(lab.ns_c) + [
             RACK, "--rack", "0", "--hook", hook, "--iface", "c0", "--servers", servers,
-            "--pin-dir", lab.pin_dir, "--dump", "--interval", "0.2", "--discover", "off",
+            "--pin-dir", lab.pin_dir, "--state-dir", lab.state_dir, "--dump", "--interval", "0.2", "--discover", "off",
             *extra]
         if log_path:
             self.args += ["--record-log", log_path]
         self.proc = None
         self.lines = []
+        self.lock = threading.Lock()
         self.stderr_path = None
 
     def start(self):
@@ -104,27 +108,24 @@ class Collector:
         self.stderr = open(self.stderr_path, "w")
         self.proc = subprocess.Popen(self.args, stdout=subprocess.PIPE, stderr=self.stderr,
                                      text=True)
-        os.set_blocking(self.proc.stdout.fileno(), False)
+        # A reader thread keeps the pipe empty: a collector blocked on a full
+        # stdout would stop draining its socket and the test would measure that.
+        self.reader = threading.Thread(target=self._pump, args=(self.proc.stdout,), daemon=True)
+        self.reader.start()
         wait_for(lambda: self.latest() is not None or self.proc.poll() is not None, 15,
                  "the collector's first dump")
         assert self.proc.poll() is None, f"collector exited: {self.log()}"
         return self
 
-    def _read(self):
-        if self.proc is None or self.proc.stdout is None:
-            return
-        while True:
-            try:
-                line = self.proc.stdout.readline()
-            except (BlockingIOError, ValueError):
-                break
-            if not line:
-                break
-            self.lines.append(line)
+    def _pump(self, stream):
+        for line in stream:
+            with self.lock:
+                self.lines.append(line)
 
     def latest(self):
-        self._read()
-        for line in reversed(self.lines):
+        with self.lock:
+            lines = self.lines[-5:]
+        for line in reversed(lines):
             line = line.strip()
             if line.startswith("{"):
                 try:
@@ -148,10 +149,8 @@ class Collector:
         if self.proc is None:
             return None
         self.proc.send_signal(sig)
-        os.set_blocking(self.proc.stdout.fileno(), True)
-        out, _ = self.proc.communicate(timeout=timeout)
-        self.lines.extend(out.splitlines(True))
-        rc = self.proc.returncode
+        rc = self.proc.wait(timeout=timeout)
+        self.reader.join(timeout=timeout)
         self.proc = None
         self.stderr.close()
         return rc
@@ -163,7 +162,8 @@ class Collector:
         self.stderr.close()
 
     def unpin(self):
-        subprocess.run([RACK, "--rack", "0", "--pin-dir", self.lab.pin_dir, "--unpin"],
+        subprocess.run([RACK, "--rack", "0", "--pin-dir", self.lab.pin_dir, "--state-dir",
+                        self.lab.state_dir, "--unpin"],
                        capture_output=True)
 
 

@@ -48,7 +48,7 @@ static int is_bpffs(const char *path)
 	return statfs(path, &sfs) == 0 && sfs.f_type == BPF_FS_MAGIC;
 }
 
-static int mkdir_p(const char *path, mode_t mode)
+int nw_mkdir_p(const char *path, mode_t mode)
 {
 	char tmp[NW_PATH_MAX];
 	size_t len = strlen(path);
@@ -78,7 +78,7 @@ int nw_pins_prepare(const struct nw_log *log, const char *rack_dir)
 	 * tmpfs would silently vanish the libbpf way (EPERM), so mount it. */
 	if (strncmp(rack_dir, BPFFS_DEFAULT, blen) == 0 &&
 	    (rack_dir[blen] == '/' || rack_dir[blen] == '\0') && !is_bpffs(BPFFS_DEFAULT)) {
-		if (mkdir_p(BPFFS_DEFAULT, 0755) ||
+		if (nw_mkdir_p(BPFFS_DEFAULT, 0755) ||
 		    mount("bpf", BPFFS_DEFAULT, "bpf", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0700")) {
 			err = -errno;
 			nw_error(log, "cannot mount bpffs", "path=%s err=%s", BPFFS_DEFAULT,
@@ -87,7 +87,7 @@ int nw_pins_prepare(const struct nw_log *log, const char *rack_dir)
 		}
 		nw_info(log, "mounted bpffs", "path=%s", BPFFS_DEFAULT);
 	}
-	err = mkdir_p(rack_dir, 0700);
+	err = nw_mkdir_p(rack_dir, 0700);
 	if (err) {
 		char q[NW_PATH_MAX + 64];
 

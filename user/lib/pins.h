@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "log.h"
 
@@ -19,6 +20,9 @@ int nw_pins_path(char *buf, size_t size, const char *rack_dir, const char *name)
 /* Mounts bpffs at /sys/fs/bpf when the pin dir lives below it and nothing
  * is mounted there, creates rack_dir (mode 0700) and checks it is on bpffs. */
 int nw_pins_prepare(const struct nw_log *log, const char *rack_dir);
+
+/* mkdir -p; 0 or -errno. */
+int nw_mkdir_p(const char *path, mode_t mode);
 
 /* 1 when `path` exists, 0 when it does not, -errno on other errors. */
 int nw_pins_exists(const char *path);

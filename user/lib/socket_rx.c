@@ -91,36 +91,70 @@ static int lookup(const struct nw_socket_rx *s, uint32_t server_id, uint32_t *sl
 	}
 }
 
-int nw_socket_rx_open(struct nw_socket_rx *s, const struct nw_log *log, struct nw_drain *drain,
-		      const char *listen, uint16_t port, uint32_t rack_id, uint32_t max_slots,
-		      int discover)
+static void insert(struct nw_socket_rx *s, uint32_t server_id, uint32_t slot)
 {
+	uint32_t h;
+
+	for (h = hash_u32(server_id) & s->hmask; s->hslot[h] != UINT32_MAX; h = (h + 1) & s->hmask)
+		;
+	s->hkey[h] = server_id;
+	s->hslot[h] = slot;
+	nw_drain_register(s->drain, slot, server_id);
+}
+
+/* Slots a previous run registered, from the state file. */
+static int reindex(struct nw_socket_rx *s)
+{
+	for (uint32_t i = 0; i < s->p->count; i++) {
+		uint32_t id = s->p->state[i].server_id, other;
+
+		if (s->p->state[i].rack_id != s->rack_id || lookup(s, id, &other)) {
+			nw_error(s->log, "socket state file is inconsistent", "slot=%u server=%u", i, id);
+			return -EBADMSG;
+		}
+		insert(s, id, i);
+	}
+	return 0;
+}
+
+int nw_socket_rx_open(struct nw_socket_rx *s, const struct nw_log *log, struct nw_drain *drain,
+		      const char *listen, uint16_t port, uint32_t rack_id, int discover,
+		      struct nw_socket_store_map *store)
+{
+	uint32_t max_slots = store->store->max_slots;
 	struct sockaddr_storage ss;
 	socklen_t len;
 	uint32_t cap = 2;
-	int fd;
+	int fd, err;
 
 	memset(s, 0, sizeof(*s));
 	s->fd = -1;
 	s->log = log;
 	s->drain = drain;
 	s->rack_id = rack_id;
-	s->max_slots = max_slots;
 	s->discover = discover;
+	s->map = *store;
+	store->store = NULL;
+	s->p = s->map.store;
+	s->max_slots = max_slots;
 	/* At least twice the slots: probe chains stay short when full. */
 	while (cap < 2 * (uint64_t)max_slots)
 		cap <<= 1;
 	s->hmask = cap - 1;
-	s->state = calloc(max_slots ? max_slots : 1, sizeof(*s->state));
 	s->hkey = calloc(cap, sizeof(*s->hkey));
 	s->hslot = malloc(cap * sizeof(*s->hslot));
 	s->bufs = malloc((size_t)BATCH * DGRAM_MAX);
 	s->ctl = malloc((size_t)BATCH * CTL_LEN);
-	if (!s->state || !s->hkey || !s->hslot || !s->bufs || !s->ctl) {
+	if (!s->hkey || !s->hslot || !s->bufs || !s->ctl) {
 		nw_socket_rx_close(s);
 		return -ENOMEM;
 	}
 	memset(s->hslot, 0xff, cap * sizeof(*s->hslot));
+	err = reindex(s);
+	if (err) {
+		nw_socket_rx_close(s);
+		return err;
+	}
 
 	if (nw_listen_addr_parse(listen ? listen : "::", port, &ss, &len)) {
 		nw_socket_rx_close(s);
@@ -156,33 +190,29 @@ void nw_socket_rx_close(struct nw_socket_rx *s)
 	if (s->fd >= 0)
 		close(s->fd);
 	s->fd = -1;
-	free(s->state);
+	nw_socket_store_close(&s->map);
+	s->p = NULL;
 	free(s->hkey);
 	free(s->hslot);
 	free(s->bufs);
 	free(s->ctl);
 	s->bufs = s->ctl = NULL;
-	s->state = NULL;
 	s->hkey = s->hslot = NULL;
 }
 
 int nw_socket_rx_add(struct nw_socket_rx *s, uint32_t server_id, int midstream, uint32_t *slot)
 {
-	uint32_t h;
-
 	if (lookup(s, server_id, slot))
 		return 0;
-	if (s->count >= s->max_slots)
+	if (s->p->count >= s->max_slots)
 		return -ENOSPC;
-	*slot = s->count++;
-	for (h = hash_u32(server_id) & s->hmask; s->hslot[h] != UINT32_MAX; h = (h + 1) & s->hmask)
-		;
-	s->hkey[h] = server_id;
-	s->hslot[h] = *slot;
-	s->state[*slot].rack_id = s->rack_id;
-	s->state[*slot].server_id = server_id;
-	s->state[*slot].status = midstream ? NW_ST_MIDSTREAM : 0;
-	nw_drain_register(s->drain, *slot, server_id);
+	*slot = s->p->count;
+	memset(&s->p->state[*slot], 0, sizeof(s->p->state[*slot]));
+	s->p->state[*slot].rack_id = s->rack_id;
+	s->p->state[*slot].server_id = server_id;
+	s->p->state[*slot].status = midstream ? NW_ST_MIDSTREAM : 0;
+	s->p->count++; /* last: a crash here leaves no half-registered slot */
+	insert(s, server_id, *slot);
 	return 0;
 }
 
@@ -224,36 +254,36 @@ static void handle(struct nw_socket_rx *s, const uint8_t *buf, uint32_t len, int
 	uint32_t slot;
 	int reason;
 
-	s->stats.packets++;
+	s->p->stats.packets++;
 	reason = truncated ? NW_MAL_LENGTH : nw_parse_sample(buf, buf + len, len, &smp);
 	if (reason != NW_OK) {
 		if (reason >= 0 && reason < NW_MAL__MAX)
-			s->stats.malformed[reason]++;
+			s->p->stats.malformed[reason]++;
 		return;
 	}
 	if (smp.rack_id != s->rack_id) {
-		s->stats.wrong_rack++;
+		s->p->stats.wrong_rack++;
 		return;
 	}
 	if (!lookup(s, smp.server_id, &slot)) {
 		if (!s->discover) {
-			s->stats.unknown_server++;
+			s->p->stats.unknown_server++;
 			return;
 		}
 		if (nw_socket_rx_add(s, smp.server_id, 1, &slot)) {
-			if (!s->discovery_rejected)
+			if (!s->p->discovery_rejected)
 				nw_warn(s->log, "server table full: not registering new senders",
 					"server=%u max_servers=%u", smp.server_id, s->max_slots);
-			s->discovery_rejected++;
-			s->stats.unknown_server++;
+			s->p->discovery_rejected++;
+			s->p->stats.unknown_server++;
 			return;
 		}
-		s->stats.discovery_sent++;
+		s->p->stats.discovery_sent++;
 		nw_info(s->log, "registered discovered server", "server=%u slot=%u", smp.server_id,
 			slot);
 	}
-	nw_account(&s->state[slot], &smp, rx_ns, &out);
-	s->stats.samples++;
+	nw_account(&s->p->state[slot], &smp, rx_ns, &out);
+	s->p->stats.samples++;
 	if (!out.record)
 		return;
 	rec.seq = smp.seq;

@@ -3,7 +3,8 @@
  * The socket hook: no BPF at all. A UDP socket with kernel receive
  * timestamps, the shared parser and accounting on an in-memory state
  * array, records delivered through the same nw_drain as the ring path.
- * Counters live in process memory only.
+ * The counters live in a mapped state file (socket_store.h), so like the
+ * BPF hooks' pinned maps they continue across restarts.
  */
 #ifndef NW_SOCKET_RX_H
 #define NW_SOCKET_RX_H
@@ -14,6 +15,7 @@
 #include "drain.h"
 #include "log.h"
 #include "netwatch.h"
+#include "socket_store.h"
 
 struct nw_socket_rx {
 	const struct nw_log *log;
@@ -22,10 +24,8 @@ struct nw_socket_rx {
 	uint32_t rack_id;
 	uint32_t max_slots;
 	int discover;
-	uint32_t count;
-	struct nw_server_state *state; /* per slot */
-	struct nw_stats stats;
-	uint64_t discovery_rejected;
+	struct nw_socket_store_map map;
+	struct nw_socket_store *p; /* == map.store: counters, slots, state */
 	/* server id -> slot, open addressing; slot UINT32_MAX = empty */
 	uint32_t *hkey, *hslot, hmask;
 	char bound[80]; /* where we listen, for the log */
@@ -36,10 +36,11 @@ struct nw_socket_rx {
 int nw_listen_addr_parse(const char *s, uint16_t port, struct sockaddr_storage *ss,
 			 socklen_t *len);
 
-/* `listen` NULL means :: dual-stack, falling back to 0.0.0.0. */
+/* `listen` NULL means :: dual-stack, falling back to 0.0.0.0. Takes over
+ * `store` (opened with nw_socket_store_open), also when it fails. */
 int nw_socket_rx_open(struct nw_socket_rx *s, const struct nw_log *log, struct nw_drain *drain,
-		      const char *listen, uint16_t port, uint32_t rack_id, uint32_t max_slots,
-		      int discover);
+		      const char *listen, uint16_t port, uint32_t rack_id, int discover,
+		      struct nw_socket_store_map *store);
 void nw_socket_rx_close(struct nw_socket_rx *s);
 
 /* Static registration; -ENOSPC when full. */

@@ -19,7 +19,7 @@
 
 enum opt_id {
 	O_RACK, O_IFACE, O_HOOK, O_PORT, O_LISTEN, O_SERVERS, O_DISCOVER, O_MAX_SERVERS,
-	O_RING_BYTES, O_PIN_DIR, O_INTERVAL, O_DUMP, O_RECORD_LOG, O_DURATION, O_UNPIN,
+	O_RING_BYTES, O_PIN_DIR, O_STATE_DIR, O_INTERVAL, O_DUMP, O_RECORD_LOG, O_DURATION, O_UNPIN,
 	O_VERBOSE, O__VALUED, /* below: no environment variable */
 	O_HELP = O__VALUED, O_VERSION, O__COUNT
 };
@@ -35,6 +35,7 @@ static const struct option long_opts[] = {
 	L("max-servers", required_argument, O_MAX_SERVERS),
 	L("ring-bytes", required_argument, O_RING_BYTES),
 	L("pin-dir", required_argument, O_PIN_DIR),
+	L("state-dir", required_argument, O_STATE_DIR),
 	L("interval", required_argument, O_INTERVAL),
 	L("dump", no_argument, O_DUMP),
 	L("record-log", required_argument, O_RECORD_LOG),
@@ -49,7 +50,7 @@ static const struct option long_opts[] = {
 static const char *const env_names[O__VALUED] = {
 	"NETWATCH_RACK", "NETWATCH_IFACE", "NETWATCH_HOOK", "NETWATCH_PORT", "NETWATCH_LISTEN",
 	"NETWATCH_SERVERS", "NETWATCH_DISCOVER", "NETWATCH_MAX_SERVERS", "NETWATCH_RING_BYTES",
-	"NETWATCH_PIN_DIR", "NETWATCH_INTERVAL", "NETWATCH_DUMP", "NETWATCH_RECORD_LOG",
+	"NETWATCH_PIN_DIR", "NETWATCH_STATE_DIR", "NETWATCH_INTERVAL", "NETWATCH_DUMP", "NETWATCH_RECORD_LOG",
 	"NETWATCH_DURATION", "NETWATCH_UNPIN", "NETWATCH_VERBOSE",
 };
 
@@ -70,13 +71,16 @@ static const char usage[] =
 	"  --ring-bytes N      per-server ring size, power of two >= 4096 (default 16384)\n"
 	"  --pin-dir DIR       bpffs directory; maps live in DIR/rack<N>/ (default\n"
 	"                      /sys/fs/bpf/netwatch)\n"
+	"  --state-dir DIR     where the socket hook keeps its counters across restarts\n"
+	"                      (default /run/netwatch; file rack<N>.socket-state)\n"
 	"  --interval S        dump / flush interval in seconds (default 1)\n"
 	"  --dump              print per-server counters as one JSON line every interval\n"
 	"                      and once more at exit\n"
 	"  --record-log FILE   append '<server_id> <seq> <tx_ns> <rx_ns> <flags>' per record\n"
 	"  --duration S        exit cleanly after S seconds\n"
 	"  --unpin             remove this rack's pinned maps and links, then exit\n"
-	"                      (only with --rack, --pin-dir, -v)\n"
+	"                      and the socket hook's state file (only with --rack,\n"
+	"                      --pin-dir, --state-dir, -v)\n"
 	"  -v, --verbose       debug logging, libbpf's messages included\n"
 	"  --help              this text\n"
 	"  --version           print the version\n"
@@ -190,6 +194,11 @@ static int apply(struct rack_opts *o, int id, const char *v, const char *src)
 			return bad(src, "pin-dir must be an absolute path");
 		o->pin_dir = v;
 		return 0;
+	case O_STATE_DIR:
+		if (v[0] != '/' || strlen(v) > 3000)
+			return bad(src, "state-dir must be an absolute path");
+		o->state_dir = v;
+		return 0;
 	case O_INTERVAL:
 		if (nw_parse_seconds(v, 3600, &o->interval) || o->interval < 0.001)
 			return bad(src, "interval must be seconds, 0.001..3600");
@@ -231,6 +240,7 @@ static void defaults(struct rack_opts *o)
 	o->max_servers = NW_MAX_SLOTS_DEFAULT;
 	o->ring_bytes = NW_RING_BYTES_DEFAULT;
 	o->pin_dir = NW_PIN_ROOT;
+	o->state_dir = "/run/netwatch";
 	o->interval = 1.0;
 }
 
@@ -238,9 +248,10 @@ static int check_combination(const struct rack_opts *o, const int *on_cmdline)
 {
 	if (o->unpin) {
 		for (int id = 0; id < O__VALUED; id++)
-			if (on_cmdline[id] && id != O_RACK && id != O_PIN_DIR && id != O_UNPIN &&
+			if (on_cmdline[id] && id != O_RACK && id != O_PIN_DIR && id != O_STATE_DIR &&
+			    id != O_UNPIN &&
 			    id != O_VERBOSE)
-				return bad("--unpin", "only --rack, --pin-dir and -v go with it");
+				return bad("--unpin", "only --rack, --pin-dir, --state-dir and -v go with it");
 		return 0;
 	}
 	if (o->hook != NW_HOOK_SOCKET && !o->iface)

@@ -18,6 +18,7 @@ struct rack_opts {
 	uint32_t max_servers;
 	uint32_t ring_bytes;
 	const char *pin_dir;
+	const char *state_dir; /* socket hook's counters */
 	double interval;
 	double duration; /* 0: run until a signal */
 	int dump;

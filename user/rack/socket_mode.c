@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: MIT
-/* The socket hook: no BPF, counters in process memory only. */
+/* The socket hook: no BPF; counters in a mapped state file under --state-dir. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "caps.h"
 #include "meta.h"
+#include "pins.h"
 #include "rack.h"
 #include "snapshot.h"
 #include "socket_rx.h"
@@ -15,17 +16,17 @@ static void dump(const struct rack_opts *o, const struct nw_log *log, struct nw_
 {
 	struct nw_dump_info info = {
 		.rack = o->rack, .hook = "socket", .iface = NULL, .port = o->port,
-		.time_ns = nw_now_tai_ns(), .discovery_rejected = s->discovery_rejected,
+		.time_ns = nw_now_tai_ns(), .discovery_rejected = s->p->discovery_rejected,
 	};
-	struct nw_dump_server *srv = calloc(s->count + 1, sizeof(*srv));
+	struct nw_dump_server *srv = calloc(s->p->count + 1, sizeof(*srv));
 
 	if (!srv)
 		return;
-	for (uint32_t i = 0; i < s->count; i++) {
-		srv[i].st = s->state[i];
+	for (uint32_t i = 0; i < s->p->count; i++) {
+		srv[i].st = s->p->state[i];
 		srv[i].rx = &d->servers[i];
 	}
-	rack_print_dump(log, &info, &s->stats, srv, s->count);
+	rack_print_dump(log, &info, &s->p->stats, srv, s->p->count);
 	free(srv);
 }
 
@@ -37,11 +38,27 @@ int rack_run_socket(const struct nw_log *log, const struct rack_opts *o, int sig
 	struct nw_drain d;
 	int err, rc = 1;
 
-	err = nw_drain_init(&d, o->max_servers, rack_on_record, sink);
-	if (err)
+	struct nw_socket_store_map store;
+	uint32_t max_slots = o->max_servers;
+	char path[NW_PATH_MAX];
+
+	if (nw_socket_store_path(path, sizeof(path), o->state_dir, o->rack) ||
+	    nw_mkdir_p(o->state_dir, 0700)) {
+		nw_error(log, "cannot prepare the state directory", "dir=%s", o->state_dir);
 		return 1;
-	err = nw_socket_rx_open(&s, log, &d, o->listen, o->port, o->rack, o->max_servers,
-				o->discover);
+	}
+	err = nw_socket_store_open(log, path, o->rack, &max_slots, &store);
+	if (err) {
+		nw_error(log, "cannot open the socket state file", "file=%s err=%s", path,
+			 strerror(-err));
+		return 1;
+	}
+	err = nw_drain_init(&d, max_slots, rack_on_record, sink);
+	if (err) {
+		nw_socket_store_close(&store);
+		return 1;
+	}
+	err = nw_socket_rx_open(&s, log, &d, o->listen, o->port, o->rack, o->discover, &store);
 	if (err) {
 		nw_error(log, "cannot open socket hook", "port=%u err=%s", o->port, strerror(-err));
 		goto out;

@@ -2,6 +2,8 @@
 #include <bpf/bpf.h>
 #include <unistd.h>
 
+#include "socket_store.h"
+
 #include "attach.h"
 #include "meta.h"
 #include "pins.h"
@@ -17,6 +19,8 @@ int rack_unpin(const struct nw_log *log, const struct rack_opts *o)
 		nw_error(log, "pin dir path too long", NULL);
 		return 1;
 	}
+	if (!nw_socket_store_path(path, sizeof(path), o->state_dir, o->rack) && !unlink(path))
+		nw_info(log, "removed socket state", "file=%s", nw_log_quote(q, sizeof(q), path));
 	if (nw_pins_exists(dir) != 1) {
 		nw_info(log, "nothing pinned", "path=%s", nw_log_quote(q, sizeof(q), dir));
 		return 0;
