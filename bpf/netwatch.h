@@ -94,6 +94,10 @@ _Static_assert(sizeof(struct nw_record) == 32, "record is 32 bytes");
 /* ------------------------------------------------------------ map layouts */
 
 #define NW_SEQ_WINDOW 64U /* bits in nw_server_state.seq_window */
+/* A forward jump wider than this (9.7 days at 20 Hz) starts a new stream
+ * instead of counting the gap lost: one forged or corrupt sequence number
+ * must not add 2^63 to a counter that can never go down again. */
+#define NW_SEQ_JUMP_MAX (1ULL << 24)
 
 /* Latency histogram of rx - tx: upper bounds (inclusive), in ns. The seed's
  * Prometheus buckets (1..1000 ms) plus finer ones below 1 ms and coarser

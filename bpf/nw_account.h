@@ -15,7 +15,9 @@
  * - a lower seq with a newer tx time than the stream's newest sample cannot
  *   belong to that stream: the sender restarted;
  * - a goodbye carries the last generated seq and closes the window, so the
- *   final counts are exact.
+ *   final counts are exact;
+ * - a forward jump wider than NW_SEQ_JUMP_MAX starts a new stream (counted as
+ *   a restart) rather than adding the whole gap to `lost`.
  */
 #ifndef NW_ACCOUNT_H
 #define NW_ACCOUNT_H
@@ -167,6 +169,13 @@ static __always_inline void nw_account(struct nw_server_state *st, const struct 
 	} else if (seq < st->max_seq && s->tx_ns > st->max_tx_ns) {
 		nw_close_window(st);
 		st->restarts++;
+		nw_start_stream(st, seq);
+		out->rec_flags = NW_REC_STREAM_START | NW_REC_RESTART;
+		first = 1;
+	} else if (seq > st->max_seq && seq - st->max_seq > NW_SEQ_JUMP_MAX) {
+		nw_close_window(st);
+		st->restarts++;
+		st->status |= NW_ST_MIDSTREAM;
 		nw_start_stream(st, seq);
 		out->rec_flags = NW_REC_STREAM_START | NW_REC_RESTART;
 		first = 1;

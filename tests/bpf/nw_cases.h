@@ -266,7 +266,7 @@ static inline void seq_range(struct seq_case *c, uint64_t a, uint64_t b, int64_t
 
 static inline size_t seq_cases_build(struct seq_case **out)
 {
-	enum { N = 24 };
+	enum { N = 32 };
 	struct seq_case *cs = calloc(N, sizeof(*cs)), *c;
 	size_t n = 0;
 
@@ -411,6 +411,17 @@ static inline size_t seq_cases_build(struct seq_case **out)
 	seq_range(c, 1000, 1100, 1050, SEQ_NONE);
 	SEQ_GOODBYE(c, 1102, 1103);
 	c->want = (struct seq_want){ .received = 100, .lost = 3, .goodbyes = 1 };
+
+	NEXT("a jump past NW_SEQ_JUMP_MAX is a new stream, not 2^62 lost");
+	seq_range(c, 0, 9, SEQ_NONE, SEQ_NONE);
+	seq_add(c, 1ULL << 62, 10, 0, NW_REC_STREAM_START | NW_REC_RESTART);
+	seq_add(c, (1ULL << 62) + 1, 11, 0, 0);
+	c->want = (struct seq_want){ .received = 12, .restarts = 1 };
+
+	NEXT("a jump of exactly NW_SEQ_JUMP_MAX is loss");
+	seq_range(c, 0, 0, SEQ_NONE, SEQ_NONE);
+	seq_add(c, NW_SEQ_JUMP_MAX, 1, 0, 0);
+	c->want = (struct seq_want){ .received = 2, .lost = NW_SEQ_JUMP_MAX - NW_SEQ_WINDOW };
 
 	NEXT("gap wider than the window");
 	seq_range(c, 0, 0, SEQ_NONE, SEQ_NONE);
