@@ -248,3 +248,44 @@ def test_agent_goodbye_on_sigterm(lab):
             agent.wait()
         col.stop()
         col.unpin()
+
+
+def proc_caps(pid):
+    with open(f"/proc/{pid}/status") as f:
+        return {k: int(v, 16) for k, v in (l.split(":") for l in f if l.startswith("Cap"))}
+
+
+CAP_NET_ADMIN, CAP_BPF = 12, 39
+
+
+@pytest.mark.parametrize("hook,kept", [
+    ("xdp", (1 << CAP_NET_ADMIN) | (1 << CAP_BPF)),
+    ("tc", (1 << CAP_NET_ADMIN) | (1 << CAP_BPF)),
+    ("socket", 0),
+])
+def test_capabilities_dropped_after_attach(lab, hook, kept):
+    col = Collector(lab, hook).start()
+    try:
+        # nsenter execs the collector in place: the child pid is the daemon's.
+        caps = proc_caps(col.proc.pid)
+        assert caps["CapEff"] == kept and caps["CapPrm"] == kept, caps
+        assert caps["CapBnd"] == kept and caps["CapInh"] == 0 and caps["CapAmb"] == 0, caps
+    finally:
+        assert col.stop() == 0, col.log()
+        col.unpin()
+
+
+def test_auto_falls_back_to_generic_xdp(lab):
+    """A bridge has no native XDP: auto must settle on xdpgeneric and say so."""
+    run("ip", "-n", lab.ns_c, "link", "add", "br0", "type", "bridge")
+    run("ip", "-n", lab.ns_c, "link", "set", "br0", "up")
+    col = Collector(lab, "auto")
+    col.args[col.args.index("--iface") + 1] = "br0"
+    col.start()
+    try:
+        assert col.latest()["hook"] == "xdpgeneric"
+        assert "hook=xdpgeneric" in col.log()
+    finally:
+        assert col.stop() == 0, col.log()
+        col.unpin()
+    assert "xdp" not in run("ip", "-n", lab.ns_c, "link", "show", "br0").stdout

@@ -1,18 +1,12 @@
 // SPDX-License-Identifier: MIT
-/*
- * Raw capset(2) rather than libcap: the build links libbpf, jansson and libm
- * only, and three capability words are all this needs.
- */
 #include "caps.h"
 
 #include <errno.h>
-#include <linux/capability.h>
 #include <string.h>
+#include <sys/capability.h>
 #include <sys/prctl.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 
-static int kept(int c, const int *keep, size_t n)
+static int kept(cap_value_t c, const int *keep, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		if (keep[i] == c)
@@ -20,54 +14,46 @@ static int kept(int c, const int *keep, size_t n)
 	return 0;
 }
 
-static int last_cap(void)
-{
-	int c = CAP_LAST_CAP;
-
-	/* The running kernel may know more capabilities than our headers. */
-	while (c < 63 && prctl(PR_CAPBSET_READ, c + 1, 0, 0, 0) >= 0)
-		c++;
-	return c;
-}
-
 int nw_caps_keep_only(const struct nw_log *log, const int *keep, size_t n)
 {
-	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
-	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
-	int top = last_cap(), err = 0;
+	cap_value_t top = (cap_value_t)cap_max_bits();
+	cap_t have = cap_get_proc(), want = cap_init();
+	int err = 0;
 
-	/* The bounding set needs CAP_SETPCAP, so it goes first. */
-	for (int c = 0; c <= top; c++) {
-		if (kept(c, keep, n))
-			continue;
-		if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) && errno != EINVAL) {
+	if (!have || !want) {
+		err = -ENOMEM;
+		goto out;
+	}
+	/* The bounding set needs CAP_SETPCAP, so it shrinks before the sets do:
+	 * no later exec can regain what is dropped here. */
+	for (cap_value_t c = 0; c < top; c++) {
+		if (!kept(c, keep, n) && cap_drop_bound(c) && errno != EINVAL) {
 			err = -errno;
-			break;
+			goto out;
 		}
 	}
-	prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
-
-	struct __user_cap_data_struct have[_LINUX_CAPABILITY_U32S_3];
-
-	/* Asking to keep a capability we never had would fail the whole capset. */
-	if (syscall(SYS_capget, &hdr, have))
-		memset(have, 0, sizeof(have));
-	memset(data, 0, sizeof(data));
+	cap_reset_ambient();
 	for (size_t i = 0; i < n; i++) {
-		if (keep[i] < 0 || keep[i] > top)
+		cap_value_t c = keep[i];
+		cap_flag_value_t v = CAP_CLEAR;
+
+		/* Asking to keep what we never had would fail the whole set. */
+		if (c < 0 || c >= top || cap_get_flag(have, c, CAP_PERMITTED, &v) || v != CAP_SET)
 			continue;
-		data[keep[i] / 32].effective |= 1U << (keep[i] % 32);
-		data[keep[i] / 32].permitted |= 1U << (keep[i] % 32);
+		if (cap_set_flag(want, CAP_PERMITTED, 1, &c, CAP_SET) ||
+		    cap_set_flag(want, CAP_EFFECTIVE, 1, &c, CAP_SET)) {
+			err = -errno;
+			goto out;
+		}
 	}
-	for (int w = 0; w < _LINUX_CAPABILITY_U32S_3; w++) {
-		data[w].permitted &= have[w].permitted;
-		data[w].effective &= have[w].permitted;
-	}
-	if (!err && syscall(SYS_capset, &hdr, data))
+	if (cap_set_proc(want))
 		err = -errno;
+out:
 	if (err)
 		nw_warn(log, "cannot drop capabilities", "err=%s", strerror(-err));
 	else
 		nw_debug(log, "dropped capabilities", "kept=%zu", n);
+	cap_free(have);
+	cap_free(want);
 	return err;
 }
