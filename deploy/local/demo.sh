@@ -66,17 +66,26 @@ for s in "${!impairs[@]}"; do
 	plug "${prefix}-s$s" eth0 "p-s$s" "198.18.0.$((10 + s))"
 done
 
-in_ns() { local ns=$1; shift; nsenter --net="/run/netns/$ns" "$@"; }
+# exec: the background job's pid is then the program's own, so cleanup's
+# kill reaches it (a function's subshell would leave its child running).
+in_ns() { local ns=$1; shift; exec nsenter --net="/run/netns/$ns" "$@"; }
 
-in_ns "${prefix}-rack$rack" "$build/netwatch-rack" --rack "$rack" --iface uplink --hook "$hook" \
-	--pin-dir "$pins" --dump --interval 1 2>"/tmp/${prefix}-rack.log" \
-	> >(exec "$here/demo-view.sh" "${impairs[@]}") &
+(in_ns "${prefix}-rack$rack" "$build/netwatch-rack" --rack "$rack" --iface uplink --hook "$hook" \
+	--servers "0-$((${#impairs[@]} - 1))" --pin-dir "$pins" --dump --interval 1 2>"/tmp/${prefix}-rack.log" \
+	> >(exec "$here/demo-view.sh" "${impairs[@]}")) &
 pids+=($!)
+
+# Agents start once the collector counts, so every sample from seq 0 is seen.
+for _ in $(seq 100); do
+	grep -q 'msg="collector attached"' "/tmp/${prefix}-rack.log" 2>/dev/null && break
+	kill -0 "${pids[0]}" 2>/dev/null || { echo "demo: collector failed:" >&2; cat "/tmp/${prefix}-rack.log" >&2; exit 1; }
+	sleep 0.1
+done
 
 for s in "${!impairs[@]}"; do
 	args=(--controller 198.18.0.1 --rack "$rack" --server "$s" --rate "$rate" -q)
 	[ -n "${impairs[$s]}" ] && args+=(--impair "${impairs[$s]}")
-	in_ns "${prefix}-s$s" "$build/netwatch-agent" "${args[@]}" >/dev/null 2>"/tmp/${prefix}-s$s.log" &
+	(in_ns "${prefix}-s$s" "$build/netwatch-agent" "${args[@]}" >/dev/null 2>"/tmp/${prefix}-s$s.log") &
 	pids+=($!)
 done
 

@@ -74,6 +74,7 @@ def test_counts_equal_what_the_agent_did(lab, hook, tmp_path):
         rc = col.stop()
         col.unpin()
     assert rc == 0, col.log()
+    assert not os.path.exists(os.path.join(lab.pin_dir, "rack0")), "--unpin left pins behind"
     final = col.servers()
     assert_exact(final, report)
 

@@ -105,16 +105,11 @@ int nw_pins_prepare(const struct nw_log *log, const char *rack_dir)
 	return 0;
 }
 
+/* Every map the collector pins is named nw_* (bpf/netwatch.h), every link
+ * link_xdp_<ifname>: a prefix rule keeps a new map from being left behind. */
 static int is_ours(const char *name)
 {
-	static const char *const maps[] = { NW_MAP_STATE, NW_MAP_INDEX, NW_MAP_RINGS,
-					    NW_MAP_STATS, NW_MAP_DISCOVERY, NW_MAP_DISC_LIMIT,
-					    NW_MAP_META };
-
-	for (size_t i = 0; i < sizeof(maps) / sizeof(maps[0]); i++)
-		if (strcmp(name, maps[i]) == 0)
-			return 1;
-	return strncmp(name, "link_xdp_", 9) == 0;
+	return strncmp(name, "nw_", 3) == 0 || strncmp(name, "link_xdp_", 9) == 0;
 }
 
 int nw_pins_remove_all(const struct nw_log *log, const char *rack_dir)
