@@ -42,6 +42,15 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } nw_index SEC(".maps");
 
+/* server_id -> slot + 1 (0: ask nw_index) for server ids below max_entries. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, NW_MAX_SLOTS_DEFAULT);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} nw_direct SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
 	__uint(max_entries, NW_MAX_SLOTS_DEFAULT);
@@ -129,7 +138,7 @@ static __always_inline enum nw_action nw_collect(void *data, void *data_end)
 	struct nw_server_state *st;
 	struct nw_stats *stats;
 	struct nw_record *rec;
-	__u32 zero = 0, *slot;
+	__u32 zero = 0, *slot, *direct, dslot;
 	void *ring;
 	__u64 now;
 	int verdict, reason;
@@ -155,18 +164,33 @@ static __always_inline enum nw_action nw_collect(void *data, void *data_end)
 		stats->wrong_rack++;
 		return NW_ACT_CONSUME;
 	}
-	key.rack_id = s.rack_id;
-	key.server_id = s.server_id;
-	slot = bpf_map_lookup_elem(&nw_index, &key);
-	if (!slot) {
-		stats->unknown_server++;
-		nw_discover(stats, &s, &f, now);
-		return NW_ACT_CONSUME;
+	/* Fast path: nw_direct[server_id] holds slot + 1 (an inlined array
+	 * lookup instead of hashing the key). It is only a hint: the slot's
+	 * state must name this server, else the index decides as before. */
+	st = NULL;
+	direct = bpf_map_lookup_elem(&nw_direct, &s.server_id);
+	if (direct && *direct) {
+		dslot = *direct - 1;
+		st = bpf_map_lookup_elem(&nw_state, &dslot);
+		if (st && (st->server_id != s.server_id || st->rack_id != s.rack_id))
+			st = NULL;
 	}
-	st = bpf_map_lookup_elem(&nw_state, slot);
-	if (!st) {
-		stats->unknown_server++;
-		return NW_ACT_CONSUME;
+	if (st) {
+		slot = &dslot;
+	} else {
+		key.rack_id = s.rack_id;
+		key.server_id = s.server_id;
+		slot = bpf_map_lookup_elem(&nw_index, &key);
+		if (!slot) {
+			stats->unknown_server++;
+			nw_discover(stats, &s, &f, now);
+			return NW_ACT_CONSUME;
+		}
+		st = bpf_map_lookup_elem(&nw_state, slot);
+		if (!st) {
+			stats->unknown_server++;
+			return NW_ACT_CONSUME;
+		}
 	}
 
 	bpf_spin_lock(&st->lock);

@@ -209,6 +209,10 @@ struct nw_meta {
 #define NW_MAP_DISCOVERY "nw_discovery"
 #define NW_MAP_DISC_LIMIT "nw_disc_limit"
 #define NW_MAP_META "nw_meta"
+/* Array, server_id -> slot + 1 (0: not there, ask nw_index): a hint that
+ * spares the collector the hash lookup; it trusts a hit only when the slot's
+ * nw_server_state names the same rack and server. */
+#define NW_MAP_DIRECT "nw_direct"
 #define NW_PIN_ROOT "/sys/fs/bpf/netwatch"
 
 #define NW_MAX_SLOTS_DEFAULT 1024U

@@ -95,15 +95,26 @@ static void unpin_all(struct bpf_object *obj)
 			die("bpf_map__set_pin_path");
 }
 
+/* Registers the way user/lib/registry.c does: ring, state naming the
+ * server, index entry, then the nw_direct hint. */
 static int add_server(struct collector *c, uint32_t server, uint32_t slot, uint32_t ring_bytes)
 {
 	struct nw_server_key key = { .rack_id = PB_RACK, .server_id = server };
+	struct nw_server_state st;
+	uint32_t hint = slot + 1;
 	int fd = bpf_map_create(BPF_MAP_TYPE_RINGBUF, "bench_ring", 0, 0, ring_bytes, NULL);
 
 	if (fd < 0)
 		die("ringbuf");
-	if (bpf_map__update_elem(c->maps.nw_index, &key, sizeof(key), &slot, sizeof(slot), 0) ||
-	    bpf_map__update_elem(c->maps.nw_rings, &slot, sizeof(slot), &fd, sizeof(fd), 0))
+	memset(&st, 0, sizeof(st));
+	st.rack_id = PB_RACK;
+	st.server_id = server;
+	if (bpf_map__update_elem(c->maps.nw_rings, &slot, sizeof(slot), &fd, sizeof(fd), 0) ||
+	    bpf_map__update_elem(c->maps.nw_state, &slot, sizeof(slot), &st, sizeof(st),
+				 BPF_F_LOCK) ||
+	    bpf_map__update_elem(c->maps.nw_index, &key, sizeof(key), &slot, sizeof(slot), 0) ||
+	    bpf_map__update_elem(c->maps.nw_direct, &server, sizeof(server), &hint, sizeof(hint),
+				 0))
 		die("register server");
 	return fd;
 }

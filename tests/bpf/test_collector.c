@@ -118,22 +118,48 @@ static int on_record(void *ctx, void *data, size_t size)
 	return 0;
 }
 
-/* Gives `server` slot `slot` and, when ring_bytes, its own ring. */
-static void register_server(struct fx *fx, uint32_t server, uint32_t slot, uint32_t ring_bytes)
+/* Gives `server` slot `slot` in nw_index and, when ring_bytes, its own
+ * ring; `direct` also does what user/lib/registry.c does for the fast path:
+ * names the server in the slot's state and sets nw_direct[server] = slot + 1. */
+static void register_server_how(struct fx *fx, uint32_t server, uint32_t slot,
+				uint32_t ring_bytes, int direct)
 {
 	struct nw_server_key key = { .rack_id = PB_RACK, .server_id = server };
 
 	assert_true(slot < MAX_SLOTS);
+	if (ring_bytes) {
+		fx->ring_fd[slot] = bpf_map_create(BPF_MAP_TYPE_RINGBUF, "nwt_ring", 0, 0,
+						   ring_bytes, NULL);
+		assert_true(fx->ring_fd[slot] >= 0);
+		assert_int_equal(bpf_map__update_elem(fx->skel->maps.nw_rings, &slot,
+						      sizeof(slot), &fx->ring_fd[slot],
+						      sizeof(int), BPF_ANY), 0);
+		fx->rb[slot] = ring_buffer__new(fx->ring_fd[slot], on_record, &fx->rings[slot],
+						NULL);
+		assert_non_null(fx->rb[slot]);
+	}
+	if (direct) {
+		struct nw_server_state st;
+
+		memset(&st, 0, sizeof(st));
+		st.rack_id = PB_RACK;
+		st.server_id = server;
+		assert_int_equal(bpf_map__update_elem(fx->skel->maps.nw_state, &slot, sizeof(slot),
+						      &st, sizeof(st), BPF_F_LOCK), 0);
+	}
 	assert_int_equal(bpf_map__update_elem(fx->skel->maps.nw_index, &key, sizeof(key), &slot,
 					      sizeof(slot), BPF_NOEXIST), 0);
-	if (!ring_bytes)
-		return;
-	fx->ring_fd[slot] = bpf_map_create(BPF_MAP_TYPE_RINGBUF, "nwt_ring", 0, 0, ring_bytes, NULL);
-	assert_true(fx->ring_fd[slot] >= 0);
-	assert_int_equal(bpf_map__update_elem(fx->skel->maps.nw_rings, &slot, sizeof(slot),
-					      &fx->ring_fd[slot], sizeof(int), BPF_ANY), 0);
-	fx->rb[slot] = ring_buffer__new(fx->ring_fd[slot], on_record, &fx->rings[slot], NULL);
-	assert_non_null(fx->rb[slot]);
+	if (direct && server < bpf_map__max_entries(fx->skel->maps.nw_direct)) {
+		uint32_t v = slot + 1; /* larger ids: index only, as the registry does */
+
+		assert_int_equal(bpf_map__update_elem(fx->skel->maps.nw_direct, &server,
+						      sizeof(server), &v, sizeof(v), BPF_ANY), 0);
+	}
+}
+
+static void register_server(struct fx *fx, uint32_t server, uint32_t slot, uint32_t ring_bytes)
+{
+	register_server_how(fx, server, slot, ring_bytes, 1);
 }
 
 static int consume(struct fx *fx, uint32_t slot)
@@ -270,7 +296,8 @@ static void test_valid_encapsulations(void **state)
 	read_state(fx, 3, &st);
 	assert_true(st.received == seq);
 	assert_true(st.lost == 0 && st.duplicates == 0 && st.reordered == 0);
-	assert_int_equal(st.server_id, 0); /* identity is the loader's to write */
+	assert_int_equal(st.server_id, 42); /* identity is the registry's: kept as written */
+	assert_int_equal(st.rack_id, PB_RACK);
 	assert_int_equal(st.freq_uhz, 1350000);
 	assert_int_equal(st.rate_uhz, 20000000);
 	read_stats(fx, &stats);
@@ -642,6 +669,69 @@ static void test_no_ring(void **state)
 	assert_true(st.received == 1);
 }
 
+/* ------------------------------------------------------ direct slot hint */
+
+static uint64_t send_seqs(struct fx *fx, uint32_t server, uint64_t first, uint64_t n)
+{
+	uint8_t buf[PB_FRAME_MAX];
+	uint64_t tx = tai_now() - 1000000000ULL;
+
+	for (uint64_t q = first; q < first + n; q++)
+		run_expect(fx, buf, pb_simple(buf, server, q, tx + q * 1000), 1);
+	return n;
+}
+
+/* nw_direct is a hint: without it, above its size, or pointing at another
+ * server's slot, the sample lands in the slot nw_index gives, counted once. */
+static void test_direct_hint(void **state)
+{
+	struct fx *fx = *state;
+	uint32_t big = bpf_map__max_entries(fx->skel->maps.nw_direct) + 7;
+	uint32_t wrong = 6 + 1, empty_slot = 9 + 1;
+	struct nw_server_state st;
+	struct nw_stats stats;
+	uint8_t buf[PB_FRAME_MAX];
+
+	register_server(fx, 20, 6, NW_RING_BYTES_DEFAULT);            /* fast path */
+	register_server_how(fx, 21, 7, NW_RING_BYTES_DEFAULT, 0);     /* index only */
+	register_server_how(fx, big, 8, NW_RING_BYTES_DEFAULT, 1);    /* id past nw_direct */
+	register_server(fx, 23, 9, NW_RING_BYTES_DEFAULT);
+	/* Stale hints: server 23 told slot 6 (server 20's), server 24 (unknown)
+	 * told slot 9 (server 23's), server 21 told an empty slot. */
+	assert_int_equal(bpf_map__update_elem(fx->skel->maps.nw_direct, &(uint32_t){ 23 }, 4,
+					      &wrong, 4, BPF_ANY), 0);
+	assert_int_equal(bpf_map__update_elem(fx->skel->maps.nw_direct, &(uint32_t){ 24 }, 4,
+					      &empty_slot, 4, BPF_ANY), 0);
+	empty_slot = 12 + 1;
+	assert_int_equal(bpf_map__update_elem(fx->skel->maps.nw_direct, &(uint32_t){ 21 }, 4,
+					      &empty_slot, 4, BPF_ANY), 0);
+
+	send_seqs(fx, 20, 0, 5);
+	send_seqs(fx, 21, 0, 6);
+	send_seqs(fx, big, 0, 7);
+	send_seqs(fx, 23, 0, 8);
+	run_expect(fx, buf, pb_simple(buf, 24, 0, tai_now()), 1);
+
+	read_state(fx, 6, &st);
+	assert_true(st.received == 5 && st.duplicates == 0);
+	read_state(fx, 7, &st);
+	assert_true(st.received == 6);
+	read_state(fx, 8, &st);
+	assert_true(st.received == 7);
+	read_state(fx, 9, &st);
+	assert_true(st.received == 8);
+	read_state(fx, 12, &st);
+	assert_true(st.received == 0);
+	assert_int_equal(consume(fx, 6), 5);
+	assert_int_equal(consume(fx, 7), 6);
+	assert_int_equal(consume(fx, 8), 7);
+	assert_int_equal(consume(fx, 9), 8);
+	read_stats(fx, &stats);
+	assert_true(stats.samples == 26);
+	assert_true(stats.unknown_server == 1);
+	assert_no_malformed(&stats);
+}
+
 #define BOTH(fn)                                                                          \
 	{ .name = #fn " [xdp]", .test_func = fn, .setup_func = setup,                      \
 	  .teardown_func = teardown, .initial_state = &hook_xdp },                           \
@@ -661,6 +751,7 @@ int main(void)
 		BOTH(test_unknown_server_discovery),
 		BOTH(test_ring_full),
 		BOTH(test_no_ring),
+		BOTH(test_direct_hint),
 	};
 	cpu_set_t one;
 

@@ -19,6 +19,7 @@ int nw_registry_init(struct nw_registry *r, const struct nw_log *log, int state_
 	r->state_fd = state_fd;
 	r->index_fd = index_fd;
 	r->rings_fd = rings_fd;
+	r->direct_fd = -1;
 	r->rack_id = rack_id;
 	r->max_slots = max_slots;
 	r->ring_bytes = ring_bytes;
@@ -48,6 +49,33 @@ void nw_registry_free(struct nw_registry *r)
 	free(r->ring_fd);
 	free(r->stale_fd);
 	memset(r, 0, sizeof(*r));
+}
+
+int nw_registry_set_direct(struct nw_registry *r, int direct_fd)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+
+	if (bpf_obj_get_info_by_fd(direct_fd, &info, &len))
+		return -errno;
+	if (info.type != BPF_MAP_TYPE_ARRAY || info.key_size != 4 || info.value_size != 4)
+		return -EINVAL;
+	r->direct_fd = direct_fd;
+	r->direct_max = info.max_entries;
+	return 0;
+}
+
+/* Points nw_direct at slot; written after the index entry. A failure only
+ * costs the fast path: the collector falls back to nw_index. */
+static void write_direct(struct nw_registry *r, uint32_t server_id, uint32_t slot)
+{
+	uint32_t v = slot + 1;
+
+	if (r->direct_fd < 0 || server_id >= r->direct_max)
+		return;
+	if (bpf_map_update_elem(r->direct_fd, &server_id, &v, BPF_ANY))
+		nw_warn(r->log, "cannot write the direct slot entry", "server=%u slot=%u err=%s",
+			server_id, slot, strerror(errno));
 }
 
 static int create_ring(struct nw_registry *r, uint32_t slot)
@@ -116,6 +144,7 @@ static int adopt_slot(struct nw_registry *r, uint32_t slot, uint32_t server_id)
 	r->used[slot] = 1;
 	r->server_of[slot] = server_id;
 	r->count++;
+	write_direct(r, server_id, slot);
 	return 0;
 }
 
@@ -186,6 +215,7 @@ int nw_registry_add(struct nw_registry *r, uint32_t server_id, int midstream, ui
 	r->used[s] = 1;
 	r->server_of[s] = server_id;
 	r->count++;
+	write_direct(r, server_id, s);
 	*slot = s;
 	*created = 1;
 	return 0;

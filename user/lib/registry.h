@@ -13,6 +13,8 @@
 struct nw_registry {
 	const struct nw_log *log;
 	int state_fd, index_fd, rings_fd;
+	int direct_fd;        /* nw_direct, -1 when not set */
+	uint32_t direct_max;  /* its max_entries */
 	uint32_t rack_id;
 	uint32_t max_slots;
 	uint32_t ring_bytes;
@@ -27,6 +29,12 @@ int nw_registry_init(struct nw_registry *r, const struct nw_log *log, int state_
 		     int index_fd, int rings_fd, uint32_t rack_id, uint32_t max_slots,
 		     uint32_t ring_bytes);
 void nw_registry_free(struct nw_registry *r);
+
+/* Also keeps nw_direct (server_id -> slot + 1, the collector's fast path)
+ * up to date from now on; call before nw_registry_adopt so adopted slots are
+ * written too. The fd stays the caller's. Without it the collector uses
+ * nw_index only (same counts, a hash lookup per sample). */
+int nw_registry_set_direct(struct nw_registry *r, int direct_fd);
 
 /* Adopts every slot an earlier run registered: opens its ring, or replaces
  * it when it is missing or of another size than ring_bytes. */
