@@ -71,6 +71,9 @@ struct collector *nw_loader_load(const struct nw_log *log, const struct nw_load_
 	s_state = size_map(log, cfg, skel->maps.nw_state, NW_MAP_STATE);
 	s_index = size_map(log, cfg, skel->maps.nw_index, NW_MAP_INDEX);
 	s_rings = size_map(log, cfg, skel->maps.nw_rings, NW_MAP_RINGS);
+	/* Indexed by server id, not slot: ids below its size take the fast path,
+	 * larger ones the hash, so its size never limits the slots. */
+	size_map(log, cfg, skel->maps.nw_direct, NW_MAP_DIRECT);
 	*max_slots = s_state < s_rings ? s_state : s_rings;
 	if (s_index < *max_slots)
 		*max_slots = s_index;

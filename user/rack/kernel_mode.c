@@ -200,6 +200,7 @@ static int setup(struct kernel_run *k, struct rack_sink *sink, struct nw_meta *p
 				       k->o->ring_bytes);
 	if (err)
 		return err;
+	nw_registry_set_direct(&k->reg, bpf_map__fd(k->skel->maps.nw_direct));
 	err = nw_registry_adopt(&k->reg);
 	if (err) {
 		nw_error(k->log, "cannot adopt registered servers", "err=%s", strerror(-err));
