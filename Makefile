@@ -38,7 +38,7 @@ CFLAGS   += -std=gnu11 $(WARN) $(SANFLAGS) -D_GNU_SOURCE -DNW_VERSION_STRING='"$
             -Ibpf -Iuser/lib -I$(BUILD)
 LDFLAGS  += $(SANFLAGS)
 LIBBPF_LIBS := $(shell pkg-config --libs libbpf 2>/dev/null || echo -lbpf -lelf -lz)
-USER_LIBS   := $(LIBBPF_LIBS) -ljansson -lcap -lm
+USER_LIBS   := $(LIBBPF_LIBS) -ljansson -lcap -lfftw3 -lmicrohttpd -lm
 AGENT_LIBS  := -lm -lsodium
 CMOCKA_LIBS := -lcmocka
 
