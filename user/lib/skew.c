@@ -1,0 +1,120 @@
+/* SPDX-License-Identifier: MIT */
+/* Lower-envelope clock-skew fit (Moon et al. 1999); see skew.h. */
+#include "skew.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+int nw_skew_init(struct nw_skew *s, size_t capacity)
+{
+	memset(s, 0, sizeof(*s));
+	if (capacity < 2)
+		return -1;
+	s->ring = calloc(capacity, sizeof(*s->ring));
+	s->scratch = calloc(capacity, sizeof(*s->scratch));
+	s->hull = calloc(capacity, sizeof(*s->hull));
+	if (!s->ring || !s->scratch || !s->hull) {
+		nw_skew_free(s);
+		return -1;
+	}
+	s->capacity = capacity;
+	s->min_points = 32;
+	s->min_span_s = 10.0;
+	return 0;
+}
+
+void nw_skew_free(struct nw_skew *s)
+{
+	free(s->ring);
+	free(s->scratch);
+	free(s->hull);
+	memset(s, 0, sizeof(*s));
+}
+
+void nw_skew_add(struct nw_skew *s, double t_s, double d_s)
+{
+	if (!s->ring)
+		return;
+	if (!isfinite(t_s) || !isfinite(d_s)) {
+		s->rejected++;
+		return;
+	}
+	if (!s->have_t0) {
+		s->t0 = t_s;
+		s->have_t0 = true;
+	}
+	s->ring[s->head] = (struct nw_skew_pt){ .t = t_s - s->t0, .d = d_s };
+	s->head = (s->head + 1) % s->capacity;
+	if (s->count < s->capacity)
+		s->count++;
+}
+
+static int by_t_then_d(const void *a, const void *b)
+{
+	const struct nw_skew_pt *p = a, *q = b;
+
+	if (p->t != q->t)
+		return p->t < q->t ? -1 : 1;
+	if (p->d != q->d)
+		return p->d < q->d ? -1 : 1;
+	return 0;
+}
+
+/* > 0 when o -> a -> b turns left (counter-clockwise). */
+static double cross(struct nw_skew_pt o, struct nw_skew_pt a, struct nw_skew_pt b)
+{
+	return (a.t - o.t) * (b.d - o.d) - (a.d - o.d) * (b.t - o.t);
+}
+
+void nw_skew_eval(struct nw_skew *s, double t_now_s, struct nw_skew_result *out)
+{
+	struct nw_skew_pt *p = s->scratch, *h = s->hull;
+	size_t n = s->count, m = 0, k = 0;
+	double tbar = 0, tref, a, b, excess = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (!s->ring || n < 2)
+		return;
+	memcpy(p, s->ring, n * sizeof(*p));
+	/* Points can arrive out of tx order (reordering, sender restarts); the
+	 * monotone chain needs them sorted. qsort: O(n log n) whatever the input. */
+	qsort(p, n, sizeof(*p), by_t_then_d);
+	/* Re-reference to the oldest point held, so the intercept is computed
+	 * near the data (t0 may be days old). */
+	tref = p[0].t;
+	for (size_t i = 0; i < n; i++) {
+		p[i].t -= tref;
+		tbar += p[i].t;
+	}
+	tbar /= (double)n;
+	out->n = n;
+	out->span_s = p[n - 1].t;
+	if (n < s->min_points || out->span_s < s->min_span_s || !(out->span_s > 0))
+		return;
+
+	/* Andrew's monotone chain, lower half. Equal t: only the lowest d can be
+	 * on the lower hull, and skipping the rest keeps every edge non-vertical. */
+	for (size_t i = 0; i < n; i++) {
+		if (i > 0 && p[i].t == p[i - 1].t)
+			continue;
+		while (m >= 2 && cross(h[m - 2], h[m - 1], p[i]) <= 0)
+			m--;
+		h[m++] = p[i];
+	}
+	if (m < 2)
+		return;
+	/* The line below all points minimising the summed distance to them is
+	 * the hull edge over the mean time (the LP optimum is at a vertex of the
+	 * feasible set, and its gradient condition is t̄ in the edge's span). */
+	while (k + 2 < m && h[k + 1].t <= tbar)
+		k++;
+	b = (h[k + 1].d - h[k].d) / (h[k + 1].t - h[k].t);
+	a = h[k].d - b * h[k].t;
+	for (size_t i = 0; i < n; i++)
+		excess += p[i].d - (a + b * p[i].t);
+	out->valid = true;
+	out->ppm = b * 1e6;
+	out->delay_s = a + b * ((t_now_s - s->t0) - tref);
+	out->excess_s = excess / (double)n;
+}

@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: MIT */
+/* Sender clock skew from the rx - tx series, fitted to its lower envelope
+ * (Moon, Skelly, Towsley, "Estimation and removal of clock skew from network
+ * delay measurements", INFOCOM 1999).
+ *
+ * d = rx - tx = (receiver clock - sender clock) + one-way delay. Queueing only
+ * ever adds delay, so the points nearest the floor carry the clock drift and
+ * the line under all points is the estimate. Sign convention: skew_ppm > 0
+ * means rx - tx grows with time, i.e. the SENDER's clock runs SLOW relative
+ * to the receiver's (or the receiver's runs fast) by that many parts per
+ * million; < 0 means the sender's clock runs fast.
+ *
+ * Memory: one ring of `capacity` points plus scratch for an evaluation, all
+ * allocated by nw_skew_init; nw_skew_add never allocates. */
+#ifndef NW_SKEW_H
+#define NW_SKEW_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct nw_skew_pt {
+	double t; /* seconds since t0 (the first point ever added) */
+	double d; /* rx - tx, seconds */
+};
+
+struct nw_skew {
+	struct nw_skew_pt *ring;    /* last `capacity` points, insertion order */
+	struct nw_skew_pt *scratch; /* sorted copy for an evaluation */
+	struct nw_skew_pt *hull;    /* lower hull for an evaluation */
+	size_t capacity, head, count;
+	double t0;          /* reference time, so doubles keep sub-us resolution */
+	bool have_t0;
+	/* Tunables, set to defaults by nw_skew_init; may be changed after it. */
+	size_t min_points;  /* fewer points: result invalid (default 32) */
+	double min_span_s;  /* shorter time span: result invalid (default 10 s) */
+	unsigned long rejected; /* non-finite inputs ignored */
+};
+
+struct nw_skew_result {
+	bool valid;       /* false: "unknown" (too few points or too short a span) */
+	double ppm;       /* slope of the envelope * 1e6; sign as above */
+	double delay_s;   /* envelope at t_now: the minimum rx - tx with skew removed
+			   * (base one-way delay + constant clock offset) */
+	double excess_s;  /* mean height of the points above the envelope (queueing) */
+	size_t n;         /* points used */
+	double span_s;    /* time covered by them */
+};
+
+/* 0, or -1 on capacity < 2 or out of memory (then nothing to free). */
+int nw_skew_init(struct nw_skew *s, size_t capacity);
+void nw_skew_free(struct nw_skew *s);
+/* t_s: the sample's time in seconds (tx or slot time; any epoch, the first
+ * point becomes the reference); d_s = rx - tx in seconds. Non-finite input is
+ * counted in `rejected` and dropped. Overwrites the oldest point when full. */
+void nw_skew_add(struct nw_skew *s, double t_s, double d_s);
+/* Fit over the points held now; t_now_s on the same clock as t_s. */
+void nw_skew_eval(struct nw_skew *s, double t_now_s, struct nw_skew_result *out);
+
+#endif
