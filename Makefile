@@ -35,7 +35,7 @@ VERSION  := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
 WARN     := -Wall -Wextra -Werror
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=gnu11 $(WARN) $(SANFLAGS) -D_GNU_SOURCE -DNW_VERSION_STRING='"$(VERSION)"' \
-            -Ibpf -Iuser/lib -I$(BUILD)
+            -iquote bpf -iquote user/lib -iquote $(BUILD)
 LDFLAGS  += $(SANFLAGS)
 LIBBPF_LIBS := $(shell pkg-config --libs libbpf 2>/dev/null || echo -lbpf -lelf -lz)
 USER_LIBS   := $(LIBBPF_LIBS) -ljansson -lcap -lfftw3 -lmicrohttpd -lm
@@ -139,7 +139,7 @@ $(foreach t,$(sort $(TOOLS)),$(eval $(call TOOL_RULE,$(t))))
 # Each test links the library and, when it has one, the agent's pieces it names.
 $(BUILD)/tests/%: tests/unit/%.c $(LIB) $(filter-out $(BUILD)/obj/agent/main.o,$(AGENT_OBJS)) $(BPF_HDRS) $(SKELS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Iagent $(LDFLAGS) -o $@ $< $(LIB) $(filter-out $(BUILD)/obj/agent/main.o,$(AGENT_OBJS)) \
+	$(CC) $(CFLAGS) -iquote agent $(LDFLAGS) -o $@ $< $(LIB) $(filter-out $(BUILD)/obj/agent/main.o,$(AGENT_OBJS)) \
 		$(USER_LIBS) -lsodium $(CMOCKA_LIBS)
 
 $(BUILD)/tests/%: tests/bpf/%.c $(LIB) $(BPF_HDRS) $(SKELS)
@@ -153,7 +153,7 @@ $(BUILD)/bench/%: tests/bench/%.c $(LIB) $(BPF_HDRS) $(SKELS)
 # libFuzzer needs clang; the fuzzer always carries ASan+UBSan.
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(BPF_HDRS)
 	@mkdir -p $(dir $@)
-	$(CLANG) -std=gnu11 -g -O1 $(WARN) -Ibpf -Iuser/lib -fsanitize=fuzzer,address,undefined \
+	$(CLANG) -std=gnu11 -g -O1 $(WARN) -iquote bpf -iquote user/lib -fsanitize=fuzzer,address,undefined \
 		-fno-sanitize-recover=all -o $@ $<
 
 # ------------------------------------------------------------------ tests
