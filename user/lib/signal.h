@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Per-server tone reconstruction on the receiver's time grid (DESIGN.md,
+ * "The idea, made precise"). No I/O, no allocation after nw_signal_init.
+ *
+ *   slot of sample k = round((r_k - base) / T),  T = 1/rate
+ *   base = min over the window of (r_j - j*T)   (a constant delay moves nothing)
+ *
+ * The window is the newest N slots ending at the slot that holds `now`, so a
+ * silent server's window fills with empty (zero) slots. A slot hit twice keeps
+ * the earliest arrival and counts a collision. Each stream (NW_REC_STREAM_START
+ * opens one) has its own baseline; older streams still in the window are
+ * placed on the newest stream's grid (their baseline offset rounded to whole
+ * slots). Semantics and numbers: docs/analysis.md.
+ */
+#ifndef NW_SIGNAL_H
+#define NW_SIGNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "netwatch.h"
+
+#define NW_SIGNAL_DEFAULT_N 256U /* 12.8 s at 20 Hz: docs/analysis.md */
+#define NW_SIGNAL_MAX_N 65536U
+#define NW_SIGNAL_EPOCHS 4U /* streams kept apart within one window */
+
+/* One stored sample; times in slots (units of T) relative to nw_signal.ref_ns
+ * so the hot loops need no division and no 64-bit ns arithmetic. */
+struct nw_sig_rec {
+	double u;        /* (rx - ref_ns) / T */
+	double d;        /* u - (seq - anchor of its stream): baseline candidate */
+	float value;
+	uint32_t epoch;  /* stream counter when stored */
+};
+
+struct nw_signal {
+	/* configuration, fixed at init */
+	uint32_t n;          /* window, slots (power of two) */
+	uint32_t cap;        /* stored records: 2n, room for colliding arrivals */
+	double rate_hz;
+	double tone_hz;      /* the tone this server is expected to send */
+	double slot_ns;      /* T */
+	double inv_slot_ns;  /* 1/T */
+
+	/* newest `count` records, oldest at (head - count) mod cap */
+	struct nw_sig_rec *ring;
+	uint32_t head;
+	uint32_t count;
+
+	uint64_t ref_ns;     /* rx of the first record ever: origin of u */
+	uint64_t anchor_seq; /* first seq of the current stream */
+	uint32_t epoch;      /* current stream number */
+	bool in_stream;      /* a stream is open (anchor valid) */
+
+	/* liveness inputs for health.c */
+	bool seen;           /* any sample or goodbye ever */
+	bool left;           /* the last record was a goodbye */
+	uint64_t last_rx_ns; /* rx of the newest record (sample or goodbye) */
+	uint64_t samples;    /* samples stored, ever */
+	uint64_t streams;    /* streams opened, ever */
+};
+
+/* Allocates the record ring (the only allocation). n: power of two in
+ * [8, NW_SIGNAL_MAX_N]; 0 < tone_hz < rate_hz/2. Returns 0, -EINVAL, -ENOMEM. */
+int nw_signal_init(struct nw_signal *sig, uint32_t n, double rate_hz, double tone_hz);
+void nw_signal_free(struct nw_signal *sig);
+
+/* One record from the server's ring, in arrival order (any order works: the
+ * slot depends only on rx, and a collision keeps the smallest rx). */
+void nw_signal_add(struct nw_signal *sig, const struct nw_record *rec);
+
+struct nw_window_stats {
+	uint32_t filled;     /* slots holding a sample */
+	uint32_t collisions; /* extra samples that hit an occupied slot */
+	int64_t newest_slot; /* slot index of `now` on the newest stream's grid */
+};
+
+/* Rebuilds the window ending at now_ns into out[0..n-1] (out[n-1] is the
+ * newest slot), multiplying slot i by weight[i] when weight is not NULL.
+ * keep[0..n-1] is caller scratch (the arrival time of each slot's sample).
+ * Returns the number of filled slots. */
+uint32_t nw_signal_window(const struct nw_signal *sig, uint64_t now_ns, const double *weight,
+			  double *out, double *keep, struct nw_window_stats *st);
+
+#endif
