@@ -35,13 +35,22 @@ void nw_signal_free(struct nw_signal *sig)
 	sig->count = 0;
 }
 
+/* floor() without a libm call on baseline x86-64 (no SSE4.1 roundsd). */
+static inline int64_t fast_floor(double x)
+{
+	int64_t i = (int64_t)x;
+
+	return i - ((double)i > x);
+}
+
 void nw_signal_add(struct nw_signal *sig, const struct nw_record *rec)
 {
 	if (!sig->seen) {
 		sig->ref_ns = rec->rx_ns;
+		sig->last_rx_ns = rec->rx_ns;
 		sig->seen = true;
 	}
-	if ((int64_t)(rec->rx_ns - sig->last_rx_ns) > 0 || sig->samples == 0)
+	if ((int64_t)(rec->rx_ns - sig->last_rx_ns) > 0)
 		sig->last_rx_ns = rec->rx_ns;
 
 	if (rec->flags & NW_REC_GOODBYE) {
@@ -51,13 +60,20 @@ void nw_signal_add(struct nw_signal *sig, const struct nw_record *rec)
 		return;
 	}
 	sig->left = false;
-	if ((rec->flags & NW_REC_STREAM_START) || !sig->in_stream) {
-		/* A new stream has a new seq origin and its own path baseline. */
+
+	int64_t seqoff = (int64_t)(rec->seq - sig->anchor_seq);
+
+	/* A new stream has a new seq origin and its own path baseline. A jump
+	 * beyond 32 bits without a start flag is treated the same way. */
+	if ((rec->flags & NW_REC_STREAM_START) || !sig->in_stream || seqoff > INT32_MAX ||
+	    seqoff < INT32_MIN) {
 		if (sig->streams > 0)
 			sig->epoch++;
 		sig->streams++;
 		sig->anchor_seq = rec->seq;
 		sig->in_stream = true;
+		sig->epoch_first[sig->epoch % NW_SIGNAL_EPOCHS] = sig->samples;
+		seqoff = 0;
 	}
 
 	struct nw_sig_rec *r = &sig->ring[sig->head];
@@ -66,9 +82,12 @@ void nw_signal_add(struct nw_signal *sig, const struct nw_record *rec)
 
 	memcpy(&v, &bits, sizeof(v));
 	r->u = (double)(int64_t)(rec->rx_ns - sig->ref_ns) * sig->inv_slot_ns;
-	r->d = r->u - (double)(int64_t)(rec->seq - sig->anchor_seq);
+	r->seqoff = (int32_t)seqoff;
 	r->value = isfinite(v) ? v : 0.0f; /* a NaN must not poison the FFT */
-	r->epoch = sig->epoch;
+	if (sig->samples > 0 && r->u < sig->max_u)
+		sig->unsorted_mark = sig->samples + 1;
+	else
+		sig->max_u = r->u;
 	sig->head = (sig->head + 1) & (sig->cap - 1);
 	if (sig->count < sig->cap)
 		sig->count++;
@@ -78,11 +97,10 @@ void nw_signal_add(struct nw_signal *sig, const struct nw_record *rec)
 uint32_t nw_signal_window(const struct nw_signal *sig, uint64_t now_ns, const double *weight,
 			  double *out, double *keep, struct nw_window_stats *st)
 {
-	const uint32_t n = sig->n, mask = sig->cap - 1;
-	const uint32_t first = (sig->head - sig->count) & mask;
-	double base[NW_SIGNAL_EPOCHS];
+	const uint32_t n = sig->n, mask = sig->cap - 1, E = NW_SIGNAL_EPOCHS;
+	double base[NW_SIGNAL_EPOCHS], off[NW_SIGNAL_EPOCHS];
 	bool have[NW_SIGNAL_EPOCHS] = { false };
-	uint32_t newest_epoch = 0;
+	uint32_t newest_epoch = 0, e = sig->epoch, scanned = 0, oldest_epoch = sig->epoch;
 	bool any = false;
 
 	memset(out, 0, n * sizeof(*out));
@@ -95,48 +113,69 @@ uint32_t nw_signal_window(const struct nw_signal *sig, uint64_t now_ns, const do
 	 * round into its oldest slot. */
 	const double oldest_u = now_u - (double)n - 1.0;
 
-	/* Pass 1: each stream's baseline = min of (r_j - j*T) over the window. */
-	for (uint32_t i = 0; i < sig->count; i++) {
-		const struct nw_sig_rec *r = &sig->ring[(first + i) & mask];
-		uint32_t age = sig->epoch - r->epoch, e = r->epoch % NW_SIGNAL_EPOCHS;
+	/* Pass 1, newest first: each stream's baseline = min of (r_j - j*T) over
+	 * the window. Where the ring is sorted by rx, the first record older
+	 * than the window ends the scan. */
+	for (uint32_t j = 0; j < sig->count; j++) {
+		uint64_t idx = sig->samples - 1 - j;
 
-		if (age >= NW_SIGNAL_EPOCHS || r->u > now_u || r->u < oldest_u)
-			continue;
-		if (!have[e] || r->d < base[e]) {
-			base[e] = r->d;
-			have[e] = true;
+		while (idx < sig->epoch_first[e % E]) {
+			e--;
+			if (sig->epoch - e >= E)
+				goto scanned_all;
 		}
-		if (!any || age < sig->epoch - newest_epoch)
-			newest_epoch = r->epoch;
+		const struct nw_sig_rec *r = &sig->ring[(sig->head - 1 - j) & mask];
+
+		scanned = j + 1;
+		oldest_epoch = e;
+		if (r->u > now_u)
+			continue;
+		if (r->u < oldest_u) {
+			if (idx >= sig->unsorted_mark)
+				break;
+			continue;
+		}
+		double d = r->u - (double)r->seqoff;
+
+		if (!have[e % E] || d < base[e % E]) {
+			base[e % E] = d;
+			have[e % E] = true;
+		}
+		if (!any)
+			newest_epoch = e; /* scanning newest first */
 		any = true;
 	}
+scanned_all:
 	if (!any)
 		return 0;
 
 	/* The grid is the newest stream's; older streams are shifted onto it
-	 * by their baseline difference rounded to whole slots. */
-	const double grid = base[newest_epoch % NW_SIGNAL_EPOCHS];
-	double off[NW_SIGNAL_EPOCHS] = { 0 };
+	 * by their baseline difference rounded to whole slots:
+	 * slot = floor(u - base_e + 0.5) + round(base_e - grid) = floor(u + off_e) */
+	const double grid = base[newest_epoch % E];
 
-	for (uint32_t e = 0; e < NW_SIGNAL_EPOCHS; e++)
-		if (have[e])
-			off[e] = floor(base[e] - grid + 0.5) - base[e] + 0.5;
-	/* slot = floor(u - base_e + 0.5) + round(base_e - grid) = floor(u + off_e) */
-	const int64_t newest = (int64_t)floor(now_u - grid + 0.5);
+	for (uint32_t i = 0; i < E; i++)
+		off[i] = have[i] ? (double)fast_floor(base[i] - grid + 0.5) - base[i] + 0.5 : 0.0;
+	const int64_t newest = fast_floor(now_u - grid + 0.5);
 	const int64_t oldest = newest - (int64_t)n + 1;
 
 	st->newest_slot = newest;
 	for (uint32_t i = 0; i < n; i++)
 		keep[i] = INFINITY;
 
-	/* Pass 2: place; on a collision the earliest arrival wins. */
-	for (uint32_t i = 0; i < sig->count; i++) {
-		const struct nw_sig_rec *r = &sig->ring[(first + i) & mask];
-		uint32_t age = sig->epoch - r->epoch, e = r->epoch % NW_SIGNAL_EPOCHS;
+	/* Pass 2, oldest first over the same records: place; on a collision
+	 * the earliest arrival wins (ties: the first fed). */
+	e = oldest_epoch;
+	for (uint32_t j = scanned; j-- > 0;) {
+		uint64_t idx = sig->samples - 1 - j;
 
-		if (age >= NW_SIGNAL_EPOCHS || r->u > now_u || r->u < oldest_u)
+		while (e != sig->epoch && idx >= sig->epoch_first[(e + 1) % E])
+			e++;
+		const struct nw_sig_rec *r = &sig->ring[(sig->head - 1 - j) & mask];
+
+		if (r->u > now_u || r->u < oldest_u)
 			continue;
-		int64_t s = (int64_t)floor(r->u + off[e]);
+		int64_t s = fast_floor(r->u + off[e % E]);
 
 		if (s < oldest || s > newest)
 			continue;

@@ -25,13 +25,14 @@
 #define NW_SIGNAL_MAX_N 65536U
 #define NW_SIGNAL_EPOCHS 4U /* streams kept apart within one window */
 
-/* One stored sample; times in slots (units of T) relative to nw_signal.ref_ns
- * so the hot loops need no division and no 64-bit ns arithmetic. */
+/* One stored sample, 16 bytes; times in slots (units of T) relative to
+ * nw_signal.ref_ns so the hot loops need no division and no 64-bit ns
+ * arithmetic. Its stream follows from its position: the ring is in feed order
+ * and each stream's records are contiguous (nw_signal.epoch_first). */
 struct nw_sig_rec {
-	double u;        /* (rx - ref_ns) / T */
-	double d;        /* u - (seq - anchor of its stream): baseline candidate */
+	double u;       /* (rx - ref_ns) / T */
+	int32_t seqoff; /* seq - first seq of its stream (negative if reordered) */
 	float value;
-	uint32_t epoch;  /* stream counter when stored */
 };
 
 struct nw_signal {
@@ -52,6 +53,12 @@ struct nw_signal {
 	uint64_t anchor_seq; /* first seq of the current stream */
 	uint32_t epoch;      /* current stream number */
 	bool in_stream;      /* a stream is open (anchor valid) */
+	/* sample index (nw_signal.samples) where each of the newest streams began */
+	uint64_t epoch_first[NW_SIGNAL_EPOCHS];
+	/* Newest sample index whose rx was below an earlier one's (+1; 0: none).
+	 * Newer than that, the ring is sorted by rx and a scan may stop early. */
+	uint64_t unsorted_mark;
+	double max_u;
 
 	/* liveness inputs for health.c */
 	bool seen;           /* any sample or goodbye ever */
