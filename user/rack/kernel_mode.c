@@ -134,6 +134,25 @@ static void dump(struct kernel_run *k)
 	free(srv);
 }
 
+/* The view the HTTP handlers render, once per interval. */
+static void refresh(struct kernel_run *k, struct rack_serve *sv, int attached)
+{
+	struct nw_stats stats;
+	struct nw_server_state st;
+	int state_fd = bpf_map__fd(k->skel->maps.nw_state);
+
+	memset(&stats, 0, sizeof(stats));
+	nw_snapshot_stats(bpf_map__fd(k->skel->maps.nw_stats), &stats);
+	nw_rack_view_begin(&sv->view, nw_now_tai_ns(), &stats, k->discovery_rejected, attached);
+	for (uint32_t s = 0; s < k->drain.max_slots; s++) {
+		if (!k->drain.servers[s].registered || nw_snapshot_state(state_fd, s, &st))
+			continue;
+		nw_rack_view_set_server(&sv->view, s, &st, &k->drain.servers[s]);
+	}
+	/* The spectral analysis writes sv->view.slots[slot]'s analysis fields here. */
+	rack_serve_publish(sv);
+}
+
 static int write_meta(struct kernel_run *k, const struct nw_meta *prev)
 {
 	struct nw_meta m = {
@@ -249,24 +268,34 @@ int rack_run_kernel(const struct nw_log *log, const struct rack_opts *o, int sig
 	static const int keep[] = { CAP_BPF, CAP_NET_ADMIN };
 	struct kernel_run k = { .log = log, .o = o };
 	struct rack_loop loop = { .epfd = -1, .timer_fd = -1, .deadline_fd = -1 };
+	struct rack_serve sv = { .http = NULL };
 	struct nw_meta prev;
-	int err, rc = 1;
+	int err, rc = 1, have_view = 0;
 
 	k.att.link_fd = -1;
 	err = setup(&k, sink, &prev);
 	if (err)
 		goto out;
+	if (rack_serve_init(&sv, log, o, k.drain.max_slots))
+		goto detach;
+	have_view = 1;
+	nw_rack_view_set_hook(&sv.view, nw_hook_name(k.att.hook), k.att.ifname);
+	refresh(&k, &sv, 1);
+	if (rack_serve_listen(&sv, log, o))
+		goto detach;
 	nw_caps_keep_only(log, keep, sizeof(keep) / sizeof(keep[0]));
 
 	err = rack_loop_init(&loop, o->interval, o->duration, signal_fd);
 	if (!err)
 		err = rack_loop_add_source(&loop, nw_drain_epoll_fd(&k.drain));
+	if (!err)
+		err = rack_serve_add_to_loop(&sv, &loop);
 	if (err) {
 		nw_error(log, "cannot set up event loop", "err=%s", strerror(-err));
 		goto detach;
 	}
 	for (;;) {
-		int ev = rack_loop_wait(&loop);
+		int ev = rack_loop_wait(&loop, rack_serve_timeout_ms(&sv));
 
 		if (ev & RACK_EV_SOURCE) {
 			err = nw_drain_poll(&k.drain);
@@ -275,10 +304,13 @@ int rack_run_kernel(const struct nw_log *log, const struct rack_opts *o, int sig
 			handle_discoveries(&k);
 		}
 		if (ev & RACK_EV_TICK) {
+			refresh(&k, &sv, 1);
 			if (o->dump)
 				dump(&k);
 			rack_sink_flush(log, sink);
 		}
+		/* Every wake-up: MHD's sockets or its timeouts. */
+		rack_serve_run(&sv);
 		if (ev & RACK_EV_STOP)
 			break;
 	}
@@ -289,6 +321,8 @@ int rack_run_kernel(const struct nw_log *log, const struct rack_opts *o, int sig
 	rack_sink_flush(log, sink);
 	nw_info(log, "shutting down", "hook=%s", nw_hook_name(k.att.hook));
 detach:
+	if (have_view)
+		rack_serve_close(&sv);
 	nw_attach_stop(log, &k.att);
 	clear_meta_attachment(&k);
 out:

@@ -61,12 +61,17 @@ int rack_loop_add_source(struct rack_loop *l, int fd)
 	return add(l->epfd, fd, RACK_EV_SOURCE);
 }
 
-int rack_loop_wait(struct rack_loop *l)
+int rack_loop_add_fd(struct rack_loop *l, int fd, int tag)
+{
+	return add(l->epfd, fd, (uint32_t)tag);
+}
+
+int rack_loop_wait(struct rack_loop *l, int timeout_ms)
 {
 	struct epoll_event evs[8];
 	int n, mask = 0;
 
-	n = epoll_wait(l->epfd, evs, 8, -1);
+	n = epoll_wait(l->epfd, evs, 8, timeout_ms);
 	if (n < 0)
 		return errno == EINTR ? 0 : RACK_EV_STOP;
 	for (int i = 0; i < n; i++) {

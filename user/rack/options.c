@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "attach.h"
+#include "http.h"
 #include "netwatch.h"
 #include "parse.h"
 #include "socket_rx.h"
@@ -20,7 +21,7 @@
 enum opt_id {
 	O_RACK, O_IFACE, O_HOOK, O_PORT, O_LISTEN, O_SERVERS, O_DISCOVER, O_MAX_SERVERS,
 	O_RING_BYTES, O_PIN_DIR, O_STATE_DIR, O_INTERVAL, O_DUMP, O_RECORD_LOG, O_DURATION, O_UNPIN,
-	O_VERBOSE, O__VALUED, /* below: no environment variable */
+	O_VERBOSE, O_METRICS, O__VALUED, /* below: no environment variable */
 	O_HELP = O__VALUED, O_VERSION, O__COUNT
 };
 
@@ -42,6 +43,7 @@ static const struct option long_opts[] = {
 	L("duration", required_argument, O_DURATION),
 	L("unpin", no_argument, O_UNPIN),
 	L("verbose", no_argument, O_VERBOSE),
+	L("metrics", required_argument, O_METRICS),
 	L("help", no_argument, O_HELP),
 	L("version", no_argument, O_VERSION),
 	{ NULL, 0, NULL, 0 },
@@ -51,7 +53,7 @@ static const char *const env_names[O__VALUED] = {
 	"NETWATCH_RACK", "NETWATCH_IFACE", "NETWATCH_HOOK", "NETWATCH_PORT", "NETWATCH_LISTEN",
 	"NETWATCH_SERVERS", "NETWATCH_DISCOVER", "NETWATCH_MAX_SERVERS", "NETWATCH_RING_BYTES",
 	"NETWATCH_PIN_DIR", "NETWATCH_STATE_DIR", "NETWATCH_INTERVAL", "NETWATCH_DUMP", "NETWATCH_RECORD_LOG",
-	"NETWATCH_DURATION", "NETWATCH_UNPIN", "NETWATCH_VERBOSE",
+	"NETWATCH_DURATION", "NETWATCH_UNPIN", "NETWATCH_VERBOSE", "NETWATCH_METRICS",
 };
 
 static const char usage[] =
@@ -77,6 +79,8 @@ static const char usage[] =
 	"  --dump              print per-server counters as one JSON line every interval\n"
 	"                      and once more at exit\n"
 	"  --record-log FILE   append '<server_id> <seq> <tx_ns> <rx_ns> <flags>' per record\n"
+	"  --metrics ADDR:PORT serve /metrics, /healthz and /api/v1/ over HTTP here\n"
+	"                      (default 0.0.0.0:8000; [::1]:8000 for IPv6; off disables)\n"
 	"  --duration S        exit cleanly after S seconds\n"
 	"  --unpin             remove this rack's pinned maps and links, then exit\n"
 	"                      and the socket hook's state file (only with --rack,\n"
@@ -212,6 +216,15 @@ static int apply(struct rack_opts *o, int id, const char *v, const char *src)
 			return bad(src, "record-log needs a file name");
 		o->record_log = v;
 		return 0;
+	case O_METRICS:
+		if (!strcmp(v, "off")) {
+			o->metrics = NULL;
+			return 0;
+		}
+		if (nw_http_parse_addr(v, &o->metrics_addr, &o->metrics_len))
+			return bad(src, "metrics must be ADDR:PORT (IPv6 in brackets) or off");
+		o->metrics = v;
+		return 0;
 	case O_DUMP:
 	case O_UNPIN:
 	case O_VERBOSE: {
@@ -242,6 +255,8 @@ static void defaults(struct rack_opts *o)
 	o->pin_dir = NW_PIN_ROOT;
 	o->state_dir = "/run/netwatch";
 	o->interval = 1.0;
+	o->metrics = NW_HTTP_DEFAULT;
+	nw_http_parse_addr(o->metrics, &o->metrics_addr, &o->metrics_len);
 }
 
 static int check_combination(const struct rack_opts *o, const int *on_cmdline)

@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 struct rack_opts {
 	uint32_t rack;
@@ -25,6 +26,9 @@ struct rack_opts {
 	const char *record_log;
 	int unpin;
 	int verbose;
+	const char *metrics; /* --metrics ADDR:PORT as given; NULL: off */
+	struct sockaddr_storage metrics_addr;
+	socklen_t metrics_len;
 };
 
 enum rack_opts_result { RACK_OPTS_RUN, RACK_OPTS_DONE, RACK_OPTS_BAD };

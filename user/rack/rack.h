@@ -9,7 +9,9 @@
 #include "drain.h"
 #include "dump.h"
 #include "log.h"
+#include "http.h"
 #include "options.h"
+#include "rack_view.h"
 
 /* What every drained record flows into. The spectral analysis will hang
  * off here as one more consumer of rack_on_record. */
@@ -28,12 +30,32 @@ void rack_print_dump(const struct nw_log *log, const struct nw_dump_info *info,
 struct rack_loop {
 	int epfd, timer_fd, deadline_fd, signal_fd;
 };
-enum rack_event { RACK_EV_SOURCE = 1, RACK_EV_TICK = 2, RACK_EV_STOP = 4 };
+enum rack_event { RACK_EV_SOURCE = 1, RACK_EV_TICK = 2, RACK_EV_STOP = 4, RACK_EV_HTTP = 8 };
 int rack_loop_init(struct rack_loop *l, double interval, double duration, int signal_fd);
 int rack_loop_add_source(struct rack_loop *l, int fd);
-/* Blocks until something happens; a bitmask of rack_event. */
-int rack_loop_wait(struct rack_loop *l);
+int rack_loop_add_fd(struct rack_loop *l, int fd, int tag);
+/* Blocks until something happens or timeout_ms (-1: no limit) passes; a
+ * bitmask of rack_event (0 on a timeout). */
+int rack_loop_wait(struct rack_loop *l, int timeout_ms);
 void rack_loop_close(struct rack_loop *l);
+
+/* The HTTP side: the view the handlers render and the MHD server in the
+ * loop. Each interval a mode calls nw_rack_view_begin, nw_rack_view_set_server
+ * per slot, then rack_serve_publish (analysis plugs in before it). */
+struct rack_serve {
+	struct nw_rack_view view;
+	struct nw_http *http; /* NULL with --metrics off */
+};
+int rack_serve_init(struct rack_serve *s, const struct nw_log *log, const struct rack_opts *o,
+		    uint32_t max_slots);
+/* Binds --metrics (before capabilities are dropped). */
+int rack_serve_listen(struct rack_serve *s, const struct nw_log *log, const struct rack_opts *o);
+int rack_serve_add_to_loop(struct rack_serve *s, struct rack_loop *l);
+int rack_serve_timeout_ms(const struct rack_serve *s);
+void rack_serve_run(struct rack_serve *s);
+/* Ends a refresh: the analysis fields are final, derive and publish. */
+void rack_serve_publish(struct rack_serve *s);
+void rack_serve_close(struct rack_serve *s);
 
 int rack_run_kernel(const struct nw_log *log, const struct rack_opts *o, int signal_fd,
 		    struct rack_sink *sink);

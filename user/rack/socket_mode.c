@@ -30,13 +30,23 @@ static void dump(const struct rack_opts *o, const struct nw_log *log, struct nw_
 	free(srv);
 }
 
+static void refresh(struct nw_socket_rx *s, struct nw_drain *d, struct rack_serve *sv)
+{
+	nw_rack_view_begin(&sv->view, nw_now_tai_ns(), &s->p->stats, s->p->discovery_rejected, 1);
+	for (uint32_t i = 0; i < s->p->count; i++)
+		nw_rack_view_set_server(&sv->view, i, &s->p->state[i], &d->servers[i]);
+	/* The spectral analysis writes sv->view.slots[slot]'s analysis fields here. */
+	rack_serve_publish(sv);
+}
+
 int rack_run_socket(const struct nw_log *log, const struct rack_opts *o, int signal_fd,
 		    struct rack_sink *sink)
 {
 	struct rack_loop loop = { .epfd = -1, .timer_fd = -1, .deadline_fd = -1 };
 	struct nw_socket_rx s = { .fd = -1 };
 	struct nw_drain d;
-	int err, rc = 1;
+	struct rack_serve sv = { .http = NULL };
+	int err, rc = 1, have_view = 0;
 
 	struct nw_socket_store_map store;
 	uint32_t max_slots = o->max_servers;
@@ -71,18 +81,27 @@ int rack_run_socket(const struct nw_log *log, const struct rack_opts *o, int sig
 	}
 	nw_info(log, "collector listening", "hook=socket listen=%s rack=%u servers=%zu", s.bound,
 		o->rack, o->nservers);
-	/* The socket is bound: nothing privileged is left to do. */
+	if (rack_serve_init(&sv, log, o, max_slots))
+		goto out;
+	have_view = 1;
+	nw_rack_view_set_hook(&sv.view, "socket", NULL);
+	refresh(&s, &d, &sv);
+	if (rack_serve_listen(&sv, log, o))
+		goto out;
+	/* The sockets are bound: nothing privileged is left to do. */
 	nw_caps_keep_only(log, NULL, 0);
 
 	err = rack_loop_init(&loop, o->interval, o->duration, signal_fd);
 	if (!err)
 		err = rack_loop_add_source(&loop, s.fd);
+	if (!err)
+		err = rack_serve_add_to_loop(&sv, &loop);
 	if (err) {
 		nw_error(log, "cannot set up event loop", "err=%s", strerror(-err));
 		goto out;
 	}
 	for (;;) {
-		int ev = rack_loop_wait(&loop);
+		int ev = rack_loop_wait(&loop, rack_serve_timeout_ms(&sv));
 
 		if (ev & RACK_EV_SOURCE) {
 			err = nw_socket_rx_poll(&s);
@@ -90,10 +109,13 @@ int rack_run_socket(const struct nw_log *log, const struct rack_opts *o, int sig
 				nw_warn(log, "socket receive failed", "err=%s", strerror(-err));
 		}
 		if (ev & RACK_EV_TICK) {
+			refresh(&s, &d, &sv);
 			if (o->dump)
 				dump(o, log, &s, &d);
 			rack_sink_flush(log, sink);
 		}
+		/* Every wake-up: MHD's sockets or its timeouts. */
+		rack_serve_run(&sv);
 		if (ev & RACK_EV_STOP)
 			break;
 	}
@@ -104,6 +126,8 @@ int rack_run_socket(const struct nw_log *log, const struct rack_opts *o, int sig
 	nw_info(log, "shutting down", "hook=socket");
 	rc = 0;
 out:
+	if (have_view)
+		rack_serve_close(&sv);
 	rack_loop_close(&loop);
 	nw_socket_rx_close(&s);
 	nw_drain_free(&d);

@@ -1,0 +1,112 @@
+// SPDX-License-Identifier: MIT
+#include "api_json.h"
+
+#include <jansson.h>
+#include <math.h>
+#include <stdlib.h>
+
+static json_t *u64(uint64_t v)
+{
+	return json_integer((json_int_t)v);
+}
+
+/* JSON has no NaN or infinity: those become null. */
+static json_t *real(double x)
+{
+	return isfinite(x) ? json_real(x) : json_null();
+}
+
+static json_t *period_json(const struct nw_period *p)
+{
+	if (!p->found)
+		return json_pack("{s:b}", "found", 0);
+	return json_pack("{s:b, s:o, s:o, s:o}", "found", 1, "period_s", real(p->period_s), "power",
+			 real(p->power), "fap", real(p->fap));
+}
+
+static json_t *server_json(const struct nw_rack_view *v, const struct nw_server_view *e)
+{
+	const struct nw_server_state *st = &e->st;
+	json_t *o, *a, *hist = json_array();
+	(void)v;
+
+	for (unsigned i = 0; i < NW_HIST_BUCKETS; i++)
+		json_array_append_new(hist, u64(st->latency_hist[i]));
+	o = json_pack("{s:I, s:I, s:s, s:b, s:b, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
+		      "server_id", (json_int_t)e->server_id, "slot", (json_int_t)e->slot, "class",
+		      nw_health_name(e->health), "up", e->up, "left", e->left, "received",
+		      u64(st->received), "lost", u64(st->lost), "duplicates", u64(st->duplicates),
+		      "reordered", u64(st->reordered), "late", u64(st->late), "restarts",
+		      u64(st->restarts), "goodbyes", u64(st->goodbyes), "ring_full",
+		      u64(st->ring_full), "records_drained", u64(e->records_drained));
+	if (!o) {
+		json_decref(hist);
+		return NULL;
+	}
+	json_object_set_new(o, "max_seq", u64(st->max_seq));
+	json_object_set_new(o, "last_rx_ns", u64(st->last_rx_ns));
+	json_object_set_new(o, "freq_hz", real((double)st->freq_uhz / 1e6));
+	json_object_set_new(o, "rate_hz", real((double)st->rate_uhz / 1e6));
+	json_object_set_new(o, "loss_ratio", real(e->loss_ratio));
+	json_object_set_new(o, "jitter_s", real(e->jitter_s));
+	json_object_set_new(o, "latency_sum_ns", u64(st->latency_sum_ns));
+	json_object_set_new(o, "latency_negative", u64(st->latency_negative));
+	json_object_set_new(o, "latency_hist", hist);
+	json_object_set_new(o, "analysed", json_boolean(e->analysed));
+	if (!e->analysed)
+		return o;
+	a = json_object();
+	json_object_set_new(a, "expected_hz", real(e->expected_hz));
+	json_object_set_new(a, "spectral_error", real(e->spectral_error));
+	json_object_set_new(a, "snr_db", real(e->snr_db));
+	json_object_set_new(a, "peak_hz", real(e->peak_hz));
+	json_object_set_new(a, "tone_offset_hz", real(e->tone_offset_hz));
+	json_object_set_new(a, "tone_mismatch", json_boolean(e->tone_mismatch));
+	json_object_set_new(a, "skew_ppm", e->skew_valid ? real(e->skew_ppm) : json_null());
+	json_object_set_new(a, "owd_s", real(e->owd_s));
+	json_object_set_new(a, "delay_period", period_json(&e->delay_period));
+	json_object_set_new(a, "hole_period", period_json(&e->hole_period));
+	json_object_set_new(o, "analysis", a);
+	return o;
+}
+
+static char *finish(json_t *doc)
+{
+	char *out;
+
+	if (!doc)
+		return NULL;
+	out = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(doc);
+	return out;
+}
+
+char *nw_api_rack_json(const struct nw_rack_view *v)
+{
+	json_t *list = json_array(), *states = json_object(), *doc;
+
+	for (uint32_t i = 0; i < v->count; i++)
+		json_array_append_new(list, server_json(v, &v->slots[v->order[i]]));
+	for (int h = 0; h < NW_HEALTH__COUNT; h++)
+		json_object_set_new(states, nw_health_name((enum nw_health)h), u64(v->state_count[h]));
+	doc = json_pack("{s:I, s:s, s:s?, s:b, s:o, s:o, s:s, s:o, s:o, s:o}", "rack_id",
+			(json_int_t)v->rack_id, "hook", v->hook, "iface", v->iface[0] ? v->iface : NULL,
+			"attached", v->attached, "time_ns", u64(v->time_ns), "interval_s",
+			real(v->interval_s), "version", v->version, "health_score", real(v->rack_score),
+			"servers_by_state", states, "servers", list);
+	return finish(doc);
+}
+
+char *nw_api_spectrum_json(const struct nw_rack_view *v, const struct nw_server_view *e)
+{
+	json_t *bins = json_array(), *doc;
+
+	if (e->analysed)
+		for (size_t i = 0; i < e->nbins && e->bins; i++)
+			json_array_append_new(bins, json_pack("{s:o, s:o}", "hz", real(e->bins[i].hz),
+							      "power", real(e->bins[i].power)));
+	doc = json_pack("{s:I, s:I, s:b, s:o, s:o}", "rack_id", (json_int_t)v->rack_id, "server_id",
+			(json_int_t)e->server_id, "analysed", e->analysed, "time_ns", u64(v->time_ns),
+			"bins", bins);
+	return finish(doc);
+}

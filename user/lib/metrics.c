@@ -1,0 +1,349 @@
+// SPDX-License-Identifier: MIT
+#include "metrics.h"
+
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PUTS(b, lit) nw_buf_put((b), (lit), sizeof(lit) - 1)
+
+/* ------------------------------------------------------------- buffer */
+
+static int grow(struct nw_buf *b, size_t need)
+{
+	size_t cap;
+	char *p;
+
+	if (b->failed)
+		return -1;
+	if (b->len + need + 1 <= b->cap)
+		return 0;
+	cap = b->cap ? b->cap : 4096;
+	while (cap < b->len + need + 1)
+		cap *= 2;
+	p = realloc(b->p, cap);
+	if (!p) {
+		b->failed = 1;
+		return -1;
+	}
+	b->p = p;
+	b->cap = cap;
+	return 0;
+}
+
+void nw_buf_reset(struct nw_buf *b)
+{
+	b->len = 0;
+	b->failed = 0;
+	if (b->p)
+		b->p[0] = '\0';
+}
+
+void nw_buf_free(struct nw_buf *b)
+{
+	free(b->p);
+	memset(b, 0, sizeof(*b));
+}
+
+void nw_buf_put(struct nw_buf *b, const char *s, size_t n)
+{
+	if (grow(b, n))
+		return;
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+}
+
+void nw_buf_printf(struct nw_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (grow(b, 128))
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
+	va_end(ap);
+	if (n < 0) {
+		b->failed = 1;
+		return;
+	}
+	if ((size_t)n >= b->cap - b->len) {
+		if (grow(b, (size_t)n))
+			return;
+		va_start(ap, fmt);
+		vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
+		va_end(ap);
+	}
+	b->len += (size_t)n;
+}
+
+void nw_buf_label_value(struct nw_buf *b, const char *s)
+{
+	for (; s && *s; s++) {
+		if (*s == '\\')
+			PUTS(b, "\\\\");
+		else if (*s == '"')
+			PUTS(b, "\\\"");
+		else if (*s == '\n')
+			PUTS(b, "\\n");
+		else
+			nw_buf_put(b, s, 1);
+	}
+}
+
+/* ------------------------------------------------------------ helpers */
+
+static void family(struct nw_buf *b, const char *name, const char *type, const char *help)
+{
+	nw_buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* Prometheus spells the non-finite values its own way. */
+static void number(struct nw_buf *b, double x)
+{
+	if (x != x)
+		PUTS(b, "NaN");
+	else if (x > 1.7976931348623157e308)
+		PUTS(b, "+Inf");
+	else if (x < -1.7976931348623157e308)
+		PUTS(b, "-Inf");
+	else {
+		/* The shortest of %.15g/%.16g/%.17g that reads back exactly: 0.05, not
+		 * 0.050000000000000003. */
+		char tmp[32];
+
+		for (int prec = 15; prec <= 17; prec++) {
+			snprintf(tmp, sizeof(tmp), "%.*g", prec, x);
+			if (prec == 17 || strtod(tmp, NULL) == x)
+				break;
+		}
+		nw_buf_put(b, tmp, strlen(tmp));
+	}
+}
+
+static void srv_labels(struct nw_buf *b, const char *name, const struct nw_rack_view *v,
+		       const struct nw_server_view *e)
+{
+	nw_buf_printf(b, "%s{rack_id=\"%u\",server_id=\"%u\"", name, v->rack_id, e->server_id);
+}
+
+static void srv_gauge(struct nw_buf *b, const char *name, const struct nw_rack_view *v,
+		      const struct nw_server_view *e, double x)
+{
+	srv_labels(b, name, v, e);
+	PUTS(b, "} ");
+	number(b, x);
+	PUTS(b, "\n");
+}
+
+static void srv_counter(struct nw_buf *b, const char *name, const struct nw_rack_view *v,
+			const struct nw_server_view *e, uint64_t x)
+{
+	srv_labels(b, name, v, e);
+	nw_buf_printf(b, "} %llu\n", (unsigned long long)x);
+}
+
+static void rack_u64(struct nw_buf *b, const char *name, const struct nw_rack_view *v,
+		     const char *extra, uint64_t x)
+{
+	nw_buf_printf(b, "%s{rack_id=\"%u\"%s} %llu\n", name, v->rack_id, extra ? extra : "",
+		      (unsigned long long)x);
+}
+
+#define EACH_SERVER(v, e)                                                                   \
+	for (uint32_t i_ = 0; i_ < (v)->count; i_++)                                        \
+		for (const struct nw_server_view *e = &(v)->slots[(v)->order[i_]]; e; e = NULL)
+
+/* A per-server counter family taken from the kernel's state. */
+#define COUNTER_FAMILY(b, v, name, help, field)                                             \
+	do {                                                                                \
+		family(b, name, "counter", help);                                           \
+		EACH_SERVER(v, e_)                                                          \
+			srv_counter(b, name, v, e_, e_->st.field);                          \
+	} while (0)
+
+/* A per-server gauge family emitted only for servers where `cond` holds. */
+#define GAUGE_FAMILY(b, v, name, help, cond, expr)                                          \
+	do {                                                                                \
+		family(b, name, "gauge", help);                                             \
+		EACH_SERVER(v, e_)                                                          \
+			if (cond)                                                           \
+				srv_gauge(b, name, v, e_, (expr));                          \
+	} while (0)
+
+static const unsigned long long hist_bounds_ns[NW_HIST_FINITE] = NW_HIST_BOUNDS_NS;
+
+static const char *const malformed_reasons[NW_MAL__MAX] = {
+	[NW_MAL_TRUNCATED] = "truncated", [NW_MAL_LENGTH] = "length", [NW_MAL_MAGIC] = "magic",
+	[NW_MAL_VERSION] = "version",     [NW_MAL_FLAGS] = "flags",   [NW_MAL_FIELD] = "field",
+	[NW_MAL_AUTH] = "auth",
+};
+
+static void latency_histogram(struct nw_buf *b, const struct nw_rack_view *v)
+{
+	static const char name[] = "netwatch_latency_ms";
+
+	family(b, name, "histogram",
+	       "One-way latency of accepted samples (receiver rx - sender tx), milliseconds; from "
+	       "the collector's pinned counters");
+	EACH_SERVER(v, e)
+	{
+		uint64_t cum = 0;
+
+		for (unsigned k = 0; k < NW_HIST_BUCKETS; k++) {
+			cum += e->st.latency_hist[k];
+			nw_buf_printf(b, "%s_bucket{rack_id=\"%u\",server_id=\"%u\",le=\"", name,
+				      v->rack_id, e->server_id);
+			if (k < NW_HIST_FINITE)
+				number(b, (double)hist_bounds_ns[k] / 1e6);
+			else
+				PUTS(b, "+Inf");
+			nw_buf_printf(b, "\"} %llu\n", (unsigned long long)cum);
+		}
+		srv_labels(b, "netwatch_latency_ms_sum", v, e);
+		PUTS(b, "} ");
+		number(b, (double)e->st.latency_sum_ns / 1e6);
+		PUTS(b, "\n");
+		srv_labels(b, "netwatch_latency_ms_count", v, e);
+		nw_buf_printf(b, "} %llu\n", (unsigned long long)cum);
+	}
+}
+
+/* ------------------------------------------------------------- render */
+
+int nw_metrics_render(const struct nw_rack_view *v, struct nw_buf *b)
+{
+	char extra[64];
+
+	/* The seed's names. */
+	GAUGE_FAMILY(b, v, "netwatch_server_spectral_error",
+		     "Spectral error of the server's tone, noise/(signal+noise): 0 pure, 1 noise",
+		     e_->analysed, e_->spectral_error);
+	GAUGE_FAMILY(b, v, "netwatch_server_snr_db", "Signal-to-noise ratio of the server's tone, dB",
+		     e_->analysed, e_->snr_db);
+	family(b, "netwatch_rack_health_score", "gauge",
+	       "Rack health, 0..1: mean over servers that have not left of 1 - spectral_error "
+	       "(1 while up and not yet analysed, 0 when down)");
+	nw_buf_printf(b, "netwatch_rack_health_score{rack_id=\"%u\"} ", v->rack_id);
+	number(b, v->rack_score);
+	PUTS(b, "\n");
+	COUNTER_FAMILY(b, v, "netwatch_packets_received_total",
+		       "Unique samples accepted from the server", received);
+	COUNTER_FAMILY(b, v, "netwatch_packets_lost_total",
+		       "Sequence numbers that left the reorder window unseen", lost);
+	latency_histogram(b, v);
+
+	/* Per-server extras. */
+	GAUGE_FAMILY(b, v, "netwatch_server_up",
+		     "1 if a record of the server was drained within the last 3 intervals", 1,
+		     e_->up);
+	family(b, "netwatch_server_health_state", "gauge",
+	       "Health class of the server: one series per state, 1 for the current one");
+	EACH_SERVER(v, e)
+	{
+		for (int h = 0; h < NW_HEALTH__COUNT; h++) {
+			srv_labels(b, "netwatch_server_health_state", v, e);
+			nw_buf_printf(b, ",state=\"%s\"} %d\n", nw_health_name((enum nw_health)h),
+				      e->health == (enum nw_health)h);
+		}
+	}
+	GAUGE_FAMILY(b, v, "netwatch_server_jitter_seconds",
+		     "RFC 3550 interarrival jitter of the server's samples, seconds", 1, e_->jitter_s);
+	GAUGE_FAMILY(b, v, "netwatch_server_loss_ratio",
+		     "lost / (received + lost) since the counters began, 0..1", 1, e_->loss_ratio);
+	GAUGE_FAMILY(b, v, "netwatch_server_peak_frequency_hertz",
+		     "Frequency of the strongest spectral peak of the latest window, Hz", e_->analysed,
+		     e_->peak_hz);
+	GAUGE_FAMILY(b, v, "netwatch_server_expected_frequency_hertz",
+		     "Tone the server is expected to send, Hz", e_->analysed, e_->expected_hz);
+	GAUGE_FAMILY(b, v, "netwatch_server_tone_offset_hertz",
+		     "Measured peak minus expected tone, Hz", e_->analysed, e_->tone_offset_hz);
+	GAUGE_FAMILY(b, v, "netwatch_server_tone_mismatch",
+		     "1 if the server's tone is not the one expected for it", e_->analysed,
+		     e_->tone_mismatch);
+	GAUGE_FAMILY(b, v, "netwatch_server_clock_skew_ppm",
+		     "Estimated clock skew of the server against the controller, ppm",
+		     e_->analysed && e_->skew_valid, e_->skew_ppm);
+	GAUGE_FAMILY(b, v, "netwatch_server_one_way_delay_seconds",
+		     "One-way delay with the clock skew removed, seconds", e_->analysed, e_->owd_s);
+	family(b, "netwatch_server_disturbance_period_seconds", "gauge",
+	       "Period of a periodic disturbance found in the delay or loss series, seconds");
+	EACH_SERVER(v, e)
+	{
+		if (!e->analysed)
+			continue;
+		if (e->delay_period.found) {
+			srv_labels(b, "netwatch_server_disturbance_period_seconds", v, e);
+			PUTS(b, ",series=\"delay\"} ");
+			number(b, e->delay_period.period_s);
+			PUTS(b, "\n");
+		}
+		if (e->hole_period.found) {
+			srv_labels(b, "netwatch_server_disturbance_period_seconds", v, e);
+			PUTS(b, ",series=\"loss\"} ");
+			number(b, e->hole_period.period_s);
+			PUTS(b, "\n");
+		}
+	}
+	COUNTER_FAMILY(b, v, "netwatch_packets_duplicate_total",
+		       "Copies of a sequence number already accepted", duplicates);
+	COUNTER_FAMILY(b, v, "netwatch_packets_reordered_total",
+		       "Samples accepted after a higher sequence number", reordered);
+	COUNTER_FAMILY(b, v, "netwatch_packets_late_total",
+		       "Samples that arrived after their sequence number left the window", late);
+	COUNTER_FAMILY(b, v, "netwatch_server_restarts_total",
+		       "Times the server's agent restarted its sequence", restarts);
+	COUNTER_FAMILY(b, v, "netwatch_ring_full_total",
+		       "Samples of the server counted but not queued: its ring was full", ring_full);
+
+	/* The collector itself. */
+	family(b, "netwatch_collector_info", "gauge", "The collector's hook and interface, always 1");
+	nw_buf_printf(b, "netwatch_collector_info{rack_id=\"%u\",hook=\"", v->rack_id);
+	nw_buf_label_value(b, v->hook);
+	PUTS(b, "\",iface=\"");
+	nw_buf_label_value(b, v->iface);
+	PUTS(b, "\"} 1\n");
+	family(b, "netwatch_collector_attached", "gauge",
+	       "1 while the collector is attached (socket hook: bound)");
+	rack_u64(b, "netwatch_collector_attached", v, NULL, v->attached ? 1 : 0);
+	family(b, "netwatch_collector_packets_total", "counter", "Frames the hook looked at");
+	rack_u64(b, "netwatch_collector_packets_total", v, NULL, v->stats.packets);
+	family(b, "netwatch_collector_samples_total", "counter", "Valid samples of known servers");
+	rack_u64(b, "netwatch_collector_samples_total", v, NULL, v->stats.samples);
+	family(b, "netwatch_collector_malformed_total", "counter",
+	       "Datagrams to the NetWatch port refused, by reason");
+	for (int r = 0; r < NW_MAL__MAX; r++) {
+		snprintf(extra, sizeof(extra), ",reason=\"%s\"", malformed_reasons[r]);
+		rack_u64(b, "netwatch_collector_malformed_total", v, extra, v->stats.malformed[r]);
+	}
+	family(b, "netwatch_collector_unknown_sender_total", "counter",
+	       "Valid samples from a server with no slot");
+	rack_u64(b, "netwatch_collector_unknown_sender_total", v, NULL, v->stats.unknown_server);
+	family(b, "netwatch_collector_wrong_rack_total", "counter",
+	       "Valid samples addressed to another rack id");
+	rack_u64(b, "netwatch_collector_wrong_rack_total", v, NULL, v->stats.wrong_rack);
+	family(b, "netwatch_collector_ring_full_total", "counter",
+	       "Samples counted but not queued because their server's ring was full");
+	rack_u64(b, "netwatch_collector_ring_full_total", v, NULL, v->stats.ring_full);
+	family(b, "netwatch_collector_discovery_total", "counter",
+	       "Unknown senders: reported by the kernel (sent), over its rate limit (suppressed), "
+	       "refused by userspace because the server table is full (rejected)");
+	rack_u64(b, "netwatch_collector_discovery_total", v, ",result=\"sent\"", v->stats.discovery_sent);
+	rack_u64(b, "netwatch_collector_discovery_total", v, ",result=\"suppressed\"",
+		 v->stats.discovery_suppressed);
+	rack_u64(b, "netwatch_collector_discovery_total", v, ",result=\"rejected\"",
+		 v->discovery_rejected);
+	family(b, "netwatch_build_info", "gauge", "The running build's version, always 1");
+	PUTS(b, "netwatch_build_info{version=\"");
+	nw_buf_label_value(b, v->version);
+	PUTS(b, "\"} 1\n");
+	family(b, "netwatch_rack_servers", "gauge", "Registered servers of the rack by health state");
+	for (int h = 0; h < NW_HEALTH__COUNT; h++) {
+		snprintf(extra, sizeof(extra), ",state=\"%s\"", nw_health_name((enum nw_health)h));
+		rack_u64(b, "netwatch_rack_servers", v, extra, v->state_count[h]);
+	}
+	return b->failed ? -1 : 0;
+}

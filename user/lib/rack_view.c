@@ -1,0 +1,171 @@
+// SPDX-License-Identifier: MIT
+#include "rack_view.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const health_names[NW_HEALTH__COUNT] = {
+	[NW_HEALTH_HEALTHY] = "healthy", [NW_HEALTH_WARNING] = "warning",
+	[NW_HEALTH_CRITICAL] = "critical", [NW_HEALTH_DOWN] = "down", [NW_HEALTH_LEFT] = "left",
+};
+
+const char *nw_health_name(enum nw_health h)
+{
+	return (unsigned)h < NW_HEALTH__COUNT ? health_names[h] : "unknown";
+}
+
+int nw_rack_view_init(struct nw_rack_view *v, uint32_t max_slots, uint32_t rack_id,
+		      double interval_s)
+{
+	memset(v, 0, sizeof(*v));
+	v->slots = calloc(max_slots ? max_slots : 1, sizeof(*v->slots));
+	v->order = calloc(max_slots ? max_slots : 1, sizeof(*v->order));
+	if (!v->slots || !v->order) {
+		nw_rack_view_free(v);
+		return -1;
+	}
+	v->max_slots = max_slots;
+	v->rack_id = rack_id;
+	v->interval_s = interval_s;
+	v->version = NW_VERSION_STRING;
+	v->rack_score = 1.0;
+	strcpy(v->hook, "none");
+	return 0;
+}
+
+void nw_rack_view_free(struct nw_rack_view *v)
+{
+	free(v->slots);
+	free(v->order);
+	v->slots = NULL;
+	v->order = NULL;
+	v->max_slots = v->count = 0;
+}
+
+void nw_rack_view_set_hook(struct nw_rack_view *v, const char *hook, const char *iface)
+{
+	snprintf(v->hook, sizeof(v->hook), "%s", hook ? hook : "none");
+	snprintf(v->iface, sizeof(v->iface), "%s", iface ? iface : "");
+}
+
+void nw_rack_view_begin(struct nw_rack_view *v, uint64_t now_tai_ns, const struct nw_stats *stats,
+			uint64_t discovery_rejected, int attached)
+{
+	v->time_ns = now_tai_ns;
+	if (stats)
+		v->stats = *stats;
+	v->discovery_rejected = discovery_rejected;
+	v->attached = attached;
+	for (uint32_t s = 0; s < v->max_slots; s++)
+		v->slots[s].present = 0;
+}
+
+static void clear_analysis(struct nw_server_view *e)
+{
+	e->analysed = 0;
+	e->expected_hz = e->spectral_error = e->snr_db = e->peak_hz = e->tone_offset_hz = 0;
+	e->tone_mismatch = 0;
+	e->analysis_class = NW_HEALTH_HEALTHY;
+	e->skew_valid = 0;
+	e->skew_ppm = e->owd_s = 0;
+	memset(&e->delay_period, 0, sizeof(e->delay_period));
+	memset(&e->hole_period, 0, sizeof(e->hole_period));
+	e->bins = NULL;
+	e->nbins = 0;
+}
+
+struct nw_server_view *nw_rack_view_set_server(struct nw_rack_view *v, uint32_t slot,
+					       const struct nw_server_state *st,
+					       const struct nw_server_rx *rx)
+{
+	struct nw_server_view *e;
+	uint32_t id;
+
+	if (slot >= v->max_slots || !st)
+		return NULL;
+	e = &v->slots[slot];
+	id = rx ? rx->server_id : st->server_id;
+	if (e->server_id != id || !e->slot_used) {
+		clear_analysis(e);
+		e->slot_used = 1;
+	}
+	e->present = 1;
+	e->slot = slot;
+	e->server_id = id;
+	e->st = *st;
+	memset(&e->st.lock, 0, sizeof(e->st.lock));
+	e->records_drained = rx ? rx->records_drained : 0;
+	e->last_drained_rx_ns = rx && rx->have_last ? rx->last.rx_ns : 0;
+	return e;
+}
+
+static int by_id(const void *a, const void *b, void *arg)
+{
+	const struct nw_server_view *s = arg;
+	uint32_t x = s[*(const uint32_t *)a].server_id, y = s[*(const uint32_t *)b].server_id;
+
+	return x < y ? -1 : x > y;
+}
+
+void nw_rack_view_finish(struct nw_rack_view *v)
+{
+	uint64_t window = (uint64_t)(3.0 * v->interval_s * 1e9);
+	double score_sum = 0;
+	uint32_t scored = 0;
+
+	memset(v->state_count, 0, sizeof(v->state_count));
+	v->count = 0;
+	for (uint32_t s = 0; s < v->max_slots; s++) {
+		struct nw_server_view *e = &v->slots[s];
+		uint64_t total;
+
+		if (!e->present)
+			continue;
+		v->order[v->count++] = s;
+		total = e->st.received + e->st.lost;
+		e->loss_ratio = total ? (double)e->st.lost / (double)total : 0.0;
+		e->jitter_s = (double)e->st.jitter_x16_ns / 16.0 / 1e9;
+		e->left = !!(e->st.status & NW_ST_CLOSED);
+		/* A stamp ahead of our clock read (taken just before) also counts as recent. */
+		e->up = !e->left && e->last_drained_rx_ns &&
+			(v->time_ns <= e->last_drained_rx_ns ||
+			 v->time_ns - e->last_drained_rx_ns <= window);
+		if (e->left)
+			e->health = NW_HEALTH_LEFT;
+		else if (!e->up)
+			e->health = NW_HEALTH_DOWN;
+		else if (e->analysed && e->analysis_class <= NW_HEALTH_CRITICAL)
+			e->health = e->analysis_class;
+		else
+			e->health = NW_HEALTH_HEALTHY;
+		v->state_count[e->health]++;
+		if (!e->left) {
+			double sc = !e->up ? 0.0 : e->analysed ? 1.0 - e->spectral_error : 1.0;
+
+			score_sum += sc < 0 ? 0 : sc > 1 ? 1 : sc;
+			scored++;
+		}
+	}
+	qsort_r(v->order, v->count, sizeof(*v->order), by_id, v->slots);
+	v->rack_score = scored ? score_sum / scored : 1.0;
+	v->refreshes++;
+}
+
+const struct nw_server_view *nw_rack_view_find(const struct nw_rack_view *v, uint32_t server_id)
+{
+	uint32_t lo = 0, hi = v->count;
+
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		const struct nw_server_view *e = &v->slots[v->order[mid]];
+
+		if (e->server_id == server_id)
+			return e;
+		if (e->server_id < server_id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}

@@ -1,0 +1,131 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What the rack controller knows, refreshed once per interval by the main
+ * loop and rendered by the HTTP handlers (/metrics, /api/v1/...). One
+ * thread: the loop refreshes, then serves HTTP from the same copy, so no
+ * lock is needed.
+ *
+ * Memory: every per-slot entry is allocated once (nw_rack_view_init, for the
+ * collector's max slots); a refresh never allocates.
+ *
+ * Refresh, each interval:
+ *     nw_rack_view_begin(v, now_tai_ns, &stats, discovery_rejected, attached);
+ *     for each registered slot: nw_rack_view_set_server(v, slot, &state_copy, &rx);
+ *     ... the spectral engine writes the ANALYSIS fields of v->slots[slot] ...
+ *     nw_rack_view_finish(v);
+ * The counter fields are overwritten by every refresh; the analysis fields
+ * are left as the engine last wrote them (entries are indexed by slot, which
+ * is stable while a server is registered), and nw_rack_view_finish derives
+ * the class, the rack score and the sorted order from both.
+ */
+#ifndef NW_RACK_VIEW_H
+#define NW_RACK_VIEW_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "drain.h"
+#include "netwatch.h"
+
+enum nw_health {
+	NW_HEALTH_HEALTHY = 0,
+	NW_HEALTH_WARNING,
+	NW_HEALTH_CRITICAL,
+	NW_HEALTH_DOWN, /* no record drained within 3 intervals */
+	NW_HEALTH_LEFT, /* the stream was closed by the agent's goodbye */
+	NW_HEALTH__COUNT,
+};
+
+/* "healthy", "warning", "critical", "down", "left" */
+const char *nw_health_name(enum nw_health h);
+
+struct nw_spectrum_bin {
+	double hz;
+	double power;
+};
+
+/* A disturbance period found in the delay or the loss series. */
+struct nw_period {
+	int found;
+	double period_s;
+	double power; /* delay series: the peak's power; unused for holes */
+	double fap;   /* false-alarm probability of the peak */
+};
+
+struct nw_server_view {
+	int present; /* slot registered and refreshed this interval */
+	int slot_used; /* has held a server since init (internal) */
+	uint32_t server_id;
+	uint32_t slot;
+	struct nw_server_state st; /* a consistent copy of the counters (lock field meaningless) */
+	uint64_t records_drained;
+	uint64_t last_drained_rx_ns; /* rx stamp of the newest drained record, 0: none */
+
+	/* From the counters (nw_rack_view_finish). */
+	int up;            /* a record was drained within 3 intervals */
+	int left;          /* the stream was closed by a goodbye */
+	double loss_ratio; /* lost / (received + lost), 0 before any sample */
+	double jitter_s;   /* RFC 3550 interarrival jitter */
+	enum nw_health health; /* derived: left, down, else `analysis_class` (healthy until analysed) */
+
+	/* ANALYSIS: written by the spectral engine; valid only when `analysed`. */
+	int analysed;
+	double expected_hz;
+	double spectral_error; /* noise/(signal+noise), 0..1 */
+	double snr_db;
+	double peak_hz;
+	double tone_offset_hz; /* peak_hz - expected_hz */
+	int tone_mismatch;     /* the announced tone is not the expected one */
+	enum nw_health analysis_class; /* HEALTHY, WARNING or CRITICAL */
+	int skew_valid;
+	double skew_ppm;
+	double owd_s;          /* one-way delay with the clock skew removed */
+	struct nw_period delay_period;
+	struct nw_period hole_period;
+	/* The latest analysis window's spectrum, owned by the engine; must stay
+	 * valid until the next refresh (NULL/0: none). */
+	const struct nw_spectrum_bin *bins;
+	size_t nbins;
+};
+
+struct nw_rack_view {
+	uint32_t rack_id;
+	char hook[16];
+	char iface[32]; /* "" in socket mode */
+	int attached;   /* the collector is attached / the socket is bound */
+	double interval_s;
+	uint64_t time_ns; /* CLOCK_TAI of the last refresh */
+	struct nw_stats stats; /* summed over CPUs */
+	uint64_t discovery_rejected;
+	const char *version; /* NW_VERSION_STRING */
+	double rack_score;   /* 0..1, see nw_rack_view_finish */
+	uint32_t state_count[NW_HEALTH__COUNT];
+
+	uint32_t max_slots;
+	struct nw_server_view *slots; /* [max_slots], indexed by slot */
+	uint32_t *order;              /* [max_slots]: present slots sorted by server id */
+	uint32_t count;               /* entries of `order` */
+	uint64_t refreshes;
+};
+
+int nw_rack_view_init(struct nw_rack_view *v, uint32_t max_slots, uint32_t rack_id,
+		      double interval_s);
+void nw_rack_view_free(struct nw_rack_view *v);
+void nw_rack_view_set_hook(struct nw_rack_view *v, const char *hook, const char *iface);
+
+void nw_rack_view_begin(struct nw_rack_view *v, uint64_t now_tai_ns, const struct nw_stats *stats,
+			uint64_t discovery_rejected, int attached);
+/* Copies one slot's counters; a slot that now serves another server id has
+ * its analysis fields cleared. Returns the entry (NULL for a bad slot). */
+struct nw_server_view *nw_rack_view_set_server(struct nw_rack_view *v, uint32_t slot,
+					       const struct nw_server_state *st,
+					       const struct nw_server_rx *rx);
+/* Derives up/left/loss/jitter/health, the per-state counts, the rack score
+ * (mean over servers that have not left of: 1 - spectral_error when
+ * analysed, else 1 when up; down = 0; 1.0 for an empty rack) and `order`. */
+void nw_rack_view_finish(struct nw_rack_view *v);
+
+/* The entry of `server_id`, or NULL. */
+const struct nw_server_view *nw_rack_view_find(const struct nw_rack_view *v, uint32_t server_id);
+
+#endif
