@@ -142,10 +142,11 @@ static void test_random_loss(void **state)
 			struct run r;
 			char what[32];
 
-			run_windows(*state, &c, tones[t], 24, &r);
+			run_windows(*state, &c, tones[t], 32, &r);
 			snprintf(what, sizeof(what), "loss p=%.1f", ps[i]);
 			report(what, tones[t], &r);
-			/* 24 windows of about +-0.06 scatter: the mean is within +-0.03. */
+			/* 32 windows (per-window sd 0.03-0.05): the mean is within
+			 * +-0.03 (200-seed sweep in docs/analysis.md). */
 			assert_true(fabs(r.mean - ps[i]) <= 0.03);
 			for (int w = 0; w < r.windows; w++)
 				assert_false(r.res[w].tone_mismatch);
