@@ -115,14 +115,24 @@ uint32_t nw_signal_window(const struct nw_signal *sig, uint64_t now_ns, const do
 
 	/* Pass 1, newest first: each stream's baseline = min of (r_j - j*T) over
 	 * the window. Where the ring is sorted by rx, the first record older
-	 * than the window ends the scan. */
+	 * than the window ends the scan. The running minimum lives in a local
+	 * (not base[e]) so the loop carries no store-to-load dependency. */
+	double cur = INFINITY;
+
 	for (uint32_t j = 0; j < sig->count; j++) {
 		uint64_t idx = sig->samples - 1 - j;
 
-		while (idx < sig->epoch_first[e % E]) {
-			e--;
-			if (sig->epoch - e >= E)
-				goto scanned_all;
+		if (idx < sig->epoch_first[e % E]) {
+			if (cur != INFINITY) {
+				base[e % E] = cur;
+				have[e % E] = true;
+			}
+			cur = INFINITY;
+			while (idx < sig->epoch_first[e % E]) {
+				e--;
+				if (sig->epoch - e >= E)
+					goto scanned_all;
+			}
 		}
 		const struct nw_sig_rec *r = &sig->ring[(sig->head - 1 - j) & mask];
 
@@ -137,13 +147,14 @@ uint32_t nw_signal_window(const struct nw_signal *sig, uint64_t now_ns, const do
 		}
 		double d = r->u - (double)r->seqoff;
 
-		if (!have[e % E] || d < base[e % E]) {
-			base[e % E] = d;
-			have[e % E] = true;
-		}
+		cur = d < cur ? d : cur;
 		if (!any)
 			newest_epoch = e; /* scanning newest first */
 		any = true;
+	}
+	if (cur != INFINITY) {
+		base[e % E] = cur;
+		have[e % E] = true;
 	}
 scanned_all:
 	if (!any)
@@ -160,12 +171,12 @@ scanned_all:
 	const int64_t oldest = newest - (int64_t)n + 1;
 
 	st->newest_slot = newest;
-	for (uint32_t i = 0; i < n; i++)
-		keep[i] = INFINITY;
+	e = oldest_epoch;
 
 	/* Pass 2, oldest first over the same records: place; on a collision
 	 * the earliest arrival wins (ties: the first fed). */
-	e = oldest_epoch;
+	for (uint32_t i = 0; i < n; i++)
+		keep[i] = INFINITY;
 	for (uint32_t j = scanned; j-- > 0;) {
 		uint64_t idx = sig->samples - 1 - j;
 
