@@ -120,6 +120,13 @@ static void none_at(struct nw_spec_ctx *ctx, double tone)
 		assert_int_equal(x->filled, N);
 		assert_int_equal(x->collisions, 0);
 	}
+	/* ctx->power is the last window's spectrum: its largest bin is the tone's. */
+	uint32_t best = 0;
+
+	for (uint32_t b = 1; b <= N / 2; b++)
+		if (ctx->power[b] > ctx->power[best])
+			best = b;
+	assert_true(fabs((double)best - tone * N / GEN_RATE) <= 0.5);
 }
 
 static void test_none(void **state)
@@ -298,6 +305,8 @@ static void test_goes_silent(void **state)
 	nw_spec_analyze(ctx, &sig, last + (N + 1) * GEN_T_NS, &r);
 	assert_true(r.spectral_error == 1.0);
 	assert_int_equal(r.filled, 0);
+	for (uint32_t b = 0; b <= N / 2; b++)
+		assert_true(ctx->power[b] == 0.0); /* no stale spectrum from the last server */
 	nw_signal_free(&sig);
 	free(recs);
 }

@@ -166,6 +166,7 @@ int nw_spec_analyze(struct nw_spec_ctx *ctx, const struct nw_signal *sig, uint64
 	res->fill = (double)st.filled / (double)ctx->n;
 	if (st.filled == 0) {
 		/* Skip the FFT: a silent window is all error by definition. */
+		memset(ctx->power, 0, (ctx->n / 2 + 1) * sizeof(*ctx->power));
 		silent(res, sig->tone_hz);
 		return 0;
 	}

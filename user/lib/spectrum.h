@@ -33,7 +33,10 @@ struct nw_spec_ctx {
 	double *in;         /* n: the windowed slots (fftw_malloc, aligned) */
 	fftw_complex *out;  /* n/2+1 bins */
 	double *keep;       /* n: reconstruction scratch */
-	double *power;      /* n/2+1: one-sided power per bin */
+	double *power;      /* n/2+1: one-sided power per bin of the last analysed
+	                     * window (bin b is b*rate/n Hz; all 0 for an empty
+	                     * window), valid until the next analysis: copy it
+	                     * out to publish a server's spectrum */
 };
 
 int nw_spec_ctx_init(struct nw_spec_ctx *ctx, uint32_t n); /* 0, -EINVAL, -ENOMEM */
