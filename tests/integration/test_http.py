@@ -240,6 +240,34 @@ def test_spectrum_unknown_or_bad_id_404(rack, sid):
     assert http(rack.base, f"/api/v1/servers/{urllib.parse.quote(sid)}/spectrum")[0] == 404
 
 
+def test_hostile_clients_do_not_stall_the_loop(rack):
+    """Half-sent requests park no thread (there is none) and a header bigger
+    than the per-connection memory is refused; the collector keeps serving."""
+    idle = []
+    try:
+        for _ in range(8):
+            c = socket.create_connection(("127.0.0.1", rack.http_port), timeout=5)
+            c.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n")
+            idle.append(c)
+        assert http(rack.base, "/healthz") == (200, "ok\n")
+
+        with socket.create_connection(("127.0.0.1", rack.http_port), timeout=5) as c:
+            reply = b""
+            try:
+                c.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 100000 +
+                          b"\r\n\r\n")
+                reply = c.recv(4096)
+            except (ConnectionResetError, BrokenPipeError):
+                pass
+            assert not reply.startswith(b"HTTP/1.1 200"), reply[:200]
+        assert http(rack.base, "/healthz") == (200, "ok\n")
+        assert http(rack.base, "/metrics")[0] == 200
+    finally:
+        for c in idle:
+            c.close()
+    assert rack.proc.poll() is None, rack.log()
+
+
 # --------------------------------------------------------------- /metrics
 
 def test_metrics_families_match_the_docs(rack):

@@ -238,7 +238,8 @@ int nw_metrics_render(const struct nw_rack_view *v, struct nw_buf *b)
 
 	/* Per-server extras. */
 	GAUGE_FAMILY(b, v, "netwatch_server_up",
-		     "1 if a record of the server was drained within the last 3 intervals", 1,
+		     "1 if a record of the server was drained within the last 3 intervals (at least 3 "
+		     "sample periods) and its stream is open", 1,
 		     e_->up);
 	family(b, "netwatch_server_health_state", "gauge",
 	       "Health class of the server: one series per state, 1 for the current one");

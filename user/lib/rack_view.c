@@ -127,10 +127,18 @@ void nw_rack_view_finish(struct nw_rack_view *v)
 		e->loss_ratio = total ? (double)e->st.lost / (double)total : 0.0;
 		e->jitter_s = (double)e->st.jitter_x16_ns / 16.0 / 1e9;
 		e->left = !!(e->st.status & NW_ST_CLOSED);
-		/* A stamp ahead of our clock read (taken just before) also counts as recent. */
-		e->up = !e->left && e->last_drained_rx_ns &&
-			(v->time_ns <= e->last_drained_rx_ns ||
-			 v->time_ns - e->last_drained_rx_ns <= window);
+		/* Recent: within 3 intervals, and never less than 3 sample periods (a
+		 * very short --interval must not make a 20 Hz server flicker). A stamp
+		 * ahead of our clock read also counts as recent. */
+		{
+			uint64_t w = window;
+
+			if (e->st.rate_uhz && 3e15 / e->st.rate_uhz > (double)w)
+				w = (uint64_t)(3e15 / e->st.rate_uhz);
+			e->up = !e->left && e->last_drained_rx_ns &&
+				(v->time_ns <= e->last_drained_rx_ns ||
+				 v->time_ns - e->last_drained_rx_ns <= w);
+		}
 		if (e->left)
 			e->health = NW_HEALTH_LEFT;
 		else if (!e->up)

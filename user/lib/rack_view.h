@@ -31,7 +31,7 @@ enum nw_health {
 	NW_HEALTH_HEALTHY = 0,
 	NW_HEALTH_WARNING,
 	NW_HEALTH_CRITICAL,
-	NW_HEALTH_DOWN, /* no record drained within 3 intervals */
+	NW_HEALTH_DOWN, /* no record drained within 3 intervals (>= 3 sample periods) */
 	NW_HEALTH_LEFT, /* the stream was closed by the agent's goodbye */
 	NW_HEALTH__COUNT,
 };
@@ -62,7 +62,7 @@ struct nw_server_view {
 	uint64_t last_drained_rx_ns; /* rx stamp of the newest drained record, 0: none */
 
 	/* From the counters (nw_rack_view_finish). */
-	int up;            /* a record was drained within 3 intervals */
+	int up;            /* a record was drained within 3 intervals (>= 3 sample periods) */
 	int left;          /* the stream was closed by a goodbye */
 	double loss_ratio; /* lost / (received + lost), 0 before any sample */
 	double jitter_s;   /* RFC 3550 interarrival jitter */
