@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "signal.h"
+#include "nw_signal.h"
 #include "spectrum.h"
 #include "test_spectrum_gen.h"
 

@@ -15,7 +15,7 @@
 #include <stdlib.h>
 
 #include "health.h"
-#include "signal.h"
+#include "nw_signal.h"
 #include "spectrum.h"
 #include "test_spectrum_gen.h"
 

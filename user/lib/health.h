@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "signal.h"
+#include "nw_signal.h"
 #include "spectrum.h"
 
 #define NW_HEALTH_WARN_AT 0.2 /* error >= 0.2 is not healthy */

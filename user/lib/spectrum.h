@@ -19,7 +19,7 @@
 
 #include <fftw3.h>
 
-#include "signal.h"
+#include "nw_signal.h"
 
 #define NW_SPEC_LOBE_BINS 2.0 /* Hann main lobe half-width */
 #define NW_SPEC_DB_CAP 99.0   /* snr_db is clamped to [-99, 99] */

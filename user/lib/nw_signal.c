@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /* Per-server tone reconstruction on the receiver's time grid. See signal.h. */
-#include "signal.h"
+#include "nw_signal.h"
 
 #include <errno.h>
 #include <math.h>
