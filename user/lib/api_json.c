@@ -102,11 +102,14 @@ char *nw_api_spectrum_json(const struct nw_rack_view *v, const struct nw_server_
 	json_t *bins = json_array(), *doc;
 
 	if (e->analysed)
-		for (size_t i = 0; i < e->nbins && e->bins; i++)
-			json_array_append_new(bins, json_pack("{s:o, s:o}", "hz", real(e->bins[i].hz),
-							      "power", real(e->bins[i].power)));
-	doc = json_pack("{s:I, s:I, s:b, s:o, s:o}", "rack_id", (json_int_t)v->rack_id, "server_id",
-			(json_int_t)e->server_id, "analysed", e->analysed, "time_ns", u64(v->time_ns),
-			"bins", bins);
+		for (size_t i = 0; i < e->nbins && e->power; i++)
+			json_array_append_new(bins, json_pack("{s:o, s:o}", "hz",
+							      real((double)i * e->bin_hz), "power",
+							      real(e->power[i])));
+	doc = json_pack("{s:I, s:I, s:b, s:o, s:o, s:o, s:o}", "rack_id", (json_int_t)v->rack_id,
+			"server_id", (json_int_t)e->server_id, "analysed", e->analysed, "time_ns",
+			u64(v->time_ns), "expected_hz",
+			e->analysed ? real(e->expected_hz) : json_null(), "bin_hz",
+			e->analysed && e->nbins ? real(e->bin_hz) : json_null(), "bins", bins);
 	return finish(doc);
 }

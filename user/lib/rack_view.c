@@ -36,6 +36,8 @@ int nw_rack_view_init(struct nw_rack_view *v, uint32_t max_slots, uint32_t rack_
 
 void nw_rack_view_free(struct nw_rack_view *v)
 {
+	for (uint32_t s = 0; v->slots && s < v->max_slots; s++)
+		free(v->slots[s].power);
 	free(v->slots);
 	free(v->order);
 	v->slots = NULL;
@@ -71,8 +73,33 @@ static void clear_analysis(struct nw_server_view *e)
 	e->skew_ppm = e->owd_s = 0;
 	memset(&e->delay_period, 0, sizeof(e->delay_period));
 	memset(&e->hole_period, 0, sizeof(e->hole_period));
-	e->bins = NULL;
-	e->nbins = 0;
+	e->nbins = 0; /* the buffer stays for the next server of this slot */
+	e->bin_hz = 0;
+}
+
+int nw_rack_view_set_spectrum(struct nw_rack_view *v, uint32_t slot, const double *power,
+			      size_t nbins, double bin_hz)
+{
+	struct nw_server_view *e;
+
+	if (slot >= v->max_slots || (nbins && !power))
+		return -1;
+	e = &v->slots[slot];
+	if (nbins > e->power_cap) {
+		double *p = realloc(e->power, nbins * sizeof(*p));
+
+		if (!p) {
+			e->nbins = 0;
+			return -1;
+		}
+		e->power = p;
+		e->power_cap = nbins;
+	}
+	if (nbins)
+		memcpy(e->power, power, nbins * sizeof(*power));
+	e->nbins = nbins;
+	e->bin_hz = bin_hz;
+	return 0;
 }
 
 struct nw_server_view *nw_rack_view_set_server(struct nw_rack_view *v, uint32_t slot,

@@ -11,7 +11,8 @@
  * Refresh, each interval:
  *     nw_rack_view_begin(v, now_tai_ns, &stats, discovery_rejected, attached);
  *     for each registered slot: nw_rack_view_set_server(v, slot, &state_copy, &rx);
- *     ... the spectral engine writes the ANALYSIS fields of v->slots[slot] ...
+ *     ... the spectral engine writes the ANALYSIS fields of v->slots[slot]
+ *         (and nw_rack_view_set_spectrum) ...
  *     nw_rack_view_finish(v);
  * The counter fields are overwritten by every refresh; the analysis fields
  * are left as the engine last wrote them (entries are indexed by slot, which
@@ -38,11 +39,6 @@ enum nw_health {
 
 /* "healthy", "warning", "critical", "down", "left" */
 const char *nw_health_name(enum nw_health h);
-
-struct nw_spectrum_bin {
-	double hz;
-	double power;
-};
 
 /* A disturbance period found in the delay or the loss series. */
 struct nw_period {
@@ -82,10 +78,12 @@ struct nw_server_view {
 	double owd_s;          /* one-way delay with the clock skew removed */
 	struct nw_period delay_period;
 	struct nw_period hole_period;
-	/* The latest analysis window's spectrum, owned by the engine; must stay
-	 * valid until the next refresh (NULL/0: none). */
-	const struct nw_spectrum_bin *bins;
-	size_t nbins;
+	/* The latest analysis window's one-sided power spectrum: bin i is at
+	 * i * bin_hz. Copied in by nw_rack_view_set_spectrum (the engine's buffer
+	 * is shared between servers); owned by the view. nbins 0: none. */
+	double *power;
+	size_t nbins, power_cap;
+	double bin_hz;
 };
 
 struct nw_rack_view {
@@ -120,6 +118,11 @@ void nw_rack_view_begin(struct nw_rack_view *v, uint64_t now_tai_ns, const struc
 struct nw_server_view *nw_rack_view_set_server(struct nw_rack_view *v, uint32_t slot,
 					       const struct nw_server_state *st,
 					       const struct nw_server_rx *rx);
+/* Copies the spectrum of `slot`'s latest window (bin i at i * bin_hz). The
+ * buffer grows only when a longer spectrum arrives, so a steady state never
+ * allocates. 0, or -1 (bad slot, out of memory: the old spectrum is dropped). */
+int nw_rack_view_set_spectrum(struct nw_rack_view *v, uint32_t slot, const double *power,
+			      size_t nbins, double bin_hz);
 /* Derives up/left/loss/jitter/health, the per-state counts, the rack score
  * (mean over servers that have not left of: 1 - spectral_error when
  * analysed, else 1 when up; down = 0; 1.0 for an empty rack) and `order`. */
