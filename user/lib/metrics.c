@@ -220,8 +220,10 @@ int nw_metrics_render(const struct nw_rack_view *v, struct nw_buf *b)
 
 	/* The seed's names. */
 	GAUGE_FAMILY(b, v, "netwatch_server_spectral_error",
-		     "Spectral error of the server's tone, noise/(signal+noise): 0 pure, 1 noise",
-		     e_->analysed, e_->spectral_error);
+		     "Spectral error of the server's tone, noise/(signal+noise): 0 pure, 1 noise "
+		     "(1 when down; absent while a new stream warms up)",
+		     e_->analysed || e_->health == NW_HEALTH_DOWN,
+		     e_->analysed ? e_->spectral_error : 1.0);
 	GAUGE_FAMILY(b, v, "netwatch_server_snr_db", "Signal-to-noise ratio of the server's tone, dB",
 		     e_->analysed, e_->snr_db);
 	family(b, "netwatch_rack_health_score", "gauge",
@@ -269,7 +271,8 @@ int nw_metrics_render(const struct nw_rack_view *v, struct nw_buf *b)
 		     "Estimated clock skew of the server against the controller, ppm",
 		     e_->analysed && e_->skew_valid, e_->skew_ppm);
 	GAUGE_FAMILY(b, v, "netwatch_server_one_way_delay_seconds",
-		     "One-way delay with the clock skew removed, seconds", e_->analysed, e_->owd_s);
+		     "One-way delay with the clock skew removed, seconds",
+		     e_->analysed && e_->skew_valid, e_->owd_s);
 	family(b, "netwatch_server_disturbance_period_seconds", "gauge",
 	       "Period of a periodic disturbance found in the delay or loss series, seconds");
 	EACH_SERVER(v, e)

@@ -279,6 +279,7 @@ int rack_run_kernel(const struct nw_log *log, const struct rack_opts *o, int sig
 	if (rack_serve_init(&sv, log, o, k.drain.max_slots))
 		goto detach;
 	have_view = 1;
+	sink->analysis = &sv.analysis;
 	nw_rack_view_set_hook(&sv.view, nw_hook_name(k.att.hook), k.att.ifname);
 	refresh(&k, &sv, 1);
 	if (rack_serve_listen(&sv, log, o))
@@ -321,8 +322,10 @@ int rack_run_kernel(const struct nw_log *log, const struct rack_opts *o, int sig
 	rack_sink_flush(log, sink);
 	nw_info(log, "shutting down", "hook=%s", nw_hook_name(k.att.hook));
 detach:
-	if (have_view)
+	if (have_view) {
+		sink->analysis = NULL;
 		rack_serve_close(&sv);
+	}
 	nw_attach_stop(log, &k.att);
 	clear_meta_attachment(&k);
 out:

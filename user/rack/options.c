@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "analysis.h"
 #include "attach.h"
 #include "http.h"
 #include "netwatch.h"
@@ -21,7 +22,7 @@
 enum opt_id {
 	O_RACK, O_IFACE, O_HOOK, O_PORT, O_LISTEN, O_SERVERS, O_DISCOVER, O_MAX_SERVERS,
 	O_RING_BYTES, O_PIN_DIR, O_STATE_DIR, O_INTERVAL, O_DUMP, O_RECORD_LOG, O_DURATION, O_UNPIN,
-	O_VERBOSE, O_METRICS, O__VALUED, /* below: no environment variable */
+	O_VERBOSE, O_METRICS, O_WINDOW, O_HORIZON, O__VALUED, /* below: no environment variable */
 	O_HELP = O__VALUED, O_VERSION, O__COUNT
 };
 
@@ -44,6 +45,8 @@ static const struct option long_opts[] = {
 	L("unpin", no_argument, O_UNPIN),
 	L("verbose", no_argument, O_VERBOSE),
 	L("metrics", required_argument, O_METRICS),
+	L("window", required_argument, O_WINDOW),
+	L("horizon", required_argument, O_HORIZON),
 	L("help", no_argument, O_HELP),
 	L("version", no_argument, O_VERSION),
 	{ NULL, 0, NULL, 0 },
@@ -54,6 +57,7 @@ static const char *const env_names[O__VALUED] = {
 	"NETWATCH_SERVERS", "NETWATCH_DISCOVER", "NETWATCH_MAX_SERVERS", "NETWATCH_RING_BYTES",
 	"NETWATCH_PIN_DIR", "NETWATCH_STATE_DIR", "NETWATCH_INTERVAL", "NETWATCH_DUMP", "NETWATCH_RECORD_LOG",
 	"NETWATCH_DURATION", "NETWATCH_UNPIN", "NETWATCH_VERBOSE", "NETWATCH_METRICS",
+	"NETWATCH_WINDOW", "NETWATCH_HORIZON",
 };
 
 static const char usage[] =
@@ -76,6 +80,10 @@ static const char usage[] =
 	"  --state-dir DIR     where the socket hook keeps its counters across restarts\n"
 	"                      (default /run/netwatch; file rack<N>.socket-state)\n"
 	"  --interval S        dump / flush interval in seconds (default 1)\n"
+	"  --window N          analysis window in slots, a power of two 64..4096\n"
+	"                      (default 256: 12.8 s at 20 Hz; docs/analysis.md)\n"
+	"  --horizon S         history for disturbance periods and clock skew,\n"
+	"                      seconds 20..3600 (default 60)\n"
 	"  --dump              print per-server counters as one JSON line every interval\n"
 	"                      and once more at exit\n"
 	"  --record-log FILE   append '<server_id> <seq> <tx_ns> <rx_ns> <flags>' per record\n"
@@ -216,6 +224,15 @@ static int apply(struct rack_opts *o, int id, const char *v, const char *src)
 			return bad(src, "record-log needs a file name");
 		o->record_log = v;
 		return 0;
+	case O_WINDOW:
+		if (nw_parse_u64(v, 64, 4096, &n) || (n & (n - 1)))
+			return bad(src, "window must be a power of two, 64..4096");
+		o->window = (uint32_t)n;
+		return 0;
+	case O_HORIZON:
+		if (nw_parse_seconds(v, 3600, &o->horizon) || o->horizon < 20)
+			return bad(src, "horizon must be seconds, 20..3600");
+		return 0;
 	case O_METRICS:
 		if (!strcmp(v, "off")) {
 			o->metrics = NULL;
@@ -255,6 +272,8 @@ static void defaults(struct rack_opts *o)
 	o->pin_dir = NW_PIN_ROOT;
 	o->state_dir = "/run/netwatch";
 	o->interval = 1.0;
+	o->window = NW_ANALYSIS_WINDOW_DEFAULT;
+	o->horizon = NW_ANALYSIS_HORIZON_DEFAULT;
 	o->metrics = NW_HTTP_DEFAULT;
 	nw_http_parse_addr(o->metrics, &o->metrics_addr, &o->metrics_len);
 }

@@ -21,6 +21,8 @@ struct rack_opts {
 	const char *pin_dir;
 	const char *state_dir; /* socket hook's counters */
 	double interval;
+	uint32_t window;  /* analysis window, slots */
+	double horizon;   /* periodicity/skew history, s */
 	double duration; /* 0: run until a signal */
 	int dump;
 	const char *record_log;

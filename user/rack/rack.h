@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "analysis.h"
 #include "drain.h"
 #include "dump.h"
 #include "log.h"
@@ -13,11 +14,11 @@
 #include "options.h"
 #include "rack_view.h"
 
-/* What every drained record flows into. The spectral analysis will hang
- * off here as one more consumer of rack_on_record. */
+/* What every drained record flows into: the record log and the analysis. */
 struct rack_sink {
 	FILE *record_log; /* NULL unless --record-log */
 	uint64_t write_errors;
+	struct nw_analysis *analysis; /* set once the mode's rack_serve exists */
 };
 void rack_on_record(void *user, const struct nw_server_rx *srv, const struct nw_record *rec);
 void rack_sink_flush(const struct nw_log *log, struct rack_sink *sink);
@@ -44,6 +45,7 @@ void rack_loop_close(struct rack_loop *l);
  * per slot, then rack_serve_publish (analysis plugs in before it). */
 struct rack_serve {
 	struct nw_rack_view view;
+	struct nw_analysis analysis; /* writes the view's analysis fields */
 	struct nw_http *http; /* NULL with --metrics off */
 };
 int rack_serve_init(struct rack_serve *s, const struct nw_log *log, const struct rack_opts *o,
@@ -53,7 +55,7 @@ int rack_serve_listen(struct rack_serve *s, const struct nw_log *log, const stru
 int rack_serve_add_to_loop(struct rack_serve *s, struct rack_loop *l);
 int rack_serve_timeout_ms(const struct rack_serve *s);
 void rack_serve_run(struct rack_serve *s);
-/* Ends a refresh: the analysis fields are final, derive and publish. */
+/* Ends a refresh: analyses every server into the view, derives and publishes. */
 void rack_serve_publish(struct rack_serve *s);
 void rack_serve_close(struct rack_serve *s);
 

@@ -8,10 +8,24 @@
 int rack_serve_init(struct rack_serve *s, const struct nw_log *log, const struct rack_opts *o,
 		    uint32_t max_slots)
 {
+	struct nw_analysis_cfg cfg;
+	int err;
+
 	s->http = NULL;
 	if (nw_rack_view_init(&s->view, max_slots, o->rack, o->interval)) {
 		nw_error(log, "cannot allocate the rack view", "max_servers=%u", max_slots);
 		return -ENOMEM;
+	}
+	nw_analysis_default_cfg(&cfg, o->rack);
+	cfg.window = o->window;
+	cfg.interval_s = o->interval;
+	cfg.horizon_s = o->horizon;
+	err = nw_analysis_init(&s->analysis, &cfg, max_slots);
+	if (err) {
+		nw_error(log, "cannot set up the spectral analysis", "window=%u err=%s", o->window,
+			 strerror(-err));
+		nw_rack_view_free(&s->view);
+		return err;
 	}
 	return 0;
 }
@@ -51,6 +65,7 @@ void rack_serve_run(struct rack_serve *s)
 
 void rack_serve_publish(struct rack_serve *s)
 {
+	nw_analysis_refresh(&s->analysis, &s->view, s->view.time_ns);
 	nw_rack_view_finish(&s->view);
 }
 
@@ -59,4 +74,5 @@ void rack_serve_close(struct rack_serve *s)
 	nw_http_stop(s->http);
 	s->http = NULL;
 	nw_rack_view_free(&s->view);
+	nw_analysis_free(&s->analysis);
 }

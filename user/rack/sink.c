@@ -9,6 +9,8 @@ void rack_on_record(void *user, const struct nw_server_rx *srv, const struct nw_
 {
 	struct rack_sink *sink = user;
 
+	if (sink->analysis)
+		nw_analysis_record(sink->analysis, srv->slot, srv->server_id, rec);
 	if (!sink->record_log)
 		return;
 	if (fprintf(sink->record_log, "%u %llu %llu %llu %u\n", srv->server_id,

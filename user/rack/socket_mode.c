@@ -84,6 +84,7 @@ int rack_run_socket(const struct nw_log *log, const struct rack_opts *o, int sig
 	if (rack_serve_init(&sv, log, o, max_slots))
 		goto out;
 	have_view = 1;
+	sink->analysis = &sv.analysis;
 	nw_rack_view_set_hook(&sv.view, "socket", NULL);
 	refresh(&s, &d, &sv);
 	if (rack_serve_listen(&sv, log, o))
@@ -126,8 +127,10 @@ int rack_run_socket(const struct nw_log *log, const struct rack_opts *o, int sig
 	nw_info(log, "shutting down", "hook=socket");
 	rc = 0;
 out:
-	if (have_view)
+	if (have_view) {
+		sink->analysis = NULL;
 		rack_serve_close(&sv);
+	}
 	rack_loop_close(&loop);
 	nw_socket_rx_close(&s);
 	nw_drain_free(&d);

@@ -1,0 +1,266 @@
+// SPDX-License-Identifier: MIT
+#include "analysis.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* Seed frequency plan (docs/wire-format.md): rack r, server s -> 1 + r + 0.05 s Hz. */
+#define PLAN_BASE_HZ 1.0
+#define PLAN_RACK_STEP_HZ 1.0
+#define PLAN_SERVER_STEP_HZ 0.05
+#define PLAN_SERVERS 20U
+
+/* The displacement reference may rise this much per sample period, so a
+ * sender clock running up to 400 ppm slow never reads as displaced. */
+#define D_MIN_RISE_PPM 400e-6
+
+void nw_analysis_default_cfg(struct nw_analysis_cfg *cfg, uint32_t rack_id)
+{
+	cfg->window = NW_ANALYSIS_WINDOW_DEFAULT;
+	cfg->interval_s = 1.0;
+	cfg->horizon_s = NW_ANALYSIS_HORIZON_DEFAULT;
+	cfg->period_every_s = NW_ANALYSIS_PERIOD_EVERY;
+	cfg->period_budget_s = NW_ANALYSIS_PERIOD_BUDGET;
+	cfg->rack_id = rack_id;
+}
+
+int nw_analysis_init(struct nw_analysis *a, const struct nw_analysis_cfg *cfg, uint32_t max_slots)
+{
+	int err;
+
+	memset(a, 0, sizeof(*a));
+	if (!max_slots || cfg->interval_s <= 0 || cfg->horizon_s <= 0)
+		return -EINVAL;
+	a->cfg = *cfg;
+	nw_health_params_default(&a->health);
+	a->health.interval_ns = (uint64_t)llround(cfg->interval_s * 1e9);
+	err = nw_spec_ctx_init(&a->ctx, cfg->window);
+	if (err)
+		return err;
+	a->srv = calloc(max_slots, sizeof(*a->srv));
+	if (!a->srv) {
+		nw_spec_ctx_free(&a->ctx);
+		return -ENOMEM;
+	}
+	a->max_slots = max_slots;
+	return 0;
+}
+
+static void server_release(struct nw_server_analysis *s)
+{
+	if (s->ready) {
+		nw_signal_free(&s->sig);
+		nw_periodicity_free(&s->per);
+		nw_skew_free(&s->skew);
+	}
+	memset(s, 0, sizeof(*s));
+}
+
+void nw_analysis_free(struct nw_analysis *a)
+{
+	for (uint32_t i = 0; a->srv && i < a->max_slots; i++)
+		server_release(&a->srv[i]);
+	free(a->srv);
+	a->srv = NULL;
+	nw_spec_ctx_free(&a->ctx);
+}
+
+double nw_analysis_expected_tone(uint32_t rack_id, uint32_t server_id, double announced_hz,
+				 double rate_hz)
+{
+	double plan = PLAN_BASE_HZ + PLAN_RACK_STEP_HZ * rack_id + PLAN_SERVER_STEP_HZ * server_id;
+
+	if (server_id < PLAN_SERVERS && plan < rate_hz / 2)
+		return plan;
+	return announced_hz;
+}
+
+static int server_setup(struct nw_analysis *a, struct nw_server_analysis *s, uint32_t server_id,
+			double rate_hz, double tone_hz)
+{
+	size_t cap = (size_t)ceil(a->cfg.horizon_s * rate_hz);
+
+	if (cap < 64)
+		cap = 64;
+	if (nw_signal_init(&s->sig, a->cfg.window, rate_hz, tone_hz))
+		return -ENOMEM;
+	if (nw_periodicity_init(&s->per, cap, rate_hz)) {
+		nw_signal_free(&s->sig);
+		return -ENOMEM;
+	}
+	if (nw_skew_init(&s->skew, cap)) {
+		nw_signal_free(&s->sig);
+		nw_periodicity_free(&s->per);
+		return -ENOMEM;
+	}
+	s->ready = true;
+	s->server_id = server_id;
+	s->rate_hz = rate_hz;
+	s->tone_hz = tone_hz;
+	return 0;
+}
+
+/* The loss series: one point per expected sequence, 1 where it never came
+ * (or came more than half a slot off its place), so a periodic outage shows
+ * as a period. Gaps are filled at their scheduled send times. */
+static void feed_holes(struct nw_server_analysis *s, const struct nw_record *rec, double t_s,
+		       double d_s)
+{
+	double T = 1.0 / s->rate_hz;
+	size_t cap = s->per.cfg.capacity;
+
+	if (rec->flags & NW_REC_REORDERED)
+		return; /* its slot was already counted as a hole when the gap showed */
+	if (s->have_seq && !(rec->flags & NW_REC_STREAM_START) && rec->seq > s->last_seq + 1) {
+		uint64_t gap = rec->seq - s->last_seq - 1;
+		uint64_t from = gap > cap ? gap - cap : 0; /* older holes fall out anyway */
+
+		for (uint64_t g = from; g < gap; g++)
+			nw_periodicity_add_slot(&s->per, t_s - (double)(gap - g) * T, 1);
+	}
+	if (!s->have_seq || rec->flags & NW_REC_STREAM_START || d_s < s->d_min_s)
+		s->d_min_s = d_s;
+	else
+		s->d_min_s += D_MIN_RISE_PPM * T;
+	nw_periodicity_add_slot(&s->per, t_s, d_s - s->d_min_s > T / 2);
+	s->last_seq = rec->seq;
+	s->have_seq = true;
+}
+
+void nw_analysis_record(struct nw_analysis *a, uint32_t slot, uint32_t server_id,
+			const struct nw_record *rec)
+{
+	struct nw_server_analysis *s;
+	double t_s, d_s;
+
+	if (slot >= a->max_slots)
+		return;
+	s = &a->srv[slot];
+	if (!s->ready || s->server_id != server_id)
+		return; /* not configured yet: its rate is known at the next refresh */
+	/* Back after a goodbye or an outage (or heard for the first time): the
+	 * window still holds the time before, which is not this presence's
+	 * loss. Its figures wait until a whole window is its own. */
+	if (!(rec->flags & NW_REC_GOODBYE) &&
+	    (!s->sig.seen || s->sig.left ||
+	     rec->rx_ns > s->sig.last_rx_ns + a->health.missed * a->health.interval_ns))
+		s->warm_from_ns = rec->rx_ns;
+	nw_signal_add(&s->sig, rec);
+	if (rec->flags & NW_REC_GOODBYE)
+		return;
+	if (!s->have_t0) {
+		s->t0_ns = rec->tx_ns;
+		s->have_t0 = true;
+	}
+	/* Sender-clock time since the first sample, and the raw one-way delay
+	 * (receiver TAI minus sender TAI: includes the clocks' offset). */
+	t_s = (double)(int64_t)(rec->tx_ns - s->t0_ns) / 1e9;
+	d_s = (double)(int64_t)(rec->rx_ns - rec->tx_ns) / 1e9;
+	nw_skew_add(&s->skew, t_s, d_s);
+	nw_periodicity_add_delay(&s->per, t_s, d_s);
+	feed_holes(s, rec, t_s, d_s);
+}
+
+static double mono_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void copy_period(struct nw_period *dst, const struct nw_period_result *src)
+{
+	dst->found = src->found;
+	dst->period_s = src->found ? src->period_s : 0;
+	dst->power = src->power;
+	dst->fap = src->fap;
+}
+
+/* Periods and skew cost ~1 ms a server: a few servers per interval, round
+ * robin, within a time budget, each at most every period_every_s. */
+static void refresh_periods(struct nw_analysis *a, uint64_t now_ns)
+{
+	double start = mono_s();
+	uint64_t every = (uint64_t)llround(a->cfg.period_every_s * 1e9);
+
+	for (uint32_t i = 0; i < a->max_slots; i++) {
+		uint32_t slot = (a->period_cursor + i) % a->max_slots;
+		struct nw_server_analysis *s = &a->srv[slot];
+		double t_now;
+
+		if (!s->ready || !s->have_t0 || now_ns < s->next_period_ns)
+			continue;
+		if (mono_s() - start > a->cfg.period_budget_s) {
+			a->period_cursor = slot;
+			return;
+		}
+		nw_periodicity_eval(&s->per, &s->delay_period, &s->hole_period);
+		t_now = (double)(int64_t)(s->sig.last_rx_ns - s->t0_ns) / 1e9;
+		nw_skew_eval(&s->skew, t_now, &s->skew_result);
+		s->next_period_ns = now_ns + every;
+	}
+}
+
+static enum nw_health view_class(enum nw_health_class c)
+{
+	return c == NW_CLASS_HEALTHY ? NW_HEALTH_HEALTHY
+	       : c == NW_CLASS_WARNING ? NW_HEALTH_WARNING : NW_HEALTH_CRITICAL;
+}
+
+void nw_analysis_refresh(struct nw_analysis *a, struct nw_rack_view *v, uint64_t now_ns)
+{
+	uint32_t n = a->cfg.window;
+
+	for (uint32_t slot = 0; slot < v->max_slots && slot < a->max_slots; slot++) {
+		struct nw_server_view *sv = &v->slots[slot];
+		struct nw_server_analysis *s = &a->srv[slot];
+		struct nw_spec_result res;
+		struct nw_server_health h;
+		double rate, tone;
+
+		if (!sv->present)
+			continue;
+		if (s->ready && s->server_id != sv->server_id)
+			server_release(s); /* the slot serves another server now */
+		rate = sv->st.rate_uhz / 1e6;
+		if (!s->ready) {
+			if (rate <= 0)
+				continue; /* no sample yet: the view reports it down */
+			tone = nw_analysis_expected_tone(a->cfg.rack_id, sv->server_id,
+							 sv->st.freq_uhz / 1e6, rate);
+			if (server_setup(a, s, sv->server_id, rate, tone))
+				continue;
+		}
+		if (!s->sig.seen) {
+			sv->analysed = 0; /* set up this interval: its records start now */
+			continue;
+		}
+		if (nw_spec_analyze(&a->ctx, &s->sig, now_ns, &res))
+			continue;
+		nw_health_eval(&a->health, &s->sig, &res, now_ns, &h);
+		if (h.state == NW_LIVE_UP &&
+		    now_ns < s->warm_from_ns + (uint64_t)(a->cfg.window * s->sig.slot_ns)) {
+			sv->analysed = 0; /* warming up: no figure rather than a false alarm */
+			continue;
+		}
+		sv->analysed = 1;
+		sv->expected_hz = s->tone_hz;
+		sv->spectral_error = h.error;
+		sv->snr_db = res.snr_db;
+		sv->peak_hz = res.peak_hz;
+		sv->tone_offset_hz = res.tone_offset_hz;
+		sv->tone_mismatch = res.tone_mismatch && res.fill > 0.5;
+		sv->analysis_class = view_class(h.cls);
+		sv->skew_valid = s->skew_result.valid;
+		sv->skew_ppm = s->skew_result.valid ? s->skew_result.ppm : 0;
+		sv->owd_s = s->skew_result.valid ? s->skew_result.delay_s : 0;
+		copy_period(&sv->delay_period, &s->delay_period);
+		copy_period(&sv->hole_period, &s->hole_period);
+		nw_rack_view_set_spectrum(v, slot, a->ctx.power, n / 2 + 1, s->rate_hz / n);
+	}
+	refresh_periods(a, now_ns);
+}

@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The rack controller's analysis: joins the drained records to the spectral
+ * engine (nw_signal + spectrum + health), the periodicity finder and the skew
+ * estimator, once per server slot, and writes their figures into the rack
+ * view every interval. One thread; no allocation per record or per tick (a
+ * server's state is allocated once, when its first counters show its rate).
+ *
+ * Per interval: nw_analysis_refresh(a, view, now) after the view's counters
+ * were set and before nw_rack_view_finish. Per record: nw_analysis_record().
+ */
+#ifndef NW_ANALYSIS_H
+#define NW_ANALYSIS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "health.h"
+#include "netwatch.h"
+#include "nw_signal.h"
+#include "periodicity.h"
+#include "rack_view.h"
+#include "skew.h"
+#include "spectrum.h"
+
+#define NW_ANALYSIS_WINDOW_DEFAULT 256U   /* 12.8 s at 20 Hz: docs/analysis.md */
+#define NW_ANALYSIS_HORIZON_DEFAULT 60.0  /* s of history for periods and skew */
+#define NW_ANALYSIS_PERIOD_EVERY 5.0      /* s between a server's period/skew evaluations */
+#define NW_ANALYSIS_PERIOD_BUDGET 0.02    /* s of period/skew work per interval, at most */
+
+struct nw_analysis_cfg {
+	uint32_t window;       /* slots, power of two */
+	double interval_s;     /* analysis interval */
+	double horizon_s;      /* periodicity and skew history */
+	double period_every_s;
+	double period_budget_s;
+	uint32_t rack_id;
+};
+
+struct nw_server_analysis {
+	bool ready;             /* signal, periodicity and skew allocated */
+	uint32_t server_id;
+	double rate_hz, tone_hz;
+	struct nw_signal sig;
+	struct nw_periodicity per;
+	struct nw_skew skew;
+	bool have_t0, have_seq;
+	uint64_t t0_ns;         /* time origin of the period/skew series (sender clock) */
+	uint64_t last_seq;
+	double d_min_s;         /* slowly forgetting minimum of rx - tx: displacement reference */
+	uint64_t next_period_ns;
+	uint64_t warm_from_ns;  /* rx that began the current presence (first, after down or left) */
+	struct nw_period_result delay_period, hole_period;
+	struct nw_skew_result skew_result;
+};
+
+struct nw_analysis {
+	struct nw_analysis_cfg cfg;
+	struct nw_health_params health;
+	struct nw_spec_ctx ctx;
+	uint32_t max_slots;
+	struct nw_server_analysis *srv; /* [max_slots] */
+	uint32_t period_cursor;         /* round robin for the period budget */
+};
+
+void nw_analysis_default_cfg(struct nw_analysis_cfg *cfg, uint32_t rack_id);
+/* 0, -EINVAL or -ENOMEM. Not thread-safe (FFTW's planner). */
+int nw_analysis_init(struct nw_analysis *a, const struct nw_analysis_cfg *cfg, uint32_t max_slots);
+void nw_analysis_free(struct nw_analysis *a);
+
+/* The tone a server should send: the seed plan (1 + rack + 0.05 * server Hz,
+ * servers 0..19) where it applies below Nyquist, else what it announces. */
+double nw_analysis_expected_tone(uint32_t rack_id, uint32_t server_id, double announced_hz,
+				 double rate_hz);
+
+/* One drained record of the server in `slot`. */
+void nw_analysis_record(struct nw_analysis *a, uint32_t slot, uint32_t server_id,
+			const struct nw_record *rec);
+
+/* Analyses every present server of the view at now_ns (CLOCK_TAI) and
+ * writes its analysis fields and spectrum. */
+void nw_analysis_refresh(struct nw_analysis *a, struct nw_rack_view *v, uint64_t now_ns);
+
+#endif
