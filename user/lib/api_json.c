@@ -63,7 +63,7 @@ static json_t *server_json(const struct nw_rack_view *v, const struct nw_server_
 	json_object_set_new(a, "tone_offset_hz", real(e->tone_offset_hz));
 	json_object_set_new(a, "tone_mismatch", json_boolean(e->tone_mismatch));
 	json_object_set_new(a, "skew_ppm", e->skew_valid ? real(e->skew_ppm) : json_null());
-	json_object_set_new(a, "owd_s", real(e->owd_s));
+	json_object_set_new(a, "owd_s", e->skew_valid ? real(e->owd_s) : json_null());
 	json_object_set_new(a, "delay_period", period_json(&e->delay_period));
 	json_object_set_new(a, "hole_period", period_json(&e->hole_period));
 	json_object_set_new(o, "analysis", a);
