@@ -71,8 +71,8 @@ done
 in_ns() { local ns=$1; shift; exec nsenter --net="/run/netns/$ns" "$@"; }
 
 (in_ns "${prefix}-rack$rack" "$build/netwatch-rack" --rack "$rack" --iface uplink --hook "$hook" \
-	--servers "0-$((${#impairs[@]} - 1))" --pin-dir "$pins" --dump --interval 1 2>"/tmp/${prefix}-rack.log" \
-	> >(exec "$here/demo-view.sh" "${impairs[@]}")) &
+	--servers "0-$((${#impairs[@]} - 1))" --pin-dir "$pins" --metrics 127.0.0.1:8000 \
+	--interval 1 2>"/tmp/${prefix}-rack.log") &
 pids+=($!)
 
 # Agents start once the collector counts, so every sample from seq 0 is seen.
@@ -89,8 +89,12 @@ for s in "${!impairs[@]}"; do
 	pids+=($!)
 done
 
+"$here/demo-view.sh" "${prefix}-rack$rack" "${impairs[@]}" &
+pids+=($!)
+
 echo "demo: rack $rack collector on ${prefix}-rack$rack/uplink, ${#impairs[@]} agents at $rate Hz"
 echo "demo: inspect live with: bpftool map dump pinned $pins/rack$rack/nw_state"
+echo "demo: metrics: nsenter --net=/run/netns/${prefix}-rack$rack curl -s 127.0.0.1:8000/metrics"
 echo "demo: logs in /tmp/${prefix}-*.log; Ctrl-C to stop"
 if [ -n "${DEMO_SECONDS:-}" ]; then
 	sleep "$DEMO_SECONDS"
