@@ -181,6 +181,7 @@ fuzz: $(FUZZ_BINS)
 
 bench: all $(BENCH_BINS)
 	@set -e; for b in $(BENCH_BINS); do echo "== $$b"; $$b; done
+	NETWATCH_BUILD=$(CURDIR)/$(BUILD) /usr/bin/python3 tests/bench/bench_scale.py
 
 demo: deps all
 	bash deploy/local/demo.sh
