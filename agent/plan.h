@@ -7,13 +7,11 @@
 #ifndef NW_AGENT_PLAN_H
 #define NW_AGENT_PLAN_H
 
+#include "netwatch.h" /* NW_PLAN_*: the agent and the analysis share the plan */
+
 #include <stddef.h>
 #include <stdint.h>
 
-#define NW_PLAN_SERVERS 20U          /* server ids 0..19 are in the plan */
-#define NW_PLAN_BASE_UHZ 1000000ULL  /* 1.0 Hz */
-#define NW_PLAN_RACK_UHZ 1000000ULL  /* + 1 Hz per rack */
-#define NW_PLAN_STEP_UHZ 50000ULL    /* + 0.05 Hz per server */
 
 /* The plan's tone in micro-hertz; -1 if the server is outside the plan. */
 int nw_plan_tone_uhz(uint32_t rack, uint32_t server, uint64_t *uhz);

@@ -22,6 +22,14 @@
 #define NW_DEFAULT_PORT 9999
 #define NW_DEFAULT_RATE_HZ 20
 
+/* The seed frequency plan: rack r, server s -> 1.0 + r + 0.05*s Hz, servers
+ * 0..19 (tones stay inside the rack's 1 Hz band). The agent picks its tone
+ * from it; the rack controller checks the received tone against it. */
+#define NW_PLAN_SERVERS 20U
+#define NW_PLAN_BASE_UHZ 1000000ULL /* 1.0 Hz */
+#define NW_PLAN_RACK_UHZ 1000000ULL /* + 1 Hz per rack */
+#define NW_PLAN_STEP_UHZ 50000ULL   /* + 0.05 Hz per server */
+
 #define NW_FLAG_GOODBYE 0x01U /* agent stopped cleanly; seq = last generated */
 #define NW_FLAG_AUTH 0x02U    /* an 8-byte SipHash-2-4 tag follows the sample */
 #define NW_FLAGS_KNOWN (NW_FLAG_GOODBYE | NW_FLAG_AUTH)

@@ -7,12 +7,6 @@
 #include <string.h>
 #include <time.h>
 
-/* Seed frequency plan (docs/wire-format.md): rack r, server s -> 1 + r + 0.05 s Hz. */
-#define PLAN_BASE_HZ 1.0
-#define PLAN_RACK_STEP_HZ 1.0
-#define PLAN_SERVER_STEP_HZ 0.05
-#define PLAN_SERVERS 20U
-
 /* The displacement reference may rise this much per sample period, so a
  * sender clock running up to 400 ppm slow never reads as displaced. */
 #define D_MIN_RISE_PPM 400e-6
@@ -71,9 +65,10 @@ void nw_analysis_free(struct nw_analysis *a)
 double nw_analysis_expected_tone(uint32_t rack_id, uint32_t server_id, double announced_hz,
 				 double rate_hz)
 {
-	double plan = PLAN_BASE_HZ + PLAN_RACK_STEP_HZ * rack_id + PLAN_SERVER_STEP_HZ * server_id;
+	double plan = (NW_PLAN_BASE_UHZ + NW_PLAN_RACK_UHZ * rack_id +
+		       NW_PLAN_STEP_UHZ * server_id) / 1e6;
 
-	if (server_id < PLAN_SERVERS && plan < rate_hz / 2)
+	if (server_id < NW_PLAN_SERVERS && plan < rate_hz / 2)
 		return plan;
 	return announced_hz;
 }
