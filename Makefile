@@ -127,7 +127,8 @@ $(LIB): $(LIB_OBJS)
 	rm -f $@
 	$(if $(LIB_OBJS),ar rcs $@ $^,ar rcs $@)
 
-$(BUILD)/netwatch-agent: $(AGENT_OBJS)
+# The agent shares the key-file loader with the controllers (libc + libsodium only).
+$(BUILD)/netwatch-agent: $(AGENT_OBJS) $(BUILD)/obj/user/lib/keyfile.o
 	$(CC) $(LDFLAGS) -o $@ $^ $(AGENT_LIBS)
 
 define TOOL_RULE
@@ -150,11 +151,17 @@ $(BUILD)/bench/%: tests/bench/%.c $(LIB) $(BPF_HDRS) $(SKELS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(USER_LIBS) -lsodium
 
-# libFuzzer needs clang; the fuzzer always carries ASan+UBSan.
-$(BUILD)/fuzz/%: tests/fuzz/%.c $(BPF_HDRS)
+# libFuzzer needs clang; the fuzzer always carries ASan+UBSan. A fuzzer
+# compiles the library sources it exercises itself (FUZZ_EXTRA_<name>), so
+# they are instrumented too, and links FUZZ_LIBS_<name>.
+FUZZ_EXTRA_fuzz_report := user/lib/report.c user/lib/keyfile.c user/lib/buf.c user/lib/health_state.c
+FUZZ_LIBS_fuzz_report  := -ljansson -lsodium -lm
+.SECONDEXPANSION:
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(BPF_HDRS) $$(FUZZ_EXTRA_$$*)
 	@mkdir -p $(dir $@)
-	$(CLANG) -std=gnu11 -g -O1 $(WARN) -iquote bpf -iquote user/lib -fsanitize=fuzzer,address,undefined \
-		-fno-sanitize-recover=all -o $@ $<
+	$(CLANG) -std=gnu11 -g -O1 $(WARN) -D_GNU_SOURCE -iquote bpf -iquote user/lib \
+		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -o $@ $< \
+		$(FUZZ_EXTRA_$*) $(FUZZ_LIBS_$*)
 
 # ------------------------------------------------------------------ tests
 test: deps all $(UNIT_BINS) $(BPFT_BINS)

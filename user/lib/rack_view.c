@@ -5,16 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const health_names[NW_HEALTH__COUNT] = {
-	[NW_HEALTH_HEALTHY] = "healthy", [NW_HEALTH_WARNING] = "warning",
-	[NW_HEALTH_CRITICAL] = "critical", [NW_HEALTH_DOWN] = "down", [NW_HEALTH_LEFT] = "left",
-};
-
-const char *nw_health_name(enum nw_health h)
-{
-	return (unsigned)h < NW_HEALTH__COUNT ? health_names[h] : "unknown";
-}
-
 int nw_rack_view_init(struct nw_rack_view *v, uint32_t max_slots, uint32_t rack_id,
 		      double interval_s)
 {

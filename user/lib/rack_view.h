@@ -26,19 +26,9 @@
 #include <stdint.h>
 
 #include "drain.h"
+#include "health_state.h"
 #include "netwatch.h"
 
-enum nw_health {
-	NW_HEALTH_HEALTHY = 0,
-	NW_HEALTH_WARNING,
-	NW_HEALTH_CRITICAL,
-	NW_HEALTH_DOWN, /* no record drained within 3 intervals (>= 3 sample periods) */
-	NW_HEALTH_LEFT, /* the stream was closed by the agent's goodbye */
-	NW_HEALTH__COUNT,
-};
-
-/* "healthy", "warning", "critical", "down", "left" */
-const char *nw_health_name(enum nw_health h);
 
 /* A disturbance period found in the delay or the loss series. */
 struct nw_period {

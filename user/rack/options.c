@@ -22,7 +22,7 @@
 enum opt_id {
 	O_RACK, O_IFACE, O_HOOK, O_PORT, O_LISTEN, O_SERVERS, O_DISCOVER, O_MAX_SERVERS,
 	O_RING_BYTES, O_PIN_DIR, O_STATE_DIR, O_INTERVAL, O_DUMP, O_RECORD_LOG, O_DURATION, O_UNPIN,
-	O_VERBOSE, O_METRICS, O_WINDOW, O_HORIZON, O__VALUED, /* below: no environment variable */
+	O_VERBOSE, O_METRICS, O_WINDOW, O_HORIZON, O_DC, O_KEY_FILE, O__VALUED, /* below: no environment variable */
 	O_HELP = O__VALUED, O_VERSION, O__COUNT
 };
 
@@ -47,6 +47,8 @@ static const struct option long_opts[] = {
 	L("metrics", required_argument, O_METRICS),
 	L("window", required_argument, O_WINDOW),
 	L("horizon", required_argument, O_HORIZON),
+	L("dc", required_argument, O_DC),
+	L("key-file", required_argument, O_KEY_FILE),
 	L("help", no_argument, O_HELP),
 	L("version", no_argument, O_VERSION),
 	{ NULL, 0, NULL, 0 },
@@ -57,7 +59,7 @@ static const char *const env_names[O__VALUED] = {
 	"NETWATCH_SERVERS", "NETWATCH_DISCOVER", "NETWATCH_MAX_SERVERS", "NETWATCH_RING_BYTES",
 	"NETWATCH_PIN_DIR", "NETWATCH_STATE_DIR", "NETWATCH_INTERVAL", "NETWATCH_DUMP", "NETWATCH_RECORD_LOG",
 	"NETWATCH_DURATION", "NETWATCH_UNPIN", "NETWATCH_VERBOSE", "NETWATCH_METRICS",
-	"NETWATCH_WINDOW", "NETWATCH_HORIZON",
+	"NETWATCH_WINDOW", "NETWATCH_HORIZON", "NETWATCH_DC", "NETWATCH_KEY_FILE",
 };
 
 static const char usage[] =
@@ -89,6 +91,10 @@ static const char usage[] =
 	"  --record-log FILE   append '<server_id> <seq> <tx_ns> <rx_ns> <flags>' per record\n"
 	"  --metrics ADDR:PORT serve /metrics, /healthz and /api/v1/ over HTTP here\n"
 	"                      (default 0.0.0.0:8000; [::1]:8000 for IPv6; off disables)\n"
+	"  --dc HOST[:PORT]    send a report every interval to this DC controller\n"
+	"                      (default port 9990; docs/report-protocol.md)\n"
+	"  --key-file FILE     shared key (64 hex digits, mode 600): HMAC on reports,\n"
+	"                      samples without a valid SipHash tag are refused\n"
 	"  --duration S        exit cleanly after S seconds\n"
 	"  --unpin             remove this rack's pinned maps and links, then exit\n"
 	"                      and the socket hook's state file (only with --rack,\n"
@@ -242,6 +248,18 @@ static int apply(struct rack_opts *o, int id, const char *v, const char *src)
 			return bad(src, "metrics must be ADDR:PORT (IPv6 in brackets) or off");
 		o->metrics = v;
 		return 0;
+	case O_DC:
+		if (!*v || strlen(v) > 260 || strspn(v, "abcdefghijklmnopqrstuvwxyz"
+				"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_:[]") != strlen(v))
+			return bad(src, "dc must be HOST[:PORT] (IPv6 in brackets)");
+		o->dc = v;
+		return 0;
+	case O_KEY_FILE:
+		nw_keys_wipe(&o->keys);
+		if (nw_keys_load(&o->keys, v, &why))
+			return bad(src, why);
+		o->key_file = v;
+		return 0;
 	case O_DUMP:
 	case O_UNPIN:
 	case O_VERBOSE: {
@@ -360,6 +378,7 @@ fail:
 
 void rack_opts_free(struct rack_opts *o)
 {
+	nw_keys_wipe(&o->keys);
 	free(o->servers);
 	o->servers = NULL;
 	o->nservers = 0;

@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "keyfile.h"
+
 struct rack_opts {
 	uint32_t rack;
 	const char *iface;
@@ -31,6 +33,9 @@ struct rack_opts {
 	const char *metrics; /* --metrics ADDR:PORT as given; NULL: off */
 	struct sockaddr_storage metrics_addr;
 	socklen_t metrics_len;
+	const char *dc;      /* --dc HOST[:PORT] as given; NULL: no reporting */
+	const char *key_file;
+	struct nw_keys keys; /* derived from --key-file; keys.present 0 without */
 };
 
 enum rack_opts_result { RACK_OPTS_RUN, RACK_OPTS_DONE, RACK_OPTS_BAD };
