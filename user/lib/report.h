@@ -102,7 +102,12 @@ enum nw_report_reject nw_report_frame_header(const uint8_t hdr[NW_REPORT_HDR_LEN
 /* Verifies (when keys->present) and parses one whole frame. On NW_REJ_OK
  * *out is filled, its servers in a malloc'ed array the caller frees with
  * nw_report_free. With a key, a frame without a MAC is NW_REJ_AUTH; without
- * one, a MAC is ignored (authenticated stays 0). Never reads past `len`. */
+ * one, a MAC is ignored (authenticated stays 0). Never reads past `len`;
+ * `len` other than the header's claim is NW_REJ_TRUNCATED. The servers come
+ * out sorted by id (bsearch-able); an id listed twice is NW_REJ_RANGE.
+ * boot_ns, seq, time_ns above INT64_MAX are NW_REJ_RANGE (JSON integers are
+ * signed 64-bit in jansson); nw_report_encode refuses them likewise. On any
+ * reject *out holds no allocation (nw_report_free is still safe). */
 enum nw_report_reject nw_report_parse(const uint8_t *frame, size_t len,
 				      const struct nw_keys *keys, struct nw_report *out);
 void nw_report_free(struct nw_report *r);
