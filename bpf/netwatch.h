@@ -209,6 +209,18 @@ struct nw_meta {
 	__u64 restarts;       /* controller starts that reused the pins */
 };
 
+/* The sample key (nw_key, one element, written by userspace before the
+ * collector is attached; BPF_F_RDONLY_PROG: the program only reads it).
+ * enabled 0: the rack has no key, tags are not checked (a tagged sample is
+ * accepted as if untagged). enabled 1: every sample must carry the
+ * SipHash-2-4 tag under `key` or it is counted NW_MAL_AUTH and dropped
+ * before any lookup, accounting or discovery. */
+struct nw_key {
+	__u32 enabled;
+	__u32 reserved;
+	__u8 key[16]; /* crypto_shorthash key bytes; 8-aligned: read as two words */
+};
+
 /* Map names (at most 15 characters: the kernel's BPF_OBJ_NAME_LEN). */
 #define NW_MAP_STATE "nw_state"
 #define NW_MAP_INDEX "nw_index"
@@ -217,6 +229,7 @@ struct nw_meta {
 #define NW_MAP_DISCOVERY "nw_discovery"
 #define NW_MAP_DISC_LIMIT "nw_disc_limit"
 #define NW_MAP_META "nw_meta"
+#define NW_MAP_KEY "nw_key"
 /* Array, server_id -> slot + 1 (0: not there, ask nw_index): a hint that
  * spares the collector the hash lookup; it trusts a hit only when the slot's
  * nw_server_state names the same rack and server. */
