@@ -84,6 +84,20 @@ static int cmp_server(const void *a, const void *b)
 		       &((const struct nw_report_server *)b)->id);
 }
 
+/* Not parsing: a count of bytes that precede every value jansson would
+ * allocate, so a hostile payload cannot turn 4 MiB into hundreds. Bytes
+ * inside strings count too, which only errs on the side of refusing. */
+static int within_budget(const uint8_t *p, size_t n)
+{
+	size_t containers = 0, separators = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		containers += p[i] == '{' || p[i] == '[';
+		separators += p[i] == ',' || p[i] == ':';
+	}
+	return containers <= NW_REPORT_MAX_CONTAINERS && separators <= NW_REPORT_MAX_SEPARATORS;
+}
+
 /* ------------------------------------------------------------ encode */
 
 static int values_ok(const struct nw_report *r)
@@ -224,7 +238,8 @@ int nw_report_encode(const struct nw_report *r, const struct nw_keys *keys, stru
 	if (rc || out->failed)
 		return -1;
 	plen = out->len - NW_REPORT_HDR_LEN;
-	if (plen < 2 || plen > NW_REPORT_MAX_PAYLOAD)
+	if (plen < 2 || plen > NW_REPORT_MAX_PAYLOAD ||
+	    !within_budget((const uint8_t *)out->p + NW_REPORT_HDR_LEN, plen))
 		return -1;
 	hdr = (uint8_t *)out->p;
 	memcpy(hdr, "NWR", 3);
@@ -404,6 +419,8 @@ enum nw_report_reject nw_report_parse(const uint8_t *frame, size_t len,
 			return NW_REJ_AUTH;
 		out->authenticated = 1;
 	}
+	if (!within_budget(frame + NW_REPORT_HDR_LEN, plen))
+		return NW_REJ_TOO_LARGE;
 	root = json_loadb((const char *)frame + NW_REPORT_HDR_LEN, plen, JSON_REJECT_DUPLICATES, &jerr);
 	if (!root) {
 		rej = json_reject(&jerr);
