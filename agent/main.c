@@ -5,9 +5,11 @@
  * everything else goes to stderr.
  */
 #include <signal.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "keyfile.h"
 #include "options.h"
 #include "plan.h"
 #include "run.h"
@@ -58,6 +60,18 @@ int main(int argc, char **argv)
 		break;
 	}
 
+	if (o.key_file[0]) {
+		struct nw_keys keys;
+		const char *why = "";
+
+		if (nw_keys_load(&keys, o.key_file, &why) < 0) {
+			fprintf(stderr, "netwatch-agent: --key-file %s: %s\n", o.key_file, why);
+			return 2;
+		}
+		memcpy(o.sample_key, keys.sample, sizeof(o.sample_key));
+		o.keyed = 1;
+		nw_keys_wipe(&keys);
+	}
 	install_handlers();
 	switch (nw_agent_open(&a, &o, err, sizeof(err))) {
 	case NW_OPEN_OK:
@@ -75,8 +89,9 @@ int main(int argc, char **argv)
 		nw_uhz_format(nw_opts_tone_uhz(&o, o.servers - 1), f1, sizeof(f1));
 		nw_uhz_format(o.rate_uhz, rate, sizeof(rate));
 		fprintf(stderr,
-			"netwatch-agent: rack %u servers %u..%u tones %s..%s Hz at %s Hz -> %s\n",
-			(unsigned)o.rack, o.server, o.server + o.servers - 1, f0, f1, rate, a.peer);
+			"netwatch-agent: rack %u servers %u..%u tones %s..%s Hz at %s Hz -> %s%s\n",
+			(unsigned)o.rack, o.server, o.server + o.servers - 1, f0, f1, rate, a.peer,
+			a.keyed ? " (samples tagged: SipHash-2-4)" : "");
 	}
 	if (o.verbosity > 0 && a.impaired)
 		fprintf(stderr,
@@ -87,5 +102,6 @@ int main(int argc, char **argv)
 	nw_agent_run(&a, &stop_requested);
 	nw_agent_report(&a, stdout);
 	nw_agent_close(&a);
+	sodium_memzero(o.sample_key, sizeof(o.sample_key));
 	return 0;
 }

@@ -26,6 +26,7 @@ enum {
 	O_SOURCE,
 	O_QUIET,
 	O_VERBOSE,
+	O_KEY_FILE,
 	O__N,
 	O_HELP = 0x100,
 	O_VERSION,
@@ -50,6 +51,7 @@ static const struct opt_spec specs[O__N] = {
 	[O_SOURCE] = {"source", "NETWATCH_SOURCE"},
 	[O_QUIET] = {"quiet", "NETWATCH_QUIET"},
 	[O_VERBOSE] = {"verbose", "NETWATCH_VERBOSE"},
+	[O_KEY_FILE] = {"key-file", "NETWATCH_KEY_FILE"},
 };
 
 static const struct option longopts[] = {
@@ -64,6 +66,7 @@ static const struct option longopts[] = {
 	{"duration", required_argument, NULL, O_DURATION},
 	{"impair", required_argument, NULL, O_IMPAIR},
 	{"source", required_argument, NULL, O_SOURCE},
+	{"key-file", required_argument, NULL, O_KEY_FILE},
 	{"quiet", no_argument, NULL, 'q'},
 	{"verbose", no_argument, NULL, 'v'},
 	{"help", no_argument, NULL, 'h'},
@@ -98,6 +101,9 @@ void nw_opts_usage(FILE *f)
 	      "  --impair SPEC             loss=P,dup=P,delay=MS,jitter=MS,skew=PPM,seed=N\n"
 	      "                            P as 10% or 0.1; applied to what goes on the wire\n"
 	      "  --source ADDR             bind to this local address\n"
+	      "  --key-file FILE           shared key (64 hex digits, mode 0600): every sample\n"
+	      "                            and goodbye carries a SipHash-2-4 tag the rack\n"
+	      "                            controller checks (docs/wire-format.md)\n"
 	      "  -q, --quiet               only errors on stderr\n"
 	      "  -v, --verbose             more detail on stderr\n"
 	      "  -h, --help                this text\n"
@@ -232,6 +238,11 @@ static enum nw_opts_result validate(const struct raw *r, struct nw_opts *o, char
 		if (strlen(r->val[O_SOURCE]) >= sizeof(o->source))
 			FAIL("%s: address too long", r->from[O_SOURCE]);
 		strcpy(o->source, r->val[O_SOURCE]);
+	}
+	if (r->val[O_KEY_FILE]) {
+		if (strlen(r->val[O_KEY_FILE]) >= sizeof(o->key_file))
+			FAIL("%s: path too long", r->from[O_KEY_FILE]);
+		strcpy(o->key_file, r->val[O_KEY_FILE]);
 	}
 	if (r->val[O_QUIET]) {
 		if (parse_bool(r->val[O_QUIET], &b) < 0)

@@ -32,6 +32,10 @@ struct nw_opts {
 	uint64_t duration_ns;     /* 0: no limit */
 	struct nw_impair impair;
 	int verbosity;            /* -1 quiet, 0 normal, 1 verbose */
+	char key_file[4096];      /* empty: samples go untagged */
+	/* Filled by main from key_file (the parser does no file I/O): */
+	int keyed;
+	uint8_t sample_key[16];   /* keyfile.h's sample key: SipHash-2-4 */
 };
 
 enum nw_opts_result {

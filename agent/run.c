@@ -86,6 +86,10 @@ enum nw_open_result nw_agent_open(struct nw_agent *a, const struct nw_opts *o, c
 		nw_agent_close(a);
 		return NW_OPEN_FAILED;
 	}
+	if (o->keyed) {
+		nw_batch_set_key(a->b, o->sample_key);
+		a->keyed = 1;
+	}
 	for (uint32_t i = 0; i < a->n; i++) {
 		uint32_t id = o->server + i;
 
@@ -107,7 +111,7 @@ void nw_agent_close(struct nw_agent *a)
 	free(a->st);
 	free(a->tmpl);
 	free(a->ikey);
-	free(a->b);
+	nw_batch_free(a->b);
 	nw_pq_free(&a->pq);
 	a->st = NULL;
 	a->tmpl = NULL;

@@ -35,6 +35,7 @@ struct nw_agent {
 	struct nw_pq pq;
 	int impaired;                /* loss, dup or delay in effect */
 	int delayed;                 /* samples go through pq */
+	int keyed;                   /* every message carries a SipHash-2-4 tag */
 	uint64_t seed;
 	struct nw_sched sched;
 	char peer[NW_HOST_MAX + 16]; /* for logs */

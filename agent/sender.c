@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <netinet/in.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,12 +16,30 @@ struct nw_batch *nw_batch_new(void)
 	if (!b)
 		return NULL;
 	for (unsigned i = 0; i < NW_BATCH_MAX; i++) {
-		b->iov[i].iov_base = &b->buf[i];
-		b->iov[i].iov_len = NW_WIRE_LEN;
-		b->mm[i].msg_hdr.msg_iov = &b->iov[i];
+		b->iov[i][0].iov_base = &b->buf[i];
+		b->iov[i][0].iov_len = NW_WIRE_LEN;
+		b->iov[i][1].iov_base = b->tag[i];
+		b->iov[i][1].iov_len = NW_TAG_LEN;
+		b->mm[i].msg_hdr.msg_iov = b->iov[i];
 		b->mm[i].msg_hdr.msg_iovlen = 1;
 	}
 	return b;
+}
+
+void nw_batch_set_key(struct nw_batch *b, const uint8_t key[NW_TAG_KEY_LEN])
+{
+	memcpy(b->key, key, NW_TAG_KEY_LEN);
+	b->keyed = 1;
+	for (unsigned i = 0; i < NW_BATCH_MAX; i++)
+		b->mm[i].msg_hdr.msg_iovlen = 2;
+}
+
+void nw_batch_free(struct nw_batch *b)
+{
+	if (!b)
+		return;
+	sodium_memzero(b->key, sizeof(b->key));
+	free(b);
 }
 
 struct nw_wire_sample *nw_batch_add(struct nw_batch *b, uint32_t owner, enum nw_msg_kind kind)
@@ -38,6 +57,9 @@ void nw_batch_send(int fd, struct nw_batch *b)
 	unsigned i = 0;
 	int retried = 0;
 
+	if (b->keyed)
+		for (unsigned j = 0; j < b->n; j++)
+			nw_wire_seal(&b->buf[j], b->tag[j], b->key);
 	while (i < b->n) {
 		int r = sendmmsg(fd, &b->mm[i], b->n - i, 0);
 

@@ -3,6 +3,9 @@
  * The UDP socket and batched sends. Messages of a batch are built in place in
  * preallocated buffers and go out with sendmmsg; the outcome of every message
  * is recorded, so the caller can count exactly what reached the wire.
+ * With a sample key every message leaves with NW_FLAG_AUTH and its 8-byte
+ * tag (a second iovec), computed at send time so duplicates and goodbyes
+ * are tagged by the same one code path as samples.
  */
 #ifndef NW_AGENT_SENDER_H
 #define NW_AGENT_SENDER_H
@@ -13,6 +16,7 @@
 
 #include "endpoint.h"
 #include "netwatch.h"
+#include "wire.h"
 
 #define NW_BATCH_MAX 1024U
 
@@ -25,15 +29,22 @@ enum nw_msg_kind {
 struct nw_batch {
 	unsigned n;
 	struct mmsghdr mm[NW_BATCH_MAX];
-	struct iovec iov[NW_BATCH_MAX];
+	struct iovec iov[NW_BATCH_MAX][2]; /* the sample, then its tag when keyed */
 	struct nw_wire_sample buf[NW_BATCH_MAX];
+	uint8_t tag[NW_BATCH_MAX][NW_TAG_LEN];
 	uint32_t owner[NW_BATCH_MAX]; /* server index */
 	uint8_t kind[NW_BATCH_MAX];
 	uint8_t ok[NW_BATCH_MAX];     /* after nw_batch_send: 1 if the kernel took it */
+	int keyed;
+	uint8_t key[NW_TAG_KEY_LEN];  /* the sample key (keyfile.h), when keyed */
 };
 
 /* The batch is large: allocate it; NULL on failure. */
 struct nw_batch *nw_batch_new(void);
+/* Tags every message from now on with `key` (crypto_shorthash key). */
+void nw_batch_set_key(struct nw_batch *b, const uint8_t key[NW_TAG_KEY_LEN]);
+/* Wipes the key and frees; NULL is fine. */
+void nw_batch_free(struct nw_batch *b);
 static inline unsigned nw_batch_room(const struct nw_batch *b)
 {
 	return NW_BATCH_MAX - b->n;

@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <endian.h>
 #include <math.h>
+#include <sodium.h>
 #include <string.h>
 
 void nw_wire_template(struct nw_wire_sample *t, uint16_t rack, uint32_t server, uint32_t freq_uhz,
@@ -36,6 +37,17 @@ void nw_wire_goodbye(struct nw_wire_sample *out, const struct nw_wire_sample *tm
 {
 	nw_wire_sample(out, tmpl, last_seq, tx_ns, 0.0f);
 	out->flags = NW_FLAG_GOODBYE;
+}
+
+_Static_assert(crypto_shorthash_BYTES == NW_TAG_LEN, "the tag is SipHash-2-4's 8 bytes");
+_Static_assert(crypto_shorthash_KEYBYTES == NW_TAG_KEY_LEN, "SipHash-2-4's key is 16 bytes");
+
+void nw_wire_seal(struct nw_wire_sample *s, uint8_t tag[NW_TAG_LEN],
+		  const uint8_t key[NW_TAG_KEY_LEN])
+{
+	/* The flag is inside the tagged bytes: it cannot be stripped either. */
+	s->flags |= NW_FLAG_AUTH;
+	crypto_shorthash(tag, (const unsigned char *)s, NW_WIRE_LEN, key);
 }
 
 float nw_tone_value(double amplitude, uint32_t freq_uhz, uint32_t rate_uhz, uint64_t k)

@@ -19,6 +19,12 @@ void nw_wire_sample(struct nw_wire_sample *out, const struct nw_wire_sample *tmp
 void nw_wire_goodbye(struct nw_wire_sample *out, const struct nw_wire_sample *tmpl,
 		     uint64_t last_seq, uint64_t tx_ns);
 
+/* With a sample key: sets NW_FLAG_AUTH in `s` and writes the SipHash-2-4
+ * tag of its 40 bytes (libsodium crypto_shorthash) to `tag`. */
+#define NW_TAG_KEY_LEN 16U
+void nw_wire_seal(struct nw_wire_sample *s, uint8_t tag[NW_TAG_LEN],
+		  const uint8_t key[NW_TAG_KEY_LEN]);
+
 /*
  * A*sin(2*pi*f*k/rate) with f and rate the wire's micro-hertz values. The
  * phase (k*f mod rate)/rate is reduced in integers first, so sample 10^9 is as

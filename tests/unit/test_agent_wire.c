@@ -8,8 +8,16 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sodium.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include "nw_parse.h"
+#include "nw_siphash.h"
 #include "plan.h"
+#include "sender.h"
 #include "wire.h"
 
 static void test_sample_bytes(void **state)
@@ -161,13 +169,116 @@ static void test_plan(void **state)
 	assert_string_equal(buf, "0.000123");
 }
 
+/* A tag is libsodium's SipHash-2-4 of the 40 bytes with the flag already
+ * set, and the collector's parser and check accept it. */
+static void test_seal(void **state)
+{
+	uint8_t key[NW_TAG_KEY_LEN], tag[NW_TAG_LEN], want[NW_TAG_LEN];
+	uint8_t msg[NW_WIRE_LEN_AUTH];
+	struct nw_wire_sample t, w;
+	struct nw_sample s;
+
+	(void)state;
+	randombytes_buf(key, sizeof(key));
+	nw_wire_template(&t, 3, 9, 1450000, 20000000);
+	nw_wire_sample(&w, &t, 12345, 1700000000000000000ULL, 0.25f);
+	nw_wire_seal(&w, tag, key);
+	assert_int_equal(((const uint8_t *)&w)[5], NW_FLAG_AUTH);
+	crypto_shorthash(want, (const unsigned char *)&w, NW_WIRE_LEN, key);
+	assert_memory_equal(tag, want, NW_TAG_LEN);
+
+	memcpy(msg, &w, NW_WIRE_LEN);
+	memcpy(msg + NW_WIRE_LEN, tag, NW_TAG_LEN);
+	assert_int_equal(nw_parse_sample(msg, msg + sizeof(msg), sizeof(msg), &s), NW_OK);
+	assert_memory_equal(s.tag, tag, NW_TAG_LEN);
+	assert_true(nw_sip_tag_ok(msg, s.tag, nw_sip_le64(key), nw_sip_le64(key + 8)));
+	key[0] ^= 1;
+	assert_false(nw_sip_tag_ok(msg, s.tag, nw_sip_le64(key), nw_sip_le64(key + 8)));
+
+	/* A goodbye keeps its own flag beside the auth flag. */
+	nw_wire_goodbye(&w, &t, 7, 1);
+	nw_wire_seal(&w, tag, key);
+	assert_int_equal(((const uint8_t *)&w)[5], NW_FLAG_GOODBYE | NW_FLAG_AUTH);
+}
+
+/* Through a real socket: a keyed batch puts 48-byte datagrams on the wire
+ * for samples, duplicates and goodbyes alike, each with a valid tag. */
+static void test_keyed_batch_on_wire(void **state)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t alen = sizeof(a);
+	uint8_t key[NW_TAG_KEY_LEN], dgram[128];
+	struct nw_wire_sample t;
+	struct nw_batch *b = nw_batch_new();
+	int rx = socket(AF_INET, SOCK_DGRAM, 0), tx = socket(AF_INET, SOCK_DGRAM, 0);
+	static const uint8_t kinds[3] = { NW_MSG_FIRST, NW_MSG_DUP, NW_MSG_GOODBYE };
+
+	(void)state;
+	assert_non_null(b);
+	assert_true(rx >= 0 && tx >= 0);
+	assert_int_equal(bind(rx, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(getsockname(rx, (struct sockaddr *)&a, &alen), 0);
+	assert_int_equal(connect(tx, (struct sockaddr *)&a, sizeof(a)), 0);
+	randombytes_buf(key, sizeof(key));
+	nw_batch_set_key(b, key);
+	nw_wire_template(&t, 1, 4, 2200000, 20000000);
+	nw_wire_sample(nw_batch_add(b, 0, NW_MSG_FIRST), &t, 5, 100, 0.5f);
+	*nw_batch_add(b, 0, NW_MSG_DUP) = b->buf[0];
+	nw_wire_goodbye(nw_batch_add(b, 0, NW_MSG_GOODBYE), &t, 5, 200);
+	nw_batch_send(tx, b);
+	for (int i = 0; i < 3; i++) {
+		struct nw_sample s = { 0 };
+		ssize_t n;
+
+		assert_int_equal(b->ok[i], 1);
+		n = recv(rx, dgram, sizeof(dgram), MSG_DONTWAIT);
+		assert_int_equal(n, NW_WIRE_LEN_AUTH);
+		assert_int_equal(nw_parse_sample(dgram, dgram + n, (uint32_t)n, &s), NW_OK);
+		assert_true(s.flags & NW_FLAG_AUTH);
+		assert_int_equal(!!(s.flags & NW_FLAG_GOODBYE), kinds[i] == NW_MSG_GOODBYE);
+		assert_true(nw_sip_tag_ok(dgram, s.tag, nw_sip_le64(key), nw_sip_le64(key + 8)));
+	}
+	nw_batch_free(b);
+	close(rx);
+	close(tx);
+}
+
+/* Without a key nothing changes: 40 bytes, no flag. */
+static void test_unkeyed_batch_on_wire(void **state)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t alen = sizeof(a);
+	uint8_t dgram[128];
+	struct nw_wire_sample t;
+	struct nw_batch *b = nw_batch_new();
+	int rx = socket(AF_INET, SOCK_DGRAM, 0), tx = socket(AF_INET, SOCK_DGRAM, 0);
+
+	(void)state;
+	assert_non_null(b);
+	assert_int_equal(bind(rx, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(getsockname(rx, (struct sockaddr *)&a, &alen), 0);
+	assert_int_equal(connect(tx, (struct sockaddr *)&a, sizeof(a)), 0);
+	nw_wire_template(&t, 1, 4, 2200000, 20000000);
+	nw_wire_sample(nw_batch_add(b, 0, NW_MSG_FIRST), &t, 5, 100, 0.5f);
+	nw_batch_send(tx, b);
+	assert_int_equal(recv(rx, dgram, sizeof(dgram), MSG_DONTWAIT), NW_WIRE_LEN);
+	assert_int_equal(dgram[5], 0);
+	nw_batch_free(b);
+	close(rx);
+	close(tx);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sample_bytes),   cmocka_unit_test(test_template_untouched),
 		cmocka_unit_test(test_goodbye_bytes),  cmocka_unit_test(test_tone_values),
 		cmocka_unit_test(test_value_bits_on_wire), cmocka_unit_test(test_plan),
+		cmocka_unit_test(test_seal),           cmocka_unit_test(test_keyed_batch_on_wire),
+		cmocka_unit_test(test_unkeyed_batch_on_wire),
 	};
 
+	if (sodium_init() < 0)
+		return 1;
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
