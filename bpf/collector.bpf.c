@@ -10,6 +10,7 @@
 #include "netwatch.h"
 #include "nw_parse.h"
 #include "nw_account.h"
+#include "nw_siphash.h"
 
 #define TC_ACT_OK 0
 #define TC_ACT_SHOT 2
@@ -89,7 +90,33 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } nw_meta SEC(".maps");
 
+/* The rack's sample key (struct nw_key): written by userspace before the
+ * program is attached, read-only to the program. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct nw_key);
+	__uint(map_flags, BPF_F_RDONLY_PROG);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} nw_key SEC(".maps");
+
 enum nw_action { NW_ACT_PASS, NW_ACT_CONSUME };
+
+/* With a key, a sample must carry the flag and the tag of its 40 bytes.
+ * Without one (or before userspace has written the map) the tag is not
+ * looked at: a keyed agent still reaches a rack that has no key. */
+static __always_inline int nw_auth_ok(const __u8 *payload, const struct nw_sample *s)
+{
+	__u32 zero = 0;
+	const struct nw_key *k = bpf_map_lookup_elem(&nw_key, &zero);
+
+	if (!k || !k->enabled)
+		return 1;
+	if (!(s->flags & NW_FLAG_AUTH))
+		return 0;
+	return nw_sip_tag_ok(payload, s->tag, nw_sip_le64(k->key), nw_sip_le64(k->key + 8));
+}
 
 static __always_inline void nw_discover(struct nw_stats *stats, const struct nw_sample *s,
 					const struct nw_frame *f, __u64 now)
@@ -158,6 +185,12 @@ static __always_inline enum nw_action nw_collect(void *data, void *data_end)
 	reason = nw_parse_sample(f.payload, data_end, f.payload_len, &s);
 	if (reason != NW_OK)
 		goto malformed;
+	/* Before anything reads or writes per-server state, discovery included:
+	 * with a key, a forged sender can only raise malformed[auth]. */
+	if (!nw_auth_ok(f.payload, &s)) {
+		reason = NW_MAL_AUTH;
+		goto malformed;
+	}
 
 	now = bpf_ktime_get_tai_ns();
 	if (s.rack_id != nw_rack_id) {
@@ -246,4 +279,32 @@ int nw_tc(struct __sk_buff *skb)
 	data = (void *)(long)skb->data;
 	data_end = (void *)(long)skb->data_end;
 	return nw_collect(data, data_end) == NW_ACT_CONSUME ? TC_ACT_SHOT : TC_ACT_OK;
+}
+
+/*
+ * Not part of the collector (the "?" keeps libbpf from loading it unless a
+ * test asks): runs the collector's own SipHash on an arbitrary 40-byte
+ * message, so tests/bpf can check the in-kernel code against the reference
+ * implementation's test vectors, which are not valid samples. Frame:
+ * message[40], expected tag[8], room[8] where the computed tag is written.
+ * XDP_PASS when the expected tag matches, XDP_DROP when not.
+ */
+SEC("?xdp")
+int nw_sip_selftest(struct xdp_md *ctx)
+{
+	__u8 *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	__u32 zero = 0;
+	const struct nw_key *k = bpf_map_lookup_elem(&nw_key, &zero);
+	__u64 tag;
+
+	if (!k || (void *)(data + NW_WIRE_LEN + 2 * NW_TAG_LEN) > data_end)
+		return XDP_ABORTED;
+	tag = nw_siphash40(data, nw_sip_le64(k->key), nw_sip_le64(k->key + 8));
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	*(__u64 *)(data + NW_WIRE_LEN + NW_TAG_LEN) = __builtin_bswap64(tag);
+#else
+	*(__u64 *)(data + NW_WIRE_LEN + NW_TAG_LEN) = tag;
+#endif
+	return tag == nw_sip_le64(data + NW_WIRE_LEN) ? XDP_PASS : XDP_DROP;
 }

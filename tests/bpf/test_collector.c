@@ -25,6 +25,7 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <sodium.h>
 
 #include "netwatch.h"
 #include "collector.skel.h"
@@ -82,6 +83,9 @@ static int setup(void **state)
 	fx->skel->rodata->nw_port = PB_PORT;
 	fx->skel->rodata->nw_rack_id = PB_RACK;
 	fx->skel->rodata->nw_discovery_per_sec = DISC_PER_SEC;
+	/* Off by default ("?xdp"): loaded here, so it is also verified. */
+	if (bpf_program__set_autoload(fx->skel->progs.nw_sip_selftest, true))
+		goto fail;
 	if (collector__load(fx->skel))
 		goto fail;
 	fx->prog_fd = bpf_program__fd(fx->hook == HOOK_XDP ? fx->skel->progs.nw_xdp
@@ -732,6 +736,221 @@ static void test_direct_hint(void **state)
 	assert_no_malformed(&stats);
 }
 
+/* ------------------------------------------------------------- auth */
+
+static void set_key(struct fx *fx, int enabled, const uint8_t key[16])
+{
+	struct nw_key k;
+	__u32 zero = 0;
+
+	memset(&k, 0, sizeof(k));
+	k.enabled = (__u32)enabled;
+	memcpy(k.key, key, sizeof(k.key));
+	assert_int_equal(bpf_map__update_elem(fx->skel->maps.nw_key, &zero, sizeof(zero), &k,
+					      sizeof(k), BPF_ANY), 0);
+}
+
+/* The agent's tagging, with libsodium as the reference: flag first, then
+ * the tag over the 40 bytes as they go on the wire. */
+static void tag_sample(struct pb_sample *s, const uint8_t key[16])
+{
+	uint8_t bytes[NW_WIRE_LEN_AUTH];
+	struct pb_sample c = *s;
+
+	c.flags |= NW_FLAG_AUTH;
+	c.len = NW_WIRE_LEN_AUTH;
+	pb_put_sample(bytes, &c);
+	crypto_shorthash(s->tag, bytes, NW_WIRE_LEN, key);
+	s->flags = c.flags;
+}
+
+/* The in-kernel SipHash (nw_sip_selftest runs the collector's nw_siphash.h
+ * with the key from nw_key) against vectors_sip64[40] of the reference
+ * implementation: key 00..0f, message 00..27. */
+static void test_sip_reference_vector(void **state)
+{
+	static const uint8_t want[8] = { 0xd0, 0xa7, 0x04, 0x53, 0x6b, 0xa9, 0x3e, 0x0e };
+	struct fx *fx = *state;
+	int prog = bpf_program__fd(fx->skel->progs.nw_sip_selftest);
+	uint8_t key[16], in[64], out[64];
+
+	for (int i = 0; i < 16; i++)
+		key[i] = (uint8_t)i;
+	set_key(fx, 0, key); /* the self-test reads the key bytes, enabled or not */
+	memset(in, 0, sizeof(in));
+	for (int i = 0; i < (int)NW_WIRE_LEN; i++)
+		in[i] = (uint8_t)i;
+	memcpy(in + NW_WIRE_LEN, want, 8);
+	for (int flip = -1; flip < 64; flip++) {
+		LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = in, .data_size_in = sizeof(in),
+			    .data_out = out, .data_size_out = sizeof(out), .repeat = 1);
+
+		if (flip >= 0)
+			in[NW_WIRE_LEN + flip / 8] ^= (uint8_t)(1U << (flip % 8));
+		assert_int_equal(bpf_prog_test_run_opts(prog, &o), 0);
+		assert_memory_equal(out + NW_WIRE_LEN + 8, want, 8); /* computed tag */
+		assert_int_equal(o.retval, flip < 0 ? XDP_PASS : XDP_DROP);
+		if (flip >= 0)
+			in[NW_WIRE_LEN + flip / 8] ^= (uint8_t)(1U << (flip % 8));
+	}
+	/* Random keys and messages against libsodium. */
+	for (int r = 0; r < 200; r++) {
+		LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = in, .data_size_in = sizeof(in),
+			    .data_out = out, .data_size_out = sizeof(out), .repeat = 1);
+
+		randombytes_buf(key, sizeof(key));
+		randombytes_buf(in, NW_WIRE_LEN);
+		crypto_shorthash(in + NW_WIRE_LEN, in, NW_WIRE_LEN, key);
+		set_key(fx, 1, key);
+		assert_int_equal(bpf_prog_test_run_opts(prog, &o), 0);
+		assert_int_equal(o.retval, XDP_PASS);
+		assert_memory_equal(out + NW_WIRE_LEN + 8, in + NW_WIRE_LEN, 8);
+	}
+}
+
+static size_t auth_frame(uint8_t *buf, int family, struct pb_sample *s)
+{
+	struct pb_frame f = pb_frame_make(family);
+
+	return pb_sample_frame(buf, &f, s);
+}
+
+/* With a key: only samples tagged under it are counted and recorded; every
+ * other one is malformed[NW_MAL_AUTH] (or [NW_MAL_LENGTH] when flag and
+ * length disagree) and touches no server state, discovery included. */
+static void test_auth_keyed(void **state)
+{
+	struct fx *fx = *state;
+	uint8_t key[16], other[16], buf[PB_FRAME_MAX];
+	uint64_t base = tai_now() - 1000000000ULL, want_auth = 0, want_len = 0;
+	struct disc_ctx d = { 0 };
+	struct ring_buffer *rb;
+	struct nw_server_state st;
+	struct nw_stats stats;
+	struct pb_sample s;
+
+	randombytes_buf(key, sizeof(key));
+	memcpy(other, key, sizeof(other));
+	other[15] ^= 0x80;
+	set_key(fx, 1, key);
+	register_server(fx, 1, 0, NW_RING_BYTES_DEFAULT);
+	rb = ring_buffer__new(bpf_map__fd(fx->skel->maps.nw_discovery), on_disc, &d, NULL);
+	assert_non_null(rb);
+
+	/* Good: seq 0 over IPv4, seq 1 over IPv6. */
+	for (uint64_t q = 0; q < 2; q++) {
+		s = pb_sample_make(PB_RACK, 1, q, base + q * 1000);
+		tag_sample(&s, key);
+		run_expect(fx, buf, auth_frame(buf, q ? 6 : 4, &s), 1);
+	}
+	assert_int_equal(consume(fx, 0), 2);
+
+	for (int family = 4; family <= 6; family += 2) {
+		/* Every single-bit error in the tag. */
+		for (int bit = 0; bit < 64; bit += 7) {
+			s = pb_sample_make(PB_RACK, 1, 2, base + 2000);
+			tag_sample(&s, key);
+			s.tag[bit / 8] ^= (uint8_t)(1U << (bit % 8));
+			run_expect(fx, buf, auth_frame(buf, family, &s), 1);
+			want_auth++;
+		}
+		/* The right tag for other bytes: seq changed after tagging. */
+		s = pb_sample_make(PB_RACK, 1, 2, base + 2000);
+		tag_sample(&s, key);
+		s.seq = 3;
+		run_expect(fx, buf, auth_frame(buf, family, &s), 1);
+		want_auth++;
+		/* Tagged under another key. */
+		s = pb_sample_make(PB_RACK, 1, 2, base + 2000);
+		tag_sample(&s, other);
+		run_expect(fx, buf, auth_frame(buf, family, &s), 1);
+		want_auth++;
+		/* No tag at all: a plain 40-byte sample, and a plain goodbye. */
+		s = pb_sample_make(PB_RACK, 1, 2, base + 2000);
+		run_expect(fx, buf, auth_frame(buf, family, &s), 1);
+		s.flags = NW_FLAG_GOODBYE;
+		run_expect(fx, buf, auth_frame(buf, family, &s), 1);
+		want_auth += 2;
+		/* A forged unknown sender: no discovery event, not even counted unknown. */
+		s = pb_sample_make(PB_RACK, 700, 0, base);
+		run_expect(fx, buf, auth_frame(buf, family, &s), 1);
+		s.flags = NW_FLAG_AUTH; /* garbage tag */
+		run_expect(fx, buf, auth_frame(buf, family, &s), 1);
+		want_auth += 2;
+		/* Flag without tag, tag without flag: a length error, as without a key. */
+		s = pb_sample_make(PB_RACK, 1, 2, base + 2000);
+		tag_sample(&s, key);
+		s.len = NW_WIRE_LEN;
+		run_expect(fx, buf, auth_frame(buf, family, &s), 1);
+		s = pb_sample_make(PB_RACK, 1, 2, base + 2000);
+		tag_sample(&s, key);
+		s.flags &= (uint8_t)~NW_FLAG_AUTH;
+		s.len = NW_WIRE_LEN_AUTH;
+		run_expect(fx, buf, auth_frame(buf, family, &s), 1);
+		want_len += 2;
+	}
+	read_stats(fx, &stats);
+	assert_true(stats.malformed[NW_MAL_AUTH] == want_auth);
+	assert_true(stats.malformed[NW_MAL_LENGTH] == want_len);
+	assert_true(stats.samples == 2 && stats.unknown_server == 0 && stats.wrong_rack == 0);
+	assert_true(stats.discovery_sent == 0 && stats.discovery_suppressed == 0);
+	assert_int_equal(ring_buffer__consume(rb), 0);
+	assert_int_equal(consume(fx, 0), 0); /* nothing after the two good ones */
+	read_state(fx, 0, &st);
+	assert_true(st.received == 2 && st.max_seq == 1 && st.goodbyes == 0);
+	assert_true(st.duplicates == 0 && st.lost == 0 && st.late == 0);
+
+	/* A tagged goodbye is accepted and closes the stream. */
+	s = pb_sample_make(PB_RACK, 1, 1, base + 3000);
+	s.flags = NW_FLAG_GOODBYE;
+	tag_sample(&s, key);
+	run_expect(fx, buf, auth_frame(buf, 4, &s), 1);
+	assert_int_equal(consume(fx, 0), 1);
+	assert_int_equal(fx->rings[0].recs[2].flags & NW_REC_GOODBYE, NW_REC_GOODBYE);
+	read_state(fx, 0, &st);
+	assert_true(st.goodbyes == 1);
+	/* Turning the key off: the same bad tags are now accepted, unchecked. */
+	set_key(fx, 0, key);
+	s = pb_sample_make(PB_RACK, 1, 0, base + 10000);
+	s.flags = NW_FLAG_AUTH;
+	run_expect(fx, buf, auth_frame(buf, 4, &s), 1);
+	s = pb_sample_make(PB_RACK, 1, 1, base + 11000);
+	run_expect(fx, buf, auth_frame(buf, 6, &s), 1);
+	assert_int_equal(consume(fx, 0), 2);
+	read_stats(fx, &stats);
+	assert_true(stats.malformed[NW_MAL_AUTH] == want_auth);
+	assert_true(stats.samples == 5);
+	ring_buffer__free(rb);
+}
+
+/* A rack without a key (nw_key never written, as after a load) takes tagged
+ * samples from keyed agents, whatever the tag, and counts nothing as auth. */
+static void test_auth_rack_without_key(void **state)
+{
+	struct fx *fx = *state;
+	uint8_t key[16], buf[PB_FRAME_MAX];
+	uint64_t base = tai_now() - 1000000000ULL;
+	struct nw_server_state st;
+	struct nw_stats stats;
+
+	randombytes_buf(key, sizeof(key));
+	register_server(fx, 1, 0, NW_RING_BYTES_DEFAULT);
+	for (uint64_t q = 0; q < 6; q++) {
+		struct pb_sample s = pb_sample_make(PB_RACK, 1, q, base + q * 1000);
+
+		if (q % 3 == 0)
+			tag_sample(&s, key);     /* a keyed agent */
+		else if (q % 3 == 1)
+			s.flags = NW_FLAG_AUTH;  /* a wrong tag: not looked at */
+		run_expect(fx, buf, auth_frame(buf, q % 2 ? 6 : 4, &s), 1);
+	}
+	assert_int_equal(consume(fx, 0), 6);
+	read_stats(fx, &stats);
+	assert_no_malformed(&stats);
+	read_state(fx, 0, &st);
+	assert_true(st.received == 6);
+}
+
 #define BOTH(fn)                                                                          \
 	{ .name = #fn " [xdp]", .test_func = fn, .setup_func = setup,                      \
 	  .teardown_func = teardown, .initial_state = &hook_xdp },                           \
@@ -752,6 +971,10 @@ int main(void)
 		BOTH(test_ring_full),
 		BOTH(test_no_ring),
 		BOTH(test_direct_hint),
+		{ .name = "test_sip_reference_vector [xdp]", .test_func = test_sip_reference_vector,
+		  .setup_func = setup, .teardown_func = teardown, .initial_state = &hook_xdp },
+		BOTH(test_auth_keyed),
+		BOTH(test_auth_rack_without_key),
 	};
 	cpu_set_t one;
 
@@ -759,6 +982,8 @@ int main(void)
 		fprintf(stderr, "test_collector: needs root (BPF_PROG_TEST_RUN)\n");
 		return 1;
 	}
+	if (sodium_init() < 0)
+		return 1;
 	/* The discovery limiter is per CPU: stay on one. */
 	CPU_ZERO(&one);
 	CPU_SET(0, &one);
