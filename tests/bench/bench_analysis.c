@@ -246,14 +246,29 @@ static double period_cost_us(void)
 	return t * 1e6;
 }
 
-int main(void)
+/* Usage: bench_analysis [servers...] (default 1 100 10000). */
+int main(int argc, char **argv)
 {
-	static const uint32_t counts[] = { 1, 100, 10000 };
+	static const uint32_t dflt[] = { 1, 100, 10000 };
+	uint32_t counts[16];
+	size_t ncounts = 0;
 	struct nw_analysis probe;
 	struct nw_analysis_cfg cfg;
 	size_t sig_b, per_b, skew_b, spec_b, cap;
 	double pc;
 
+	for (int i = 1; i < argc && ncounts < 16; i++) {
+		long v = strtol(argv[i], NULL, 10);
+
+		if (v < 1 || v > 1000000) {
+			fprintf(stderr, "bench_analysis: bad server count %s\n", argv[i]);
+			return 2;
+		}
+		counts[ncounts++] = (uint32_t)v;
+	}
+	if (!ncounts)
+		for (size_t i = 0; i < sizeof(dflt) / sizeof(dflt[0]); i++)
+			counts[ncounts++] = dflt[i];
 	printf("bench_analysis: window %u, %.0f Hz, interval 1 s, horizon %.0f s, "
 	       "%u timed intervals after %u s of records\n",
 	       NW_ANALYSIS_WINDOW_DEFAULT, RATE_HZ, NW_ANALYSIS_HORIZON_DEFAULT, INTERVALS, WARM_S);
@@ -294,7 +309,7 @@ int main(void)
 	printf("%-8s %-13s %12s %12s %10s %10s %14s %14s %9s\n", "servers", "refresh",
 	       "ms/interval", "max ms", "us/server", "ns/record", "state B/srv", "spectrum B/srv",
 	       "analysed");
-	for (size_t i = 0; i < sizeof(counts) / sizeof(counts[0]); i++) {
+	for (size_t i = 0; i < ncounts; i++) {
 		for (int with_periods = 0; with_periods < 2; with_periods++) {
 			uint32_t n = counts[i];
 			struct result r = run(n, with_periods ? NW_ANALYSIS_PERIOD_BUDGET : -1.0);

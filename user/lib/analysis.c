@@ -200,6 +200,20 @@ static void refresh_periods(struct nw_analysis *a, uint64_t now_ns)
 	}
 }
 
+/* With thousands of servers each one's ring is cold when its turn comes:
+ * ask for the newest window of the next one while this one is analysed
+ * (the FFT and the metrics leave the memory bus idle). */
+static void prefetch_server(const struct nw_server_analysis *s)
+{
+	const struct nw_signal *g = &s->sig;
+
+	if (!s->ready || !g->count)
+		return;
+	__builtin_prefetch(s);
+	for (uint32_t j = 0; j <= g->n && j < g->count; j += 4)
+		__builtin_prefetch(&g->ring[(g->head - 1 - j) & (g->cap - 1)]);
+}
+
 static enum nw_health view_class(enum nw_health_class c)
 {
 	return c == NW_CLASS_HEALTHY ? NW_HEALTH_HEALTHY
@@ -219,6 +233,8 @@ void nw_analysis_refresh(struct nw_analysis *a, struct nw_rack_view *v, uint64_t
 
 		if (!sv->present)
 			continue;
+		if (slot + 1 < a->max_slots)
+			prefetch_server(&a->srv[slot + 1]);
 		if (s->ready && s->server_id != sv->server_id)
 			server_release(s); /* the slot serves another server now */
 		rate = sv->st.rate_uhz / 1e6;

@@ -94,6 +94,98 @@ void nw_signal_add(struct nw_signal *sig, const struct nw_record *rec)
 	sig->samples++;
 }
 
+static inline const struct nw_sig_rec *rec_at(const struct nw_signal *sig, uint64_t idx)
+{
+	/* sample idx sits (samples - 1 - idx) places behind head */
+	return &sig->ring[(sig->head - 1 - (uint32_t)(sig->samples - 1 - idx)) & (sig->cap - 1)];
+}
+
+/* The common case, taken when every record that can reach the window belongs
+ * to the current stream and arrived in rx order: the window's records are
+ * then one contiguous run of the ring, and a collision is simply a record
+ * landing in the same slot as the one before it (the earlier arrival, or the
+ * first fed on a tie, is already there), so no per-slot arrival times are
+ * needed. Gives exactly the general path's result. Returns false when the
+ * case does not apply (out untouched). */
+static bool window_sorted(const struct nw_signal *sig, double now_u, double oldest_u,
+			  const double *weight, double *out, struct nw_window_stats *st)
+{
+	const uint32_t n = sig->n;
+	const uint64_t end = sig->samples; /* one past the newest sample index */
+	uint64_t lo = sig->samples - sig->count; /* oldest index held */
+	uint64_t first = sig->epoch_first[sig->epoch % NW_SIGNAL_EPOCHS];
+	uint64_t hi, i;
+
+	/* From unsorted_mark on, each record's rx is >= every earlier one's. */
+	if (sig->unsorted_mark > lo)
+		lo = sig->unsorted_mark;
+	if (first > lo)
+		lo = first;
+	/* Newest first: skip what lies after now (a few at most). The window's
+	 * first record is about n + 1 records back (one per slot); walk from
+	 * there, sequentially, so a cold ring costs streaming reads only. */
+	for (hi = end; hi > lo && rec_at(sig, hi - 1)->u > now_u; hi--)
+		;
+	i = hi - lo > (uint64_t)n + 1 ? hi - n - 1 : lo;
+	if (i == hi || rec_at(sig, i)->u >= oldest_u) {
+		while (i > lo && rec_at(sig, i - 1)->u >= oldest_u)
+			i--;
+	} else {
+		while (i < hi && rec_at(sig, i)->u < oldest_u)
+			i++;
+	}
+	if (i == lo && lo > sig->samples - sig->count)
+		return false; /* older, unsorted or other-stream records may reach it */
+	if (i == hi)
+		return false; /* nothing in the window: the general path says so */
+
+	/* Baseline: four running minima, so the loop is not one long chain of
+	 * dependent compares. */
+	double m4[4] = { INFINITY, INFINITY, INFINITY, INFINITY };
+	uint64_t k = i;
+
+	for (; k + 4 <= hi; k += 4)
+		for (int q = 0; q < 4; q++) {
+			const struct nw_sig_rec *r = rec_at(sig, k + (uint64_t)q);
+			double d = r->u - (double)r->seqoff;
+
+			m4[q] = d < m4[q] ? d : m4[q];
+		}
+	for (; k < hi; k++) {
+		const struct nw_sig_rec *r = rec_at(sig, k);
+		double d = r->u - (double)r->seqoff;
+
+		m4[0] = d < m4[0] ? d : m4[0];
+	}
+	double base = fmin(fmin(m4[0], m4[1]), fmin(m4[2], m4[3]));
+	const double off = 0.5 - base;
+	const int64_t newest = fast_floor(now_u - base + 0.5);
+	const int64_t oldest = newest - (int64_t)n + 1;
+	int64_t prev = INT64_MIN;
+	uint32_t filled = 0, collisions = 0; /* locals: `out` may alias `st` */
+
+	memset(out, 0, n * sizeof(*out));
+	for (k = i; k < hi; k++) {
+		const struct nw_sig_rec *r = rec_at(sig, k);
+		int64_t s = fast_floor(r->u + off);
+
+		if (s < oldest || s > newest)
+			continue;
+		if (s == prev) {
+			collisions++;
+			continue;
+		}
+		prev = s;
+		filled++;
+		uint32_t slot = (uint32_t)(s - oldest);
+
+		out[slot] = weight ? (double)r->value * weight[slot] : (double)r->value;
+	}
+	*st = (struct nw_window_stats){ .filled = filled, .collisions = collisions,
+					.newest_slot = newest };
+	return true;
+}
+
 uint32_t nw_signal_window(const struct nw_signal *sig, uint64_t now_ns, const double *weight,
 			  double *out, double *keep, struct nw_window_stats *st)
 {
@@ -112,6 +204,9 @@ uint32_t nw_signal_window(const struct nw_signal *sig, uint64_t now_ns, const do
 	/* One slot of margin: a record just older than the window may still
 	 * round into its oldest slot. */
 	const double oldest_u = now_u - (double)n - 1.0;
+
+	if (window_sorted(sig, now_u, oldest_u, weight, out, st))
+		return st->filled;
 
 	/* Pass 1, newest first: each stream's baseline = min of (r_j - j*T) over
 	 * the window. Where the ring is sorted by rx, the first record older

@@ -74,6 +74,30 @@ static double mag(const fftw_complex c)
 	return sqrt(c[0] * c[0] + c[1] * c[1]);
 }
 
+/* Largest of p[from..to-1], -1 when empty. */
+static double max_in(const double *p, uint32_t from, uint32_t to)
+{
+	double m[4] = { -1.0, -1.0, -1.0, -1.0 };
+	uint32_t b = from;
+
+	for (; b + 4 <= to; b += 4)
+		for (int q = 0; q < 4; q++)
+			m[q] = p[b + (uint32_t)q] > m[q] ? p[b + (uint32_t)q] : m[q];
+	for (; b < to; b++)
+		m[0] = p[b] > m[0] ? p[b] : m[0];
+	m[0] = m[0] > m[1] ? m[0] : m[1];
+	m[2] = m[2] > m[3] ? m[2] : m[3];
+	return m[0] > m[2] ? m[0] : m[2];
+}
+
+static uint32_t first_eq(const double *p, uint32_t from, uint32_t to, double v)
+{
+	for (uint32_t b = from; b < to; b++)
+		if (p[b] == v)
+			return b;
+	return from;
+}
+
 void nw_spec_measure(struct nw_spec_ctx *ctx, double rate_hz, double tone_hz,
 		     struct nw_spec_result *res)
 {
@@ -85,11 +109,13 @@ void nw_spec_measure(struct nw_spec_ctx *ctx, double rate_hz, double tone_hz,
 	fftw_execute_dft_r2c(ctx->plan, ctx->in, ctx->out);
 
 	/* One-sided power: interior bins stand for +f and -f. */
-	for (uint32_t b = 0; b <= half; b++) {
+	p[0] = ctx->out[0][0] * ctx->out[0][0] + ctx->out[0][1] * ctx->out[0][1];
+	for (uint32_t b = 1; b < half; b++) {
 		double re = ctx->out[b][0], im = ctx->out[b][1];
 
-		p[b] = (re * re + im * im) * ((b == 0 || b == half) ? 1.0 : 2.0);
+		p[b] = 2.0 * (re * re + im * im);
 	}
+	p[half] = ctx->out[half][0] * ctx->out[half][0] + ctx->out[half][1] * ctx->out[half][1];
 
 	double lo_f = ceil(b0 - NW_SPEC_LOBE_BINS), hi_f = floor(b0 + NW_SPEC_LOBE_BINS);
 	uint32_t lo = lo_f < 0 ? 0 : (uint32_t)lo_f;
@@ -97,20 +123,41 @@ void nw_spec_measure(struct nw_spec_ctx *ctx, double rate_hz, double tone_hz,
 	double sig = 0.0, noise = 0.0, spur_p = -1.0, peak_p = -1.0;
 	uint32_t spur = 0, peak = 1;
 
-	for (uint32_t b = 0; b <= half; b++) {
-		if (b >= lo && b <= hi) {
-			sig += p[b];
-		} else {
-			noise += p[b];
-			if (p[b] > spur_p) {
-				spur_p = p[b];
-				spur = b;
-			}
-		}
-		if (b >= 1 && b < half && p[b] > peak_p) {
-			peak_p = p[b];
-			peak = b;
-		}
+	if (lo > hi) { /* expected tone beyond Nyquist: no lobe, all noise */
+		lo = half + 1;
+		hi = half;
+	}
+	for (uint32_t b = lo; b <= hi; b++)
+		sig += p[b];
+	/* Noise: the bins outside the lobe, summed with independent partial
+	 * sums (no chain of dependent adds); the strongest of them is the spur. */
+	{
+		double acc[4] = { 0, 0, 0, 0 };
+		uint32_t b = 0;
+
+		for (; b + 4 <= lo; b += 4)
+			for (int q = 0; q < 4; q++)
+				acc[q] += p[b + (uint32_t)q];
+		for (; b < lo; b++)
+			acc[0] += p[b];
+		for (b = hi + 1; b + 4 <= half + 1; b += 4)
+			for (int q = 0; q < 4; q++)
+				acc[q] += p[b + (uint32_t)q];
+		for (; b <= half; b++)
+			acc[0] += p[b];
+		noise = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+	}
+	/* The strongest bins: maxima first (independent partial maxima), then
+	 * the first bin holding it, as a scan keeping the first maximum would. */
+	{
+		double m_a = max_in(p, 0, lo), m_b = max_in(p, hi + 1, half + 1);
+
+		spur_p = m_a >= m_b ? m_a : m_b;
+		if (spur_p >= 0.0)
+			spur = m_a >= m_b ? first_eq(p, 0, lo, spur_p) : first_eq(p, hi + 1, half + 1, spur_p);
+		peak_p = max_in(p, 1, half);
+		if (peak_p >= 0.0)
+			peak = first_eq(p, 1, half, peak_p);
 	}
 
 	double total = sig + noise;
