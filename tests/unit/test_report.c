@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "report.h"
 
 static void keys_for_test(struct nw_keys *k, uint8_t fill)
@@ -107,10 +109,579 @@ static void test_round_trip(void **state)
 	round_trip(NW_REPORT_MAX_SERVERS, 1);
 }
 
+
+/* ------------------------------------------------------------ frames */
+
+/* A frame around `payload` (`n` bytes), MAC'ed with `keys` when given. */
+static uint8_t *frame_of(const char *payload, size_t n, const struct nw_keys *keys, size_t *len)
+{
+	size_t mac = keys ? NW_REPORT_MAC_LEN : 0;
+	uint8_t *f = malloc(NW_REPORT_HDR_LEN + n + mac);
+
+	assert_non_null(f);
+	memset(f, 0, NW_REPORT_HDR_LEN);
+	memcpy(f, "NWR", 3);
+	f[3] = NW_REPORT_VERSION;
+	f[4] = keys ? NW_REPORT_FLAG_MAC : 0;
+	f[8] = (uint8_t)(n >> 24);
+	f[9] = (uint8_t)(n >> 16);
+	f[10] = (uint8_t)(n >> 8);
+	f[11] = (uint8_t)n;
+	memcpy(f + NW_REPORT_HDR_LEN, payload, n);
+	if (keys)
+		crypto_auth_hmacsha256(f + NW_REPORT_HDR_LEN + n, f, NW_REPORT_HDR_LEN + n, keys->report);
+	*len = NW_REPORT_HDR_LEN + n + mac;
+	return f;
+}
+
+/* Parses a frame and checks that a reject leaves nothing to free. */
+static enum nw_report_reject parse_frame(const uint8_t *f, size_t len, const struct nw_keys *keys,
+					 struct nw_report *out)
+{
+	enum nw_report_reject rej = nw_report_parse(f, len, keys, out);
+
+	if (rej != NW_REJ_OK) {
+		assert_null(out->servers);
+		assert_int_equal(out->nservers, 0);
+	}
+	return rej;
+}
+
+static enum nw_report_reject parse_payload_n(const char *payload, size_t n)
+{
+	struct nw_keys none = { 0 };
+	struct nw_report r;
+	size_t len;
+	uint8_t *f = frame_of(payload, n, NULL, &len);
+	enum nw_report_reject rej = parse_frame(f, len, &none, &r);
+
+	nw_report_free(&r);
+	free(f);
+	return rej;
+}
+
+static enum nw_report_reject parse_payload(const char *payload)
+{
+	return parse_payload_n(payload, strlen(payload));
+}
+
+/* ------------------------------------------------------------ the table */
+
+/* ..B: the members without braces, so a case can add a key in front. */
+#define TOPB(v, rack, boot, seq, t, iv, score, servers)                                       \
+	"\"v\":" v ",\"rack_id\":" rack ",\"boot_ns\":" boot ",\"seq\":" seq ",\"time_ns\":" t \
+	",\"interval_s\":" iv ",\"rack_score\":" score ",\"servers\":" servers
+#define TOP(v, rack, boot, seq, t, iv, score, servers) \
+	"{" TOPB(v, rack, boot, seq, t, iv, score, servers) "}"
+#define TOPS(servers) TOP("1", "3", "1000", "1", "2000", "1.0", "0.97", servers)
+#define SRVB(id, cls, err, snr, loss, jit, up)                                         \
+	"\"id\":" id ",\"class\":" cls ",\"error\":" err ",\"snr_db\":" snr               \
+	",\"loss_ratio\":" loss ",\"jitter_s\":" jit ",\"up\":" up
+#define SRV(id, cls, err, snr, loss, jit, up) "{" SRVB(id, cls, err, snr, loss, jit, up) "}"
+#define S1(id, cls, err, snr, loss, jit, up) TOPS("[" SRV(id, cls, err, snr, loss, jit, up) "]")
+#define OKSRV SRV("12", "\"healthy\"", "0.013", "18.9", "0.0", "0.00012", "true")
+
+struct bad_case {
+	const char *name, *payload;
+	enum nw_report_reject want;
+};
+
+static const struct bad_case cases[] = {
+	/* accepted edges: the table must not just refuse everything */
+	{ "valid", TOPS("[" OKSRV "]"), NW_REJ_OK },
+	{ "valid no servers", TOPS("[]"), NW_REJ_OK },
+	{ "integer interval", TOP("1", "3", "1000", "1", "2000", "1", "1", "[]"), NW_REJ_OK },
+	{ "limits", TOP("1", "65535", "0", "9223372036854775807", "9223372036854775807", "3600",
+			"0", "[" SRV("4294967295", "\"left\"", "1", "-400", "1", "3600", "false") ","
+			SRV("0", "\"down\"", "0", "400", "0", "0", "true") "]"),
+	  NW_REJ_OK },
+	{ "nulls", S1("1", "\"critical\"", "null", "null", "0.5", "0", "false"), NW_REJ_OK },
+	{ "unknown keys ignored",
+	  "{\"extra\":{\"a\":[1,2]},\"v\":1,\"rack_id\":3,\"boot_ns\":1,\"seq\":1,\"time_ns\":1,"
+	  "\"interval_s\":1,\"rack_score\":1,\"servers\":[{\"note\":\"x\",\"id\":1,\"class\":\"warning\","
+	  "\"error\":0.3,\"snr_db\":1,\"loss_ratio\":0,\"jitter_s\":0,\"up\":true}]}",
+	  NW_REJ_OK },
+
+	/* not JSON */
+	{ "garbage", "hello, DC", NW_REJ_JSON },
+	{ "whitespace", "  ", NW_REJ_JSON },
+	{ "bare number", "12", NW_REJ_JSON },
+	{ "unterminated", "{\"v\":1", NW_REJ_JSON },
+	{ "trailing garbage", TOPS("[]") "x", NW_REJ_JSON },
+	{ "two objects", TOPS("[]") TOPS("[]"), NW_REJ_JSON },
+	{ "NaN literal", S1("1", "\"healthy\"", "NaN", "1", "0", "0", "true"), NW_REJ_JSON },
+	{ "Infinity literal", S1("1", "\"healthy\"", "0", "Infinity", "0", "0", "true"), NW_REJ_JSON },
+	{ "-Infinity literal", S1("1", "\"healthy\"", "0", "-Infinity", "0", "0", "true"), NW_REJ_JSON },
+	{ "NUL escape in class", S1("1", "\"healthy\\u0000x\"", "0", "1", "0", "0", "true"), NW_REJ_JSON },
+	{ "invalid UTF-8", S1("1", "\"he\xff\xfe\"", "0", "1", "0", "0", "true"), NW_REJ_JSON },
+	{ "single quotes", "{'v':1}", NW_REJ_JSON },
+
+	/* duplicate keys */
+	{ "duplicate top key",
+	  "{\"v\":1," TOPB("1", "3", "1000", "1", "2000", "1.0", "0.97", "[]") "}", NW_REJ_DUPLICATE_KEY },
+	{ "duplicate top key, other value",
+	  "{" TOPB("1", "3", "1000", "1", "2000", "1.0", "0.97", "[]") ",\"seq\":99}", NW_REJ_DUPLICATE_KEY },
+	{ "duplicate server key",
+	  TOPS("[{" SRVB("1", "\"healthy\"", "0", "1", "0", "0", "true") ",\"up\":false}]"),
+	  NW_REJ_DUPLICATE_KEY },
+
+	/* wrong types, every field */
+	{ "top is array", "[]", NW_REJ_TYPE },
+	{ "v string", TOP("\"1\"", "3", "1000", "1", "2000", "1.0", "0.97", "[]"), NW_REJ_TYPE },
+	{ "v real", TOP("1.0", "3", "1000", "1", "2000", "1.0", "0.97", "[]"), NW_REJ_TYPE },
+	{ "v missing", "{\"rack_id\":3,\"boot_ns\":1,\"seq\":1,\"time_ns\":1,\"interval_s\":1,"
+		       "\"rack_score\":1,\"servers\":[]}", NW_REJ_TYPE },
+	{ "rack_id string", TOP("1", "\"3\"", "1000", "1", "2000", "1.0", "0.97", "[]"), NW_REJ_TYPE },
+	{ "rack_id real", TOP("1", "3.0", "1000", "1", "2000", "1.0", "0.97", "[]"), NW_REJ_TYPE },
+	{ "rack_id null", TOP("1", "null", "1000", "1", "2000", "1.0", "0.97", "[]"), NW_REJ_TYPE },
+	{ "boot_ns real", TOP("1", "3", "1e3", "1", "2000", "1.0", "0.97", "[]"), NW_REJ_TYPE },
+	{ "boot_ns bool", TOP("1", "3", "true", "1", "2000", "1.0", "0.97", "[]"), NW_REJ_TYPE },
+	{ "seq string", TOP("1", "3", "1000", "\"1\"", "2000", "1.0", "0.97", "[]"), NW_REJ_TYPE },
+	{ "seq real", TOP("1", "3", "1000", "1.5", "2000", "1.0", "0.97", "[]"), NW_REJ_TYPE },
+	{ "time_ns array", TOP("1", "3", "1000", "1", "[2000]", "1.0", "0.97", "[]"), NW_REJ_TYPE },
+	{ "interval_s string", TOP("1", "3", "1000", "1", "2000", "\"1\"", "0.97", "[]"), NW_REJ_TYPE },
+	{ "interval_s null", TOP("1", "3", "1000", "1", "2000", "null", "0.97", "[]"), NW_REJ_TYPE },
+	{ "rack_score bool", TOP("1", "3", "1000", "1", "2000", "1.0", "false", "[]"), NW_REJ_TYPE },
+	{ "rack_score null", TOP("1", "3", "1000", "1", "2000", "1.0", "null", "[]"), NW_REJ_TYPE },
+	{ "servers object", TOPS("{}"), NW_REJ_TYPE },
+	{ "servers null", TOPS("null"), NW_REJ_TYPE },
+	{ "servers missing", "{\"v\":1,\"rack_id\":3,\"boot_ns\":1,\"seq\":1,\"time_ns\":1,"
+			     "\"interval_s\":1,\"rack_score\":1}", NW_REJ_TYPE },
+	{ "server a number", TOPS("[5]"), NW_REJ_TYPE },
+	{ "server an array", TOPS("[[]]"), NW_REJ_TYPE },
+	{ "server empty", TOPS("[{}]"), NW_REJ_TYPE },
+	{ "id string", S1("\"1\"", "\"healthy\"", "0", "1", "0", "0", "true"), NW_REJ_TYPE },
+	{ "id real", S1("1.0", "\"healthy\"", "0", "1", "0", "0", "true"), NW_REJ_TYPE },
+	{ "class number", S1("1", "0", "0", "1", "0", "0", "true"), NW_REJ_TYPE },
+	{ "class null", S1("1", "null", "0", "1", "0", "0", "true"), NW_REJ_TYPE },
+	{ "error string", S1("1", "\"healthy\"", "\"0\"", "1", "0", "0", "true"), NW_REJ_TYPE },
+	{ "error bool", S1("1", "\"healthy\"", "false", "1", "0", "0", "true"), NW_REJ_TYPE },
+	{ "snr_db string", S1("1", "\"healthy\"", "0", "\"1\"", "0", "0", "true"), NW_REJ_TYPE },
+	{ "snr_db object", S1("1", "\"healthy\"", "0", "{}", "0", "0", "true"), NW_REJ_TYPE },
+	{ "loss_ratio null", S1("1", "\"healthy\"", "0", "1", "null", "0", "true"), NW_REJ_TYPE },
+	{ "loss_ratio string", S1("1", "\"healthy\"", "0", "1", "\"0\"", "0", "true"), NW_REJ_TYPE },
+	{ "jitter_s null", S1("1", "\"healthy\"", "0", "1", "0", "null", "true"), NW_REJ_TYPE },
+	{ "jitter_s bool", S1("1", "\"healthy\"", "0", "1", "0", "true", "true"), NW_REJ_TYPE },
+	{ "up 1", S1("1", "\"healthy\"", "0", "1", "0", "0", "1"), NW_REJ_TYPE },
+	{ "up string", S1("1", "\"healthy\"", "0", "1", "0", "0", "\"true\""), NW_REJ_TYPE },
+	{ "up null", S1("1", "\"healthy\"", "0", "1", "0", "0", "null"), NW_REJ_TYPE },
+	{ "server field missing", TOPS("[{\"id\":1,\"class\":\"healthy\",\"error\":0,\"snr_db\":1,"
+				       "\"loss_ratio\":0,\"jitter_s\":0}]"), NW_REJ_TYPE },
+
+	/* ranges */
+	{ "v 2", TOP("2", "3", "1000", "1", "2000", "1.0", "0.97", "[]"), NW_REJ_RANGE },
+	{ "v 0", TOP("0", "3", "1000", "1", "2000", "1.0", "0.97", "[]"), NW_REJ_RANGE },
+	{ "rack_id 65536", TOP("1", "65536", "1000", "1", "2000", "1.0", "0.97", "[]"), NW_REJ_RANGE },
+	{ "rack_id -1", TOP("1", "-1", "1000", "1", "2000", "1.0", "0.97", "[]"), NW_REJ_RANGE },
+	{ "boot_ns -1", TOP("1", "3", "-1", "1", "2000", "1.0", "0.97", "[]"), NW_REJ_RANGE },
+	{ "boot_ns 2^63", TOP("1", "3", "9223372036854775808", "1", "2000", "1.0", "0.97", "[]"), NW_REJ_RANGE },
+	{ "seq 0", TOP("1", "3", "1000", "0", "2000", "1.0", "0.97", "[]"), NW_REJ_RANGE },
+	{ "seq -5", TOP("1", "3", "1000", "-5", "2000", "1.0", "0.97", "[]"), NW_REJ_RANGE },
+	{ "time_ns -1", TOP("1", "3", "1000", "1", "-1", "1.0", "0.97", "[]"), NW_REJ_RANGE },
+	{ "time_ns 2^70", TOP("1", "3", "1000", "1", "1180591620717411303424", "1.0", "0.97", "[]"), NW_REJ_RANGE },
+	{ "interval 0", TOP("1", "3", "1000", "1", "2000", "0", "0.97", "[]"), NW_REJ_RANGE },
+	{ "interval negative", TOP("1", "3", "1000", "1", "2000", "-1.0", "0.97", "[]"), NW_REJ_RANGE },
+	{ "interval over an hour", TOP("1", "3", "1000", "1", "2000", "3600.001", "0.97", "[]"), NW_REJ_RANGE },
+	{ "interval 1e999", TOP("1", "3", "1000", "1", "2000", "1e999", "0.97", "[]"), NW_REJ_RANGE },
+	{ "rack_score 1.0001", TOP("1", "3", "1000", "1", "2000", "1.0", "1.0001", "[]"), NW_REJ_RANGE },
+	{ "rack_score -0.01", TOP("1", "3", "1000", "1", "2000", "1.0", "-0.01", "[]"), NW_REJ_RANGE },
+	{ "rack_score -1e999", TOP("1", "3", "1000", "1", "2000", "1.0", "-1e999", "[]"), NW_REJ_RANGE },
+	{ "id -1", S1("-1", "\"healthy\"", "0", "1", "0", "0", "true"), NW_REJ_RANGE },
+	{ "id 2^32", S1("4294967296", "\"healthy\"", "0", "1", "0", "0", "true"), NW_REJ_RANGE },
+	{ "id 2^70", S1("1180591620717411303424", "\"healthy\"", "0", "1", "0", "0", "true"), NW_REJ_RANGE },
+	{ "class unknown", S1("1", "\"unknown\"", "0", "1", "0", "0", "true"), NW_REJ_RANGE },
+	{ "class case", S1("1", "\"Healthy\"", "0", "1", "0", "0", "true"), NW_REJ_RANGE },
+	{ "class empty", S1("1", "\"\"", "0", "1", "0", "0", "true"), NW_REJ_RANGE },
+	{ "error 1.5", S1("1", "\"healthy\"", "1.5", "1", "0", "0", "true"), NW_REJ_RANGE },
+	{ "error negative", S1("1", "\"healthy\"", "-0.1", "1", "0", "0", "true"), NW_REJ_RANGE },
+	{ "error 1e999", S1("1", "\"healthy\"", "1e999", "1", "0", "0", "true"), NW_REJ_RANGE },
+	{ "snr_db 400.5", S1("1", "\"healthy\"", "0", "400.5", "0", "0", "true"), NW_REJ_RANGE },
+	{ "snr_db -401", S1("1", "\"healthy\"", "0", "-401", "0", "0", "true"), NW_REJ_RANGE },
+	{ "loss_ratio 1.1", S1("1", "\"healthy\"", "0", "1", "1.1", "0", "true"), NW_REJ_RANGE },
+	{ "loss_ratio -1", S1("1", "\"healthy\"", "0", "1", "-1", "0", "true"), NW_REJ_RANGE },
+	{ "jitter_s negative", S1("1", "\"healthy\"", "0", "1", "0", "-1e-9", "true"), NW_REJ_RANGE },
+	{ "jitter_s 3600.5", S1("1", "\"healthy\"", "0", "1", "0", "3600.5", "true"), NW_REJ_RANGE },
+	{ "duplicate server id", TOPS("[" OKSRV "," SRV("5", "\"down\"", "null", "null", "1", "0", "false")
+				      "," OKSRV "]"), NW_REJ_RANGE },
+};
+
+static void test_reject_table(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		enum nw_report_reject got = parse_payload(cases[i].payload);
+
+		if (got != cases[i].want)
+			fail_msg("case \"%s\": got %s, want %s\n  payload %s", cases[i].name,
+				 nw_report_reject_name(got), nw_report_reject_name(cases[i].want),
+				 cases[i].payload);
+	}
+}
+
+/* A parsed valid report is what was written, including null -> NAN. */
+static void test_values_read(void **state)
+{
+	static const char payload[] = TOP("1", "65535", "0", "9223372036854775807", "77", "2",
+					  "0.5", "[" SRV("4294967295", "\"left\"", "null", "-400",
+							 "1", "3600", "false") ","
+					  SRV("7", "\"warning\"", "0.25", "null", "0.125", "0.5", "true") "]");
+	struct nw_keys none = { 0 };
+	struct nw_report r;
+	size_t len;
+	uint8_t *f = frame_of(payload, strlen(payload), NULL, &len);
+
+	(void)state;
+	assert_int_equal(parse_frame(f, len, &none, &r), NW_REJ_OK);
+	assert_int_equal(r.rack_id, 65535);
+	assert_true(r.boot_ns == 0 && r.seq == INT64_MAX && r.time_ns == 77);
+	assert_true(r.interval_s == 2.0 && r.rack_score == 0.5);
+	assert_int_equal(r.nservers, 2);
+	/* sorted by id */
+	assert_int_equal(r.servers[0].id, 7);
+	assert_int_equal(r.servers[0].cls, NW_HEALTH_WARNING);
+	assert_true(r.servers[0].error == 0.25 && isnan(r.servers[0].snr_db));
+	assert_true(r.servers[0].loss_ratio == 0.125 && r.servers[0].jitter_s == 0.5 && r.servers[0].up == 1);
+	assert_int_equal(r.servers[1].id, 4294967295u);
+	assert_int_equal(r.servers[1].cls, NW_HEALTH_LEFT);
+	assert_true(isnan(r.servers[1].error) && r.servers[1].snr_db == -400.0);
+	assert_true(r.servers[1].up == 0 && r.authenticated == 0);
+	nw_report_free(&r);
+	free(f);
+}
+
+/* "servers":[e,e,...,e] with `n` entries `e`, built in one allocation. */
+static char *servers_payload(size_t n, const char *e, size_t *len)
+{
+	static const char head[] = "{\"v\":1,\"rack_id\":3,\"boot_ns\":1,\"seq\":1,\"time_ns\":1,"
+				   "\"interval_s\":1,\"rack_score\":1,\"servers\":[";
+	size_t el = strlen(e), cap = sizeof(head) + n * (el + 1) + 4, o = sizeof(head) - 1;
+	char *p = malloc(cap);
+
+	assert_non_null(p);
+	memcpy(p, head, o);
+	for (size_t i = 0; i < n; i++) {
+		memcpy(p + o, e, el);
+		o += el;
+		p[o++] = ',';
+	}
+	if (n)
+		o--;
+	memcpy(p + o, "]}", 2);
+	*len = o + 2;
+	return p;
+}
+
+static void test_server_counts(void **state)
+{
+	size_t n;
+	char *p;
+
+	(void)state;
+	/* MAX + 1 tiny entries: jansson may read them, the count refuses them */
+	p = servers_payload(NW_REPORT_MAX_SERVERS + 1, "0", &n);
+	assert_int_equal(parse_payload_n(p, n), NW_REJ_TOO_MANY_SERVERS);
+	free(p);
+	p = servers_payload(NW_REPORT_MAX_SERVERS + 1, "{}", &n);
+	assert_int_equal(parse_payload_n(p, n), NW_REJ_TOO_MANY_SERVERS);
+	free(p);
+	/* exactly MAX empty objects: counted fine, then each lacks its fields */
+	p = servers_payload(NW_REPORT_MAX_SERVERS, "{}", &n);
+	assert_int_equal(parse_payload_n(p, n), NW_REJ_TYPE);
+	free(p);
+	/* 10^6 servers claimed in 2-4 MB: over the byte budget, jansson never runs */
+	p = servers_payload(1000000, "0", &n);
+	assert_true(n <= NW_REPORT_MAX_PAYLOAD);
+	assert_int_equal(parse_payload_n(p, n), NW_REJ_TOO_LARGE);
+	free(p);
+	p = servers_payload(1000000, "{}", &n);
+	assert_true(n <= NW_REPORT_MAX_PAYLOAD);
+	assert_int_equal(parse_payload_n(p, n), NW_REJ_TOO_LARGE);
+	free(p);
+	/* the largest payload allowed, padded with spaces: size fine, then TYPE */
+	p = malloc(NW_REPORT_MAX_PAYLOAD);
+	assert_non_null(p);
+	memset(p, ' ', NW_REPORT_MAX_PAYLOAD);
+	memcpy(p, "{}", 2);
+	assert_int_equal(parse_payload_n(p, NW_REPORT_MAX_PAYLOAD), NW_REJ_TYPE);
+	free(p);
+}
+
+static void put_len(uint8_t *f, uint32_t n)
+{
+	f[8] = (uint8_t)(n >> 24);
+	f[9] = (uint8_t)(n >> 16);
+	f[10] = (uint8_t)(n >> 8);
+	f[11] = (uint8_t)n;
+}
+
+static void test_frame_header(void **state)
+{
+	static const char payload[] = TOPS("[" OKSRV "]");
+	struct nw_keys none = { 0 };
+	struct nw_report r;
+	size_t len, flen = 0;
+	uint8_t *f = frame_of(payload, strlen(payload), NULL, &len);
+	uint8_t h[NW_REPORT_HDR_LEN];
+
+	(void)state;
+	assert_int_equal(nw_report_frame_header(f, &flen), NW_REJ_OK);
+	assert_int_equal(flen, len);
+	assert_int_equal(parse_frame(f, len, &none, &r), NW_REJ_OK);
+	nw_report_free(&r);
+
+	/* truncated: short of the claim, one byte over it, shorter than a header */
+	assert_int_equal(parse_frame(f, len - 1, &none, &r), NW_REJ_TRUNCATED);
+	assert_int_equal(parse_frame(f, NW_REPORT_HDR_LEN, &none, &r), NW_REJ_TRUNCATED);
+	assert_int_equal(parse_frame(f, NW_REPORT_HDR_LEN - 1, &none, &r), NW_REJ_TRUNCATED);
+	assert_int_equal(parse_frame(f, 0, &none, &r), NW_REJ_TRUNCATED);
+	{
+		uint8_t *g = malloc(len + 1);
+
+		assert_non_null(g);
+		memcpy(g, f, len);
+		g[len] = ' ';
+		assert_int_equal(parse_frame(g, len + 1, &none, &r), NW_REJ_TRUNCATED);
+		free(g);
+	}
+	/* MAC flagged but no room for it */
+	f[4] = NW_REPORT_FLAG_MAC;
+	assert_int_equal(parse_frame(f, len, &none, &r), NW_REJ_TRUNCATED);
+	f[4] = 0;
+
+	/* each header byte that must be exact */
+	struct {
+		size_t at;
+		uint8_t v;
+		enum nw_report_reject want;
+	} bad[] = {
+		{ 0, 'X', NW_REJ_BAD_FRAME }, { 1, 'w', NW_REJ_BAD_FRAME }, { 2, 0, NW_REJ_BAD_FRAME },
+		{ 3, 0, NW_REJ_BAD_FRAME },   { 3, 2, NW_REJ_BAD_FRAME },   { 4, 0x02, NW_REJ_BAD_FRAME },
+		{ 4, 0x81, NW_REJ_BAD_FRAME }, { 5, 1, NW_REJ_BAD_FRAME },  { 6, 0x80, NW_REJ_BAD_FRAME },
+		{ 7, 1, NW_REJ_BAD_FRAME },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		memcpy(h, f, sizeof(h));
+		h[bad[i].at] = bad[i].v;
+		assert_int_equal(nw_report_frame_header(h, &flen), bad[i].want);
+		memcpy(f, h, sizeof(h));
+		assert_int_equal(parse_frame(f, len, &none, &r), bad[i].want);
+	}
+	free(f);
+
+	/* claimed lengths: 0, 1, the limit, one over, 5 MiB, 2^32-1 */
+	memset(h, 0, sizeof(h));
+	memcpy(h, "NWR\x01", 4);
+	put_len(h, 0);
+	assert_int_equal(nw_report_frame_header(h, &flen), NW_REJ_TOO_LARGE);
+	put_len(h, 1);
+	assert_int_equal(nw_report_frame_header(h, &flen), NW_REJ_TOO_LARGE);
+	put_len(h, 2);
+	assert_int_equal(nw_report_frame_header(h, &flen), NW_REJ_OK);
+	assert_int_equal(flen, NW_REPORT_HDR_LEN + 2);
+	put_len(h, NW_REPORT_MAX_PAYLOAD);
+	h[4] = NW_REPORT_FLAG_MAC;
+	assert_int_equal(nw_report_frame_header(h, &flen), NW_REJ_OK);
+	assert_int_equal(flen, NW_REPORT_HDR_LEN + NW_REPORT_MAX_PAYLOAD + NW_REPORT_MAC_LEN);
+	put_len(h, NW_REPORT_MAX_PAYLOAD + 1);
+	assert_int_equal(nw_report_frame_header(h, &flen), NW_REJ_TOO_LARGE);
+	put_len(h, 5U << 20);
+	assert_int_equal(nw_report_frame_header(h, &flen), NW_REJ_TOO_LARGE);
+	/* parse trusts the header, not `len`: a 5 MiB claim in 12 bytes */
+	assert_int_equal(parse_frame(h, sizeof(h), &none, &r), NW_REJ_TOO_LARGE);
+	put_len(h, 0xFFFFFFFFU);
+	assert_int_equal(nw_report_frame_header(h, &flen), NW_REJ_TOO_LARGE);
+	/* a short payload under a header: 2 bytes "{}" is a frame, then TYPE */
+	assert_int_equal(parse_payload("{}"), NW_REJ_TYPE);
+}
+
+/* ------------------------------------------------------------ MAC */
+
+static void test_mac(void **state)
+{
+	static const char payload[] = TOPS("[" OKSRV "]");
+	struct nw_keys key, other, none = { 0 };
+	struct nw_report r;
+	size_t len, plain_len;
+	uint8_t *f, *plain;
+
+	(void)state;
+	keys_for_test(&key, 1);
+	keys_for_test(&other, 2);
+	f = frame_of(payload, strlen(payload), &key, &len);
+	plain = frame_of(payload, strlen(payload), NULL, &plain_len);
+
+	assert_int_equal(parse_frame(f, len, &key, &r), NW_REJ_OK);
+	assert_int_equal(r.authenticated, 1);
+	nw_report_free(&r);
+	/* a MAC without a key of our own: read, but not authenticated */
+	assert_int_equal(parse_frame(f, len, &none, &r), NW_REJ_OK);
+	assert_int_equal(r.authenticated, 0);
+	nw_report_free(&r);
+	assert_int_equal(parse_frame(f, len, NULL, &r), NW_REJ_OK);
+	assert_int_equal(r.authenticated, 0);
+	nw_report_free(&r);
+	/* another key */
+	assert_int_equal(parse_frame(f, len, &other, &r), NW_REJ_AUTH);
+	assert_int_equal(r.authenticated, 0);
+	/* missing MAC while we have a key */
+	assert_int_equal(parse_frame(plain, plain_len, &key, &r), NW_REJ_AUTH);
+	/* every single-bit change of the MAC, payload or header's MAC-covered bytes */
+	for (size_t i = 0; i < len; i++) {
+		enum nw_report_reject got;
+
+		f[i] ^= 0x01;
+		got = parse_frame(f, len, &key, &r);
+		f[i] ^= 0x01;
+		if ((i >= 8 && i < NW_REPORT_HDR_LEN) || i == 4) /* length, or MAC flag cleared */
+			assert_true(got == NW_REJ_TRUNCATED || got == NW_REJ_TOO_LARGE);
+		else if (i < 8)
+			assert_int_equal(got, NW_REJ_BAD_FRAME);
+		else
+			assert_int_equal(got, NW_REJ_AUTH);
+		nw_report_free(&r);
+	}
+	/* a valid MAC over a bad payload: authenticated, then refused for the content */
+	{
+		static const char bad[] = TOP("1", "70000", "1", "1", "1", "1", "1", "[]");
+		size_t blen;
+		uint8_t *b = frame_of(bad, strlen(bad), &key, &blen);
+
+		assert_int_equal(parse_frame(b, blen, &key, &r), NW_REJ_RANGE);
+		assert_int_equal(r.authenticated, 1);
+		free(b);
+	}
+	free(f);
+	free(plain);
+}
+
+/* ------------------------------------------------------------ encoder */
+
+static void test_encode_refuses(void **state)
+{
+	struct nw_report_server s[2];
+	struct nw_report r;
+	struct nw_buf buf = { 0 };
+
+	(void)state;
+#define REFUSED(mutate)                                                  \
+	do {                                                             \
+		fill_report(&r, s, 2);                                   \
+		mutate;                                                  \
+		assert_int_equal(nw_report_encode(&r, NULL, &buf), -1);  \
+	} while (0)
+	fill_report(&r, s, 2);
+	assert_int_equal(nw_report_encode(&r, NULL, &buf), 0);
+	REFUSED(r.rack_id = NW_REPORT_MAX_RACK + 1);
+	REFUSED(r.seq = 0);
+	REFUSED(r.seq = (uint64_t)INT64_MAX + 1);
+	REFUSED(r.boot_ns = UINT64_MAX);
+	REFUSED(r.time_ns = (uint64_t)INT64_MAX + 1);
+	REFUSED(r.interval_s = 0);
+	REFUSED(r.interval_s = NAN);
+	REFUSED(r.interval_s = 3601);
+	REFUSED(r.rack_score = NAN);
+	REFUSED(r.rack_score = 1.5);
+	REFUSED(r.rack_score = -INFINITY);
+	REFUSED(r.nservers = NW_REPORT_MAX_SERVERS + 1);
+	REFUSED(r.servers = NULL);
+	REFUSED(s[1].id = s[0].id);
+	REFUSED(s[0].cls = NW_HEALTH__COUNT);
+	REFUSED(s[0].error = 1.01);
+	REFUSED(s[0].snr_db = -400.01);
+	REFUSED(s[0].loss_ratio = NAN);
+	REFUSED(s[0].loss_ratio = -0.5);
+	REFUSED(s[0].jitter_s = INFINITY);
+	REFUSED(s[0].jitter_s = -1);
+	assert_int_equal(buf.len, 0);
+
+	/* non-finite error / SNR are "not analysed yet": written as null */
+	fill_report(&r, s, 2);
+	s[0].error = INFINITY;
+	s[0].snr_db = -INFINITY;
+	s[1].error = NAN;
+	assert_int_equal(nw_report_encode(&r, NULL, &buf), 0);
+	assert_non_null(strstr(buf.p + NW_REPORT_HDR_LEN, "\"error\":null,\"snr_db\":null"));
+	assert_null(strstr(buf.p + NW_REPORT_HDR_LEN, "NaN"));
+	assert_null(strstr(buf.p + NW_REPORT_HDR_LEN, "nf"));
+	nw_buf_free(&buf);
+#undef REFUSED
+}
+
+/* The longest values in every field of a full report still fit the limits. */
+static void test_worst_case_size(void **state)
+{
+	struct nw_report_server *s = calloc(NW_REPORT_MAX_SERVERS, sizeof(*s));
+	struct nw_keys key;
+	struct nw_report r, got;
+	struct nw_buf buf = { 0 };
+
+	(void)state;
+	assert_non_null(s);
+	keys_for_test(&key, 3);
+	fill_report(&r, s, NW_REPORT_MAX_SERVERS);
+	r.boot_ns = r.time_ns = r.seq = INT64_MAX;
+	r.interval_s = 1.23456789e-300;
+	r.rack_score = 0.123456789;
+	for (uint32_t i = 0; i < NW_REPORT_MAX_SERVERS; i++) {
+		s[i].id = UINT32_MAX - i;
+		s[i].cls = NW_HEALTH_CRITICAL;
+		s[i].error = 1.23456789e-300;
+		s[i].snr_db = -1.23456789e-300;
+		s[i].loss_ratio = 1.23456789e-300;
+		s[i].jitter_s = 1.23456789e-300;
+		s[i].up = 0;
+	}
+	assert_int_equal(nw_report_encode(&r, &key, &buf), 0);
+	print_message("worst-case 16384-server frame: %zu bytes (limit %u)\n", buf.len,
+		      NW_REPORT_MAX_PAYLOAD);
+	assert_true(buf.len <= NW_REPORT_HDR_LEN + NW_REPORT_MAX_PAYLOAD + NW_REPORT_MAC_LEN);
+	assert_int_equal(nw_report_parse((const uint8_t *)buf.p, buf.len, &key, &got), NW_REJ_OK);
+	assert_int_equal(got.nservers, NW_REPORT_MAX_SERVERS);
+	nw_report_free(&got);
+	nw_buf_free(&buf);
+	free(s);
+}
+
+/* ------------------------------------------------------------ misc */
+
+static void test_is_newer(void **state)
+{
+	(void)state;
+	assert_true(nw_report_is_newer(0, 0, 0, 1));
+	assert_true(nw_report_is_newer(100, 5, 100, 6));
+	assert_false(nw_report_is_newer(100, 5, 100, 5)); /* replay */
+	assert_false(nw_report_is_newer(100, 5, 100, 4));
+	assert_true(nw_report_is_newer(100, 5, 101, 1)); /* rack restarted */
+	assert_false(nw_report_is_newer(100, 5, 99, 1000000)); /* an older boot */
+	assert_false(nw_report_is_newer(UINT64_MAX, UINT64_MAX, UINT64_MAX, UINT64_MAX));
+	assert_true(nw_report_is_newer(UINT64_MAX, UINT64_MAX - 1, UINT64_MAX, UINT64_MAX));
+}
+
+static void test_reject_names(void **state)
+{
+	(void)state;
+	assert_string_equal(nw_report_reject_name(NW_REJ_BAD_FRAME), "bad_frame");
+	assert_string_equal(nw_report_reject_name(NW_REJ_TOO_MANY_SERVERS), "too_many_servers");
+	assert_string_equal(nw_report_reject_name(NW_REJ_RACK_CLAIMED), "rack_claimed");
+	assert_string_equal(nw_report_reject_name(NW_REJ__COUNT), "unknown");
+	for (int i = 0; i < NW_REJ__COUNT; i++)
+		for (int j = 0; j < i; j++)
+			assert_string_not_equal(nw_report_reject_name(i), nw_report_reject_name(j));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_round_trip),
+		cmocka_unit_test(test_reject_table),
+		cmocka_unit_test(test_values_read),
+		cmocka_unit_test(test_server_counts),
+		cmocka_unit_test(test_frame_header),
+		cmocka_unit_test(test_mac),
+		cmocka_unit_test(test_encode_refuses),
+		cmocka_unit_test(test_worst_case_size),
+		cmocka_unit_test(test_is_newer),
+		cmocka_unit_test(test_reject_names),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
