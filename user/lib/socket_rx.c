@@ -13,6 +13,7 @@
 
 #include "nw_account.h"
 #include "nw_parse.h"
+#include "nw_siphash.h"
 
 #define BATCH 64
 #define DGRAM_MAX 2048
@@ -191,8 +192,17 @@ int nw_socket_rx_open(struct nw_socket_rx *s, const struct nw_log *log, struct n
 	return 0;
 }
 
+void nw_socket_rx_set_key(struct nw_socket_rx *s, const uint8_t key[16])
+{
+	s->k0 = nw_sip_le64(key);
+	s->k1 = nw_sip_le64(key + 8);
+	s->keyed = 1;
+}
+
 void nw_socket_rx_close(struct nw_socket_rx *s)
 {
+	s->k0 = s->k1 = 0;
+	s->keyed = 0;
 	if (s->fd >= 0)
 		close(s->fd);
 	s->fd = -1;
@@ -265,6 +275,12 @@ static void handle(struct nw_socket_rx *s, const uint8_t *buf, uint32_t len, int
 	if (reason != NW_OK) {
 		if (reason >= 0 && reason < NW_MAL__MAX)
 			s->p->stats.malformed[reason]++;
+		return;
+	}
+	/* Before discovery and accounting, as in the BPF collector. */
+	if (s->keyed &&
+	    (!(smp.flags & NW_FLAG_AUTH) || !nw_sip_tag_ok(buf, smp.tag, s->k0, s->k1))) {
+		s->p->stats.malformed[NW_MAL_AUTH]++;
 		return;
 	}
 	if (smp.rack_id != s->rack_id) {

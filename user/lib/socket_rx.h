@@ -30,6 +30,8 @@ struct nw_socket_rx {
 	uint32_t *hkey, *hslot, hmask;
 	char bound[80]; /* where we listen, for the log */
 	uint8_t *bufs, *ctl; /* recvmmsg batch space, allocated once */
+	int keyed;           /* samples need a valid SipHash-2-4 tag (nw_siphash.h) */
+	uint64_t k0, k1;     /* the sample key as SipHash's two words */
 };
 
 /* Parses "::", "0.0.0.0", "127.0.0.1", "[::1]" and friends. 0 or -1. */
@@ -42,6 +44,10 @@ int nw_socket_rx_open(struct nw_socket_rx *s, const struct nw_log *log, struct n
 		      const char *listen, uint16_t port, uint32_t rack_id, int discover,
 		      struct nw_socket_store_map *store);
 void nw_socket_rx_close(struct nw_socket_rx *s);
+
+/* From now on refuse (malformed[NW_MAL_AUTH]) every sample without a valid
+ * tag under this 16-byte sample key, as the BPF collector does with nw_key. */
+void nw_socket_rx_set_key(struct nw_socket_rx *s, const uint8_t key[16]);
 
 /* Static registration; -ENOSPC when full. */
 int nw_socket_rx_add(struct nw_socket_rx *s, uint32_t server_id, int midstream, uint32_t *slot);

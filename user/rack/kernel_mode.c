@@ -186,6 +186,35 @@ static void clear_meta_attachment(struct kernel_run *k)
 	nw_meta_write(bpf_map__fd(k->skel->maps.nw_meta), &m);
 }
 
+/* Before the program is attached, every start: a pinned nw_key from a run
+ * with another key (or none) must never be what the new run enforces. */
+static int write_key(struct kernel_run *k)
+{
+	struct nw_key v;
+	__u32 zero = 0;
+	int err = 0;
+
+	memset(&v, 0, sizeof(v));
+	if (k->o->keys.present) {
+		v.enabled = 1;
+		memcpy(v.key, k->o->keys.sample, sizeof(v.key));
+	}
+	if (bpf_map_update_elem(bpf_map__fd(k->skel->maps.nw_key), &zero, &v, BPF_ANY))
+		err = -errno;
+	explicit_bzero(&v, sizeof(v));
+	if (err) {
+		/* Fail closed: a keyed rack that cannot enforce its key does not run. */
+		nw_error(k->log, "cannot write the sample key", "err=%s", strerror(-err));
+		return err;
+	}
+	if (k->o->keys.present)
+		nw_info(k->log, "sample authentication on: untagged or badly tagged samples are dropped",
+			"reason=auth_failed");
+	else
+		nw_info(k->log, "sample authentication off: tags are not checked", "key_file=%s", "none");
+	return 0;
+}
+
 static int setup(struct kernel_run *k, struct rack_sink *sink, struct nw_meta *prev)
 {
 	struct nw_load_cfg cfg = {
@@ -205,6 +234,9 @@ static int setup(struct kernel_run *k, struct rack_sink *sink, struct nw_meta *p
 	cfg.rack_dir = dir;
 	k->skel = nw_loader_load(k->log, &cfg, &max_slots, &err);
 	if (!k->skel)
+		return err;
+	err = write_key(k);
+	if (err)
 		return err;
 	memset(prev, 0, sizeof(*prev));
 	nw_meta_read(bpf_map__fd(k->skel->maps.nw_meta), prev);

@@ -73,6 +73,13 @@ int rack_run_socket(const struct nw_log *log, const struct rack_opts *o, int sig
 		nw_error(log, "cannot open socket hook", "port=%u err=%s", o->port, strerror(-err));
 		goto out;
 	}
+	if (o->keys.present) {
+		nw_socket_rx_set_key(&s, o->keys.sample);
+		nw_info(log, "sample authentication on: untagged or badly tagged samples are dropped",
+			"reason=auth_failed");
+	} else {
+		nw_info(log, "sample authentication off: tags are not checked", "key_file=%s", "none");
+	}
 	for (size_t i = 0; i < o->nservers; i++) {
 		uint32_t slot;
 
