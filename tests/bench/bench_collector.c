@@ -12,6 +12,9 @@
  *    accepted, record written) that a repeated frame cannot reach. It also
  *    carries a fixed per-run timer overhead, so the baseline is measured the
  *    same way and only ratios between same-method rows are meaningful.
+ * The sample-key check (nw_key) is measured as on/off pairs on the same
+ * tagged 48-byte frames, interleaved round by round (the machine is shared:
+ * drift hits both sides alike), reported as the median ratio and its range.
  * Not a test: nothing here asserts timing. Needs root. `sudo make bench`.
  */
 #include <errno.h>
@@ -25,6 +28,7 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <sodium.h>
 
 #include "netwatch.h"
 #include "collector.skel.h"
@@ -86,6 +90,85 @@ static double run_per_seq(int prog_fd, uint32_t server, uint64_t first_seq, uint
 	return (double)total / n;
 }
 
+#define AUTH_ROUNDS 7
+#define AUTH_PER_RUN 40000U
+
+/* A sample frame tagged the agent's way (flag, then crypto_shorthash). */
+static size_t tagged_frame(uint8_t *buf, uint32_t server, uint64_t seq, uint64_t tx,
+			   const uint8_t key[16])
+{
+	struct pb_frame f = pb_frame_make(4);
+	struct pb_sample s = pb_sample_make(PB_RACK, server, seq, tx);
+	uint8_t bytes[NW_WIRE_LEN_AUTH];
+
+	s.flags = NW_FLAG_AUTH;
+	s.len = NW_WIRE_LEN_AUTH;
+	pb_put_sample(bytes, &s);
+	crypto_shorthash(s.tag, bytes, NW_WIRE_LEN, key);
+	return pb_sample_frame(buf, &f, &s);
+}
+
+static void set_key(struct collector *c, int enabled, const uint8_t key[16])
+{
+	struct nw_key k;
+	uint32_t zero = 0;
+
+	memset(&k, 0, sizeof(k));
+	k.enabled = (uint32_t)enabled;
+	memcpy(k.key, key, sizeof(k.key));
+	if (bpf_map__update_elem(c->maps.nw_key, &zero, sizeof(zero), &k, sizeof(k), BPF_ANY))
+		die("nw_key");
+}
+
+/* Like run_per_seq, with tagged frames. */
+static double run_per_seq_tagged(int prog_fd, uint32_t server, uint64_t first_seq, uint32_t n,
+				 const uint8_t key[16], uint32_t *retval)
+{
+	uint64_t total = 0, tx = tai_now() - 1000000;
+	uint8_t buf[PB_FRAME_MAX];
+
+	for (uint32_t i = 0; i < n; i++) {
+		size_t len = tagged_frame(buf, server, first_seq + i, tx + i, key);
+		LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = buf, .data_size_in = (uint32_t)len,
+			    .repeat = 1);
+
+		if (bpf_prog_test_run_opts(prog_fd, &opts))
+			die("bpf_prog_test_run_opts");
+		total += opts.duration;
+		*retval = opts.retval;
+	}
+	return (double)total / n;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+struct auth_row {
+	const char *name;
+	double off, on;          /* medians, ns */
+	double ratio, rmin, rmax; /* median ratio on/off and its range over rounds */
+};
+
+static void auth_summarise(struct auth_row *r, double *off, double *on, int n)
+{
+	double ratio[AUTH_ROUNDS];
+
+	for (int i = 0; i < n; i++)
+		ratio[i] = on[i] / off[i];
+	qsort(off, (size_t)n, sizeof(double), cmp_double);
+	qsort(on, (size_t)n, sizeof(double), cmp_double);
+	qsort(ratio, (size_t)n, sizeof(double), cmp_double);
+	r->off = off[n / 2];
+	r->on = on[n / 2];
+	r->ratio = ratio[n / 2];
+	r->rmin = ratio[0];
+	r->rmax = ratio[n - 1];
+}
+
 static void unpin_all(struct bpf_object *obj)
 {
 	struct bpf_map *map;
@@ -143,6 +226,8 @@ int main(void)
 		fprintf(stderr, "bench_collector: needs root (BPF_PROG_TEST_RUN)\n");
 		return 1;
 	}
+	if (sodium_init() < 0)
+		die("sodium_init");
 	CPU_ZERO(&one);
 	CPU_SET(0, &one);
 	sched_setaffinity(0, sizeof(one), &one);
@@ -223,6 +308,45 @@ int main(void)
 	v = run_repeat(tc, other, other_len, REPEAT, &rv);
 	rows[nrows++] = (struct row){ "tc  other UDP traffic, passed (repeat)", v, pt_other };
 
+	/* Sample key: the same tagged frames with nw_key off and on, in
+	 * alternating rounds. "off" still parses the 48-byte frame and copies
+	 * the tag, so the difference is the check alone (one map lookup and
+	 * SipHash-2-4 of 40 bytes). */
+	struct auth_row arow[2];
+	{
+		uint8_t key[16], tagged[PB_FRAME_MAX];
+		double off[AUTH_ROUNDS], on[AUTH_ROUNDS];
+		size_t tagged_len;
+		uint64_t seq = 2 * PER_RUN;
+
+		randombytes_buf(key, sizeof(key));
+		tagged_len = tagged_frame(tagged, SERVER, 0, tai_now(), key);
+		for (int r = 0; r < AUTH_ROUNDS; r++) {
+			set_key(c, 0, key);
+			off[r] = run_repeat(xdp, tagged, tagged_len, REPEAT, &rv);
+			set_key(c, 1, key);
+			on[r] = run_repeat(xdp, tagged, tagged_len, REPEAT, &rv);
+		}
+		arow[0].name = "xdp tagged duplicate, key off -> on (repeat)";
+		auth_summarise(&arow[0], off, on, AUTH_ROUNDS);
+		for (int r = 0; r < AUTH_ROUNDS; r++) {
+			set_key(c, 0, key);
+			off[r] = run_per_seq_tagged(xdp, SERVER, seq, AUTH_PER_RUN, key, &rv);
+			seq += AUTH_PER_RUN;
+			ring_buffer__consume(rb);
+			set_key(c, 1, key);
+			on[r] = run_per_seq_tagged(xdp, SERVER, seq, AUTH_PER_RUN, key, &rv);
+			seq += AUTH_PER_RUN;
+			ring_buffer__consume(rb);
+			if (rv != XDP_DROP)
+				die("keyed sample not consumed");
+		}
+		arow[1].name = "xdp tagged sample, recorded, key off -> on (per-run)";
+		auth_summarise(&arow[1], off, on, AUTH_ROUNDS);
+		set_key(c, 0, key);
+		sodium_memzero(key, sizeof(key));
+	}
+
 	ring_buffer__consume(rb);
 	printf("BPF_PROG_TEST_RUN, repeat %u / per-run %u, CPU 0\n", REPEAT, PER_RUN);
 	printf("passthru baseline: %.1f ns (sample, repeat), %.1f ns (other, repeat), "
@@ -232,6 +356,14 @@ int main(void)
 		printf("%-50s %10.1f %10.1f %7.2fx\n", rows[i].name, rows[i].ns, rows[i].base,
 		       rows[i].base > 0 ? rows[i].ns / rows[i].base : 0.0);
 	printf("records drained from the ring: %llu\n", (unsigned long long)consumed);
+	printf("\nsample key check, %d interleaved off/on rounds (repeat %u / per-run %u)\n",
+	       AUTH_ROUNDS, REPEAT, AUTH_PER_RUN);
+	printf("%-54s %8s %8s %8s %8s %13s\n", "case", "off ns", "on ns", "+ns", "ratio",
+	       "ratio range");
+	for (int i = 0; i < 2; i++)
+		printf("%-54s %8.1f %8.1f %8.1f %7.3fx %6.3f-%.3f\n", arow[i].name, arow[i].off,
+		       arow[i].on, arow[i].on - arow[i].off, arow[i].ratio, arow[i].rmin,
+		       arow[i].rmax);
 
 	ring_buffer__free(rb);
 	close(ring_fd);
