@@ -76,6 +76,30 @@ struct nw_server_view {
 	double bin_hz;
 };
 
+/* The reporter to the DC controller (user/lib/report_client.h), as /metrics
+ * shows it. DISABLED: no --dc. */
+enum nw_dc_state {
+	NW_DC_DISABLED = 0,
+	NW_DC_DISCONNECTED, /* waiting to retry, or resolving the name */
+	NW_DC_CONNECTING,
+	NW_DC_CONNECTED,
+	NW_DC__STATES,
+};
+/* Why a report never reached the DC whole. */
+enum nw_dc_fail {
+	NW_DC_FAIL_NOT_CONNECTED = 0, /* replaced by a newer one while there was no connection */
+	NW_DC_FAIL_REPLACED,          /* replaced while connected: the DC reads slower than we report */
+	NW_DC_FAIL_SEND_ERROR,        /* the connection broke in the middle of the frame */
+	NW_DC_FAIL_ENCODE,            /* could not be encoded (out of memory) */
+	NW_DC_FAIL__COUNT,
+};
+struct nw_dc_status {
+	enum nw_dc_state state;
+	uint64_t sent;     /* frames written whole to the socket */
+	uint64_t connects; /* connections established */
+	uint64_t failed[NW_DC_FAIL__COUNT];
+};
+
 struct nw_rack_view {
 	uint32_t rack_id;
 	char hook[16];
@@ -94,6 +118,7 @@ struct nw_rack_view {
 	uint32_t *order;              /* [max_slots]: present slots sorted by server id */
 	uint32_t count;               /* entries of `order` */
 	uint64_t refreshes;
+	struct nw_dc_status dc; /* copied in by the loop before HTTP runs */
 };
 
 int nw_rack_view_init(struct nw_rack_view *v, uint32_t max_slots, uint32_t rack_id,

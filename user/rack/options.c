@@ -12,6 +12,7 @@
 #include "http.h"
 #include "netwatch.h"
 #include "parse.h"
+#include "report_client.h"
 #include "socket_rx.h"
 
 /* getopt values start above every character, so optopt tells an option
@@ -248,12 +249,18 @@ static int apply(struct rack_opts *o, int id, const char *v, const char *src)
 			return bad(src, "metrics must be ADDR:PORT (IPv6 in brackets) or off");
 		o->metrics = v;
 		return 0;
-	case O_DC:
+	case O_DC: {
+		char host[NW_DC_HOST_MAX];
+		uint16_t dc_port;
+
 		if (!*v || strlen(v) > 260 || strspn(v, "abcdefghijklmnopqrstuvwxyz"
 				"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_:[]") != strlen(v))
 			return bad(src, "dc must be HOST[:PORT] (IPv6 in brackets)");
+		if (nw_report_dc_parse(v, host, &dc_port, &why))
+			return bad(src, why);
 		o->dc = v;
 		return 0;
+	}
 	case O_KEY_FILE:
 		nw_keys_wipe(&o->keys);
 		if (nw_keys_load(&o->keys, v, &why))

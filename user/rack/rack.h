@@ -13,6 +13,7 @@
 #include "http.h"
 #include "options.h"
 #include "rack_view.h"
+#include "report_client.h"
 
 /* What every drained record flows into: the record log and the analysis. */
 struct rack_sink {
@@ -31,7 +32,11 @@ void rack_print_dump(const struct nw_log *log, const struct nw_dump_info *info,
 struct rack_loop {
 	int epfd, timer_fd, deadline_fd, signal_fd;
 };
-enum rack_event { RACK_EV_SOURCE = 1, RACK_EV_TICK = 2, RACK_EV_STOP = 4, RACK_EV_HTTP = 8 };
+/* The modes act on SOURCE, TICK and STOP only; HTTP and DC wake the loop so
+ * that rack_serve_run, called after every wake-up, handles them. */
+enum rack_event {
+	RACK_EV_SOURCE = 1, RACK_EV_TICK = 2, RACK_EV_STOP = 4, RACK_EV_HTTP = 8, RACK_EV_DC = 16
+};
 int rack_loop_init(struct rack_loop *l, double interval, double duration, int signal_fd);
 int rack_loop_add_source(struct rack_loop *l, int fd);
 int rack_loop_add_fd(struct rack_loop *l, int fd, int tag);
@@ -47,6 +52,14 @@ struct rack_serve {
 	struct nw_rack_view view;
 	struct nw_analysis analysis; /* writes the view's analysis fields */
 	struct nw_http *http; /* NULL with --metrics off */
+	/* The reporter to --dc (reporting is 0 without): one report per
+	 * publish, (boot_ns, seq) strictly increasing for the DC's replay check. */
+	const struct nw_log *log;
+	int reporting;
+	struct nw_report_client dc;
+	struct nw_report_server *report_servers; /* [max_slots], reused */
+	uint32_t report_max;
+	uint64_t boot_ns, seq;
 };
 int rack_serve_init(struct rack_serve *s, const struct nw_log *log, const struct rack_opts *o,
 		    uint32_t max_slots);
@@ -55,7 +68,8 @@ int rack_serve_listen(struct rack_serve *s, const struct nw_log *log, const stru
 int rack_serve_add_to_loop(struct rack_serve *s, struct rack_loop *l);
 int rack_serve_timeout_ms(const struct rack_serve *s);
 void rack_serve_run(struct rack_serve *s);
-/* Ends a refresh: analyses every server into the view, derives and publishes. */
+/* Ends a refresh: analyses every server into the view, derives and
+ * publishes, and hands the report to the reporter. */
 void rack_serve_publish(struct rack_serve *s);
 void rack_serve_close(struct rack_serve *s);
 

@@ -1,9 +1,49 @@
 // SPDX-License-Identifier: MIT
 /* The rack view and the HTTP server, shared by the kernel and socket modes. */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "rack.h"
+
+static uint64_t realtime_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static int report_init(struct rack_serve *s, const struct nw_log *log, const struct rack_opts *o,
+		       uint32_t max_slots)
+{
+	char q[300];
+	int err;
+
+	s->report_max = max_slots < NW_REPORT_MAX_SERVERS ? max_slots : NW_REPORT_MAX_SERVERS;
+	s->report_servers = calloc(s->report_max ? s->report_max : 1, sizeof(*s->report_servers));
+	if (!s->report_servers)
+		return -ENOMEM;
+	err = nw_report_client_init(&s->dc, log, NULL, o->dc, &o->keys);
+	if (err) {
+		free(s->report_servers);
+		s->report_servers = NULL;
+		return err;
+	}
+	/* (boot_ns, seq) must grow across our restarts: the DC refuses a
+	 * report that is not newer than the last one it accepted. */
+	s->boot_ns = realtime_ns();
+	s->seq = 0;
+	s->reporting = 1;
+	nw_report_client_status(&s->dc, &s->view.dc);
+	nw_info(log, "reporting to the dc", "dc=%s authenticated=%s",
+		nw_log_quote(q, sizeof(q), o->dc), o->keys.present ? "yes" : "no");
+	if (max_slots > s->report_max)
+		nw_warn(log, "dc: reports carry at most this many servers", "max=%u",
+			s->report_max);
+	return 0;
+}
 
 int rack_serve_init(struct rack_serve *s, const struct nw_log *log, const struct rack_opts *o,
 		    uint32_t max_slots)
@@ -12,6 +52,9 @@ int rack_serve_init(struct rack_serve *s, const struct nw_log *log, const struct
 	int err;
 
 	s->http = NULL;
+	s->log = log;
+	s->reporting = 0;
+	s->report_servers = NULL;
 	if (nw_rack_view_init(&s->view, max_slots, o->rack, o->interval)) {
 		nw_error(log, "cannot allocate the rack view", "max_servers=%u", max_slots);
 		return -ENOMEM;
@@ -26,6 +69,14 @@ int rack_serve_init(struct rack_serve *s, const struct nw_log *log, const struct
 			 strerror(-err));
 		nw_rack_view_free(&s->view);
 		return err;
+	}
+	if (o->dc) {
+		err = report_init(s, log, o, max_slots);
+		if (err) {
+			nw_analysis_free(&s->analysis);
+			nw_rack_view_free(&s->view);
+			return err;
+		}
 	}
 	return 0;
 }
@@ -49,28 +100,73 @@ int rack_serve_listen(struct rack_serve *s, const struct nw_log *log, const stru
 
 int rack_serve_add_to_loop(struct rack_serve *s, struct rack_loop *l)
 {
-	return s->http ? rack_loop_add_fd(l, nw_http_fd(s->http), RACK_EV_HTTP) : 0;
+	int err = 0;
+
+	if (s->http)
+		err = rack_loop_add_fd(l, nw_http_fd(s->http), RACK_EV_HTTP);
+	/* One fd for the reporter, whatever its socket: its own epoll. */
+	if (!err && s->reporting)
+		err = rack_loop_add_fd(l, nw_report_client_fd(&s->dc), RACK_EV_DC);
+	return err;
+}
+
+static int min_timeout(int a, int b)
+{
+	if (a < 0)
+		return b;
+	if (b < 0)
+		return a;
+	return a < b ? a : b;
 }
 
 int rack_serve_timeout_ms(const struct rack_serve *s)
 {
-	return s->http ? nw_http_timeout_ms(s->http) : -1;
+	int t = s->http ? nw_http_timeout_ms(s->http) : -1;
+
+	if (s->reporting)
+		t = min_timeout(t, nw_report_client_timeout_ms(&s->dc));
+	return t;
 }
 
 void rack_serve_run(struct rack_serve *s)
 {
+	if (s->reporting) {
+		nw_report_client_run(&s->dc);
+		/* Before HTTP runs, so /metrics shows the state of this wake-up. */
+		nw_report_client_status(&s->dc, &s->view.dc);
+	}
 	if (s->http)
 		nw_http_run(s->http);
+}
+
+static void report(struct rack_serve *s)
+{
+	struct nw_report r;
+
+	nw_report_from_view(&s->view, &r, s->report_servers, s->report_max);
+	r.boot_ns = s->boot_ns;
+	r.seq = ++s->seq;
+	r.time_ns = realtime_ns();
+	nw_report_client_submit(&s->dc, &r);
+	nw_report_client_status(&s->dc, &s->view.dc);
 }
 
 void rack_serve_publish(struct rack_serve *s)
 {
 	nw_analysis_refresh(&s->analysis, &s->view, s->view.time_ns);
 	nw_rack_view_finish(&s->view);
+	if (s->reporting)
+		report(s);
 }
 
 void rack_serve_close(struct rack_serve *s)
 {
+	if (s->reporting) {
+		nw_report_client_close(&s->dc);
+		s->reporting = 0;
+	}
+	free(s->report_servers);
+	s->report_servers = NULL;
 	nw_http_stop(s->http);
 	s->http = NULL;
 	nw_rack_view_free(&s->view);

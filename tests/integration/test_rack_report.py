@@ -1,0 +1,387 @@
+"""netwatch-rack's reports to the DC controller (--dc), against a small
+Python TCP server standing in for netwatch-dc: the frames it receives are
+parsed here by the protocol's text (docs/report-protocol.md) and, with a
+key, their HMAC is checked with a key derived in Python, so the C side's
+derivation is checked too.
+
+Everything runs on 127.0.0.1: the socket hook, the agents, the fake DC."""
+
+import hashlib
+import hmac
+import json
+import os
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import tempfile
+import threading
+import time
+import urllib.request
+
+import pytest
+
+from nwlab import AGENT, RACK, wait_for
+
+SERVERS = (1, 2, 3)  # 1 and 2 send; 3 is registered and never does
+INTERVAL = 0.2
+BACKOFF_CAP = 30.0
+
+
+def free_port(kind=socket.SOCK_STREAM):
+    with socket.socket(socket.AF_INET, kind) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def report_key(master):
+    """libsodium crypto_kdf_derive_from_key(32, 2, "NetWatch", master):
+    BLAKE2b keyed by the master key, salt = subkey id (LE u64) + 8 zero
+    bytes, personal = context + 8 zero bytes."""
+    return hashlib.blake2b(key=master, digest_size=32,
+                           salt=(2).to_bytes(8, "little") + bytes(8),
+                           person=b"NetWatch" + bytes(8)).digest()
+
+
+class FakeDC:
+    """Accepts connections on 127.0.0.1:port and parses every frame:
+    12-byte header ("NWR", version 1, flags, 3 reserved, u32 BE length),
+    JSON payload, and a 32-byte HMAC-SHA-256 trailer when flags & 1."""
+
+    def __init__(self, port, key=None):
+        self.port, self.key = port, key
+        self.frames = []  # (conn number, flags, payload dict, mac_ok or None, raw frame)
+        self.errors = []
+        self.conns = 0
+        self.eofs = 0
+        self.lock = threading.Lock()
+        self.sock = None
+        self.clients = []
+        self.threads = []
+
+    def start(self):
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind(("127.0.0.1", self.port))
+        s.listen(8)
+        self.sock = s
+        t = threading.Thread(target=self._accept, args=(s,), daemon=True)
+        t.start()
+        self.threads.append(t)
+        return self
+
+    def _accept(self, s):
+        while True:
+            try:
+                c, _ = s.accept()
+            except OSError:
+                return
+            with self.lock:
+                self.conns += 1
+                n = self.conns
+                self.clients.append(c)
+            t = threading.Thread(target=self._read, args=(c, n), daemon=True)
+            t.start()
+            self.threads.append(t)
+
+    @staticmethod
+    def _exact(c, n):
+        buf = b""
+        while len(buf) < n:
+            chunk = c.recv(n - len(buf))
+            if not chunk:
+                return None if not buf else buf
+            buf += chunk
+        return buf
+
+    def _read(self, c, n):
+        try:
+            while True:
+                hdr = self._exact(c, 12)
+                if hdr is None:
+                    with self.lock:
+                        self.eofs += 1
+                    return
+                if len(hdr) < 12 or hdr[:3] != b"NWR" or hdr[3] != 1 or hdr[5:8] != bytes(3):
+                    self.errors.append(f"bad header {hdr!r}")
+                    return
+                flags = hdr[4]
+                (length,) = struct.unpack(">I", hdr[8:12])
+                body = self._exact(c, length + (32 if flags & 1 else 0))
+                if body is None or len(body) < length:
+                    self.errors.append("truncated frame")
+                    return
+                payload = json.loads(body[:length].decode())
+                mac_ok = None
+                if flags & 1:
+                    mac = body[length:]
+                    want = hmac.new(self.key or b"", hdr + body[:length], hashlib.sha256).digest()
+                    mac_ok = self.key is not None and hmac.compare_digest(mac, want)
+                with self.lock:
+                    self.frames.append((n, flags, payload, mac_ok, hdr + body))
+        except (OSError, ValueError) as e:
+            if not isinstance(e, OSError):
+                self.errors.append(repr(e))
+
+    def stop(self):
+        """Closes the listener and every connection, as a killed DC would."""
+        if self.sock:
+            # shutdown wakes the thread blocked in accept(); close alone would
+            # leave the listener alive in the kernel until that accept returned.
+            try:
+                self.sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            self.sock.close()
+            self.sock = None
+        with self.lock:
+            clients, self.clients = self.clients, []
+        for c in clients:
+            try:
+                c.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            c.close()
+
+    def reports(self):
+        with self.lock:
+            return list(self.frames)
+
+
+class Rack:
+    """netwatch-rack, socket hook on 127.0.0.1, HTTP on, reporting to --dc,
+    with an agent sending for servers 1 and 2."""
+
+    def __init__(self, dc_port, key_file=None, rack_id=7):
+        self.dir = tempfile.mkdtemp(prefix="nwt-report-")
+        self.udp = free_port(socket.SOCK_DGRAM)
+        self.http_port = free_port()
+        self.base = f"http://127.0.0.1:{self.http_port}"
+        self.dc_port, self.key_file, self.rack_id = dc_port, key_file, rack_id
+        self.proc = self.agent = None
+        self.log_path = os.path.join(self.dir, "rack.log")
+        self.stderr = open(self.log_path, "w")
+
+    def start(self, agent=True):
+        keys = ["--key-file", self.key_file] if self.key_file else []
+        self.proc = subprocess.Popen(
+            [RACK, "--rack", str(self.rack_id), "--hook", "socket", "--listen", "127.0.0.1",
+             "--port", str(self.udp), "--servers", ",".join(map(str, SERVERS)),
+             "--discover", "off", "--state-dir", os.path.join(self.dir, "state"),
+             "--interval", str(INTERVAL), "--window", "64",
+             "--metrics", f"127.0.0.1:{self.http_port}",
+             "--dc", f"127.0.0.1:{self.dc_port}", *keys],
+            stdout=subprocess.DEVNULL, stderr=self.stderr)
+        wait_for(lambda: self.proc.poll() is not None or self.metrics() is not None, 15,
+                 "/metrics")
+        assert self.proc.poll() is None, self.log()
+        if agent:
+            self.agent = subprocess.Popen(
+                [AGENT, "--controller", f"127.0.0.1:{self.udp}", "--rack", str(self.rack_id),
+                 "--server", "1", "--servers", "2", "--rate", "20", *keys],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        return self
+
+    def metrics(self):
+        """{(name, frozenset(labels)): value} of the rack's /metrics, or None."""
+        try:
+            with urllib.request.urlopen(self.base + "/metrics", timeout=2) as r:
+                text = r.read().decode()
+        except OSError:
+            return None
+        out = {}
+        for line in text.splitlines():
+            if not line or line.startswith("#"):
+                continue
+            name_labels, _, value = line.rpartition(" ")
+            name, _, labels = name_labels.partition("{")
+            pairs = frozenset(tuple(kv.split("=", 1)) for kv in labels.rstrip("}").split(",")
+                              if kv and "=" in kv)
+            out[(name, frozenset((k, v.strip('"')) for k, v in pairs))] = float(value)
+        return out
+
+    def dc(self):
+        """(state, sent, connects, {reason: failed}) from /metrics."""
+        m = self.metrics() or {}
+        state = [dict(l)["state"] for (n, l), v in m.items()
+                 if n == "netwatch_rack_dc_connection_state" and v == 1]
+        failed = {dict(l)["reason"]: v for (n, l), v in m.items()
+                  if n == "netwatch_rack_reports_failed_total"}
+        one = lambda name: next((v for (n, _), v in m.items() if n == name), None)
+        return (state[0] if len(state) == 1 else None, one("netwatch_rack_reports_sent_total"),
+                one("netwatch_rack_dc_connects_total"), failed)
+
+    def api(self):
+        with urllib.request.urlopen(self.base + "/api/v1/rack", timeout=2) as r:
+            return json.loads(r.read().decode())
+
+    def log(self):
+        try:
+            with open(self.log_path) as f:
+                return f.read()[-4000:]
+        except OSError:
+            return ""
+
+    def stop(self):
+        rc = None
+        for p in (self.agent, self.proc):
+            if p is not None and p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+                try:
+                    p.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait()
+        if self.proc is not None:
+            rc = self.proc.returncode
+        self.stderr.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+        return rc
+
+
+@pytest.fixture
+def env():
+    """Racks and fake DCs a test made, stopped on the way out, failure too."""
+    made = []
+    yield made
+    for thing in reversed(made):
+        thing.stop()
+
+
+def check_report(p, rack_id):
+    assert p["v"] == 1 and p["rack_id"] == rack_id
+    assert p["interval_s"] == pytest.approx(INTERVAL)
+    assert 0 <= p["rack_score"] <= 1
+    servers = {s["id"]: s for s in p["servers"]}
+    assert set(servers) == set(SERVERS), p["servers"]
+    assert [s["id"] for s in p["servers"]] == sorted(servers)
+    for s in p["servers"]:
+        assert set(s) >= {"id", "class", "error", "snr_db", "loss_ratio", "jitter_s", "up"}, s
+        assert s["class"] in ("healthy", "warning", "critical", "down", "left")
+    # Server 3 never sent: down, never analysed.
+    assert servers[3]["class"] == "down" and servers[3]["up"] is False
+    assert servers[3]["error"] is None and servers[3]["snr_db"] is None
+    return servers
+
+
+def test_reports_every_interval_with_increasing_seq(env):
+    port = free_port()
+    dc = FakeDC(port).start()
+    env.append(dc)
+    rack = Rack(port).start()
+    env.append(rack)
+    wait_for(lambda: any(r[2]["servers"] and
+                         {s["id"]: s for s in r[2]["servers"]}.get(1, {}).get("up")
+                         for r in dc.reports()), 20, "a report with server 1 up")
+    n0 = len(dc.reports())
+    wait_for(lambda: len(dc.reports()) >= n0 + 10, 20, "10 more reports")
+    reps = dc.reports()
+    assert not dc.errors, dc.errors
+    assert {r[0] for r in reps} == {1}, "one connection throughout"
+    assert all(r[1] == 0 and r[3] is None for r in reps), "no MAC without a key"
+    seqs = [r[2]["seq"] for r in reps]
+    assert seqs[0] >= 1
+    assert seqs == list(range(seqs[0], seqs[0] + len(seqs))), "seq grows by 1, none lost"
+    assert len({r[2]["boot_ns"] for r in reps}) == 1
+    times = [r[2]["time_ns"] for r in reps]
+    assert times == sorted(times) and abs(times[-1] / 1e9 - time.time()) < 60
+    for r in reps:
+        check_report(r[2], 7)
+    last = {s["id"]: s for s in reps[-1][2]["servers"]}
+    assert last[1]["up"] is True and last[2]["up"] is True
+    assert last[1]["class"] in ("healthy", "warning", "critical")
+    # What the rack says about it.
+    state, sent, connects, failed = rack.dc()
+    assert state == "connected" and connects == 1 and sent >= len(reps) - 1
+    assert set(failed) == {"not_connected", "replaced", "send_error", "encode"}
+    assert failed["send_error"] == 0 and failed["encode"] == 0
+
+
+def test_with_key_the_hmac_verifies(env, tmp_path):
+    master = os.urandom(32)
+    key_file = tmp_path / "key"
+    key_file.write_text(master.hex() + "\n")
+    os.chmod(key_file, 0o600)
+    port = free_port()
+    dc = FakeDC(port, key=report_key(master)).start()
+    env.append(dc)
+    rack = Rack(port, key_file=str(key_file), rack_id=9).start()
+    env.append(rack)
+    wait_for(lambda: len(dc.reports()) >= 5, 20, "5 reports")
+    reps = dc.reports()
+    assert not dc.errors, dc.errors
+    assert all(r[1] & 1 for r in reps), "every frame carries a MAC"
+    assert all(r[3] is True for r in reps), "the HMAC verifies with the Python-derived key"
+    check_report(reps[-1][2], 9)
+    # The check above can fail: another master key's report key does not verify.
+    raw = reps[-1][4]
+    length = struct.unpack(">I", raw[8:12])[0]
+    wrong = hmac.new(report_key(bytes(32)), raw[:12 + length], hashlib.sha256).digest()
+    assert wrong != raw[12 + length:]
+
+
+def test_without_dc_the_rack_keeps_working_then_connects(env):
+    port = free_port()  # nobody listens yet
+    rack = Rack(port).start()
+    env.append(rack)
+    wait_for(lambda: rack.dc()[3].get("not_connected", 0) >= 5, 20,
+             "reports counted as not_connected")
+    state, sent, connects, _ = rack.dc()
+    assert state in ("disconnected", "connecting") and sent == 0 and connects == 0
+    # The analysis and HTTP go on: the agent's servers come up and get analysed.
+    wait_for(lambda: all(s["up"] for s in rack.api()["servers"] if s["server_id"] in (1, 2)),
+             20, "servers 1 and 2 up while the DC is away")
+    down_since = time.monotonic()
+    dc = FakeDC(port).start()
+    env.append(dc)
+    wait_for(lambda: dc.reports(), BACKOFF_CAP + 5, "the first report after the DC appeared")
+    assert time.monotonic() - down_since <= BACKOFF_CAP + 5
+    wait_for(lambda: rack.dc()[0] == "connected" and rack.dc()[1] >= 1, 5, "connected in /metrics")
+    assert rack.dc()[2] == 1
+    check_report(dc.reports()[-1][2], 7)
+
+
+def test_dc_killed_and_restarted_rack_reconnects(env):
+    port = free_port()
+    dc = FakeDC(port).start()
+    env.append(dc)
+    rack = Rack(port).start()
+    env.append(rack)
+    wait_for(lambda: len(dc.reports()) >= 3, 20, "3 reports")
+    dc.stop()
+    wait_for(lambda: rack.dc()[0] in ("disconnected", "connecting"), 10,
+             "the rack notices the DC's close")
+    wait_for(lambda: rack.dc()[3].get("not_connected", 0) >= 3, 10, "failures counted")
+    before = dc.reports()
+    dc2 = FakeDC(port).start()
+    env.append(dc2)
+    wait_for(lambda: len(dc2.reports()) >= 3, BACKOFF_CAP + 5, "reports to the restarted DC")
+    after = dc2.reports()
+    assert not dc.errors and not dc2.errors, (dc.errors, dc2.errors)
+    assert after[0][2]["boot_ns"] == before[0][2]["boot_ns"]
+    assert after[0][2]["seq"] > before[-1][2]["seq"], "seq keeps growing across the reconnect"
+    seqs = [r[2]["seq"] for r in after]
+    assert seqs == sorted(set(seqs))
+    wait_for(lambda: rack.dc()[0] == "connected", 5, "connected again")
+    assert rack.dc()[2] == 2, "two connections established"
+
+
+def test_sigterm_closes_the_connection(env):
+    port = free_port()
+    dc = FakeDC(port).start()
+    env.append(dc)
+    rack = Rack(port).start(agent=False)
+    env.append(rack)
+    wait_for(lambda: len(dc.reports()) >= 2, 20, "2 reports")
+    assert rack.stop() == 0, "the rack exits cleanly"
+    wait_for(lambda: dc.eofs >= 1, 5, "the DC sees the connection end")
+    assert not dc.errors, dc.errors
+
+
+def test_bad_dc_is_a_usage_error():
+    for bad in ("dc:0", "[1.2.3.4]:9", "a:b:", "host:99999", "[::1"):
+        res = subprocess.run([RACK, "--hook", "socket", "--dc", bad], capture_output=True,
+                             text=True, timeout=10)
+        assert res.returncode == 2, (bad, res.stderr)
+        assert "--dc" in res.stderr
