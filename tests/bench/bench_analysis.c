@@ -238,8 +238,9 @@ static double period_cost_us(void)
 		for (uint32_t s = 0; s < n; s++) {
 			struct nw_server_analysis *sa = &b.an.srv[s];
 
-			nw_periodicity_eval(&sa->per, &dp, &hp);
-			nw_skew_eval(&sa->skew, (double)(sa->sig.last_rx_ns - sa->t0_ns) / 1e9, &sk);
+			nw_periodicity_eval_with(&sa->per, &b.an.per_scratch, &dp, &hp);
+			nw_skew_eval_with(&sa->skew, &b.an.skew_scratch,
+					  (double)(sa->sig.last_rx_ns - sa->t0_ns) / 1e9, &sk);
 		}
 	t = (mono_s() - t0) / (reps * n);
 	teardown(&b);
@@ -254,7 +255,7 @@ int main(int argc, char **argv)
 	size_t ncounts = 0;
 	struct nw_analysis probe;
 	struct nw_analysis_cfg cfg;
-	size_t sig_b, per_b, skew_b, spec_b, cap;
+	size_t sig_b, per_b, skew_b, spec_b, shared_b, cap;
 	double pc;
 
 	for (int i = 1; i < argc && ncounts < 16; i++) {
@@ -281,25 +282,35 @@ int main(int argc, char **argv)
 	}
 	cap = (size_t)ceil(cfg.horizon_s * RATE_HZ);
 	sig_b = 2 * (size_t)cfg.window * sizeof(struct nw_sig_rec);
+	/* per server: two rings of t (double) + y (float); skew: t + d (float).
+	 * The evaluation scratch is the analysis context's, once. */
+	per_b = 2 * cap * (sizeof(double) + sizeof(float));
+	skew_b = cap * (sizeof(double) + sizeof(float));
 	{
-		struct nw_periodicity p;
+		struct nw_periodicity_scratch ps = { 0 };
+		struct nw_skew_scratch ss = { 0 };
+		struct nw_periodicity_cfg pc;
 
-		if (nw_periodicity_init(&p, cap, RATE_HZ)) {
-			fprintf(stderr, "bench_analysis: nw_periodicity_init failed\n");
+		nw_periodicity_default_cfg(&pc, cap, RATE_HZ);
+		if (nw_periodicity_scratch_fit(&ps, &pc) || nw_skew_scratch_fit(&ss, cap)) {
+			fprintf(stderr, "bench_analysis: out of memory\n");
 			return 1;
 		}
-		per_b = (4 + 6) * p.cfg.capacity * sizeof(double) + p.nfreq_cap * sizeof(double);
-		nw_periodicity_free(&p);
+		shared_b = (ps.capacity * 6 + ps.nfreq_cap) * sizeof(double) +
+			   2 * ss.capacity * sizeof(struct nw_skew_pt);
+		nw_periodicity_scratch_free(&ps);
+		nw_skew_scratch_free(&ss);
 	}
-	skew_b = 3 * cap * sizeof(struct nw_skew_pt);
 	spec_b = (cfg.window / 2 + 1) * sizeof(double);
 	nw_analysis_free(&probe);
 	printf("memory per server, computed from the structures: signal ring %zu B, periodicity "
-	       "%zu B, skew %zu B, view spectrum %zu B, slot entries %zu + %zu B; total %zu B\n",
+	       "rings %zu B, skew ring %zu B, view spectrum %zu B, slot entries %zu + %zu B; total "
+	       "%zu B (+ %zu B of evaluation scratch once per analysis context)\n",
 	       sig_b, per_b, skew_b, spec_b, sizeof(struct nw_server_analysis),
 	       sizeof(struct nw_server_view),
 	       sig_b + per_b + skew_b + spec_b + sizeof(struct nw_server_analysis) +
-		       sizeof(struct nw_server_view));
+		       sizeof(struct nw_server_view),
+	       shared_b);
 
 	pc = period_cost_us();
 	printf("periodicity + skew evaluation, unbudgeted: %.0f us per server "

@@ -59,6 +59,8 @@ void nw_analysis_free(struct nw_analysis *a)
 		server_release(&a->srv[i]);
 	free(a->srv);
 	a->srv = NULL;
+	nw_periodicity_scratch_free(&a->per_scratch);
+	nw_skew_scratch_free(&a->skew_scratch);
 	nw_spec_ctx_free(&a->ctx);
 }
 
@@ -82,11 +84,14 @@ static int server_setup(struct nw_analysis *a, struct nw_server_analysis *s, uin
 		cap = 64;
 	if (nw_signal_init(&s->sig, a->cfg.window, rate_hz, tone_hz))
 		return -ENOMEM;
-	if (nw_periodicity_init(&s->per, cap, rate_hz)) {
+	if (nw_periodicity_init_shared(&s->per, cap, rate_hz)) {
 		nw_signal_free(&s->sig);
 		return -ENOMEM;
 	}
-	if (nw_skew_init(&s->skew, cap)) {
+	if (nw_skew_init_shared(&s->skew, cap) ||
+	    nw_periodicity_scratch_fit(&a->per_scratch, &s->per.cfg) ||
+	    nw_skew_scratch_fit(&a->skew_scratch, cap)) {
+		nw_skew_free(&s->skew);
 		nw_signal_free(&s->sig);
 		nw_periodicity_free(&s->per);
 		return -ENOMEM;
@@ -193,9 +198,10 @@ static void refresh_periods(struct nw_analysis *a, uint64_t now_ns)
 			a->period_cursor = slot;
 			return;
 		}
-		nw_periodicity_eval(&s->per, &s->delay_period, &s->hole_period);
+		nw_periodicity_eval_with(&s->per, &a->per_scratch, &s->delay_period,
+					 &s->hole_period);
 		t_now = (double)(int64_t)(s->sig.last_rx_ns - s->t0_ns) / 1e9;
-		nw_skew_eval(&s->skew, t_now, &s->skew_result);
+		nw_skew_eval_with(&s->skew, &a->skew_scratch, t_now, &s->skew_result);
 		s->next_period_ns = now_ns + every;
 	}
 }

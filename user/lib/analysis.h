@@ -60,6 +60,11 @@ struct nw_analysis {
 	struct nw_spec_ctx ctx;
 	uint32_t max_slots;
 	struct nw_server_analysis *srv; /* [max_slots] */
+	/* Evaluation scratch of the periodicity finder and the skew fit: one
+	 * server is evaluated at a time, so all share these (sized for the
+	 * largest horizon seen), instead of ~100 KB more per server. */
+	struct nw_periodicity_scratch per_scratch;
+	struct nw_skew_scratch skew_scratch;
 	uint32_t period_cursor;         /* round robin for the period budget */
 };
 

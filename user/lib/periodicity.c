@@ -3,6 +3,7 @@
  * and docs/periodicity.md. */
 #include "periodicity.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,32 +38,86 @@ int nw_periodicity_init(struct nw_periodicity *p, size_t capacity, double rate_h
 	return nw_periodicity_init_cfg(p, &cfg);
 }
 
-int nw_periodicity_init_cfg(struct nw_periodicity *p, const struct nw_periodicity_cfg *cfg)
+static bool cfg_ok(const struct nw_periodicity_cfg *cfg)
+{
+	return cfg->capacity >= 4 && cfg->capacity <= (1u << 24) && cfg->rate_hz > 0 &&
+	       isfinite(cfg->rate_hz) && cfg->f_max_hz > 0 && cfg->f_max_hz <= cfg->rate_hz / 2 &&
+	       cfg->ofac >= 1 && cfg->ofac <= 64 && cfg->fap_max > 0 && cfg->min_points >= 4;
+}
+
+/* The grid is f_lo..f_max in steps of 1/(ofac * span) with span <= horizon. */
+static size_t nfreq_cap_of(const struct nw_periodicity_cfg *cfg)
+{
+	return (size_t)ceil(cfg->f_max_hz * ((double)cfg->capacity / cfg->rate_hz) * cfg->ofac) + 2;
+}
+
+int nw_periodicity_scratch_fit(struct nw_periodicity_scratch *sc, const struct nw_periodicity_cfg *cfg)
+{
+	size_t cap = cfg->capacity, nf = nfreq_cap_of(cfg);
+
+	if (cap > sc->capacity) {
+		double *w = realloc(sc->w, cap * W_COUNT * sizeof(double));
+
+		if (!w)
+			return -1;
+		sc->w = w;
+		sc->capacity = cap;
+	}
+	if (nf > sc->nfreq_cap) {
+		double *pw = realloc(sc->power, nf * sizeof(double));
+
+		if (!pw)
+			return -1;
+		sc->power = pw;
+		sc->nfreq_cap = nf;
+	}
+	return 0;
+}
+
+void nw_periodicity_scratch_free(struct nw_periodicity_scratch *sc)
+{
+	free(sc->w);
+	free(sc->power);
+	memset(sc, 0, sizeof(*sc));
+}
+
+static int init_rings(struct nw_periodicity *p, const struct nw_periodicity_cfg *cfg)
 {
 	size_t cap = cfg->capacity;
-	double horizon;
 
 	memset(p, 0, sizeof(*p));
-	if (cap < 4 || cap > (1u << 24) || !(cfg->rate_hz > 0) || !isfinite(cfg->rate_hz) ||
-	    !(cfg->f_max_hz > 0) || cfg->f_max_hz > cfg->rate_hz / 2 || cfg->ofac < 1 ||
-	    cfg->ofac > 64 || !(cfg->fap_max > 0) || cfg->min_points < 4)
+	if (!cfg_ok(cfg))
 		return -1;
-	horizon = (double)cap / cfg->rate_hz;
 	p->cfg = *cfg;
-	p->horizon_s = horizon;
-	/* The grid is f_lo..f_max in steps of 1/(ofac * span) with span <= horizon. */
-	p->nfreq_cap = (size_t)ceil(cfg->f_max_hz * horizon * cfg->ofac) + 2;
+	p->horizon_s = (double)cap / cfg->rate_hz;
 	p->delay.t = calloc(cap, sizeof(double));
-	p->delay.y = calloc(cap, sizeof(double));
+	p->delay.y = calloc(cap, sizeof(float));
 	p->hole.t = calloc(cap, sizeof(double));
-	p->hole.y = calloc(cap, sizeof(double));
-	p->w = calloc(cap * W_COUNT, sizeof(double));
-	p->power = calloc(p->nfreq_cap, sizeof(double));
-	if (!p->delay.t || !p->delay.y || !p->hole.t || !p->hole.y || !p->w || !p->power) {
+	p->hole.y = calloc(cap, sizeof(float));
+	if (!p->delay.t || !p->delay.y || !p->hole.t || !p->hole.y) {
 		nw_periodicity_free(p);
 		return -1;
 	}
 	return 0;
+}
+
+int nw_periodicity_init_cfg(struct nw_periodicity *p, const struct nw_periodicity_cfg *cfg)
+{
+	if (init_rings(p, cfg))
+		return -1;
+	if (nw_periodicity_scratch_fit(&p->own, cfg)) {
+		nw_periodicity_free(p);
+		return -1;
+	}
+	return 0;
+}
+
+int nw_periodicity_init_shared(struct nw_periodicity *p, size_t capacity, double rate_hz)
+{
+	struct nw_periodicity_cfg cfg;
+
+	nw_periodicity_default_cfg(&cfg, capacity, rate_hz);
+	return init_rings(p, &cfg);
 }
 
 void nw_periodicity_free(struct nw_periodicity *p)
@@ -71,8 +126,7 @@ void nw_periodicity_free(struct nw_periodicity *p)
 	free(p->delay.y);
 	free(p->hole.t);
 	free(p->hole.y);
-	free(p->w);
-	free(p->power);
+	nw_periodicity_scratch_free(&p->own);
 	memset(p, 0, sizeof(*p));
 }
 
@@ -84,8 +138,12 @@ static void ring_add(struct nw_periodicity *p, struct nw_pring *r, double t, dou
 		p->rejected++;
 		return;
 	}
+	if (!r->have_ref) {
+		r->y_ref = y;
+		r->have_ref = true;
+	}
 	r->t[r->head] = t;
-	r->y[r->head] = y;
+	r->y[r->head] = (float)(y - r->y_ref);
 	r->head = (r->head + 1) % p->cfg.capacity;
 	if (r->count < p->cfg.capacity)
 		r->count++;
@@ -199,11 +257,13 @@ static double refine(const double *power, size_t nf, long j, double f_lo, double
 	return f_lo + ((double)j + off) * df;
 }
 
-static void eval_one(struct nw_periodicity *p, const struct nw_pring *r, bool detrend,
-		     struct nw_period_result *out)
+static void eval_one(struct nw_periodicity *p, struct nw_periodicity_scratch *sc,
+		     const struct nw_pring *r, bool detrend, struct nw_period_result *out)
 {
-	const size_t cap = p->cfg.capacity;
-	double *t = p->w + W_T * cap, *y = p->w + W_Y * cap;
+	const size_t cap = sc->capacity;
+	double *t = sc->w + W_T * cap, *y = sc->w + W_Y * cap;
+	double *power = sc->power;
+	double y_abs = 0; /* largest stored (relative, float) value */
 	double t_new = -INFINITY, t_min = INFINITY, t_max = -INFINITY, tm = 0, ym = 0;
 	double y0 = 0, var = 0, span, f_lo, f_hi, df, z, fap;
 	bool constant = true;
@@ -212,7 +272,8 @@ static void eval_one(struct nw_periodicity *p, const struct nw_pring *r, bool de
 
 	memset(out, 0, sizeof(*out));
 	out->fap = 1.0;
-	if (!r->t || r->count == 0)
+	if (!r->t || r->count == 0 || !sc->w || sc->capacity < p->cfg.capacity ||
+	    sc->nfreq_cap < nfreq_cap_of(&p->cfg))
 		return;
 	for (size_t i = 0; i < r->count; i++)
 		t_new = fmax(t_new, r->t[i]);
@@ -223,7 +284,8 @@ static void eval_one(struct nw_periodicity *p, const struct nw_pring *r, bool de
 		if (r->t[i] < t_new - p->horizon_s)
 			continue;
 		t[n] = r->t[i];
-		y[n] = r->y[i];
+		y[n] = (double)r->y[i];
+		y_abs = fmax(y_abs, fabs(y[n]));
 		if (n == 0)
 			y0 = y[0];
 		else if (y[n] != y0)
@@ -258,8 +320,11 @@ static void eval_one(struct nw_periodicity *p, const struct nw_pring *r, bool de
 		var += y[i] * y[i];
 	}
 	var /= (double)(n - 1);
-	/* Rounding residue of a constant or exactly linear series is not a signal. */
-	if (!(var > 1e-20 * scale) || !isfinite(var))
+	/* Rounding residue of a constant or exactly linear series is not a
+	 * signal, nor is the float storage's quantisation of a ramp (a
+	 * sawtooth of ~2^-24 of the stored values: periodic, but not there). */
+	if (!(var > 1e-20 * scale) || !isfinite(var) ||
+	    !(sqrt(var) > 16.0 * y_abs * (double)FLT_EPSILON))
 		return;
 
 	/* At least two cycles inside the data, up to f_max. */
@@ -269,20 +334,20 @@ static void eval_one(struct nw_periodicity *p, const struct nw_pring *r, bool de
 		return;
 	df = 1.0 / ((double)p->cfg.ofac * span);
 	nf = (size_t)floor((f_hi - f_lo) / df) + 1;
-	if (nf > p->nfreq_cap) { /* only if t runs faster than rate_hz says */
-		nf = p->nfreq_cap;
+	if (nf > nfreq_cap_of(&p->cfg)) { /* only if t runs faster than rate_hz says */
+		nf = nfreq_cap_of(&p->cfg);
 		df = (f_hi - f_lo) / (double)(nf - 1);
 	}
 	if (nf < 2)
 		return;
-	ls_power(p->w, cap, n, f_lo, df, nf, var, p->power);
+	ls_power(sc->w, cap, n, f_lo, df, nf, var, power);
 	out->nfreq = nf;
 
 	jp = 0;
 	for (size_t j = 1; j < nf; j++)
-		if (p->power[j] > p->power[jp])
+		if (power[j] > power[jp])
 			jp = (long)j;
-	z = p->power[jp];
+	z = power[jp];
 	/* M = frequencies tested: the grid is oversampled ofac times, so this
 	 * overestimates the independent frequencies and the FAP (conservative). */
 	fap = fap_of(z, (double)nf);
@@ -295,7 +360,7 @@ static void eval_one(struct nw_periodicity *p, const struct nw_pring *r, bool de
 	 * strong as its fundamental, and noise decides which wins. Report the
 	 * fundamental: the lowest subharmonic f/k that is itself significant and
 	 * at least half as strong as the peak. */
-	double f_peak = refine(p->power, nf, jp, f_lo, df);
+	double f_peak = refine(power, nf, jp, f_lo, df);
 	long jbest = jp;
 
 	for (int k = NW_PER_MAX_SUB; k >= 2; k--) {
@@ -304,17 +369,17 @@ static void eval_one(struct nw_periodicity *p, const struct nw_pring *r, bool de
 
 		if (x < -0.5)
 			continue;
-		jk = local_max(p->power, nf, x, (long)p->cfg.ofac / 2 + 1);
+		jk = local_max(power, nf, x, (long)p->cfg.ofac / 2 + 1);
 		if (jk < 0 || jk == jp)
 			continue;
-		if (p->power[jk] >= 0.5 * z && fap_of(p->power[jk], (double)nf) < p->cfg.fap_max) {
+		if (power[jk] >= 0.5 * z && fap_of(power[jk], (double)nf) < p->cfg.fap_max) {
 			jbest = jk;
 			break;
 		}
 	}
 	if (jbest != jp) {
-		f_peak = refine(p->power, nf, jbest, f_lo, df);
-		out->power = p->power[jbest];
+		f_peak = refine(power, nf, jbest, f_lo, df);
+		out->power = power[jbest];
 		out->fap = fap_of(out->power, (double)nf);
 	}
 	if (!(f_peak > 0) || !isfinite(f_peak))
@@ -323,11 +388,17 @@ static void eval_one(struct nw_periodicity *p, const struct nw_pring *r, bool de
 	out->period_s = 1.0 / f_peak;
 }
 
+void nw_periodicity_eval_with(struct nw_periodicity *p, struct nw_periodicity_scratch *sc,
+			      struct nw_period_result *delay, struct nw_period_result *hole)
+{
+	if (delay)
+		eval_one(p, sc, &p->delay, p->cfg.detrend_delay, delay);
+	if (hole)
+		eval_one(p, sc, &p->hole, false, hole);
+}
+
 void nw_periodicity_eval(struct nw_periodicity *p, struct nw_period_result *delay,
 			 struct nw_period_result *hole)
 {
-	if (delay)
-		eval_one(p, &p->delay, p->cfg.detrend_delay, delay);
-	if (hole)
-		eval_one(p, &p->hole, false, hole);
+	nw_periodicity_eval_with(p, &p->own, delay, hole);
 }

@@ -11,8 +11,10 @@
  *   hole:  one point per EXPECTED slot, y = 1 if the sequence never arrived
  *          or arrived more than T/2 off its slot, else 0 (the caller decides).
  *
- * Memory: two rings of `capacity` points and the evaluation scratch, all
- * allocated by init; the add functions never allocate. No global state. */
+ * Memory: two rings of `capacity` points (12 B each, see nw_pring) and the
+ * evaluation scratch (~52 B a point), all allocated by init; with
+ * nw_periodicity_init_shared the scratch is the caller's, shared between
+ * states. The add functions never allocate. No global state. */
 #ifndef NW_PERIODICITY_H
 #define NW_PERIODICITY_H
 
@@ -34,19 +36,37 @@ struct nw_periodicity_cfg {
  * min_points = 10 s of samples (at least 32), detrend_delay on. */
 void nw_periodicity_default_cfg(struct nw_periodicity_cfg *cfg, size_t capacity, double rate_hz);
 
+/* Memory per ring point: t as a double (seconds since the caller's epoch:
+ * float would lose milliseconds after a few hours); y as a float RELATIVE
+ * to the ring's first value `y_ref` for the delay series (the raw rx - tx
+ * carries an arbitrary clock offset; what is left is queueing and drift, so
+ * float keeps ~1e-7 of it: < 1 us until the drift reaches ~10 s), and the
+ * hole series' 0/1 in the same float. 12 bytes a point instead of 16. */
 struct nw_pring {
-	double *t, *y;
+	double *t;
+	float *y;
+	double y_ref;
+	bool have_ref;
 	size_t head, count;
 };
+
+/* Evaluation scratch, used only inside one nw_periodicity_eval: many states
+ * (one per server) evaluated one at a time may share one. */
+struct nw_periodicity_scratch {
+	double *w;        /* 6 arrays of `capacity` */
+	double *power;    /* nfreq_cap */
+	size_t capacity, nfreq_cap;
+};
+
+/* Grows sc (never shrinks) so it serves p. 0, or -1 out of memory (sc kept). */
+int nw_periodicity_scratch_fit(struct nw_periodicity_scratch *sc, const struct nw_periodicity_cfg *cfg);
+void nw_periodicity_scratch_free(struct nw_periodicity_scratch *sc);
 
 struct nw_periodicity {
 	struct nw_periodicity_cfg cfg;
 	double horizon_s;
 	struct nw_pring delay, hole;
-	/* Evaluation scratch: 6 arrays of capacity + the power spectrum. */
-	double *w;
-	double *power;
-	size_t nfreq_cap;
+	struct nw_periodicity_scratch own; /* empty with nw_periodicity_init_shared */
 	unsigned long rejected; /* non-finite inputs ignored */
 };
 
@@ -63,6 +83,9 @@ struct nw_period_result {
  * >= 60 s at 20 Hz). 0, or -1 on bad parameters / out of memory. */
 int nw_periodicity_init(struct nw_periodicity *p, size_t capacity, double rate_hz);
 int nw_periodicity_init_cfg(struct nw_periodicity *p, const struct nw_periodicity_cfg *cfg);
+/* The rings only: evaluate with nw_periodicity_eval_with and a scratch
+ * fitted (nw_periodicity_scratch_fit) to this state's cfg. */
+int nw_periodicity_init_shared(struct nw_periodicity *p, size_t capacity, double rate_hz);
 void nw_periodicity_free(struct nw_periodicity *p);
 
 /* Times in seconds on one clock; pass them relative to a recent epoch (e.g.
@@ -74,5 +97,9 @@ void nw_periodicity_add_slot(struct nw_periodicity *p, double t_s, int hole);
  * before the newest one. O(N * nfreq) multiply-adds per series. */
 void nw_periodicity_eval(struct nw_periodicity *p, struct nw_period_result *delay,
 			 struct nw_period_result *hole);
+/* The same with a shared scratch (too small for p: no result, as for too
+ * few points). */
+void nw_periodicity_eval_with(struct nw_periodicity *p, struct nw_periodicity_scratch *sc,
+			      struct nw_period_result *delay, struct nw_period_result *hole);
 
 #endif

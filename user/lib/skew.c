@@ -6,15 +6,38 @@
 #include <stdlib.h>
 #include <string.h>
 
-int nw_skew_init(struct nw_skew *s, size_t capacity)
+int nw_skew_scratch_fit(struct nw_skew_scratch *sc, size_t capacity)
+{
+	if (capacity <= sc->capacity)
+		return 0;
+	struct nw_skew_pt *p = realloc(sc->pts, capacity * sizeof(*p));
+
+	if (!p)
+		return -1;
+	sc->pts = p;
+	p = realloc(sc->hull, capacity * sizeof(*p));
+	if (!p)
+		return -1;
+	sc->hull = p;
+	sc->capacity = capacity;
+	return 0;
+}
+
+void nw_skew_scratch_free(struct nw_skew_scratch *sc)
+{
+	free(sc->pts);
+	free(sc->hull);
+	memset(sc, 0, sizeof(*sc));
+}
+
+int nw_skew_init_shared(struct nw_skew *s, size_t capacity)
 {
 	memset(s, 0, sizeof(*s));
 	if (capacity < 2)
 		return -1;
-	s->ring = calloc(capacity, sizeof(*s->ring));
-	s->scratch = calloc(capacity, sizeof(*s->scratch));
-	s->hull = calloc(capacity, sizeof(*s->hull));
-	if (!s->ring || !s->scratch || !s->hull) {
+	s->t = calloc(capacity, sizeof(*s->t));
+	s->d = calloc(capacity, sizeof(*s->d));
+	if (!s->t || !s->d) {
 		nw_skew_free(s);
 		return -1;
 	}
@@ -24,17 +47,28 @@ int nw_skew_init(struct nw_skew *s, size_t capacity)
 	return 0;
 }
 
+int nw_skew_init(struct nw_skew *s, size_t capacity)
+{
+	if (nw_skew_init_shared(s, capacity))
+		return -1;
+	if (nw_skew_scratch_fit(&s->own, capacity)) {
+		nw_skew_free(s);
+		return -1;
+	}
+	return 0;
+}
+
 void nw_skew_free(struct nw_skew *s)
 {
-	free(s->ring);
-	free(s->scratch);
-	free(s->hull);
+	free(s->t);
+	free(s->d);
+	nw_skew_scratch_free(&s->own);
 	memset(s, 0, sizeof(*s));
 }
 
 void nw_skew_add(struct nw_skew *s, double t_s, double d_s)
 {
-	if (!s->ring)
+	if (!s->t)
 		return;
 	if (!isfinite(t_s) || !isfinite(d_s)) {
 		s->rejected++;
@@ -42,9 +76,11 @@ void nw_skew_add(struct nw_skew *s, double t_s, double d_s)
 	}
 	if (!s->have_t0) {
 		s->t0 = t_s;
+		s->d_ref = d_s;
 		s->have_t0 = true;
 	}
-	s->ring[s->head] = (struct nw_skew_pt){ .t = t_s - s->t0, .d = d_s };
+	s->t[s->head] = t_s - s->t0;
+	s->d[s->head] = (float)(d_s - s->d_ref);
 	s->head = (s->head + 1) % s->capacity;
 	if (s->count < s->capacity)
 		s->count++;
@@ -69,14 +105,21 @@ static double cross(struct nw_skew_pt o, struct nw_skew_pt a, struct nw_skew_pt 
 
 void nw_skew_eval(struct nw_skew *s, double t_now_s, struct nw_skew_result *out)
 {
-	struct nw_skew_pt *p = s->scratch, *h = s->hull;
+	nw_skew_eval_with(s, &s->own, t_now_s, out);
+}
+
+void nw_skew_eval_with(struct nw_skew *s, struct nw_skew_scratch *sc, double t_now_s,
+		       struct nw_skew_result *out)
+{
+	struct nw_skew_pt *p = sc->pts, *h = sc->hull;
 	size_t n = s->count, m = 0, k = 0;
 	double tbar = 0, tref, a, b, excess = 0;
 
 	memset(out, 0, sizeof(*out));
-	if (!s->ring || n < 2)
+	if (!s->t || n < 2 || sc->capacity < n)
 		return;
-	memcpy(p, s->ring, n * sizeof(*p));
+	for (size_t i = 0; i < n; i++)
+		p[i] = (struct nw_skew_pt){ .t = s->t[i], .d = (double)s->d[i] };
 	/* Points can arrive out of tx order (reordering, sender restarts); the
 	 * monotone chain needs them sorted. qsort: O(n log n) whatever the input. */
 	qsort(p, n, sizeof(*p), by_t_then_d);
@@ -115,6 +158,6 @@ void nw_skew_eval(struct nw_skew *s, double t_now_s, struct nw_skew_result *out)
 		excess += p[i].d - (a + b * p[i].t);
 	out->valid = true;
 	out->ppm = b * 1e6;
-	out->delay_s = a + b * ((t_now_s - s->t0) - tref);
+	out->delay_s = s->d_ref + a + b * ((t_now_s - s->t0) - tref);
 	out->excess_s = excess / (double)n;
 }

@@ -10,8 +10,10 @@
  * to the receiver's (or the receiver's runs fast) by that many parts per
  * million; < 0 means the sender's clock runs fast.
  *
- * Memory: one ring of `capacity` points plus scratch for an evaluation, all
- * allocated by nw_skew_init; nw_skew_add never allocates. */
+ * Memory: one ring of `capacity` points (12 B each) plus scratch for an
+ * evaluation (32 B a point), all allocated by nw_skew_init; with
+ * nw_skew_init_shared the scratch is the caller's, shared between
+ * estimators. nw_skew_add never allocates. */
 #ifndef NW_SKEW_H
 #define NW_SKEW_H
 
@@ -23,10 +25,26 @@ struct nw_skew_pt {
 	double d; /* rx - tx, seconds */
 };
 
+/* Evaluation scratch (a sorted copy and the hull), used only inside one
+ * nw_skew_eval: many estimators evaluated one at a time may share one. */
+struct nw_skew_scratch {
+	struct nw_skew_pt *pts, *hull;
+	size_t capacity;
+};
+
+/* Grows sc (never shrinks) to `capacity` points. 0, or -1 (sc kept). */
+int nw_skew_scratch_fit(struct nw_skew_scratch *sc, size_t capacity);
+void nw_skew_scratch_free(struct nw_skew_scratch *sc);
+
 struct nw_skew {
-	struct nw_skew_pt *ring;    /* last `capacity` points, insertion order */
-	struct nw_skew_pt *scratch; /* sorted copy for an evaluation */
-	struct nw_skew_pt *hull;    /* lower hull for an evaluation */
+	/* Last `capacity` points, insertion order: t as a double (seconds
+	 * since t0), d as a float relative to d_ref (the first d): what is left
+	 * of rx - tx after its constant offset is drift and queueing, kept to
+	 * ~6e-8 of its size (< 1 us until the clocks drift ~15 s apart). */
+	double *t;
+	float *d;
+	double d_ref;
+	struct nw_skew_scratch own; /* empty with nw_skew_init_shared */
 	size_t capacity, head, count;
 	double t0;          /* reference time, so doubles keep sub-us resolution */
 	bool have_t0;
@@ -48,6 +66,9 @@ struct nw_skew_result {
 
 /* 0, or -1 on capacity < 2 or out of memory (then nothing to free). */
 int nw_skew_init(struct nw_skew *s, size_t capacity);
+/* The ring only: evaluate with nw_skew_eval_with and a scratch fitted to
+ * `capacity`. Same return values. */
+int nw_skew_init_shared(struct nw_skew *s, size_t capacity);
 void nw_skew_free(struct nw_skew *s);
 /* t_s: the sample's time in seconds (tx or slot time; any epoch, the first
  * point becomes the reference); d_s = rx - tx in seconds. Non-finite input is
@@ -55,5 +76,8 @@ void nw_skew_free(struct nw_skew *s);
 void nw_skew_add(struct nw_skew *s, double t_s, double d_s);
 /* Fit over the points held now; t_now_s on the same clock as t_s. */
 void nw_skew_eval(struct nw_skew *s, double t_now_s, struct nw_skew_result *out);
+/* The same with a shared scratch (smaller than the ring: result invalid). */
+void nw_skew_eval_with(struct nw_skew *s, struct nw_skew_scratch *sc, double t_now_s,
+		       struct nw_skew_result *out);
 
 #endif
