@@ -179,11 +179,13 @@ bpf-test: all $(BPFT_BINS)
 integration-test: all
 	NETWATCH_BUILD=$(CURDIR)/$(BUILD) $(PYTEST) -q -p no:cacheprovider tests/integration
 
+# Each fuzzer reads tests/fuzz/seeds/<name>/ when it has one, else tests/fuzz/seeds/.
 fuzz: $(FUZZ_BINS)
 	@set -e; for f in $(FUZZ_BINS); do \
 		n=$$(basename $$f); mkdir -p $(BUILD)/fuzz/corpus-$$n; \
-		echo "fuzz: $$n for $(FUZZ_SECONDS)s"; \
-		$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 $(BUILD)/fuzz/corpus-$$n tests/fuzz/seeds; \
+		s=tests/fuzz/seeds/$$n; [ -d $$s ] || s=tests/fuzz/seeds; \
+		echo "fuzz: $$n for $(FUZZ_SECONDS)s (seeds $$s)"; \
+		$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 $(BUILD)/fuzz/corpus-$$n $$s; \
 	done
 
 bench: all $(BENCH_BINS)

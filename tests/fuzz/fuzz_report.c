@@ -1,0 +1,230 @@
+// SPDX-License-Identifier: MIT
+/*
+ * libFuzzer over the rack -> DC report codec (report.h). Each input is tried
+ * three ways:
+ *   1. as a whole frame, without a key and with a fixed key;
+ *   2. as a payload, framed and MAC'ed here with the fixed key, so the
+ *      JSON checks behind the MAC are reached (the fuzzer cannot forge one);
+ * and every accepted report is checked against its ranges, then encoded
+ * again and parsed back: whatever the DC accepts, a rack could have sent,
+ * and the second reading says the same.
+ *
+ * Seeds: tests/fuzz/seeds/fuzz_report/, written by
+ *   NW_FUZZ_WRITE_SEEDS=tests/fuzz/seeds/fuzz_report build/fuzz/fuzz_report -runs=0
+ */
+#include <math.h>
+#include <sodium.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "report.h"
+
+#define CHECK(c)                                                                    \
+	do {                                                                        \
+		if (!(c)) {                                                         \
+			fprintf(stderr, "invariant failed: %s (%s:%d)\n", #c, __FILE__, \
+				__LINE__);                                          \
+			abort();                                                    \
+		}                                                                   \
+	} while (0)
+
+static struct nw_keys g_key; /* fixed for the run: set once in LLVMFuzzerInitialize */
+
+static int same(double a, double b)
+{
+	if (isnan(a) || isnan(b))
+		return isnan(a) && isnan(b);
+	/* 9 significant digits on the wire */
+	return fabs(a - b) <= 1e-8 * fabs(a) + 1e-300;
+}
+
+static void check_ranges(const struct nw_report *r)
+{
+	CHECK(r->rack_id <= NW_REPORT_MAX_RACK);
+	CHECK(r->seq >= 1 && r->seq <= INT64_MAX);
+	CHECK(r->boot_ns <= INT64_MAX && r->time_ns <= INT64_MAX);
+	CHECK(r->interval_s > 0 && r->interval_s <= NW_REPORT_MAX_INTERVAL_S);
+	CHECK(r->rack_score >= 0 && r->rack_score <= 1);
+	CHECK(r->nservers <= NW_REPORT_MAX_SERVERS);
+	CHECK((r->nservers == 0) == (r->servers == NULL));
+	for (uint32_t i = 0; i < r->nservers; i++) {
+		const struct nw_report_server *s = &r->servers[i];
+
+		CHECK(i == 0 || s->id > r->servers[i - 1].id); /* sorted, unique */
+		CHECK((unsigned)s->cls < NW_HEALTH__COUNT);
+		CHECK(isnan(s->error) || (s->error >= 0 && s->error <= 1));
+		CHECK(isnan(s->snr_db) || fabs(s->snr_db) <= NW_REPORT_SNR_LIMIT_DB);
+		CHECK(s->loss_ratio >= 0 && s->loss_ratio <= 1);
+		CHECK(s->jitter_s >= 0 && s->jitter_s <= 3600);
+		CHECK(s->up == 0 || s->up == 1);
+	}
+}
+
+/* An accepted report must encode, and read back as itself. */
+static void check_round_trip(const struct nw_report *r, const struct nw_keys *keys)
+{
+	struct nw_buf buf = { 0 };
+	struct nw_report b;
+
+	CHECK(nw_report_encode(r, keys, &buf) == 0);
+	CHECK(nw_report_parse((const uint8_t *)buf.p, buf.len, keys, &b) == NW_REJ_OK);
+	CHECK(b.authenticated == (keys && keys->present));
+	CHECK(b.rack_id == r->rack_id && b.boot_ns == r->boot_ns && b.seq == r->seq &&
+	      b.time_ns == r->time_ns && b.nservers == r->nservers);
+	CHECK(same(b.interval_s, r->interval_s) && same(b.rack_score, r->rack_score));
+	for (uint32_t i = 0; i < r->nservers; i++) {
+		const struct nw_report_server *x = &r->servers[i], *y = &b.servers[i];
+
+		CHECK(x->id == y->id && x->cls == y->cls && x->up == y->up);
+		CHECK(same(x->error, y->error) && same(x->snr_db, y->snr_db));
+		CHECK(same(x->loss_ratio, y->loss_ratio) && same(x->jitter_s, y->jitter_s));
+	}
+	nw_report_free(&b);
+	nw_buf_free(&buf);
+}
+
+static void parse_one(const uint8_t *f, size_t len, const struct nw_keys *keys)
+{
+	struct nw_report r;
+	enum nw_report_reject rej = nw_report_parse(f, len, keys, &r);
+
+	CHECK((unsigned)rej < NW_REJ__COUNT);
+	/* the codec never decides replay or rack ownership: the DC does */
+	CHECK(rej != NW_REJ_REPLAY && rej != NW_REJ_RACK_CLAIMED);
+	if (rej == NW_REJ_OK) {
+		size_t flen;
+
+		CHECK(len >= NW_REPORT_HDR_LEN);
+		CHECK(nw_report_frame_header(f, &flen) == NW_REJ_OK && flen == len);
+		CHECK(r.authenticated == (keys && keys->present));
+		check_ranges(&r);
+		check_round_trip(&r, keys);
+	} else {
+		CHECK(r.servers == NULL && r.nservers == 0);
+	}
+	nw_report_free(&r);
+}
+
+static uint8_t *frame_of(const uint8_t *payload, size_t n, const struct nw_keys *keys, size_t *len)
+{
+	size_t mac = keys ? NW_REPORT_MAC_LEN : 0;
+	uint8_t *f = malloc(NW_REPORT_HDR_LEN + n + mac);
+
+	if (!f)
+		return NULL;
+	memset(f, 0, NW_REPORT_HDR_LEN);
+	memcpy(f, "NWR", 3);
+	f[3] = NW_REPORT_VERSION;
+	f[4] = keys ? NW_REPORT_FLAG_MAC : 0;
+	f[8] = (uint8_t)(n >> 24);
+	f[9] = (uint8_t)(n >> 16);
+	f[10] = (uint8_t)(n >> 8);
+	f[11] = (uint8_t)n;
+	if (n)
+		memcpy(f + NW_REPORT_HDR_LEN, payload, n);
+	if (keys)
+		crypto_auth_hmacsha256(f + NW_REPORT_HDR_LEN + n, f, NW_REPORT_HDR_LEN + n, keys->report);
+	*len = NW_REPORT_HDR_LEN + n + mac;
+	return f;
+}
+
+static void write_seed(const char *dir, const char *name, const uint8_t *p, size_t n)
+{
+	char path[512];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "wb");
+	if (!f || fwrite(p, 1, n, f) != n) {
+		perror(path);
+		exit(1);
+	}
+	fclose(f);
+}
+
+static void write_seeds(const char *dir)
+{
+	struct nw_report_server s[3] = {
+		{ .id = 12, .cls = NW_HEALTH_HEALTHY, .error = 0.013, .snr_db = 18.9,
+		  .loss_ratio = 0, .jitter_s = 0.00012, .up = 1 },
+		{ .id = 7, .cls = NW_HEALTH_DOWN, .error = NAN, .snr_db = NAN, .loss_ratio = 1,
+		  .jitter_s = 0, .up = 0 },
+		{ .id = 4294967295u, .cls = NW_HEALTH_CRITICAL, .error = 1, .snr_db = -400,
+		  .loss_ratio = 0.5, .jitter_s = 3600, .up = 1 },
+	};
+	struct nw_report r = { .rack_id = 3, .boot_ns = 1764000000123456789ULL, .seq = 42,
+			       .time_ns = 1764000042123456789ULL, .interval_s = 1.0,
+			       .rack_score = 0.97, .nservers = 3, .servers = s };
+	struct nw_buf buf = { 0 };
+	static const char dup[] = "{\"v\":1,\"v\":1}";
+	size_t len;
+	uint8_t *f;
+
+	CHECK(nw_report_encode(&r, NULL, &buf) == 0);
+	write_seed(dir, "three-servers", (const uint8_t *)buf.p, buf.len);
+	/* the same payload alone: path 2 frames and MACs it */
+	write_seed(dir, "three-servers-payload", (const uint8_t *)buf.p + NW_REPORT_HDR_LEN,
+		   buf.len - NW_REPORT_HDR_LEN);
+	CHECK(nw_report_encode(&r, &g_key, &buf) == 0);
+	write_seed(dir, "three-servers-mac", (const uint8_t *)buf.p, buf.len);
+	r.nservers = 0;
+	CHECK(nw_report_encode(&r, NULL, &buf) == 0);
+	write_seed(dir, "no-servers", (const uint8_t *)buf.p, buf.len);
+	f = frame_of((const uint8_t *)dup, sizeof(dup) - 1, NULL, &len);
+	CHECK(f);
+	write_seed(dir, "duplicate-key", f, len);
+	free(f);
+	nw_buf_free(&buf);
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	uint8_t master[NW_KEY_MASTER_LEN];
+	const char *dir = getenv("NW_FUZZ_WRITE_SEEDS");
+
+	(void)argc;
+	(void)argv;
+	memset(master, 0x5a, sizeof(master));
+	CHECK(nw_keys_derive(&g_key, master) == 0);
+	if (dir) {
+		write_seeds(dir);
+		exit(0);
+	}
+	return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct nw_keys none = { 0 };
+
+	/* 1. a frame as it came off the wire */
+	if (size >= NW_REPORT_HDR_LEN) {
+		size_t flen;
+
+		if (nw_report_frame_header(data, &flen) == NW_REJ_OK)
+			CHECK(flen >= NW_REPORT_HDR_LEN + 2 &&
+			      flen <= NW_REPORT_HDR_LEN + NW_REPORT_MAX_PAYLOAD + NW_REPORT_MAC_LEN);
+	}
+	parse_one(data, size, &none);
+	parse_one(data, size, &g_key);
+
+	/* 2. a payload behind a valid MAC */
+	if (size >= 2 && size <= NW_REPORT_MAX_PAYLOAD) {
+		size_t len;
+		uint8_t *f = frame_of(data, size, &g_key, &len);
+		struct nw_report r;
+		enum nw_report_reject rej;
+
+		if (!f)
+			return 0;
+		rej = nw_report_parse(f, len, &g_key, &r);
+		CHECK(rej != NW_REJ_AUTH && rej != NW_REJ_BAD_FRAME && rej != NW_REJ_TRUNCATED);
+		CHECK(r.authenticated == 1); /* kept on a content reject */
+		nw_report_free(&r);
+		parse_one(f, len, &g_key);
+		free(f);
+	}
+	return 0;
+}
