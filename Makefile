@@ -38,7 +38,7 @@ CFLAGS   += -std=gnu11 $(WARN) $(SANFLAGS) -D_GNU_SOURCE -DNW_VERSION_STRING='"$
             -iquote bpf -iquote user/lib -iquote $(BUILD)
 LDFLAGS  += $(SANFLAGS)
 LIBBPF_LIBS := $(shell pkg-config --libs libbpf 2>/dev/null || echo -lbpf -lelf -lz)
-USER_LIBS   := $(LIBBPF_LIBS) -ljansson -lcap -lfftw3 -lmicrohttpd -lm
+USER_LIBS   := $(LIBBPF_LIBS) -ljansson -lcap -lfftw3 -lmicrohttpd -lsodium -lm
 AGENT_LIBS  := -lm -lsodium
 CMOCKA_LIBS := -lcmocka
 

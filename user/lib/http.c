@@ -12,11 +12,10 @@
 #include "parse.h"
 
 struct nw_http {
-	struct MHD_Daemon *d;
+	struct nw_http_server *s;
 	const struct nw_log *log;
 	const struct nw_rack_view *view;
 	struct nw_buf buf; /* /metrics, reused between scrapes */
-	int fd;
 };
 
 int nw_http_parse_addr(const char *s, struct sockaddr_storage *ss, socklen_t *len)
@@ -88,44 +87,12 @@ int nw_http_parse_id(const char *s, size_t n, uint32_t *id)
 	return 0;
 }
 
-static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, const char *type,
-			     const char *body, size_t len, int copy)
+static int text(struct MHD_Connection *c, unsigned status, const char *msg)
 {
-	struct MHD_Response *r;
-	enum MHD_Result ret;
-
-	r = MHD_create_response_from_buffer(len, (void *)body,
-					    copy ? MHD_RESPMEM_MUST_COPY : MHD_RESPMEM_MUST_FREE);
-	if (!r) {
-		if (!copy)
-			free((void *)body);
-		return MHD_NO;
-	}
-	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
-	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
-	if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
-		MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
-	ret = MHD_queue_response(c, status, r);
-	MHD_destroy_response(r);
-	return ret;
+	return nw_http_reply_text(c, status, msg);
 }
 
-#define TEXT "text/plain; charset=utf-8"
-#define JSON "application/json"
-
-static enum MHD_Result text(struct MHD_Connection *c, unsigned status, const char *msg)
-{
-	return reply(c, status, TEXT, msg, strlen(msg), 1);
-}
-
-static enum MHD_Result json_reply(struct MHD_Connection *c, char *doc)
-{
-	if (!doc)
-		return text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n");
-	return reply(c, MHD_HTTP_OK, JSON, doc, strlen(doc), 0);
-}
-
-static enum MHD_Result spectrum(struct nw_http *h, struct MHD_Connection *c, const char *rest)
+static int spectrum(struct nw_http *h, struct MHD_Connection *c, const char *rest)
 {
 	static const char suffix[] = "/spectrum";
 	const char *slash = strchr(rest, '/');
@@ -137,41 +104,25 @@ static enum MHD_Result spectrum(struct nw_http *h, struct MHD_Connection *c, con
 	e = nw_rack_view_find(h->view, id);
 	if (!e)
 		return text(c, MHD_HTTP_NOT_FOUND, "unknown server\n");
-	return json_reply(c, nw_api_spectrum_json(h->view, e));
+	return nw_http_reply_json(c, nw_api_spectrum_json(h->view, e));
 }
 
-static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url,
-			      const char *method, const char *version, const char *upload_data,
-			      size_t *upload_data_size, void **con_cls)
+static int handle(void *ctx, struct MHD_Connection *c, const char *url)
 {
 	static const char servers_prefix[] = "/api/v1/servers/";
-	struct nw_http *h = cls;
-	(void)version;
-	(void)upload_data;
-
-	/* No request has a body here: answer before MHD reads one. */
-	if (strcmp(method, MHD_HTTP_METHOD_GET) && strcmp(method, MHD_HTTP_METHOD_HEAD))
-		return text(c, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed\n");
-	if (*upload_data_size ||
-	    MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING) ||
-	    (MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH) &&
-	     strcmp(MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-						MHD_HTTP_HEADER_CONTENT_LENGTH), "0")))
-		return text(c, MHD_HTTP_CONTENT_TOO_LARGE, "request bodies are not accepted\n");
-	(void)con_cls;
+	struct nw_http *h = ctx;
 
 	if (!strcmp(url, "/metrics")) {
 		nw_buf_reset(&h->buf);
 		if (nw_metrics_render(h->view, &h->buf))
 			return text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n");
-		return reply(c, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", h->buf.p,
-			     h->buf.len, 1);
+		return nw_http_reply(c, MHD_HTTP_OK, NW_HTTP_PROM, h->buf.p, h->buf.len, 1);
 	}
 	if (!strcmp(url, "/healthz"))
 		return h->view->attached ? text(c, MHD_HTTP_OK, "ok\n") :
 					   text(c, MHD_HTTP_SERVICE_UNAVAILABLE, "not attached\n");
 	if (!strcmp(url, "/api/v1/rack"))
-		return json_reply(c, nw_api_rack_json(h->view));
+		return nw_http_reply_json(c, nw_api_rack_json(h->view));
 	if (!strncmp(url, servers_prefix, sizeof(servers_prefix) - 1))
 		return spectrum(h, c, url + sizeof(servers_prefix) - 1);
 	return text(c, MHD_HTTP_NOT_FOUND, "not found\n");
@@ -181,61 +132,39 @@ struct nw_http *nw_http_start(const struct nw_log *log, const struct sockaddr *s
 			      const struct nw_rack_view *view)
 {
 	struct nw_http *h = calloc(1, sizeof(*h));
-	const union MHD_DaemonInfo *info;
-	unsigned flags = MHD_USE_EPOLL;
-	(void)len;
 
 	if (!h)
 		return NULL;
 	h->log = log;
 	h->view = view;
-	if (sa->sa_family == AF_INET6)
-		flags |= MHD_USE_IPv6;
-	h->d = MHD_start_daemon(flags, 0, NULL, NULL, handle, h,
-				MHD_OPTION_SOCK_ADDR, sa,
-				MHD_OPTION_CONNECTION_LIMIT, (unsigned)NW_HTTP_CONN_LIMIT,
-				MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)NW_HTTP_PER_IP_LIMIT,
-				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)NW_HTTP_TIMEOUT_S,
-				MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)NW_HTTP_CONN_MEMORY,
-				MHD_OPTION_END);
-	if (!h->d) {
+	h->s = nw_http_server_start(sa, len, handle, h);
+	if (!h->s) {
 		free(h);
 		return NULL;
 	}
-	info = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_EPOLL_FD);
-	if (!info || info->epoll_fd < 0) {
-		MHD_stop_daemon(h->d);
-		free(h);
-		return NULL;
-	}
-	h->fd = info->epoll_fd;
 	return h;
 }
 
 int nw_http_fd(const struct nw_http *h)
 {
-	return h->fd;
+	return nw_http_server_fd(h->s);
 }
 
 int nw_http_timeout_ms(const struct nw_http *h)
 {
-	MHD_UNSIGNED_LONG_LONG t;
-
-	if (MHD_get_timeout(h->d, &t) != MHD_YES)
-		return -1;
-	return t > 60000 ? 60000 : (int)t;
+	return nw_http_server_timeout_ms(h->s);
 }
 
 void nw_http_run(struct nw_http *h)
 {
-	MHD_run(h->d);
+	nw_http_server_run(h->s);
 }
 
 void nw_http_stop(struct nw_http *h)
 {
 	if (!h)
 		return;
-	MHD_stop_daemon(h->d);
+	nw_http_server_stop(h->s);
 	nw_buf_free(&h->buf);
 	free(h);
 }

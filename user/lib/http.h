@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The rack controller's HTTP endpoint (libmicrohttpd), run from the
- * daemon's own epoll loop: no thread, no lock. Add nw_http_fd() to the
- * loop, bound the wait with nw_http_timeout_ms() and call nw_http_run()
- * after every wake-up.
+ * The rack controller's HTTP endpoint, on the generic libmicrohttpd server
+ * of http_server.h (the daemon's own epoll loop: no thread, no lock). Add
+ * nw_http_fd() to the loop, bound the wait with nw_http_timeout_ms() and
+ * call nw_http_run() after every wake-up.
  *
  *   GET /metrics                         Prometheus text format 0.0.4
  *   GET /healthz                         200 "ok" when attached, else 503
@@ -17,14 +17,11 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "http_server.h"
 #include "log.h"
 #include "rack_view.h"
 
 #define NW_HTTP_DEFAULT "0.0.0.0:8000"
-#define NW_HTTP_CONN_LIMIT 64U
-#define NW_HTTP_PER_IP_LIMIT 16U
-#define NW_HTTP_TIMEOUT_S 10U
-#define NW_HTTP_CONN_MEMORY (32U * 1024U)
 
 struct nw_http;
 

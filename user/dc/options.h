@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: MIT */
+/* netwatch-dc's command line (and NETWATCH_* environment). */
+#ifndef DC_OPTIONS_H
+#define DC_OPTIONS_H
+
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "keyfile.h"
+
+#define DC_ID_MAX 128
+
+struct dc_opts {
+	const char *listen; /* as given, for the log */
+	struct sockaddr_storage listen_addr;
+	socklen_t listen_len;
+	const char *dc_id;
+	uint32_t racks;      /* expected: 0..racks-1 */
+	uint32_t max_racks;
+	double stale_s;
+	double max_skew_s;   /* 0: off */
+	const char *metrics; /* NULL: off */
+	struct sockaddr_storage metrics_addr;
+	socklen_t metrics_len;
+	const char *key_file;
+	struct nw_keys keys;
+	uint32_t max_conns;
+	double idle_timeout_s;
+	double frame_timeout_s;
+	uint64_t max_buffer;
+	double duration_s;   /* 0: until a signal */
+	int verbose;
+};
+
+enum dc_opts_result { DC_OPTS_RUN, DC_OPTS_DONE, DC_OPTS_BAD };
+
+/* On DC_OPTS_BAD the one-line reason is already on stderr (exit 2);
+ * DC_OPTS_DONE means --help or --version was served (exit 0). */
+enum dc_opts_result dc_opts_parse(int argc, char **argv, struct dc_opts *o);
+void dc_opts_free(struct dc_opts *o);
+
+#endif

@@ -1,0 +1,491 @@
+// SPDX-License-Identifier: MIT
+/*
+ * netwatch-dc's event loop: one epoll over the signalfd, the listening
+ * socket, libmicrohttpd's epoll fd and every rack connection. Nothing
+ * blocks: sockets are non-blocking, reads per wake-up are bounded so one
+ * fast peer cannot starve the others, and timeouts are enforced by a sweep
+ * every DC_SWEEP_MS.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+
+#include "dc.h"
+#include "dc_conn.h"
+#include "dc_metrics.h"
+#include "dc_state.h"
+#include "http_server.h"
+
+#define DC_SWEEP_MS 100
+#define DC_MAX_ERRORS 3U       /* bad reports before a connection is closed */
+#define DC_READ_CHUNK (64U << 10)
+#define DC_READS_PER_WAKE 4    /* 256 KiB per connection per wake-up */
+#define DC_ACCEPTS_PER_WAKE 256
+#define DC_KEEPIDLE_S 10
+#define DC_KEEPINTVL_S 5
+#define DC_KEEPCNT 3
+
+enum { TAG_SIGNAL = 1, TAG_LISTEN, TAG_HTTP, TAG_CONN = 16 };
+
+struct dc_srv {
+	const struct nw_log *log;
+	const struct dc_opts *o;
+	int epfd, lfd, spare;
+	struct nw_http_server *http;
+	struct dc_conn **slots;
+	uint32_t *free_slots, nfree;
+	uint64_t next_id;
+	struct dc_budget budget;
+	struct dc_state state;
+	struct dc_view view;
+	struct nw_buf page;
+	uint8_t *scratch;
+};
+
+static uint64_t clock_ns(clockid_t id)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t mono_ns(void)
+{
+	return clock_ns(CLOCK_MONOTONIC);
+}
+
+/* ------------------------------------------------------------ HTTP */
+
+static void refresh_view(struct dc_srv *s)
+{
+	s->view.buffered_bytes = s->budget.used;
+}
+
+static int http_handle(void *ctx, struct MHD_Connection *c, const char *url)
+{
+	struct dc_srv *s = ctx;
+
+	refresh_view(s);
+	if (!strcmp(url, "/metrics")) {
+		nw_buf_reset(&s->page);
+		if (dc_metrics_render(&s->view, mono_ns(), &s->page))
+			return nw_http_reply_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n");
+		return nw_http_reply(c, MHD_HTTP_OK, NW_HTTP_PROM, s->page.p, s->page.len, 1);
+	}
+	if (!strcmp(url, "/healthz"))
+		return nw_http_reply_text(c, MHD_HTTP_OK, "ok\n");
+	if (!strcmp(url, "/api/v1/dc"))
+		return nw_http_reply_json(c, dc_api_json(&s->view, mono_ns()));
+	return nw_http_reply_text(c, MHD_HTTP_NOT_FOUND, "not found\n");
+}
+
+/* ------------------------------------------------------------ connections */
+
+static void conn_close(struct dc_srv *s, uint32_t slot)
+{
+	struct dc_conn *c = s->slots[slot];
+
+	if (!c)
+		return;
+	if (c->rack != DC_NO_RACK)
+		nw_info(s->log, "rack disconnected", "rack=%u peer=%s", c->rack, c->peer);
+	epoll_ctl(s->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+	close(c->fd);
+	dc_state_release(&s->state, c->rack, c->id);
+	dc_conn_clear(c, &s->budget);
+	free(c);
+	s->slots[slot] = NULL;
+	s->free_slots[s->nfree++] = slot;
+	s->view.conns_open--;
+}
+
+static void conn_reject(struct dc_srv *s, uint32_t slot, enum dc_conn_reject why)
+{
+	nw_debug(s->log, "closing connection", "peer=%s reason=%s", s->slots[slot]->peer,
+		 dc_conn_reject_name(why));
+	s->view.conn_rejected[why]++;
+	conn_close(s, slot);
+}
+
+/* A bad report: counted (by the caller), logged at warn once per
+ * connection so a hostile peer cannot flood the log, then at debug. */
+static void bad_report(struct dc_srv *s, struct dc_conn *c, enum nw_report_reject why)
+{
+	c->errors++;
+	if (!c->logged) {
+		c->logged = 1;
+		nw_warn(s->log, "refused a report (further ones from this connection at debug level)",
+			"peer=%s reason=%s", c->peer, nw_report_reject_name(why));
+	} else {
+		nw_debug(s->log, "refused a report", "peer=%s reason=%s", c->peer,
+			 nw_report_reject_name(why));
+	}
+}
+
+static int on_frame(void *ctx, struct dc_conn *c, const uint8_t *frame, size_t len)
+{
+	struct dc_srv *s = ctx;
+	const struct nw_keys *keys = &s->o->keys;
+	enum nw_report_reject why;
+	struct nw_report r;
+	uint32_t before = c->rack;
+
+	why = nw_report_parse(frame, len, keys, &r);
+	if (why == NW_REJ_OK) {
+		why = dc_state_offer(&s->state, &r, c->id, &c->rack, clock_ns(CLOCK_REALTIME),
+				     mono_ns());
+		nw_report_free(&r);
+	} else {
+		dc_state_count_reject(&s->state, why);
+	}
+	if (why == NW_REJ_OK) {
+		if (before == DC_NO_RACK)
+			nw_info(s->log, "rack connected", "rack=%u peer=%s authenticated=%d", c->rack,
+				c->peer, keys->present);
+		return 0;
+	}
+	bad_report(s, c, why);
+	return c->errors >= DC_MAX_ERRORS ? -1 : 0;
+}
+
+static void conn_read(struct dc_srv *s, uint32_t slot)
+{
+	struct dc_conn *c = s->slots[slot];
+
+	for (int round = 0; round < DC_READS_PER_WAKE; round++) {
+		enum nw_report_reject why = NW_REJ_OK;
+		ssize_t n = read(c->fd, s->scratch, DC_READ_CHUNK);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return;
+		if (n <= 0) {
+			/* The peer left (or reset) inside a frame: a truncated report. */
+			if (dc_conn_in_frame(c)) {
+				dc_state_count_reject(&s->state, NW_REJ_TRUNCATED);
+				bad_report(s, c, NW_REJ_TRUNCATED);
+			}
+			conn_close(s, slot);
+			return;
+		}
+		switch (dc_conn_feed(c, &s->budget, s->scratch, (size_t)n, mono_ns(), on_frame, s,
+				     &why)) {
+		case DC_FEED_OK:
+			break;
+		case DC_FEED_FRAMING:
+			/* Past a bad header the stream cannot be resynchronised. */
+			dc_state_count_reject(&s->state, why);
+			bad_report(s, c, why);
+			conn_reject(s, slot, DC_CONN_ERRORS);
+			return;
+		case DC_FEED_MEMORY:
+			nw_warn(s->log, "frame buffer budget exhausted: closing a connection",
+				"peer=%s budget=%zu", c->peer, s->budget.max);
+			conn_reject(s, slot, DC_CONN_MEMORY);
+			return;
+		case DC_FEED_STOP:
+			conn_reject(s, slot, DC_CONN_ERRORS);
+			return;
+		}
+		if ((size_t)n < DC_READ_CHUNK)
+			return;
+	}
+}
+
+static void peer_name(char *out, size_t size, const struct sockaddr_storage *ss)
+{
+	char a[INET6_ADDRSTRLEN];
+
+	if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *v6 = (const struct sockaddr_in6 *)ss;
+
+		inet_ntop(AF_INET6, &v6->sin6_addr, a, sizeof(a));
+		snprintf(out, size, "[%s]:%u", a, ntohs(v6->sin6_port));
+	} else {
+		const struct sockaddr_in *v4 = (const struct sockaddr_in *)ss;
+
+		inet_ntop(AF_INET, &v4->sin_addr, a, sizeof(a));
+		snprintf(out, size, "%s:%u", a, ntohs(v4->sin_port));
+	}
+}
+
+/* A dead peer behind a silent network is found by keepalive even when
+ * the idle timeout is long. */
+static void keepalive(int fd)
+{
+	int on = 1, idle = DC_KEEPIDLE_S, intvl = DC_KEEPINTVL_S, cnt = DC_KEEPCNT;
+
+	setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof(on));
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof(intvl));
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
+}
+
+/* Out of descriptors, the pending connection would keep the listening
+ * socket readable forever: the spare descriptor makes room to take it and
+ * shut it. */
+static void shed_one(struct dc_srv *s)
+{
+	int fd;
+
+	if (s->spare >= 0) {
+		close(s->spare);
+		s->spare = -1;
+	}
+	fd = accept4(s->lfd, NULL, NULL, SOCK_CLOEXEC);
+	if (fd >= 0) {
+		close(fd);
+		s->view.conns_accepted++;
+		s->view.conn_rejected[DC_CONN_LIMIT]++;
+	}
+	s->spare = open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
+
+static void accept_all(struct dc_srv *s)
+{
+	for (int i = 0; i < DC_ACCEPTS_PER_WAKE; i++) {
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof(ss);
+		struct epoll_event ev = { .events = EPOLLIN };
+		struct dc_conn *c;
+		uint32_t slot;
+		int fd;
+
+		fd = accept4(s->lfd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return;
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+				nw_debug(s->log, "out of descriptors: shedding a connection", "errno=%d",
+					 errno);
+				shed_one(s);
+				continue;
+			}
+			if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO)
+				continue;
+			nw_warn(s->log, "accept failed", "err=%s", strerror(errno));
+			return;
+		}
+		s->view.conns_accepted++;
+		if (!s->nfree) {
+			close(fd);
+			s->view.conn_rejected[DC_CONN_LIMIT]++;
+			continue;
+		}
+		c = malloc(sizeof(*c));
+		if (!c) {
+			close(fd);
+			s->view.conn_rejected[DC_CONN_MEMORY]++;
+			continue;
+		}
+		slot = s->free_slots[--s->nfree];
+		dc_conn_init(c, fd, ++s->next_id, mono_ns());
+		peer_name(c->peer, sizeof(c->peer), &ss);
+		keepalive(fd);
+		ev.data.u64 = TAG_CONN + (uint64_t)slot;
+		if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev)) {
+			close(fd);
+			free(c);
+			s->free_slots[s->nfree++] = slot;
+			continue;
+		}
+		s->slots[slot] = c;
+		s->view.conns_open++;
+		nw_debug(s->log, "connection", "peer=%s open=%llu", c->peer,
+			 (unsigned long long)s->view.conns_open);
+	}
+}
+
+/* Idle and slow connections; the slow one also counts a truncated report,
+ * since a frame was begun and never finished. */
+static void sweep(struct dc_srv *s, uint64_t now)
+{
+	uint64_t frame_ns = (uint64_t)(s->o->frame_timeout_s * 1e9);
+	uint64_t idle_ns = (uint64_t)(s->o->idle_timeout_s * 1e9);
+
+	for (uint32_t slot = 0; slot < s->o->max_conns; slot++) {
+		struct dc_conn *c = s->slots[slot];
+
+		if (!c)
+			continue;
+		if (c->frame_start_ns && now - c->frame_start_ns > frame_ns) {
+			dc_state_count_reject(&s->state, NW_REJ_TRUNCATED);
+			bad_report(s, c, NW_REJ_TRUNCATED);
+			conn_reject(s, slot, DC_CONN_SLOW);
+		} else if (!c->frame_start_ns && now - c->last_rx_ns > idle_ns) {
+			conn_reject(s, slot, DC_CONN_IDLE);
+		}
+	}
+}
+
+/* ------------------------------------------------------------ setup */
+
+static int listen_on(const struct nw_log *log, const struct dc_opts *o)
+{
+	const struct sockaddr *sa = (const struct sockaddr *)&o->listen_addr;
+	int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int on = 1;
+
+	if (fd < 0)
+		return -1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+	if (bind(fd, sa, o->listen_len) || listen(fd, 1024)) {
+		nw_error(log, "cannot listen", "listen=%s err=%s", o->listen, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static int add(int epfd, int fd, uint64_t tag)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = tag };
+
+	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev);
+}
+
+static int setup(struct dc_srv *s)
+{
+	struct dc_cfg cfg = {
+		.racks_expected = s->o->racks,
+		.max_racks = s->o->max_racks,
+		.stale_s = s->o->stale_s,
+		.max_skew_s = s->o->max_skew_s,
+		.max_servers_total = DC_MAX_SERVERS_TOTAL,
+	};
+
+	if (dc_state_init(&s->state, &cfg))
+		return -1;
+	s->view.dc_id = s->o->dc_id;
+	s->view.state = &s->state;
+	s->view.auth_required = s->o->keys.present;
+	s->budget.max = s->o->max_buffer;
+	s->slots = calloc(s->o->max_conns, sizeof(*s->slots));
+	s->free_slots = calloc(s->o->max_conns, sizeof(*s->free_slots));
+	s->scratch = malloc(DC_READ_CHUNK);
+	if (!s->slots || !s->free_slots || !s->scratch)
+		return -1;
+	/* Lowest slot first: sweeps and tests see a predictable order. */
+	for (uint32_t i = 0; i < s->o->max_conns; i++)
+		s->free_slots[i] = s->o->max_conns - 1 - i;
+	s->nfree = s->o->max_conns;
+	s->spare = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	s->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (s->epfd < 0)
+		return -1;
+	s->lfd = listen_on(s->log, s->o);
+	if (s->lfd < 0 || add(s->epfd, s->lfd, TAG_LISTEN))
+		return -1;
+	if (s->o->metrics) {
+		s->http = nw_http_server_start((const struct sockaddr *)&s->o->metrics_addr,
+					       s->o->metrics_len, http_handle, s);
+		if (!s->http) {
+			nw_error(s->log, "cannot serve HTTP", "metrics=%s", s->o->metrics);
+			return -1;
+		}
+		if (add(s->epfd, nw_http_server_fd(s->http), TAG_HTTP))
+			return -1;
+	}
+	return 0;
+}
+
+static void teardown(struct dc_srv *s)
+{
+	for (uint32_t slot = 0; s->slots && slot < s->o->max_conns; slot++)
+		conn_close(s, slot);
+	nw_http_server_stop(s->http);
+	if (s->lfd >= 0)
+		close(s->lfd);
+	if (s->epfd >= 0)
+		close(s->epfd);
+	if (s->spare >= 0)
+		close(s->spare);
+	dc_state_free(&s->state);
+	nw_buf_free(&s->page);
+	free(s->slots);
+	free(s->free_slots);
+	free(s->scratch);
+}
+
+int dc_run(const struct nw_log *log, const struct dc_opts *o, int sfd)
+{
+	struct dc_srv s = { .log = log, .o = o, .epfd = -1, .lfd = -1, .spare = -1 };
+	uint64_t start = mono_ns(), last_sweep = start;
+	int rc = 0;
+
+	if (setup(&s) || add(s.epfd, sfd, TAG_SIGNAL)) {
+		nw_error(log, "cannot start", "err=%s", strerror(errno));
+		teardown(&s);
+		return 1;
+	}
+	nw_info(log, "listening for rack reports", "listen=%s metrics=%s racks=%u stale_s=%g max_conns=%u",
+		o->listen, o->metrics ? o->metrics : "off", o->racks, o->stale_s, o->max_conns);
+	if (!o->keys.present)
+		nw_warn(log, "reports are not authenticated: anyone who reaches --listen can report any rack (use --key-file)",
+			NULL);
+
+	for (;;) {
+		struct epoll_event evs[64];
+		int timeout = DC_SWEEP_MS, n;
+		uint64_t now;
+
+		if (s.http) {
+			int t = nw_http_server_timeout_ms(s.http);
+
+			if (t >= 0 && t < timeout)
+				timeout = t;
+		}
+		n = epoll_wait(s.epfd, evs, 64, timeout);
+		if (n < 0 && errno != EINTR) {
+			nw_error(log, "epoll_wait failed", "err=%s", strerror(errno));
+			rc = 1;
+			break;
+		}
+		for (int i = 0; i < n; i++) {
+			uint64_t tag = evs[i].data.u64;
+
+			if (tag == TAG_SIGNAL) {
+				struct signalfd_siginfo si;
+
+				if (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+					nw_info(log, "stopping", "signal=%u", si.ssi_signo);
+					goto out;
+				}
+			} else if (tag == TAG_LISTEN) {
+				accept_all(&s);
+			} else if (tag == TAG_HTTP) {
+				/* run below */
+			} else if (tag >= TAG_CONN && tag - TAG_CONN < o->max_conns &&
+				   s.slots[tag - TAG_CONN]) {
+				conn_read(&s, (uint32_t)(tag - TAG_CONN));
+			}
+		}
+		if (s.http)
+			nw_http_server_run(s.http);
+		now = mono_ns();
+		if (now - last_sweep >= DC_SWEEP_MS * 1000000ULL) {
+			sweep(&s, now);
+			last_sweep = now;
+		}
+		if (o->duration_s > 0 && (double)(now - start) / 1e9 >= o->duration_s) {
+			nw_info(log, "duration reached", NULL);
+			break;
+		}
+	}
+out:
+	teardown(&s);
+	return rc;
+}

@@ -1,0 +1,206 @@
+// SPDX-License-Identifier: MIT
+#include "dc_state.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *dc_rack_state_name(enum dc_rack_state s)
+{
+	static const char *const names[DC_RACK__COUNT] = { "ok", "stale", "never" };
+
+	return (unsigned)s < DC_RACK__COUNT ? names[s] : "unknown";
+}
+
+/* Index of rack_id, or of where it would be inserted. */
+static size_t lower_bound(const struct dc_state *s, uint32_t rack_id)
+{
+	size_t lo = 0, hi = s->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (s->racks[mid].rack_id < rack_id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static struct dc_rack *find(const struct dc_state *s, uint32_t rack_id)
+{
+	size_t i = lower_bound(s, rack_id);
+
+	return i < s->n && s->racks[i].rack_id == rack_id ? &s->racks[i] : NULL;
+}
+
+const struct dc_rack *dc_state_find(const struct dc_state *s, uint32_t rack_id)
+{
+	return find(s, rack_id);
+}
+
+static struct dc_rack *insert(struct dc_state *s, uint32_t rack_id)
+{
+	size_t i = lower_bound(s, rack_id);
+
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 16;
+		struct dc_rack *p = realloc(s->racks, cap * sizeof(*p));
+
+		if (!p)
+			return NULL;
+		s->racks = p;
+		s->cap = cap;
+	}
+	memmove(&s->racks[i + 1], &s->racks[i], (s->n - i) * sizeof(*s->racks));
+	s->n++;
+	memset(&s->racks[i], 0, sizeof(s->racks[i]));
+	s->racks[i].rack_id = rack_id;
+	return &s->racks[i];
+}
+
+int dc_state_init(struct dc_state *s, const struct dc_cfg *cfg)
+{
+	memset(s, 0, sizeof(*s));
+	s->cfg = *cfg;
+	if (cfg->racks_expected > cfg->max_racks)
+		return -1;
+	for (uint32_t id = 0; id < cfg->racks_expected; id++) {
+		struct dc_rack *r = insert(s, id);
+
+		if (!r) {
+			dc_state_free(s);
+			return -1;
+		}
+		r->expected = 1;
+	}
+	return 0;
+}
+
+void dc_state_free(struct dc_state *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		nw_report_free(&s->racks[i].last);
+	free(s->racks);
+	s->racks = NULL;
+	s->n = s->cap = 0;
+}
+
+void dc_state_count_reject(struct dc_state *s, enum nw_report_reject why)
+{
+	if (why > NW_REJ_OK && why < NW_REJ__COUNT)
+		s->rejected[why]++;
+}
+
+static enum nw_report_reject check(struct dc_state *s, const struct nw_report *r,
+				   uint64_t conn_id, uint32_t conn_rack, uint64_t wall_ns)
+{
+	const struct dc_rack *known = find(s, r->rack_id);
+	uint64_t others;
+
+	if (conn_rack != DC_NO_RACK && conn_rack != r->rack_id)
+		return NW_REJ_RACK_CLAIMED;
+	if (known && known->owner && known->owner != conn_id)
+		return NW_REJ_RACK_CLAIMED;
+	if (!known && s->n >= s->cfg.max_racks)
+		return NW_REJ_RANGE;
+	if (s->cfg.max_skew_s > 0) {
+		double d = ((double)r->time_ns - (double)wall_ns) / 1e9;
+
+		if (fabs(d) > s->cfg.max_skew_s)
+			return NW_REJ_REPLAY;
+	}
+	if (known && known->have &&
+	    !nw_report_is_newer(known->last.boot_ns, known->last.seq, r->boot_ns, r->seq))
+		return NW_REJ_REPLAY;
+	others = s->servers_total - (known && known->have ? known->last.nservers : 0);
+	if (others + r->nservers > s->cfg.max_servers_total)
+		return NW_REJ_TOO_MANY_SERVERS;
+	return NW_REJ_OK;
+}
+
+enum nw_report_reject dc_state_offer(struct dc_state *s, struct nw_report *r, uint64_t conn_id,
+				     uint32_t *conn_rack, uint64_t wall_ns, uint64_t mono_ns)
+{
+	enum nw_report_reject why = check(s, r, conn_id, *conn_rack, wall_ns);
+	struct dc_rack *k;
+
+	if (why == NW_REJ_OK) {
+		k = find(s, r->rack_id);
+		if (!k)
+			k = insert(s, r->rack_id);
+		/* Out of memory for one more rack: the report cannot be kept. */
+		if (!k)
+			why = NW_REJ_TOO_MANY_SERVERS;
+	}
+	if (why != NW_REJ_OK) {
+		dc_state_count_reject(s, why);
+		return why;
+	}
+	if (k->have) {
+		s->servers_total -= k->last.nservers;
+		nw_report_free(&k->last);
+	}
+	k->last = *r;
+	memset(r, 0, sizeof(*r));
+	s->servers_total += k->last.nservers;
+	k->have = 1;
+	k->rx_ns = mono_ns;
+	k->accepted++;
+	k->owner = conn_id;
+	*conn_rack = k->rack_id;
+	s->accepted++;
+	return NW_REJ_OK;
+}
+
+void dc_state_release(struct dc_state *s, uint32_t rack_id, uint64_t conn_id)
+{
+	struct dc_rack *k;
+
+	if (rack_id == DC_NO_RACK)
+		return;
+	k = find(s, rack_id);
+	if (k && k->owner == conn_id)
+		k->owner = 0;
+}
+
+enum dc_rack_state dc_rack_state(const struct dc_state *s, const struct dc_rack *r,
+				 uint64_t mono_ns)
+{
+	if (!r->have)
+		return DC_RACK_NEVER;
+	return dc_rack_age_s(r, mono_ns) > s->cfg.stale_s ? DC_RACK_STALE : DC_RACK_OK;
+}
+
+double dc_rack_age_s(const struct dc_rack *r, uint64_t mono_ns)
+{
+	if (!r->have)
+		return NAN;
+	return mono_ns > r->rx_ns ? (double)(mono_ns - r->rx_ns) / 1e9 : 0.0;
+}
+
+double dc_rack_contribution(const struct dc_state *s, const struct dc_rack *r, uint64_t mono_ns)
+{
+	return dc_rack_state(s, r, mono_ns) == DC_RACK_OK ? r->last.rack_score : 0.0;
+}
+
+double dc_state_score(const struct dc_state *s, uint64_t mono_ns)
+{
+	double sum = 0;
+
+	if (!s->n)
+		return 0.0;
+	for (size_t i = 0; i < s->n; i++)
+		sum += dc_rack_contribution(s, &s->racks[i], mono_ns);
+	return sum / (double)s->n;
+}
+
+size_t dc_state_reporting(const struct dc_state *s, uint64_t mono_ns)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < s->n; i++)
+		n += dc_rack_state(s, &s->racks[i], mono_ns) == DC_RACK_OK;
+	return n;
+}
