@@ -397,6 +397,13 @@ static void test_server_counts(void **state)
 	assert_true(n <= NW_REPORT_MAX_PAYLOAD);
 	assert_int_equal(parse_payload_n(p, n), NW_REJ_TOO_LARGE);
 	free(p);
+	/* 3000 nested arrays: within the byte budget, past jansson's depth limit (2048) */
+	p = malloc(6000);
+	assert_non_null(p);
+	memset(p, '[', 3000);
+	memset(p + 3000, ']', 3000);
+	assert_int_equal(parse_payload_n(p, 6000), NW_REJ_JSON);
+	free(p);
 	/* the largest payload allowed, padded with spaces: size fine, then TYPE */
 	p = malloc(NW_REPORT_MAX_PAYLOAD);
 	assert_non_null(p);
@@ -669,6 +676,31 @@ static void test_reject_names(void **state)
 			assert_string_not_equal(nw_report_reject_name(i), nw_report_reject_name(j));
 }
 
+/* The example in docs/report-protocol.md, byte for byte. */
+static void test_doc_example(void **state)
+{
+	static const uint8_t hdr[NW_REPORT_HDR_LEN] = { 0x4E, 0x57, 0x52, 0x01, 0, 0, 0, 0, 0, 0, 0, 0xEC };
+	static const char payload[] =
+		"{\"v\":1,\"rack_id\":3,\"boot_ns\":1764000000000000000,\"seq\":1,"
+		"\"time_ns\":1764000001000000000,\"interval_s\":1.0,\"rack_score\":0.97,"
+		"\"servers\":[{\"id\":12,\"class\":\"healthy\",\"error\":0.013,\"snr_db\":18.9,"
+		"\"loss_ratio\":0.0,\"jitter_s\":0.00012,\"up\":true}]}";
+	struct nw_report_server s = { .id = 12, .cls = NW_HEALTH_HEALTHY, .error = 0.013,
+				      .snr_db = 18.9, .loss_ratio = 0, .jitter_s = 0.00012, .up = 1 };
+	struct nw_report r = { .rack_id = 3, .boot_ns = 1764000000000000000ULL, .seq = 1,
+			       .time_ns = 1764000001000000000ULL, .interval_s = 1, .rack_score = 0.97,
+			       .nservers = 1, .servers = &s };
+	struct nw_buf buf = { 0 };
+
+	(void)state;
+	assert_int_equal(sizeof(payload) - 1, 0xEC);
+	assert_int_equal(nw_report_encode(&r, NULL, &buf), 0);
+	assert_int_equal(buf.len, NW_REPORT_HDR_LEN + sizeof(payload) - 1);
+	assert_memory_equal(buf.p, hdr, sizeof(hdr));
+	assert_memory_equal(buf.p + NW_REPORT_HDR_LEN, payload, sizeof(payload) - 1);
+	nw_buf_free(&buf);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -682,6 +714,7 @@ int main(void)
 		cmocka_unit_test(test_worst_case_size),
 		cmocka_unit_test(test_is_newer),
 		cmocka_unit_test(test_reject_names),
+		cmocka_unit_test(test_doc_example),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
