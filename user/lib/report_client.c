@@ -415,7 +415,9 @@ static void start_resolve(struct nw_report_client *c)
 	memcpy(j->port, c->port, sizeof(j->port));
 	j->hints.ai_socktype = SOCK_STREAM;
 	j->hints.ai_protocol = IPPROTO_TCP;
-	j->hints.ai_flags = AI_ADDRCONFIG | AI_NUMERICSERV;
+	/* No AI_ADDRCONFIG: in a namespace with only loopback it would hide
+	 * "localhost"; an unreachable family just fails over to the next address. */
+	j->hints.ai_flags = AI_NUMERICSERV;
 	j->cb.ar_name = j->host;
 	j->cb.ar_service = j->port;
 	j->cb.ar_request = &j->hints;
