@@ -153,12 +153,13 @@ class Rack:
     """netwatch-rack, socket hook on 127.0.0.1, HTTP on, reporting to --dc,
     with an agent sending for servers 1 and 2."""
 
-    def __init__(self, dc_port, key_file=None, rack_id=7):
+    def __init__(self, dc_port, key_file=None, rack_id=7, dc_host="127.0.0.1"):
         self.dir = tempfile.mkdtemp(prefix="nwt-report-")
         self.udp = free_port(socket.SOCK_DGRAM)
         self.http_port = free_port()
         self.base = f"http://127.0.0.1:{self.http_port}"
         self.dc_port, self.key_file, self.rack_id = dc_port, key_file, rack_id
+        self.dc_host = dc_host
         self.proc = self.agent = None
         self.log_path = os.path.join(self.dir, "rack.log")
         self.stderr = open(self.log_path, "w")
@@ -171,7 +172,7 @@ class Rack:
              "--discover", "off", "--state-dir", os.path.join(self.dir, "state"),
              "--interval", str(INTERVAL), "--window", "64",
              "--metrics", f"127.0.0.1:{self.http_port}",
-             "--dc", f"127.0.0.1:{self.dc_port}", *keys],
+             "--dc", f"{self.dc_host}:{self.dc_port}", *keys],
             stdout=subprocess.DEVNULL, stderr=self.stderr)
         wait_for(lambda: self.proc.poll() is not None or self.metrics() is not None, 15,
                  "/metrics")
@@ -365,6 +366,19 @@ def test_dc_killed_and_restarted_rack_reconnects(env):
     assert seqs == sorted(set(seqs))
     wait_for(lambda: rack.dc()[0] == "connected", 5, "connected again")
     assert rack.dc()[2] == 2, "two connections established"
+
+
+def test_dc_given_by_name(env):
+    """A name goes through the non-blocking resolver (getaddrinfo_a's thread
+    in a daemon that has dropped its capabilities and blocks its signals)."""
+    port = free_port()
+    dc = FakeDC(port).start()
+    env.append(dc)
+    rack = Rack(port, dc_host="localhost").start(agent=False)
+    env.append(rack)
+    wait_for(lambda: len(dc.reports()) >= 3, 20, "3 reports to localhost")
+    assert not dc.errors, dc.errors
+    assert rack.dc()[0] == "connected"
 
 
 def test_sigterm_closes_the_connection(env):
