@@ -276,7 +276,7 @@ static void test_valid_encapsulations(void **state)
 				f.vlan_tpid[0] = encs[e].tpid[0];
 				f.vlan_tpid[1] = encs[e].tpid[1];
 				if (variant == 1)
-					s.flags = NW_FLAG_AUTH; /* 48 bytes: tag is the loader's job */
+					s.flags = NW_FLAG_AUTH; /* 48 bytes; no key here: tag unchecked */
 				if (variant == 2 && family == 4) {
 					f.ip4_opt_words = 2;
 					f.frag_off = 0x4000; /* DF: not a fragment */
