@@ -97,6 +97,43 @@ static const char *const malformed_reasons[NW_MAL__MAX] = {
 	[NW_MAL_AUTH] = "auth",
 };
 
+static const char *const dc_states[NW_DC__STATES] = {
+	[NW_DC_DISABLED] = "disabled", [NW_DC_DISCONNECTED] = "disconnected",
+	[NW_DC_CONNECTING] = "connecting", [NW_DC_CONNECTED] = "connected",
+};
+
+static const char *const dc_fail_reasons[NW_DC_FAIL__COUNT] = {
+	[NW_DC_FAIL_NOT_CONNECTED] = "not_connected", [NW_DC_FAIL_REPLACED] = "replaced",
+	[NW_DC_FAIL_SEND_ERROR] = "send_error",       [NW_DC_FAIL_ENCODE] = "encode",
+};
+
+/* Always rendered, also without --dc (state "disabled", counters 0): a
+ * dashboard sees one set of families on every rack. */
+static void dc_families(struct nw_buf *b, const struct nw_rack_view *v)
+{
+	char extra[64];
+
+	family(b, "netwatch_rack_dc_connection_state", "gauge",
+	       "Connection to the DC controller: one series per state, 1 for the current one "
+	       "(disabled without --dc)");
+	for (int st = 0; st < NW_DC__STATES; st++) {
+		snprintf(extra, sizeof(extra), ",state=\"%s\"", dc_states[st]);
+		rack_u64(b, "netwatch_rack_dc_connection_state", v, extra, (int)v->dc.state == st);
+	}
+	family(b, "netwatch_rack_dc_connects_total", "counter",
+	       "Connections to the DC controller established");
+	rack_u64(b, "netwatch_rack_dc_connects_total", v, NULL, v->dc.connects);
+	family(b, "netwatch_rack_reports_sent_total", "counter",
+	       "Reports written whole to the DC controller's connection");
+	rack_u64(b, "netwatch_rack_reports_sent_total", v, NULL, v->dc.sent);
+	family(b, "netwatch_rack_reports_failed_total", "counter",
+	       "Reports that never reached the DC controller whole, by reason");
+	for (int r = 0; r < NW_DC_FAIL__COUNT; r++) {
+		snprintf(extra, sizeof(extra), ",reason=\"%s\"", dc_fail_reasons[r]);
+		rack_u64(b, "netwatch_rack_reports_failed_total", v, extra, v->dc.failed[r]);
+	}
+}
+
 static void latency_histogram(struct nw_buf *b, const struct nw_rack_view *v)
 {
 	static const char name[] = "netwatch_latency_ms";
@@ -264,5 +301,6 @@ int nw_metrics_render(const struct nw_rack_view *v, struct nw_buf *b)
 		snprintf(extra, sizeof(extra), ",state=\"%s\"", nw_health_name((enum nw_health)h));
 		rack_u64(b, "netwatch_rack_servers", v, extra, v->state_count[h]);
 	}
+	dc_families(b, v);
 	return b->failed ? -1 : 0;
 }
