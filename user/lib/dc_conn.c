@@ -23,9 +23,18 @@ void dc_conn_init(struct dc_conn *c, int fd, uint64_t id, uint64_t now_ns)
 	c->last_rx_ns = now_ns;
 }
 
+/* What a buffer of `cap` bytes costs the shared budget: the first
+ * DC_CONN_FREE_BYTES of every connection are its own, so peers that fill
+ * the budget with half-sent large frames cannot lock out a rack whose
+ * reports are small. */
+static size_t charge(size_t cap)
+{
+	return cap > DC_CONN_FREE_BYTES ? cap - DC_CONN_FREE_BYTES : 0;
+}
+
 static void release(struct dc_conn *c, struct dc_budget *b)
 {
-	b->used -= c->cap;
+	b->used -= charge(c->cap);
 	free(c->buf);
 	c->buf = NULL;
 	c->cap = 0;
@@ -56,12 +65,12 @@ static int reserve(struct dc_conn *c, struct dc_budget *b, size_t need)
 		cap *= 2;
 	if (cap > c->frame_len)
 		cap = c->frame_len;
-	if (b->used - c->cap + cap > b->max)
+	if (b->used - charge(c->cap) + charge(cap) > b->max)
 		return -1;
 	p = realloc(c->buf, cap);
 	if (!p)
 		return -1;
-	b->used = b->used - c->cap + cap;
+	b->used = b->used - charge(c->cap) + charge(cap);
 	c->buf = p;
 	c->cap = cap;
 	return 0;

@@ -4,9 +4,12 @@
  * trusts the peer: bytes are fed in as they arrive, whole frames come out
  * through a callback. The buffer grows only as bytes actually arrive, up
  * to the length the header claims (nw_report_frame_header bounds it), and
- * every byte of capacity is charged to a budget shared by all connections,
- * so a thousand peers each announcing a 4 MiB frame cannot make the DC
- * allocate 4 GiB: the connection that would overdraw the budget is closed.
+ * every byte of capacity beyond a small per-connection allowance
+ * (DC_CONN_FREE_BYTES: a typical rack's report fits) is charged to a budget
+ * shared by all connections, so a thousand peers each announcing a 4 MiB
+ * frame cannot make the DC allocate 4 GiB: the connection that would
+ * overdraw the budget is closed. Memory for frames is therefore at most
+ * max_conns * DC_CONN_FREE_BYTES + budget.
  * Sockets and timers stay with the caller (user/dc/).
  */
 #ifndef NW_DC_CONN_H
@@ -19,6 +22,7 @@
 
 #define DC_BUFFER_BUDGET_DEFAULT (64U << 20)
 #define DC_CONN_KEEP_BYTES (64U << 10) /* a buffer above this is freed after its frame */
+#define DC_CONN_FREE_BYTES (16U << 10) /* per connection, not charged to the budget */
 #define DC_PEER_LEN 64
 
 /* Why the DC closed a connection itself:
@@ -36,7 +40,7 @@ enum dc_conn_reject {
 const char *dc_conn_reject_name(enum dc_conn_reject r);
 
 struct dc_budget {
-	size_t used, max; /* bytes of frame buffers over all connections */
+	size_t used, max; /* charged bytes of frame buffers over all connections */
 };
 
 struct dc_conn {

@@ -164,7 +164,7 @@ int dc_metrics_render(const struct dc_view *v, uint64_t mono_ns, struct nw_buf *
 			   v->conn_rejected[why]);
 	}
 	family(out, "netwatch_dc_buffered_bytes", "gauge",
-	       "Bytes of frame buffers held over all connections (bounded by the buffer budget).");
+	       "Bytes of frame buffers charged to --max-buffer over all connections (beyond each connection's 16 KiB allowance).");
 	sample_u64(out, "netwatch_dc_buffered_bytes", dc, NULL, v->buffered_bytes);
 
 	family(out, "netwatch_dc_auth_required", "gauge",
