@@ -94,7 +94,7 @@ static const unsigned long long hist_bounds_ns[NW_HIST_FINITE] = NW_HIST_BOUNDS_
 static const char *const malformed_reasons[NW_MAL__MAX] = {
 	[NW_MAL_TRUNCATED] = "truncated", [NW_MAL_LENGTH] = "length", [NW_MAL_MAGIC] = "magic",
 	[NW_MAL_VERSION] = "version",     [NW_MAL_FLAGS] = "flags",   [NW_MAL_FIELD] = "field",
-	[NW_MAL_AUTH] = "auth",
+	[NW_MAL_AUTH] = "auth_failed",
 };
 
 static const char *const dc_states[NW_DC__STATES] = {
