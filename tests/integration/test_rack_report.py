@@ -222,7 +222,7 @@ class Rack:
             with open(self.log_path) as f:
                 return f.read()[-4000:]
         except OSError:
-            return ""
+            return getattr(self, "final_log", "")
 
     def stop(self):
         rc = None
@@ -237,6 +237,8 @@ class Rack:
         if self.proc is not None:
             rc = self.proc.returncode
         self.stderr.close()
+        if os.path.isdir(self.dir):
+            self.final_log = self.log()
         shutil.rmtree(self.dir, ignore_errors=True)
         return rc
 
@@ -246,8 +248,10 @@ def env():
     """Racks and fake DCs a test made, stopped on the way out, failure too."""
     made = []
     yield made
-    for thing in reversed(made):
-        thing.stop()
+    rcs = [(thing, thing.stop()) for thing in reversed(made)]
+    # A rack must exit 0 on SIGTERM (also under ASan/UBSan: no leak, no error).
+    bad = [(t.log(), rc) for t, rc in rcs if isinstance(t, Rack) and rc not in (0, None)]
+    assert not bad, bad
 
 
 def check_report(p, rack_id):

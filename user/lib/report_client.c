@@ -259,20 +259,20 @@ static void try_connect(struct nw_report_client *c);
  * retry after the backoff. */
 static void fail(struct nw_report_client *c, const char *what, int err)
 {
-	char q[NW_DC_HOST_MAX + 8];
+	char q[NW_DC_HOST_MAX + 8], w[96], e[96];
 	int was_connected = c->state == NW_DC_CONNECTED;
 
 	close_sock(c);
 	drop_partial(c);
+	nw_log_quote(w, sizeof(w), what);
+	nw_log_quote(e, sizeof(e), err ? strerror(err) : "none");
 	if (!c->warned || was_connected) {
 		/* Once per outage: a DC away for an hour is not 7000 log lines. */
 		nw_warn(c->log, "dc: no connection", "dc=%s port=%s what=%s err=%s",
-			nw_log_quote(q, sizeof(q), c->host), c->port, what,
-			err ? strerror(err) : "none");
+			nw_log_quote(q, sizeof(q), c->host), c->port, w, e);
 		c->warned = 1;
 	} else {
-		nw_debug(c->log, "dc: attempt failed", "what=%s err=%s", what,
-			 err ? strerror(err) : "none");
+		nw_debug(c->log, "dc: attempt failed", "what=%s err=%s", w, e);
 	}
 	if (!was_connected && c->next_addr) {
 		try_connect(c);
