@@ -501,6 +501,31 @@ def test_with_key_wrong_hmac_missing_hmac_and_replay_are_refused():
         again.close()
 
 
+def test_with_key_an_authenticated_newer_report_takes_a_rack_over():
+    """The rack reconnects while its old connection is still open (half-open
+    after a network cut): its authenticated, newer report wins the rack and
+    the old connection is closed. An older one is still rack_claimed."""
+    with Dc("--racks", "1", "--stale", "60", key=secrets.token_bytes(32)) as dc:
+        old = Rack(dc, 0, 0.7)
+        old.send_accepted()
+        before = dc.rejected()
+        stale_copy = Rack(dc, 0, 0.7)
+        stale_copy.seq = old.seq - 1  # sends old.seq: not newer
+        stale_copy.send()
+        expect_only(dc, before, "rack_claimed", "not newer, rack held")
+        stale_copy.close()
+        new = Rack(dc, 0, 0.4)
+        new.seq = old.seq
+        new.send_accepted()
+        old.sock.settimeout(5)
+        assert old.sock.recv(1) == b""  # the DC closed the superseded connection
+        assert dc.value("netwatch_dc_rack_health_score", rack_id="0") == pytest.approx(0.4)
+        assert "took over" in dc.log()
+        new.send_accepted()
+        old.close()
+        new.close()
+
+
 # ------------------------------------------------------------ (c) load
 
 # Growth of the DC's RSS under the load below: --max-buffer (16 MiB) + the

@@ -134,6 +134,20 @@ static void bad_report(struct dc_srv *s, struct dc_conn *c, enum nw_report_rejec
 	}
 }
 
+/* The rack's previous connection, superseded by an authenticated newer
+ * report on `by`: a scan, since takeovers are rare (a rack reconnecting
+ * while its old connection is half-open). */
+static void close_by_id(struct dc_srv *s, uint64_t id, const struct dc_conn *by)
+{
+	for (uint32_t slot = 0; slot < s->o->max_conns; slot++)
+		if (s->slots[slot] && s->slots[slot]->id == id) {
+			nw_info(s->log, "rack took over by a new connection: closing the old one",
+				"rack=%u old_peer=%s peer=%s", by->rack, s->slots[slot]->peer, by->peer);
+			conn_close(s, slot);
+			return;
+		}
+}
+
 static int on_frame(void *ctx, struct dc_conn *c, const uint8_t *frame, size_t len)
 {
 	struct dc_srv *s = ctx;
@@ -141,11 +155,12 @@ static int on_frame(void *ctx, struct dc_conn *c, const uint8_t *frame, size_t l
 	enum nw_report_reject why;
 	struct nw_report r;
 	uint32_t before = c->rack;
+	uint64_t evicted = 0;
 
 	why = nw_report_parse(frame, len, keys, &r);
 	if (why == NW_REJ_OK) {
 		why = dc_state_offer(&s->state, &r, c->id, &c->rack, clock_ns(CLOCK_REALTIME),
-				     mono_ns());
+				     mono_ns(), &evicted);
 		nw_report_free(&r);
 	} else {
 		dc_state_count_reject(&s->state, why);
@@ -154,6 +169,8 @@ static int on_frame(void *ctx, struct dc_conn *c, const uint8_t *frame, size_t l
 		if (before == DC_NO_RACK)
 			nw_info(s->log, "rack connected", "rack=%u peer=%s authenticated=%d", c->rack,
 				c->peer, keys->present);
+		if (evicted)
+			close_by_id(s, evicted, c);
 		return 0;
 	}
 	bad_report(s, c, why);

@@ -101,7 +101,14 @@ static enum nw_report_reject check(struct dc_state *s, const struct nw_report *r
 
 	if (conn_rack != DC_NO_RACK && conn_rack != r->rack_id)
 		return NW_REJ_RACK_CLAIMED;
-	if (known && known->owner && known->owner != conn_id)
+	/* Another open connection holds the rack. Only a report that proves it
+	 * comes from the rack (a valid MAC) and is newer than everything seen
+	 * may take the rack over: its controller restarted or reconnected while
+	 * the old connection is still half-open. Without a key a claim is never
+	 * taken over, or anyone could push the real rack out. */
+	if (known && known->owner && known->owner != conn_id &&
+	    !(r->authenticated && known->have &&
+	      nw_report_is_newer(known->last.boot_ns, known->last.seq, r->boot_ns, r->seq)))
 		return NW_REJ_RACK_CLAIMED;
 	if (!known && s->n >= s->cfg.max_racks)
 		return NW_REJ_RANGE;
@@ -121,7 +128,8 @@ static enum nw_report_reject check(struct dc_state *s, const struct nw_report *r
 }
 
 enum nw_report_reject dc_state_offer(struct dc_state *s, struct nw_report *r, uint64_t conn_id,
-				     uint32_t *conn_rack, uint64_t wall_ns, uint64_t mono_ns)
+				     uint32_t *conn_rack, uint64_t wall_ns, uint64_t mono_ns,
+				     uint64_t *evicted)
 {
 	enum nw_report_reject why = check(s, r, conn_id, *conn_rack, wall_ns);
 	struct dc_rack *k;
@@ -148,6 +156,7 @@ enum nw_report_reject dc_state_offer(struct dc_state *s, struct nw_report *r, ui
 	k->have = 1;
 	k->rx_ns = mono_ns;
 	k->accepted++;
+	*evicted = k->owner != conn_id ? k->owner : 0;
 	k->owner = conn_id;
 	*conn_rack = k->rack_id;
 	s->accepted++;

@@ -69,10 +69,13 @@ const struct dc_rack *dc_state_find(const struct dc_state *s, uint32_t rack_id);
 /* Offers a parsed report from connection `conn_id` (non-zero), which so far
  * reports rack *conn_rack (DC_NO_RACK: none yet; one connection reports one
  * rack). NW_REJ_OK: accepted; r->servers now belongs to the state (r is
- * cleared) and *conn_rack is set. Otherwise the reason, r untouched (the
- * caller frees it). Counts the outcome either way. */
+ * cleared), *conn_rack is set, and *evicted is the connection that held the
+ * rack until now (an authenticated newer report took it over: close it) or
+ * 0. Otherwise the reason, r untouched (the caller frees it). Counts the
+ * outcome either way. */
 enum nw_report_reject dc_state_offer(struct dc_state *s, struct nw_report *r, uint64_t conn_id,
-				     uint32_t *conn_rack, uint64_t wall_ns, uint64_t mono_ns);
+				     uint32_t *conn_rack, uint64_t wall_ns, uint64_t mono_ns,
+				     uint64_t *evicted);
 /* Counts a refusal that never reached dc_state_offer (framing, parse). */
 void dc_state_count_reject(struct dc_state *s, enum nw_report_reject why);
 /* Connection `conn_id` closed: rack `rack_id` may be reported by another one. */
