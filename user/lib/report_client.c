@@ -20,6 +20,7 @@
 /* epoll data tags inside the client's own epoll. */
 #define TAG_SOCK 1U
 #define TAG_RESOLVE 2U
+#define NW_DC_WARN_EVERY_NS (60ULL * 1000000000ULL)
 
 /* getaddrinfo_a runs the lookup on a glibc helper thread and notifies us by
  * a second thread calling `resolved`, which only writes the eventfd: the
@@ -266,11 +267,13 @@ static void fail(struct nw_report_client *c, const char *what, int err)
 	drop_partial(c);
 	nw_log_quote(w, sizeof(w), what);
 	nw_log_quote(e, sizeof(e), err ? strerror(err) : "none");
-	if (!c->warned || was_connected) {
-		/* Once per outage: a DC away for an hour is not 7000 log lines. */
+	if (!c->warned || now_ns() - c->last_warn_ns >= NW_DC_WARN_EVERY_NS) {
+		/* Once per outage, or a minute: a DC away for an hour (or one that
+		 * closes every connection) is not thousands of log lines. */
 		nw_warn(c->log, "dc: no connection", "dc=%s port=%s what=%s err=%s",
 			nw_log_quote(q, sizeof(q), c->host), c->port, w, e);
 		c->warned = 1;
+		c->last_warn_ns = now_ns();
 	} else {
 		nw_debug(c->log, "dc: attempt failed", "what=%s err=%s", w, e);
 	}
@@ -524,24 +527,23 @@ static void flush(struct nw_report_client *c)
 		update_interest(c);
 }
 
+/* Where a new frame goes: the front when nothing of it is on the wire yet,
+ * else behind the frame being written. Whatever it replaces is counted. */
+static struct nw_buf *slot_for_new(struct nw_report_client *c)
+{
+	struct nw_buf *dst = c->cur_off == 0 ? &c->cur : &c->next;
+
+	if (dst->len)
+		c->st.failed[c->state == NW_DC_CONNECTED ? NW_DC_FAIL_REPLACED
+							 : NW_DC_FAIL_NOT_CONNECTED]++;
+	nw_buf_reset(dst);
+	return dst;
+}
+
 void nw_report_client_submit_frame(struct nw_report_client *c, const void *frame, size_t len)
 {
-	struct nw_buf *dst;
-	enum nw_dc_fail why = c->state == NW_DC_CONNECTED ? NW_DC_FAIL_REPLACED
-							  : NW_DC_FAIL_NOT_CONNECTED;
+	struct nw_buf *dst = slot_for_new(c);
 
-	if (c->cur_off == 0) {
-		/* Nothing on the wire yet: the newest frame takes the front. */
-		if (c->cur.len)
-			c->st.failed[why]++;
-		dst = &c->cur;
-	} else {
-		if (c->next.len)
-			c->st.failed[why]++;
-		dst = &c->next;
-	}
-	nw_buf_reset(dst);
-	dst->failed = 0;
 	nw_buf_put(dst, frame, len);
 	if (dst->failed) {
 		nw_buf_reset(dst);
@@ -553,13 +555,8 @@ void nw_report_client_submit_frame(struct nw_report_client *c, const void *frame
 
 void nw_report_client_submit(struct nw_report_client *c, const struct nw_report *r)
 {
-	struct nw_buf *dst = c->cur_off == 0 ? &c->cur : &c->next;
-	enum nw_dc_fail why = c->state == NW_DC_CONNECTED ? NW_DC_FAIL_REPLACED
-							  : NW_DC_FAIL_NOT_CONNECTED;
+	struct nw_buf *dst = slot_for_new(c);
 
-	if (dst->len)
-		c->st.failed[why]++;
-	dst->failed = 0;
 	if (nw_report_encode(r, c->keys, dst) || dst->failed) {
 		nw_buf_reset(dst);
 		c->st.failed[NW_DC_FAIL_ENCODE]++;

@@ -75,7 +75,8 @@ struct nw_report_client {
 	uint64_t connect_deadline_ns;
 	unsigned attempt;         /* failures since a report was last delivered */
 	uint64_t rng;
-	int warned;               /* a failure has been logged since the last success */
+	int warned;               /* a failure has been logged since the last delivery */
+	uint64_t last_warn_ns;
 
 	struct nw_buf cur;        /* being written (or waiting, when cur_off is 0) */
 	size_t cur_off;
