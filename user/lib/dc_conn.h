@@ -21,8 +21,10 @@
 #include "report.h"
 
 #define DC_BUFFER_BUDGET_DEFAULT (64U << 20)
-#define DC_CONN_KEEP_BYTES (64U << 10) /* a buffer above this is freed after its frame */
 #define DC_CONN_FREE_BYTES (16U << 10) /* per connection, not charged to the budget */
+/* A buffer above this is freed after its frame, so between frames no
+ * connection holds any of the shared budget. */
+#define DC_CONN_KEEP_BYTES DC_CONN_FREE_BYTES
 #define DC_PEER_LEN 64
 
 /* Why the DC closed a connection itself:
