@@ -526,6 +526,18 @@ def test_with_key_an_authenticated_newer_report_takes_a_rack_over():
         new.close()
 
 
+def test_racks_beyond_max_racks_are_refused():
+    with Dc("--racks", "1", "--max-racks", "2") as dc:
+        Rack(dc, 0).send_accepted()
+        Rack(dc, 5).send_accepted()  # a rack outside --racks joins while there is room
+        before = dc.rejected()
+        extra = Rack(dc, 6)
+        extra.send()
+        expect_only(dc, before, "range", "a third rack over --max-racks 2")
+        assert dc.value("netwatch_dc_racks_known") == 2
+        extra.close()
+
+
 # ------------------------------------------------------------ (c) load
 
 # Growth of the DC's RSS under the load below: --max-buffer (16 MiB) + the
