@@ -14,6 +14,7 @@ import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -27,15 +28,21 @@ DOCS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "doc
 PROMETHEUS = shutil.which("prometheus") or "/usr/bin/prometheus"
 PROMTOOL = shutil.which("promtool") or "/usr/bin/promtool"
 
-# Families the spectral analysis fills in. It has not landed in netwatch-rack
-# yet, so they have no samples and their Prometheus checks are skipped.
-# Remove names from here as the engine starts populating them.
 # A family that exists only once there is something to report: a disturbance
-# period needs a periodic fault, which this scrape test does not inject; the
-# unit tests (test_periodicity) cover it.
-NEEDS_HISTORY_OR_FAULT = (
-    "netwatch_server_disturbance_period_seconds",
-)
+# period. Server STALLED's agent is stopped (SIGSTOP) for STALL_S every
+# STALL_EVERY_S, so its loss series has that period; the others may or may
+# not show one (a false alarm is rare but allowed here).
+PERIODIC_ONLY = ("netwatch_server_disturbance_period_seconds",)
+STALLED = 4
+STALL_EVERY_S = 4.0
+# Short enough that the gap (stall + one sample period) stays below the
+# collector's "down" limit of 3 intervals (3 x 0.2 s), which would restart
+# the server's warm-up; long enough for 6 lost samples a cycle.
+STALL_S = 0.3
+# The loss series' peak grows with the points in the horizon (~0.08 of
+# them for this duty cycle): 30 s keeps it far above the false-alarm
+# threshold once full, and the first report still comes after ~10-15 s.
+HORIZON_S = 30
 
 # Measured on a server's window, so absent for one that never sent (server 3
 # here: it is down, and only its spectral_error is defined, as 1.0).
@@ -53,7 +60,7 @@ ANALYSED_ONLY = (
 # is abbreviated); the name is a contract (DESIGN.md), so that one line is expected.
 PROMTOOL_ACCEPTED = {"netwatch_latency_ms metric names should not contain abbreviated units"}
 
-SERVERS = (1, 2, 3)  # 1 and 2 send; 3 is registered and never does
+SERVERS = (1, 2, 3, STALLED)  # 1, 2 and 4 send; 3 is registered and never does
 
 
 def documented_families():
@@ -69,6 +76,17 @@ def documented_families():
 
 
 FAMILIES = documented_families()
+
+
+def documented_values(family, label):
+    """The values docs/metrics.md lists for a label (`label` = `a`, `b`, ...)."""
+    with open(DOCS) as f:
+        for line in f:
+            if line.startswith(f"| `{family}`"):
+                m = re.search(rf"`{label}` = ((?:`[a-z_]+`(?:, )?)+)", line)
+                assert m, line
+                return set(re.findall(r"`([a-z_]+)`", m.group(1)))
+    raise AssertionError(f"{family} is not in docs/metrics.md")
 
 
 def free_port(kind=socket.SOCK_STREAM):
@@ -116,16 +134,47 @@ def parse_exposition(text):
     return fams
 
 
+class Staller:
+    """Stops a process for `stall` seconds every `every` seconds (SIGSTOP,
+    SIGCONT) until stop(): a periodic fault the collector must find."""
+
+    def __init__(self, proc, every, stall):
+        self.proc, self.every, self.stall = proc, every, stall
+        self.done = threading.Event()
+        self.cycles = 0
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        # Absolute deadlines: a late wake-up shifts one stall, not the period.
+        resume = time.monotonic() + self.every
+        while not self.done.wait(max(0.0, resume - self.stall - time.monotonic())):
+            if self.proc.poll() is not None:
+                return
+            self.proc.send_signal(signal.SIGSTOP)
+            try:
+                self.done.wait(max(0.0, resume - time.monotonic()))
+            finally:
+                self.proc.send_signal(signal.SIGCONT)
+            self.cycles += 1
+            resume += self.every
+
+    def stop(self):
+        self.done.set()
+        self.thread.join(timeout=5)
+
+
 class SocketRack:
-    """netwatch-rack with the socket hook on 127.0.0.1, serving HTTP, and an
-    agent sending for servers 1 and 2 until stopped."""
+    """netwatch-rack with the socket hook on 127.0.0.1, serving HTTP, an
+    agent sending for servers 1 and 2 until stopped, and one for server
+    STALLED that is stalled periodically."""
 
     def __init__(self):
         self.dir = tempfile.mkdtemp(prefix="nwt-http-")
         self.udp = free_port(socket.SOCK_DGRAM)
         self.http_port = free_port()
         self.base = f"http://127.0.0.1:{self.http_port}"
-        self.proc = self.agent = None
+        self.proc = self.agent = self.stalled = self.staller = None
         self.stderr = open(os.path.join(self.dir, "rack.log"), "w")
 
     def start(self):
@@ -133,7 +182,8 @@ class SocketRack:
             [RACK, "--rack", "0", "--hook", "socket", "--listen", "127.0.0.1",
              "--port", str(self.udp), "--servers", ",".join(map(str, SERVERS)),
              "--discover", "off", "--state-dir", os.path.join(self.dir, "state"),
-             "--interval", "0.2", "--window", "64", "--metrics", f"127.0.0.1:{self.http_port}"],
+             "--interval", "0.2", "--window", "64", "--horizon", str(HORIZON_S),
+             "--metrics", f"127.0.0.1:{self.http_port}"],
             stdout=subprocess.DEVNULL, stderr=self.stderr)
         wait_for(lambda: self.proc.poll() is not None or self._healthy(), 15, "/healthz")
         assert self.proc.poll() is None, self.log()
@@ -141,7 +191,12 @@ class SocketRack:
             [AGENT, "--controller", f"127.0.0.1:{self.udp}", "--rack", "0", "--server", "1",
              "--servers", "2", "--rate", "20"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_for(lambda: self._both_up(), 20, "servers 1 and 2 up")
+        self.stalled = subprocess.Popen(
+            [AGENT, "--controller", f"127.0.0.1:{self.udp}", "--rack", "0", "--server",
+             str(STALLED), "--servers", "1", "--rate", "20"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_for(lambda: self._both_up(), 20, "servers 1, 2 and 4 up")
+        self.staller = Staller(self.stalled, STALL_EVERY_S, STALL_S)
         return self
 
     def _healthy(self):
@@ -153,7 +208,7 @@ class SocketRack:
     def _both_up(self):
         doc = json.loads(http(self.base, "/api/v1/rack")[1])
         s = {x["server_id"]: x for x in doc["servers"]}
-        return all(s.get(i, {}).get("up") and s[i]["received"] > 0 for i in (1, 2))
+        return all(s.get(i, {}).get("up") and s[i]["received"] > 0 for i in (1, 2, STALLED))
 
     def analysed(self, ids):
         doc = json.loads(http(self.base, "/api/v1/rack")[1])
@@ -165,6 +220,13 @@ class SocketRack:
         s = {x["server_id"]: x for x in doc["servers"]}
         return all((s.get(i, {}).get("analysis") or {}).get("skew_ppm") is not None for i in ids)
 
+    def loss_period(self, sid):
+        """The period found in server sid's loss (hole) series, or None."""
+        doc = json.loads(http(self.base, "/api/v1/rack")[1])
+        s = {x["server_id"]: x for x in doc["servers"]}.get(sid, {})
+        p = (s.get("analysis") or {}).get("hole_period") or {}
+        return p.get("period_s") if p.get("found") else None
+
     def log(self):
         try:
             with open(os.path.join(self.dir, "rack.log")) as f:
@@ -174,7 +236,11 @@ class SocketRack:
 
     def stop(self):
         rc = None
-        for p in (self.agent, self.proc):
+        if self.staller is not None:
+            self.staller.stop()
+        if self.stalled is not None and self.stalled.poll() is None:
+            self.stalled.send_signal(signal.SIGCONT)  # a stopped process ignores SIGTERM
+        for p in (self.agent, self.stalled, self.proc):
             if p is not None and p.poll() is None:
                 p.send_signal(signal.SIGTERM)
                 try:
@@ -251,7 +317,7 @@ def test_spectrum_known_server(rack):
         assert doc["bins"] == []
 
 
-@pytest.mark.parametrize("sid", ["4", "0", "abc", "-1", "+1", "01", "1.0", "1x", "0x1", " 1",
+@pytest.mark.parametrize("sid", ["5", "0", "abc", "-1", "+1", "01", "1.0", "1x", "0x1", " 1",
                                  "99999999999", "4294967296", "18446744073709551617", ""])
 def test_spectrum_unknown_or_bad_id_404(rack, sid):
     assert http(rack.base, f"/api/v1/servers/{urllib.parse.quote(sid)}/spectrum")[0] == 404
@@ -309,7 +375,7 @@ def test_metrics_values(rack):
         return {tuple(sorted(l.items())): v for n, l, v in fams[name]["samples"] if n == name}
 
     recv = {dict(k)["server_id"]: v for k, v in series("netwatch_packets_received_total").items()}
-    assert set(recv) == {"1", "2", "3"} and recv["1"] > 0 and recv["3"] == 0
+    assert set(recv) == {str(s) for s in SERVERS} and recv["1"] > 0 and recv["3"] == 0
     buckets = [(float(l["le"]), v) for n, l, v in fams["netwatch_latency_ms"]["samples"]
                if n == "netwatch_latency_ms_bucket" and l["server_id"] == "1"]
     assert [b for b, _ in buckets] == [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250,
@@ -320,11 +386,11 @@ def test_metrics_values(rack):
     assert count == [buckets[-1][1]]
     states = {(l["server_id"], l["state"]): v
               for n, l, v in fams["netwatch_server_health_state"]["samples"]}
-    for sid in ("1", "2", "3"):
+    for sid in map(str, SERVERS):
         assert sum(v for (s, _), v in states.items() if s == sid) == 1
     assert states[("3", "down")] == 1 and states[("1", "healthy")] == 1
     reasons = {l["reason"] for _, l, _ in fams["netwatch_collector_malformed_total"]["samples"]}
-    assert reasons == {"truncated", "length", "magic", "version", "flags", "field", "auth_failed"}
+    assert reasons == documented_values("netwatch_collector_malformed_total", "reason")
     results = {l["result"] for _, l, _ in fams["netwatch_collector_discovery_total"]["samples"]}
     assert results == {"sent", "suppressed", "rejected"}
     info = fams["netwatch_collector_info"]["samples"]
@@ -397,10 +463,27 @@ def prometheus(rack):
         pytest.skip("prometheus is not installed")
     p = Prometheus(f"127.0.0.1:{rack.http_port}")
     try:
-        wait_for(lambda: rack.analysed((1, 2)), 30, "servers 1 and 2 past their warm-up window")
+        wait_for(lambda: rack.analysed((1, 2, STALLED)), 30,
+                 "servers 1, 2 and 4 past their warm-up window")
         # The clock-skew fit needs >= 10 s of history, evaluated every 5 s.
         wait_for(lambda: rack.skew_known((1, 2)), 40, "a clock-skew estimate for servers 1 and 2",
                  interval=0.5)
+        # A period needs >= 10 s of the loss series with a few cycles in it,
+        # and is re-evaluated every 5 s; the first report, from the fewest
+        # points, may still be off, so wait for the right one (the last
+        # value seen is in the failure message).
+        seen = []
+
+        def right_period():
+            seen.append(rack.loss_period(STALLED))
+            return seen[-1] is not None and abs(seen[-1] - STALL_EVERY_S) < 0.1 * STALL_EVERY_S
+
+        try:
+            wait_for(right_period, 60, f"server {STALLED}'s loss period near {STALL_EVERY_S} s",
+                     interval=0.5)
+        except AssertionError as e:
+            raise AssertionError(f"{e}; last reported {seen[-1]}, "
+                                 f"{rack.staller.cycles} stalls") from None
         wait_for(p.scraped, 60, "Prometheus to scrape the collector", interval=0.5)
         # Two scrapes more: the collector's interval refresh has landed in the TSDB.
         time.sleep(2.5)
@@ -411,9 +494,6 @@ def prometheus(rack):
 
 @pytest.mark.parametrize("name,typ,labels", FAMILIES, ids=[f[0] for f in FAMILIES])
 def test_prometheus_has_every_documented_family(prometheus, name, typ, labels):
-    if name in NEEDS_HISTORY_OR_FAULT:
-        pytest.skip(f"needs a periodic fault (NEEDS_HISTORY_OR_FAULT): "
-                    f"{', '.join(NEEDS_HISTORY_OR_FAULT)}")
     q = f"{name}_bucket" if typ == "histogram" else name
     result = prometheus.query(q)
     assert result, f"Prometheus has no {q}"
@@ -427,7 +507,13 @@ def test_prometheus_has_every_documented_family(prometheus, name, typ, labels):
             assert r["metric"]["rack_id"] == "0"
     if "server_id" in labels:
         got = {r["metric"]["server_id"] for r in result}
-        if name in ANALYSED_ONLY:
+        if name in PERIODIC_ONLY:
+            series = {(r["metric"]["server_id"], r["metric"]["series"]): float(r["value"][1])
+                      for r in result}
+            stalled = series.get((str(STALLED), "loss"))
+            assert stalled is not None, result
+            assert abs(stalled - STALL_EVERY_S) < 0.1 * STALL_EVERY_S, result
+        elif name in ANALYSED_ONLY:
             assert got and got <= {str(s) for s in SERVERS}, result
         else:
             assert got == {str(s) for s in SERVERS}, result
