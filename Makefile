@@ -131,6 +131,11 @@ $(LIB): $(LIB_OBJS)
 $(BUILD)/netwatch-agent: $(AGENT_OBJS) $(BUILD)/obj/user/lib/keyfile.o
 	$(CC) $(LDFLAGS) -o $@ $^ $(AGENT_LIBS)
 
+# netwatch-chaos speaks rtnetlink through libmnl (its netem backend), and so
+# does the unit test of its netem messages.
+EXTRA_LIBS_chaos := $(shell pkg-config --libs libmnl 2>/dev/null || echo -lmnl)
+EXTRA_LIBS_test_chaos_netem := $(EXTRA_LIBS_chaos)
+
 define TOOL_RULE
 $(BUILD)/netwatch-$(1): $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard user/$(1)/*.c)) $(LIB)
 	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(USER_LIBS) $$(EXTRA_LIBS_$(1))
@@ -141,7 +146,7 @@ $(foreach t,$(sort $(TOOLS)),$(eval $(call TOOL_RULE,$(t))))
 $(BUILD)/tests/%: tests/unit/%.c $(LIB) $(filter-out $(BUILD)/obj/agent/main.o,$(AGENT_OBJS)) $(BPF_HDRS) $(SKELS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -iquote agent $(LDFLAGS) -o $@ $< $(LIB) $(filter-out $(BUILD)/obj/agent/main.o,$(AGENT_OBJS)) \
-		$(USER_LIBS) -lsodium $(CMOCKA_LIBS)
+		$(USER_LIBS) -lsodium $(CMOCKA_LIBS) $(EXTRA_LIBS_$*)
 
 $(BUILD)/tests/%: tests/bpf/%.c $(LIB) $(BPF_HDRS) $(SKELS)
 	@mkdir -p $(dir $@)

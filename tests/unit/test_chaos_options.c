@@ -1,0 +1,335 @@
+/* SPDX-License-Identifier: MIT */
+/* netwatch-chaos: command line and environment, fault values, the topology
+ * file, the agent's control messages. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "chaos_agent.h"
+#include "chaos_options.h"
+#include "chaos_topology.h"
+
+static const char *const env_names[] = {
+	"NETWATCH_RACK",     "NETWATCH_SERVER",  "NETWATCH_DELAY",   "NETWATCH_JITTER",
+	"NETWATCH_LOSS",     "NETWATCH_BURST",   "NETWATCH_CORRUPT", "NETWATCH_DUPLICATE",
+	"NETWATCH_CLEAR",    "NETWATCH_LIST",    "NETWATCH_BACKEND", "NETWATCH_TOPOLOGY",
+	"NETWATCH_PIN_DIR",  "NETWATCH_PORT",    "NETWATCH_VERBOSE",
+};
+
+static int clear_env(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(env_names) / sizeof(env_names[0]); i++)
+		unsetenv(env_names[i]);
+	return 0;
+}
+
+static enum chaos_opts_result parse(struct chaos_opts *o, const char *first, ...)
+{
+	char *argv[32];
+	int argc = 0;
+	va_list ap;
+
+	argv[argc++] = (char *)"netwatch-chaos";
+	va_start(ap, first);
+	for (const char *a = first; a; a = va_arg(ap, const char *))
+		argv[argc++] = (char *)a;
+	va_end(ap);
+	argv[argc] = NULL;
+	return chaos_opts_parse(argc, argv, o);
+}
+
+static void test_seed_interface(void **state)
+{
+	struct chaos_opts o;
+
+	(void)state;
+	assert_int_equal(parse(&o, "--rack", "0", "--delay", "200ms", "--loss", "20", NULL),
+			 CHAOS_OPTS_RUN);
+	assert_true(o.have_rack);
+	assert_int_equal(o.rack, 0);
+	assert_null(o.servers);
+	assert_int_equal(o.faults.set, NW_FAULT_DELAY | NW_FAULT_LOSS);
+	assert_int_equal(o.faults.delay_ns, 200000000ULL);
+	assert_float_equal(o.faults.loss, 0.2, 1e-12);
+	assert_int_equal(o.backend, NW_BACKEND_AUTO);
+	assert_string_equal(o.topology, NW_TOPOLOGY_DEFAULT);
+	assert_string_equal(o.pin_dir, NW_CHAOS_PIN_ROOT);
+	assert_int_equal(o.port, 9999);
+	chaos_opts_free(&o);
+
+	assert_int_equal(parse(&o, "--rack", "3", "--server", "0-2,7", "--jitter", "25ms",
+			       "--delay", "1.5s", "--duplicate", "2%", "--corrupt", "0.5",
+			       "--loss", "10", "--burst", "4", "--backend", "bpf", "--topology",
+			       "/tmp/t.json", "--port", "7000", "-v", NULL),
+			 CHAOS_OPTS_RUN);
+	assert_int_equal(o.rack, 3);
+	assert_int_equal(o.nservers, 4);
+	assert_int_equal(o.servers[3], 7);
+	assert_int_equal(o.faults.jitter_ns, 25000000ULL);
+	assert_int_equal(o.faults.delay_ns, 1500000000ULL);
+	assert_float_equal(o.faults.duplicate, 0.02, 1e-12);
+	assert_float_equal(o.faults.corrupt, 0.005, 1e-12);
+	assert_float_equal(o.faults.burst, 4.0, 1e-12);
+	assert_int_equal(o.backend, NW_BACKEND_BPF);
+	assert_string_equal(o.topology, "/tmp/t.json");
+	assert_int_equal(o.port, 7000);
+	assert_true(o.verbose);
+	chaos_opts_free(&o);
+
+	assert_int_equal(parse(&o, "--rack", "0", "--clear", NULL), CHAOS_OPTS_RUN);
+	assert_true(o.clear);
+	chaos_opts_free(&o);
+	assert_int_equal(parse(&o, "--list", NULL), CHAOS_OPTS_RUN);
+	assert_true(o.list);
+	assert_false(o.have_rack);
+	chaos_opts_free(&o);
+	assert_int_equal(parse(&o, "--clear", NULL), CHAOS_OPTS_RUN);
+	chaos_opts_free(&o);
+}
+
+static void test_help_version(void **state)
+{
+	struct chaos_opts o;
+
+	(void)state;
+	assert_int_equal(parse(&o, "--help", NULL), CHAOS_OPTS_DONE);
+	assert_int_equal(parse(&o, "--version", NULL), CHAOS_OPTS_DONE);
+}
+
+static void test_bad_input(void **state)
+{
+	static const char *const cases[][6] = {
+		{ "--rack", "65536", "--loss", "1" },
+		{ "--rack", "-1", "--loss", "1" },
+		{ "--rack", "0", "--loss", "101" },
+		{ "--rack", "0", "--loss", "-5" },
+		{ "--rack", "0", "--loss", "abc" },
+		{ "--rack", "0", "--loss", "1e1" },
+		{ "--rack", "0", "--loss", "nan" },
+		{ "--rack", "0", "--loss", "" },
+		{ "--rack", "0", "--delay", "200 ms" },
+		{ "--rack", "0", "--delay", "2h" },
+		{ "--rack", "0", "--delay", "3601s" },
+		{ "--rack", "0", "--delay", "inf" },
+		{ "--rack", "0", "--jitter", "-1ms" },
+		{ "--rack", "0", "--duplicate", "0x10" },
+		{ "--rack", "0", "--burst", "5" },                    /* burst without loss */
+		{ "--rack", "0", "--loss", "80", "--burst", "2" },    /* needs burst >= 4 */
+		{ "--rack", "0", "--loss", "5", "--burst", "0.5" },
+		{ "--rack", "0", "--backend", "tc" },
+		{ "--rack", "0", "--clear", "--loss", "5" },
+		{ "--rack", "0", "--clear", "--list" },
+		{ "--rack", "0" },                                     /* nothing to do */
+		{ "--loss", "5" },                                     /* no rack */
+		{ "--server", "1", "--list" },                         /* server without rack */
+		{ "--rack", "0", "--server", "x", "--loss", "5" },
+		{ "--rack", "0", "--port", "0", "--loss", "5" },
+		{ "--rack", "0", "--pin-dir", "relative", "--loss", "5" },
+		{ "--rack", "0", "--loss", "5", "extra" },
+		{ "--rack", "0", "--loss" },
+		{ "--rack", "0", "--bogus" },
+		{ "--rack", "0", "--clear=yes" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *argv[8] = { (char *)"netwatch-chaos" };
+		struct chaos_opts o;
+		int argc = 1;
+
+		for (int j = 0; j < 6 && cases[i][j]; j++)
+			argv[argc++] = (char *)cases[i][j];
+		argv[argc] = NULL;
+		if (chaos_opts_parse(argc, argv, &o) != CHAOS_OPTS_BAD)
+			fail_msg("case %zu (%s %s ...) accepted", i, cases[i][0], cases[i][1]);
+	}
+}
+
+static void test_env_fallback(void **state)
+{
+	struct chaos_opts o;
+
+	(void)state;
+	setenv("NETWATCH_RACK", "2", 1);
+	setenv("NETWATCH_LOSS", "5", 1);
+	setenv("NETWATCH_BACKEND", "netem", 1);
+	setenv("NETWATCH_TOPOLOGY", "/x/t.json", 1);
+	assert_int_equal(parse(&o, "--loss", "7", NULL), CHAOS_OPTS_RUN);
+	assert_int_equal(o.rack, 2);
+	assert_float_equal(o.faults.loss, 0.07, 1e-12); /* the flag wins */
+	assert_int_equal(o.backend, NW_BACKEND_NETEM);
+	assert_string_equal(o.topology, "/x/t.json");
+	chaos_opts_free(&o);
+
+	setenv("NETWATCH_CLEAR", "maybe", 1);
+	assert_int_equal(parse(&o, NULL), CHAOS_OPTS_BAD);
+	unsetenv("NETWATCH_CLEAR");
+	setenv("NETWATCH_LOSS", "200", 1);
+	assert_int_equal(parse(&o, NULL), CHAOS_OPTS_BAD);
+}
+
+static void test_values(void **state)
+{
+	uint64_t ns;
+	double f, p_gb, p_bg;
+	const char *why;
+
+	(void)state;
+	assert_int_equal(nw_chaos_parse_duration("200", &ns), 0);
+	assert_int_equal(ns, 200000000ULL);
+	assert_int_equal(nw_chaos_parse_duration("250us", &ns), 0);
+	assert_int_equal(ns, 250000ULL);
+	assert_int_equal(nw_chaos_parse_duration("0.5s", &ns), 0);
+	assert_int_equal(ns, 500000000ULL);
+	assert_int_equal(nw_chaos_parse_duration("0", &ns), 0);
+	assert_int_equal(ns, 0);
+	assert_int_equal(nw_chaos_parse_duration("ms", &ns), -1);
+	assert_int_equal(nw_chaos_parse_percent("0.5%", &f), 0);
+	assert_float_equal(f, 0.005, 1e-15);
+	assert_int_equal(nw_chaos_parse_percent("100", &f), 0);
+	assert_int_equal(nw_chaos_parse_percent("50%%", &f), -1);
+
+	assert_int_equal(nw_chaos_prob(0.0), 0);
+	assert_int_equal(nw_chaos_prob(1.0), NW_CHAOS_ALWAYS);
+	assert_int_equal(nw_chaos_prob(0.5), 2147483648U);
+	assert_int_equal(nw_chaos_prob(1e-12), 1); /* asked for, never silently none */
+	assert_int_equal(nw_chaos_prob(0.9999999999), NW_CHAOS_ALWAYS - 1U);
+
+	assert_int_equal(nw_chaos_gilbert(0.2, 5.0, &p_gb, &p_bg, &why), 0);
+	assert_float_equal(p_bg, 0.2, 1e-12);
+	assert_float_equal(p_gb, 0.05, 1e-12);
+	assert_float_equal(p_gb / (p_gb + p_bg), 0.2, 1e-12);
+	assert_int_equal(nw_chaos_gilbert(0.8, 4.0, &p_gb, &p_bg, &why), 0);
+	assert_float_equal(p_gb, 1.0, 1e-12);
+	assert_int_equal(nw_chaos_gilbert(0.8, 3.9, &p_gb, &p_bg, &why), -1);
+}
+
+static void test_bpf_params(void **state)
+{
+	struct nw_chaos_faults f = { .set = NW_FAULT_LOSS | NW_FAULT_DELAY, .loss = 0.2 };
+	struct nw_chaos_params p;
+
+	(void)state;
+	nw_chaos_bpf_params(&f, 9999, &p);
+	assert_int_equal(p.enabled, 1);
+	assert_int_equal(p.loss_good, 858993459U);
+	assert_int_equal(p.p_gb, 0);
+	assert_int_equal(p.sample_port, 9999);
+	f.burst = 5.0;
+	nw_chaos_bpf_params(&f, 9999, &p);
+	assert_int_equal(p.loss_good, 0);
+	assert_int_equal(p.loss_bad, NW_CHAOS_ALWAYS);
+	assert_int_equal(p.p_bg, 858993459U);
+	assert_int_equal(p.p_gb, 214748365U);
+	f.set = NW_FAULT_DELAY; /* timing only: nothing for the BPF program */
+	nw_chaos_bpf_params(&f, 9999, &p);
+	assert_int_equal(p.enabled, 0);
+}
+
+static void test_agent_messages(void **state)
+{
+	struct nw_chaos_faults f = { .set = NW_FAULT_DELAY | NW_FAULT_JITTER,
+				     .delay_ns = 200000000ULL, .jitter_ns = 25000000ULL };
+	char spec[64], err[256];
+	char *req;
+
+	(void)state;
+	assert_int_equal(nw_chaos_agent_spec(&f, spec, sizeof(spec)), 0);
+	assert_string_equal(spec, "delay=200,jitter=25");
+	f.set = NW_FAULT_JITTER;
+	f.jitter_ns = 2500000ULL;
+	assert_int_equal(nw_chaos_agent_spec(&f, spec, sizeof(spec)), 0);
+	assert_string_equal(spec, "delay=0,jitter=2.5");
+	req = nw_chaos_agent_request("delay=200,jitter=25");
+	assert_string_equal(req, "{\"impair\":\"delay=200,jitter=25\"}");
+	free(req);
+	assert_int_equal(nw_chaos_agent_answer("{\"ok\": true}", 12, err, sizeof(err)), 0);
+	assert_int_equal(nw_chaos_agent_answer("{\"ok\":false,\"error\":\"bad\"}", 26, err,
+					       sizeof(err)), -1);
+	assert_non_null(strstr(err, "bad"));
+	assert_int_equal(nw_chaos_agent_answer("{\"ok\":1}", 8, err, sizeof(err)), -1);
+	assert_int_equal(nw_chaos_agent_answer("\xff", 1, err, sizeof(err)), -1);
+}
+
+static const char topo[] =
+	"{\"version\":1,\"lab\":\"nwlab\",\"racks\":["
+	"{\"rack_id\":0,\"netns\":\"nwlab-r0\",\"uplink\":\"up0\",\"servers\":["
+	"{\"server_id\":0,\"netns\":\"nwlab-r0s0\",\"iface\":\"eth0\","
+	"\"control\":\"/run/netwatch-lab/agent-r0s0.sock\",\"pid\":12},"
+	"{\"server_id\":1,\"netns\":null,\"iface\":\"eth1\",\"control\":null}]},"
+	"{\"rack_id\":1,\"netns\":\"nwlab-r1\",\"servers\":[{\"server_id\":0,\"iface\":\"eth0\"}]}]}";
+
+static void test_topology(void **state)
+{
+	struct nw_chaos_topology t;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(nw_chaos_topology_parse(topo, strlen(topo), &t, err, sizeof(err)), 0);
+	assert_int_equal(t.count, 3);
+	assert_string_equal(t.targets[0].netns, "nwlab-r0s0");
+	assert_string_equal(t.targets[0].iface, "eth0");
+	assert_string_equal(t.targets[0].control, "/run/netwatch-lab/agent-r0s0.sock");
+	assert_string_equal(t.targets[1].netns, ""); /* null: the host's namespace */
+	assert_string_equal(t.targets[1].control, "");
+	assert_int_equal(t.targets[2].rack_id, 1);
+	assert_string_equal(t.targets[2].netns, "nwlab-r1"); /* absent: the rack's */
+	nw_chaos_topology_free(&t);
+}
+
+static void test_topology_hostile(void **state)
+{
+	static const char *const bad_docs[] = {
+		"",
+		"[]",
+		"{\"racks\":{}}",
+		"{\"racks\":[{\"rack_id\":0}]}",
+		"{\"racks\":[{\"rack_id\":70000,\"servers\":[]}]}",
+		"{\"racks\":[{\"rack_id\":0,\"servers\":[{\"iface\":\"eth0\"}]}]}",
+		"{\"racks\":[{\"rack_id\":0,\"servers\":[{\"server_id\":0}]}]}",
+		"{\"racks\":[{\"rack_id\":0,\"servers\":[{\"server_id\":0,\"iface\":\"../x\"}]}]}",
+		"{\"racks\":[{\"rack_id\":0,\"servers\":[{\"server_id\":0,\"iface\":\"averyveryverylongname\"}]}]}",
+		"{\"racks\":[{\"rack_id\":0,\"servers\":[{\"server_id\":0,\"iface\":\"e\",\"netns\":\"..\"}]}]}",
+		"{\"racks\":[{\"rack_id\":0,\"servers\":[{\"server_id\":0,\"iface\":\"e\",\"netns\":\"a/b\"}]}]}",
+		"{\"racks\":[{\"rack_id\":0,\"servers\":[{\"server_id\":0,\"iface\":\"e\",\"control\":\"rel\"}]}]}",
+		"{\"racks\":[{\"rack_id\":0,\"servers\":[{\"server_id\":0,\"iface\":\"e\"},"
+		"{\"server_id\":0,\"iface\":\"f\"}]}]}",
+		"{\"racks\":[],\"racks\":[]}",
+	};
+	struct nw_chaos_topology t;
+	char err[256];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad_docs) / sizeof(bad_docs[0]); i++) {
+		err[0] = '\0';
+		if (nw_chaos_topology_parse(bad_docs[i], strlen(bad_docs[i]), &t, err, sizeof(err)) != -1)
+			fail_msg("document %zu accepted", i);
+		assert_true(err[0] != '\0');
+		assert_null(t.targets);
+	}
+	assert_int_equal(nw_chaos_topology_load("/nonexistent/topology.json", &t, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "/nonexistent/topology.json"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup(test_seed_interface, clear_env),
+		cmocka_unit_test_setup(test_help_version, clear_env),
+		cmocka_unit_test_setup(test_bad_input, clear_env),
+		cmocka_unit_test_setup(test_env_fallback, clear_env),
+		cmocka_unit_test(test_values),
+		cmocka_unit_test(test_bpf_params),
+		cmocka_unit_test(test_agent_messages),
+		cmocka_unit_test(test_topology),
+		cmocka_unit_test(test_topology_hostile),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

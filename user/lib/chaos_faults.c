@@ -1,0 +1,189 @@
+// SPDX-License-Identifier: MIT
+#include "chaos_faults.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int parse_number(const char *s, double *v, char **end)
+{
+	if (!s || !*s || isspace((unsigned char)*s) || *s == '-' || *s == '+')
+		return -1;
+	errno = 0;
+	*v = strtod(s, end);
+	if (errno || *end == s || !isfinite(*v))
+		return -1;
+	/* strtod accepts hex floats, "inf" and "nan": only plain decimals here. */
+	for (const char *c = s; c < *end; c++)
+		if (!isdigit((unsigned char)*c) && *c != '.')
+			return -1;
+	return 0;
+}
+
+int nw_chaos_parse_duration(const char *s, uint64_t *ns)
+{
+	static const struct { const char *unit; double scale; } units[] = {
+		{ "", 1e6 }, { "ms", 1e6 }, { "s", 1e9 }, { "us", 1e3 }, { "ns", 1.0 },
+	};
+	char *end;
+	double v;
+
+	if (parse_number(s, &v, &end))
+		return -1;
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		if (strcmp(end, units[i].unit))
+			continue;
+		v *= units[i].scale;
+		if (v > (double)NW_CHAOS_MAX_DELAY_NS)
+			return -1;
+		*ns = (uint64_t)llround(v);
+		return 0;
+	}
+	return -1;
+}
+
+int nw_chaos_parse_percent(const char *s, double *frac)
+{
+	char *end;
+	double v;
+
+	if (parse_number(s, &v, &end))
+		return -1;
+	if (*end && strcmp(end, "%"))
+		return -1;
+	if (v > 100.0)
+		return -1;
+	*frac = v / 100.0;
+	return 0;
+}
+
+uint32_t nw_chaos_prob(double frac)
+{
+	double x = frac * 4294967296.0;
+	uint32_t p;
+
+	if (!(frac > 0.0))
+		return 0;
+	if (frac >= 1.0)
+		return NW_CHAOS_ALWAYS;
+	if (x >= 4294967294.5)
+		return NW_CHAOS_ALWAYS - 1U; /* just below certain is not certain */
+	p = (uint32_t)llround(x);
+	return p ? p : 1U; /* a tiny rate asked for is never silently none */
+}
+
+int nw_chaos_gilbert(double loss, double burst, double *p_gb, double *p_bg, const char **why)
+{
+	if (!(burst >= 1.0) || burst > NW_CHAOS_MAX_BURST) {
+		*why = "burst must be a mean length of 1..1000000 packets";
+		return -1;
+	}
+	*p_bg = 1.0 / burst;
+	if (loss >= 1.0) {
+		*p_gb = 1.0;
+		*p_bg = 0.0;
+		return 0;
+	}
+	*p_gb = loss * *p_bg / (1.0 - loss);
+	if (*p_gb > 1.0 + 1e-9) {
+		*why = "bursts that short cannot reach that loss (need burst >= loss/(100-loss))";
+		return -1;
+	}
+	if (*p_gb > 1.0)
+		*p_gb = 1.0; /* rounding at the boundary (loss 80%, burst 4) */
+	return 0;
+}
+
+int nw_chaos_faults_check(const struct nw_chaos_faults *f, const char **why)
+{
+	double a, b;
+
+	if (f->burst > 0.0 && !(f->set & NW_FAULT_LOSS)) {
+		*why = "--burst needs --loss";
+		return -1;
+	}
+	if (f->burst > 1.0 && nw_chaos_gilbert(f->loss, f->burst, &a, &b, why))
+		return -1;
+	return 0;
+}
+
+void nw_chaos_bpf_params(const struct nw_chaos_faults *f, uint16_t sample_port,
+			 struct nw_chaos_params *out)
+{
+	double p_gb, p_bg;
+	const char *why;
+
+	memset(out, 0, sizeof(*out));
+	out->enabled = (f->set & NW_FAULTS_PACKET) ? 1U : 0U;
+	out->sample_port = sample_port;
+	if (f->set & NW_FAULT_LOSS) {
+		if (f->burst > 1.0 && !nw_chaos_gilbert(f->loss, f->burst, &p_gb, &p_bg, &why)) {
+			out->loss_good = 0;
+			out->loss_bad = NW_CHAOS_ALWAYS;
+			out->p_gb = nw_chaos_prob(p_gb);
+			out->p_bg = nw_chaos_prob(p_bg);
+		} else {
+			out->loss_good = nw_chaos_prob(f->loss);
+		}
+	}
+	if (f->set & NW_FAULT_DUPLICATE)
+		out->duplicate = nw_chaos_prob(f->duplicate);
+	if (f->set & NW_FAULT_CORRUPT)
+		out->corrupt = nw_chaos_prob(f->corrupt);
+}
+
+int nw_chaos_agent_spec(const struct nw_chaos_faults *f, char *out, size_t size)
+{
+	int n = snprintf(out, size, "delay=%.6g,jitter=%.6g",
+			 (f->set & NW_FAULT_DELAY) ? (double)f->delay_ns / 1e6 : 0.0,
+			 (f->set & NW_FAULT_JITTER) ? (double)f->jitter_ns / 1e6 : 0.0);
+
+	return (n < 0 || (size_t)n >= size) ? -1 : 0;
+}
+
+static void fmt_duration(char *out, size_t size, uint64_t ns)
+{
+	if (ns % 1000000ULL == 0)
+		snprintf(out, size, "%llums", (unsigned long long)(ns / 1000000ULL));
+	else
+		snprintf(out, size, "%.3fms", (double)ns / 1e6);
+}
+
+void nw_chaos_describe(const struct nw_chaos_faults *f, unsigned which, char *out, size_t size)
+{
+	size_t o = 0;
+	char d[32];
+
+	out[0] = '\0';
+#define ADD(...)                                                                         \
+	do {                                                                             \
+		if (o < size) {                                                          \
+			int n_ = snprintf(out + o, size - o, __VA_ARGS__);               \
+			o += n_ > 0 ? (size_t)n_ : 0;                                    \
+		}                                                                        \
+	} while (0)
+	which &= f->set;
+	if (which & NW_FAULT_DELAY) {
+		fmt_duration(d, sizeof(d), f->delay_ns);
+		ADD("%sdelay %s", o ? " " : "", d);
+	}
+	if (which & NW_FAULT_JITTER) {
+		fmt_duration(d, sizeof(d), f->jitter_ns);
+		ADD("%sjitter %s", o ? " " : "", d);
+	}
+	if (which & NW_FAULT_LOSS) {
+		ADD("%sloss %.6g%%", o ? " " : "", f->loss * 100.0);
+		if (f->burst > 1.0)
+			ADD(" (bursts of %.6g)", f->burst);
+	}
+	if (which & NW_FAULT_DUPLICATE)
+		ADD("%sduplicate %.6g%%", o ? " " : "", f->duplicate * 100.0);
+	if (which & NW_FAULT_CORRUPT)
+		ADD("%scorrupt %.6g%%", o ? " " : "", f->corrupt * 100.0);
+	if (!o)
+		ADD("nothing");
+#undef ADD
+}

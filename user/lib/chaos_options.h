@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: MIT */
+/* netwatch-chaos's command line and NETWATCH_* environment. */
+#ifndef NW_CHAOS_OPTIONS_H
+#define NW_CHAOS_OPTIONS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "chaos_faults.h"
+
+enum nw_chaos_backend { NW_BACKEND_AUTO = 0, NW_BACKEND_NETEM, NW_BACKEND_BPF, NW_BACKEND_AGENT };
+
+#define NW_CHAOS_PIN_ROOT "/sys/fs/bpf/netwatch-chaos"
+
+struct chaos_opts {
+	int have_rack;
+	uint32_t rack;
+	uint32_t *servers; /* --server list; NULL = every server of the rack */
+	size_t nservers;
+	struct nw_chaos_faults faults;
+	int clear;
+	int list;
+	enum nw_chaos_backend backend;
+	const char *topology;
+	const char *pin_dir;
+	uint16_t port;      /* UDP port of NetWatch samples (corruption) */
+	int verbose;
+};
+
+enum chaos_opts_result { CHAOS_OPTS_RUN = 0, CHAOS_OPTS_DONE, CHAOS_OPTS_BAD };
+
+/* Environment first, then argv (a flag wins). BAD has printed one line on
+ * stderr; DONE has printed --help or --version. */
+enum chaos_opts_result chaos_opts_parse(int argc, char **argv, struct chaos_opts *o);
+void chaos_opts_free(struct chaos_opts *o);
+
+const char *nw_chaos_backend_name(enum nw_chaos_backend b);
+
+#endif

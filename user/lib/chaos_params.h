@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What netwatch-chaos's tc BPF program (bpf/chaos.bpf.c) reads and counts:
+ * the layouts of its maps, shared by the program and the tool so they cannot
+ * drift. Compiles against vmlinux.h (BPF) and the UAPI headers (userspace).
+ *
+ * Probabilities are fractions of 2^32: an event happens when
+ * bpf_get_prandom_u32() < p, so p = 0 never and NW_CHAOS_ALWAYS always.
+ */
+#ifndef NW_CHAOS_PARAMS_H
+#define NW_CHAOS_PARAMS_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+#define NW_CHAOS_ALWAYS 0xFFFFFFFFU /* treated as certainty, not 1 - 2^-32 */
+
+/* Loss follows a Gilbert-Elliott chain: in state good a packet is lost with
+ * loss_good, in state bad with loss_bad; after each packet the chain moves
+ * good->bad with p_gb and bad->good with p_bg. Independent loss is the
+ * degenerate chain that never leaves good (p_gb = 0, loss_good = rate). */
+struct nw_chaos_params {
+	__u32 enabled;      /* 0: pass everything (the program stays attached) */
+	__u32 loss_good;
+	__u32 loss_bad;
+	__u32 p_gb;
+	__u32 p_bg;
+	__u32 duplicate;    /* one extra copy of a packet that was not lost */
+	__u32 corrupt;      /* flip one bit of a NetWatch sample's magic */
+	__u16 sample_port;  /* UDP destination port of NetWatch samples (host order) */
+	__u16 pad;
+};
+
+/* Per-CPU chain state (BPF_MAP_TYPE_PERCPU_ARRAY, key 0). */
+struct nw_chaos_state {
+	__u32 bad;
+	__u32 pad;
+};
+
+/* Per-CPU counters (BPF_MAP_TYPE_PERCPU_ARRAY, key 0). */
+struct nw_chaos_stats {
+	__u64 packets;      /* frames the program judged (its own clones excluded) */
+	__u64 dropped;
+	__u64 duplicated;   /* clones sent */
+	__u64 dup_failed;   /* bpf_clone_redirect refused */
+	__u64 corrupted;
+	__u64 corrupt_failed; /* sample could not be rewritten */
+	__u64 bad_entries;  /* good->bad transitions: the number of loss bursts begun */
+};
+
+/* skb->mark on the program's own duplicates while they pass egress again, so
+ * a copy is never judged (or copied) twice. */
+#define NW_CHAOS_CLONE_MARK 0x4E57C10EU
+
+/* The tc filter the tool owns on clsact egress; the collector uses handle
+ * 0x4e57 prio 3 on ingress. */
+#define NW_CHAOS_TC_HANDLE 0x4E5CU
+#define NW_CHAOS_TC_PRIO 7U
+
+#endif /* NW_CHAOS_PARAMS_H */

@@ -1,0 +1,197 @@
+// SPDX-License-Identifier: MIT
+#include "chaos_topology.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+/* Names end up in paths (/run/netns/NAME, bpffs directories): no slashes,
+ * no dot names, nothing unprintable. */
+static int safe_name(const char *s, size_t max)
+{
+	size_t n = strlen(s);
+
+	if (!n || n >= max || !strcmp(s, ".") || !strcmp(s, ".."))
+		return 0;
+	for (; *s; s++)
+		if (*s <= ' ' || *s >= 0x7f || *s == '/')
+			return 0;
+	return 1;
+}
+
+static int get_id(json_t *o, const char *key, uint32_t max, uint32_t *out)
+{
+	json_t *v = json_object_get(o, key);
+
+	if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > max)
+		return -1;
+	*out = (uint32_t)json_integer_value(v);
+	return 0;
+}
+
+/* Optional string: absent or null -> "", else it must fit and be safe. */
+static int get_str(json_t *o, const char *key, char *out, size_t size, int path)
+{
+	json_t *v = json_object_get(o, key);
+	const char *s;
+
+	out[0] = '\0';
+	if (!v || json_is_null(v))
+		return 0;
+	if (!json_is_string(v))
+		return -1;
+	s = json_string_value(v);
+	if (path) {
+		if (!*s || strlen(s) >= size || s[0] != '/')
+			return -1;
+	} else if (!safe_name(s, size)) {
+		return -1;
+	}
+	snprintf(out, size, "%s", s);
+	return 0;
+}
+
+static int parse_server(json_t *rack, json_t *srv, uint32_t rack_id, struct nw_chaos_target *t,
+			char *err, size_t errlen)
+{
+	memset(t, 0, sizeof(*t));
+	t->rack_id = rack_id;
+	if (!json_is_object(srv) || get_id(srv, "server_id", UINT32_MAX, &t->server_id)) {
+		snprintf(err, errlen, "rack %u: a server without a valid server_id", rack_id);
+		return -1;
+	}
+	/* A server without its own netns runs in the rack's (or the host's). */
+	if (get_str(srv, "netns", t->netns, sizeof(t->netns), 0) ||
+	    (!json_object_get(srv, "netns") &&
+	     get_str(rack, "netns", t->netns, sizeof(t->netns), 0))) {
+		snprintf(err, errlen, "rack %u server %u: netns is not a namespace name", rack_id,
+			 t->server_id);
+		return -1;
+	}
+	if (get_str(srv, "iface", t->iface, sizeof(t->iface), 0) || !t->iface[0]) {
+		snprintf(err, errlen, "rack %u server %u: iface missing or not an interface name",
+			 rack_id, t->server_id);
+		return -1;
+	}
+	if (get_str(srv, "control", t->control, sizeof(t->control), 1)) {
+		snprintf(err, errlen, "rack %u server %u: control must be null or an absolute path "
+			 "shorter than %u", rack_id, t->server_id, NW_CONTROL_PATH_MAX);
+		return -1;
+	}
+	return 0;
+}
+
+int nw_chaos_topology_parse(const char *json, size_t len, struct nw_chaos_topology *t,
+			    char *err, size_t errlen)
+{
+	json_error_t jerr;
+	json_t *root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr), *racks, *rack;
+	size_t i, j, total = 0;
+	int ret = -1;
+
+	memset(t, 0, sizeof(*t));
+	if (!root) {
+		snprintf(err, errlen, "not JSON: line %d: %s", jerr.line, jerr.text);
+		return -1;
+	}
+	racks = json_object_get(root, "racks");
+	if (!json_is_object(root) || !json_is_array(racks)) {
+		snprintf(err, errlen, "want an object with a \"racks\" array");
+		goto out;
+	}
+	json_array_foreach(racks, i, rack) {
+		json_t *servers = json_object_get(rack, "servers");
+
+		if (!json_is_array(servers)) {
+			snprintf(err, errlen, "racks[%zu]: want a \"servers\" array", i);
+			goto out;
+		}
+		total += json_array_size(servers);
+	}
+	if (total > NW_TOPOLOGY_MAX_TARGETS) {
+		snprintf(err, errlen, "more than %u servers", NW_TOPOLOGY_MAX_TARGETS);
+		goto out;
+	}
+	t->targets = calloc(total ? total : 1, sizeof(*t->targets));
+	if (!t->targets) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	json_array_foreach(racks, i, rack) {
+		json_t *servers = json_object_get(rack, "servers"), *srv;
+		uint32_t rack_id;
+
+		if (get_id(rack, "rack_id", 65535, &rack_id)) {
+			snprintf(err, errlen, "racks[%zu]: rack_id must be an integer 0..65535", i);
+			goto out;
+		}
+		json_array_foreach(servers, j, srv) {
+			struct nw_chaos_target *n = &t->targets[t->count];
+
+			if (parse_server(rack, srv, rack_id, n, err, errlen))
+				goto out;
+			for (size_t k = 0; k < t->count; k++)
+				if (t->targets[k].rack_id == rack_id &&
+				    t->targets[k].server_id == n->server_id) {
+					snprintf(err, errlen, "rack %u server %u listed twice",
+						 rack_id, n->server_id);
+					goto out;
+				}
+			t->count++;
+		}
+	}
+	ret = 0;
+out:
+	json_decref(root);
+	if (ret)
+		nw_chaos_topology_free(t);
+	return ret;
+}
+
+int nw_chaos_topology_load(const char *path, struct nw_chaos_topology *t, char *err,
+			   size_t errlen)
+{
+	FILE *f = fopen(path, "r");
+	char *buf;
+	size_t n;
+	int ret;
+
+	memset(t, 0, sizeof(*t));
+	if (!f) {
+		snprintf(err, errlen, "%s: %s%s", path, strerror(errno),
+			 errno == ENOENT ? " (is the lab up? or give --topology FILE)" : "");
+		return -1;
+	}
+	buf = malloc(NW_TOPOLOGY_MAX_BYTES + 1);
+	if (!buf) {
+		fclose(f);
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	n = fread(buf, 1, NW_TOPOLOGY_MAX_BYTES + 1, f);
+	fclose(f);
+	if (n > NW_TOPOLOGY_MAX_BYTES) {
+		free(buf);
+		snprintf(err, errlen, "%s: larger than %u bytes", path, NW_TOPOLOGY_MAX_BYTES);
+		return -1;
+	}
+	ret = nw_chaos_topology_parse(buf, n, t, err, errlen);
+	free(buf);
+	if (ret) {
+		char tmp[256];
+
+		snprintf(tmp, sizeof(tmp), "%s", err);
+		snprintf(err, errlen, "%s: %s", path, tmp);
+	}
+	return ret;
+}
+
+void nw_chaos_topology_free(struct nw_chaos_topology *t)
+{
+	free(t->targets);
+	t->targets = NULL;
+	t->count = 0;
+}
