@@ -206,16 +206,27 @@ static void refresh_periods(struct nw_analysis *a, uint64_t now_ns)
 	}
 }
 
-/* With thousands of servers each one's ring is cold when its turn comes:
- * ask for the newest window of the next one while this one is analysed
- * (the FFT and the metrics leave the memory bus idle). */
-static void prefetch_server(const struct nw_server_analysis *s)
+/* With thousands of servers each one's state is cold when its turn comes.
+ * Two stages, so no prefetch waits on a miss of its own: two slots ahead,
+ * the slot's entries (analysis state, view entry, its spectrum buffer);
+ * one slot ahead, the newest window of its ring and the spectrum buffer,
+ * whose addresses the first stage brought in. The FFT and the metrics leave the memory bus idle. */
+static void prefetch_slot(const struct nw_server_analysis *s, const struct nw_server_view *sv)
+{
+	for (size_t off = 0; off < sizeof(*sv); off += 64)
+		__builtin_prefetch((const char *)sv + off, 1);
+	for (size_t off = 0; off < sizeof(*s); off += 64)
+		__builtin_prefetch((const char *)s + off);
+}
+
+static void prefetch_ring(const struct nw_server_analysis *s, const struct nw_server_view *sv)
 {
 	const struct nw_signal *g = &s->sig;
 
+	for (size_t off = 0; sv->power && off < sv->nbins * sizeof(double); off += 64)
+		__builtin_prefetch((const char *)sv->power + off, 1);
 	if (!s->ready || !g->count)
 		return;
-	__builtin_prefetch(s);
 	for (uint32_t j = 0; j <= g->n && j < g->count; j += 4)
 		__builtin_prefetch(&g->ring[(g->head - 1 - j) & (g->cap - 1)]);
 }
@@ -239,8 +250,10 @@ void nw_analysis_refresh(struct nw_analysis *a, struct nw_rack_view *v, uint64_t
 
 		if (!sv->present)
 			continue;
-		if (slot + 1 < a->max_slots)
-			prefetch_server(&a->srv[slot + 1]);
+		if (slot + 2 < a->max_slots && slot + 2 < v->max_slots)
+			prefetch_slot(&a->srv[slot + 2], &v->slots[slot + 2]);
+		if (slot + 1 < a->max_slots && slot + 1 < v->max_slots)
+			prefetch_ring(&a->srv[slot + 1], &v->slots[slot + 1]);
 		if (s->ready && s->server_id != sv->server_id)
 			server_release(s); /* the slot serves another server now */
 		rate = sv->st.rate_uhz / 1e6;
