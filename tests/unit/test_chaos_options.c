@@ -227,6 +227,26 @@ static void test_bpf_params(void **state)
 	assert_int_equal(p.loss_bad, NW_CHAOS_ALWAYS);
 	assert_int_equal(p.p_bg, 858993459U);
 	assert_int_equal(p.p_gb, 214748365U);
+	{
+		struct nw_chaos_faults back;
+
+		f.set |= NW_FAULT_DUPLICATE | NW_FAULT_CORRUPT;
+		f.duplicate = 0.01;
+		f.corrupt = 0.5;
+		nw_chaos_bpf_params(&f, 9999, &p);
+		nw_chaos_params_faults(&p, &back);
+		assert_int_equal(back.set, NW_FAULTS_PACKET);
+		assert_float_equal(back.loss, 0.2, 1e-6);
+		assert_float_equal(back.burst, 5.0, 1e-6);
+		assert_float_equal(back.duplicate, 0.01, 1e-6);
+		assert_float_equal(back.corrupt, 0.5, 1e-6);
+		f.set = NW_FAULT_LOSS;
+		f.burst = 0;
+		f.loss = 1.0;
+		nw_chaos_bpf_params(&f, 9999, &p);
+		nw_chaos_params_faults(&p, &back);
+		assert_float_equal(back.loss, 1.0, 1e-9);
+	}
 	f.set = NW_FAULT_DELAY; /* timing only: nothing for the BPF program */
 	nw_chaos_bpf_params(&f, 9999, &p);
 	assert_int_equal(p.enabled, 0);
@@ -240,12 +260,21 @@ static void test_agent_messages(void **state)
 	char *req;
 
 	(void)state;
-	assert_int_equal(nw_chaos_agent_spec(&f, spec, sizeof(spec)), 0);
+	assert_int_equal(nw_chaos_agent_spec(&f, f.set, spec, sizeof(spec)), 0);
 	assert_string_equal(spec, "delay=200,jitter=25");
 	f.set = NW_FAULT_JITTER;
 	f.jitter_ns = 2500000ULL;
-	assert_int_equal(nw_chaos_agent_spec(&f, spec, sizeof(spec)), 0);
+	assert_int_equal(nw_chaos_agent_spec(&f, f.set, spec, sizeof(spec)), 0);
 	assert_string_equal(spec, "delay=0,jitter=2.5");
+	f.set |= NW_FAULT_LOSS | NW_FAULT_DUPLICATE | NW_FAULT_CORRUPT;
+	f.loss = 0.2;
+	f.duplicate = 0.005;
+	/* Only what is routed to the agent; corruption never is. */
+	assert_int_equal(nw_chaos_agent_spec(&f, NW_FAULTS_AGENT, spec, sizeof(spec)), 0);
+	assert_string_equal(spec, "delay=0,jitter=2.5,loss=20%,dup=0.5%");
+	assert_int_equal(nw_chaos_agent_spec(&f, NW_FAULT_JITTER, spec, sizeof(spec)), 0);
+	assert_string_equal(spec, "delay=0,jitter=2.5");
+	assert_int_equal(nw_chaos_agent_spec(&f, NW_FAULT_JITTER, spec, 8), -1);
 	req = nw_chaos_agent_request("delay=200,jitter=25");
 	assert_string_equal(req, "{\"impair\":\"delay=200,jitter=25\"}");
 	free(req);

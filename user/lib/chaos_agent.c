@@ -85,9 +85,11 @@ int nw_chaos_agent_send(const char *path, const char *spec, int timeout_ms, char
 		goto out;
 	}
 	if (sendto(fd, req, strlen(req), MSG_NOSIGNAL, (struct sockaddr *)&to, sizeof(to)) < 0) {
-		snprintf(err, errlen, "%s: %s%s", path, strerror(errno),
-			 errno == ENOENT || errno == ECONNREFUSED ? " (is the agent running with --control?)"
-								   : "");
+		int e = errno;
+
+		snprintf(err, errlen, "%s: %s%s", path, strerror(e),
+			 e == ENOENT || e == ECONNREFUSED ? " (is the agent running with --control?)" : "");
+		ret = e == ENOENT || e == ECONNREFUSED ? -2 : -1;
 		goto out;
 	}
 	for (;;) {

@@ -17,7 +17,8 @@ int nw_chaos_agent_answer(const char *buf, size_t len, char *err, size_t errlen)
 
 /* Sends SPEC to the socket at path and waits up to timeout_ms for the
  * answer. The reply address is an autobound abstract name, which lives in
- * the caller's network namespace: call it from the agent's. 0 or -1. */
+ * the caller's network namespace: call it from the agent's. 0; -2 when
+ * nothing listens there (no such socket, connection refused); -1 else. */
 int nw_chaos_agent_send(const char *path, const char *spec, int timeout_ms, char *err,
 			size_t errlen);
 

@@ -135,12 +135,45 @@ void nw_chaos_bpf_params(const struct nw_chaos_faults *f, uint16_t sample_port,
 		out->corrupt = nw_chaos_prob(f->corrupt);
 }
 
-int nw_chaos_agent_spec(const struct nw_chaos_faults *f, char *out, size_t size)
+void nw_chaos_params_faults(const struct nw_chaos_params *p, struct nw_chaos_faults *f)
 {
-	int n = snprintf(out, size, "delay=%.6g,jitter=%.6g",
-			 (f->set & NW_FAULT_DELAY) ? (double)f->delay_ns / 1e6 : 0.0,
-			 (f->set & NW_FAULT_JITTER) ? (double)f->jitter_ns / 1e6 : 0.0);
+	memset(f, 0, sizeof(*f));
+	if (!p->enabled)
+		return;
+	if (p->p_gb && p->p_bg) {
+		double gb = p->p_gb == NW_CHAOS_ALWAYS ? 1.0 : p->p_gb / 4294967296.0;
+		double bg = p->p_bg == NW_CHAOS_ALWAYS ? 1.0 : p->p_bg / 4294967296.0;
 
+		f->set |= NW_FAULT_LOSS;
+		f->loss = gb / (gb + bg);
+		f->burst = 1.0 / bg;
+	} else if (p->loss_good || (p->p_gb && p->loss_bad)) {
+		f->set |= NW_FAULT_LOSS;
+		f->loss = p->loss_good == NW_CHAOS_ALWAYS || !p->loss_good ? 1.0
+									    : p->loss_good / 4294967296.0;
+	}
+	if (p->duplicate) {
+		f->set |= NW_FAULT_DUPLICATE;
+		f->duplicate = p->duplicate == NW_CHAOS_ALWAYS ? 1.0 : p->duplicate / 4294967296.0;
+	}
+	if (p->corrupt) {
+		f->set |= NW_FAULT_CORRUPT;
+		f->corrupt = p->corrupt == NW_CHAOS_ALWAYS ? 1.0 : p->corrupt / 4294967296.0;
+	}
+}
+
+int nw_chaos_agent_spec(const struct nw_chaos_faults *f, unsigned which, char *out, size_t size)
+{
+	int n;
+
+	which &= f->set;
+	n = snprintf(out, size, "delay=%.6g,jitter=%.6g",
+		     (which & NW_FAULT_DELAY) ? (double)f->delay_ns / 1e6 : 0.0,
+		     (which & NW_FAULT_JITTER) ? (double)f->jitter_ns / 1e6 : 0.0);
+	if (n >= 0 && (size_t)n < size && (which & NW_FAULT_LOSS))
+		n += snprintf(out + n, size - (size_t)n, ",loss=%.6g%%", f->loss * 100.0);
+	if (n >= 0 && (size_t)n < size && (which & NW_FAULT_DUPLICATE))
+		n += snprintf(out + n, size - (size_t)n, ",dup=%.6g%%", f->duplicate * 100.0);
 	return (n < 0 || (size_t)n >= size) ? -1 : 0;
 }
 

@@ -55,8 +55,17 @@ int nw_chaos_faults_check(const struct nw_chaos_faults *f, const char **why);
 void nw_chaos_bpf_params(const struct nw_chaos_faults *f, uint16_t sample_port,
 			 struct nw_chaos_params *out);
 
-/* The agent's SPEC for the timing faults in f ("delay=200,jitter=25", ms). */
-int nw_chaos_agent_spec(const struct nw_chaos_faults *f, char *out, size_t size);
+/* The faults a BPF map value asks for (inverse of nw_chaos_bpf_params, to
+ * the precision of 2^-32). */
+void nw_chaos_params_faults(const struct nw_chaos_params *p, struct nw_chaos_faults *f);
+
+/* What the agent can do: delay, jitter, independent loss, duplication. */
+#define NW_FAULTS_AGENT (NW_FAULTS_TIMING | NW_FAULT_LOSS | NW_FAULT_DUPLICATE)
+
+/* The agent's SPEC for the faults in `which` ("delay=200,jitter=25", ms;
+ * loss/dup in percent). Delay and jitter are always written, so a SPEC
+ * sent for timing replaces an earlier one. 0, or -1 if it does not fit. */
+int nw_chaos_agent_spec(const struct nw_chaos_faults *f, unsigned which, char *out, size_t size);
 
 /* "delay 200ms jitter 25ms loss 20% (bursts of 5)" for messages. */
 void nw_chaos_describe(const struct nw_chaos_faults *f, unsigned which, char *out, size_t size);

@@ -29,8 +29,12 @@ struct nw_chaos_params {
 	__u32 duplicate;    /* one extra copy of a packet that was not lost */
 	__u32 corrupt;      /* flip one bit of a NetWatch sample's magic */
 	__u16 sample_port;  /* UDP destination port of NetWatch samples (host order) */
-	__u16 pad;
+	__u16 owner;        /* NW_CHAOS_OWN_*: the tool's bookkeeping, unread by the program */
 };
+
+/* The tool created the clsact qdisc (none was there): --clear may remove it
+ * once no filter of anyone's is left on it. */
+#define NW_CHAOS_OWN_CLSACT 0x0001U
 
 /* Per-CPU chain state (BPF_MAP_TYPE_PERCPU_ARRAY, key 0). */
 struct nw_chaos_state {

@@ -1,0 +1,250 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The BPF backend: bpf/chaos.bpf.c on clsact egress with the tool's own
+ * handle and priority. The tool exits right away, so the tc filter keeps the
+ * program alive and the maps are pinned per target for later --list/--clear.
+ */
+#include "chaos.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "chaos.skel.h"
+#include "chaos_netem.h"
+
+#define CLSACT_INGRESS 0xFFFFFFF2U
+#define CLSACT_EGRESS 0xFFFFFFF3U
+
+static const char *const map_names[] = { "chaos_params", "chaos_stats", "chaos_state" };
+
+int chaos_bpf_pin_dir(const char *root, const struct nw_chaos_target *t, char *out, size_t size)
+{
+	int n = snprintf(out, size, "%s/%s-%s", root, t->netns[0] ? t->netns : "host", t->iface);
+
+	return (n < 0 || (size_t)n >= size) ? -1 : 0;
+}
+
+static int pin_path(const char *dir, const char *name, char *out, size_t size)
+{
+	int n = snprintf(out, size, "%s/%s", dir, name);
+
+	return (n < 0 || (size_t)n >= size) ? -1 : 0;
+}
+
+static int read_params(const char *dir, struct nw_chaos_params *p)
+{
+	char path[512];
+	__u32 zero = 0;
+	int fd, r;
+
+	if (pin_path(dir, "chaos_params", path, sizeof(path)))
+		return -1;
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return -1;
+	r = bpf_map_lookup_elem(fd, &zero, p);
+	close(fd);
+	return r;
+}
+
+static int read_stats(const char *dir, struct nw_chaos_stats *sum)
+{
+	int ncpu = libbpf_num_possible_cpus(), fd, r;
+	struct nw_chaos_stats *per;
+	char path[512];
+	__u32 zero = 0;
+
+	memset(sum, 0, sizeof(*sum));
+	if (ncpu <= 0 || pin_path(dir, "chaos_stats", path, sizeof(path)))
+		return -1;
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return -1;
+	per = calloc((size_t)ncpu, sizeof(*per));
+	r = per ? bpf_map_lookup_elem(fd, &zero, per) : -1;
+	for (int c = 0; r == 0 && c < ncpu; c++) {
+		sum->packets += per[c].packets;
+		sum->dropped += per[c].dropped;
+		sum->duplicated += per[c].duplicated;
+		sum->dup_failed += per[c].dup_failed;
+		sum->corrupted += per[c].corrupted;
+		sum->corrupt_failed += per[c].corrupt_failed;
+		sum->bad_entries += per[c].bad_entries;
+	}
+	free(per);
+	close(fd);
+	return r;
+}
+
+/* 1 when any pin was there. */
+static int unpin(const char *dir)
+{
+	char path[512];
+	int any = 0;
+
+	for (size_t i = 0; i < sizeof(map_names) / sizeof(map_names[0]); i++)
+		if (!pin_path(dir, map_names[i], path, sizeof(path)) && unlink(path) == 0)
+			any = 1;
+	rmdir(dir);
+	return any;
+}
+
+static int detach(int ifindex)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = BPF_TC_EGRESS);
+	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = NW_CHAOS_TC_HANDLE, .priority = NW_CHAOS_TC_PRIO);
+	int r = bpf_tc_detach(&hook, &opts);
+
+	return r == 0 ? 1 : (r == -ENOENT || r == -EINVAL) ? 0 : r;
+}
+
+int chaos_bpf_apply(const char *pin_dir, int ifindex, const struct nw_chaos_params *want,
+		    const struct nw_log *log, char *err, size_t errlen)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = BPF_TC_EGRESS);
+	struct nw_chaos_params p = *want, old;
+	struct chaos *skel = NULL;
+	char path[512];
+	__u32 zero = 0;
+	int r;
+
+	/* A clsact the tool made earlier stays the tool's to remove. */
+	if (read_params(pin_dir, &old) == 0)
+		p.owner |= old.owner & NW_CHAOS_OWN_CLSACT;
+	r = detach(ifindex);
+	if (r < 0) {
+		snprintf(err, errlen, "removing the earlier filter: %s", strerror(-r));
+		return -1;
+	}
+	unpin(pin_dir);
+
+	skel = chaos__open_and_load();
+	if (!skel) {
+		snprintf(err, errlen, "loading the BPF program: %s", strerror(errno));
+		return -1;
+	}
+	r = bpf_tc_hook_create(&hook);
+	if (r == 0)
+		p.owner |= NW_CHAOS_OWN_CLSACT;
+	else if (r != -EEXIST) {
+		snprintf(err, errlen, "creating clsact: %s", strerror(-r));
+		goto fail;
+	}
+	if (bpf_map__update_elem(skel->maps.chaos_params, &zero, sizeof(zero), &p, sizeof(p),
+				 BPF_ANY)) {
+		snprintf(err, errlen, "writing the parameters: %s", strerror(errno));
+		goto fail;
+	}
+	{
+		char root[512];
+		const char *slash;
+
+		snprintf(root, sizeof(root), "%s", pin_dir);
+		slash = strrchr(root, '/');
+		if (slash && slash != root)
+			root[slash - root] = '\0';
+		if ((mkdir(root, 0700) && errno != EEXIST) || (mkdir(pin_dir, 0700) && errno != EEXIST)) {
+			snprintf(err, errlen, "%s: %s (is bpffs mounted?)", pin_dir, strerror(errno));
+			goto fail;
+		}
+	}
+	{
+		struct bpf_map *maps[] = { skel->maps.chaos_params, skel->maps.chaos_stats,
+					   skel->maps.chaos_state };
+
+		for (size_t i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
+			if (pin_path(pin_dir, map_names[i], path, sizeof(path)) ||
+			    bpf_map__pin(maps[i], path)) {
+				snprintf(err, errlen, "pinning %s: %s", path, strerror(errno));
+				goto fail;
+			}
+		}
+	}
+	{
+		LIBBPF_OPTS(bpf_tc_opts, opts, .prog_fd = bpf_program__fd(skel->progs.nw_chaos),
+			    .handle = NW_CHAOS_TC_HANDLE, .priority = NW_CHAOS_TC_PRIO,
+			    .flags = BPF_TC_F_REPLACE);
+
+		r = bpf_tc_attach(&hook, &opts);
+		if (r) {
+			snprintf(err, errlen, "attaching to clsact egress: %s", strerror(-r));
+			goto fail;
+		}
+		nw_debug(log, "bpf attached", "ifindex=%d prog_id=%u pin_dir=%s", ifindex,
+			 opts.prog_id, pin_dir);
+	}
+	chaos__destroy(skel); /* the filter and the pins keep what is needed */
+	return 0;
+fail:
+	chaos__destroy(skel);
+	unpin(pin_dir);
+	{
+		char e2[64];
+
+		chaos_bpf_clear(pin_dir, (p.owner & NW_CHAOS_OWN_CLSACT) ? ifindex : 0, e2, sizeof(e2));
+	}
+	return -1;
+}
+
+int chaos_bpf_clear(const char *pin_dir, int ifindex, char *err, size_t errlen)
+{
+	struct nw_chaos_params p;
+	int owned = read_params(pin_dir, &p) == 0 && (p.owner & NW_CHAOS_OWN_CLSACT);
+	int removed = 0, r;
+
+	if (ifindex > 0) {
+		r = detach(ifindex);
+		if (r < 0) {
+			snprintf(err, errlen, "detaching the filter: %s", strerror(-r));
+			return -1;
+		}
+		removed |= r;
+	}
+	removed |= unpin(pin_dir);
+	if (owned && ifindex > 0) {
+		char e2[128];
+		int in = nw_tc_filter_count(ifindex, CLSACT_INGRESS, e2, sizeof(e2));
+		int eg = nw_tc_filter_count(ifindex, CLSACT_EGRESS, e2, sizeof(e2));
+
+		/* Someone else's filter keeps clsact (and so do errors: when in
+		 * doubt, leave it). */
+		if (in == 0 && eg == 0) {
+			LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
+				    .attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS);
+
+			if (bpf_tc_hook_destroy(&hook) == 0)
+				removed = 1;
+		}
+	}
+	return removed;
+}
+
+int chaos_bpf_query(const char *pin_dir, int ifindex, struct chaos_bpf_info *out, char *err,
+		    size_t errlen)
+{
+	memset(out, 0, sizeof(*out));
+	out->pinned = read_params(pin_dir, &out->params) == 0;
+	if (out->pinned)
+		read_stats(pin_dir, &out->stats);
+	if (ifindex > 0) {
+		LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = BPF_TC_EGRESS);
+		LIBBPF_OPTS(bpf_tc_opts, opts, .handle = NW_CHAOS_TC_HANDLE,
+			    .priority = NW_CHAOS_TC_PRIO);
+		int r = bpf_tc_query(&hook, &opts);
+
+		if (r == 0)
+			out->prog_id = opts.prog_id;
+		else if (r != -ENOENT && r != -EINVAL) {
+			snprintf(err, errlen, "querying the filter: %s", strerror(-r));
+			return -1;
+		}
+	}
+	return 0;
+}

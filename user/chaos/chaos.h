@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: MIT */
+/* netwatch-chaos's pieces: namespaces, the BPF backend, and the per-target
+ * apply / clear / list that route faults to backends. */
+#ifndef NW_CHAOS_TOOL_H
+#define NW_CHAOS_TOOL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "chaos_options.h"
+#include "chaos_params.h"
+#include "chaos_topology.h"
+#include "log.h"
+
+struct chaos_ctx {
+	const struct chaos_opts *o;
+	const struct nw_log *log;
+	int home_ns; /* the namespace the tool started in */
+};
+
+/* netns.c: enters /run/netns/NAME ("" stays home). 0, or -1 with err. */
+int chaos_netns_enter(const char *name, char *err, size_t errlen);
+/* Back to home_ns; failing that the process cannot go on safely. */
+int chaos_netns_home(int home_ns);
+
+/* bpf_backend.c */
+struct chaos_bpf_info {
+	int pinned;             /* the parameter map is pinned */
+	uint32_t prog_id;       /* 0: no filter with our handle/prio */
+	struct nw_chaos_params params;
+	struct nw_chaos_stats stats; /* summed over CPUs */
+};
+
+/* <root>/<netns or "host">-<iface>: where one target's maps are pinned. */
+int chaos_bpf_pin_dir(const char *root, const struct nw_chaos_target *t, char *out,
+		      size_t size);
+/* Replaces the target's program and maps with fresh ones carrying p. */
+int chaos_bpf_apply(const char *pin_dir, int ifindex, const struct nw_chaos_params *p,
+		    const struct nw_log *log, char *err, size_t errlen);
+/* Detaches our filter (ifindex > 0), unpins, and removes clsact when the tool
+ * made it and nobody's filter is left on it. 1 something removed, 0 nothing,
+ * -1 error. */
+int chaos_bpf_clear(const char *pin_dir, int ifindex, char *err, size_t errlen);
+/* 0 (info filled, possibly empty) or -1. */
+int chaos_bpf_query(const char *pin_dir, int ifindex, struct chaos_bpf_info *out, char *err,
+		    size_t errlen);
+
+/* run.c: one target each; 0 done, 1 failed (message printed). Called in the
+ * target's namespace (ifindex resolved there, 0 when the netns is gone). */
+int chaos_apply_target(const struct chaos_ctx *c, const struct nw_chaos_target *t, int ifindex);
+int chaos_clear_target(const struct chaos_ctx *c, const struct nw_chaos_target *t, int ifindex);
+int chaos_list_target(const struct chaos_ctx *c, const struct nw_chaos_target *t, int ifindex);
+
+/* "rack 0 server 3 (nwlab-r0s3/eth0)" */
+void chaos_target_label(const struct nw_chaos_target *t, char *out, size_t size);
+
+#endif

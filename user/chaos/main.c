@@ -1,0 +1,129 @@
+// SPDX-License-Identifier: MIT
+/* netwatch-chaos: fault injection on the lab's (or real nodes') agent-side
+ * interfaces, resolved from a topology file. */
+#include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "chaos.h"
+
+static int selected(const struct chaos_opts *o, const struct nw_chaos_target *t)
+{
+	if (o->have_rack && t->rack_id != o->rack)
+		return 0;
+	if (!o->servers)
+		return 1;
+	for (size_t i = 0; i < o->nservers; i++)
+		if (o->servers[i] == t->server_id)
+			return 1;
+	return 0;
+}
+
+/* Every asked-for server must exist: a typo must not be a silent no-op. */
+static int check_selection(const struct chaos_opts *o, const struct nw_chaos_topology *topo,
+			   size_t *count)
+{
+	*count = 0;
+	for (size_t i = 0; i < topo->count; i++)
+		*count += (size_t)selected(o, &topo->targets[i]);
+	for (size_t s = 0; o->servers && s < o->nservers; s++) {
+		int found = 0;
+
+		for (size_t i = 0; i < topo->count && !found; i++)
+			found = topo->targets[i].rack_id == o->rack &&
+				topo->targets[i].server_id == o->servers[s];
+		if (!found) {
+			fprintf(stderr, "netwatch-chaos: --server: rack %u has no server %u in %s\n",
+				o->rack, o->servers[s], o->topology);
+			return -1;
+		}
+	}
+	if (*count == 0 && o->have_rack) {
+		fprintf(stderr, "netwatch-chaos: --rack: no rack %u in %s\n", o->rack, o->topology);
+		return -1;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct nw_log log = { .min_level = NW_LOG_INFO };
+	struct chaos_opts o;
+	struct nw_chaos_topology topo;
+	struct chaos_ctx c = { .o = &o, .log = &log, .home_ns = -1 };
+	char err[512];
+	size_t count;
+	int failed = 0;
+
+	switch (chaos_opts_parse(argc, argv, &o)) {
+	case CHAOS_OPTS_DONE:
+		return 0;
+	case CHAOS_OPTS_BAD:
+		return 2;
+	case CHAOS_OPTS_RUN:
+		break;
+	}
+	if (o.verbose)
+		log.min_level = NW_LOG_DEBUG;
+	nw_log_route_libbpf(o.verbose);
+	setvbuf(stdout, NULL, _IOLBF, 0);
+
+	if (nw_chaos_topology_load(o.topology, &topo, err, sizeof(err))) {
+		fprintf(stderr, "netwatch-chaos: topology: %s\n", err);
+		chaos_opts_free(&o);
+		return 2;
+	}
+	if (check_selection(&o, &topo, &count)) {
+		nw_chaos_topology_free(&topo);
+		chaos_opts_free(&o);
+		return 2;
+	}
+	c.home_ns = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (c.home_ns < 0) {
+		fprintf(stderr, "netwatch-chaos: /proc/self/ns/net: %s\n", strerror(errno));
+		nw_chaos_topology_free(&topo);
+		chaos_opts_free(&o);
+		return 1;
+	}
+	for (size_t i = 0; i < topo.count; i++) {
+		const struct nw_chaos_target *t = &topo.targets[i];
+		int ifindex = 0, entered;
+
+		if (!selected(&o, t))
+			continue;
+		entered = chaos_netns_enter(t->netns, err, sizeof(err)) == 0;
+		if (entered)
+			ifindex = (int)if_nametoindex(t->iface);
+		if (!entered && !o.clear) {
+			char label[160];
+
+			chaos_target_label(t, label, sizeof(label));
+			fprintf(stderr, "netwatch-chaos: %s: %s\n", label, err);
+			failed = 1;
+			continue;
+		}
+		/* A namespace that is gone leaves only pins to clear. */
+		if (o.clear)
+			failed |= chaos_clear_target(&c, t, ifindex);
+		else if (o.list)
+			failed |= chaos_list_target(&c, t, ifindex);
+		else
+			failed |= chaos_apply_target(&c, t, ifindex);
+		if (entered && t->netns[0] && chaos_netns_home(c.home_ns)) {
+			fprintf(stderr, "netwatch-chaos: returning to the home namespace: %s\n",
+				strerror(errno));
+			failed = 1;
+			break;
+		}
+	}
+	if (!count)
+		printf("no servers in %s\n", o.topology);
+	close(c.home_ns);
+	nw_chaos_topology_free(&topo);
+	chaos_opts_free(&o);
+	return failed ? 1 : 0;
+}

@@ -1,0 +1,235 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Routes each asked-for fault to a backend and says which applied what.
+ * An apply replaces what the tool put on the target's netem and BPF
+ * backends; the agent is only spoken to when faults go there or on --clear
+ * (docs/chaos.md).
+ */
+#include "chaos.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "chaos_agent.h"
+#include "chaos_netem.h"
+
+void chaos_target_label(const struct nw_chaos_target *t, char *out, size_t size)
+{
+	snprintf(out, size, "rack %u server %u (%s/%s)", t->rack_id, t->server_id,
+		 t->netns[0] ? t->netns : "host", t->iface);
+}
+
+static int fail(const char *label, const char *fmt, const char *a, const char *b)
+{
+	fprintf(stderr, "netwatch-chaos: %s: ", label);
+	fprintf(stderr, fmt, a, b);
+	fputc('\n', stderr);
+	return 1;
+}
+
+static int is_missing_qdisc(int r)
+{
+	return r == -ENOENT || r == -EOPNOTSUPP;
+}
+
+/* Why the netem backend is unusable, in words that name what is missing. */
+static void netem_reason(int r, const char *kernel, char *out, size_t size)
+{
+	if (is_missing_qdisc(r))
+		snprintf(out, size, "this kernel has no sch_netem (the netem qdisc kind is unknown%s%s%s)",
+			 kernel[0] ? "; kernel: " : "", kernel, "");
+	else
+		snprintf(out, size, "%s%s%s", strerror(-r), kernel[0] ? "; kernel: " : "", kernel);
+}
+
+int chaos_apply_target(const struct chaos_ctx *c, const struct nw_chaos_target *t, int ifindex)
+{
+	const struct chaos_opts *o = c->o;
+	const struct nw_chaos_faults *f = &o->faults;
+	unsigned want = f->set, to_netem = 0, to_bpf = 0, to_agent = 0;
+	char label[160], what[256], err[256], why[384], pin_dir[512];
+	int r;
+
+	chaos_target_label(t, label, sizeof(label));
+	if (ifindex <= 0)
+		return fail(label, "no interface %s in its namespace", t->iface, "");
+	if (chaos_bpf_pin_dir(o->pin_dir, t, pin_dir, sizeof(pin_dir)))
+		return fail(label, "pin directory name too long", "", "");
+
+	switch (o->backend) {
+	case NW_BACKEND_NETEM:
+		to_netem = want;
+		break;
+	case NW_BACKEND_BPF:
+		if (want & NW_FAULTS_TIMING) {
+			nw_chaos_describe(f, want & NW_FAULTS_TIMING, what, sizeof(what));
+			return fail(label, "backend bpf cannot apply %s: a tc program drops, copies "
+				    "and changes packets but cannot hold them (use netem or agent)",
+				    what, "");
+		}
+		to_bpf = want;
+		break;
+	case NW_BACKEND_AGENT:
+		if (want & ~NW_FAULTS_AGENT || f->burst > 1.0) {
+			nw_chaos_describe(f, (want & ~NW_FAULTS_AGENT) |
+					      (f->burst > 1.0 ? NW_FAULT_LOSS : 0), what, sizeof(what));
+			return fail(label, "backend agent cannot apply %s: the agent delays, jitters, "
+				    "drops and duplicates its own samples independently (bursts and "
+				    "corruption: bpf or netem)", what, "");
+		}
+		if (!t->control[0])
+			return fail(label, "backend agent: the topology gives no control socket%s%s",
+				    "", "");
+		to_agent = want;
+		break;
+	case NW_BACKEND_AUTO:
+		/* netem first: it impairs the real path and does everything. */
+		r = nw_netem_apply(ifindex, f, want, err, sizeof(err));
+		if (r == 0) {
+			to_netem = want;
+			nw_chaos_describe(f, want, what, sizeof(what));
+			printf("%s: netem: %s\n", label, what);
+			break;
+		}
+		netem_reason(r, err, why, sizeof(why));
+		if (!is_missing_qdisc(r)) {
+			nw_chaos_describe(f, want, what, sizeof(what));
+			return fail(label, "backend netem (auto) cannot apply %s: %s", what, why);
+		}
+		to_bpf = want & NW_FAULTS_PACKET;
+		if (want & NW_FAULTS_TIMING) {
+			if (!t->control[0]) {
+				nw_chaos_describe(f, want & NW_FAULTS_TIMING, what, sizeof(what));
+				fprintf(stderr,
+					"netwatch-chaos: %s: no backend can apply %s: netem: %s; bpf: "
+					"cannot delay packets; agent: the topology gives no control "
+					"socket\n",
+					label, what, why);
+				return 1;
+			}
+			to_agent = want & NW_FAULTS_TIMING;
+		}
+		printf("%s: netem: not used: %s\n", label, why);
+		break;
+	}
+
+	if (to_netem && o->backend != NW_BACKEND_AUTO) {
+		nw_chaos_describe(f, to_netem, what, sizeof(what));
+		r = nw_netem_apply(ifindex, f, to_netem, err, sizeof(err));
+		if (r) {
+			netem_reason(r, err, why, sizeof(why));
+			return fail(label, "backend netem cannot apply %s: %s", what, why);
+		}
+		printf("%s: netem: %s\n", label, what);
+	}
+	if (!to_netem) {
+		/* Replace, not add: an earlier netem of ours goes. */
+		r = nw_netem_clear(ifindex, err, sizeof(err));
+		if (r > 0)
+			printf("%s: netem: removed the earlier impairment\n", label);
+	}
+	if (to_bpf) {
+		struct nw_chaos_params p;
+
+		nw_chaos_bpf_params(f, o->port, &p);
+		nw_chaos_describe(f, to_bpf, what, sizeof(what));
+		if (chaos_bpf_apply(pin_dir, ifindex, &p, c->log, err, sizeof(err)))
+			return fail(label, "backend bpf cannot apply %s: %s", what, err);
+		printf("%s: bpf: %s\n", label, what);
+	} else if (chaos_bpf_clear(pin_dir, ifindex, err, sizeof(err)) > 0) {
+		printf("%s: bpf: removed the earlier impairment\n", label);
+	}
+	if (to_agent) {
+		char spec[160];
+
+		nw_chaos_describe(f, to_agent, what, sizeof(what));
+		if (nw_chaos_agent_spec(f, to_agent, spec, sizeof(spec)))
+			return fail(label, "agent: cannot express %s", what, "");
+		if (nw_chaos_agent_send(t->control, spec, NW_CHAOS_AGENT_TIMEOUT_MS, err,
+					sizeof(err)))
+			return fail(label, "backend agent cannot apply %s: %s", what, err);
+		printf("%s: agent %s: %s\n", label, t->control, what);
+	}
+	return 0;
+}
+
+int chaos_clear_target(const struct chaos_ctx *c, const struct nw_chaos_target *t, int ifindex)
+{
+	char label[160], err[256], pin_dir[512], done[128] = "";
+	int failed = 0, r;
+
+	chaos_target_label(t, label, sizeof(label));
+	if (chaos_bpf_pin_dir(c->o->pin_dir, t, pin_dir, sizeof(pin_dir)))
+		return fail(label, "pin directory name too long", "", "");
+	if (ifindex > 0) {
+		r = nw_netem_clear(ifindex, err, sizeof(err));
+		if (r < 0)
+			failed = fail(label, "netem: %s%s", strerror(-r), "");
+		else if (r > 0)
+			strcat(done, " netem");
+	}
+	r = chaos_bpf_clear(pin_dir, ifindex, err, sizeof(err));
+	if (r < 0)
+		failed = fail(label, "bpf: %s%s", err, "");
+	else if (r > 0)
+		strcat(done, " bpf");
+	if (t->control[0] && ifindex > 0) {
+		r = nw_chaos_agent_send(t->control, "", NW_CHAOS_AGENT_TIMEOUT_MS, err, sizeof(err));
+		if (r == -1)
+			failed = fail(label, "agent: %s%s", err, "");
+		else if (r == 0)
+			strcat(done, " agent");
+		/* -2: no agent listening, so no impairment of its to clear. */
+	}
+	printf("%s: cleared:%s\n", label, done[0] ? done : " nothing was applied");
+	return failed;
+}
+
+int chaos_list_target(const struct chaos_ctx *c, const struct nw_chaos_target *t, int ifindex)
+{
+	char label[160], err[256], pin_dir[512], what[256];
+	struct nw_netem_seen seen;
+	struct chaos_bpf_info info;
+	int r;
+
+	chaos_target_label(t, label, sizeof(label));
+	printf("%s:\n", label);
+	if (ifindex <= 0) {
+		printf("  (interface %s not found in its namespace)\n", t->iface);
+		return 1;
+	}
+	r = nw_netem_query(ifindex, &seen, err, sizeof(err));
+	if (r < 0) {
+		printf("  netem: cannot read the qdiscs: %s\n", strerror(-r));
+	} else if (r == 0) {
+		printf("  netem: none\n");
+	} else {
+		nw_chaos_describe(&seen.faults, seen.faults.set, what, sizeof(what));
+		printf("  netem: %s\n", what);
+	}
+	if (chaos_bpf_pin_dir(c->o->pin_dir, t, pin_dir, sizeof(pin_dir)) ||
+	    chaos_bpf_query(pin_dir, ifindex, &info, err, sizeof(err))) {
+		printf("  bpf: cannot read: %s\n", err);
+	} else if (!info.pinned && !info.prog_id) {
+		printf("  bpf: none\n");
+	} else {
+		struct nw_chaos_faults f;
+
+		nw_chaos_params_faults(&info.params, &f);
+		nw_chaos_describe(&f, f.set, what, sizeof(what));
+		printf("  bpf: %s (filter %s", what, info.prog_id ? "attached" : "NOT attached");
+		if (info.prog_id)
+			printf(", prog id %u", info.prog_id);
+		printf("; packets %llu dropped %llu duplicated %llu corrupted %llu; maps %s)\n",
+		       (unsigned long long)info.stats.packets, (unsigned long long)info.stats.dropped,
+		       (unsigned long long)info.stats.duplicated,
+		       (unsigned long long)info.stats.corrupted, info.pinned ? pin_dir : "not pinned");
+	}
+	if (t->control[0])
+		printf("  agent: control %s (its impairment is not queryable; --clear resets it)\n",
+		       t->control);
+	else
+		printf("  agent: no control socket\n");
+	return 0;
+}
