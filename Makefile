@@ -39,7 +39,7 @@ CFLAGS   += -std=gnu11 $(WARN) $(SANFLAGS) -D_GNU_SOURCE -DNW_VERSION_STRING='"$
 LDFLAGS  += $(SANFLAGS)
 LIBBPF_LIBS := $(shell pkg-config --libs libbpf 2>/dev/null || echo -lbpf -lelf -lz)
 USER_LIBS   := $(LIBBPF_LIBS) -ljansson -lcap -lfftw3 -lmicrohttpd -lsodium -lm
-AGENT_LIBS  := -lm -lsodium
+AGENT_LIBS  := -lm -lsodium -ljansson
 CMOCKA_LIBS := -lcmocka
 
 BPF_CFLAGS := -target bpf -g -O2 -Wall -Werror -D__TARGET_ARCH_$(ARCH) -Ibpf

@@ -27,6 +27,7 @@ enum {
 	O_QUIET,
 	O_VERBOSE,
 	O_KEY_FILE,
+	O_CONTROL,
 	O__N,
 	O_HELP = 0x100,
 	O_VERSION,
@@ -52,6 +53,7 @@ static const struct opt_spec specs[O__N] = {
 	[O_QUIET] = {"quiet", "NETWATCH_QUIET"},
 	[O_VERBOSE] = {"verbose", "NETWATCH_VERBOSE"},
 	[O_KEY_FILE] = {"key-file", "NETWATCH_KEY_FILE"},
+	[O_CONTROL] = {"control", "NETWATCH_CONTROL"},
 };
 
 static const struct option longopts[] = {
@@ -67,6 +69,7 @@ static const struct option longopts[] = {
 	{"impair", required_argument, NULL, O_IMPAIR},
 	{"source", required_argument, NULL, O_SOURCE},
 	{"key-file", required_argument, NULL, O_KEY_FILE},
+	{"control", required_argument, NULL, O_CONTROL},
 	{"quiet", no_argument, NULL, 'q'},
 	{"verbose", no_argument, NULL, 'v'},
 	{"help", no_argument, NULL, 'h'},
@@ -104,6 +107,8 @@ void nw_opts_usage(FILE *f)
 	      "  --key-file FILE           shared key (64 hex digits, mode 0600): every sample\n"
 	      "                            and goodbye carries a SipHash-2-4 tag the rack\n"
 	      "                            controller checks (docs/wire-format.md)\n"
+	      "  --control PATH            unix datagram socket taking {\"impair\": \"SPEC\"} to\n"
+	      "                            replace the impairment at run time (\"\" clears it)\n"
 	      "  -q, --quiet               only errors on stderr\n"
 	      "  -v, --verbose             more detail on stderr\n"
 	      "  -h, --help                this text\n"
@@ -243,6 +248,12 @@ static enum nw_opts_result validate(const struct raw *r, struct nw_opts *o, char
 		if (strlen(r->val[O_KEY_FILE]) >= sizeof(o->key_file))
 			FAIL("%s: path too long", r->from[O_KEY_FILE]);
 		strcpy(o->key_file, r->val[O_KEY_FILE]);
+	}
+	if (r->val[O_CONTROL]) {
+		if (strlen(r->val[O_CONTROL]) >= sizeof(o->control))
+			FAIL("%s: path longer than %zu characters (a unix socket's limit)",
+			     r->from[O_CONTROL], sizeof(o->control) - 1);
+		strcpy(o->control, r->val[O_CONTROL]);
 	}
 	if (r->val[O_QUIET]) {
 		if (parse_bool(r->val[O_QUIET], &b) < 0)

@@ -33,6 +33,7 @@ struct nw_opts {
 	struct nw_impair impair;
 	int verbosity;            /* -1 quiet, 0 normal, 1 verbose */
 	char key_file[4096];      /* empty: samples go untagged */
+	char control[108];        /* empty: no control socket; sizeof(sun_path) */
 	/* Filled by main from key_file (the parser does no file I/O): */
 	int keyed;
 	uint8_t sample_key[16];   /* keyfile.h's sample key: SipHash-2-4 */

@@ -33,11 +33,11 @@ static void sleep_until(uint64_t mono_ns)
 	(void)clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
 }
 
-static size_t pending_capacity(const struct nw_opts *o, uint32_t n)
+static size_t pending_capacity(const struct nw_opts *o, const struct nw_impair *imp, uint32_t n)
 {
 	/* Room for every sample in flight: (delay + 6 sigma) of ticks, plus slack. */
 	double hz = (double)o->rate_uhz / 1e6;
-	double ticks = ceil(hz * (o->impair.delay_ms + 6.0 * o->impair.jitter_ms) / 1000.0) + 2.0;
+	double ticks = ceil(hz * (imp->delay_ms + 6.0 * imp->jitter_ms) / 1000.0) + 2.0;
 	double cap = ticks * (double)n;
 
 	if (cap < NW_PENDING_MIN)
@@ -55,10 +55,12 @@ enum nw_open_result nw_agent_open(struct nw_agent *a, const struct nw_opts *o, c
 	memset(a, 0, sizeof(*a));
 	a->o = o;
 	a->fd = -1;
+	a->ctl.fd = -1;
 	a->n = o->servers;
-	a->impaired = nw_impair_active(&o->impair);
-	a->delayed = nw_impair_delays(&o->impair);
-	a->seed = o->impair.has_seed ? o->impair.seed : nw_seed_from_clock();
+	a->imp = o->impair;
+	a->impaired = nw_impair_active(&a->imp);
+	a->delayed = nw_impair_delays(&a->imp);
+	a->seed = a->imp.has_seed ? a->imp.seed : nw_seed_from_clock();
 
 	if (nw_resolve(o->host, o->port, AF_UNSPEC, &dst, err, errlen) < 0)
 		return NW_OPEN_BAD_INPUT;
@@ -81,7 +83,7 @@ enum nw_open_result nw_agent_open(struct nw_agent *a, const struct nw_opts *o, c
 	a->ikey = calloc(a->n, sizeof(*a->ikey));
 	a->b = nw_batch_new();
 	if (!a->st || !a->tmpl || !a->ikey || !a->b ||
-	    (a->delayed && nw_pq_init(&a->pq, pending_capacity(o, a->n)) < 0)) {
+	    (a->delayed && nw_pq_init(&a->pq, pending_capacity(o, &a->imp, a->n)) < 0)) {
 		snprintf(err, errlen, "out of memory for %u servers", a->n);
 		nw_agent_close(a);
 		return NW_OPEN_FAILED;
@@ -100,11 +102,77 @@ enum nw_open_result nw_agent_open(struct nw_agent *a, const struct nw_opts *o, c
 				 (uint32_t)o->rate_uhz);
 		a->ikey[i] = nw_impair_server_key(a->seed, o->rack, id);
 	}
+	if (o->control[0] && nw_control_open(&a->ctl, o->control, err, errlen) < 0) {
+		nw_agent_close(a);
+		return NW_OPEN_BAD_INPUT;
+	}
 	return NW_OPEN_OK;
+}
+
+/* Grows the queue to hold cap samples, keeping what it holds. */
+static int pq_reserve(struct nw_pq *q, size_t cap)
+{
+	struct nw_pq bigger;
+	struct nw_pending e;
+
+	if (q->cap >= cap)
+		return 0;
+	if (nw_pq_init(&bigger, cap) < 0)
+		return -1;
+	while (nw_pq_pop(q, &e) == 0)
+		(void)nw_pq_push(&bigger, &e); /* cannot fail: bigger holds more */
+	nw_pq_free(q);
+	*q = bigger;
+	return 0;
+}
+
+int nw_agent_set_impair(struct nw_agent *a, const struct nw_impair *imp, char *err,
+			size_t errlen)
+{
+	const struct nw_opts *o = a->o;
+
+	if (nw_impair_delays(imp) && pq_reserve(&a->pq, pending_capacity(o, imp, a->n)) < 0) {
+		snprintf(err, errlen, "out of memory for the delay queue");
+		return -1;
+	}
+	if (imp->has_seed && imp->seed != a->seed) {
+		a->seed = imp->seed;
+		for (uint32_t i = 0; i < a->n; i++)
+			a->ikey[i] = nw_impair_server_key(a->seed, o->rack, o->server + i);
+	}
+	/* A new skew bends the schedule from the next tick on: due times continue
+	 * from where they are, tx_ns keeps counting whole periods, so the
+	 * collector sees the clock's rate change, not a jump. */
+	if (a->running && imp->skew_ppm != a->imp.skew_ppm) {
+		uint64_t k = a->next_tick;
+		uint64_t mono = nw_sched_due(&a->sched, k - a->k0);
+
+		nw_sched_init(&a->sched, mono, a->tx0_ns + nw_sched_agent_off(&a->sched, k),
+			      o->rate_uhz, imp->skew_ppm);
+		a->k0 = k;
+	}
+	a->imp = *imp;
+	a->impaired = nw_impair_active(imp);
+	a->delayed = nw_impair_delays(imp);
+	return 0;
+}
+
+static int control_apply(void *ctx, const struct nw_impair *imp, char *err, size_t errlen)
+{
+	struct nw_agent *a = ctx;
+
+	if (nw_agent_set_impair(a, imp, err, errlen) < 0)
+		return -1;
+	if (a->o->verbosity >= 0)
+		fprintf(stderr,
+			"netwatch-agent: control: impair loss=%g dup=%g delay=%gms jitter=%gms skew=%gppm\n",
+			imp->loss, imp->dup, imp->delay_ms, imp->jitter_ms, imp->skew_ppm);
+	return 0;
 }
 
 void nw_agent_close(struct nw_agent *a)
 {
+	nw_control_close(&a->ctl);
 	if (a->fd >= 0)
 		close(a->fd);
 	a->fd = -1;
@@ -136,7 +204,7 @@ static void emit(struct nw_agent *a, uint32_t i, uint64_t seq, int dup)
 	if (nw_batch_room(a->b) < 2)
 		flush(a); /* a DUP must share its FIRST's batch to be accounted against it */
 	m = nw_batch_add(a->b, i, NW_MSG_FIRST);
-	nw_wire_sample(m, &a->tmpl[i], seq, nw_sched_tx_ns(&a->sched, seq),
+	nw_wire_sample(m, &a->tmpl[i], seq, a->tx0_ns + nw_sched_agent_off(&a->sched, seq),
 		       nw_tone_value(a->o->amplitude, (uint32_t)a->st[i].freq_uhz,
 				     (uint32_t)a->o->rate_uhz, seq));
 	if (dup)
@@ -152,7 +220,7 @@ static void generate_tick(struct nw_agent *a, uint64_t k, uint64_t due)
 
 		c->generated++;
 		if (a->impaired) {
-			nw_impair_decide(&a->o->impair, a->ikey[i], k, &d);
+			nw_impair_decide(&a->imp, a->ikey[i], k, &d);
 			if (d.drop) {
 				c->dropped++;
 				continue;
@@ -239,7 +307,10 @@ void nw_agent_run(struct nw_agent *a, volatile sig_atomic_t *stop)
 	tai0 = clock_ns(CLOCK_TAI);
 	if (!tai0)
 		tai0 = clock_ns(CLOCK_REALTIME); /* kernels without CLOCK_TAI: TAI = UTC + 0 anyway */
-	nw_sched_init(&a->sched, mono0, tai0, o->rate_uhz, o->impair.skew_ppm);
+	nw_sched_init(&a->sched, mono0, tai0, o->rate_uhz, a->imp.skew_ppm);
+	a->k0 = 0;
+	a->tx0_ns = tai0;
+	a->running = 1;
 	if (o->count)
 		last_tick = o->count - 1;
 	if (o->duration_ns) {
@@ -251,10 +322,21 @@ void nw_agent_run(struct nw_agent *a, volatile sig_atomic_t *stop)
 	}
 
 	while (!*stop) {
-		int ticks_left = k <= last_tick;
-		uint64_t due = ticks_left ? nw_sched_due(&a->sched, k) : UINT64_MAX;
-		const struct nw_pending *p = a->delayed ? nw_pq_peek(&a->pq) : NULL;
-		uint64_t wake = due, now;
+		int ticks_left, control = a->ctl.fd >= 0;
+		uint64_t due, wake, now;
+		const struct nw_pending *p;
+
+		if (control) {
+			/* Between batches, never inside one: a request changes what the
+			 * next tick does, and reading it costs one non-blocking recv. */
+			a->next_tick = k;
+			nw_control_poll(&a->ctl, control_apply, a);
+		}
+		ticks_left = k <= last_tick;
+		due = ticks_left ? nw_sched_due(&a->sched, k - a->k0) : UINT64_MAX;
+		/* Not a->delayed: samples held back before a delay was cleared still go out. */
+		p = nw_pq_peek(&a->pq);
+		wake = due;
 
 		if (!ticks_left && !p)
 			break; /* done, and the queue has drained */
@@ -267,17 +349,16 @@ void nw_agent_run(struct nw_agent *a, volatile sig_atomic_t *stop)
 			sleep_until(wake - now > NW_SLEEP_SLICE_NS ? now + NW_SLEEP_SLICE_NS : wake);
 			continue;
 		}
-		if (a->delayed)
-			release_due(a, now);
+		release_due(a, now);
 		if (ticks_left && due <= now) {
 			if (now - due > late_tol) {
-				uint64_t j = nw_sched_tick_at(&a->sched, now);
+				uint64_t j = a->k0 + nw_sched_tick_at(&a->sched, now);
 
 				j = j < last_tick ? j : last_tick;
 				if (j > k) {
 					skip_ticks(a, k, j);
 					k = j;
-					due = nw_sched_due(&a->sched, k);
+					due = nw_sched_due(&a->sched, k - a->k0);
 				}
 			}
 			generate_tick(a, k, due);
@@ -288,14 +369,14 @@ void nw_agent_run(struct nw_agent *a, volatile sig_atomic_t *stop)
 	flush(a);
 	/* Stopped by a signal: what is still held back never goes out. After
 	 * --count/--duration the loop above has already drained the queue. */
-	if (a->delayed)
-		discard_pending(a);
+	discard_pending(a);
 	say_goodbye(a);
 }
 
 void nw_agent_report(const struct nw_agent *a, FILE *f)
 {
-	nw_report_json(f, a->st, a->n, NW_REPORT_MAX_LISTED, a->impaired || a->o->impair.has_seed,
+	nw_report_json(f, a->st, a->n, NW_REPORT_MAX_LISTED, a->impaired || a->imp.has_seed ||
+			       a->ctl.accepted,
 		       a->seed);
 	fflush(f);
 }

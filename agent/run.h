@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "control.h"
+#include "impair.h"
 #include "options.h"
 #include "pending.h"
 #include "schedule.h"
@@ -37,7 +39,13 @@ struct nw_agent {
 	int delayed;                 /* samples go through pq */
 	int keyed;                   /* every message carries a SipHash-2-4 tag */
 	uint64_t seed;
-	struct nw_sched sched;
+	struct nw_impair imp;        /* in effect: --impair, then the control socket's */
+	struct nw_control ctl;       /* --control; fd -1 without */
+	struct nw_sched sched;       /* due times from tick k0 on (rebased on a skew change) */
+	uint64_t k0;
+	uint64_t tx0_ns;             /* tx_ns of tick 0: tx_ns never jumps, whatever the skew */
+	uint64_t next_tick;          /* the next tick to generate, for a rebase */
+	int running;                 /* the schedule exists */
 	char peer[NW_HOST_MAX + 16]; /* for logs */
 };
 
@@ -51,6 +59,10 @@ enum nw_open_result nw_agent_open(struct nw_agent *a, const struct nw_opts *o, c
 				  size_t errlen);
 /* Runs until --count/--duration or *stop, then says goodbye. */
 void nw_agent_run(struct nw_agent *a, volatile sig_atomic_t *stop);
+/* Replaces the impairment from now on (the control socket's request). Samples
+ * already held back keep their due times. 0, or -1 with a reason in err. */
+int nw_agent_set_impair(struct nw_agent *a, const struct nw_impair *imp, char *err,
+			size_t errlen);
 void nw_agent_report(const struct nw_agent *a, FILE *f);
 void nw_agent_close(struct nw_agent *a);
 
