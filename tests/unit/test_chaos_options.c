@@ -330,6 +330,8 @@ static void test_topology_hostile(void **state)
 		"{\"racks\":[{\"rack_id\":0,\"servers\":[{\"server_id\":0,\"iface\":\"e\"},"
 		"{\"server_id\":0,\"iface\":\"f\"}]}]}",
 		"{\"racks\":[],\"racks\":[]}",
+		"{\"version\":2,\"racks\":[]}",
+		"{\"version\":\"1\",\"racks\":[]}",
 	};
 	struct nw_chaos_topology t;
 	char err[256];

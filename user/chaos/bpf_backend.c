@@ -105,6 +105,23 @@ static int detach(int ifindex)
 	return r == 0 ? 1 : (r == -ENOENT || r == -EINVAL) ? 0 : r;
 }
 
+/* Removes clsact when no filter of anyone's is left on it. 1 removed. */
+static int drop_clsact_if_empty(int ifindex)
+{
+	char e[128];
+	int in = nw_tc_filter_count(ifindex, CLSACT_INGRESS, e, sizeof(e));
+	int eg = nw_tc_filter_count(ifindex, CLSACT_EGRESS, e, sizeof(e));
+
+	/* Errors count as "someone's there": when in doubt, leave it. */
+	if (in == 0 && eg == 0) {
+		LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
+			    .attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS);
+
+		return bpf_tc_hook_destroy(&hook) == 0;
+	}
+	return 0;
+}
+
 int chaos_bpf_apply(const char *pin_dir, int ifindex, const struct nw_chaos_params *want,
 		    const struct nw_log *log, char *err, size_t errlen)
 {
@@ -185,11 +202,9 @@ int chaos_bpf_apply(const char *pin_dir, int ifindex, const struct nw_chaos_para
 fail:
 	chaos__destroy(skel);
 	unpin(pin_dir);
-	{
-		char e2[64];
-
-		chaos_bpf_clear(pin_dir, (p.owner & NW_CHAOS_OWN_CLSACT) ? ifindex : 0, e2, sizeof(e2));
-	}
+	detach(ifindex);
+	if (p.owner & NW_CHAOS_OWN_CLSACT)
+		drop_clsact_if_empty(ifindex);
 	return -1;
 }
 
@@ -208,21 +223,8 @@ int chaos_bpf_clear(const char *pin_dir, int ifindex, char *err, size_t errlen)
 		removed |= r;
 	}
 	removed |= unpin(pin_dir);
-	if (owned && ifindex > 0) {
-		char e2[128];
-		int in = nw_tc_filter_count(ifindex, CLSACT_INGRESS, e2, sizeof(e2));
-		int eg = nw_tc_filter_count(ifindex, CLSACT_EGRESS, e2, sizeof(e2));
-
-		/* Someone else's filter keeps clsact (and so do errors: when in
-		 * doubt, leave it). */
-		if (in == 0 && eg == 0) {
-			LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
-				    .attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS);
-
-			if (bpf_tc_hook_destroy(&hook) == 0)
-				removed = 1;
-		}
-	}
+	if (owned && ifindex > 0)
+		removed |= drop_clsact_if_empty(ifindex);
 	return removed;
 }
 

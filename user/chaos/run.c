@@ -8,6 +8,7 @@
 #include "chaos.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -20,10 +21,16 @@ void chaos_target_label(const struct nw_chaos_target *t, char *out, size_t size)
 		 t->netns[0] ? t->netns : "host", t->iface);
 }
 
-static int fail(const char *label, const char *fmt, const char *a, const char *b)
+static int fail(const char *label, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int fail(const char *label, const char *fmt, ...)
 {
+	va_list ap;
+
 	fprintf(stderr, "netwatch-chaos: %s: ", label);
-	fprintf(stderr, fmt, a, b);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
 	fputc('\n', stderr);
 	return 1;
 }
@@ -37,8 +44,8 @@ static int is_missing_qdisc(int r)
 static void netem_reason(int r, const char *kernel, char *out, size_t size)
 {
 	if (is_missing_qdisc(r))
-		snprintf(out, size, "this kernel has no sch_netem (the netem qdisc kind is unknown%s%s%s)",
-			 kernel[0] ? "; kernel: " : "", kernel, "");
+		snprintf(out, size, "this kernel has no sch_netem (the netem qdisc kind is unknown%s%s)",
+			 kernel[0] ? "; kernel: " : "", kernel);
 	else
 		snprintf(out, size, "%s%s%s", strerror(-r), kernel[0] ? "; kernel: " : "", kernel);
 }
@@ -53,9 +60,9 @@ int chaos_apply_target(const struct chaos_ctx *c, const struct nw_chaos_target *
 
 	chaos_target_label(t, label, sizeof(label));
 	if (ifindex <= 0)
-		return fail(label, "no interface %s in its namespace", t->iface, "");
+		return fail(label, "no interface %s in its namespace", t->iface);
 	if (chaos_bpf_pin_dir(o->pin_dir, t, pin_dir, sizeof(pin_dir)))
-		return fail(label, "pin directory name too long", "", "");
+		return fail(label, "pin directory name too long");
 
 	switch (o->backend) {
 	case NW_BACKEND_NETEM:
@@ -66,7 +73,7 @@ int chaos_apply_target(const struct chaos_ctx *c, const struct nw_chaos_target *
 			nw_chaos_describe(f, want & NW_FAULTS_TIMING, what, sizeof(what));
 			return fail(label, "backend bpf cannot apply %s: a tc program drops, copies "
 				    "and changes packets but cannot hold them (use netem or agent)",
-				    what, "");
+				    what);
 		}
 		to_bpf = want;
 		break;
@@ -76,11 +83,10 @@ int chaos_apply_target(const struct chaos_ctx *c, const struct nw_chaos_target *
 					      (f->burst > 1.0 ? NW_FAULT_LOSS : 0), what, sizeof(what));
 			return fail(label, "backend agent cannot apply %s: the agent delays, jitters, "
 				    "drops and duplicates its own samples independently (bursts and "
-				    "corruption: bpf or netem)", what, "");
+				    "corruption: bpf or netem)", what);
 		}
 		if (!t->control[0])
-			return fail(label, "backend agent: the topology gives no control socket%s%s",
-				    "", "");
+			return fail(label, "backend agent: the topology gives no control socket");
 		to_agent = want;
 		break;
 	case NW_BACKEND_AUTO:
@@ -145,7 +151,7 @@ int chaos_apply_target(const struct chaos_ctx *c, const struct nw_chaos_target *
 
 		nw_chaos_describe(f, to_agent, what, sizeof(what));
 		if (nw_chaos_agent_spec(f, to_agent, spec, sizeof(spec)))
-			return fail(label, "agent: cannot express %s", what, "");
+			return fail(label, "agent: cannot express %s", what);
 		if (nw_chaos_agent_send(t->control, spec, NW_CHAOS_AGENT_TIMEOUT_MS, err,
 					sizeof(err)))
 			return fail(label, "backend agent cannot apply %s: %s", what, err);
@@ -161,23 +167,23 @@ int chaos_clear_target(const struct chaos_ctx *c, const struct nw_chaos_target *
 
 	chaos_target_label(t, label, sizeof(label));
 	if (chaos_bpf_pin_dir(c->o->pin_dir, t, pin_dir, sizeof(pin_dir)))
-		return fail(label, "pin directory name too long", "", "");
+		return fail(label, "pin directory name too long");
 	if (ifindex > 0) {
 		r = nw_netem_clear(ifindex, err, sizeof(err));
 		if (r < 0)
-			failed = fail(label, "netem: %s%s", strerror(-r), "");
+			failed = fail(label, "netem: %s", strerror(-r));
 		else if (r > 0)
 			strcat(done, " netem");
 	}
 	r = chaos_bpf_clear(pin_dir, ifindex, err, sizeof(err));
 	if (r < 0)
-		failed = fail(label, "bpf: %s%s", err, "");
+		failed = fail(label, "bpf: %s", err);
 	else if (r > 0)
 		strcat(done, " bpf");
 	if (t->control[0] && ifindex > 0) {
 		r = nw_chaos_agent_send(t->control, "", NW_CHAOS_AGENT_TIMEOUT_MS, err, sizeof(err));
 		if (r == -1)
-			failed = fail(label, "agent: %s%s", err, "");
+			failed = fail(label, "agent: %s", err);
 		else if (r == 0)
 			strcat(done, " agent");
 		/* -2: no agent listening, so no impairment of its to clear. */

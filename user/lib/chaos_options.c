@@ -245,7 +245,7 @@ static int check_combination(const struct chaos_opts *o)
 	if (o->faults.set && !o->have_rack)
 		return bad("--rack", "required to apply a fault");
 	if (nw_chaos_faults_check(&o->faults, &why))
-		return bad("usage", why);
+		return bad("--burst", why); /* the only combination it judges */
 	return 0;
 }
 

@@ -102,6 +102,13 @@ int nw_chaos_topology_parse(const char *json, size_t len, struct nw_chaos_topolo
 		snprintf(err, errlen, "want an object with a \"racks\" array");
 		goto out;
 	}
+	/* A later format may mean something else by the same fields. */
+	if (json_object_get(root, "version") &&
+	    !(json_is_integer(json_object_get(root, "version")) &&
+	      json_integer_value(json_object_get(root, "version")) == 1)) {
+		snprintf(err, errlen, "unknown \"version\" (this netwatch-chaos reads version 1)");
+		goto out;
+	}
 	json_array_foreach(racks, i, rack) {
 		json_t *servers = json_object_get(rack, "servers");
 
