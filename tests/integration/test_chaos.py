@@ -384,6 +384,23 @@ def test_delay_through_the_real_agent(lab):
         col.unpin()
 
 
+def test_shared_interface(lab):
+    """Two servers behind one interface (one agent simulating both): faults
+    are per interface, so asking for one warns about the other, and asking
+    for both applies once."""
+    with open(lab.topology) as f:
+        doc = json.load(f)
+    servers = doc["racks"][0]["servers"]
+    servers.append(dict(servers[0], server_id=1))
+    with open(lab.topology, "w") as f:
+        json.dump(doc, f)
+    res = lab.chaos("--rack", "0", "--server", "0", "--loss", "5")
+    assert "rack 0 server 1" in res.stderr and "impaired too" in res.stderr, res.stderr
+    res = lab.chaos("--rack", "0", "--loss", "5")
+    assert res.stderr == "" and res.stdout.count("bpf: loss 5%") == 1, res
+    assert "server 1" in res.stdout and "applied there" in res.stdout, res.stdout
+
+
 @pytest.mark.parametrize("args,needle,rc", [
     (["--rack", "0", "--loss", "120"], "--loss", 2),
     (["--rack", "7", "--loss", "5"], "no rack 7", 2),

@@ -49,6 +49,47 @@ static int check_selection(const struct chaos_opts *o, const struct nw_chaos_top
 	return 0;
 }
 
+static int same_iface(const struct nw_chaos_target *a, const struct nw_chaos_target *b)
+{
+	return !strcmp(a->netns, b->netns) && !strcmp(a->iface, b->iface);
+}
+
+/* Faults go on an interface: a server that shares one with a selected
+ * server is impaired too, which the user must hear about. */
+static void warn_shared(const struct chaos_opts *o, const struct nw_chaos_topology *topo)
+{
+	for (size_t i = 0; i < topo->count; i++) {
+		const struct nw_chaos_target *u = &topo->targets[i];
+		char lu[160], ls[160];
+
+		if (selected(o, u))
+			continue;
+		for (size_t j = 0; j < topo->count; j++) {
+			const struct nw_chaos_target *s = &topo->targets[j];
+
+			if (!selected(o, s) || !same_iface(s, u))
+				continue;
+			chaos_target_label(u, lu, sizeof(lu));
+			chaos_target_label(s, ls, sizeof(ls));
+			fprintf(stderr, "netwatch-chaos: warning: %s shares its interface with %s and "
+				"is impaired too\n", lu, ls);
+			break;
+		}
+	}
+}
+
+/* An earlier selected server with the same interface and agent: the work
+ * for this one was done there. */
+static const struct nw_chaos_target *done_before(const struct chaos_opts *o,
+						 const struct nw_chaos_topology *topo, size_t i)
+{
+	for (size_t j = 0; j < i; j++)
+		if (selected(o, &topo->targets[j]) && same_iface(&topo->targets[j], &topo->targets[i]) &&
+		    !strcmp(topo->targets[j].control, topo->targets[i].control))
+			return &topo->targets[j];
+	return NULL;
+}
+
 int main(int argc, char **argv)
 {
 	struct nw_log log = { .min_level = NW_LOG_INFO };
@@ -89,12 +130,23 @@ int main(int argc, char **argv)
 		chaos_opts_free(&o);
 		return 1;
 	}
+	if (o.faults.set)
+		warn_shared(&o, &topo);
 	for (size_t i = 0; i < topo.count; i++) {
-		const struct nw_chaos_target *t = &topo.targets[i];
+		const struct nw_chaos_target *t = &topo.targets[i], *before;
 		int ifindex = 0, entered;
 
 		if (!selected(&o, t))
 			continue;
+		before = o.faults.set ? done_before(&o, &topo, i) : NULL;
+		if (before) {
+			char l1[160], l2[160];
+
+			chaos_target_label(t, l1, sizeof(l1));
+			chaos_target_label(before, l2, sizeof(l2));
+			printf("%s: same interface and agent as %s: applied there\n", l1, l2);
+			continue;
+		}
 		entered = chaos_netns_enter(t->netns, err, sizeof(err)) == 0;
 		if (entered)
 			ifindex = (int)if_nametoindex(t->iface);
