@@ -22,6 +22,7 @@ Needs root. Not a test: nothing is asserted. Environment:
   NW_SCALE_STEPS     servers per step, default "1000,2500,5000,10000"
   NW_SCALE_DURATION  seconds per step, default 20
   NW_SCALE_HOOKS     default "xdp,socket"
+  NETWATCH_BUILD     directory of the binaries, default build/
 """
 import json
 import os
@@ -33,8 +34,9 @@ import sys
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-RACK = os.path.join(ROOT, "build", "netwatch-rack")
-AGENT = os.path.join(ROOT, "build", "netwatch-agent")
+BUILD = os.environ.get("NETWATCH_BUILD", os.path.join(ROOT, "build"))
+RACK = os.path.join(BUILD, "netwatch-rack")
+AGENT = os.path.join(BUILD, "netwatch-agent")
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 STEPS = [int(x) for x in os.environ.get("NW_SCALE_STEPS", "1000,2500,5000,10000").split(",")]
@@ -128,7 +130,11 @@ def step(n, hook):
     with open(out, "w") as fo, open(err, "w") as fe:
         coll = subprocess.Popen(cargs, stdout=fo, stderr=fe)
     procs.append(coll)
-    deadline = time.monotonic() + 300  # 10k per-server rings take > 60 s to create
+    started = time.monotonic()
+    # xdp: registering a server swaps its ring into the nw_rings map-in-map,
+    # ~10 ms each (the kernel waits for an RCU grace period per update):
+    # ~100 s for 10k servers.
+    deadline = started + 300
     while time.monotonic() < deadline:
         if coll.poll() is not None:
             with open(err) as f:
@@ -141,6 +147,7 @@ def step(n, hook):
         coll.wait()
         procs.remove(coll)
         raise RuntimeError("no dump from the collector within 300 s")
+    startup_s = time.monotonic() - started
     time.sleep(1.5)
     # the collector's pid is nsenter's child (nsenter execs? it forks by default)
     pid = coll.pid
@@ -165,6 +172,7 @@ def step(n, hook):
     servers = dump["servers"]
     res = {
         "servers": n, "hook": dump.get("hook", hook), "duration_s": DURATION,
+        "startup_s": round(startup_s, 1),
         "agent_sent": agent.get("sent"), "agent_dropped": agent.get("dropped"),
         "agent_send_failed": agent.get("send_failed"),
         "samples": st.get("samples"), "packets": st.get("packets"),
@@ -199,7 +207,8 @@ def main():
     print(f"bench_scale: {DURATION:.0f} s per step, collector on CPU 1, agent on CPU 0, "
           f"20 Hz per server, hooks {','.join(HOOKS)}")
     print(f"{'servers':>8} {'hook':>7} {'sent':>9} {'samples':>9} {'samples/s':>10} "
-          f"{'cpu%':>6} {'ring_full':>9} {'lost':>6} {'dropped':>7} {'rss MB':>7} kept_up")
+          f"{'cpu%':>6} {'ring_full':>9} {'lost':>6} {'dropped':>7} {'rss MB':>7} "
+          f"{'start s':>7} kept_up")
     try:
         setup_lab()
         for n in STEPS:
@@ -212,7 +221,8 @@ def main():
                 print(f"{r['servers']:>8} {r['hook']:>7} {r['agent_sent']!s:>9} "
                       f"{r['samples']!s:>9} {r['samples_per_s']:>10.0f} "
                       f"{r['collector_cpu_pct']:>6.1f} {r['ring_full']!s:>9} {r['lost']:>6} "
-                      f"{r['agent_dropped']!s:>7} {r['collector_rss_mb']:>7.0f} {r['kept_up']}",
+                      f"{r['agent_dropped']!s:>7} {r['collector_rss_mb']:>7.0f} "
+                      f"{r['startup_s']:>7.1f} {r['kept_up']}",
                       flush=True)
                 print("  " + json.dumps(r), flush=True)
     finally:
