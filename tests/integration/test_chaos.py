@@ -42,6 +42,7 @@ class ChaosLab:
         self.pair = pair
         self.topology = str(tmp_path / "topology.json")
         self.pin_dir = f"/sys/fs/bpf/netwatch-chaos-test-{pair.tag}"
+        self.state_dir = str(tmp_path / "state")
         self.control = control
         self.write()
 
@@ -55,7 +56,8 @@ class ChaosLab:
 
     def chaos(self, *args, check_rc=0):
         res = subprocess.run([CHAOS, "--topology", self.topology, "--pin-dir", self.pin_dir,
-                              *args], capture_output=True, text=True, timeout=60)
+                              "--state-dir", self.state_dir, *args],
+                             capture_output=True, text=True, timeout=60)
         if check_rc is not None:
             assert res.returncode == check_rc, f"rc {res.returncode}\n{res.stdout}\n{res.stderr}"
         return res
@@ -74,8 +76,8 @@ class ChaosLab:
         return run("tc", "-n", self.pair.ns_a, "qdisc", "show", "dev", "a0").stdout
 
     def cleanup(self):
-        subprocess.run([CHAOS, "--topology", self.topology, "--pin-dir", self.pin_dir, "--clear"],
-                       capture_output=True)
+        subprocess.run([CHAOS, "--topology", self.topology, "--pin-dir", self.pin_dir,
+                        "--state-dir", self.state_dir, "--clear"], capture_output=True)
         shutil.rmtree(self.pin_dir, ignore_errors=True)
 
 
@@ -330,9 +332,17 @@ def test_auto_sends_delay_to_the_agent(lab):
         assert "bpf: loss 10%" in res.stdout, res.stdout
         assert agent.requests() == [{"impair": "delay=200,jitter=25"}]
         assert "handle 0x4e5c" in lab.egress_filters()
+        out = lab.chaos("--list").stdout
+        assert f"agent: delay=200,jitter=25 (asked by netwatch-chaos; control {path})" in out, out
         res = lab.chaos("--rack", "0", "--clear")
         assert "cleared: bpf agent" in res.stdout, res.stdout
         assert agent.requests()[-1] == {"impair": ""}
+        assert "agent: nothing asked by netwatch-chaos" in lab.chaos("--list").stdout
+        # An agent the tool did not impair is left alone by --clear (an
+        # empty SPEC would also wipe what it was started with).
+        n = len(agent.requests())
+        res = lab.chaos("--rack", "0", "--clear")
+        assert "nothing was applied" in res.stdout and len(agent.requests()) == n
     finally:
         agent.stop()
     # An agent that refuses is an error that quotes it.
@@ -343,9 +353,15 @@ def test_auto_sends_delay_to_the_agent(lab):
         assert "delay out of range" in res.stderr
     finally:
         agent.stop()
-    # No agent listening on --clear: nothing of its to clear, not an error.
+    # An agent that went away after being impaired: nothing of it to clear, not an error.
+    agent = FakeAgent(lab.pair, path)
+    try:
+        lab.chaos("--rack", "0", "--delay", "20ms")
+    finally:
+        agent.stop()
     res = lab.chaos("--rack", "0", "--clear")
     assert "nothing was applied" in res.stdout
+    assert "nothing asked" in lab.chaos("--list").stdout
 
 
 def agent_has_control():

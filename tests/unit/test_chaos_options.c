@@ -18,7 +18,7 @@ static const char *const env_names[] = {
 	"NETWATCH_RACK",     "NETWATCH_SERVER",  "NETWATCH_DELAY",   "NETWATCH_JITTER",
 	"NETWATCH_LOSS",     "NETWATCH_BURST",   "NETWATCH_CORRUPT", "NETWATCH_DUPLICATE",
 	"NETWATCH_CLEAR",    "NETWATCH_LIST",    "NETWATCH_BACKEND", "NETWATCH_TOPOLOGY",
-	"NETWATCH_PIN_DIR",  "NETWATCH_PORT",    "NETWATCH_VERBOSE",
+	"NETWATCH_PIN_DIR",  "NETWATCH_PORT",    "NETWATCH_VERBOSE", "NETWATCH_STATE_DIR",
 };
 
 static int clear_env(void **state)
@@ -60,6 +60,7 @@ static void test_seed_interface(void **state)
 	assert_int_equal(o.backend, NW_BACKEND_AUTO);
 	assert_string_equal(o.topology, NW_TOPOLOGY_DEFAULT);
 	assert_string_equal(o.pin_dir, NW_CHAOS_PIN_ROOT);
+	assert_string_equal(o.state_dir, NW_CHAOS_STATE_DIR);
 	assert_int_equal(o.port, 9999);
 	chaos_opts_free(&o);
 
@@ -131,6 +132,7 @@ static void test_bad_input(void **state)
 		{ "--rack", "0", "--server", "x", "--loss", "5" },
 		{ "--rack", "0", "--port", "0", "--loss", "5" },
 		{ "--rack", "0", "--pin-dir", "relative", "--loss", "5" },
+		{ "--rack", "0", "--state-dir", "relative", "--loss", "5" },
 		{ "--rack", "0", "--loss", "5", "extra" },
 		{ "--rack", "0", "--loss" },
 		{ "--rack", "0", "--bogus" },

@@ -45,6 +45,13 @@ int chaos_bpf_clear(const char *pin_dir, int ifindex, char *err, size_t errlen);
 int chaos_bpf_query(const char *pin_dir, int ifindex, struct chaos_bpf_info *out, char *err,
 		    size_t errlen);
 
+/* agent_state.c: the note of what the tool asked a server's agent for.
+ * read: 1 with the SPEC when there is a note for this control socket. */
+int chaos_agent_note_write(const char *dir, const struct nw_chaos_target *t, const char *spec);
+int chaos_agent_note_read(const char *dir, const struct nw_chaos_target *t, char *spec,
+			  size_t size);
+void chaos_agent_note_remove(const char *dir, const struct nw_chaos_target *t);
+
 /* run.c: one target each; 0 done, 1 failed (message printed). Called in the
  * target's namespace (ifindex resolved there, 0 when the netns is gone). */
 int chaos_apply_target(const struct chaos_ctx *c, const struct nw_chaos_target *t, int ifindex);

@@ -155,6 +155,9 @@ int chaos_apply_target(const struct chaos_ctx *c, const struct nw_chaos_target *
 		if (nw_chaos_agent_send(t->control, spec, NW_CHAOS_AGENT_TIMEOUT_MS, err,
 					sizeof(err)))
 			return fail(label, "backend agent cannot apply %s: %s", what, err);
+		if (chaos_agent_note_write(o->state_dir, t, spec))
+			fprintf(stderr, "netwatch-chaos: %s: warning: cannot note the agent's impairment "
+				"in %s: --clear will not reset it\n", label, o->state_dir);
 		printf("%s: agent %s: %s\n", label, t->control, what);
 	}
 	return 0;
@@ -162,7 +165,7 @@ int chaos_apply_target(const struct chaos_ctx *c, const struct nw_chaos_target *
 
 int chaos_clear_target(const struct chaos_ctx *c, const struct nw_chaos_target *t, int ifindex)
 {
-	char label[160], err[256], pin_dir[512], done[128] = "";
+	char label[160], err[256], pin_dir[512], done[128] = "", spec[256];
 	int failed = 0, r;
 
 	chaos_target_label(t, label, sizeof(label));
@@ -180,13 +183,20 @@ int chaos_clear_target(const struct chaos_ctx *c, const struct nw_chaos_target *
 		failed = fail(label, "bpf: %s", err);
 	else if (r > 0)
 		strcat(done, " bpf");
-	if (t->control[0] && ifindex > 0) {
-		r = nw_chaos_agent_send(t->control, "", NW_CHAOS_AGENT_TIMEOUT_MS, err, sizeof(err));
-		if (r == -1)
+	/* Only an agent the tool impaired is reset: "" clears its whole run-time
+	 * impairment, including one it was started with. */
+	if (t->control[0] && chaos_agent_note_read(c->o->state_dir, t, spec, sizeof(spec))) {
+		r = ifindex > 0 ? nw_chaos_agent_send(t->control, "", NW_CHAOS_AGENT_TIMEOUT_MS, err,
+						       sizeof(err))
+				: -2;
+		if (r == -1) {
 			failed = fail(label, "agent: %s", err);
-		else if (r == 0)
-			strcat(done, " agent");
-		/* -2: no agent listening, so no impairment of its to clear. */
+		} else {
+			/* -2: no agent listening (or no namespace): nothing of it to clear. */
+			chaos_agent_note_remove(c->o->state_dir, t);
+			if (r == 0)
+				strcat(done, " agent");
+		}
 	}
 	printf("%s: cleared:%s\n", label, done[0] ? done : " nothing was applied");
 	return failed;
@@ -232,10 +242,15 @@ int chaos_list_target(const struct chaos_ctx *c, const struct nw_chaos_target *t
 		       (unsigned long long)info.stats.duplicated,
 		       (unsigned long long)info.stats.corrupted, info.pinned ? pin_dir : "not pinned");
 	}
-	if (t->control[0])
-		printf("  agent: control %s (its impairment is not queryable; --clear resets it)\n",
-		       t->control);
-	else
+	if (!t->control[0]) {
 		printf("  agent: no control socket\n");
+	} else {
+		char spec[256];
+
+		if (chaos_agent_note_read(c->o->state_dir, t, spec, sizeof(spec)))
+			printf("  agent: %s (asked by netwatch-chaos; control %s)\n", spec, t->control);
+		else
+			printf("  agent: nothing asked by netwatch-chaos (control %s)\n", t->control);
+	}
 	return 0;
 }

@@ -17,7 +17,7 @@
 
 enum opt_id {
 	O_RACK, O_SERVER, O_DELAY, O_JITTER, O_LOSS, O_BURST, O_CORRUPT, O_DUPLICATE, O_CLEAR,
-	O_LIST, O_BACKEND, O_TOPOLOGY, O_PIN_DIR, O_PORT, O_VERBOSE, O__VALUED,
+	O_LIST, O_BACKEND, O_TOPOLOGY, O_PIN_DIR, O_STATE_DIR, O_PORT, O_VERBOSE, O__VALUED,
 	O_HELP = O__VALUED, O_VERSION, O__COUNT
 };
 
@@ -35,6 +35,7 @@ static const struct option long_opts[] = {
 	L("backend", required_argument, O_BACKEND),
 	L("topology", required_argument, O_TOPOLOGY),
 	L("pin-dir", required_argument, O_PIN_DIR),
+	L("state-dir", required_argument, O_STATE_DIR),
 	L("port", required_argument, O_PORT),
 	L("verbose", no_argument, O_VERBOSE),
 	L("help", no_argument, O_HELP),
@@ -45,7 +46,7 @@ static const struct option long_opts[] = {
 static const char *const env_names[O__VALUED] = {
 	"NETWATCH_RACK", "NETWATCH_SERVER", "NETWATCH_DELAY", "NETWATCH_JITTER", "NETWATCH_LOSS",
 	"NETWATCH_BURST", "NETWATCH_CORRUPT", "NETWATCH_DUPLICATE", "NETWATCH_CLEAR", "NETWATCH_LIST",
-	"NETWATCH_BACKEND", "NETWATCH_TOPOLOGY", "NETWATCH_PIN_DIR", "NETWATCH_PORT",
+	"NETWATCH_BACKEND", "NETWATCH_TOPOLOGY", "NETWATCH_PIN_DIR", "NETWATCH_STATE_DIR", "NETWATCH_PORT",
 	"NETWATCH_VERBOSE",
 };
 
@@ -73,6 +74,8 @@ static const char usage[] =
 	"  --topology FILE     default " NW_TOPOLOGY_DEFAULT "\n"
 	"  --pin-dir DIR       bpffs directory of the bpf backend's maps (default\n"
 	"                      " NW_CHAOS_PIN_ROOT ")\n"
+	"  --state-dir DIR     where it notes what it asked each agent for, so --clear\n"
+	"                      and --list touch only that (default " NW_CHAOS_STATE_DIR ")\n"
 	"  --port P            UDP port of the samples --corrupt damages (default 9999)\n"
 	"  -v, --verbose       debug logging, libbpf's messages included\n"
 	"  --help, --version\n"
@@ -197,6 +200,11 @@ static int apply(struct chaos_opts *o, int id, const char *v, const char *src)
 			return bad(src, "want an absolute directory of at most 200 characters");
 		o->pin_dir = v;
 		return 0;
+	case O_STATE_DIR:
+		if (v[0] != '/' || strlen(v) > 200)
+			return bad(src, "want an absolute directory of at most 200 characters");
+		o->state_dir = v;
+		return 0;
 	case O_PORT:
 		if (nw_parse_u64(v, 1, 65535, &n))
 			return bad(src, "port must be an integer 1..65535");
@@ -227,6 +235,7 @@ static void defaults(struct chaos_opts *o)
 	o->backend = NW_BACKEND_AUTO;
 	o->topology = NW_TOPOLOGY_DEFAULT;
 	o->pin_dir = NW_CHAOS_PIN_ROOT;
+	o->state_dir = NW_CHAOS_STATE_DIR;
 	o->port = NW_DEFAULT_PORT;
 }
 

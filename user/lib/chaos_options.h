@@ -11,6 +11,7 @@
 enum nw_chaos_backend { NW_BACKEND_AUTO = 0, NW_BACKEND_NETEM, NW_BACKEND_BPF, NW_BACKEND_AGENT };
 
 #define NW_CHAOS_PIN_ROOT "/sys/fs/bpf/netwatch-chaos"
+#define NW_CHAOS_STATE_DIR "/run/netwatch-chaos"
 
 struct chaos_opts {
 	int have_rack;
@@ -23,6 +24,7 @@ struct chaos_opts {
 	enum nw_chaos_backend backend;
 	const char *topology;
 	const char *pin_dir;
+	const char *state_dir; /* notes of what each agent was asked for */
 	uint16_t port;      /* UDP port of NetWatch samples (corruption) */
 	int verbose;
 };
