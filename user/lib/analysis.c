@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -215,7 +216,7 @@ static void prefetch_slot(const struct nw_server_analysis *s, const struct nw_se
 {
 	for (size_t off = 0; off < sizeof(*sv); off += 64)
 		__builtin_prefetch((const char *)sv + off, 1);
-	for (size_t off = 0; off < sizeof(*s); off += 64)
+	for (size_t off = 0; off < offsetof(struct nw_server_analysis, per); off += 64)
 		__builtin_prefetch((const char *)s + off);
 }
 

@@ -37,11 +37,17 @@ struct nw_analysis_cfg {
 	uint32_t rack_id;
 };
 
+/* What the per-interval refresh reads comes first (up to `per`), so with
+ * thousands of servers it is fewer cache lines to fetch; the periodicity and
+ * skew state, touched per record and every few seconds, follows. */
 struct nw_server_analysis {
 	bool ready;             /* signal, periodicity and skew allocated */
 	uint32_t server_id;
 	double rate_hz, tone_hz;
+	uint64_t warm_from_ns;  /* rx that began the current presence (first, after down or left) */
 	struct nw_signal sig;
+	struct nw_period_result delay_period, hole_period;
+	struct nw_skew_result skew_result;
 	struct nw_periodicity per;
 	struct nw_skew skew;
 	bool have_t0, have_seq;
@@ -49,9 +55,6 @@ struct nw_server_analysis {
 	uint64_t last_seq;
 	double d_min_s;         /* slowly forgetting minimum of rx - tx: displacement reference */
 	uint64_t next_period_ns;
-	uint64_t warm_from_ns;  /* rx that began the current presence (first, after down or left) */
-	struct nw_period_result delay_period, hole_period;
-	struct nw_skew_result skew_result;
 };
 
 struct nw_analysis {
