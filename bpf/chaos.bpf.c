@@ -5,6 +5,8 @@
  * duplicates and corrupts what an interface sends. Parameters live in a map
  * the tool writes and pins, so a later invocation can read or change them.
  *
+ * A periodic outage drops everything for a fixed part of every period.
+ *
  * Corruption flips one random bit of a NetWatch sample's magic and fixes the
  * UDP checksum: the frame reaches the collector intact as a datagram and is
  * counted there as malformed (reason magic), never as a lost sample or as a
@@ -130,6 +132,14 @@ int nw_chaos(struct __sk_buff *skb)
 		return TC_ACT_OK;
 	s->packets++;
 
+	/* An outage is a fixed schedule, not a draw: the monotonic clock's
+	 * phase decides, so every server of a rack goes dark at its own phase
+	 * but for the same length. */
+	if (p->outage_period_ns && bpf_ktime_get_ns() % p->outage_period_ns < p->outage_len_ns) {
+		s->dropped++;
+		s->outage_dropped++;
+		return TC_ACT_SHOT;
+	}
 	lost = chance(st->bad ? p->loss_bad : p->loss_good);
 	if (st->bad) {
 		if (chance(p->p_bg))

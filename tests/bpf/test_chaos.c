@@ -91,6 +91,7 @@ static void stats(struct fx *fx, struct nw_chaos_stats *sum)
 		sum->corrupted += per[c].corrupted;
 		sum->corrupt_failed += per[c].corrupt_failed;
 		sum->bad_entries += per[c].bad_entries;
+		sum->outage_dropped += per[c].outage_dropped;
 	}
 	free(per);
 }
@@ -322,6 +323,34 @@ static void test_arp_and_disabled(void **state)
 	assert_int_equal(s.dropped, 1);
 }
 
+static void test_outage(void **state)
+{
+	struct fx *fx = *state;
+	struct nw_chaos_faults f = { .set = NW_FAULT_OUTAGE, .outage_len_ns = 999999999ULL,
+				     .outage_period_ns = 1000000000ULL };
+	uint8_t frame[PB_FRAME_MAX];
+	size_t len = pb_simple(frame, 1, 1, 1);
+	struct nw_chaos_stats s;
+	int dropped = 0;
+
+	/* Dark for all but 1 ns of every second: everything goes (a pass
+	 * would need the clock to land on that nanosecond). */
+	set_faults(fx, &f);
+	for (int i = 0; i < 100; i++)
+		dropped += run1(fx, frame, len, NULL, 0, NULL) == TC_SHOT;
+	assert_int_equal(dropped, 100);
+	/* Dark for 1 ns of every second: nothing goes. */
+	f.outage_len_ns = 1;
+	set_faults(fx, &f);
+	for (int i = 0; i < 100; i++)
+		dropped += run1(fx, frame, len, NULL, 0, NULL) == TC_SHOT;
+	assert_int_equal(dropped, 100);
+	stats(fx, &s);
+	assert_int_equal(s.outage_dropped, 100);
+	assert_int_equal(s.dropped, 100);
+	assert_int_equal(s.packets, 200);
+}
+
 int main(void)
 {
 	cpu_set_t set;
@@ -331,6 +360,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_duplicate, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_corrupt, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_arp_and_disabled, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_outage, setup, teardown),
 	};
 
 	CPU_ZERO(&set);

@@ -174,6 +174,51 @@ def test_bursty_loss_comes_in_runs(lab, tmp_path):
     assert run_len > 2.5, run_len
 
 
+def run_lengths(seqs, total):
+    have, runs, cur = set(seqs), [], 0
+    for q in range(total):
+        if q in have:
+            if cur:
+                runs.append(cur)
+            cur = 0
+        else:
+            cur += 1
+    if cur:
+        runs.append(cur)
+    return runs
+
+
+def test_periodic_outage(lab, tmp_path):
+    res = lab.chaos("--rack", "0", "--outage", "100ms/1s")
+    assert "bpf: outage 100ms every 1000ms" in res.stdout, res.stdout
+    log = tmp_path / "records.log"
+    col = Collector(lab.pair, "xdp", servers="0", log_path=str(log)).start()
+    try:
+        run_agent(lab.pair, "--controller", lab.pair.COLLECTOR_ADDR, "--rack", "0",
+                  "--server", "0", "--rate", RATE, "--count", str(SAMPLES))
+        bpf = lab.bpf_counts()
+        left = bpf["packets"] - bpf["dropped"] + bpf["duplicated"]
+        wait_for(lambda: (col.latest() or {"stats": {"packets": 0}})["stats"]["packets"] >= left,
+                 15, "every frame that left a0")
+        received = wait_for(lambda: col.servers()[0].get("received") or None, 5, "received")
+
+        def seqs():
+            with open(log) as f:
+                got = [int(l.split()[1]) for l in f if l.split()[0] == "0"]
+            return got if len(got) >= received else None
+        got = wait_for(seqs, 10, "the record log")
+    finally:
+        col.stop()
+        col.unpin()
+    runs = run_lengths(got, SAMPLES)
+    print(f"outage runs of missing samples at 1 kHz: {runs}")
+    # 4 s at 1 kHz under 100 ms of every second: 3 or 4 whole dark spells of
+    # ~100 samples (the ends may cut one), nothing missing in between.
+    assert all(r <= 102 for r in runs), runs
+    assert sum(1 for r in runs if r >= 95) >= 3, runs
+    assert 300 <= SAMPLES - len(set(got)) <= 500, runs
+
+
 def test_duplication_counted_as_duplicates(lab):
     res = lab.chaos("--rack", "0", "--duplicate", "10")
     assert "bpf: duplicate 10%" in res.stdout, res.stdout
@@ -345,6 +390,19 @@ def test_auto_sends_delay_to_the_agent(lab):
         assert "nothing was applied" in res.stdout and len(agent.requests()) == n
     finally:
         agent.stop()
+    # Clock skew only the agent can do; without a control socket it is an error.
+    agent = FakeAgent(lab.pair, path)
+    try:
+        res = lab.chaos("--rack", "0", "--skew", "200")
+        assert f"agent {path}: skew 200ppm" in res.stdout, res.stdout
+        assert agent.requests() == [{"impair": "delay=0,jitter=0,skew=200"}]
+    finally:
+        agent.stop()
+    lab.write(control=None)
+    res = lab.chaos("--rack", "0", "--skew", "200", "--loss", "5", check_rc=1)
+    assert "no backend can apply skew 200ppm" in res.stderr, res.stderr
+    assert lab.egress_filters().strip() == ""  # all or nothing
+    lab.write(control=path)
     # An agent that refuses is an error that quotes it.
     agent = FakeAgent(lab.pair, path, answer='{"ok": false, "error": "delay out of range"}')
     try:

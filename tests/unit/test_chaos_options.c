@@ -19,6 +19,7 @@ static const char *const env_names[] = {
 	"NETWATCH_LOSS",     "NETWATCH_BURST",   "NETWATCH_CORRUPT", "NETWATCH_DUPLICATE",
 	"NETWATCH_CLEAR",    "NETWATCH_LIST",    "NETWATCH_BACKEND", "NETWATCH_TOPOLOGY",
 	"NETWATCH_PIN_DIR",  "NETWATCH_PORT",    "NETWATCH_VERBOSE", "NETWATCH_STATE_DIR",
+	"NETWATCH_OUTAGE",   "NETWATCH_SKEW",
 };
 
 static int clear_env(void **state)
@@ -83,6 +84,14 @@ static void test_seed_interface(void **state)
 	assert_true(o.verbose);
 	chaos_opts_free(&o);
 
+	assert_int_equal(parse(&o, "--rack", "1", "--outage", "500ms/5s", "--skew", "-200", NULL),
+			 CHAOS_OPTS_RUN);
+	assert_int_equal(o.faults.set, NW_FAULT_OUTAGE | NW_FAULT_SKEW);
+	assert_int_equal(o.faults.outage_len_ns, 500000000ULL);
+	assert_int_equal(o.faults.outage_period_ns, 5000000000ULL);
+	assert_float_equal(o.faults.skew_ppm, -200.0, 1e-12);
+	chaos_opts_free(&o);
+
 	assert_int_equal(parse(&o, "--rack", "0", "--clear", NULL), CHAOS_OPTS_RUN);
 	assert_true(o.clear);
 	chaos_opts_free(&o);
@@ -124,6 +133,13 @@ static void test_bad_input(void **state)
 		{ "--rack", "0", "--loss", "80", "--burst", "2" },    /* needs burst >= 4 */
 		{ "--rack", "0", "--loss", "5", "--burst", "0.5" },
 		{ "--rack", "0", "--backend", "tc" },
+		{ "--rack", "0", "--outage", "5s/5s" },
+		{ "--rack", "0", "--outage", "0/5s" },
+		{ "--rack", "0", "--outage", "500ms" },
+		{ "--rack", "0", "--outage", "1s/2h" },
+		{ "--rack", "0", "--skew", "100001" },
+		{ "--rack", "0", "--skew", "--5" },
+		{ "--rack", "0", "--skew", "20%" },
 		{ "--rack", "0", "--clear", "--loss", "5" },
 		{ "--rack", "0", "--clear", "--list" },
 		{ "--rack", "0" },                                     /* nothing to do */
@@ -249,7 +265,15 @@ static void test_bpf_params(void **state)
 		nw_chaos_params_faults(&p, &back);
 		assert_float_equal(back.loss, 1.0, 1e-9);
 	}
-	f.set = NW_FAULT_DELAY; /* timing only: nothing for the BPF program */
+	f.set = NW_FAULT_OUTAGE;
+	f.outage_len_ns = 500000000ULL;
+	f.outage_period_ns = 5000000000ULL;
+	nw_chaos_bpf_params(&f, 9999, &p);
+	assert_int_equal(p.enabled, 1);
+	assert_int_equal(p.outage_len_ns, 500000000ULL);
+	assert_int_equal(p.outage_period_ns, 5000000000ULL);
+	assert_int_equal(p.loss_good, 0);
+	f.set = NW_FAULT_DELAY | NW_FAULT_SKEW; /* nothing for the BPF program */
 	nw_chaos_bpf_params(&f, 9999, &p);
 	assert_int_equal(p.enabled, 0);
 }
@@ -277,6 +301,10 @@ static void test_agent_messages(void **state)
 	assert_int_equal(nw_chaos_agent_spec(&f, NW_FAULT_JITTER, spec, sizeof(spec)), 0);
 	assert_string_equal(spec, "delay=0,jitter=2.5");
 	assert_int_equal(nw_chaos_agent_spec(&f, NW_FAULT_JITTER, spec, 8), -1);
+	f.set = NW_FAULT_SKEW;
+	f.skew_ppm = -200;
+	assert_int_equal(nw_chaos_agent_spec(&f, NW_FAULTS_AGENT, spec, sizeof(spec)), 0);
+	assert_string_equal(spec, "delay=0,jitter=0,skew=-200");
 	req = nw_chaos_agent_request("delay=200,jitter=25");
 	assert_string_equal(req, "{\"impair\":\"delay=200,jitter=25\"}");
 	free(req);

@@ -77,6 +77,7 @@ static int read_stats(const char *dir, struct nw_chaos_stats *sum)
 		sum->corrupted += per[c].corrupted;
 		sum->corrupt_failed += per[c].corrupt_failed;
 		sum->bad_entries += per[c].bad_entries;
+		sum->outage_dropped += per[c].outage_dropped;
 	}
 	free(per);
 	close(fd);

@@ -66,13 +66,19 @@ int chaos_apply_target(const struct chaos_ctx *c, const struct nw_chaos_target *
 
 	switch (o->backend) {
 	case NW_BACKEND_NETEM:
+		if (want & ~NW_FAULTS_NETEM) {
+			nw_chaos_describe(f, want & ~NW_FAULTS_NETEM, what, sizeof(what));
+			return fail(label, "backend netem cannot apply %s (outage: bpf; skew: agent)",
+				    what);
+		}
 		to_netem = want;
 		break;
 	case NW_BACKEND_BPF:
-		if (want & NW_FAULTS_TIMING) {
-			nw_chaos_describe(f, want & NW_FAULTS_TIMING, what, sizeof(what));
+		if (want & ~NW_FAULTS_BPF) {
+			nw_chaos_describe(f, want & ~NW_FAULTS_BPF, what, sizeof(what));
 			return fail(label, "backend bpf cannot apply %s: a tc program drops, copies "
-				    "and changes packets but cannot hold them (use netem or agent)",
+				    "and changes packets but cannot hold them or change the sender's "
+				    "clock (use netem or agent)",
 				    what);
 		}
 		to_bpf = want;
@@ -82,28 +88,38 @@ int chaos_apply_target(const struct chaos_ctx *c, const struct nw_chaos_target *
 			nw_chaos_describe(f, (want & ~NW_FAULTS_AGENT) |
 					      (f->burst > 1.0 ? NW_FAULT_LOSS : 0), what, sizeof(what));
 			return fail(label, "backend agent cannot apply %s: the agent delays, jitters, "
-				    "drops and duplicates its own samples independently (bursts and "
-				    "corruption: bpf or netem)", what);
+				    "drops and duplicates its own samples independently and skews its "
+				    "clock (bursts, corruption, outages: bpf or netem)", what);
 		}
 		if (!t->control[0])
 			return fail(label, "backend agent: the topology gives no control socket");
 		to_agent = want;
 		break;
 	case NW_BACKEND_AUTO:
-		/* netem first: it impairs the real path and does everything. */
-		r = nw_netem_apply(ifindex, f, want, err, sizeof(err));
+		/* Checked before anything changes: a server gets all or nothing. */
+		if ((want & NW_FAULT_SKEW) && !t->control[0]) {
+			nw_chaos_describe(f, NW_FAULT_SKEW, what, sizeof(what));
+			return fail(label, "no backend can apply %s: netem and bpf cannot change the "
+				    "sender's clock; agent: the topology gives no control socket", what);
+		}
+		to_agent = want & NW_FAULT_SKEW;
+		to_bpf = want & NW_FAULT_OUTAGE; /* only the program keeps a schedule */
+		if (!(want & NW_FAULTS_NETEM))
+			break;
+		/* netem first: it impairs the real path and does the rest. */
+		r = nw_netem_apply(ifindex, f, want & NW_FAULTS_NETEM, err, sizeof(err));
 		if (r == 0) {
-			to_netem = want;
-			nw_chaos_describe(f, want, what, sizeof(what));
+			to_netem = want & NW_FAULTS_NETEM;
+			nw_chaos_describe(f, to_netem, what, sizeof(what));
 			printf("%s: netem: %s\n", label, what);
 			break;
 		}
 		netem_reason(r, err, why, sizeof(why));
 		if (!is_missing_qdisc(r)) {
-			nw_chaos_describe(f, want, what, sizeof(what));
+			nw_chaos_describe(f, want & NW_FAULTS_NETEM, what, sizeof(what));
 			return fail(label, "backend netem (auto) cannot apply %s: %s", what, why);
 		}
-		to_bpf = want & NW_FAULTS_PACKET;
+		to_bpf |= want & NW_FAULTS_PACKET;
 		if (want & NW_FAULTS_TIMING) {
 			if (!t->control[0]) {
 				nw_chaos_describe(f, want & NW_FAULTS_TIMING, what, sizeof(what));
@@ -114,7 +130,7 @@ int chaos_apply_target(const struct chaos_ctx *c, const struct nw_chaos_target *
 					label, what, why);
 				return 1;
 			}
-			to_agent = want & NW_FAULTS_TIMING;
+			to_agent |= want & NW_FAULTS_TIMING;
 		}
 		printf("%s: netem: not used: %s\n", label, why);
 		break;
@@ -136,9 +152,11 @@ int chaos_apply_target(const struct chaos_ctx *c, const struct nw_chaos_target *
 			printf("%s: netem: removed the earlier impairment\n", label);
 	}
 	if (to_bpf) {
+		struct nw_chaos_faults mine = *f;
 		struct nw_chaos_params p;
 
-		nw_chaos_bpf_params(f, o->port, &p);
+		mine.set &= to_bpf; /* what went to netem must not be done twice */
+		nw_chaos_bpf_params(&mine, o->port, &p);
 		nw_chaos_describe(f, to_bpf, what, sizeof(what));
 		if (chaos_bpf_apply(pin_dir, ifindex, &p, c->log, err, sizeof(err)))
 			return fail(label, "backend bpf cannot apply %s: %s", what, err);

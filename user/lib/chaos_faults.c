@@ -60,6 +60,32 @@ int nw_chaos_parse_percent(const char *s, double *frac)
 	return 0;
 }
 
+int nw_chaos_parse_outage(const char *s, uint64_t *len_ns, uint64_t *period_ns)
+{
+	const char *slash = s ? strchr(s, '/') : NULL;
+	char len[64];
+
+	if (!slash || (size_t)(slash - s) >= sizeof(len))
+		return -1;
+	memcpy(len, s, (size_t)(slash - s));
+	len[slash - s] = '\0';
+	if (nw_chaos_parse_duration(len, len_ns) || nw_chaos_parse_duration(slash + 1, period_ns))
+		return -1;
+	return (*len_ns > 0 && *len_ns < *period_ns) ? 0 : -1;
+}
+
+int nw_chaos_parse_ppm(const char *s, double *ppm)
+{
+	int neg = s && *s == '-';
+	char *end;
+	double v;
+
+	if (parse_number(s + neg, &v, &end) || (*end && strcmp(end, "ppm")) || v > NW_CHAOS_MAX_PPM)
+		return -1;
+	*ppm = neg ? -v : v;
+	return 0;
+}
+
 uint32_t nw_chaos_prob(double frac)
 {
 	double x = frac * 4294967296.0;
@@ -117,8 +143,12 @@ void nw_chaos_bpf_params(const struct nw_chaos_faults *f, uint16_t sample_port,
 	const char *why;
 
 	memset(out, 0, sizeof(*out));
-	out->enabled = (f->set & NW_FAULTS_PACKET) ? 1U : 0U;
+	out->enabled = (f->set & NW_FAULTS_BPF) ? 1U : 0U;
 	out->sample_port = sample_port;
+	if (f->set & NW_FAULT_OUTAGE) {
+		out->outage_period_ns = f->outage_period_ns;
+		out->outage_len_ns = f->outage_len_ns;
+	}
 	if (f->set & NW_FAULT_LOSS) {
 		if (f->burst > 1.0 && !nw_chaos_gilbert(f->loss, f->burst, &p_gb, &p_bg, &why)) {
 			out->loss_good = 0;
@@ -160,6 +190,11 @@ void nw_chaos_params_faults(const struct nw_chaos_params *p, struct nw_chaos_fau
 		f->set |= NW_FAULT_CORRUPT;
 		f->corrupt = p->corrupt == NW_CHAOS_ALWAYS ? 1.0 : p->corrupt / 4294967296.0;
 	}
+	if (p->outage_period_ns && p->outage_len_ns) {
+		f->set |= NW_FAULT_OUTAGE;
+		f->outage_period_ns = p->outage_period_ns;
+		f->outage_len_ns = p->outage_len_ns;
+	}
 }
 
 int nw_chaos_agent_spec(const struct nw_chaos_faults *f, unsigned which, char *out, size_t size)
@@ -174,6 +209,8 @@ int nw_chaos_agent_spec(const struct nw_chaos_faults *f, unsigned which, char *o
 		n += snprintf(out + n, size - (size_t)n, ",loss=%.6g%%", f->loss * 100.0);
 	if (n >= 0 && (size_t)n < size && (which & NW_FAULT_DUPLICATE))
 		n += snprintf(out + n, size - (size_t)n, ",dup=%.6g%%", f->duplicate * 100.0);
+	if (n >= 0 && (size_t)n < size && (which & NW_FAULT_SKEW))
+		n += snprintf(out + n, size - (size_t)n, ",skew=%.6g", f->skew_ppm);
 	return (n < 0 || (size_t)n >= size) ? -1 : 0;
 }
 
@@ -216,6 +253,15 @@ void nw_chaos_describe(const struct nw_chaos_faults *f, unsigned which, char *ou
 		ADD("%sduplicate %.6g%%", o ? " " : "", f->duplicate * 100.0);
 	if (which & NW_FAULT_CORRUPT)
 		ADD("%scorrupt %.6g%%", o ? " " : "", f->corrupt * 100.0);
+	if (which & NW_FAULT_OUTAGE) {
+		char p[32];
+
+		fmt_duration(d, sizeof(d), f->outage_len_ns);
+		fmt_duration(p, sizeof(p), f->outage_period_ns);
+		ADD("%soutage %s every %s", o ? " " : "", d, p);
+	}
+	if (which & NW_FAULT_SKEW)
+		ADD("%sskew %.6gppm", o ? " " : "", f->skew_ppm);
 	if (!o)
 		ADD("nothing");
 #undef ADD

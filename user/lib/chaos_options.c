@@ -16,7 +16,8 @@
 #define L(name, arg, id) { name, arg, NULL, OPT_BASE + (id) }
 
 enum opt_id {
-	O_RACK, O_SERVER, O_DELAY, O_JITTER, O_LOSS, O_BURST, O_CORRUPT, O_DUPLICATE, O_CLEAR,
+	O_RACK, O_SERVER, O_DELAY, O_JITTER, O_LOSS, O_BURST, O_CORRUPT, O_DUPLICATE, O_OUTAGE,
+	O_SKEW, O_CLEAR,
 	O_LIST, O_BACKEND, O_TOPOLOGY, O_PIN_DIR, O_STATE_DIR, O_PORT, O_VERBOSE, O__VALUED,
 	O_HELP = O__VALUED, O_VERSION, O__COUNT
 };
@@ -30,6 +31,8 @@ static const struct option long_opts[] = {
 	L("burst", required_argument, O_BURST),
 	L("corrupt", required_argument, O_CORRUPT),
 	L("duplicate", required_argument, O_DUPLICATE),
+	L("outage", required_argument, O_OUTAGE),
+	L("skew", required_argument, O_SKEW),
 	L("clear", no_argument, O_CLEAR),
 	L("list", no_argument, O_LIST),
 	L("backend", required_argument, O_BACKEND),
@@ -45,7 +48,8 @@ static const struct option long_opts[] = {
 
 static const char *const env_names[O__VALUED] = {
 	"NETWATCH_RACK", "NETWATCH_SERVER", "NETWATCH_DELAY", "NETWATCH_JITTER", "NETWATCH_LOSS",
-	"NETWATCH_BURST", "NETWATCH_CORRUPT", "NETWATCH_DUPLICATE", "NETWATCH_CLEAR", "NETWATCH_LIST",
+	"NETWATCH_BURST", "NETWATCH_CORRUPT", "NETWATCH_DUPLICATE", "NETWATCH_OUTAGE", "NETWATCH_SKEW",
+	"NETWATCH_CLEAR", "NETWATCH_LIST",
 	"NETWATCH_BACKEND", "NETWATCH_TOPOLOGY", "NETWATCH_PIN_DIR", "NETWATCH_STATE_DIR", "NETWATCH_PORT",
 	"NETWATCH_VERBOSE",
 };
@@ -65,6 +69,8 @@ static const char usage[] =
 	"                      needs --loss; N >= loss/(100-loss))\n"
 	"  --duplicate P       send an extra copy of P percent of the packets\n"
 	"  --corrupt P         damage P percent of the samples (one bit of the magic)\n"
+	"  --outage LEN/PERIOD lose everything for LEN of every PERIOD (500ms/5s; bpf)\n"
+	"  --skew PPM          the sender's clock runs PPM fast (<0: slow; agent only)\n"
 	"Targets and backends:\n"
 	"  --rack R            rack id 0..65535 (required to apply)\n"
 	"  --server LIST       only these servers of the rack, e.g. 3 or 0-3,7\n"
@@ -169,6 +175,16 @@ static int apply(struct chaos_opts *o, int id, const char *v, const char *src)
 		return set_percent(o, v, src, NW_FAULT_DUPLICATE, &o->faults.duplicate);
 	case O_CORRUPT:
 		return set_percent(o, v, src, NW_FAULT_CORRUPT, &o->faults.corrupt);
+	case O_OUTAGE:
+		if (nw_chaos_parse_outage(v, &o->faults.outage_len_ns, &o->faults.outage_period_ns))
+			return bad(src, "want LEN/PERIOD with 0 < LEN < PERIOD <= 1 hour, e.g. 500ms/5s");
+		o->faults.set |= NW_FAULT_OUTAGE;
+		return 0;
+	case O_SKEW:
+		if (nw_chaos_parse_ppm(v, &o->faults.skew_ppm))
+			return bad(src, "want parts per million within -100000..100000, e.g. 200");
+		o->faults.set |= NW_FAULT_SKEW;
+		return 0;
 	case O_BURST: {
 		char *end;
 		double b = strtod(v, &end);

@@ -30,6 +30,10 @@ struct nw_chaos_params {
 	__u32 corrupt;      /* flip one bit of a NetWatch sample's magic */
 	__u16 sample_port;  /* UDP destination port of NetWatch samples (host order) */
 	__u16 owner;        /* NW_CHAOS_OWN_*: the tool's bookkeeping, unread by the program */
+	/* Periodic outage: everything is dropped while
+	 * bpf_ktime_get_ns() % outage_period_ns < outage_len_ns (0: none). */
+	__u64 outage_period_ns;
+	__u64 outage_len_ns;
 };
 
 /* The tool created the clsact qdisc (none was there): --clear may remove it
@@ -51,6 +55,7 @@ struct nw_chaos_stats {
 	__u64 corrupted;
 	__u64 corrupt_failed; /* sample could not be rewritten */
 	__u64 bad_entries;  /* good->bad transitions: the number of loss bursts begun */
+	__u64 outage_dropped; /* of `dropped`, those inside an outage window */
 };
 
 /* skb->mark on the program's own duplicates while they pass egress again, so
