@@ -12,7 +12,7 @@
  *    server: nw_spec_analyze + nw_health_eval + view copy for every server;
  *  - "tone+periods": the default budget (NW_ANALYSIS_PERIOD_BUDGET);
  *  - the unbudgeted periodicity + skew cost of one server, by calling
- *    nw_periodicity_eval and nw_skew_eval directly on filled state.
+ *    nw_periodicity_eval_with and nw_skew_eval_series directly on filled state.
  * Memory: mallinfo2() uordblks delta across the refresh that allocates
  * every server's state, and across the first refresh that copies spectra
  * (the view's per-slot spectrum buffer), divided by the number of servers;
@@ -239,8 +239,14 @@ static double period_cost_us(void)
 			struct nw_server_analysis *sa = &b.an.srv[s];
 
 			nw_periodicity_eval_with(&sa->per, &b.an.per_scratch, &dp, &hp);
-			nw_skew_eval_with(&sa->skew, &b.an.skew_scratch,
-					  (double)(sa->sig.last_rx_ns - sa->t0_ns) / 1e9, &sk);
+			nw_skew_eval_series(&(struct nw_skew_series){
+						    .t = sa->per.delay.t, .d = sa->per.delay.y,
+						    .n = sa->per.delay.count,
+						    .d_ref = sa->per.delay.y_ref,
+						    .min_points = NW_SKEW_DEFAULT_MIN_POINTS,
+						    .min_span_s = NW_SKEW_DEFAULT_MIN_SPAN_S },
+					    &b.an.skew_scratch,
+					    (double)(sa->sig.last_rx_ns - sa->t0_ns) / 1e9, &sk);
 		}
 	t = (mono_s() - t0) / (reps * n);
 	teardown(&b);
@@ -282,10 +288,11 @@ int main(int argc, char **argv)
 	}
 	cap = (size_t)ceil(cfg.horizon_s * RATE_HZ);
 	sig_b = 2 * (size_t)cfg.window * sizeof(struct nw_sig_rec);
-	/* per server: two rings of t (double) + y (float); skew: t + d (float).
-	 * The evaluation scratch is the analysis context's, once. */
+	/* per server: two rings of t (double) + y (float); the skew fit reads
+	 * the delay ring (no ring of its own). The evaluation scratch is the
+	 * analysis context's, once. */
 	per_b = 2 * cap * (sizeof(double) + sizeof(float));
-	skew_b = cap * (sizeof(double) + sizeof(float));
+	skew_b = 0;
 	{
 		struct nw_periodicity_scratch ps = { 0 };
 		struct nw_skew_scratch ss = { 0 };
@@ -304,7 +311,7 @@ int main(int argc, char **argv)
 	spec_b = (cfg.window / 2 + 1) * sizeof(double);
 	nw_analysis_free(&probe);
 	printf("memory per server, computed from the structures: signal ring %zu B, periodicity "
-	       "rings %zu B, skew ring %zu B, view spectrum %zu B, slot entries %zu + %zu B; total "
+	       "rings %zu B, skew ring %zu B (it fits the delay ring), view spectrum %zu B, slot entries %zu + %zu B; total "
 	       "%zu B (+ %zu B of evaluation scratch once per analysis context)\n",
 	       sig_b, per_b, skew_b, spec_b, sizeof(struct nw_server_analysis),
 	       sizeof(struct nw_server_view),

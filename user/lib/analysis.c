@@ -49,7 +49,6 @@ static void server_release(struct nw_server_analysis *s)
 	if (s->ready) {
 		nw_signal_free(&s->sig);
 		nw_periodicity_free(&s->per);
-		nw_skew_free(&s->skew);
 	}
 	memset(s, 0, sizeof(*s));
 }
@@ -89,10 +88,8 @@ static int server_setup(struct nw_analysis *a, struct nw_server_analysis *s, uin
 		nw_signal_free(&s->sig);
 		return -ENOMEM;
 	}
-	if (nw_skew_init_shared(&s->skew, cap) ||
-	    nw_periodicity_scratch_fit(&a->per_scratch, &s->per.cfg) ||
+	if (nw_periodicity_scratch_fit(&a->per_scratch, &s->per.cfg) ||
 	    nw_skew_scratch_fit(&a->skew_scratch, cap)) {
-		nw_skew_free(&s->skew);
 		nw_signal_free(&s->sig);
 		nw_periodicity_free(&s->per);
 		return -ENOMEM;
@@ -160,7 +157,6 @@ void nw_analysis_record(struct nw_analysis *a, uint32_t slot, uint32_t server_id
 	 * (receiver TAI minus sender TAI: includes the clocks' offset). */
 	t_s = (double)(int64_t)(rec->tx_ns - s->t0_ns) / 1e9;
 	d_s = (double)(int64_t)(rec->rx_ns - rec->tx_ns) / 1e9;
-	nw_skew_add(&s->skew, t_s, d_s);
 	nw_periodicity_add_delay(&s->per, t_s, d_s);
 	feed_holes(s, rec, t_s, d_s);
 }
@@ -202,7 +198,13 @@ static void refresh_periods(struct nw_analysis *a, uint64_t now_ns)
 		nw_periodicity_eval_with(&s->per, &a->per_scratch, &s->delay_period,
 					 &s->hole_period);
 		t_now = (double)(int64_t)(s->sig.last_rx_ns - s->t0_ns) / 1e9;
-		nw_skew_eval_with(&s->skew, &a->skew_scratch, t_now, &s->skew_result);
+		nw_skew_eval_series(&(struct nw_skew_series){
+					    .t = s->per.delay.t, .d = s->per.delay.y,
+					    .n = s->per.delay.count, .t0 = 0.0,
+					    .d_ref = s->per.delay.y_ref,
+					    .min_points = NW_SKEW_DEFAULT_MIN_POINTS,
+					    .min_span_s = NW_SKEW_DEFAULT_MIN_SPAN_S },
+				    &a->skew_scratch, t_now, &s->skew_result);
 		s->next_period_ns = now_ns + every;
 	}
 }

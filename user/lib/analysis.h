@@ -41,15 +41,16 @@ struct nw_analysis_cfg {
  * thousands of servers it is fewer cache lines to fetch; the periodicity and
  * skew state, touched per record and every few seconds, follows. */
 struct nw_server_analysis {
-	bool ready;             /* signal, periodicity and skew allocated */
+	bool ready;             /* signal and periodicity allocated */
 	uint32_t server_id;
 	double rate_hz, tone_hz;
 	uint64_t warm_from_ns;  /* rx that began the current presence (first, after down or left) */
 	struct nw_signal sig;
 	struct nw_period_result delay_period, hole_period;
 	struct nw_skew_result skew_result;
+	/* Its delay ring is also the skew fit's series (the same points:
+	 * nw_skew_eval_series), so there is no second copy. */
 	struct nw_periodicity per;
-	struct nw_skew skew;
 	bool have_t0, have_seq;
 	uint64_t t0_ns;         /* time origin of the period/skew series (sender clock) */
 	uint64_t last_seq;

@@ -144,7 +144,8 @@ static void ring_add(struct nw_periodicity *p, struct nw_pring *r, double t, dou
 	}
 	r->t[r->head] = t;
 	r->y[r->head] = (float)(y - r->y_ref);
-	r->head = (r->head + 1) % p->cfg.capacity;
+	if (++r->head == p->cfg.capacity) /* no division per sample */
+		r->head = 0;
 	if (r->count < p->cfg.capacity)
 		r->count++;
 }

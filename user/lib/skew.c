@@ -42,8 +42,8 @@ int nw_skew_init_shared(struct nw_skew *s, size_t capacity)
 		return -1;
 	}
 	s->capacity = capacity;
-	s->min_points = 32;
-	s->min_span_s = 10.0;
+	s->min_points = NW_SKEW_DEFAULT_MIN_POINTS;
+	s->min_span_s = NW_SKEW_DEFAULT_MIN_SPAN_S;
 	return 0;
 }
 
@@ -81,7 +81,8 @@ void nw_skew_add(struct nw_skew *s, double t_s, double d_s)
 	}
 	s->t[s->head] = t_s - s->t0;
 	s->d[s->head] = (float)(d_s - s->d_ref);
-	s->head = (s->head + 1) % s->capacity;
+	if (++s->head == s->capacity) /* no division per sample */
+		s->head = 0;
 	if (s->count < s->capacity)
 		s->count++;
 }
@@ -111,15 +112,25 @@ void nw_skew_eval(struct nw_skew *s, double t_now_s, struct nw_skew_result *out)
 void nw_skew_eval_with(struct nw_skew *s, struct nw_skew_scratch *sc, double t_now_s,
 		       struct nw_skew_result *out)
 {
+	struct nw_skew_series ser = { .t = s->t, .d = s->d, .n = s->count, .t0 = s->t0,
+				      .d_ref = s->d_ref, .min_points = s->min_points,
+				      .min_span_s = s->min_span_s };
+
+	nw_skew_eval_series(&ser, sc, t_now_s, out);
+}
+
+void nw_skew_eval_series(const struct nw_skew_series *ser, struct nw_skew_scratch *sc,
+			 double t_now_s, struct nw_skew_result *out)
+{
 	struct nw_skew_pt *p = sc->pts, *h = sc->hull;
-	size_t n = s->count, m = 0, k = 0;
+	size_t n = ser->n, m = 0, k = 0;
 	double tbar = 0, tref, a, b, excess = 0;
 
 	memset(out, 0, sizeof(*out));
-	if (!s->t || n < 2 || sc->capacity < n)
+	if (!ser->t || !ser->d || n < 2 || sc->capacity < n)
 		return;
 	for (size_t i = 0; i < n; i++)
-		p[i] = (struct nw_skew_pt){ .t = s->t[i], .d = (double)s->d[i] };
+		p[i] = (struct nw_skew_pt){ .t = ser->t[i], .d = (double)ser->d[i] };
 	/* Points can arrive out of tx order (reordering, sender restarts); the
 	 * monotone chain needs them sorted. qsort: O(n log n) whatever the input. */
 	qsort(p, n, sizeof(*p), by_t_then_d);
@@ -133,7 +144,7 @@ void nw_skew_eval_with(struct nw_skew *s, struct nw_skew_scratch *sc, double t_n
 	tbar /= (double)n;
 	out->n = n;
 	out->span_s = p[n - 1].t;
-	if (n < s->min_points || out->span_s < s->min_span_s || !(out->span_s > 0))
+	if (n < ser->min_points || out->span_s < ser->min_span_s || !(out->span_s > 0))
 		return;
 
 	/* Andrew's monotone chain, lower half. Equal t: only the lowest d can be
@@ -158,6 +169,6 @@ void nw_skew_eval_with(struct nw_skew *s, struct nw_skew_scratch *sc, double t_n
 		excess += p[i].d - (a + b * p[i].t);
 	out->valid = true;
 	out->ppm = b * 1e6;
-	out->delay_s = s->d_ref + a + b * ((t_now_s - s->t0) - tref);
+	out->delay_s = ser->d_ref + a + b * ((t_now_s - ser->t0) - tref);
 	out->excess_s = excess / (double)n;
 }

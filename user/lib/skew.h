@@ -36,6 +36,9 @@ struct nw_skew_scratch {
 int nw_skew_scratch_fit(struct nw_skew_scratch *sc, size_t capacity);
 void nw_skew_scratch_free(struct nw_skew_scratch *sc);
 
+#define NW_SKEW_DEFAULT_MIN_POINTS 32
+#define NW_SKEW_DEFAULT_MIN_SPAN_S 10.0
+
 struct nw_skew {
 	/* Last `capacity` points, insertion order: t as a double (seconds
 	 * since t0), d as a float relative to d_ref (the first d): what is left
@@ -79,5 +82,20 @@ void nw_skew_eval(struct nw_skew *s, double t_now_s, struct nw_skew_result *out)
 /* The same with a shared scratch (smaller than the ring: result invalid). */
 void nw_skew_eval_with(struct nw_skew *s, struct nw_skew_scratch *sc, double t_now_s,
 		       struct nw_skew_result *out);
+
+/* The fit over points held elsewhere (any order): the rack controller fits
+ * the periodicity finder's delay ring, which holds the same points, instead
+ * of keeping a second copy. t[i] in seconds since t0 (on t_now_s's clock),
+ * d[i] = rx - tx - d_ref. Result invalid below min_points / min_span_s. */
+struct nw_skew_series {
+	const double *t;
+	const float *d;
+	size_t n;
+	double t0, d_ref;
+	size_t min_points;
+	double min_span_s;
+};
+void nw_skew_eval_series(const struct nw_skew_series *ser, struct nw_skew_scratch *sc,
+			 double t_now_s, struct nw_skew_result *out);
 
 #endif
