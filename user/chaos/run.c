@@ -172,7 +172,8 @@ int chaos_apply_target(const struct chaos_ctx *c, const struct nw_chaos_target *
 			return fail(label, "agent: cannot express %s", what);
 		if (nw_chaos_agent_send(t->control, spec, NW_CHAOS_AGENT_TIMEOUT_MS, err,
 					sizeof(err)))
-			return fail(label, "backend agent cannot apply %s: %s", what, err);
+			return fail(label, "backend agent cannot apply %s: %s%s", what, err,
+				    to_bpf ? " (the bpf part is applied; --clear removes it)" : "");
 		if (chaos_agent_note_write(o->state_dir, t, spec))
 			fprintf(stderr, "netwatch-chaos: %s: warning: cannot note the agent's impairment "
 				"in %s: --clear will not reset it\n", label, o->state_dir);
