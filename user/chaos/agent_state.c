@@ -15,11 +15,20 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* Named after the control socket, not the rack and server: two labs (or a
+ * lab and a hand-written topology) number their servers alike. */
 static int state_path(const char *dir, const struct nw_chaos_target *t, char *out, size_t size)
 {
-	int n = snprintf(out, size, "%s/agent-r%u-s%u", dir, t->rack_id, t->server_id);
+	int n = snprintf(out, size, "%s/agent", dir);
 
-	return (n < 0 || (size_t)n >= size) ? -1 : 0;
+	if (n < 0 || (size_t)n >= size)
+		return -1;
+	for (const char *c = t->control; *c && (size_t)n + 1 < size; c++)
+		out[n++] = *c == '/' ? '_' : *c;
+	if ((size_t)n + 1 >= size)
+		return -1;
+	out[n] = '\0';
+	return 0;
 }
 
 int chaos_agent_note_write(const char *dir, const struct nw_chaos_target *t, const char *spec)
@@ -33,7 +42,7 @@ int chaos_agent_note_write(const char *dir, const struct nw_chaos_target *t, con
 	f = fopen(tmp, "w");
 	if (!f)
 		return -1;
-	/* The control path is kept too: a note for another socket is stale. */
+	/* The control path is kept too: '_' in a name could stand for '/'. */
 	fprintf(f, "%s\n%s\n", t->control, spec);
 	if (fclose(f) || rename(tmp, path)) {
 		unlink(tmp);
