@@ -3,8 +3,10 @@ it comes up with every rack and server healthy in the DC's own JSON, reachable
 from the host; Prometheus in the lab scrapes the DC and both racks; a second
 `up` is refused; a fault put on one server through its agent's control socket
 moves only that server and only rack 0's and the DC's scores, and clearing it
-returns to healthy within one analysis window plus two intervals; after `down`
-nothing the lab made remains. The fixture's finalizer runs `down` whatever
+returns to healthy within one analysis window plus two intervals; a blackout
+of one server makes it `down` and fires the project's NetWatchServerDown alert
+for that server only; after `down` nothing the lab made remains (a fault left
+applied by netwatch-chaos included). The fixture's finalizer runs `down` whatever
 happens, so a failing test leaves nothing behind either.
 
 The lab runs under its own name (198.19.0.0/16, its own run dir and pin dir),
@@ -210,10 +212,62 @@ def test_bad_control_request_is_answered_not_applied(lab):
     assert ans["ok"] is False and "probability" in ans["error"]
 
 
+def alerts(lab):
+    doc = try_json(lab["info"]["endpoints"]["prometheus"] + "/api/v1/alerts")
+    return doc["data"]["alerts"] if doc and doc.get("status") == "success" else None
+
+
+def test_blackout_of_one_server_fires_its_down_alert_only(lab):
+    """The project's alert rules run in the lab's Prometheus: a server whose
+    samples stop is `down` in the DC's JSON and NetWatchServerDown fires for
+    it (and for no other server) once its `for:` has passed."""
+    ctl = os.path.join(lab["info"]["run_dir"], "agent-r0s1.sock")
+    assert control(ctl, "loss=100%") == {"ok": True}
+    try:
+        def down_in_dc():
+            d = dc_doc(lab)
+            return d and d["racks"][0]["servers"][1]["class"] == "down"
+
+        wait_for(down_in_dc, 15, "rack 0 server 1 down in /api/v1/dc", 0.5)
+
+        def firing():
+            a = alerts(lab)
+            if a is None:
+                return None
+            down = [x for x in a if x["labels"]["alertname"] == "NetWatchServerDown"]
+            others = [x for x in down if (x["labels"]["rack_id"], x["labels"]["server_id"])
+                      != ("0", "1")]
+            assert not others, others
+            return [x for x in down if x["state"] == "firing"]
+
+        # 10 s for:, plus scrape (2 s) and evaluation (2 s) granularity.
+        fired = wait_for(firing, 30, "NetWatchServerDown firing for rack 0 server 1", 1.0)
+        assert "Rack 0 server 1 is down" in fired[0]["annotations"]["summary"]
+    finally:
+        assert control(ctl, "") == {"ok": True}
+    wait_for(lambda: all_healthy(dc_doc(lab)), WINDOW_S + 2 * INTERVAL_S + 1.5,
+             "healthy again after the blackout", 0.25)
+
+
+def chaos_bin():
+    path = os.path.join(BUILD, "netwatch-chaos")
+    return path if os.access(path, os.X_OK) else None
+
+
 def test_down_removes_everything(lab):
     name, state = lab["name"], lab["state"]
     pids = [(p["pid"], p["start"]) for p in state["processes"]]
     assert pids
+    # Leave a fault applied, as an interrupted experiment would: its tc
+    # program and pinned maps (netwatch-chaos' bpf backend) must go too.
+    chaos_pin = None
+    if chaos_bin():
+        r = subprocess.run([chaos_bin(), "--topology", lab["info"]["topology"], "--rack", "1",
+                            "--server", "2", "--loss", "20", "--backend", "bpf"],
+                           capture_output=True, text=True, timeout=30)
+        assert r.returncode == 0, r.stderr
+        chaos_pin = f"/sys/fs/bpf/netwatch-chaos/{name}-r1s2-eth0"
+        assert os.path.exists(chaos_pin)
     r = lab_cmd(name, "down", "--json", check=True)
     assert json.loads(r.stdout)["left"] == []
 
@@ -225,6 +279,8 @@ def test_down_removes_everything(lab):
     assert state["net"] not in routes
     assert not os.path.exists(state["pin_dir"])
     assert not os.path.exists(state["run_dir"])
+    if chaos_pin:
+        assert not os.path.exists(chaos_pin)
     for pid, start in pids:
         assert proc_start(pid) != start, f"pid {pid} still runs"
     # A second down is harmless and says there is nothing to do.
