@@ -78,15 +78,23 @@ static void write_direct(struct nw_registry *r, uint32_t server_id, uint32_t slo
 			server_id, slot, strerror(errno));
 }
 
-static int create_ring(struct nw_registry *r, uint32_t slot)
+/* A new ringbuf for slot, not yet in nw_rings. fd or -errno. */
+static int new_ring(const struct nw_registry *r, uint32_t slot)
 {
 	char name[16];
 	int fd;
 
 	snprintf(name, sizeof(name), "nw_ring_%u", slot);
 	fd = bpf_map_create(BPF_MAP_TYPE_RINGBUF, name, 0, 0, r->ring_bytes, NULL);
+	return fd < 0 ? -errno : fd;
+}
+
+static int create_ring(struct nw_registry *r, uint32_t slot)
+{
+	int fd = new_ring(r, slot);
+
 	if (fd < 0)
-		return -errno;
+		return fd;
 	if (bpf_map_update_elem(r->rings_fd, &slot, &fd, BPF_ANY)) {
 		int err = -errno;
 
@@ -172,6 +180,54 @@ int nw_registry_adopt(struct nw_registry *r)
 	return 0;
 }
 
+int nw_registry_prepare_rings(struct nw_registry *r, uint32_t n)
+{
+	uint32_t *slots, got = 0, count;
+	int *fds, err = 0;
+
+	if (n == 0)
+		return 0;
+	slots = calloc(n, sizeof(*slots));
+	fds = calloc(n, sizeof(*fds));
+	if (!slots || !fds) {
+		free(slots);
+		free(fds);
+		return -ENOMEM;
+	}
+	for (uint32_t s = 0; s < r->max_slots && got < n; s++) {
+		int fd;
+
+		if (r->used[s] || r->ring_fd[s] >= 0)
+			continue;
+		fd = new_ring(r, s);
+		if (fd < 0) {
+			err = fd;
+			break;
+		}
+		slots[got] = s;
+		fds[got++] = fd;
+	}
+	/* One update for all: each single update of a map-in-map waits for an
+	 * RCU grace period (10-25 ms here, 99 s for 10k servers); the batch
+	 * waits once. Kernels without batch support get the slow path. */
+	count = got;
+	if (got && bpf_map_update_batch(r->rings_fd, slots, fds, &count, NULL)) {
+		for (uint32_t i = count; i < got; i++)
+			if (bpf_map_update_elem(r->rings_fd, &slots[i], &fds[i], BPF_ANY)) {
+				err = -errno;
+				for (uint32_t j = i; j < got; j++)
+					close(fds[j]);
+				got = i;
+				break;
+			}
+	}
+	for (uint32_t i = 0; i < got; i++)
+		r->ring_fd[slots[i]] = fds[i];
+	free(slots);
+	free(fds);
+	return err;
+}
+
 int nw_registry_lookup(const struct nw_registry *r, uint32_t server_id, uint32_t *slot)
 {
 	struct nw_server_key key = { .rack_id = r->rack_id, .server_id = server_id };
@@ -196,8 +252,9 @@ int nw_registry_add(struct nw_registry *r, uint32_t server_id, int midstream, ui
 		return -ENOSPC;
 
 	/* Ring and state before the index entry: the kernel must never see a
-	 * server whose slot is not ready (it would count no_ring). */
-	fd = create_ring(r, s);
+	 * server whose slot is not ready (it would count no_ring). A ring
+	 * nw_registry_prepare_rings made for this free slot is used as is. */
+	fd = r->ring_fd[s] >= 0 ? r->ring_fd[s] : create_ring(r, s);
 	if (fd < 0)
 		return fd;
 	memset(&st, 0, sizeof(st));
@@ -208,7 +265,8 @@ int nw_registry_add(struct nw_registry *r, uint32_t server_id, int midstream, ui
 	    bpf_map_update_elem(r->index_fd, &key, &s, BPF_NOEXIST)) {
 		int err = -errno;
 
-		close(fd);
+		if (r->ring_fd[s] != fd)
+			close(fd);
 		return err;
 	}
 	r->ring_fd[s] = fd;

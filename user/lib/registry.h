@@ -46,6 +46,12 @@ int nw_registry_adopt(struct nw_registry *r);
 int nw_registry_add(struct nw_registry *r, uint32_t server_id, int midstream, uint32_t *slot,
 		    int *created);
 
+/* Creates rings for the next `n` free slots and inserts them with one
+ * batch update (a single map-in-map update waits for an RCU grace period,
+ * so registering 10k servers one by one takes minutes); nw_registry_add
+ * then uses them. Best effort: 0, or -errno after preparing what it could. */
+int nw_registry_prepare_rings(struct nw_registry *r, uint32_t n);
+
 /* Whether server_id has a slot; its slot in *slot when it has. */
 int nw_registry_lookup(const struct nw_registry *r, uint32_t server_id, uint32_t *slot);
 

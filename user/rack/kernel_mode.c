@@ -49,6 +49,15 @@ static int start_draining(struct kernel_run *k, uint32_t slot)
 
 static int register_static(struct kernel_run *k)
 {
+	uint32_t fresh = 0, slot;
+	int err;
+
+	for (size_t i = 0; i < k->o->nservers; i++)
+		fresh += !nw_registry_lookup(&k->reg, k->o->servers[i], &slot);
+	err = nw_registry_prepare_rings(&k->reg, fresh);
+	if (err)
+		nw_warn(k->log, "cannot prepare server rings in one batch", "servers=%u err=%s",
+			fresh, strerror(-err));
 	for (size_t i = 0; i < k->o->nservers; i++) {
 		uint32_t slot;
 		int created, err;
