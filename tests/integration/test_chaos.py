@@ -238,7 +238,9 @@ def test_corruption_counted_as_malformed(lab):
     assert mal["magic"] == bpf["corrupted"], (mal, bpf)
     assert sum(mal.values()) == mal["magic"], mal
     assert_rate("samples counted malformed", mal["magic"], SAMPLES, 0.05)
-    assert s["received"] + mal["magic"] == SAMPLES, (s, mal)
+    # The agent's three goodbyes cross the same program, so up to three of
+    # the corrupted datagrams may be goodbyes rather than samples.
+    assert SAMPLES <= s["received"] + mal["magic"] <= SAMPLES + 3, (s, mal)
 
 
 def test_clear_removes_only_its_own(lab):

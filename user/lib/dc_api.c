@@ -31,7 +31,7 @@ static json_t *rack_json(const struct dc_state *st, const struct dc_rack *r, uin
 			json_decref(servers);
 			return NULL;
 		}
-	o = json_pack("{s:I, s:s, s:b, s:o, s:o, s:o, s:O, s:O, s:O, s:b, s:I, s:o}",
+	o = json_pack("{s:I, s:s, s:b, s:o, s:o, s:o, s:o, s:o, s:o, s:b, s:I, s:o}",
 		      "rack_id", (json_int_t)r->rack_id,
 		      "state", dc_rack_state_name(dc_rack_state(st, r, mono_ns)),
 		      "expected", r->expected,
