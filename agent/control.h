@@ -17,6 +17,7 @@
 
 #define NW_CONTROL_MAX_DGRAM 1024 /* a request is a few dozen bytes */
 #define NW_CONTROL_BATCH 16       /* datagrams handled per poll */
+#define NW_CONTROL_POLL_NS 10000000ULL /* polled at most every 10 ms */
 
 /* Applies a new impairment; 0, or -1 with a reason in err (nothing changed). */
 typedef int (*nw_control_apply_fn)(void *ctx, const struct nw_impair *imp, char *err,

@@ -301,7 +301,7 @@ void nw_agent_run(struct nw_agent *a, volatile sig_atomic_t *stop)
 	const struct nw_opts *o = a->o;
 	uint64_t period_ns = 1000000000000000ULL / o->rate_uhz;
 	uint64_t late_tol = 4 * period_ns > 100000000ULL ? 4 * period_ns : 100000000ULL;
-	uint64_t mono0, tai0, end_mono = UINT64_MAX, last_tick = UINT64_MAX, k = 0;
+	uint64_t mono0, tai0, end_mono = UINT64_MAX, last_tick = UINT64_MAX, k = 0, next_poll = 0;
 
 	mono0 = clock_ns(CLOCK_MONOTONIC);
 	tai0 = clock_ns(CLOCK_TAI);
@@ -322,15 +322,17 @@ void nw_agent_run(struct nw_agent *a, volatile sig_atomic_t *stop)
 	}
 
 	while (!*stop) {
-		int ticks_left, control = a->ctl.fd >= 0;
-		uint64_t due, wake, now;
+		int ticks_left;
+		uint64_t due, wake, now = clock_ns(CLOCK_MONOTONIC);
 		const struct nw_pending *p;
 
-		if (control) {
+		if (a->ctl.fd >= 0 && now >= next_poll) {
 			/* Between batches, never inside one: a request changes what the
-			 * next tick does, and reading it costs one non-blocking recv. */
+			 * next tick does. At most one non-blocking recv per poll period,
+			 * so a high sample rate does not pay a syscall per tick. */
 			a->next_tick = k;
 			nw_control_poll(&a->ctl, control_apply, a);
+			next_poll = now + NW_CONTROL_POLL_NS;
 		}
 		ticks_left = k <= last_tick;
 		due = ticks_left ? nw_sched_due(&a->sched, k - a->k0) : UINT64_MAX;
@@ -342,7 +344,6 @@ void nw_agent_run(struct nw_agent *a, volatile sig_atomic_t *stop)
 			break; /* done, and the queue has drained */
 		if (p && p->due_ns < wake)
 			wake = p->due_ns;
-		now = clock_ns(CLOCK_MONOTONIC);
 		if (now < wake) {
 			/* In slices: a signal landing between the stop check and the sleep
 			 * is then noticed within 100 ms even at a rate of one per hour. */

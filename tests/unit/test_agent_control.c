@@ -14,7 +14,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <signal.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +27,7 @@
 #include <cmocka.h>
 
 #include "control.h"
+#include "nw_parse.h"
 #include "run.h"
 
 struct fixture {
@@ -434,6 +437,106 @@ static void test_set_impair_grows_the_queue_and_rebases_skew(void **state)
 	close(sink);
 }
 
+struct run_ctx {
+	struct nw_agent *a;
+	volatile sig_atomic_t stop;
+};
+
+static void *run_thread(void *p)
+{
+	struct run_ctx *ctx = p;
+
+	nw_agent_run(ctx->a, &ctx->stop);
+	return NULL;
+}
+
+#define MID_COUNT 600 /* 3 s at 200 Hz: room for the requests below */
+
+/* Receives one datagram (waiting up to 2 s); marks a sample's seq, counts a goodbye. */
+static int sink_take(int fd, uint8_t *seen, unsigned *samples, unsigned *goodbyes, int flags)
+{
+	uint8_t buf[128];
+	struct nw_sample smp = {0};
+	ssize_t n = recv(fd, buf, sizeof(buf), flags);
+
+	if (n < 0)
+		return -1;
+	assert_int_equal(nw_parse_sample(buf, buf + n, (__u32)n, &smp), NW_OK);
+	if (smp.flags & NW_FLAG_GOODBYE) {
+		(*goodbyes)++;
+		return 0;
+	}
+	assert_true(smp.seq < MID_COUNT);
+	assert_int_equal(seen[smp.seq], 0);
+	seen[smp.seq] = 1;
+	(*samples)++;
+	return 0;
+}
+
+static void test_requests_during_the_run_apply_from_the_next_tick(void **state)
+{
+	struct fixture *f = *state;
+	struct nw_opts o;
+	struct nw_agent a;
+	struct run_ctx ctx = {.a = &a};
+	pthread_t th;
+	char err[256], buf[512], controller[64];
+	char *argv[] = {"netwatch-agent", "--controller", controller, "--rate", "200", "--count",
+			"600", "--control", f->path, "-q", NULL};
+	uint8_t seen[MID_COUNT] = {0};
+	unsigned samples = 0, goodbyes = 0, runs = 0, first_gap = 0, resumed = 0;
+	struct timeval tv = {.tv_sec = 2};
+	struct timespec gap = {.tv_nsec = 200000000};
+	int big = 4 << 20, cl;
+	uint16_t port;
+	int sink = sink_open(&port);
+
+	setsockopt(sink, SOL_SOCKET, SO_RCVBUF, &big, sizeof(big));
+	setsockopt(sink, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	snprintf(controller, sizeof(controller), "127.0.0.1:%u", (unsigned)port);
+	assert_int_equal(nw_opts_parse(10, argv, &o, err, sizeof(err)), NW_OPTS_RUN);
+	assert_int_equal(nw_agent_open(&a, &o, err, sizeof(err)), NW_OPEN_OK);
+	cl = client_open(f->client);
+	assert_int_equal(pthread_create(&th, NULL, run_thread, &ctx), 0);
+
+	/* 50 samples on the wire, then a blackout, a deliberate gap, a clear. */
+	while (samples < 50)
+		assert_int_equal(sink_take(sink, seen, &samples, &goodbyes, 0), 0);
+	send_to(cl, f->path, "{\"impair\": \"loss=100%\"}", 23);
+	recv_answer(cl, buf, sizeof(buf));
+	assert_string_equal(buf, "{\"ok\":true}");
+	nanosleep(&gap, NULL);
+	send_to(cl, f->path, "{\"impair\": \"\"}", 14);
+	recv_answer(cl, buf, sizeof(buf));
+	assert_string_equal(buf, "{\"ok\":true}");
+
+	pthread_join(th, NULL);
+	while (sink_take(sink, seen, &samples, &goodbyes, MSG_DONTWAIT) == 0)
+		;
+	assert_int_equal(goodbyes, NW_GOODBYE_REPEAT);
+
+	/* What arrived is [0, first_gap) and [resumed, MID_COUNT): whole ticks
+	 * switched, none half-applied, and the schedule went on through both. */
+	for (unsigned i = 0; i < MID_COUNT; i++) {
+		if (seen[i] && (i == 0 || !seen[i - 1])) {
+			runs++;
+			if (i)
+				resumed = i;
+		}
+		if (!seen[i] && i && seen[i - 1] && !first_gap)
+			first_gap = i;
+	}
+	assert_int_equal(runs, 2);
+	assert_true(first_gap >= 50 && resumed > first_gap && resumed < MID_COUNT);
+	assert_int_equal(a.st[0].c.generated, MID_COUNT);
+	assert_int_equal(a.st[0].c.dropped, resumed - first_gap);
+	assert_int_equal(samples, MID_COUNT - (resumed - first_gap));
+
+	nw_agent_close(&a);
+	close(cl);
+	close(sink);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -446,6 +549,8 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_set_impair_grows_the_queue_and_rebases_skew, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_requests_during_the_run_apply_from_the_next_tick,
+						setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
