@@ -6,7 +6,8 @@ moves only that server and only rack 0's and the DC's scores, and clearing it
 returns to healthy within one analysis window plus two intervals; a blackout
 of one server makes it `down` and fires the project's NetWatchServerDown alert
 for that server only; after `down` nothing the lab made remains (a fault left
-applied by netwatch-chaos included). The fixture's finalizer runs `down` whatever
+applied by netwatch-chaos included). Last, demo.sh (what `sudo make demo`
+runs) with DEMO_SECONDS prints the endpoints and the live grid and cleans up. The fixture's finalizer runs `down` whatever
 happens, so a failing test leaves nothing behind either.
 
 The lab runs under its own name (198.19.0.0/16, its own run dir and pin dir),
@@ -287,3 +288,30 @@ def test_down_removes_everything(lab):
     r = lab_cmd(name, "down", check=True)
     assert "not running" in r.stdout
     assert lab_cmd(name, "status").returncode == 3
+
+
+def test_demo_shows_live_health_and_cleans_up():
+    """`sudo make demo`'s script with DEMO_SECONDS: it prints the endpoints and
+    the live grid, then takes its lab down. Runs after the module's lab is
+    down (both would route 198.19.0.0/16), under a name of its own."""
+    name = "d" + secrets.token_hex(3)
+    demo = os.path.join(os.path.dirname(LAB), "demo.sh")
+    env = {**os.environ, "NETWATCH_BUILD": BUILD, "NETWATCH_LAB_NAME": name,
+           "DEMO_SECONDS": "6", "DEMO_RACKS": "2", "DEMO_SERVERS": "2"}
+    try:
+        r = subprocess.run(["bash", demo], capture_output=True, text=True, env=env, timeout=120)
+        assert r.returncode == 0, r.stderr
+        out = r.stdout
+        assert "http://198.19.0.2:8000/api/v1/dc" in out
+        assert "http://198.19.0.3:9090" in out
+        # The grid, refreshed: one frame a second, each with both racks and servers.
+        frames = out.count("NetWatch lab  dc " + name)
+        assert frames >= 3, out
+        assert "rack 1" in out and "server 1" in out and "healthy" in out
+        assert f"lab '{name}' removed" in out
+    finally:
+        lab_cmd(name, "down")
+    nss = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+    assert not [l for l in nss.splitlines() if l.startswith(name + "-")]
+    assert not os.path.exists(f"/run/netwatch-lab-{name}")
+    assert not os.path.exists(f"/sys/fs/bpf/{name}")
