@@ -3,7 +3,7 @@
 # Layout (every rule below is a wildcard: a new file joins the build by
 # existing in the right folder):
 #   bpf/*.bpf.c        -> build/<name>.bpf.o + build/<name>.skel.h (bpftool)
-#   agent/*.c          -> build/netwatch-agent (libc, libm, libsodium only)
+#   agent/*.c          -> build/netwatch-agent (libc, libm, libsodium, jansson)
 #   user/lib/*.c       -> build/libnetwatch.a (loader, parsing, JSON, logging)
 #   user/<tool>/*.c    -> build/netwatch-<tool>, linked with libnetwatch.a
 #   tests/unit/*.c     -> build/tests/<name>  (cmocka, no privileges)
