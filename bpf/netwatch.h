@@ -239,6 +239,9 @@ struct nw_key {
 #define NW_MAX_SLOTS_DEFAULT 1024U
 #define NW_MAX_SLOTS_LIMIT 65536U
 #define NW_RING_BYTES_DEFAULT 16384U /* 512 records: 25 s at 20 Hz */
+/* The rack controller empties every ring at least this often; the collector
+ * wakes it earlier only for a ring a quarter full (see collector.bpf.c). */
+#define NW_DRAIN_PERIOD_MS 50U
 #define NW_DISCOVERY_BYTES 65536U
 #define NW_DISCOVERY_PER_SEC_DEFAULT 64U
 

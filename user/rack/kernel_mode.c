@@ -6,6 +6,7 @@
 #include <linux/capability.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "attach.h"
@@ -301,6 +302,14 @@ static int setup(struct kernel_run *k, struct rack_sink *sink, struct nw_meta *p
 	return 0;
 }
 
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000U + (uint64_t)ts.tv_nsec / 1000000U;
+}
+
 int rack_run_kernel(const struct nw_log *log, const struct rack_opts *o, int signal_fd,
 		    struct rack_sink *sink)
 {
@@ -311,6 +320,7 @@ int rack_run_kernel(const struct nw_log *log, const struct rack_opts *o, int sig
 	struct rack_loop loop = { .epfd = -1, .timer_fd = -1, .deadline_fd = -1 };
 	struct rack_serve sv = { .http = NULL };
 	struct nw_meta prev;
+	uint64_t last_drain_ms = 0;
 	int err, rc = 1, have_view = 0;
 
 	k.att.link_fd = -1;
@@ -337,10 +347,19 @@ int rack_run_kernel(const struct nw_log *log, const struct rack_opts *o, int sig
 		goto detach;
 	}
 	for (;;) {
-		int ev = rack_loop_wait(&loop, rack_serve_timeout_ms(&sv));
+		int timeout = rack_serve_timeout_ms(&sv), ev;
+		uint64_t now;
 
-		if (ev & RACK_EV_SOURCE) {
-			err = nw_drain_poll(&k.drain);
+		/* Records do not wake us (collector.bpf.c): drain on a short period. */
+		if (timeout < 0 || timeout > (int)NW_DRAIN_PERIOD_MS)
+			timeout = (int)NW_DRAIN_PERIOD_MS;
+		ev = rack_loop_wait(&loop, timeout);
+		now = mono_ms();
+		if ((ev & (RACK_EV_SOURCE | RACK_EV_TICK | RACK_EV_STOP)) ||
+		    now - last_drain_ms >= NW_DRAIN_PERIOD_MS) {
+			last_drain_ms = now;
+			/* Every ring, not only those epoll saw woken. */
+			err = nw_drain_consume(&k.drain);
 			if (err < 0)
 				nw_warn(log, "ring poll failed", "err=%s", strerror(-err));
 			handle_discoveries(&k);
