@@ -69,7 +69,7 @@ BENCH_BINS := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 
 FUZZ_SECONDS ?= 60
 
-.PHONY: all deps test unit-test bpf-test integration-test fuzz bench install clean vmlinux demo help
+.PHONY: all deps test unit-test bpf-test integration-test fuzz bench evaluate install clean vmlinux demo help
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -81,6 +81,7 @@ help:
 	@echo "make test       unit, BPF and process tests (root); SANITIZE=1 for ASan+UBSan"
 	@echo "make fuzz       libFuzzer over the shared parser (FUZZ_SECONDS=$(FUZZ_SECONDS))"
 	@echo "make bench      collector cost per packet and other figures"
+	@echo "make evaluate   fault scenarios on a lab -> docs/EVALUATION.md (root, ~10 min)"
 	@echo "make demo       a live demo in network namespaces (root)"
 	@echo "make install    PREFIX=$(PREFIX) DESTDIR=$(DESTDIR)"
 	@echo "make vmlinux    regenerate vmlinux.h from this kernel's BTF"
@@ -196,6 +197,10 @@ fuzz: $(FUZZ_BINS)
 bench: all $(BENCH_BINS)
 	@set -e; for b in $(BENCH_BINS); do echo "== $$b"; $$b; done
 	NETWATCH_BUILD=$(CURDIR)/$(BUILD) /usr/bin/python3 tests/bench/bench_scale.py
+
+# Not part of `make test`: it runs every fault scenario on a lab for minutes.
+evaluate: all
+	NETWATCH_BUILD=$(CURDIR)/$(BUILD) /usr/bin/python3 tests/evaluate/evaluate.py
 
 demo: deps all
 	bash deploy/local/demo.sh
