@@ -338,14 +338,27 @@ def prose(results):
     if silent:
         lines.append("**Seen by neither** within the injection time (class stayed healthy and "
                      "no counter crossed a threshold): " + "; ".join(silent) + ".")
-    per = [r for r in results if r.get("delay_period") or r.get("hole_period")]
+    def new_period(r):
+        b = r.get("before") or {}
+        return any(r.get(k) and not b.get(k) for k in ("delay_period", "hole_period"))
+
+    per = [r for r in results if new_period(r)]
     if per:
-        lines.append("A disturbance period was reported in: " + "; ".join(
+        lines.append("A disturbance period not present before the injection was reported in: " + "; ".join(
             f"{r['name']} ({fmt_periods(r)})" for r in per) + ". The counters have no notion "
             "of a period: a periodic outage shows there only as an average loss ratio.")
     else:
         lines.append("No disturbance period was reported in any scenario within its "
                      "injection time.")
+    carried = [r["name"] for r in results
+               if any((r.get("before") or {}).get(k) for k in ("delay_period", "hole_period"))]
+    if carried:
+        lines.append(f"In {len(carried)} of {len(results)} scenarios a period was already "
+                     "reported before the injection: the periodicity search looks back over "
+                     "its whole horizon, so the previous scenario's fault (and its clear) "
+                     "shows as a long period for a while after it. Read the period column "
+                     "with its \"already before\" note; only a period that appears with the "
+                     "fault and matches it says something about the fault.")
     sk = [r for r in results if r["name"].startswith("clock skew")]
     for r in sk:
         if r.get("skew_ppm"):
