@@ -167,7 +167,10 @@ def counters(s, base):
         dl = s["lost"] - base["lost"]
         dr = s["received"] - base["received"]
         loss = dl / (dl + dr) if dl + dr > 0 else None
-    return {"loss_ratio": loss, "jitter_ms": None if s.get("jitter_s") is None
+        n = dl + dr
+    else:
+        n = None
+    return {"loss_ratio": loss, "n": n, "jitter_ms": None if s.get("jitter_s") is None
             else s["jitter_s"] * 1e3, "p50_ms": p50, "p99_ms": p99,
             "owd_ms": None if a.get("owd_s") is None else a["owd_s"] * 1e3,
             "duplicates": s.get("duplicates"), "error": a.get("spectral_error")}
@@ -177,15 +180,18 @@ def counters_moved(c, base_c):
     """True when a counting metric crossed the project's own alert thresholds
     (docs/alerts.md: loss > 1 %, jitter > 10 ms, p99 > 50 ms) or duplicates grew."""
     if not c:
-        return False
-    if (c["loss_ratio"] or 0) > 0.01 or (c["jitter_ms"] or 0) > 10.0:
-        return True
+        return None
+    # A loss ratio over fewer than 2 s of samples (40) is one packet's noise.
+    if (c["loss_ratio"] or 0) > 0.01 and (c.get("n") or 0) >= 40:
+        return "loss"
+    if (c["jitter_ms"] or 0) > 10.0:
+        return "jitter"
     if c["p99_ms"] is not None and c["p99_ms"] > 50.0:
-        return True
+        return "p99"
     if base_c and c["duplicates"] is not None and base_c.get("duplicates") is not None \
             and c["duplicates"] > base_c["duplicates"]:
-        return True
-    return False
+        return "duplicates"
+    return None
 
 
 def run_scenario(lab, topology, name, args, target, inject_s):
@@ -238,8 +244,9 @@ def run_scenario(lab, topology, name, args, target, inject_s):
                 for k in worst:
                     if c[k] is not None and c[k] > worst[k]:
                         worst[k] = c[k]
-            if res["t_counters"] is None and counters_moved(c, base_c):
-                res["t_counters"] = round(t, 2)
+            moved = counters_moved(c, base_c) if res["t_counters"] is None else None
+            if moved:
+                res["t_counters"], res["counters_by"] = round(t, 2), moved
             if res["t_warning"] is None and any(x in NOT_HEALTHY for x in vc):
                 res["t_warning"], res["at_warning"] = round(t, 2), c
             if res["t_critical"] is None and any(x in CRITICAL for x in vc):
@@ -401,7 +408,8 @@ def render(doc):
            "Columns: *warn* / *crit*: first sample with the victim (any victim, for a rack) in "
            "`warning`/`critical`/`down`, resp. `critical`/`down`, from the injection; *counters*: "
            "first sample where the counting metrics of rack 0 server 0 crossed the project's alert "
-           "thresholds (loss > 1 %, jitter > 10 ms, histogram p99 > 50 ms) or duplicates grew; "
+           "thresholds (loss > 1 % over at least 40 samples, jitter > 10 ms, histogram p99 > 50 ms) "
+           "or duplicates grew, with which one in brackets; "
            "*recover*: from `--clear` to the victim(s) healthy again; *false*: non-healthy samples "
            "on untouched servers during the injection. Metrics are rack 0 server 0's "
            "at the warning moment (loss ratio and jitter as the rack reports them; p50/p99 as "
@@ -422,7 +430,9 @@ def render(doc):
         out.append(
             f"| {r['name']} | {'rack 0 server 0' if r['target'] == 'server' else 'all of rack 0'}"
             f" | `{' '.join(r['args'])}` {r['inject_s']} s | {fmt_t(r['t_warning'])} | "
-            f"{fmt_t(r['t_critical'])} | {fmt_t(r['t_counters'])} | {fmt_t(r['t_recovered'])} | "
+            f"{fmt_t(r['t_critical'])} | {fmt_t(r['t_counters'])}"
+            f"{' (' + r['counters_by'] + ')' if r.get('counters_by') else ''} | "
+            f"{fmt_t(r['t_recovered'])} | "
             f"{r['false_alarms']} | {fmt_m(r['at_warning'])} | {peak} | {fmt_periods(r)} |")
     out += ["", "## What the numbers say", ""]
     for line in prose(doc["results"]):
