@@ -82,17 +82,7 @@ static void stats(struct fx *fx, struct nw_chaos_stats *sum)
 	assert_non_null(per);
 	assert_int_equal(bpf_map__lookup_elem(fx->skel->maps.chaos_stats, &zero, sizeof(zero), per,
 					      sizeof(*per) * (size_t)ncpu, 0), 0);
-	memset(sum, 0, sizeof(*sum));
-	for (int c = 0; c < ncpu; c++) {
-		sum->packets += per[c].packets;
-		sum->dropped += per[c].dropped;
-		sum->duplicated += per[c].duplicated;
-		sum->dup_failed += per[c].dup_failed;
-		sum->corrupted += per[c].corrupted;
-		sum->corrupt_failed += per[c].corrupt_failed;
-		sum->bad_entries += per[c].bad_entries;
-		sum->outage_dropped += per[c].outage_dropped;
-	}
+	nw_chaos_stats_sum(sum, per, ncpu);
 	free(per);
 }
 

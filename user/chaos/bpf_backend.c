@@ -69,16 +69,8 @@ static int read_stats(const char *dir, struct nw_chaos_stats *sum)
 		return -1;
 	per = calloc((size_t)ncpu, sizeof(*per));
 	r = per ? bpf_map_lookup_elem(fd, &zero, per) : -1;
-	for (int c = 0; r == 0 && c < ncpu; c++) {
-		sum->packets += per[c].packets;
-		sum->dropped += per[c].dropped;
-		sum->duplicated += per[c].duplicated;
-		sum->dup_failed += per[c].dup_failed;
-		sum->corrupted += per[c].corrupted;
-		sum->corrupt_failed += per[c].corrupt_failed;
-		sum->bad_entries += per[c].bad_entries;
-		sum->outage_dropped += per[c].outage_dropped;
-	}
+	if (r == 0)
+		nw_chaos_stats_sum(sum, per, ncpu);
 	free(per);
 	close(fd);
 	return r;

@@ -4,12 +4,11 @@
  * reports over TCP, keeps the newest per rack and serves the DC's health
  * over HTTP (docs/dc.md).
  */
-#include <signal.h>
 #include <stdio.h>
 #include <sys/resource.h>
-#include <sys/signalfd.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "dc.h"
 
 /* Every rack connection is a descriptor: the default soft limit (often
@@ -40,7 +39,6 @@ int main(int argc, char **argv)
 {
 	struct dc_opts opts;
 	struct nw_log log = { .min_level = NW_LOG_INFO, .out = NULL };
-	sigset_t stop;
 	int sfd, rc;
 
 	switch (dc_opts_parse(argc, argv, &opts)) {
@@ -57,13 +55,7 @@ int main(int argc, char **argv)
 
 	/* Signals arrive through a signalfd in the epoll loop: shutdown is one
 	 * ordinary branch, never a handler racing the loop. */
-	sigemptyset(&stop);
-	sigaddset(&stop, SIGINT);
-	sigaddset(&stop, SIGTERM);
-	sigaddset(&stop, SIGHUP);
-	sigprocmask(SIG_BLOCK, &stop, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	sfd = signalfd(-1, &stop, SFD_CLOEXEC | SFD_NONBLOCK);
+	sfd = nw_cli_stop_signalfd();
 	if (sfd < 0) {
 		nw_error(&log, "cannot create signalfd", NULL);
 		dc_opts_free(&opts);

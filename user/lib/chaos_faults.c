@@ -266,3 +266,18 @@ void nw_chaos_describe(const struct nw_chaos_faults *f, unsigned which, char *ou
 		ADD("nothing");
 #undef ADD
 }
+
+void nw_chaos_stats_sum(struct nw_chaos_stats *sum, const struct nw_chaos_stats *per, int ncpu)
+{
+	memset(sum, 0, sizeof(*sum));
+	for (int c = 0; c < ncpu; c++) {
+		sum->packets += per[c].packets;
+		sum->dropped += per[c].dropped;
+		sum->duplicated += per[c].duplicated;
+		sum->dup_failed += per[c].dup_failed;
+		sum->corrupted += per[c].corrupted;
+		sum->corrupt_failed += per[c].corrupt_failed;
+		sum->bad_entries += per[c].bad_entries;
+		sum->outage_dropped += per[c].outage_dropped;
+	}
+}

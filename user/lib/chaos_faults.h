@@ -71,6 +71,9 @@ int nw_chaos_faults_check(const struct nw_chaos_faults *f, const char **why);
 void nw_chaos_bpf_params(const struct nw_chaos_faults *f, uint16_t sample_port,
 			 struct nw_chaos_params *out);
 
+/* Sums the per-CPU values of the program's chaos_stats map into *sum. */
+void nw_chaos_stats_sum(struct nw_chaos_stats *sum, const struct nw_chaos_stats *per, int ncpu);
+
 /* The faults a BPF map value asks for (inverse of nw_chaos_bpf_params, to
  * the precision of 2^-32). */
 void nw_chaos_params_faults(const struct nw_chaos_params *p, struct nw_chaos_faults *f);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "chaos_topology.h"
+#include "cli.h"
 #include "netwatch.h"
 #include "parse.h"
 
@@ -90,31 +91,9 @@ static const char usage[] =
 	"a command-line flag wins. Exit status: 0 done, 1 a fault could not be applied\n"
 	"(or cleared), 2 bad usage. Details: docs/chaos.md.\n";
 
-static void printable(char *out, size_t size, const char *in)
-{
-	size_t o = 0;
-
-	for (; in && *in && o + 1 < size; in++)
-		out[o++] = (*in >= ' ' && *in < 0x7f) ? *in : '?';
-	out[o] = '\0';
-}
-
 static int bad(const char *src, const char *problem)
 {
 	fprintf(stderr, "netwatch-chaos: %s: %s\n", src, problem);
-	return -1;
-}
-
-static int parse_bool(const char *v, int *out)
-{
-	if (!strcmp(v, "1") || !strcmp(v, "on") || !strcmp(v, "true") || !strcmp(v, "yes")) {
-		*out = 1;
-		return 0;
-	}
-	if (!strcmp(v, "0") || !strcmp(v, "off") || !strcmp(v, "false") || !strcmp(v, "no")) {
-		*out = 0;
-		return 0;
-	}
 	return -1;
 }
 
@@ -231,7 +210,7 @@ static int apply(struct chaos_opts *o, int id, const char *v, const char *src)
 	case O_VERBOSE: {
 		int b = 1;
 
-		if (v && parse_bool(v, &b))
+		if (v && nw_cli_parse_bool(v, &b))
 			return bad(src, "expects on/off, 1/0, true/false or yes/no");
 		if (id == O_CLEAR)
 			o->clear = b;
@@ -291,18 +270,7 @@ enum chaos_opts_result chaos_opts_parse(int argc, char **argv, struct chaos_opts
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "v", long_opts, NULL)) != -1) {
 		if (c == '?' || c == ':') {
-			char arg[65];
-
-			printable(arg, sizeof(arg), argv[optind - 1]);
-			if (optopt >= OPT_BASE && optopt < OPT_BASE + O__COUNT)
-				fprintf(stderr, "netwatch-chaos: --%s: %s\n",
-					long_opts[optopt - OPT_BASE].name,
-					long_opts[optopt - OPT_BASE].has_arg ? "needs a value"
-									     : "takes no value");
-			else if (optopt > ' ' && optopt < 0x7f)
-				fprintf(stderr, "netwatch-chaos: -%c: unknown option\n", optopt);
-			else
-				fprintf(stderr, "netwatch-chaos: %s: unknown option\n", arg);
+			nw_cli_getopt_error("netwatch-chaos", long_opts, OPT_BASE, O__COUNT, argv[optind - 1]);
 			goto fail;
 		}
 		c = c == 'v' ? O_VERBOSE : c - OPT_BASE;
@@ -323,10 +291,7 @@ enum chaos_opts_result chaos_opts_parse(int argc, char **argv, struct chaos_opts
 			goto fail;
 	}
 	if (optind < argc) {
-		char arg[65];
-
-		printable(arg, sizeof(arg), argv[optind]);
-		fprintf(stderr, "netwatch-chaos: %s: unexpected argument\n", arg);
+		nw_cli_unexpected("netwatch-chaos", argv[optind]);
 		goto fail;
 	}
 	if (check_combination(o))

@@ -119,13 +119,6 @@ int nw_drain_epoll_fd(const struct nw_drain *d)
 	return d->rb ? ring_buffer__epoll_fd(d->rb) : -1;
 }
 
-int nw_drain_poll(struct nw_drain *d)
-{
-	int n = d->rb ? ring_buffer__poll(d->rb, 0) : 0;
-
-	return n == -EINTR ? 0 : n;
-}
-
 int nw_drain_consume(struct nw_drain *d)
 {
 	return d->rb ? ring_buffer__consume(d->rb) : 0;

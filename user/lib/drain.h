@@ -64,8 +64,6 @@ int nw_drain_add_ring(struct nw_drain *d, uint32_t slot, int ring_fd);
 /* Drains a ring once, outside the epoll set (a ring being replaced). */
 int nw_drain_flush_ring(struct nw_drain *d, uint32_t slot, int ring_fd);
 int nw_drain_epoll_fd(const struct nw_drain *d);
-/* Consumes what is ready without blocking. Negative errno on failure. */
-int nw_drain_poll(struct nw_drain *d);
 /* Consumes everything, ready or not: the periodic drain (records do not
  * wake the rack controller, see NW_DRAIN_PERIOD_MS) and shutdown. */
 int nw_drain_consume(struct nw_drain *d);

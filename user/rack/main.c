@@ -4,12 +4,11 @@
  * against this rack's pinned maps (or opens the socket hook), registers
  * servers, drains their records and dumps their counters.
  */
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/signalfd.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "netwatch.h"
 #include "rack.h"
 
@@ -18,7 +17,6 @@ int main(int argc, char **argv)
 	struct rack_opts opts;
 	struct rack_sink sink = { 0 };
 	struct nw_log log = { .min_level = NW_LOG_INFO, .out = NULL };
-	sigset_t stop;
 	int sfd, rc;
 
 	switch (rack_opts_parse(argc, argv, &opts)) {
@@ -41,13 +39,7 @@ int main(int argc, char **argv)
 
 	/* Signals arrive through a signalfd in the main epoll: no handler runs
 	 * in the middle of a libbpf call, and shutdown is one ordinary branch. */
-	sigemptyset(&stop);
-	sigaddset(&stop, SIGINT);
-	sigaddset(&stop, SIGTERM);
-	sigaddset(&stop, SIGHUP);
-	sigprocmask(SIG_BLOCK, &stop, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	sfd = signalfd(-1, &stop, SFD_CLOEXEC | SFD_NONBLOCK);
+	sfd = nw_cli_stop_signalfd();
 	if (sfd < 0) {
 		nw_error(&log, "cannot create signalfd", NULL);
 		rack_opts_free(&opts);

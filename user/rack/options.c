@@ -9,6 +9,7 @@
 
 #include "analysis.h"
 #include "attach.h"
+#include "cli.h"
 #include "http.h"
 #include "netwatch.h"
 #include "parse.h"
@@ -107,32 +108,9 @@ static const char usage[] =
 	"Every option can also be set as NETWATCH_<NAME> (e.g. NETWATCH_RING_BYTES);\n"
 	"a command-line flag wins. Exit status: 0 ok, 1 runtime failure, 2 bad usage.\n";
 
-/* Hostile text must not smuggle control bytes into the one error line. */
-static void printable(char *out, size_t size, const char *in)
-{
-	size_t o = 0;
-
-	for (; in && *in && o + 1 < size; in++)
-		out[o++] = (*in >= ' ' && *in < 0x7f) ? *in : '?';
-	out[o] = '\0';
-}
-
 static int bad(const char *src, const char *problem)
 {
 	fprintf(stderr, "netwatch-rack: %s: %s\n", src, problem);
-	return -1;
-}
-
-static int parse_bool(const char *v, int *out)
-{
-	if (!strcmp(v, "1") || !strcmp(v, "on") || !strcmp(v, "true") || !strcmp(v, "yes")) {
-		*out = 1;
-		return 0;
-	}
-	if (!strcmp(v, "0") || !strcmp(v, "off") || !strcmp(v, "false") || !strcmp(v, "no")) {
-		*out = 0;
-		return 0;
-	}
 	return -1;
 }
 
@@ -272,7 +250,7 @@ static int apply(struct rack_opts *o, int id, const char *v, const char *src)
 	case O_VERBOSE: {
 		int b = 1;
 
-		if (v && parse_bool(v, &b))
+		if (v && nw_cli_parse_bool(v, &b))
 			return bad(src, "expects on/off, 1/0, true/false or yes/no");
 		if (id == O_DUMP)
 			o->dump = b;
@@ -338,16 +316,7 @@ enum rack_opts_result rack_opts_parse(int argc, char **argv, struct rack_opts *o
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "v", long_opts, NULL)) != -1) {
 		if (c == '?' || c == ':') {
-			char arg[65];
-
-			printable(arg, sizeof(arg), argv[optind - 1]);
-			if (optopt >= OPT_BASE && optopt < OPT_BASE + O__COUNT)
-				fprintf(stderr, "netwatch-rack: --%s: %s\n", long_opts[optopt - OPT_BASE].name,
-					long_opts[optopt - OPT_BASE].has_arg ? "needs a value" : "takes no value");
-			else if (optopt > ' ' && optopt < 0x7f)
-				fprintf(stderr, "netwatch-rack: -%c: unknown option\n", optopt);
-			else
-				fprintf(stderr, "netwatch-rack: %s: unknown option\n", arg);
+			nw_cli_getopt_error("netwatch-rack", long_opts, OPT_BASE, O__COUNT, argv[optind - 1]);
 			goto fail;
 		}
 		c = c == 'v' ? O_VERBOSE : c - OPT_BASE;
@@ -369,10 +338,7 @@ enum rack_opts_result rack_opts_parse(int argc, char **argv, struct rack_opts *o
 			goto fail;
 	}
 	if (optind < argc) {
-		char arg[65];
-
-		printable(arg, sizeof(arg), argv[optind]);
-		fprintf(stderr, "netwatch-rack: %s: unexpected argument\n", arg);
+		nw_cli_unexpected("netwatch-rack", argv[optind]);
 		goto fail;
 	}
 	if (check_combination(o, on_cmdline))
