@@ -90,7 +90,7 @@ help:
 DEB_PACKAGES := build-essential clang llvm libclang-rt-dev libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config \
 	libsodium-dev libjansson-dev libfftw3-dev libmicrohttpd-dev libcap-dev libnl-route-3-dev \
 	libmnl-dev libcmocka-dev python3-pytest python3-numpy python3-yaml iproute2 ethtool \
-	prometheus jq curl sudo util-linux
+	prometheus jq curl sudo util-linux docker-compose
 
 deps:
 	@missing=$$(for p in $(DEB_PACKAGES); do \
@@ -102,6 +102,13 @@ deps:
 		apt-get update -q && apt-get install -y -q --no-install-recommends $$missing; \
 	else \
 		echo "deps: all $(words $(DEB_PACKAGES)) packages present"; \
+	fi
+	@# The deployment tests' Kubernetes schema validator comes from npm, pinned by
+	@# the committed package-lock.json (npm ci installs exactly that, nothing newer).
+	@if [ -f tests/deploy/package-lock.json ] && [ ! -d tests/deploy/node_modules ]; then \
+		command -v npm >/dev/null || { export DEBIAN_FRONTEND=noninteractive; \
+			apt-get install -y -q --no-install-recommends npm; }; \
+		npm ci --prefix tests/deploy --no-audit --no-fund --loglevel=error; \
 	fi
 
 # ------------------------------------------------------------------ BPF
@@ -174,7 +181,7 @@ test: deps all $(UNIT_BINS) $(BPFT_BINS)
 	@bash tests/run-c-tests.sh $(UNIT_BINS)
 	@if [ "$$(id -u)" = 0 ]; then bash tests/run-c-tests.sh $(BPFT_BINS); \
 	 else echo "BPF tests need root: skipped"; fi
-	NETWATCH_BUILD=$(CURDIR)/$(BUILD) $(PYTEST) -q -p no:cacheprovider tests/integration
+	NETWATCH_BUILD=$(CURDIR)/$(BUILD) $(PYTEST) -q -p no:cacheprovider tests/integration tests/deploy
 
 unit-test: $(UNIT_BINS)
 	@bash tests/run-c-tests.sh $(UNIT_BINS)
@@ -183,7 +190,7 @@ bpf-test: all $(BPFT_BINS)
 	@bash tests/run-c-tests.sh $(BPFT_BINS)
 
 integration-test: all
-	NETWATCH_BUILD=$(CURDIR)/$(BUILD) $(PYTEST) -q -p no:cacheprovider tests/integration
+	NETWATCH_BUILD=$(CURDIR)/$(BUILD) $(PYTEST) -q -p no:cacheprovider tests/integration tests/deploy
 
 # Each fuzzer reads tests/fuzz/seeds/<name>/ when it has one, else tests/fuzz/seeds/.
 fuzz: $(FUZZ_BINS)
