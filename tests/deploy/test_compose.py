@@ -1,0 +1,281 @@
+"""deploy/compose/docker-compose.yml through Debian's docker-compose 1.29
+(`config` parses, validates and resolves it without an engine), then the
+security-relevant fields of the resolved file: who gets capabilities, who runs
+as root, mounts, health checks, restart policies, limits, networks; and that
+the committed file is what deploy/compose/generate.py writes."""
+import fnmatch
+import importlib.util
+import json
+import os
+import re
+import shutil
+import subprocess
+
+import pytest
+import yaml
+
+RACKS = 4
+SERVERS = 8
+RACK_CAPS = {"BPF", "PERFMON", "NET_ADMIN"}
+# SETPCAP only lets the daemon shrink its own bounding set after attaching
+# (docs/containers.md); anything beyond these is a regression.
+RACK_CAPS_ALLOWED = RACK_CAPS | {"SETPCAP"}
+NONROOT = ("agent", "dc")
+
+
+def compose_dir(repo):
+    return os.path.join(repo, "deploy", "compose")
+
+
+def resolved(repo, *files):
+    exe = shutil.which("docker-compose")
+    assert exe, "docker-compose not found: `make deps` installs Debian's docker-compose"
+    cmd = [exe]
+    for f in files:
+        cmd += ["-f", os.path.join(compose_dir(repo), f)]
+    # No engine is asked anything by `config`; a clean environment keeps a
+    # user's COMPOSE_*/DOCKER_* settings out of the result.
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": os.environ.get("HOME", "/")}
+    res = subprocess.run(cmd + ["config"], capture_output=True, text=True, env=env, timeout=120)
+    assert res.returncode == 0, f"docker-compose config failed:\n{res.stderr}"
+    return yaml.safe_load(res.stdout)
+
+
+@pytest.fixture(scope="module")
+def cfg(repo):
+    return resolved(repo, "docker-compose.yml")
+
+
+@pytest.fixture(scope="module")
+def services(cfg):
+    return cfg["services"]
+
+
+def role(name):
+    if name == "dc":
+        return "dc"
+    if re.fullmatch(r"rack\d+", name):
+        return "rack"
+    if re.fullmatch(r"agent-r\d+s\d+", name):
+        return "agent"
+    return name
+
+
+def norm(service):
+    """A service with its network entries' None/{} (the same: no options)
+    made equal, as a merge of two files writes {} where one file wrote None."""
+    s = dict(service)
+    if isinstance(s.get("networks"), dict):
+        s["networks"] = {k: v or {} for k, v in s["networks"].items()}
+    if "volumes" in s:  # and a merge may reorder mounts
+        s["volumes"] = sorted(s["volumes"], key=lambda v: v["target"])
+    return s
+
+
+def uid(user):
+    return int(str(user).split(":")[0])
+
+
+def test_the_seeds_services(services):
+    """The seed's list: 1 DC controller, 4 rack controllers, 32 servers,
+    Prometheus, Grafana. It calls that "37 containers"; the list is 39 (37
+    NetWatch ones plus the two upstream images), and the list is what is
+    built (docs/containers.md)."""
+    want = {"dc", "prometheus", "grafana"} | {f"rack{r}" for r in range(RACKS)} | \
+        {f"agent-r{r}s{s}" for r in range(RACKS) for s in range(SERVERS)}
+    assert set(services) == want
+    assert sum(1 for n in services if role(n) in ("dc", "rack", "agent")) == 37
+    assert len(services) == 39
+
+
+def test_rack_controllers_get_bpf_caps_not_privileged(services):
+    for r in range(RACKS):
+        s = services[f"rack{r}"]
+        caps = set(s.get("cap_add", []))
+        assert RACK_CAPS <= caps <= RACK_CAPS_ALLOWED, (r, caps)
+        assert "SYS_ADMIN" not in caps
+        assert not s.get("privileged", False)
+        assert s.get("cap_drop") == ["ALL"]
+        binds = [v for v in s.get("volumes", []) if v.get("type") == "bind"]
+        assert any(v["source"] == "/sys/fs/bpf" and v["target"] == "/sys/fs/bpf" and
+                   not v.get("read_only") for v in binds), binds
+        assert s["ulimits"]["memlock"] == {"soft": -1, "hard": -1}
+        assert "no-new-privileges:true" in s.get("security_opt", [])
+        for k in ("network_mode", "pid", "ipc", "devices", "userns_mode"):
+            assert k not in s, (r, k)
+
+
+def test_nobody_else_has_privileges(services):
+    for name, s in services.items():
+        if role(name) == "rack":
+            continue
+        assert not s.get("privileged", False), name
+        assert not s.get("cap_add"), (name, s.get("cap_add"))
+        assert s.get("cap_drop") == ["ALL"], name
+        assert "no-new-privileges:true" in s.get("security_opt", []), name
+        for k in ("network_mode", "pid", "ipc", "devices", "userns_mode"):
+            assert k not in s, (name, k)
+        for v in s.get("volumes", []):
+            src = str(v.get("source", ""))
+            assert not src.startswith("/sys") and not src.startswith("/proc") and \
+                "docker.sock" not in src, (name, v)
+
+
+def test_who_runs_as_root(services):
+    for name, s in services.items():
+        assert "user" in s, name
+        if role(name) == "rack":
+            assert uid(s["user"]) == 0
+        else:
+            assert uid(s["user"]) != 0, (name, s["user"])
+
+
+def test_nonroot_images_default_to_the_same_user(repo, services):
+    """The Dockerfile's USER of the agent and dc stages is non-root and the one
+    compose names, so the image is safe without compose's `user:` too."""
+    stage_user = {}
+    stage = None
+    with open(os.path.join(repo, "deploy", "docker", "Dockerfile")) as f:
+        for line in f:
+            m = re.match(r"\s*FROM\s+\S+\s+AS\s+(\S+)", line, re.I)
+            if m:
+                stage = m.group(1)
+            m = re.match(r"\s*USER\s+(\S+)", line, re.I)
+            if m:
+                stage_user[stage] = m.group(1)
+    for name, s in services.items():
+        if role(name) in NONROOT:
+            assert s["build"]["target"] == role(name)
+            assert uid(stage_user[role(name)]) != 0
+            assert stage_user[role(name)] == s["user"], name
+
+
+def test_health_restart_and_limits(services):
+    for name, s in services.items():
+        hc = s.get("healthcheck")
+        assert hc and hc.get("test") and not hc.get("disable"), name
+        test = " ".join(hc["test"])
+        if role(name) in ("rack", "dc"):
+            assert "http://127.0.0.1:8000/healthz" in test, (name, test)
+            assert hc["test"][:2] == ["CMD", "curl"]
+        elif role(name) == "agent":
+            r, srv = re.fullmatch(r"agent-r(\d+)s(\d+)", name).groups()
+            # The agent serves no HTTP: its own stream, as its collector sees it.
+            assert f"http://rack{r}:8000/metrics" in test, test
+            assert f'netwatch_server_up{{rack_id="{r}",server_id="{srv}"}} 1' in test, test
+        assert s.get("restart") in ("always", "unless-stopped", "on-failure"), name
+        assert s.get("mem_limit"), name
+        assert 0 < float(s.get("cpus", 0)) <= 2, name
+        assert int(s.get("pids_limit", 0)) > 0, name
+
+
+def test_networks_one_bridge_per_rack(cfg, services):
+    nets = cfg["networks"]
+    assert set(nets) == {"net-core"} | {f"net-rack{r}" for r in range(RACKS)}
+    for r in range(RACKS):
+        rack = services[f"rack{r}"]
+        # Its one network is eth0: what --iface names.
+        assert list(rack["networks"]) == [f"net-rack{r}"]
+        cmd = rack["command"]
+        assert cmd[cmd.index("--iface") + 1] == "eth0"
+        assert cmd[cmd.index("--rack") + 1] == str(r)
+        assert cmd[cmd.index("--dc") + 1] == "dc:9990"
+        assert cmd[cmd.index("--servers") + 1] == f"0-{SERVERS - 1}"
+        subnet = nets[f"net-rack{r}"]["ipam"]["config"][0]["subnet"]
+        addr = rack["networks"][f"net-rack{r}"]["ipv4_address"]
+        assert addr.rsplit(".", 1)[0] == subnet.split("/")[0].rsplit(".", 1)[0]
+        for srv in range(SERVERS):
+            a = services[f"agent-r{r}s{srv}"]
+            assert list(a["networks"]) == [f"net-rack{r}"]
+            cmd = a["command"]
+            assert cmd[cmd.index("--controller") + 1] == f"rack{r}"
+            assert cmd[cmd.index("--rack") + 1] == str(r)
+            assert cmd[cmd.index("--server") + 1] == str(srv)
+            assert "--freq" not in cmd  # the seed plan is the agent's default
+            assert a["depends_on"][f"rack{r}"]["condition"] == "service_healthy"
+    every = {"net-core"} | {f"net-rack{r}" for r in range(RACKS)}
+    assert set(services["dc"]["networks"]) == every
+    assert set(services["prometheus"]["networks"]) == every
+    assert set(services["grafana"]["networks"]) == {"net-core"}
+
+
+def test_published_ports_loopback_and_distinct(services):
+    seen = {}
+    for name, s in services.items():
+        for p in s.get("ports", []):
+            # 1.29 resolves the short form to HOST_IP:PUBLISHED:TARGET/PROTO.
+            m = re.fullmatch(r"([\d.]+):(\d+):(\d+)(/tcp)?", str(p))
+            assert m, (name, p)
+            assert m.group(1) == "127.0.0.1", (name, p)
+            published = int(m.group(2))
+            assert published not in seen, (name, seen)
+            seen[published] = name
+    assert seen[8000] == "dc" and seen[9090] == "prometheus" and seen[3000] == "grafana"
+    assert {seen[8001 + r] for r in range(RACKS)} == {f"rack{r}" for r in range(RACKS)}
+
+
+def test_prometheus_uses_the_project_config_and_compose_targets(repo, services):
+    p = services["prometheus"]
+    assert re.fullmatch(r"prom/prometheus:v\d+\.\d+\.\d+", p["image"])
+    mounts = {v["target"]: v for v in p["volumes"]}
+    assert mounts["/etc/prometheus"]["source"] == os.path.join(repo, "deploy", "prometheus")
+    assert mounts["/etc/prometheus/targets"]["source"] == \
+        os.path.join(compose_dir(repo), "prometheus-targets")
+    assert mounts["/etc/prometheus"].get("read_only")
+    assert "--config.file=/etc/prometheus/prometheus.yml" in p["command"]
+
+    with open(os.path.join(repo, "deploy", "prometheus", "prometheus.yml")) as f:
+        prom = yaml.safe_load(f)
+    tdir = os.path.join(compose_dir(repo), "prometheus-targets")
+    files = sorted(os.listdir(tdir))
+    by_job = {}
+    for job in prom["scrape_configs"]:
+        for sd in job.get("file_sd_configs", []):
+            for pattern in sd["files"]:
+                for fn in files:
+                    if fnmatch.fnmatch("targets/" + fn, pattern):
+                        with open(os.path.join(tdir, fn)) as f:
+                            for group in json.load(f):
+                                by_job.setdefault(job["job_name"], []).extend(group["targets"])
+    assert sorted(by_job["netwatch-rack"]) == [f"rack{r}:8000" for r in range(RACKS)]
+    assert by_job["netwatch-dc"] == ["dc:8000"]
+    assert by_job["prometheus"] == ["localhost:9090"]
+
+
+def test_grafana_provisioned_from_the_repository(repo, services):
+    g = services["grafana"]
+    assert re.fullmatch(r"grafana/grafana:\d+\.\d+\.\d+", g["image"])
+    mounts = {v["target"]: v["source"] for v in g["volumes"] if v["type"] == "bind"}
+    d = os.path.join(repo, "dashboards")
+    assert mounts == {
+        "/etc/grafana/provisioning/datasources": os.path.join(d, "provisioning", "datasources"),
+        "/etc/grafana/provisioning/dashboards": os.path.join(d, "provisioning", "dashboards"),
+        "/var/lib/grafana/dashboards": d,
+    }
+
+
+def test_sys_admin_override_only_adds_sys_admin_to_racks(repo, services):
+    merged = resolved(repo, "docker-compose.yml", "docker-compose.sys-admin.yml")["services"]
+    assert set(merged) == set(services)
+    for name, s in merged.items():
+        if role(name) == "rack":
+            assert set(s["cap_add"]) == set(services[name]["cap_add"]) | {"SYS_ADMIN"}
+            assert not s.get("privileged", False)
+        else:
+            assert norm(s) == norm(services[name]), name
+
+
+def test_generated_files_are_current(repo):
+    spec = importlib.util.spec_from_file_location(
+        "nw_compose_generate", os.path.join(compose_dir(repo), "generate.py"))
+    gen = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gen)
+    outs = gen.outputs()
+    assert "docker-compose.yml" in outs
+    for rel, text in outs.items():
+        with open(os.path.join(compose_dir(repo), rel)) as f:
+            assert f.read() == text, \
+                f"{rel} is stale: run /usr/bin/python3 deploy/compose/generate.py"
+    tdir = os.path.join(compose_dir(repo), "prometheus-targets")
+    assert sorted(os.listdir(tdir)) == \
+        sorted(os.path.basename(r) for r in outs if r.startswith("prometheus-targets"))
