@@ -34,9 +34,15 @@ REPORT_PORT = 9990   # netwatch-dc --listen
 CORE_SUBNET = "198.19.240.0/24"
 RACK_SUBNET = "198.19.{octet}.0/24"
 RACK_OCTET0 = 241
-# The bpffs directory of the compose racks: apart from the host's own
-# netwatch-rack (/sys/fs/bpf/netwatch) and the lab's (/sys/fs/bpf/nwlab).
-PIN_DIR = "/sys/fs/bpf/netwatch-compose"
+# The host's bpffs is bind-mounted at BPFFS, not at /sys/fs/bpf: Docker's
+# default AppArmor profile (docker-default) denies writes under /sys/fs/ but
+# cgroup, so mkdir and pin under /sys/fs/bpf fail with EACCES on AppArmor
+# hosts (Debian, Ubuntu) whatever the capabilities. netwatch-rack checks the
+# pin dir is on a bpf filesystem, which a bind of bpffs is. The compose racks
+# pin apart from a host's netwatch-rack (netwatch/) and the lab's (nwlab/).
+HOST_BPFFS = "/sys/fs/bpf"
+BPFFS = "/host/sys/fs/bpf"
+PIN_DIR = BPFFS + "/netwatch-compose"
 
 PROMETHEUS_IMAGE = "prom/prometheus:v2.53.3"
 GRAFANA_IMAGE = "grafana/grafana:11.3.1"
@@ -131,7 +137,7 @@ def rack_service(r):
     s["ulimits"] = {"memlock": {"soft": -1, "hard": -1}}
     # The host's bpffs: pinned maps (counters) and XDP links outlive the
     # container, as they outlive the daemon on a host.
-    s["volumes"] = [{"type": "bind", "source": "/sys/fs/bpf", "target": "/sys/fs/bpf"}]
+    s["volumes"] = [{"type": "bind", "source": HOST_BPFFS, "target": BPFFS}]
     s["tmpfs"] = ["/run"]
     s["networks"] = {rack_net(r): {"ipv4_address": rack_addr(r)}}
     s["ports"] = [f"127.0.0.1:{HTTP_PORT + 1 + r}:{HTTP_PORT}"]

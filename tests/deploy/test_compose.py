@@ -96,9 +96,16 @@ def test_rack_controllers_get_bpf_caps_not_privileged(services):
         assert "SYS_ADMIN" not in caps
         assert not s.get("privileged", False)
         assert s.get("cap_drop") == ["ALL"]
+        # The host's bpffs, writable (pins), at the container path the pin
+        # dir is under; not under /sys, where docker-default AppArmor denies
+        # writes (docs/containers.md).
         binds = [v for v in s.get("volumes", []) if v.get("type") == "bind"]
-        assert any(v["source"] == "/sys/fs/bpf" and v["target"] == "/sys/fs/bpf" and
-                   not v.get("read_only") for v in binds), binds
+        bpffs = [v for v in binds if v["source"] == "/sys/fs/bpf"]
+        assert len(bpffs) == 1 and not bpffs[0].get("read_only"), binds
+        target = bpffs[0]["target"]
+        assert not target.startswith("/sys/"), target
+        pin_dir = s["command"][s["command"].index("--pin-dir") + 1]
+        assert pin_dir.startswith(target.rstrip("/") + "/"), (pin_dir, target)
         assert s["ulimits"]["memlock"] == {"soft": -1, "hard": -1}
         assert "no-new-privileges:true" in s.get("security_opt", [])
         for k in ("network_mode", "pid", "ipc", "devices", "userns_mode"):
