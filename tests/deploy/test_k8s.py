@@ -291,6 +291,39 @@ def test_chaos_uses_capabilities_not_privilege(objects):
     assert "trap" in script and "--clear" in script and "$FAULTS" in script
 
 
+def test_rack_capabilities_component(repo, tmp_path):
+    """components/rack-capabilities turns the privileged rack controller into
+    one with BPF, PERFMON and NET_ADMIN only (Bidirectional needs privileged,
+    so the host's bpffs comes in HostToContainer), and stays schema-valid."""
+    if not shutil.which("kubectl"):
+        pytest.skip(NO_KUBECTL)
+    ov = tmp_path / "ov"
+    ov.mkdir()
+    rel = os.path.relpath(os.path.join(repo, K8S), ov)
+    (ov / "kustomization.yaml").write_text(
+        f"resources: [{rel}/base]\ncomponents: [{rel}/components/rack-capabilities]\n")
+    text = subprocess.run(["kubectl", "kustomize", str(ov)], capture_output=True, text=True,
+                          check=True, timeout=120).stdout
+    rc, results, err = node_validate(repo, text)
+    assert rc == 0, [r for r in results if not r["ok"]]
+    objs = load_docs(text)
+    rack = by(objs, "DaemonSet", "netwatch-rack")
+    spec = pod_spec(rack)
+    for o in workloads(objs):
+        assert not any((c.get("securityContext") or {}).get("privileged") for c in containers(pod_spec(o)))
+    c = spec["containers"][0]
+    assert c["securityContext"]["capabilities"] == {"drop": ["ALL"], "add": ["BPF", "PERFMON", "NET_ADMIN"]}
+    assert c["securityContext"]["allowPrivilegeEscalation"] is False
+    (m,) = [m for m in c["volumeMounts"] if m["mountPath"] == "/sys/fs/bpf"]
+    assert m["mountPropagation"] == "HostToContainer"
+    (v,) = [v for v in spec["volumes"] if v["name"] == m["name"]]
+    assert v["hostPath"] == {"path": "/sys/fs/bpf", "type": "Directory"}
+    # Everything else of the DaemonSet is untouched.
+    base = by(load_docs(kustomize(repo, "base")), "DaemonSet", "netwatch-rack")
+    assert pod_spec(base)["initContainers"] == spec["initContainers"]
+    assert pod_spec(base)["containers"][0]["livenessProbe"] == c["livenessProbe"]
+
+
 def test_probes_on_healthz_for_every_http_container(objects):
     """Every netwatch container that serves HTTP (port 8000) has liveness and
     readiness on /healthz there. The agent serves none: it exposes no port."""
