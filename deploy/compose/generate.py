@@ -218,7 +218,6 @@ def grafana_service():
             "GF_USERS_ALLOW_SIGN_UP": "false",
             "GF_ANALYTICS_REPORTING_ENABLED": "false",
             "GF_ANALYTICS_CHECK_FOR_UPDATES": "false",
-            "PROMETHEUS_URL": "http://prometheus:9090",
         },
         # The repository's provisioning (datasource "Prometheus", uid
         # netwatch-prometheus; a provider reading /var/lib/grafana/dashboards)
