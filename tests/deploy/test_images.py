@@ -250,12 +250,28 @@ def library_packages(binary):
     return pkgs
 
 
+def sanitized(binary):
+    res = subprocess.run(["ldd", binary], capture_output=True, text=True)
+    return "libasan" in res.stdout or "libubsan" in res.stdout
+
+
+def plain_build(repo, bins):
+    """A build dir holding every binary, built the way the images build them:
+    `make test SANITIZE=1` points NETWATCH_BUILD at build/san, whose ASan and
+    UBSan runtimes no image ships, so then the plain build/ is used if there."""
+    for b in dict.fromkeys([built_dir(repo), os.path.join(repo, "build")]):
+        paths = [os.path.join(b, x) for x in bins]
+        if all(os.path.exists(p) for p in paths) and not any(sanitized(p) for p in paths):
+            return b
+    return None
+
+
 def test_runtime_stages_install_every_library_package(repo, dockerfile):
-    b = built_dir(repo)
     ship = shipped(dockerfile)
-    missing_bins = [x for bs in ship.values() for x in bs if not os.path.exists(os.path.join(b, x))]
-    if missing_bins:
-        pytest.skip(f"not built in {b}: {missing_bins} (make test builds them first)")
+    b = plain_build(repo, [x for bs in ship.values() for x in bs])
+    if not b:
+        pytest.skip(f"no un-sanitized build of every shipped binary in {built_dir(repo)} or "
+                    "build/ (`make` builds them; images ship that build)")
     for stage, bins in ship.items():
         have = set(apt_installs(dockerfile["stages"][stage]))
         need = {}
