@@ -266,7 +266,22 @@ def plain_build(repo, bins):
     return None
 
 
+def codename():
+    try:
+        with open("/etc/os-release") as f:
+            for line in f:
+                if line.startswith("VERSION_CODENAME="):
+                    return line.split("=", 1)[1].strip().strip('"')
+    except OSError:
+        pass
+    return None
+
+
 def test_runtime_stages_install_every_library_package(repo, dockerfile):
+    # Package names are compared with the image's release: the binaries must
+    # have been built against the same one (the project's Debian 12).
+    if codename() != "bookworm":
+        pytest.skip(f"host is {codename()!r}, the images are bookworm: package names differ")
     ship = shipped(dockerfile)
     b = plain_build(repo, [x for bs in ship.values() for x in bs])
     if not b:
