@@ -48,13 +48,27 @@ def load_docs(text):
     return [d for d in yaml.safe_load_all(text) if d is not None]
 
 
+def resource_files(repo):
+    """The object files: what some kustomization lists under resources (the
+    patch files it applies are partial objects and are not among them)."""
+    out = set()
+    for f in k8s_files(repo):
+        if is_kustomization(f):
+            with open(f, encoding="utf-8") as fh:
+                k = yaml.safe_load(fh)
+            for ref in k.get("resources", []):
+                p = os.path.normpath(os.path.join(os.path.dirname(f), ref))
+                if os.path.isfile(p):
+                    out.add(p)
+    return sorted(out)
+
+
 def raw_objects(repo, under=""):
     objs = []
-    for f in k8s_files(repo):
-        if is_kustomization(f) or not f.startswith(os.path.join(repo, K8S, under)):
-            continue
-        with open(f, encoding="utf-8") as fh:
-            objs += load_docs(fh.read())
+    for f in resource_files(repo):
+        if f.startswith(os.path.join(repo, K8S, under)):
+            with open(f, encoding="utf-8") as fh:
+                objs += load_docs(fh.read())
     return objs
 
 
@@ -175,12 +189,11 @@ def test_validator_rejects_broken_objects(repo):
 
 
 def test_raw_files_pass_the_schema(repo):
-    """Every object in every non-kustomization file, straight from the tree."""
+    """Every object of every resource file, straight from the tree."""
     text = ""
-    for f in k8s_files(repo):
-        if not is_kustomization(f):
-            with open(f, encoding="utf-8") as fh:
-                text += "\n---\n" + fh.read()
+    for f in resource_files(repo):
+        with open(f, encoding="utf-8") as fh:
+            text += "\n---\n" + fh.read()
     rc, results, err = node_validate(repo, text)
     bad = [r for r in results if not r["ok"]]
     assert rc == 0 and not bad, f"{bad} {err}"
@@ -213,6 +226,20 @@ def test_kustomizations_name_existing_files(repo):
             refs += [x.split("=", 1)[-1] for x in g.get("files", [])]
         for ref in refs:
             assert os.path.exists(os.path.join(base, ref)), f"{f}: {ref} does not exist"
+
+
+def test_no_orphan_yaml(repo):
+    """Every YAML file is a kustomization, a resource or a patch some
+    kustomization uses: nothing unchecked lies around."""
+    used = set(resource_files(repo))
+    for f in k8s_files(repo):
+        if is_kustomization(f):
+            used.add(f)
+            with open(f, encoding="utf-8") as fh:
+                k = yaml.safe_load(fh)
+            used |= {os.path.normpath(os.path.join(os.path.dirname(f), p["path"]))
+                     for p in k.get("patches", []) if "path" in p}
+    assert sorted(set(k8s_files(repo)) - used) == []
 
 
 # ------------------------------------------------------------------ security
