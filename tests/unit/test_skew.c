@@ -149,6 +149,61 @@ static void test_ring_and_order(void **state)
 	nw_skew_free(&s);
 }
 
+/* d = base + queueing, with `step` seconds added from `at` s on (a route
+ * change, a netem delay), or a skew of `ppm` starting at `at` s. */
+static void feed_bent(struct nw_skew *s, double step, double ppm, double at, uint64_t seed)
+{
+	for (size_t k = 0; k < NPTS; k++) {
+		double t = (double)k / RATE;
+		double d = 1e-3 + 0.2e-3 + uni(&seed) * 4.8e-3;
+
+		if (t >= at)
+			d += step + ppm * 1e-6 * (t - at);
+		nw_skew_add(s, 1.7e9 + t, d);
+	}
+}
+
+static void test_delay_step_is_not_a_skew(void **state)
+{
+	static const double at[] = { 10.0, 30.0, 45.0 };
+	struct nw_skew s;
+	struct nw_skew_result r;
+
+	(void)state;
+	/* A 200 ms step anywhere in the span: the plain envelope would climb it
+	 * at thousands of ppm; the halves disagree, so it is no skew at all. */
+	for (size_t i = 0; i < sizeof(at) / sizeof(at[0]); i++) {
+		assert_int_equal(nw_skew_init(&s, NPTS), 0);
+		feed_bent(&s, 0.2, 0.0, at[i], 7 + i);
+		nw_skew_eval(&s, 1.7e9 + SECONDS, &r);
+		assert_false(r.valid);
+		assert_true(r.nonlinear);
+		nw_skew_free(&s);
+	}
+	/* A skew that began mid-span is not a line yet either... */
+	assert_int_equal(nw_skew_init(&s, NPTS), 0);
+	feed_bent(&s, 0.0, 200.0, 30.0, 11);
+	nw_skew_eval(&s, 1.7e9 + SECONDS, &r);
+	assert_false(r.valid);
+	assert_true(r.nonlinear);
+	nw_skew_free(&s);
+	/* ...while one over the whole span is, and a small step (0.5 ms, inside
+	 * the queueing noise's reach) does not make a zero skew unknown. */
+	assert_int_equal(nw_skew_init(&s, NPTS), 0);
+	feed_bent(&s, 0.0, 200.0, 0.0, 12);
+	nw_skew_eval(&s, 1.7e9 + SECONDS, &r);
+	assert_true(r.valid);
+	assert_false(r.nonlinear);
+	assert_true(fabs(r.ppm - 200.0) <= 10.0);
+	nw_skew_free(&s);
+	assert_int_equal(nw_skew_init(&s, NPTS), 0);
+	feed_bent(&s, 0.5e-3, 0.0, 30.0, 13);
+	nw_skew_eval(&s, 1.7e9 + SECONDS, &r);
+	assert_true(r.valid);
+	assert_true(fabs(r.ppm) <= 25.0);
+	nw_skew_free(&s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -158,6 +213,7 @@ int main(void)
 		cmocka_unit_test(test_outliers_do_not_move_it),
 		cmocka_unit_test(test_too_few_is_unknown),
 		cmocka_unit_test(test_ring_and_order),
+		cmocka_unit_test(test_delay_step_is_not_a_skew),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

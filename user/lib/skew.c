@@ -104,6 +104,63 @@ static double cross(struct nw_skew_pt o, struct nw_skew_pt a, struct nw_skew_pt 
 	return (a.t - o.t) * (b.d - o.d) - (a.d - o.d) * (b.t - o.t);
 }
 
+/* The line under all points (sorted by t, more than one distinct t) that
+ * minimises the summed distance to them: false when there is none. */
+static bool envelope(const struct nw_skew_pt *p, size_t n, struct nw_skew_pt *h, double *a,
+		     double *b)
+{
+	size_t m = 0, k = 0;
+	double tbar = 0;
+
+	for (size_t i = 0; i < n; i++)
+		tbar += p[i].t;
+	tbar /= (double)n;
+	/* Andrew's monotone chain, lower half. Equal t: only the lowest d can be
+	 * on the lower hull, and skipping the rest keeps every edge non-vertical. */
+	for (size_t i = 0; i < n; i++) {
+		if (i > 0 && p[i].t == p[i - 1].t)
+			continue;
+		while (m >= 2 && cross(h[m - 2], h[m - 1], p[i]) <= 0)
+			m--;
+		h[m++] = p[i];
+	}
+	if (m < 2)
+		return false;
+	/* The line below all points minimising the summed distance to them is
+	 * the hull edge over the mean time (the LP optimum is at a vertex of the
+	 * feasible set, and its gradient condition is t̄ in the edge's span). */
+	while (k + 2 < m && h[k + 1].t <= tbar)
+		k++;
+	*b = (h[k + 1].d - h[k].d) / (h[k + 1].t - h[k].t);
+	*a = h[k].d - *b * h[k].t;
+	return true;
+}
+
+/* Slopes within NW_SKEW_LINEAR_PPM of each other, or a quarter of the larger:
+ * the envelope of a real drift under queueing noise stays well inside that. */
+static bool close_slopes(double x, double y)
+{
+	double tol = fmax(NW_SKEW_LINEAR_PPM * 1e-6, 0.25 * fmax(fabs(x), fabs(y)));
+
+	return fabs(x - y) <= tol;
+}
+
+static bool consistent_halves(const struct nw_skew_pt *p, size_t n, struct nw_skew_pt *h,
+			      double b)
+{
+	double mid = p[n - 1].t / 2, a1, b1, a2, b2;
+	size_t split = 0;
+
+	while (split < n && p[split].t < mid)
+		split++;
+	/* Too few points in a half to fit it: nothing to contradict the whole. */
+	if (split < 8 || n - split < 8)
+		return true;
+	if (!envelope(p, split, h, &a1, &b1) || !envelope(p + split, n - split, h, &a2, &b2))
+		return true;
+	return close_slopes(b1, b) && close_slopes(b2, b) && close_slopes(b1, b2);
+}
+
 void nw_skew_eval(struct nw_skew *s, double t_now_s, struct nw_skew_result *out)
 {
 	nw_skew_eval_with(s, &s->own, t_now_s, out);
@@ -123,8 +180,8 @@ void nw_skew_eval_series(const struct nw_skew_series *ser, struct nw_skew_scratc
 			 double t_now_s, struct nw_skew_result *out)
 {
 	struct nw_skew_pt *p = sc->pts, *h = sc->hull;
-	size_t n = ser->n, m = 0, k = 0;
-	double tbar = 0, tref, a, b, excess = 0;
+	size_t n = ser->n;
+	double tref, a, b, excess = 0;
 
 	memset(out, 0, sizeof(*out));
 	if (!ser->t || !ser->d || n < 2 || sc->capacity < n)
@@ -137,34 +194,23 @@ void nw_skew_eval_series(const struct nw_skew_series *ser, struct nw_skew_scratc
 	/* Re-reference to the oldest point held, so the intercept is computed
 	 * near the data (t0 may be days old). */
 	tref = p[0].t;
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < n; i++)
 		p[i].t -= tref;
-		tbar += p[i].t;
-	}
-	tbar /= (double)n;
 	out->n = n;
 	out->span_s = p[n - 1].t;
 	if (n < ser->min_points || out->span_s < ser->min_span_s || !(out->span_s > 0))
 		return;
 
-	/* Andrew's monotone chain, lower half. Equal t: only the lowest d can be
-	 * on the lower hull, and skipping the rest keeps every edge non-vertical. */
-	for (size_t i = 0; i < n; i++) {
-		if (i > 0 && p[i].t == p[i - 1].t)
-			continue;
-		while (m >= 2 && cross(h[m - 2], h[m - 1], p[i]) <= 0)
-			m--;
-		h[m++] = p[i];
-	}
-	if (m < 2)
+	if (!envelope(p, n, h, &a, &b))
 		return;
-	/* The line below all points minimising the summed distance to them is
-	 * the hull edge over the mean time (the LP optimum is at a vertex of the
-	 * feasible set, and its gradient condition is t̄ in the edge's span). */
-	while (k + 2 < m && h[k + 1].t <= tbar)
-		k++;
-	b = (h[k + 1].d - h[k].d) / (h[k + 1].t - h[k].t);
-	a = h[k].d - b * h[k].t;
+	/* A clock drifts along one line; a delay step or a route change is a line
+	 * that bends. The envelope under a step tilts to climb it (a 200 ms step
+	 * reads as thousands of ppm), so the fit must hold in each half of the
+	 * span too, or the result is "not a skew" rather than a wrong number. */
+	if (!consistent_halves(p, n, h, b)) {
+		out->nonlinear = true;
+		return;
+	}
 	for (size_t i = 0; i < n; i++)
 		excess += p[i].d - (a + b * p[i].t);
 	out->valid = true;

@@ -38,6 +38,9 @@ void nw_skew_scratch_free(struct nw_skew_scratch *sc);
 
 #define NW_SKEW_DEFAULT_MIN_POINTS 32
 #define NW_SKEW_DEFAULT_MIN_SPAN_S 10.0
+/* Each half of the span must fit the whole's slope within this (or a quarter
+ * of the slope, whichever is larger), else the drift is not a line. */
+#define NW_SKEW_LINEAR_PPM 25.0
 
 struct nw_skew {
 	/* Last `capacity` points, insertion order: t as a double (seconds
@@ -58,7 +61,10 @@ struct nw_skew {
 };
 
 struct nw_skew_result {
-	bool valid;       /* false: "unknown" (too few points or too short a span) */
+	bool valid;       /* false: "unknown" (too few points, too short a span, or
+			   * nonlinear) */
+	bool nonlinear;   /* the halves' envelopes disagree: a step or a bend in
+			   * the delay (route change, queue), not a clock skew */
 	double ppm;       /* slope of the envelope * 1e6; sign as above */
 	double delay_s;   /* envelope at t_now: the minimum rx - tx with skew removed
 			   * (base one-way delay + constant clock offset) */
