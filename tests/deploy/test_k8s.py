@@ -313,6 +313,11 @@ def test_chaos_uses_capabilities_not_privilege(objects):
     assert sc["capabilities"]["drop"] == ["ALL"]
     assert sorted(sc["capabilities"]["add"]) == ["BPF", "NET_ADMIN", "PERFMON"]
     assert pod_spec(o[0])["nodeSelector"]["netwatch.io/rack"] == "0"
+    (m,) = [m for m in c["volumeMounts"] if "bpf" in m["mountPath"]]
+    assert m["mountPath"] == "/host/sys/fs/bpf" and m["mountPropagation"] == "HostToContainer"
+    cfg = [x for x in by(objects["chaos"], "ConfigMap") if x["metadata"]["name"].startswith("netwatch")
+           and "FAULTS" in x["data"]][0]["data"]
+    assert cfg["NETWATCH_PIN_DIR"].startswith("/host/sys/fs/bpf/")
     # It clears what it applied when the pod is deleted.
     script = c["command"][-1]
     assert "trap" in script and "--clear" in script and "$FAULTS" in script
@@ -339,10 +344,14 @@ def test_rack_capabilities_component(repo, tmp_path):
     for o in workloads(objs):
         assert not any((c.get("securityContext") or {}).get("privileged") for c in containers(pod_spec(o)))
     c = spec["containers"][0]
-    assert c["securityContext"]["capabilities"] == {"drop": ["ALL"], "add": ["BPF", "PERFMON", "NET_ADMIN"]}
+    assert c["securityContext"]["capabilities"] == {"drop": ["ALL"],
+                                                    "add": ["BPF", "PERFMON", "NET_ADMIN", "SETPCAP"]}
     assert c["securityContext"]["allowPrivilegeEscalation"] is False
-    (m,) = [m for m in c["volumeMounts"] if m["mountPath"] == "/sys/fs/bpf"]
+    # Not under /sys/fs (AppArmor's default profile), and the pins go there.
+    assert not [m for m in c["volumeMounts"] if m["mountPath"].startswith("/sys/")]
+    (m,) = [m for m in c["volumeMounts"] if m["mountPath"] == "/host/sys/fs/bpf"]
     assert m["mountPropagation"] == "HostToContainer"
+    assert {"name": "NETWATCH_PIN_DIR", "value": "/host/sys/fs/bpf/netwatch"} in c["env"]
     (v,) = [v for v in spec["volumes"] if v["name"] == m["name"]]
     assert v["hostPath"] == {"path": "/sys/fs/bpf", "type": "Directory"}
     # Everything else of the DaemonSet is untouched.
