@@ -161,10 +161,11 @@ def agent_service(r, srv):
     # Start once the collector counts, so every sample from seq 0 is seen.
     s["depends_on"] = {f"rack{r}": {"condition": "service_healthy"}}
     # The agent serves nothing: it is healthy when its rack controller's
-    # /metrics says this server's stream is up.
+    # /metrics says this server's stream is up. grep reads to the end (no -q)
+    # so curl never writes into a closed pipe and logs a bogus error.
     s["healthcheck"] = {
         "test": ["CMD-SHELL",
-                 f"curl -fsS --max-time 2 http://rack{r}:{HTTP_PORT}/metrics | grep -qxF '{up}'"],
+                 f"curl -fsS --max-time 2 http://rack{r}:{HTTP_PORT}/metrics | grep -xF '{up}' >/dev/null"],
         "interval": "10s", "timeout": "3s", "retries": 3, "start_period": "20s",
     }
     s["restart"] = "unless-stopped"

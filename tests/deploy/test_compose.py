@@ -286,3 +286,169 @@ def test_generated_files_are_current(repo):
     tdir = os.path.join(compose_dir(repo), "prometheus-targets")
     assert sorted(os.listdir(tdir)) == \
         sorted(os.path.basename(r) for r in outs if r.startswith("prometheus-targets"))
+
+
+# ------------------------------------------------------------------ the rights, for real
+# No engine runs here, but the rights compose gives can be reproduced with the
+# kernel's own tools: a rack controller as uid 0 whose bounding set is exactly
+# the compose cap_add (setpriv, no_new_privs), alone in a network namespace
+# with eth0, pinning into the host's bpffs bind-mounted outside /sys; an agent
+# as the compose user with no capability. Not reproduced: the engine's
+# seccomp and AppArmor profiles (docs/containers.md says which engines).
+
+CAP_BITS = {"NET_ADMIN": 12, "SETPCAP": 8, "PERFMON": 38, "BPF": 39}
+
+
+def run(*cmd, check=True):
+    return subprocess.run(list(cmd), capture_output=True, text=True, check=check, timeout=30)
+
+
+def wait_for(what, fn, timeout=20.0):
+    import time
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if fn():
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def in_ns(ns, *cmd):
+    return ["ip", "netns", "exec", ns, *cmd]
+
+
+def http_code(ns, url):
+    r = subprocess.run(in_ns(ns, "curl", "-s", "-o", "/dev/null", "-w", "%{http_code}",
+                             "--max-time", "2", url), capture_output=True, text=True, timeout=10)
+    return r.stdout.strip()
+
+
+def cap_mask(pid, field):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1], 16)
+    raise AssertionError(f"no {field} for {pid}")
+
+
+def metric(ns, line_prefix):
+    r = subprocess.run(in_ns(ns, "curl", "-fsS", "--max-time", "2", "http://127.0.0.1:8000/metrics"),
+                       capture_output=True, text=True, timeout=10)
+    for ln in r.stdout.splitlines():
+        if ln.startswith(line_prefix + " "):
+            return float(ln.split()[-1])
+    return None
+
+
+def test_compose_rights_run_a_rack_and_an_agent(repo, services, tmp_path):
+    if os.geteuid() != 0:
+        pytest.skip("needs root (network namespaces, BPF): make test runs it as root")
+    b = os.environ.get("NETWATCH_BUILD") or os.path.join(repo, "build")
+    for x in ("netwatch-rack", "netwatch-agent"):
+        if not os.path.exists(os.path.join(b, x)):
+            pytest.skip(f"{b}/{x} not built (make test builds it first)")
+    for tool in ("setpriv", "curl", "ip"):
+        assert shutil.which(tool), f"{tool} missing: `make deps` installs it"
+    if not os.path.ismount("/sys/fs/bpf"):
+        pytest.skip("no bpffs at /sys/fs/bpf on this host (compose needs one too)")
+
+    rack, agent = services["rack0"], services["agent-r0s3"]
+    caps = rack["cap_add"]
+    sfx = f"{os.getpid() % 100000}"
+    rns, ans = f"nwhc-r{sfx}", f"nwhc-a{sfx}"
+    mnt = str(tmp_path / "host-bpffs")
+    pin = f"{mnt}/nwhc-{sfx}"
+    rack_bin, agent_bin = os.path.join(b, "netwatch-rack"), os.path.join(b, "netwatch-agent")
+
+    # The compose command, with what names compose's own world swapped out:
+    # the pin dir under this test's mount, no DC (none runs here).
+    cmd = list(rack["command"])
+    cmd[cmd.index("--pin-dir") + 1] = pin
+    cmd[cmd.index("--metrics") + 1] = "127.0.0.1:8000"
+    i = cmd.index("--dc")
+    del cmd[i:i + 2]
+    bounding = "-all," + ",".join("+" + c.lower() for c in caps)
+    rack_cmd = in_ns(rns, "setpriv", f"--bounding-set={bounding}", "--inh-caps=-all",
+                     "--no-new-privs", rack_bin, *cmd)
+    acmd = list(agent["command"])
+    acmd[acmd.index("--controller") + 1] = "198.19.250.1"
+    user = str(agent["user"]).split(":")
+    agent_cmd = in_ns(ans, "setpriv", f"--reuid={user[0]}", f"--regid={user[1]}", "--clear-groups",
+                      "--bounding-set=-all", "--inh-caps=-all", "--no-new-privs", agent_bin, *acmd)
+    check = agent["healthcheck"]["test"][1].replace("http://rack0:", "http://127.0.0.1:")
+
+    procs, mounted = [], False
+    log = open(tmp_path / "rack.log", "w+")
+
+    def start_rack():
+        p = subprocess.Popen(rack_cmd, stdout=subprocess.DEVNULL, stderr=log)
+        procs.append(p)
+        wait_for("rack /healthz 200", lambda: p.poll() is None and
+                 http_code(rns, "http://127.0.0.1:8000/healthz") == "200")
+        return p
+
+    def stop(p):
+        if p.poll() is None:
+            p.terminate()
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+
+    try:
+        run("ip", "netns", "add", rns)
+        run("ip", "netns", "add", ans)
+        run("ip", "link", "add", f"nwhc{sfx}r", "type", "veth", "peer", "name", f"nwhc{sfx}a")
+        run("ip", "link", "set", f"nwhc{sfx}r", "netns", rns)
+        run("ip", "link", "set", f"nwhc{sfx}a", "netns", ans)
+        run("ip", "-n", rns, "link", "set", f"nwhc{sfx}r", "name", "eth0")
+        run("ip", "-n", ans, "link", "set", f"nwhc{sfx}a", "name", "eth0")
+        run("ip", "-n", rns, "addr", "add", "198.19.250.1/30", "dev", "eth0")
+        run("ip", "-n", ans, "addr", "add", "198.19.250.2/30", "dev", "eth0")
+        for ns in (rns, ans):
+            run("ip", "-n", ns, "link", "set", "lo", "up")
+            run("ip", "-n", ns, "link", "set", "eth0", "up")
+        os.makedirs(mnt)
+        run("mount", "--bind", "/sys/fs/bpf", mnt)
+        mounted = True
+
+        r1 = start_rack()
+        want = (1 << CAP_BITS["BPF"]) | (1 << CAP_BITS["NET_ADMIN"])
+        assert set(caps) <= set(CAP_BITS), caps
+        # Attached with exactly the compose rights, then dropped to two.
+        wait_for("capability drop", lambda: cap_mask(r1.pid, "CapEff") == want, 10)
+        assert cap_mask(r1.pid, "CapBnd") == want
+
+        a = subprocess.Popen(agent_cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        procs.append(a)
+        # The agent's compose health check, as written, against its rack.
+        wait_for("agent health check", lambda: a.poll() is None and subprocess.run(
+            in_ns(rns, "sh", "-c", check), timeout=10).returncode == 0)
+        key = 'netwatch_packets_received_total{rack_id="0",server_id="3"}'
+        before = metric(rns, key)
+        assert before and before > 0
+
+        # A restart with the same rights (no CAP_SYS_ADMIN) keeps the counters.
+        stop(r1)
+        assert r1.returncode == 0
+        start_rack()
+        wait_for("counting on after the restart",
+                 lambda: (metric(rns, key) or 0) > before)
+        log.seek(0)
+        assert 'level=error' not in log.read()
+    finally:
+        for p in reversed(procs):
+            stop(p)
+        if os.path.isdir(pin) and mounted:
+            subprocess.run([rack_bin, "--rack", "0", "--pin-dir", pin, "--unpin"],
+                           capture_output=True, timeout=30)
+            try:
+                os.rmdir(pin)
+            except OSError:
+                pass
+        if mounted:
+            subprocess.run(["umount", mnt], capture_output=True, timeout=30)
+        for ns in (rns, ans):
+            subprocess.run(["ip", "netns", "del", ns], capture_output=True, timeout=30)
+        log.close()
