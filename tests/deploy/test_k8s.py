@@ -360,6 +360,62 @@ def test_rack_capabilities_component(repo, tmp_path):
     assert pod_spec(base)["containers"][0]["livenessProbe"] == c["livenessProbe"]
 
 
+def chaos_script(repo, tmp_path, apply_rc):
+    """The chaos container's shell script, its /run/netwatch moved to
+    tmp_path, with a fake netwatch-chaos that logs its arguments."""
+    ds = by(raw_objects(repo, "chaos"), "DaemonSet", "netwatch")
+    c = [x for x in pod_spec(ds)["containers"] if x["name"] == "chaos"][0]
+    assert c["command"][:2] == ["/bin/sh", "-c"]
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "node.env").write_text("export NETWATCH_RACK=0\n")
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    log = tmp_path / "calls"
+    fake = bindir / "netwatch-chaos"
+    fake.write_text(f"#!/bin/sh\necho \"$*\" >> {log}\n"
+                    f"case \"$*\" in *--clear*) exit 0;; *) exit {apply_rc};; esac\n")
+    fake.chmod(0o755)
+    script = c["command"][2].replace("/run/netwatch/", f"{run}/")
+    env = {"PATH": f"{bindir}:/usr/bin:/bin", "FAULTS": "--delay 200ms --loss 20"}
+    return script, env, log
+
+
+def wait_for(cond, timeout=10.0):
+    import time
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if cond():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_chaos_script_applies_then_clears_on_sigterm(repo, tmp_path):
+    script, env, log = chaos_script(repo, tmp_path, apply_rc=0)
+    p = subprocess.Popen(["/bin/sh", "-c", script], env=env)
+    try:
+        assert wait_for(lambda: log.exists() and log.read_text()), "the faults were never applied"
+        topo = f"{tmp_path}/run/topology.json"
+        assert log.read_text().splitlines() == [f"--rack 0 --topology {topo} --delay 200ms --loss 20"]
+        assert p.poll() is None  # it stays up while the faults are wanted
+        p.terminate()
+        assert p.wait(timeout=10) == 0
+        assert log.read_text().splitlines()[1:] == [f"--rack 0 --topology {topo} --clear"]
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+
+
+def test_chaos_script_clears_after_a_failed_apply(repo, tmp_path):
+    script, env, log = chaos_script(repo, tmp_path, apply_rc=1)
+    r = subprocess.run(["/bin/sh", "-c", script], env=env, timeout=10)
+    assert r.returncode == 1  # the pod restarts and tries again, visibly
+    lines = log.read_text().splitlines()
+    assert len(lines) == 2 and lines[1].endswith("--clear")
+
+
 def test_probes_on_healthz_for_every_http_container(objects):
     """Every netwatch container that serves HTTP (port 8000) has liveness and
     readiness on /healthz there. The agent serves none: it exposes no port."""
