@@ -280,6 +280,39 @@ static void test_cost(void **state)
 	nw_periodicity_free(&p);
 }
 
+/* Steps are not periods: a 200 ms delay step, or one 3 s outage, at several
+ * places in the horizon, with 1 ms jitter. Before the halves check the step
+ * read as a period of about span/2.4 (the lowest frequency searched). */
+static void test_one_step_is_not_a_period(void **state)
+{
+	static const double at[] = { 12.0, 25.0, 40.0, 52.0 };
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(at) / sizeof(at[0]); i++) {
+		struct nw_periodicity p;
+		struct nw_period_result d, h;
+		uint64_t seed = 1000 + i;
+
+		assert_int_equal(nw_periodicity_init(&p, CAP, RATE), 0);
+		for (size_t k = 0; k < CAP; k++) {
+			double t = (double)k / RATE;
+			int lost = t >= at[i] && t < at[i] + 3.0;
+
+			nw_periodicity_add_slot(&p, t, lost);
+			if (!lost)
+				nw_periodicity_add_delay(&p, t, 5e-3 + 1e-3 * gauss(&seed) +
+							 (t >= at[i] ? 0.2 : 0.0));
+		}
+		nw_periodicity_eval(&p, &d, &h);
+		printf("[ period ] step at %4.1f s: delay found=%d one_sided=%d z=%.1f; "
+		       "hole found=%d one_sided=%d z=%.1f\n", at[i], d.found, d.one_sided, d.power,
+		       h.found, h.one_sided, h.power);
+		assert_false(d.found);
+		assert_false(h.found);
+		nw_periodicity_free(&p);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -290,6 +323,7 @@ int main(void)
 		cmocka_unit_test(test_random_loss_5),
 		cmocka_unit_test(test_random_loss_20),
 		cmocka_unit_test(test_too_short_constant_and_bad),
+		cmocka_unit_test(test_one_step_is_not_a_period),
 		cmocka_unit_test(test_cost),
 	};
 

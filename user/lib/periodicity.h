@@ -77,6 +77,8 @@ struct nw_period_result {
 	double fap;      /* 1 - (1 - e^-z)^M; M = frequencies tested */
 	size_t n;        /* points used */
 	size_t nfreq;    /* frequencies tested (M) */
+	bool one_sided;  /* a significant peak that does not show in each half
+			  * of the horizon (a step, one burst): not reported */
 };
 
 /* nw_periodicity_init: defaults for capacity and rate (capacity >= 1200 is
