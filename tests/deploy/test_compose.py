@@ -331,20 +331,22 @@ def cap_mask(pid, field):
     raise AssertionError(f"no {field} for {pid}")
 
 
-def metric(ns, line_prefix):
+def metric(ns, family, *labels):
+    """The value of the first sample of `family` carrying every label given
+    (`name="value"` strings), from the /metrics on 127.0.0.1:8000 in ns."""
     r = subprocess.run(in_ns(ns, "curl", "-fsS", "--max-time", "2", "http://127.0.0.1:8000/metrics"),
                        capture_output=True, text=True, timeout=10)
     for ln in r.stdout.splitlines():
-        if ln.startswith(line_prefix + " "):
+        if ln.startswith(family + "{") and all(lb in ln for lb in labels):
             return float(ln.split()[-1])
     return None
 
 
-def test_compose_rights_run_a_rack_and_an_agent(repo, services, tmp_path):
+def test_compose_rights_run_a_rack_an_agent_and_the_dc(repo, services, tmp_path):
     if os.geteuid() != 0:
         pytest.skip("needs root (network namespaces, BPF): make test runs it as root")
     b = os.environ.get("NETWATCH_BUILD") or os.path.join(repo, "build")
-    for x in ("netwatch-rack", "netwatch-agent"):
+    for x in ("netwatch-rack", "netwatch-agent", "netwatch-dc"):
         if not os.path.exists(os.path.join(b, x)):
             pytest.skip(f"{b}/{x} not built (make test builds it first)")
     for tool in ("setpriv", "curl", "ip"):
@@ -352,21 +354,22 @@ def test_compose_rights_run_a_rack_and_an_agent(repo, services, tmp_path):
     if not os.path.ismount("/sys/fs/bpf"):
         pytest.skip("no bpffs at /sys/fs/bpf on this host (compose needs one too)")
 
-    rack, agent = services["rack0"], services["agent-r0s3"]
+    rack, agent, dc = services["rack0"], services["agent-r0s3"], services["dc"]
     caps = rack["cap_add"]
     sfx = f"{os.getpid() % 100000}"
     rns, ans = f"nwhc-r{sfx}", f"nwhc-a{sfx}"
     mnt = str(tmp_path / "host-bpffs")
     pin = f"{mnt}/nwhc-{sfx}"
     rack_bin, agent_bin = os.path.join(b, "netwatch-rack"), os.path.join(b, "netwatch-agent")
+    dc_bin = os.path.join(b, "netwatch-dc")
 
-    # The compose command, with what names compose's own world swapped out:
-    # the pin dir under this test's mount, no DC (none runs here).
+    # The compose commands, with what names compose's own world swapped out:
+    # the pin dir under this test's mount, addresses for service names. The
+    # DC shares the agent's namespace (in compose it is on the rack's bridge).
     cmd = list(rack["command"])
     cmd[cmd.index("--pin-dir") + 1] = pin
     cmd[cmd.index("--metrics") + 1] = "127.0.0.1:8000"
-    i = cmd.index("--dc")
-    del cmd[i:i + 2]
+    cmd[cmd.index("--dc") + 1] = "198.19.250.2:9990"
     bounding = "-all," + ",".join("+" + c.lower() for c in caps)
     rack_cmd = in_ns(rns, "setpriv", f"--bounding-set={bounding}", "--inh-caps=-all",
                      "--no-new-privs", rack_bin, *cmd)
@@ -376,6 +379,12 @@ def test_compose_rights_run_a_rack_and_an_agent(repo, services, tmp_path):
     agent_cmd = in_ns(ans, "setpriv", f"--reuid={user[0]}", f"--regid={user[1]}", "--clear-groups",
                       "--bounding-set=-all", "--inh-caps=-all", "--no-new-privs", agent_bin, *acmd)
     check = agent["healthcheck"]["test"][1].replace("http://rack0:", "http://127.0.0.1:")
+    duser = str(dc["user"]).split(":")
+    dc_cmd = in_ns(ans, "setpriv", f"--reuid={duser[0]}", f"--regid={duser[1]}", "--clear-groups",
+                   "--bounding-set=-all", "--inh-caps=-all", "--no-new-privs", dc_bin,
+                   *dc["command"])
+    dc_check = dc["healthcheck"]["test"][1:]
+    assert dc_check[0] == "curl"
 
     procs, mounted = [], False
     log = open(tmp_path / "rack.log", "w+")
@@ -413,6 +422,10 @@ def test_compose_rights_run_a_rack_and_an_agent(repo, services, tmp_path):
         run("mount", "--bind", "/sys/fs/bpf", mnt)
         mounted = True
 
+        d = subprocess.Popen(dc_cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        procs.append(d)
+        wait_for("the dc's compose health check", lambda: d.poll() is None and subprocess.run(
+            in_ns(ans, *dc_check), capture_output=True, timeout=10).returncode == 0)
         r1 = start_rack()
         want = (1 << CAP_BITS["BPF"]) | (1 << CAP_BITS["NET_ADMIN"])
         assert set(caps) <= set(CAP_BITS), caps
@@ -425,16 +438,19 @@ def test_compose_rights_run_a_rack_and_an_agent(repo, services, tmp_path):
         # The agent's compose health check, as written, against its rack.
         wait_for("agent health check", lambda: a.poll() is None and subprocess.run(
             in_ns(rns, "sh", "-c", check), timeout=10).returncode == 0)
-        key = 'netwatch_packets_received_total{rack_id="0",server_id="3"}'
-        before = metric(rns, key)
+        key = ("netwatch_packets_received_total", 'rack_id="0"', 'server_id="3"')
+        before = metric(rns, *key)
         assert before and before > 0
+        # and the rack reports to the DC (as uid 10001, no capability).
+        wait_for("a report of rack 0 at the dc", lambda: (metric(
+            ans, "netwatch_dc_rack_reports_accepted_total", 'rack_id="0"') or 0) > 0)
 
         # A restart with the same rights (no CAP_SYS_ADMIN) keeps the counters.
         stop(r1)
         assert r1.returncode == 0
         start_rack()
         wait_for("counting on after the restart",
-                 lambda: (metric(rns, key) or 0) > before)
+                 lambda: (metric(rns, *key) or 0) > before)
         log.seek(0)
         assert 'level=error' not in log.read()
     finally:
