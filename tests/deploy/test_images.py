@@ -139,6 +139,11 @@ def test_build_stage_runs_the_projects_commands(repo, dockerfile):
             assert set(x for x in w[2:] if not x.startswith("-")) <= BOOTSTRAP, c
     for c in cmds:
         assert not re.search(r"\b(gcc|cc|clang|bpftool|ar)\b", c), c
+    # What the build stage copies before `COPY . .` (to cache `make deps`)
+    # exists, or the build would fail on it.
+    for words in build["copies"]:
+        for src in [w for w in words if not w.startswith("--")][:-1]:
+            assert os.path.exists(os.path.join(repo, src)), f"COPY {src}: not in the repository"
 
     # CI: .ci/run is `make deps` then `make test`, and `make test` is
     # deps + all + the unit tests' runner (then root-only tests).
