@@ -179,7 +179,7 @@ def prometheus_service():
         "command": ["--config.file=/etc/prometheus/prometheus.yml",
                     "--storage.tsdb.path=/prometheus",
                     "--storage.tsdb.retention.time=7d",
-                    f"--web.listen-address=0.0.0.0:9090"],
+                    "--web.listen-address=0.0.0.0:9090"],
         "user": "65534:65534",
         "cap_drop": ["ALL"],
         "security_opt": ["no-new-privileges:true"],
