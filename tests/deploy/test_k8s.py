@@ -597,6 +597,21 @@ def test_servicemonitor_targets_the_metrics_ports(objects):
     assert ep["port"] == "metrics" and ep["path"] == "/metrics"
 
 
+@pytest.mark.parametrize("d", ["base", "overlays/example", "overlays/prometheus-operator"])
+def test_rack_targets_carry_the_dc_id(rendered, d):
+    """Rack series get dc_id as in the lab (a target label), equal to the
+    DC's --dc-id in every overlay, including one that changes it."""
+    objs = rendered[d]
+    dc_id = by(objs, "ConfigMap", "netwatch-dc-config")["data"]["NETWATCH_DC_ID"]
+    assert by(objs, "Service", "netwatch-rack")["metadata"]["labels"]["dc_id"] == dc_id
+    assert by(objs, "DaemonSet", "netwatch-rack")["spec"]["template"]["metadata"]["labels"]["dc_id"] == dc_id
+    assert "dc_id" not in by(objs, "Service", "netwatch-dc")["metadata"]["labels"]
+    for sm in by(objs, "ServiceMonitor"):
+        assert sm["spec"]["targetLabels"] == ["dc_id"]
+    if d == "overlays/example":
+        assert dc_id != "0"  # the overlay changes it: the copy must follow
+
+
 def test_servicemonitor_is_optional(rendered):
     for d in ("base", "overlays/example"):
         assert not [o for o in rendered[d] if o["apiVersion"].startswith("monitoring.coreos.com/")], d
