@@ -4,6 +4,7 @@ datacenter (1 DC, RACKS racks of SERVERS servers, Prometheus, Grafana):
 
     docker-compose.yml              the 37 services, networks and volumes
     docker-compose.sys-admin.yml    override for kernels < 5.8 and Docker < 23.0
+    docker-compose.keys.yml         override: the shared key on every NetWatch service
     prometheus-targets/*.json       file_sd targets by compose service name
 
     /usr/bin/python3 deploy/compose/generate.py           # (re)write them
@@ -269,6 +270,30 @@ def sys_admin_override():
     return {"services": {f"rack{r}": {"cap_add": list(OLD_KERNEL_CAPS)} for r in range(RACKS)}}
 
 
+# The shared key (--key-file, docs/report-protocol.md), only through
+# docker-compose.keys.yml. Two copies of one key: the loader wants no group or
+# other bits and the containers hold no CAP_DAC_OVERRIDE, so each reader must
+# own its copy (uid 10001: agents and dc; root: racks). keys/ is gitignored.
+KEY_TARGET = "/etc/netwatch/netwatch.key"
+
+
+def key_file(name):
+    return "./keys/netwatch.key." + ("root" if name.startswith("rack") else NONROOT.split(":")[0])
+
+
+def keys_override():
+    out = {}
+    for name in compose()["services"]:
+        if name in ("prometheus", "grafana"):
+            continue
+        out[name] = {
+            "environment": {"NETWATCH_KEY_FILE": KEY_TARGET},
+            "volumes": [{"type": "bind", "source": key_file(name), "target": KEY_TARGET,
+                         "read_only": True}],
+        }
+    return {"services": out}
+
+
 def targets():
     return {
         "racks.json": [{"targets": [f"rack{r}:{HTTP_PORT}" for r in range(RACKS)],
@@ -305,6 +330,11 @@ def outputs():
             HEADER + "#\n# Only for kernels < 5.8 or Docker engines < 23.0 (docs/containers.md):\n"
             "#   docker compose -f docker-compose.yml -f docker-compose.sys-admin.yml up --build\n"),
     }
+    out["docker-compose.keys.yml"] = render_yaml(
+        keys_override(),
+        HEADER + "#\n# The shared key on every NetWatch service (docs/containers.md, \"Keys\");\n"
+        "# create keys/netwatch.key.root and keys/netwatch.key.10001 first:\n"
+        "#   docker compose -p netwatch -f docker-compose.yml -f docker-compose.keys.yml up --build\n")
     for name, doc in targets().items():
         out[os.path.join("prometheus-targets", name)] = json.dumps(doc, indent=2) + "\n"
     return out

@@ -67,7 +67,9 @@ def norm(service):
     s = dict(service)
     if isinstance(s.get("networks"), dict):
         s["networks"] = {k: v or {} for k, v in s["networks"].items()}
-    if "volumes" in s:  # and a merge may reorder mounts
+    if "cap_add" in s:  # a merge sorts capabilities
+        s["cap_add"] = sorted(s["cap_add"])
+    if "volumes" in s:  # and may reorder mounts
         s["volumes"] = sorted(s["volumes"], key=lambda v: v["target"])
     return s
 
@@ -342,7 +344,39 @@ def metric(ns, family, *labels):
     return None
 
 
-def test_compose_rights_run_a_rack_an_agent_and_the_dc(repo, services, tmp_path):
+@pytest.fixture(scope="module")
+def keyed(repo):
+    return resolved(repo, "docker-compose.yml", "docker-compose.keys.yml")["services"]
+
+
+def test_keys_override_adds_only_the_key(repo, services, keyed):
+    assert set(keyed) == set(services)
+    for name, s in keyed.items():
+        if role(name) not in ("rack", "dc", "agent"):
+            assert norm(s) == norm(services[name]), name
+            continue
+        path = s["environment"]["NETWATCH_KEY_FILE"]
+        added = [v for v in s["volumes"] if v not in services[name].get("volumes", [])]
+        assert len(added) == 1 and added[0]["target"] == path and added[0]["read_only"], added
+        # Each reader owns its copy: root for the racks, the compose user otherwise.
+        owner = "root" if role(name) == "rack" else str(uid(s["user"]))
+        assert added[0]["source"] == os.path.join(compose_dir(repo), "keys", f"netwatch.key.{owner}")
+        rest = dict(s)
+        rest.pop("environment")
+        rest["volumes"] = [v for v in s["volumes"] if v not in added]
+        if not rest["volumes"]:
+            rest.pop("volumes")
+        assert norm(rest) == norm(services[name]), name
+    # Key files are never committed.
+    for owner in ("root", "10001"):
+        r = subprocess.run(["git", "-C", repo, "check-ignore", "-q",
+                            f"deploy/compose/keys/netwatch.key.{owner}"])
+        assert r.returncode == 0, f"keys/netwatch.key.{owner} is not gitignored"
+
+
+@pytest.mark.parametrize("with_keys", [False, True], ids=["open", "keyed"])
+def test_compose_rights_run_a_rack_an_agent_and_the_dc(repo, services, keyed, tmp_path,
+                                                       with_keys):
     if os.geteuid() != 0:
         pytest.skip("needs root (network namespaces, BPF): make test runs it as root")
     b = os.environ.get("NETWATCH_BUILD") or os.path.join(repo, "build")
@@ -386,11 +420,37 @@ def test_compose_rights_run_a_rack_an_agent_and_the_dc(repo, services, tmp_path)
     dc_check = dc["healthcheck"]["test"][1:]
     assert dc_check[0] == "curl"
 
+    env = dict(os.environ)
+    keydir = None
+    if with_keys:
+        # docker-compose.keys.yml's two copies, owned as it says, in a
+        # directory uid 10001 may traverse (pytest's tmp_path is root-only).
+        import tempfile
+        keydir = tempfile.mkdtemp(prefix="nwhc-keys-")
+        os.chmod(keydir, 0o711)
+        key = os.urandom(32).hex() + "\n"
+        paths = {}
+        for name in ("rack0", "agent-r0s3", "dc"):
+            src = next(v["source"] for v in keyed[name]["volumes"]
+                       if v["target"] == keyed[name]["environment"]["NETWATCH_KEY_FILE"])
+            dst = os.path.join(keydir, os.path.basename(src))
+            if dst not in paths.values():
+                with open(dst, "w") as f:
+                    f.write(key)
+                os.chmod(dst, 0o600)
+                o = 0 if dst.endswith(".root") else uid(keyed[name]["user"])
+                os.chown(dst, o, o)
+            paths[name] = dst
+        # One NETWATCH_KEY_FILE per process: passed through setpriv's env.
+        rack_cmd = ["env", f"NETWATCH_KEY_FILE={paths['rack0']}"] + rack_cmd
+        agent_cmd = ["env", f"NETWATCH_KEY_FILE={paths['agent-r0s3']}"] + agent_cmd
+        dc_cmd = ["env", f"NETWATCH_KEY_FILE={paths['dc']}"] + dc_cmd
+
     procs, mounted = [], False
     log = open(tmp_path / "rack.log", "w+")
 
     def start_rack():
-        p = subprocess.Popen(rack_cmd, stdout=subprocess.DEVNULL, stderr=log)
+        p = subprocess.Popen(rack_cmd, stdout=subprocess.DEVNULL, stderr=log, env=env)
         procs.append(p)
         wait_for("rack /healthz 200", lambda: p.poll() is None and
                  http_code(rns, "http://127.0.0.1:8000/healthz") == "200")
@@ -422,7 +482,7 @@ def test_compose_rights_run_a_rack_an_agent_and_the_dc(repo, services, tmp_path)
         run("mount", "--bind", "/sys/fs/bpf", mnt)
         mounted = True
 
-        d = subprocess.Popen(dc_cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        d = subprocess.Popen(dc_cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
         procs.append(d)
         wait_for("the dc's compose health check", lambda: d.poll() is None and subprocess.run(
             in_ns(ans, *dc_check), capture_output=True, timeout=10).returncode == 0)
@@ -433,7 +493,7 @@ def test_compose_rights_run_a_rack_an_agent_and_the_dc(repo, services, tmp_path)
         wait_for("capability drop", lambda: cap_mask(r1.pid, "CapEff") == want, 10)
         assert cap_mask(r1.pid, "CapBnd") == want
 
-        a = subprocess.Popen(agent_cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        a = subprocess.Popen(agent_cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
         procs.append(a)
         # The agent's compose health check, as written, against its rack.
         wait_for("agent health check", lambda: a.poll() is None and subprocess.run(
@@ -452,7 +512,11 @@ def test_compose_rights_run_a_rack_an_agent_and_the_dc(repo, services, tmp_path)
         wait_for("counting on after the restart",
                  lambda: (metric(rns, *key) or 0) > before)
         log.seek(0)
-        assert 'level=error' not in log.read()
+        text = log.read()
+        assert 'level=error' not in text
+        if with_keys:  # the tags were checked, not skipped
+            assert metric(rns, "netwatch_collector_malformed_total", 'reason="auth_failed"') == 0
+            assert metric(ans, "netwatch_dc_reports_rejected_total", 'reason="auth"') == 0
     finally:
         for p in reversed(procs):
             stop(p)
@@ -467,4 +531,6 @@ def test_compose_rights_run_a_rack_an_agent_and_the_dc(repo, services, tmp_path)
             subprocess.run(["umount", mnt], capture_output=True, timeout=30)
         for ns in (rns, ans):
             subprocess.run(["ip", "netns", "del", ns], capture_output=True, timeout=30)
+        if keydir:
+            shutil.rmtree(keydir, ignore_errors=True)
         log.close()
