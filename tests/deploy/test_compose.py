@@ -441,6 +441,10 @@ def test_compose_rights_run_a_rack_an_agent_and_the_dc(repo, services, keyed, tm
                 o = 0 if dst.endswith(".root") else uid(keyed[name]["user"])
                 os.chown(dst, o, o)
             paths[name] = dst
+        # Why two copies: the rack (uid 0, no DAC_OVERRIDE) cannot read the
+        # agents' one, owned by 10001.
+        wrong_owner_rack = ["env", f"NETWATCH_KEY_FILE={paths['agent-r0s3']}"] + rack_cmd + \
+            ["--duration", "5"]
         # One NETWATCH_KEY_FILE per process: passed through setpriv's env.
         rack_cmd = ["env", f"NETWATCH_KEY_FILE={paths['rack0']}"] + rack_cmd
         agent_cmd = ["env", f"NETWATCH_KEY_FILE={paths['agent-r0s3']}"] + agent_cmd
@@ -482,6 +486,9 @@ def test_compose_rights_run_a_rack_an_agent_and_the_dc(repo, services, keyed, tm
         run("mount", "--bind", "/sys/fs/bpf", mnt)
         mounted = True
 
+        if with_keys:
+            bad = subprocess.run(wrong_owner_rack, capture_output=True, text=True, timeout=60)
+            assert bad.returncode != 0 and "key file" in bad.stderr, (bad.returncode, bad.stderr)
         d = subprocess.Popen(dc_cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
         procs.append(d)
         wait_for("the dc's compose health check", lambda: d.poll() is None and subprocess.run(
