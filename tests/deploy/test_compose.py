@@ -249,6 +249,30 @@ def test_prometheus_uses_the_project_config_and_compose_targets(repo, services):
     assert sorted(by_job["netwatch-rack"]) == [f"rack{r}:8000" for r in range(RACKS)]
     assert by_job["netwatch-dc"] == ["dc:8000"]
     assert by_job["prometheus"] == ["localhost:9090"]
+    for fn in files:
+        with open(os.path.join(tdir, fn)) as f:
+            for group in json.load(f):
+                assert set(group) <= {"targets", "labels"}, (fn, group)
+                for t in group["targets"]:
+                    assert re.fullmatch(r"[a-z0-9.-]+:\d+", t), (fn, t)
+                for k, v in group.get("labels", {}).items():
+                    # prometheus.yml: the controllers export these themselves.
+                    assert re.fullmatch(r"[a-zA-Z_][a-zA-Z0-9_]*", k) and isinstance(v, str)
+                    assert k not in ("rack_id", "server_id", "state"), (fn, k)
+
+
+def test_prometheus_accepts_the_config_as_mounted(repo, tmp_path):
+    """The directory Prometheus sees in the container (deploy/prometheus with
+    compose's targets over targets/), through Debian's promtool."""
+    promtool = shutil.which("promtool")
+    assert promtool, "promtool missing: `make deps` installs Debian's prometheus"
+    d = tmp_path / "etc-prometheus"
+    shutil.copytree(os.path.join(repo, "deploy", "prometheus"), d,
+                    ignore=shutil.ignore_patterns("targets"))
+    shutil.copytree(os.path.join(compose_dir(repo), "prometheus-targets"), d / "targets")
+    res = subprocess.run([promtool, "check", "config", str(d / "prometheus.yml")],
+                         capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0, res.stdout + res.stderr
 
 
 def test_grafana_provisioned_from_the_repository(repo, services):
