@@ -200,9 +200,7 @@ def table(title, targets, desc, hide=(), rename=None, unit=None, thresholds=None
     return panel("table", title, targets, desc, unit=unit, thresholds=thresholds,
                  mappings=mappings, transformations=trans, links=links, overrides=overrides,
                  custom={"align": "auto", "cellOptions": {"type": "auto"}, "inspect": False},
-                 options={"showHeader": True, "cellHeight": "sm",
-                          "footer": {"show": False, "reducer": ["sum"], "countRows": False,
-                                     "fields": ""}})
+                 options={"showHeader": True, "cellHeight": "sm"})
 
 
 def row(title):
@@ -247,9 +245,11 @@ def query_var(name, label, query, include_all=False, multi=False, all_value=None
          "definition": query,
          "query": {"query": query, "refId": "PrometheusVariableQueryEditor-VariableQuery"},
          "refresh": 2, "sort": sort, "regex": "", "hide": 0, "skipUrlSync": False,
-         "includeAll": include_all, "multi": multi, "options": [],
-         "current": {"selected": True, "text": ["All"] if multi else "All",
-                     "value": ["$__all"] if multi else "$__all"} if include_all else {}}
+         "includeAll": include_all, "multi": multi, "options": []}
+    # Without All, no `current`: Grafana selects the first value it finds.
+    if include_all:
+        v["current"] = {"selected": True, "text": ["All"] if multi else "All",
+                        "value": ["$__all"] if multi else "$__all"}
     if all_value is not None:
         v["allValue"] = all_value
     return v

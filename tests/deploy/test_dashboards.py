@@ -559,7 +559,10 @@ def test_fault_only_panels_show_the_injected_fault(lab):
 
     wait_for(loss_alert, DATA_TIMEOUT_S, "NetWatchPacketLoss for rack 0 server 0 in the alerts panel")
     [period] = wait_for(loss_period, DATA_TIMEOUT_S, "a loss period in rack 0 server 0's panel")
-    assert 4.5 <= period <= 5.5, period
+    # The estimate is the strongest peak of a least-squares periodogram over
+    # a short horizon: a few percent off the 5 s is normal, another
+    # disturbance's period is not (±20 %).
+    assert 4.0 <= period <= 6.0, period
 
 
 def test_malformed_panel_counts_a_malformed_datagram(lab):
