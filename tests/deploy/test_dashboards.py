@@ -17,7 +17,10 @@ Without a lab (any user):
   are not followed by "(" and are no keyword) is a family of docs/metrics.md
   (rack and DC sections; a histogram by its _bucket/_sum/_count series), a
   recording rule of deploy/prometheus/rules, ALERTS or `up`;
-- every family of docs/metrics.md appears in some panel query.
+- every family of docs/metrics.md appears in some panel query;
+- the dashboards type-check against Grafana's own model (@grafana/schema's
+  TypeScript types of the dashboard and of each panel plugin's options)
+  when @grafana/schema and typescript are installed (skipped otherwise).
 
 With a lab of its own (root; 2 racks x 4 servers, a unique --name):
 - every template variable resolves to values in the lab's Prometheus
@@ -379,6 +382,78 @@ def test_every_documented_family_appears_in_a_panel():
     assert "netwatch_server_spectral_error" in families and "netwatch_dc_health_score" in families
     missing = [f for f, kind in families.items() if not series_names(f, kind) & used]
     assert not missing, f"families no panel shows: {missing}"
+
+
+# Grafana's own model, as the TypeScript types of @grafana/schema (what the
+# dashboard schema and the panel plugins' option schemas generate). Needs
+# @grafana/schema and typescript in tests/deploy/node_modules (or in
+# $NETWATCH_DEPLOY_NODE_MODULES); skipped when they are not installed.
+NODE_MODULES = os.environ.get("NETWATCH_DEPLOY_NODE_MODULES") or os.path.join(
+    REPO, "tests", "deploy", "node_modules")
+PANEL_SCHEMAS = {"timeseries": "timeseries/panelcfg/x/TimeSeriesPanelCfg",
+                 "stat": "stat/panelcfg/x/StatPanelCfg",
+                 "bargauge": "bargauge/panelcfg/x/BarGaugePanelCfg",
+                 "state-timeline": "statetimeline/panelcfg/x/StateTimelinePanelCfg",
+                 "heatmap": "heatmap/panelcfg/x/HeatmapPanelCfg",
+                 "table": "table/panelcfg/x/TablePanelCfg"}
+TS_ENUM = re.compile(r"export declare enum (\w+) \{(.*?)\}", re.S)
+
+
+def ts_union(m):
+    """A declared enum as the union of its values: the JSON holds the values
+    ("line"), which TypeScript does not accept for a string enum type."""
+    vals = re.findall(r"=\s*(\"[^\"]*\"|'[^']*'|-?\d+)", m.group(2))
+    if not vals:
+        vals = [str(i) for i, _ in enumerate(x for x in m.group(2).split(",") if x.strip())]
+    return f"export type {m.group(1)} = {' | '.join(vals)};"
+
+
+def test_dashboards_type_check_against_grafana_schema(tmp_path):
+    esm = os.path.join(NODE_MODULES, "@grafana", "schema", "dist", "esm")
+    tsc = os.path.join(NODE_MODULES, "typescript", "bin", "tsc")
+    if not (os.path.isdir(esm) and os.path.exists(tsc)):
+        pytest.skip(f"@grafana/schema and typescript are not installed in {NODE_MODULES}")
+    sources = {"common": "common/common.gen", "dashboard": "raw/dashboard/x/dashboard_types.gen"}
+    sources.update({k: f"raw/composable/{v}_types.gen" for k, v in PANEL_SCHEMAS.items()})
+    mods = {}
+    for name, rel in sources.items():
+        with open(os.path.join(esm, rel + ".d.ts")) as f:
+            text = TS_ENUM.sub(ts_union, f.read())
+        mod = re.sub(r"\W", "_", name)
+        mods[name] = mod
+        (tmp_path / f"{mod}.d.ts").write_text(text.replace("from '@grafana/schema'",
+                                                           "from './schema'"))
+    (tmp_path / "schema.d.ts").write_text("export * from './common';\nexport * from './dashboard';\n")
+    # Grafana fills in options a file leaves out, so every field is optional
+    # here, but an unknown name or a wrong value type or enum value fails.
+    lines = ["import type { Dashboard } from './dashboard';",
+             "type DP<T> = T extends (infer U)[] ? DP<U>[] "
+             ": T extends object ? { [K in keyof T]?: DP<T[K]> } : T;"]
+    lines += [f"import type * as {mods[k]} from './{mods[k]}';" for k in PANEL_SCHEMAS]
+    for slug, d in DASHES.items():
+        d = json.loads(json.dumps(d))
+        for v in d["templating"]["list"]:
+            # The query editor's display copy of the query: Grafana writes it
+            # itself, the schema does not list it.
+            v.pop("definition", None)
+        name = re.sub(r"\W", "_", slug)
+        lines.append(f"export const d_{name}: Dashboard = {json.dumps(d)};")
+        for p in all_panels(d):
+            if p["type"] == "row":
+                continue
+            assert p["type"] in PANEL_SCHEMAS, f"{slug}: {p['title']}: no schema for {p['type']}"
+            mod = mods[p["type"]]
+            lines.append(f"export const o_{name}_{p['id']}: DP<{mod}.Options> = "
+                         f"{json.dumps(p['options'])};")
+            custom = p["fieldConfig"]["defaults"].get("custom")
+            if custom is not None:
+                lines.append(f"export const c_{name}_{p['id']}: DP<{mod}.FieldConfig> = "
+                             f"{json.dumps(custom)};")
+    (tmp_path / "check.ts").write_text("\n".join(lines) + "\n")
+    r = subprocess.run(["node", tsc, "--noEmit", "--strict", "--skipLibCheck", "--target",
+                        "es2020", "--module", "es2020", "--moduleResolution", "node",
+                        str(tmp_path / "check.ts")], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-2000:]
 
 
 # ------------------------------------------------------------------ the lab
