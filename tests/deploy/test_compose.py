@@ -407,7 +407,7 @@ def test_compose_rights_run_a_rack_an_agent_and_the_dc(repo, services, keyed, tm
     for x in ("netwatch-rack", "netwatch-agent", "netwatch-dc"):
         if not os.path.exists(os.path.join(b, x)):
             pytest.skip(f"{b}/{x} not built (make test builds it first)")
-    for tool in ("setpriv", "curl", "ip"):
+    for tool in ("setpriv", "curl", "ip", "unshare"):
         assert shutil.which(tool), f"{tool} missing: `make deps` installs it"
     if not os.path.ismount("/sys/fs/bpf"):
         pytest.skip("no bpffs at /sys/fs/bpf on this host (compose needs one too)")
@@ -418,6 +418,7 @@ def test_compose_rights_run_a_rack_an_agent_and_the_dc(repo, services, keyed, tm
     rns, ans = f"nwhc-r{sfx}", f"nwhc-a{sfx}"
     mnt = str(tmp_path / "host-bpffs")
     pin = f"{mnt}/nwhc-{sfx}"
+    host_pin = f"/sys/fs/bpf/nwhc-{sfx}"  # the same directory, seen from the host
     rack_bin, agent_bin = os.path.join(b, "netwatch-rack"), os.path.join(b, "netwatch-agent")
     dc_bin = os.path.join(b, "netwatch-dc")
 
@@ -429,8 +430,13 @@ def test_compose_rights_run_a_rack_an_agent_and_the_dc(repo, services, keyed, tm
     cmd[cmd.index("--metrics") + 1] = "127.0.0.1:8000"
     cmd[cmd.index("--dc") + 1] = "198.19.250.2:9990"
     bounding = "-all," + ",".join("+" + c.lower() for c in caps)
-    rack_cmd = in_ns(rns, "setpriv", f"--bounding-set={bounding}", "--inh-caps=-all",
-                     "--no-new-privs", rack_bin, *cmd)
+    # The bind lives in a private mount namespace of the rack's own, as in a
+    # container: it goes with the process, so a killed test never leaves the
+    # host's bpffs mounted under a tmp dir that a later cleanup would rm -rf.
+    rack_cmd = ["unshare", "--mount", "--propagation", "private", "sh", "-c",
+                'mount --bind /sys/fs/bpf "$0" && exec "$@"', mnt,
+                *in_ns(rns, "setpriv", f"--bounding-set={bounding}", "--inh-caps=-all",
+                       "--no-new-privs", rack_bin, *cmd)]
     acmd = list(agent["command"])
     acmd[acmd.index("--controller") + 1] = "198.19.250.1"
     user = str(agent["user"]).split(":")
@@ -474,7 +480,7 @@ def test_compose_rights_run_a_rack_an_agent_and_the_dc(repo, services, keyed, tm
         agent_cmd = ["env", f"NETWATCH_KEY_FILE={paths['agent-r0s3']}"] + agent_cmd
         dc_cmd = ["env", f"NETWATCH_KEY_FILE={paths['dc']}"] + dc_cmd
 
-    procs, mounted = [], False
+    procs = []
     log = open(tmp_path / "rack.log", "w+")
 
     def start_rack():
@@ -507,8 +513,6 @@ def test_compose_rights_run_a_rack_an_agent_and_the_dc(repo, services, keyed, tm
             run("ip", "-n", ns, "link", "set", "lo", "up")
             run("ip", "-n", ns, "link", "set", "eth0", "up")
         os.makedirs(mnt)
-        run("mount", "--bind", "/sys/fs/bpf", mnt)
-        mounted = True
 
         if with_keys:
             bad = subprocess.run(wrong_owner_rack, capture_output=True, text=True, timeout=60)
@@ -551,15 +555,13 @@ def test_compose_rights_run_a_rack_an_agent_and_the_dc(repo, services, keyed, tm
     finally:
         for p in reversed(procs):
             stop(p)
-        if os.path.isdir(pin) and mounted:
-            subprocess.run([rack_bin, "--rack", "0", "--pin-dir", pin, "--unpin"],
+        if os.path.isdir(host_pin):
+            subprocess.run([rack_bin, "--rack", "0", "--pin-dir", host_pin, "--unpin"],
                            capture_output=True, timeout=30)
             try:
-                os.rmdir(pin)
+                os.rmdir(host_pin)
             except OSError:
                 pass
-        if mounted:
-            subprocess.run(["umount", mnt], capture_output=True, timeout=30)
         for ns in (rns, ans):
             subprocess.run(["ip", "netns", "del", ns], capture_output=True, timeout=30)
         if keydir:
