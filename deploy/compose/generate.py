@@ -2,7 +2,8 @@
 """Writes NetWatch's docker compose files from one description of the seed's
 datacenter (1 DC, RACKS racks of SERVERS servers, Prometheus, Grafana):
 
-    docker-compose.yml              the 37 services, networks and volumes
+    docker-compose.yml              the seed's services (37 NetWatch ones, Prometheus,
+                                    Grafana), networks and volumes
     docker-compose.sys-admin.yml    override for kernels < 5.8 and Docker < 23.0
     docker-compose.keys.yml         override: the shared key on every NetWatch service
     prometheus-targets/*.json       file_sd targets by compose service name
