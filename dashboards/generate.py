@@ -40,6 +40,8 @@ ZERO_GOOD = [("green", None), ("red", 1e-9)]
 CLASS_CODES = ["healthy", "warning", "critical", "down", "left"]
 CLASS_COLORS = {"healthy": "green", "warning": "yellow", "critical": "red",
                 "down": "dark-red", "left": "blue"}
+# The DC's view of a rack (netwatch_dc_rack_state), best first.
+RACK_STATES = [("ok", "green"), ("stale", "red"), ("never", "dark-red")]
 # The reporter's connection, best first (docs/metrics.md's states).
 CONN_STATES = [("connected", "green"), ("connecting", "yellow"), ("disconnected", "red"),
                ("disabled", "blue")]
@@ -365,16 +367,23 @@ def dc_overview():
                 "0": {"text": "fresh", "color": "green", "index": 0},
                 "1": {"text": "stale", "color": "red", "index": 1}}}]), 8, 9),
         (table("Racks", [
-            target(f"netwatch_dc_rack_state{{{DC}}} == 1", instant=True, fmt="table"),
-            target(f"netwatch_dc_rack_report_age_seconds{{{DC}}}", instant=True, fmt="table"),
-            target(f"netwatch_dc_rack_servers{{{DC}}}", instant=True, fmt="table")],
-            "Per rack: the DC's state for it (ok, stale, never), seconds since its newest "
-            "report and the servers in that report.",
-            hide=("Value #A",), merge=True,
-            rename={"Value #B": "report age", "Value #C": "servers", "rack_id": "rack",
-                    "dc_id": "DC"},
+            target(state_code_expr("netwatch_dc_rack_state", DC, [s for s, _ in RACK_STATES],
+                                   "dc_id, rack_id"), instant=True, fmt="table"),
+            target(f"max by (dc_id, rack_id) (netwatch_dc_rack_report_age_seconds{{{DC}}})",
+                   instant=True, fmt="table"),
+            target(f"max by (dc_id, rack_id) (netwatch_dc_rack_servers{{{DC}}})",
+                   instant=True, fmt="table")],
+            "Per rack: the DC's state for it (ok, stale, never reported), seconds since its "
+            "newest report and the servers in that report.",
+            merge=True,
+            rename={"Value #A": "state", "Value #B": "report age", "Value #C": "servers",
+                    "rack_id": "rack", "dc_id": "DC"},
             overrides=[{"matcher": {"id": "byName", "options": "report age"},
-                        "properties": [{"id": "unit", "value": "s"}]}]), 8, 9),
+                        "properties": [{"id": "unit", "value": "s"}]},
+                       {"matcher": {"id": "byName", "options": "state"},
+                        "properties": [{"id": "mappings", "value": code_mapping(RACK_STATES)},
+                                       {"id": "custom.cellOptions",
+                                        "value": {"type": "color-text"}}]}]), 8, 9),
         row("Servers"),
         (bargauge("Servers per class", [
             target(f'sum by (state) (dc_state:netwatch_rack_servers:sum{{{DC}}})', "{{state}}",
@@ -506,21 +515,29 @@ def rack_drilldown():
             target(f"rack_server:netwatch_latency_ms:p50_rate30s{per}", "p50 server {{server_id}}")],
             "The recording rules' 30 s quantiles (what NetWatchHighLatency uses).", unit="ms",
             minv=0), 8, 8),
+        (timeseries("Disturbance periods", [
+            target(f"netwatch_server_disturbance_period_seconds{per}",
+                   "server {{server_id}} {{series}}")],
+            "Period of a periodic disturbance the analysis found in a server's delay or loss "
+            "(holes) series; nothing while none is found.", unit="s", minv=0, draw="points",
+            links=[TO_SERVER]), 8, 8),
         (table("Servers now", [
-            target(f"netwatch_server_up{per}", instant=True, fmt="table"),
-            target(f"netwatch_server_spectral_error{per}", instant=True, fmt="table"),
-            target(f"netwatch_server_snr_db{per}", instant=True, fmt="table"),
-            target(f"netwatch_server_tone_mismatch{per}", instant=True, fmt="table"),
-            target(f"netwatch_server_clock_skew_ppm{per}", instant=True, fmt="table"),
-            target(f"netwatch_server_disturbance_period_seconds{per}", instant=True,
+            # One label set (server_id) per query, so the merge makes one row
+            # per server.
+            target(f"max by (server_id) (netwatch_server_up{per})", instant=True, fmt="table"),
+            target(f"max by (server_id) (netwatch_server_spectral_error{per})", instant=True,
+                   fmt="table"),
+            target(f"max by (server_id) (netwatch_server_snr_db{per})", instant=True,
+                   fmt="table"),
+            target(f"max by (server_id) (netwatch_server_tone_mismatch{per})", instant=True,
+                   fmt="table"),
+            target(f"max by (server_id) (netwatch_server_clock_skew_ppm{per})", instant=True,
                    fmt="table")],
-            "The latest figure of each server (rows without an analysis yet have no spectral "
-            "columns; a period is listed only once one was found).",
-            merge=True, hide=("dc_id", "rack_id"),
+            "The latest figure of each server; a server not analysed yet has only `up`.",
+            merge=True,
             rename={"server_id": "server", "Value #A": "up", "Value #B": "spectral error",
-                    "Value #C": "SNR dB", "Value #D": "tone mismatch", "Value #E": "skew ppm",
-                    "Value #F": "period s", "series": "period series"},
-            links=[to_server("${__data.fields.server}")]), 24, 8),
+                    "Value #C": "SNR dB", "Value #D": "tone mismatch", "Value #E": "skew ppm"},
+            links=[to_server("${__data.fields.server}")]), 16, 8),
     ]
     return dashboard("rack", "NetWatch / Rack drill-down",
                      "One rack's servers side by side: class, spectral error, SNR, loss, "
@@ -639,18 +656,22 @@ def collector_internals():
     items = [
         row("Rack collectors"),
         (table("Collectors", [
-            target(f"netwatch_collector_info{per}", instant=True, fmt="table"),
-            target(f"netwatch_collector_attached{per}", instant=True, fmt="table")],
+            # attached, with the hook and interface of netwatch_collector_info
+            # joined on: one row per rack.
+            target(f"max by (dc_id, rack_id, hook, iface) (netwatch_collector_attached{per}"
+                   " * on (dc_id, rack_id) group_left (hook, iface) "
+                   f"max by (dc_id, rack_id, hook, iface) (netwatch_collector_info{per}))",
+                   instant=True, fmt="table")],
             "Hook (xdp, xdpgeneric, tc, socket) and interface of each rack's collector, and "
             "whether it is attached (the /healthz condition).",
-            merge=True, hide=("Value #A",),
-            rename={"rack_id": "rack", "dc_id": "DC", "Value #B": "attached"}), 12, 6),
+            rename={"rack_id": "rack", "dc_id": "DC", "Value": "attached"},
+            mappings=code_mapping([("no", "red"), ("yes", "green")])), 12, 6),
         (table("Builds", [
-            target(f"netwatch_build_info{dcs}", instant=True, fmt="table"),
-            target(f"netwatch_dc_build_info{dcs}", instant=True, fmt="table")],
-            "The running builds (git describe) of rack controllers and the DC controller.",
-            merge=True, hide=("Value #A", "Value #B"), show=("job", "instance"),
-            rename={"dc_id": "DC"}), 12, 6),
+            target(f'label_replace(netwatch_build_info{dcs}, "component", "rack controller", '
+                   f'"", "") or label_replace(netwatch_dc_build_info{dcs}, "component", '
+                   '"DC controller", "", "")', instant=True, fmt="table")],
+            "The running builds (git describe) of the rack controllers and the DC controller.",
+            hide=("Value",), show=("instance",), rename={"dc_id": "DC"}), 12, 6),
         (state_timeline("Attached", [target(f"netwatch_collector_attached{per}",
                                             "rack {{rack_id}}")],
                         "NetWatchCollectorNotAttached when 0: the rack is blind.",
