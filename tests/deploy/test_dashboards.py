@@ -12,6 +12,8 @@ Without a lab (any user):
 - the provisioning files say what the other deployments rely on (datasource
   name/uid/url/default, a file provider reading /var/lib/grafana/dashboards
   into the folder NetWatch);
+- every query is valid PromQL to Prometheus' parser (promtool check rules
+  on the queries as recording rules);
 - every metric a query or template variable names (a PromQL tokenizer:
   identifiers outside strings, label matchers, grouping lists and ranges that
   are not followed by "(" and are no keyword) is a family of docs/metrics.md
@@ -46,6 +48,7 @@ import json
 import os
 import re
 import secrets
+import shutil
 import subprocess
 import time
 import urllib.error
@@ -357,6 +360,32 @@ def test_provisioning_files():
     [p] = prov["providers"]
     assert p["type"] == "file" and p["folder"] == "NetWatch"
     assert p["options"]["path"] == "/var/lib/grafana/dashboards"
+
+
+def test_every_query_parses(tmp_path):
+    """Without a lab too: every panel and variable expression (variables set
+    to a value) is valid PromQL to Prometheus' own parser, which promtool
+    runs on recording rules."""
+    promtool = shutil.which("promtool") or "/usr/bin/promtool"
+    if not os.access(promtool, os.X_OK):
+        pytest.skip("promtool is not installed (Debian's prometheus package: make deps)")
+    rules, where = [], []
+    for slug, d in DASHES.items():
+        exprs = [(f"{slug}: panel {t!r} {r}", e) for t, r, e in panel_targets(d)]
+        exprs += [(f"{slug}: variable {n}", e) for n, e in variable_exprs(d)]
+        for w, e in exprs:
+            rules.append({"record": f"dashboard_query_{len(rules)}",
+                          "expr": substitute(e, dummy_values(d))})
+            where.append(w)
+    path = tmp_path / "queries.yml"
+    path.write_text(yaml.safe_dump({"groups": [{"name": "dashboards", "rules": rules}]}))
+    r = subprocess.run([promtool, "check", "rules", str(path)], capture_output=True, text=True,
+                       timeout=60)
+    out = r.stdout + r.stderr
+    # promtool names a failing rule by its place in the group, from 1.
+    named = re.sub(r"rule (\d+)", lambda m: f"rule {m.group(1)} ({where[int(m.group(1)) - 1]})", out)
+    assert r.returncode == 0, named
+    assert f"{len(rules)} rules found" in out, out
 
 
 def test_no_query_names_a_metric_the_project_does_not_export():
