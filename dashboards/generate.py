@@ -512,7 +512,8 @@ def rack_drilldown():
         (timeseries("Rack latency p99 (30 s)", [
             target(f"rack:netwatch_latency_ms:p99_rate30s{per}", "rack p99"),
             target(f"rack_server:netwatch_latency_ms:p99_rate30s{per}", "p99 server {{server_id}}"),
-            target(f"rack_server:netwatch_latency_ms:p50_rate30s{per}", "p50 server {{server_id}}")],
+            target(f"rack_server:netwatch_latency_ms:p50_rate30s{per}",
+                   "p50 server {{server_id}}")],
             "The recording rules' 30 s quantiles (what NetWatchHighLatency uses).", unit="ms",
             minv=0), 8, 8),
         (timeseries("Disturbance periods", [
@@ -687,7 +688,8 @@ def collector_internals():
             "registered servers.", unit="none", minv=0), 12, 6),
         row("Drops and refusals"),
         (timeseries("Malformed by reason", [
-            target(f"sum by (rack_id, reason) (rate(netwatch_collector_malformed_total{per}{rate}))",
+            target(f"sum by (rack_id, reason) "
+                   f"(rate(netwatch_collector_malformed_total{per}{rate}))",
                    "rack {{rack_id}} {{reason}}")],
             "Refused datagrams to the NetWatch port per reason (truncated, length, magic, "
             "version, flags, field, auth_failed).", unit="none", minv=0), 8, 8),
@@ -697,7 +699,8 @@ def collector_internals():
             "Refused datagrams per reason over the dashboard's time range.", unit="none",
             thresholds=ZERO_GOOD), 8, 8),
         (timeseries("Authentication failures", [
-            target(f'rack_reason:netwatch_collector_malformed:rate1m{{{RACKS},reason="auth_failed"}}',
+            target("rack_reason:netwatch_collector_malformed:rate1m"
+                   f'{{{RACKS},reason="auth_failed"}}',
                    "rack {{rack_id}}")],
             "Samples whose keyed tag does not verify (1 m rate; NetWatchCollectorAuthFailed): "
             "an agent with the wrong key, or forged samples.", unit="none", minv=0,
@@ -716,7 +719,8 @@ def collector_internals():
                    "unknown rack {{rack_id}}"),
             target(f"rate(netwatch_collector_wrong_rack_total{per}{rate})",
                    "wrong rack {{rack_id}}"),
-            target(f"sum by (rack_id, result) (rate(netwatch_collector_discovery_total{per}{rate}))",
+            target(f"sum by (rack_id, result) "
+                   f"(rate(netwatch_collector_discovery_total{per}{rate}))",
                    "discovery {{result}} rack {{rack_id}}")],
             "Valid samples from a server with no slot, or addressed to another rack; "
             "discovery of unknown senders (sent, suppressed, rejected).", unit="none",
@@ -731,7 +735,8 @@ def collector_internals():
             thresholds=[("green", None)]), 8, 8),
         (timeseries("Reports sent / failed per s", [
             target(f"rate(netwatch_rack_reports_sent_total{per}{rate})", "sent rack {{rack_id}}"),
-            target(f"sum by (rack_id, reason) (rate(netwatch_rack_reports_failed_total{per}{rate}))",
+            target(f"sum by (rack_id, reason) "
+                   f"(rate(netwatch_rack_reports_failed_total{per}{rate}))",
                    "failed {{reason}} rack {{rack_id}}")],
             "One report per interval while connected; failures by reason (not_connected, "
             "replaced: the DC reads slower than the rack reports, send_error, encode).",

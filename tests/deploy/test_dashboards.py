@@ -191,11 +191,16 @@ def exported_names():
 
 
 def load_dashboards():
-    out = {}
+    """({slug: dashboard}, {file: JSON error}): a broken file fails
+    test_every_file_is_json instead of the whole module's collection."""
+    out, broken = {}, {}
     for path in sorted(glob.glob(os.path.join(DASHBOARDS, "*.json"))):
         with open(path, encoding="utf-8") as f:
-            out[os.path.basename(path)[:-5]] = json.load(f)
-    return out
+            try:
+                out[os.path.basename(path)[:-5]] = json.load(f)
+            except ValueError as e:
+                broken[path] = str(e)
+    return out, broken
 
 
 def all_panels(dash):
@@ -256,7 +261,7 @@ def variable_exprs(dash):
 
 # ------------------------------------------------------------- static tests
 
-DASHES = load_dashboards()
+DASHES, BROKEN = load_dashboards()
 
 
 def test_tokenizer_finds_metrics_and_nothing_else():
@@ -269,6 +274,11 @@ def test_tokenizer_finds_metrics_and_nothing_else():
     assert metric_names("sum(rate(a[5m])) by (x) / b") == {"a", "b"}
     with pytest.raises(ValueError):
         tokens("a # b")
+
+
+def test_every_file_is_json():
+    assert not BROKEN, BROKEN
+    assert all(isinstance(d, dict) for d in DASHES.values())
 
 
 def test_generator_output_is_current():
@@ -383,7 +393,8 @@ def test_every_query_parses(tmp_path):
                        timeout=60)
     out = r.stdout + r.stderr
     # promtool names a failing rule by its place in the group, from 1.
-    named = re.sub(r"rule (\d+)", lambda m: f"rule {m.group(1)} ({where[int(m.group(1)) - 1]})", out)
+    named = re.sub(r"rule (\d+)",
+                   lambda m: f"rule {m.group(1)} ({where[int(m.group(1)) - 1]})", out)
     assert r.returncode == 0, named
     assert f"{len(rules)} rules found" in out, out
 
@@ -452,7 +463,8 @@ def test_dashboards_type_check_against_grafana_schema(tmp_path):
         mods[name] = mod
         (tmp_path / f"{mod}.d.ts").write_text(text.replace("from '@grafana/schema'",
                                                            "from './schema'"))
-    (tmp_path / "schema.d.ts").write_text("export * from './common';\nexport * from './dashboard';\n")
+    (tmp_path / "schema.d.ts").write_text(
+        "export * from './common';\nexport * from './dashboard';\n")
     # Grafana fills in options a file leaves out, so every field is optional
     # here, but an unknown name or a wrong value type or enum value fails.
     lines = ["import type { Dashboard } from './dashboard';",
@@ -527,7 +539,8 @@ def lab():
         if info:
             chaos(info["topology"], "--rack", "0", "--clear")
         d = lab_cmd(name, "down")
-        assert d.returncode == 0, f"netwatch-lab down: {d.stderr}"
+    # Not in the finally: a failed down must not hide the failure before it.
+    assert d.returncode == 0, f"netwatch-lab down: {d.stderr}"
 
 
 def prom_get(prom, path, params):
@@ -661,7 +674,8 @@ def test_fault_only_panels_show_the_injected_fault(lab):
     def loss_period():
         return [float(x["value"][1]) for x in result(period_q) if x["metric"]["series"] == "loss"]
 
-    wait_for(loss_alert, DATA_TIMEOUT_S, "NetWatchPacketLoss for rack 0 server 0 in the alerts panel")
+    wait_for(loss_alert, DATA_TIMEOUT_S,
+             "NetWatchPacketLoss for rack 0 server 0 in the alerts panel")
     [period] = wait_for(loss_period, DATA_TIMEOUT_S, "a loss period in rack 0 server 0's panel")
     # The estimate is the strongest peak of a least-squares periodogram over
     # a short horizon: a few percent off the 5 s is normal, another
