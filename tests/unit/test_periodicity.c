@@ -311,6 +311,26 @@ static void test_one_step_is_not_a_period(void **state)
 		assert_false(h.found);
 		nw_periodicity_free(&p);
 	}
+	/* One fault cleared early in the horizon and the next applied late: a
+	 * step down in one half and up in the other is one "cycle" per half. */
+	struct nw_periodicity p;
+	struct nw_period_result d, h;
+	uint64_t seed = 77;
+
+	assert_int_equal(nw_periodicity_init(&p, CAP, RATE), 0);
+	for (size_t k = 0; k < CAP; k++) {
+		double t = (double)k / RATE;
+		int bad = t < 15.0 || t >= 45.0;
+
+		nw_periodicity_add_slot(&p, t, bad && k % 3 == 0);
+		nw_periodicity_add_delay(&p, t, 5e-3 + 1e-3 * gauss(&seed) + (bad ? 0.2 : 0.0));
+	}
+	nw_periodicity_eval(&p, &d, &h);
+	printf("[ period ] down at 15 s, up at 45 s: delay found=%d z=%.1f; hole found=%d z=%.1f\n",
+	       d.found, d.power, h.found, h.power);
+	assert_false(d.found);
+	assert_false(h.found);
+	nw_periodicity_free(&p);
 }
 
 int main(void)

@@ -13,11 +13,12 @@ enum { W_T, W_Y, W_C, W_S, W_CD, W_SD, W_COUNT };
 
 /* Subharmonics checked when picking the fundamental of a pulse train. */
 #define NW_PER_MAX_SUB 8
-/* A period must show in each half of the horizon on its own: a single-
+/* A period must show in each quarter of the horizon on its own: a single-
  * frequency power at least this (false-alarm 1 % at one known frequency)
- * and a quarter of the whole's. */
-#define NW_PER_HALF_MIN_POWER 4.6
-#define NW_PER_HALF_MIN_POINTS 16
+ * and an eighth of the whole's (half what a steady signal gives a quarter). */
+#define NW_PER_SEGMENTS 4
+#define NW_PER_SEG_MIN_POWER 4.6
+#define NW_PER_SEG_MIN_POINTS 16
 
 void nw_periodicity_default_cfg(struct nw_periodicity_cfg *cfg, size_t capacity, double rate_hz)
 {
@@ -263,29 +264,30 @@ static double refine(const double *power, size_t nf, long j, double f_lo, double
 	return f_lo + ((double)j + off) * df;
 }
 
-/* Lomb-Scargle power at one frequency over the points of one half (t < 0 or
- * t >= 0, t centred on the span), with that half's own least-squares line
- * removed and normalised by its own residual variance: what is left of a step
- * elsewhere after the whole's detrend is a ramp here, and a ramp is no cycle. */
-static double half_power(const double *t, const double *y, size_t n, bool second, double f,
-			 double var_all)
+/* Lomb-Scargle power at one frequency over the points with lo <= t < hi, with
+ * that segment's own least-squares line removed and normalised by its own
+ * residual variance: what is left of a step elsewhere after the whole's
+ * detrend is a ramp here, and a ramp is no cycle. */
+#define IN(i) (t[i] >= lo && t[i] < hi)
+static double segment_power(const double *t, const double *y, size_t n, double lo, double hi,
+			    double f, double var_all)
 {
 	double w = 2.0 * M_PI * f, tm = 0, ym = 0, stt = 0, sty = 0, slope = 0, var = 0;
 	double s2 = 0, c2 = 0, tau, yc = 0, ys = 0, cc = 0, ss = 0, pw = 0;
 	size_t m = 0;
 
 	for (size_t i = 0; i < n; i++)
-		if ((t[i] >= 0) == second) {
+		if (IN(i)) {
 			tm += t[i];
 			ym += y[i];
 			m++;
 		}
-	if (m < NW_PER_HALF_MIN_POINTS)
+	if (m < NW_PER_SEG_MIN_POINTS)
 		return 0;
 	tm /= (double)m;
 	ym /= (double)m;
 	for (size_t i = 0; i < n; i++)
-		if ((t[i] >= 0) == second) {
+		if (IN(i)) {
 			stt += (t[i] - tm) * (t[i] - tm);
 			sty += (t[i] - tm) * (y[i] - ym);
 		}
@@ -293,7 +295,7 @@ static double half_power(const double *t, const double *y, size_t n, bool second
 		slope = sty / stt;
 #define RESID(i) (y[i] - ym - slope * (t[i] - tm))
 	for (size_t i = 0; i < n; i++)
-		if ((t[i] >= 0) == second) {
+		if (IN(i)) {
 			var += RESID(i) * RESID(i);
 			s2 += sin(2.0 * w * t[i]);
 			c2 += cos(2.0 * w * t[i]);
@@ -304,7 +306,7 @@ static double half_power(const double *t, const double *y, size_t n, bool second
 		return 0;
 	tau = atan2(s2, c2) / (2.0 * w);
 	for (size_t i = 0; i < n; i++)
-		if ((t[i] >= 0) == second) {
+		if (IN(i)) {
 			double c = cos(w * (t[i] - tau)), sn = sin(w * (t[i] - tau));
 
 			yc += RESID(i) * c;
@@ -313,6 +315,7 @@ static double half_power(const double *t, const double *y, size_t n, bool second
 			ss += sn * sn;
 		}
 #undef RESID
+#undef IN
 	if (cc > 1e-9 * (double)m)
 		pw += yc * yc / cc;
 	if (ss > 1e-9 * (double)m)
@@ -390,8 +393,10 @@ static void eval_one(struct nw_periodicity *p, struct nw_periodicity_scratch *sc
 	    !(sqrt(var) > 16.0 * y_abs * (double)FLT_EPSILON))
 		return;
 
-	/* At least two cycles inside the data, up to f_max. */
-	f_lo = 2.0 / span;
+	/* At least four cycles inside the data (two in each half, see the halves
+	 * check below: one cycle per half is a step down and a step up, not a
+	 * repetition), up to f_max. */
+	f_lo = 4.0 / span;
 	f_hi = p->cfg.f_max_hz;
 	if (!(f_hi > f_lo))
 		return;
@@ -450,13 +455,17 @@ static void eval_one(struct nw_periodicity *p, struct nw_periodicity_scratch *sc
 	/* Periodic means it repeats: a step, a ramp that bends or one burst puts
 	 * its weight on the lowest frequencies of the whole horizon too (a 200 ms
 	 * delay step read as a 12 s period in the evaluation), but not on that
-	 * frequency in the half that does not hold it. */
-	double need = fmax(NW_PER_HALF_MIN_POWER, 0.25 * out->power);
+	 * frequency in a quarter of the horizon that does not hold it. */
+	double need = fmax(NW_PER_SEG_MIN_POWER, out->power / (2.0 * NW_PER_SEGMENTS));
 
-	if (half_power(t, y, n, false, f_peak, var) < need ||
-	    half_power(t, y, n, true, f_peak, var) < need) {
-		out->one_sided = true;
-		return;
+	for (int q = 0; q < NW_PER_SEGMENTS; q++) {
+		double lo = -0.5 * span + span * q / NW_PER_SEGMENTS;
+		double hi = q + 1 == NW_PER_SEGMENTS ? INFINITY : lo + span / NW_PER_SEGMENTS;
+
+		if (segment_power(t, y, n, lo, hi, f_peak, var) < need) {
+			out->one_sided = true;
+			return;
+		}
 	}
 	out->found = true;
 	out->period_s = 1.0 / f_peak;
