@@ -243,9 +243,12 @@ def query_var(name, label, query, include_all=False, multi=False, all_value=None
               sort=3):
     """A label_values() variable (sort 3: numerically ascending, so rack 10
     comes after rack 9)."""
+    assert query.startswith("label_values("), query
     v = {"name": name, "label": label, "type": "query", "datasource": DS,
          "definition": query,
-         "query": {"query": query, "refId": "PrometheusVariableQueryEditor-VariableQuery"},
+         # As Grafana 10/11's variable editor saves it (qryType 1: label values).
+         "query": {"qryType": 1, "query": query,
+                   "refId": "PrometheusVariableQueryEditor-VariableQuery"},
          "refresh": 2, "sort": sort, "regex": "", "hide": 0, "skipUrlSync": False,
          "includeAll": include_all, "multi": multi, "options": []}
     # Without All, no `current`: Grafana selects the first value it finds.
