@@ -105,7 +105,8 @@ deps:
 	fi
 	@# The deployment tests' Kubernetes schema validator comes from npm, pinned by
 	@# the committed package-lock.json (npm ci installs exactly that, nothing newer).
-	@if [ -f tests/deploy/package-lock.json ] && [ ! -d tests/deploy/node_modules ]; then \
+	@if [ -f tests/deploy/package-lock.json ] && \
+	    [ ! tests/deploy/node_modules/.package-lock.json -nt tests/deploy/package-lock.json ]; then \
 		command -v npm >/dev/null || { export DEBIAN_FRONTEND=noninteractive; \
 			apt-get install -y -q --no-install-recommends npm; }; \
 		npm ci --prefix tests/deploy --no-audit --no-fund --loglevel=error; \
