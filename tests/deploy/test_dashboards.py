@@ -50,13 +50,14 @@ import re
 import secrets
 import shutil
 import subprocess
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
 
 import pytest
 import yaml
+
+import nwlab  # tests/integration, on the path by conftest.py
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DASHBOARDS = os.path.join(REPO, "dashboards")
@@ -500,14 +501,7 @@ def test_dashboards_type_check_against_grafana_schema(tmp_path):
 # ------------------------------------------------------------------ the lab
 
 def wait_for(cond, timeout, what, interval=0.5):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = cond()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(interval)
+    return nwlab.wait_for(cond, timeout, what, interval)
 
 
 def lab_cmd(name, *args):
