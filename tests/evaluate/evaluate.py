@@ -292,6 +292,16 @@ def run_scenario(lab, topology, name, args, target, inject_s):
             res["t_recovered"] = round(time.monotonic() - t1, 2)
             break
     res["false_alarm_servers"] = sorted(f"r{a}s{b}" for a, b in bad_others)
+    # The rack's JSON is a view refreshed once per interval: samples in flight
+    # and counted after the clear (a duplicate, a late loss) must land in this
+    # scenario, not in the next one's baseline. Two refreshes after the clear.
+    t_doc = (get_json(lab.rack0_url) or {}).get("time_ns")
+    t2 = time.monotonic()
+    while t_doc is not None and time.monotonic() - t2 < 4 * INTERVAL_S + 2:
+        now_doc = (get_json(lab.rack0_url) or {}).get("time_ns") or t_doc
+        if now_doc - t_doc >= 2 * INTERVAL_S * 1e9:
+            break
+        time.sleep(POLL_S)
     return res
 
 
