@@ -438,7 +438,7 @@ def prose(results):
             f"{r['name']}: {r['false_alarms']} samples on {', '.join(r['false_alarm_servers'])}"
             for r in fa) + ".")
     else:
-        lines.append("No untouched server left healthy in any scenario (no false alarms).")
+        lines.append("No untouched server left the healthy class in any scenario (no false alarms).")
     nr = [r["name"] for r in results if r["t_recovered"] is None and not r.get("error")]
     if nr:
         lines.append(f"Not back to healthy within {RECOVER_MAX_S:.0f} s of the clear: "
