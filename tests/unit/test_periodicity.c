@@ -333,6 +333,34 @@ static void test_one_step_is_not_a_period(void **state)
 	nw_periodicity_free(&p);
 }
 
+/* Early in the data the 5 s outage's fundamental is beyond the grid (four
+ * cycles needed) while its 2.5 s harmonic is not: the lab's dashboard test
+ * once read 2.49 s. Until the 5 s can be confirmed, nothing is reported. */
+static void test_no_harmonic_before_the_fundamental_fits(void **state)
+{
+	(void)state;
+	for (double secs = 12; secs <= 32; secs += 2) {
+		for (int ph = 0; ph < 3; ph++) {
+			struct nw_periodicity p;
+			struct nw_period_result d, h;
+
+			assert_int_equal(nw_periodicity_init(&p, CAP, RATE), 0);
+			for (size_t k = 0; k < (size_t)(secs * RATE); k++) {
+				double t = (double)k / RATE;
+				int lost = fmod(t + ph * 1.7, 5.0) < 0.5;
+
+				nw_periodicity_add_slot(&p, t, lost);
+			}
+			nw_periodicity_eval(&p, &d, &h);
+			if (h.found)
+				assert_true(fabs(h.period_s - 5.0) <= 0.25);
+			if (secs >= 28)
+				assert_true(h.found);
+			nw_periodicity_free(&p);
+		}
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -344,6 +372,7 @@ int main(void)
 		cmocka_unit_test(test_random_loss_20),
 		cmocka_unit_test(test_too_short_constant_and_bad),
 		cmocka_unit_test(test_one_step_is_not_a_period),
+		cmocka_unit_test(test_no_harmonic_before_the_fundamental_fits),
 		cmocka_unit_test(test_cost),
 	};
 

@@ -452,6 +452,21 @@ static void eval_one(struct nw_periodicity *p, struct nw_periodicity_scratch *sc
 	}
 	if (!(f_peak > 0) || !isfinite(f_peak))
 		return;
+	/* A fundamental longer than a quarter of the data is outside the grid,
+	 * and the strongest peak inside may be its harmonic (a 5 s outage seen
+	 * over the first 15 s reads as 2.5 s). If a subharmonic below the grid is
+	 * as strong, the period cannot be told yet: report nothing until the
+	 * data holds four of its cycles. */
+	for (int k = 2; k <= NW_PER_MAX_SUB; k++) {
+		double fk = f_peak / k;
+
+		if (fk >= f_lo)
+			continue;
+		if (segment_power(t, y, n, -INFINITY, INFINITY, fk, var) >= 0.5 * out->power) {
+			out->one_sided = true;
+			return;
+		}
+	}
 	/* Periodic means it repeats: a step, a ramp that bends or one burst puts
 	 * its weight on the lowest frequencies of the whole horizon too (a 200 ms
 	 * delay step read as a 12 s period in the evaluation), but not on that
