@@ -362,6 +362,13 @@ class FakeAgent:
         with self.lock:
             return [json.loads(l) for l in self.lines if l.startswith("{")]
 
+    def wait_requests(self, n):
+        """The first n requests: the agent prints each before it answers, but
+        the line reaches us through a pipe and a thread, maybe after the
+        answer has reached netwatch-chaos (bounded wait)."""
+        return wait_for(lambda: len(self.requests()) >= n and self.requests(), 5,
+                        f"{n} requests at the fake agent", 0.02)
+
     def stop(self):
         self.proc.kill()
         self.proc.wait()
@@ -377,13 +384,13 @@ def test_auto_sends_delay_to_the_agent(lab):
         res = lab.chaos("--rack", "0", "--delay", "200ms", "--jitter", "25ms", "--loss", "10")
         assert f"agent {path}: delay 200ms jitter 25ms" in res.stdout, res.stdout
         assert "bpf: loss 10%" in res.stdout, res.stdout
-        assert agent.requests() == [{"impair": "delay=200,jitter=25"}]
+        assert agent.wait_requests(1) == [{"impair": "delay=200,jitter=25"}]
         assert "handle 0x4e5c" in lab.egress_filters()
         out = lab.chaos("--list").stdout
         assert f"agent: delay=200,jitter=25 (asked by netwatch-chaos; control {path})" in out, out
         res = lab.chaos("--rack", "0", "--clear")
         assert "cleared: bpf agent" in res.stdout, res.stdout
-        assert agent.requests()[-1] == {"impair": ""}
+        assert agent.wait_requests(2)[-1] == {"impair": ""}
         assert "agent: nothing asked by netwatch-chaos" in lab.chaos("--list").stdout
         # An agent the tool did not impair is left alone by --clear (an
         # empty SPEC would also wipe what it was started with).
@@ -397,7 +404,7 @@ def test_auto_sends_delay_to_the_agent(lab):
     try:
         res = lab.chaos("--rack", "0", "--skew", "200")
         assert f"agent {path}: skew 200ppm" in res.stdout, res.stdout
-        assert agent.requests() == [{"impair": "delay=0,jitter=0,skew=200"}]
+        assert agent.wait_requests(1) == [{"impair": "delay=0,jitter=0,skew=200"}]
     finally:
         agent.stop()
     lab.write(control=None)
