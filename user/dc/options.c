@@ -201,45 +201,28 @@ static void defaults(struct dc_opts *o)
 	o->max_buffer = DC_BUFFER_BUDGET_DEFAULT;
 }
 
+static int apply_cb(void *ctx, int id, const char *v, const char *src)
+{
+	return apply(ctx, id, v, src);
+}
+
+static const struct nw_cli_spec cli_spec = {
+	.tool = "netwatch-dc", .usage = usage, .opts = long_opts, .env_names = env_names,
+	.base = OPT_BASE, .count = O__COUNT, .valued = O__VALUED,
+	.o_help = O_HELP, .o_version = O_VERSION, .o_verbose = O_VERBOSE, .apply = apply_cb,
+};
+
 enum dc_opts_result dc_opts_parse(int argc, char **argv, struct dc_opts *o)
 {
-	char src[64];
-	int c;
 
 	defaults(o);
-	for (int id = 0; id < O__VALUED; id++) {
-		const char *v = getenv(env_names[id]);
-
-		if (v && apply(o, id, v, env_names[id]))
-			goto fail;
-	}
-
-	opterr = 0; /* our own one-line errors */
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "v", long_opts, NULL)) != -1) {
-		if (c == '?' || c == ':') {
-			nw_cli_getopt_error("netwatch-dc", long_opts, OPT_BASE, O__COUNT, argv[optind - 1]);
-			goto fail;
-		}
-		c = c == 'v' ? O_VERBOSE : c - OPT_BASE;
-		if (c < 0 || c >= O__COUNT)
-			goto fail;
-		if (c == O_HELP) {
-			fputs(usage, stdout);
-			dc_opts_free(o);
-			return DC_OPTS_DONE;
-		}
-		if (c == O_VERSION) {
-			printf("netwatch-dc %s\n", NW_VERSION_STRING);
-			dc_opts_free(o);
-			return DC_OPTS_DONE;
-		}
-		snprintf(src, sizeof(src), "--%s", long_opts[c].name);
-		if (apply(o, c, optarg, src))
-			goto fail;
-	}
-	if (optind < argc) {
-		nw_cli_unexpected("netwatch-dc", argv[optind]);
+	switch (nw_cli_parse(&cli_spec, o, argc, argv, NULL)) {
+	case NW_CLI_RUN:
+		break;
+	case NW_CLI_DONE:
+		dc_opts_free(o);
+		return DC_OPTS_DONE;
+	case NW_CLI_BAD:
 		goto fail;
 	}
 	if (o->racks > o->max_racks) {

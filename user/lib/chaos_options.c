@@ -253,45 +253,28 @@ static int check_combination(const struct chaos_opts *o)
 	return 0;
 }
 
+static int apply_cb(void *ctx, int id, const char *v, const char *src)
+{
+	return apply(ctx, id, v, src);
+}
+
+static const struct nw_cli_spec cli_spec = {
+	.tool = "netwatch-chaos", .usage = usage, .opts = long_opts, .env_names = env_names,
+	.base = OPT_BASE, .count = O__COUNT, .valued = O__VALUED,
+	.o_help = O_HELP, .o_version = O_VERSION, .o_verbose = O_VERBOSE, .apply = apply_cb,
+};
+
 enum chaos_opts_result chaos_opts_parse(int argc, char **argv, struct chaos_opts *o)
 {
-	char src[64];
-	int c;
 
 	defaults(o);
-	for (int id = 0; id < O__VALUED; id++) {
-		const char *v = getenv(env_names[id]);
-
-		if (v && apply(o, id, v, env_names[id]))
-			goto fail;
-	}
-
-	opterr = 0; /* our own one-line errors */
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "v", long_opts, NULL)) != -1) {
-		if (c == '?' || c == ':') {
-			nw_cli_getopt_error("netwatch-chaos", long_opts, OPT_BASE, O__COUNT, argv[optind - 1]);
-			goto fail;
-		}
-		c = c == 'v' ? O_VERBOSE : c - OPT_BASE;
-		if (c < 0 || c >= O__COUNT)
-			goto fail;
-		if (c == O_HELP) {
-			fputs(usage, stdout);
-			chaos_opts_free(o);
-			return CHAOS_OPTS_DONE;
-		}
-		if (c == O_VERSION) {
-			printf("netwatch-chaos %s\n", NW_VERSION_STRING);
-			chaos_opts_free(o);
-			return CHAOS_OPTS_DONE;
-		}
-		snprintf(src, sizeof(src), "--%s", long_opts[c].name);
-		if (apply(o, c, optarg, src))
-			goto fail;
-	}
-	if (optind < argc) {
-		nw_cli_unexpected("netwatch-chaos", argv[optind]);
+	switch (nw_cli_parse(&cli_spec, o, argc, argv, NULL)) {
+	case NW_CLI_RUN:
+		break;
+	case NW_CLI_DONE:
+		chaos_opts_free(o);
+		return CHAOS_OPTS_DONE;
+	case NW_CLI_BAD:
 		goto fail;
 	}
 	if (check_combination(o))

@@ -3,6 +3,7 @@
 
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
 
@@ -62,4 +63,48 @@ int nw_cli_stop_signalfd(void)
 	sigprocmask(SIG_BLOCK, &stop, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	return signalfd(-1, &stop, SFD_CLOEXEC | SFD_NONBLOCK);
+}
+
+enum nw_cli_result nw_cli_parse(const struct nw_cli_spec *spec, void *ctx, int argc, char **argv,
+				int *on_cmdline)
+{
+	char src[64];
+	int c;
+
+	for (int id = 0; id < spec->valued; id++) {
+		const char *v = getenv(spec->env_names[id]);
+
+		if (v && spec->apply(ctx, id, v, spec->env_names[id]))
+			return NW_CLI_BAD;
+	}
+	opterr = 0; /* our own one-line errors */
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "v", spec->opts, NULL)) != -1) {
+		if (c == '?' || c == ':') {
+			nw_cli_getopt_error(spec->tool, spec->opts, spec->base, spec->count,
+					    argv[optind - 1]);
+			return NW_CLI_BAD;
+		}
+		c = c == 'v' ? spec->o_verbose : c - spec->base;
+		if (c < 0 || c >= spec->count)
+			return NW_CLI_BAD;
+		if (c == spec->o_help) {
+			fputs(spec->usage, stdout);
+			return NW_CLI_DONE;
+		}
+		if (c == spec->o_version) {
+			printf("%s %s\n", spec->tool, NW_VERSION_STRING);
+			return NW_CLI_DONE;
+		}
+		snprintf(src, sizeof(src), "--%s", spec->opts[c].name);
+		if (on_cmdline)
+			on_cmdline[c] = 1;
+		if (spec->apply(ctx, c, optarg, src))
+			return NW_CLI_BAD;
+	}
+	if (optind < argc) {
+		nw_cli_unexpected(spec->tool, argv[optind]);
+		return NW_CLI_BAD;
+	}
+	return NW_CLI_RUN;
 }

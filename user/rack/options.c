@@ -298,47 +298,29 @@ static int check_combination(const struct rack_opts *o, const int *on_cmdline)
 	return 0;
 }
 
+static int apply_cb(void *ctx, int id, const char *v, const char *src)
+{
+	return apply(ctx, id, v, src);
+}
+
+static const struct nw_cli_spec cli_spec = {
+	.tool = "netwatch-rack", .usage = usage, .opts = long_opts, .env_names = env_names,
+	.base = OPT_BASE, .count = O__COUNT, .valued = O__VALUED,
+	.o_help = O_HELP, .o_version = O_VERSION, .o_verbose = O_VERBOSE, .apply = apply_cb,
+};
+
 enum rack_opts_result rack_opts_parse(int argc, char **argv, struct rack_opts *o)
 {
 	int on_cmdline[O__COUNT] = { 0 };
-	char src[64];
-	int c;
 
 	defaults(o);
-	for (int id = 0; id < O__VALUED; id++) {
-		const char *v = getenv(env_names[id]);
-
-		if (v && apply(o, id, v, env_names[id]))
-			goto fail;
-	}
-
-	opterr = 0; /* our own one-line errors */
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "v", long_opts, NULL)) != -1) {
-		if (c == '?' || c == ':') {
-			nw_cli_getopt_error("netwatch-rack", long_opts, OPT_BASE, O__COUNT, argv[optind - 1]);
-			goto fail;
-		}
-		c = c == 'v' ? O_VERBOSE : c - OPT_BASE;
-		if (c < 0 || c >= O__COUNT)
-			goto fail;
-		if (c == O_HELP) {
-			fputs(usage, stdout);
-			rack_opts_free(o);
-			return RACK_OPTS_DONE;
-		}
-		if (c == O_VERSION) {
-			printf("netwatch-rack %s\n", NW_VERSION_STRING);
-			rack_opts_free(o);
-			return RACK_OPTS_DONE;
-		}
-		snprintf(src, sizeof(src), "--%s", long_opts[c].name);
-		on_cmdline[c] = 1;
-		if (apply(o, c, optarg, src))
-			goto fail;
-	}
-	if (optind < argc) {
-		nw_cli_unexpected("netwatch-rack", argv[optind]);
+	switch (nw_cli_parse(&cli_spec, o, argc, argv, on_cmdline)) {
+	case NW_CLI_RUN:
+		break;
+	case NW_CLI_DONE:
+		rack_opts_free(o);
+		return RACK_OPTS_DONE;
+	case NW_CLI_BAD:
 		goto fail;
 	}
 	if (check_combination(o, on_cmdline))
