@@ -30,8 +30,14 @@ def require_root():
 
 
 def kernel_has_netem():
-    return os.path.exists("/sys/module/sch_netem") or subprocess.run(
-        ["modprobe", "-n", "sch_netem"], capture_output=True).returncode == 0
+    """sch_netem built in, loaded, or loadable. `make deps` installs modprobe
+    (kmod); without it, a module that is not loaded counts as absent."""
+    if os.path.exists("/sys/module/sch_netem"):
+        return True
+    modprobe = shutil.which("modprobe") or next(
+        (p for p in ("/usr/sbin/modprobe", "/sbin/modprobe") if os.access(p, os.X_OK)), None)
+    return modprobe is not None and subprocess.run(
+        [modprobe, "-n", "sch_netem"], capture_output=True).returncode == 0
 
 
 class ChaosLab:
