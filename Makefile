@@ -1,16 +1,18 @@
 # NetWatch top-level build. `make help` lists the targets.
 #
-# Layout (every rule below is a wildcard: a new file joins the build by
-# existing in the right folder):
-#   bpf/*.bpf.c        -> build/<name>.bpf.o + build/<name>.skel.h (bpftool)
-#   agent/*.c          -> build/netwatch-agent (libc, libm, libsodium, jansson)
-#   user/lib/*.c       -> build/libnetwatch.a (loader, parsing, JSON, logging)
-#   user/<tool>/*.c    -> build/netwatch-<tool>, linked with libnetwatch.a
-#   tests/unit/*.c     -> build/tests/<name>  (cmocka, no privileges)
-#   tests/bpf/*.c      -> build/tests/<name>  (cmocka, BPF_PROG_TEST_RUN, root)
-#   tests/fuzz/*.c     -> build/fuzz/<name>   (libFuzzer, `make fuzz`)
-#   tests/bench/*.c    -> build/bench/<name>  (`make bench`)
-#   tests/integration  -> pytest (root, network namespaces)
+# Layout (docs/architecture.md; every rule below is a wildcard: a new file
+# joins the build by existing in the right folder):
+#   bpf/*.bpf.c            -> build/<name>.bpf.o + build/<name>.skel.h (bpftool)
+#   user/common/*.c        -> build/lib/libnw-common.a: what two or more programs use
+#   user/<prog>/**.c       -> build/lib/libnw-<prog>.a (all but main.c) and
+#                             build/netwatch-<prog> (main.c + both archives)
+#   agent/*.c              -> build/lib/libnw-agent.a and build/netwatch-agent
+#   tests/unit/<prog>/*.c  -> build/tests/<prog>/<name> (cmocka; links its program's archive)
+#   tests/bpf/*.c          -> build/tests/bpf/<name> (cmocka, BPF_PROG_TEST_RUN, root)
+#   tests/*/*.bpf.c        -> test-only and benchmark BPF programs (skeletons in build/)
+#   tests/fuzz/*.c         -> build/fuzz/<name> (libFuzzer, `make fuzz`)
+#   tests/bench/*.c        -> build/bench/<name> (`make bench`)
+#   tests/integration, tests/deploy -> pytest (root, network namespaces)
 #
 # SANITIZE=1 builds everything with ASan+UBSan into build/san/ instead.
 
@@ -35,36 +37,42 @@ VERSION  := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
 WARN     := -Wall -Wextra -Werror
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=gnu11 $(WARN) $(SANFLAGS) -D_GNU_SOURCE -DNW_VERSION_STRING='"$(VERSION)"' \
-            -iquote bpf -iquote user/lib -iquote $(BUILD)
+            -iquote bpf -iquote user/common -iquote $(BUILD)
+DEPFLAGS  = -MMD -MP -MF $@.d
 LDFLAGS  += $(SANFLAGS)
 LIBBPF_LIBS := $(shell pkg-config --libs libbpf 2>/dev/null || echo -lbpf -lelf -lz)
 USER_LIBS   := $(LIBBPF_LIBS) -ljansson -lcap -lfftw3 -lmicrohttpd -lsodium -lm
 AGENT_LIBS  := -lm -lsodium -ljansson
 CMOCKA_LIBS := -lcmocka
 
-BPF_CFLAGS := -target bpf -g -O2 -Wall -Werror -D__TARGET_ARCH_$(ARCH) -Ibpf
+BPF_CFLAGS := -target bpf -g -O2 -Wall -Werror -D__TARGET_ARCH_$(ARCH) -I. -Ibpf
 
+# Production BPF programs, and the test-only and benchmark ones beside their tests.
 BPF_SRCS   := $(wildcard bpf/*.bpf.c)
+TBPF_SRCS  := $(wildcard tests/*/*.bpf.c)
 BPF_OBJS   := $(patsubst bpf/%.bpf.c,$(BUILD)/%.bpf.o,$(BPF_SRCS))
 SKELS      := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
-BPF_HDRS   := $(wildcard bpf/*.h)
+TSKELS     := $(patsubst %.bpf.c,$(BUILD)/%.skel.h,$(notdir $(TBPF_SRCS)))
 
-AGENT_SRCS := $(wildcard agent/*.c)
-AGENT_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(AGENT_SRCS))
-LIB_SRCS   := $(wildcard user/lib/*.c)
-LIB_OBJS   := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRCS))
-LIB        := $(BUILD)/libnetwatch.a
-TOOLS      := $(filter-out lib,$(notdir $(patsubst %/,%,$(dir $(wildcard user/*/*.c)))))
-TOOL_BINS  := $(patsubst %,$(BUILD)/netwatch-%,$(sort $(TOOLS)))
-BINS       := $(if $(AGENT_SRCS),$(BUILD)/netwatch-agent) $(TOOL_BINS)
+# Programs: each folder under user/ but common/, plus agent/.
+PROGS      := $(sort $(filter-out common,$(notdir $(patsubst %/,%,$(dir $(wildcard user/*/*.c))))))
+src_of      = $(if $(filter agent,$(1)),$(wildcard agent/*.c),$(shell find user/$(1) -name '*.c' | sort))
+dir_of      = $(if $(filter agent,$(1)),agent,user/$(1))
+inc_of      = $(addprefix -iquote ,$(sort $(patsubst %/,%,$(dir $(call src_of,$(1))) $(dir $(shell find $(call dir_of,$(1)) -name '*.h')))))
+obj_of      = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+lib_of      = $(BUILD)/lib/libnw-$(1).a
 
-UNIT_SRCS  := $(wildcard tests/unit/*.c)
+COMMON_SRCS := $(wildcard user/common/*.c)
+COMMON_LIB  := $(call lib_of,common)
+BINS        := $(BUILD)/netwatch-agent $(patsubst %,$(BUILD)/netwatch-%,$(PROGS))
+
+UNIT_SRCS  := $(wildcard tests/unit/*/*.c)
 UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
-BPFT_SRCS  := $(wildcard tests/bpf/*.c)
-BPFT_BINS  := $(patsubst tests/bpf/%.c,$(BUILD)/tests/%,$(BPFT_SRCS))
+BPFT_SRCS  := $(filter-out %.bpf.c,$(wildcard tests/bpf/*.c))
+BPFT_BINS  := $(patsubst tests/bpf/%.c,$(BUILD)/tests/bpf/%,$(BPFT_SRCS))
 FUZZ_SRCS  := $(wildcard tests/fuzz/*.c)
 FUZZ_BINS  := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
-BENCH_SRCS := $(wildcard tests/bench/*.c)
+BENCH_SRCS := $(filter-out %.bpf.c,$(wildcard tests/bench/*.c))
 BENCH_BINS := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 
 FUZZ_SECONDS ?= 60
@@ -117,8 +125,14 @@ vmlinux:
 	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > vmlinux.h.tmp
 	mv vmlinux.h.tmp vmlinux.h
 
-$(BUILD)/%.bpf.o: bpf/%.bpf.c $(BPF_HDRS) vmlinux.h | $(BUILD)
-	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+$(BUILD)/%.bpf.o: bpf/%.bpf.c vmlinux.h | $(BUILD)
+	$(CLANG) $(BPF_CFLAGS) -MMD -MP -MF $@.d -c $< -o $@
+
+$(BUILD)/%.bpf.o: tests/bpf/%.bpf.c vmlinux.h | $(BUILD)
+	$(CLANG) $(BPF_CFLAGS) -MMD -MP -MF $@.d -c $< -o $@
+
+$(BUILD)/%.bpf.o: tests/bench/%.bpf.c vmlinux.h | $(BUILD)
+	$(CLANG) $(BPF_CFLAGS) -MMD -MP -MF $@.d -c $< -o $@
 
 $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 	$(BPFTOOL) gen skeleton $< name $* > $@
@@ -127,55 +141,72 @@ $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 $(BUILD):
 	mkdir -p $@
 
-$(BUILD)/obj/%.o: %.c $(BPF_HDRS) $(wildcard user/lib/*.h agent/*.h user/*/*.h) $(SKELS)
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c $< -o $@
+# Each program's folders are on its own include path only, so a program
+# cannot reach into another's headers; user/common and bpf/ are on everyone's.
+$(foreach p,$(PROGS) agent,$(eval $(BUILD)/obj/$(call dir_of,$(p))/%.o: PROG_INC := $(call inc_of,$(p))))
 
-$(LIB): $(LIB_OBJS)
+# Skeletons are generated headers: they must exist before any C file compiles;
+# -MMD then tracks which object really includes which header.
+$(BUILD)/obj/%.o: %.c | $(SKELS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PROG_INC) $(DEPFLAGS) -c $< -o $@
+
+$(BUILD)/lib/%.a:
 	@mkdir -p $(dir $@)
 	rm -f $@
-	$(if $(LIB_OBJS),ar rcs $@ $^,ar rcs $@)
+	ar rcs $@ $^
 
-# The agent shares the key-file loader with the controllers (libc + libsodium only).
-$(BUILD)/netwatch-agent: $(AGENT_OBJS) $(BUILD)/obj/user/lib/keyfile.o
-	$(CC) $(LDFLAGS) -o $@ $^ $(AGENT_LIBS)
+$(COMMON_LIB): $(call obj_of,$(COMMON_SRCS))
 
-# netwatch-chaos speaks rtnetlink through libmnl (its netem backend), and so
-# does the unit test of its netem messages.
+# Per program: an archive of everything but main.c (what its unit tests
+# link), and the binary: main.o, that archive, then the shared one.
+LIBS_agent := $(AGENT_LIBS)
 EXTRA_LIBS_chaos := $(shell pkg-config --libs libmnl 2>/dev/null || echo -lmnl)
-EXTRA_LIBS_test_chaos_netem := $(EXTRA_LIBS_chaos)
-
-define TOOL_RULE
-$(BUILD)/netwatch-$(1): $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard user/$(1)/*.c)) $(LIB)
-	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(USER_LIBS) $$(EXTRA_LIBS_$(1))
+define PROG_RULE
+$(call lib_of,$(1)): $(call obj_of,$(filter-out %/main.c,$(call src_of,$(1))))
+$(BUILD)/netwatch-$(1): $(call obj_of,$(call dir_of,$(1))/main.c) $(call lib_of,$(1)) $(COMMON_LIB)
+	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(or $$(LIBS_$(1)),$$(USER_LIBS)) $$(EXTRA_LIBS_$(1))
 endef
-$(foreach t,$(sort $(TOOLS)),$(eval $(call TOOL_RULE,$(t))))
+$(foreach p,$(PROGS) agent,$(eval $(call PROG_RULE,$(p))))
 
-# Each test links the library and, when it has one, the agent's pieces it names.
-$(BUILD)/tests/%: tests/unit/%.c $(LIB) $(filter-out $(BUILD)/obj/agent/main.o,$(AGENT_OBJS)) $(BPF_HDRS) $(SKELS)
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -iquote agent $(LDFLAGS) -o $@ $< $(LIB) $(filter-out $(BUILD)/obj/agent/main.o,$(AGENT_OBJS)) \
-		$(USER_LIBS) -lsodium $(CMOCKA_LIBS) $(EXTRA_LIBS_$*)
+# A unit test in tests/unit/<prog>/ sees and links that program's code
+# (tests/unit/common/ only the shared code); helpers for every C test are in tests/lib.
+TEST_INC := -iquote tests/lib
+define UNIT_RULE
+$(BUILD)/tests/$(1)/%: tests/unit/$(1)/%.c $(if $(filter common,$(1)),,$(call lib_of,$(1))) $(COMMON_LIB) | $(SKELS)
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(CFLAGS) $(if $(filter common,$(1)),,$(call inc_of,$(1))) -iquote tests/unit/$(1) $$(TEST_INC) $$(DEPFLAGS) \
+		$$(LDFLAGS) -o $$@ $$< $$(filter %.a,$$^) $$(USER_LIBS) $$(EXTRA_LIBS_$(1)) $$(CMOCKA_LIBS)
+endef
+$(foreach p,common $(PROGS) agent,$(eval $(call UNIT_RULE,$(p))))
 
-$(BUILD)/tests/%: tests/bpf/%.c $(LIB) $(BPF_HDRS) $(SKELS)
+# BPF tests and benchmarks drive one program's BPF object through its loader
+# code: TEST_PROG_<name> names that program (the rack unless said).
+TEST_PROG_test_chaos := chaos
+test_prog = $(or $(TEST_PROG_$(1)),rack)
+.SECONDEXPANSION:
+$(BUILD)/tests/bpf/%: tests/bpf/%.c $$(call lib_of,$$(call test_prog,$$*)) $(COMMON_LIB) | $(SKELS) $(TSKELS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(USER_LIBS) -lsodium $(CMOCKA_LIBS)
+	$(CC) $(CFLAGS) $(call inc_of,$(call test_prog,$*)) -iquote tests/bpf $(TEST_INC) $(DEPFLAGS) \
+		$(LDFLAGS) -o $@ $< $(filter %.a,$^) $(USER_LIBS) $(EXTRA_LIBS_$(call test_prog,$*)) $(CMOCKA_LIBS)
 
-$(BUILD)/bench/%: tests/bench/%.c $(LIB) $(BPF_HDRS) $(SKELS)
+$(BUILD)/bench/%: tests/bench/%.c $$(call lib_of,$$(call test_prog,$$*)) $(COMMON_LIB) | $(SKELS) $(TSKELS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(USER_LIBS) -lsodium
+	$(CC) $(CFLAGS) $(call inc_of,$(call test_prog,$*)) -iquote tests/bench $(TEST_INC) $(DEPFLAGS) \
+		$(LDFLAGS) -o $@ $< $(filter %.a,$^) $(USER_LIBS)
 
 # libFuzzer needs clang; the fuzzer always carries ASan+UBSan. A fuzzer
-# compiles the library sources it exercises itself (FUZZ_EXTRA_<name>), so
-# they are instrumented too, and links FUZZ_LIBS_<name>.
-FUZZ_EXTRA_fuzz_report := user/lib/report.c user/lib/keyfile.c user/lib/buf.c user/lib/health_state.c
+# compiles the sources it exercises itself (FUZZ_EXTRA_<name>), so they are
+# instrumented too, and links FUZZ_LIBS_<name>.
+FUZZ_EXTRA_fuzz_report := user/common/report.c user/common/keyfile.c user/common/buf.c user/common/health_state.c
 FUZZ_LIBS_fuzz_report  := -ljansson -lsodium -lm
-.SECONDEXPANSION:
-$(BUILD)/fuzz/%: tests/fuzz/%.c $(BPF_HDRS) $$(FUZZ_EXTRA_$$*)
+$(BUILD)/fuzz/%: tests/fuzz/%.c $$(FUZZ_EXTRA_$$*)
 	@mkdir -p $(dir $@)
-	$(CLANG) -std=gnu11 -g -O1 $(WARN) -D_GNU_SOURCE -iquote bpf -iquote user/lib \
-		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -o $@ $< \
+	$(CLANG) -std=gnu11 -g -O1 $(WARN) -D_GNU_SOURCE -iquote bpf -iquote user/common -iquote tests/bpf \
+		$(TEST_INC) -MMD -MP -MF $@.d -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -o $@ $< \
 		$(FUZZ_EXTRA_$*) $(FUZZ_LIBS_$*)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 
 # ------------------------------------------------------------------ tests
 test: deps all $(UNIT_BINS) $(BPFT_BINS)

@@ -12,12 +12,12 @@
  * counted there as malformed (reason magic), never as a lost sample or as a
  * plausible value (docs/chaos.md says why).
  */
-#include "../vmlinux.h"
+#include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 
 #include "netwatch.h"
-#include "../user/lib/chaos_params.h"
+#include "chaos_params.h"
 
 #define TC_ACT_OK 0
 #define TC_ACT_SHOT 2

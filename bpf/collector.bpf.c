@@ -4,7 +4,7 @@
  * CLOCK_TAI, counts them exactly per server and writes them to that server's
  * own ring buffer. One parse-and-record function behind an XDP and a tc entry.
  */
-#include "../vmlinux.h"
+#include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 
 #include "netwatch.h"

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * Cost of the rack controller's per-interval analysis (user/lib/analysis.c)
+ * Cost of the rack controller's per-interval analysis (user/rack/analysis/analysis.c)
  * and its memory per server, with synthetic servers: no privileges, no BPF.
  *
  * For 1, 100 and 10,000 servers (default window N = 256, 20 Hz, 1 s

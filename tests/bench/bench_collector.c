@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * Cost per packet of the collector's XDP (and tc) entry against a minimal
- * parse-and-pass XDP program (bpf/passthru.bpf.c), with BPF_PROG_TEST_RUN.
+ * parse-and-pass XDP program (tests/bench/passthru.bpf.c), with BPF_PROG_TEST_RUN.
  *
  * Two ways of timing:
  *  - "repeat": one test_run with repeat = 1,000,000; the kernel times the
@@ -33,7 +33,7 @@
 #include "netwatch.h"
 #include "collector.skel.h"
 #include "passthru.skel.h"
-#include "../bpf/packet_builder.h"
+#include "packet_builder.h"
 
 #define REPEAT 1000000U
 #define PER_RUN 200000U
@@ -178,7 +178,7 @@ static void unpin_all(struct bpf_object *obj)
 			die("bpf_map__set_pin_path");
 }
 
-/* Registers the way user/lib/registry.c does: ring, state naming the
+/* Registers the way user/rack/source/registry.c does: ring, state naming the
  * server, index entry, then the nw_direct hint. */
 static int add_server(struct collector *c, uint32_t server, uint32_t slot, uint32_t ring_bytes)
 {

@@ -123,7 +123,7 @@ static int on_record(void *ctx, void *data, size_t size)
 }
 
 /* Gives `server` slot `slot` in nw_index and, when ring_bytes, its own
- * ring; `direct` also does what user/lib/registry.c does for the fast path:
+ * ring; `direct` also does what user/rack/source/registry.c does for the fast path:
  * names the server in the slot's state and sets nw_direct[server] = slot + 1. */
 static void register_server_how(struct fx *fx, uint32_t server, uint32_t slot,
 				uint32_t ring_bytes, int direct)

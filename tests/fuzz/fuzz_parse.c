@@ -5,7 +5,7 @@
  * is valid, nw_account on a state that lives across inputs (so sequences
  * of inputs drive the window), checking the invariants after each step.
  *
- * Seeds: tests/fuzz/seeds/, written from tests/bpf/packet_builder.h by
+ * Seeds: tests/fuzz/seeds/, written from tests/lib/packet_builder.h by
  *   NW_FUZZ_WRITE_SEEDS=tests/fuzz/seeds build/fuzz/fuzz_parse -runs=0
  */
 #include <stdint.h>
@@ -15,7 +15,7 @@
 
 #include "nw_parse.h"
 #include "nw_account.h"
-#include "../bpf/packet_builder.h"
+#include "packet_builder.h"
 
 #define CHECK(c)                                                                    \
 	do {                                                                        \

@@ -1,5 +1,5 @@
 """netwatch-dc as a process, on loopback only: racks are simulated here by
-building report frames in Python (docs/report-protocol.md, user/lib/report.h),
+building report frames in Python (docs/report-protocol.md, user/common/report.h),
 so every hostile variant can be sent byte for byte.
 
 (a) the DC score is the documented formula over the racks' scores;

@@ -8,8 +8,9 @@
 
 #include "cli.h"
 #include "dc_conn.h"
-#include "http.h"
-#include "parse.h"
+#include "hostport.h"
+#include "http_server.h"
+#include "argnum.h"
 #include "report.h"
 
 /* getopt values start above every character, so optopt tells an option
@@ -98,7 +99,7 @@ static int apply(struct dc_opts *o, int id, const char *v, const char *src)
 
 	switch (id) {
 	case O_LISTEN:
-		if (nw_http_parse_addr(v, &o->listen_addr, &o->listen_len))
+		if (nw_hostport_parse(v, &o->listen_addr, &o->listen_len))
 			return bad(src, "listen must be ADDR:PORT (IPv6 in brackets)");
 		o->listen = v;
 		return 0;
@@ -140,7 +141,7 @@ static int apply(struct dc_opts *o, int id, const char *v, const char *src)
 			o->metrics = NULL;
 			return 0;
 		}
-		if (nw_http_parse_addr(v, &o->metrics_addr, &o->metrics_len))
+		if (nw_hostport_parse(v, &o->metrics_addr, &o->metrics_len))
 			return bad(src, "metrics must be ADDR:PORT (IPv6 in brackets) or off");
 		o->metrics = v;
 		return 0;
@@ -188,13 +189,13 @@ static void defaults(struct dc_opts *o)
 {
 	memset(o, 0, sizeof(*o));
 	o->listen = "0.0.0.0:9990";
-	nw_http_parse_addr(o->listen, &o->listen_addr, &o->listen_len);
+	nw_hostport_parse(o->listen, &o->listen_addr, &o->listen_len);
 	o->dc_id = "0";
 	o->max_racks = 4096;
 	o->stale_s = 5.0;
 	o->max_skew_s = 300.0;
 	o->metrics = NW_HTTP_DEFAULT;
-	nw_http_parse_addr(o->metrics, &o->metrics_addr, &o->metrics_len);
+	nw_hostport_parse(o->metrics, &o->metrics_addr, &o->metrics_len);
 	o->max_conns = 1024;
 	o->idle_timeout_s = 30.0;
 	o->frame_timeout_s = 10.0;

@@ -10,9 +10,10 @@
 #include "analysis.h"
 #include "attach.h"
 #include "cli.h"
-#include "http.h"
+#include "hostport.h"
+#include "rack_http.h"
 #include "netwatch.h"
-#include "parse.h"
+#include "argnum.h"
 #include "report_client.h"
 #include "socket_rx.h"
 
@@ -223,7 +224,7 @@ static int apply(struct rack_opts *o, int id, const char *v, const char *src)
 			o->metrics = NULL;
 			return 0;
 		}
-		if (nw_http_parse_addr(v, &o->metrics_addr, &o->metrics_len))
+		if (nw_hostport_parse(v, &o->metrics_addr, &o->metrics_len))
 			return bad(src, "metrics must be ADDR:PORT (IPv6 in brackets) or off");
 		o->metrics = v;
 		return 0;
@@ -278,7 +279,7 @@ static void defaults(struct rack_opts *o)
 	o->window = NW_ANALYSIS_WINDOW_DEFAULT;
 	o->horizon = NW_ANALYSIS_HORIZON_DEFAULT;
 	o->metrics = NW_HTTP_DEFAULT;
-	nw_http_parse_addr(o->metrics, &o->metrics_addr, &o->metrics_len);
+	nw_hostport_parse(o->metrics, &o->metrics_addr, &o->metrics_len);
 }
 
 static int check_combination(const struct rack_opts *o, const int *on_cmdline)

@@ -10,7 +10,7 @@
 #include "drain.h"
 #include "dump.h"
 #include "log.h"
-#include "http.h"
+#include "rack_http.h"
 #include "options.h"
 #include "rack_view.h"
 #include "report_client.h"

@@ -2,7 +2,7 @@
 /*
  * The shared parser (bpf/nw_parse.h) and accounting (bpf/nw_account.h) run
  * in userspace on the very cases the BPF test sends through the kernel
- * (tests/bpf/nw_cases.h), so a logic bug shows up without root.
+ * (tests/lib/nw_cases.h), so a logic bug shows up without root.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,7 +15,7 @@
 
 #include "nw_parse.h"
 #include "nw_account.h"
-#include "../bpf/nw_cases.h"
+#include "nw_cases.h"
 
 /* Parses a frame from an exactly sized heap copy, so ASan sees any read
  * past its end. Returns the frame verdict; *reason gets NW_OK or why. */

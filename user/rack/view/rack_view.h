@@ -76,7 +76,7 @@ struct nw_server_view {
 	double bin_hz;
 };
 
-/* The reporter to the DC controller (user/lib/report_client.h), as /metrics
+/* The reporter to the DC controller (user/rack/report/report_client.h), as /metrics
  * shows it. DISABLED: no --dc. */
 enum nw_dc_state {
 	NW_DC_DISABLED = 0,

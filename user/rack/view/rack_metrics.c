@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-#include "metrics.h"
+#include "rack_metrics.h"
 
 #include <stdarg.h>
 #include <stdint.h>

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* Reconstruction on the receiver's grid (user/lib/signal.c): where samples
+/* Reconstruction on the receiver's grid (user/rack/analysis/nw_signal.c): where samples
  * land, collisions, feed order, restarts, goodbye. Raw windows (no Hann). */
 #include <setjmp.h>
 #include <stdarg.h>

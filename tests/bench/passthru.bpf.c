@@ -4,7 +4,7 @@
  * parse Ethernet/IPv4/UDP up to the destination port and pass the frame.
  * tests/bench/bench_collector.c compares the collector against it.
  */
-#include "../vmlinux.h"
+#include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 

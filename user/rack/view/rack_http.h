@@ -21,13 +21,9 @@
 #include "log.h"
 #include "rack_view.h"
 
-#define NW_HTTP_DEFAULT "0.0.0.0:8000"
 
 struct nw_http;
 
-/* "ADDR:PORT" with an IPv4 address or a bracketed IPv6 one ("[::1]:8000"),
- * port 1..65535. 0 or -1. */
-int nw_http_parse_addr(const char *s, struct sockaddr_storage *ss, socklen_t *len);
 /* Strict decimal server id (no sign, no leading zero, <= UINT32_MAX). 0 or -1. */
 int nw_http_parse_id(const char *s, size_t n, uint32_t *id);
 

@@ -9,7 +9,7 @@
 #include "chaos_topology.h"
 #include "cli.h"
 #include "netwatch.h"
-#include "parse.h"
+#include "argnum.h"
 
 /* getopt values start above every character, so optopt tells an option
  * that lacks its value (>= OPT_BASE) from an unknown one (0). */

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-#include "parse.h"
+#include "argnum.h"
 
 #include <ctype.h>
 #include <errno.h>

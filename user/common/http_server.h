@@ -16,6 +16,9 @@
 #include <stddef.h>
 #include <sys/socket.h>
 
+/* Where /metrics (and the DC's API) listen unless told otherwise. */
+#define NW_HTTP_DEFAULT "0.0.0.0:8000"
+
 #define NW_HTTP_CONN_LIMIT 64U
 #define NW_HTTP_PER_IP_LIMIT 16U
 #define NW_HTTP_TIMEOUT_S 10U

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Test cases shared by the BPF test (tests/bpf/test_collector.c, through the
- * real XDP and tc programs) and the unit test (tests/unit/test_parse_account.c,
+ * real XDP and tc programs) and the unit test (tests/unit/rack/test_parse_account.c,
  * through the same parser and accounting code in userspace): every malformed
  * frame with its exact reason, and the sequence scenarios with their exact
  * counters and the record each sample must produce.
