@@ -10,7 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "netwatch.h"
+#include "nw_wire.h"
 
 enum {
 	O_CONTROLLER,

@@ -7,7 +7,7 @@
 #ifndef NW_AGENT_PLAN_H
 #define NW_AGENT_PLAN_H
 
-#include "netwatch.h" /* NW_PLAN_*: the agent and the analysis share the plan */
+#include "nw_wire.h" /* NW_PLAN_*: the agent and the analysis share the plan */
 
 #include <stddef.h>
 #include <stdint.h>

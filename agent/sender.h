@@ -15,7 +15,7 @@
 #include <sys/socket.h>
 
 #include "endpoint.h"
-#include "netwatch.h"
+#include "nw_wire.h"
 #include "wire.h"
 
 #define NW_BATCH_MAX 1024U

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Encoding of wire v1 samples (bpf/netwatch.h, docs/wire-format.md). A server's
+ * Encoding of wire v1 samples (bpf/nw_wire.h, docs/wire-format.md). A server's
  * constant fields are encoded once into a template; a sample is the template
  * plus seq, tx_ns and value, patched in place.
  */
@@ -9,7 +9,7 @@
 
 #include <stdint.h>
 
-#include "netwatch.h"
+#include "nw_wire.h"
 
 void nw_wire_template(struct nw_wire_sample *t, uint16_t rack, uint32_t server, uint32_t freq_uhz,
 		      uint32_t rate_uhz);

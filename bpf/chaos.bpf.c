@@ -16,7 +16,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 
-#include "netwatch.h"
+#include "nw_wire.h"
 #include "chaos_params.h"
 
 #define TC_ACT_OK 0

@@ -7,7 +7,7 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 
-#include "netwatch.h"
+#include "collector.h"
 #include "nw_parse.h"
 #include "nw_account.h"
 #include "nw_siphash.h"

@@ -22,7 +22,7 @@
 #ifndef NW_ACCOUNT_H
 #define NW_ACCOUNT_H
 
-#include "netwatch.h"
+#include "collector.h"
 
 #ifndef __always_inline
 #define __always_inline inline __attribute__((always_inline))

@@ -7,7 +7,7 @@
 #ifndef NW_PARSE_H
 #define NW_PARSE_H
 
-#include "netwatch.h"
+#include "nw_wire.h"
 
 #ifndef __always_inline
 #define __always_inline inline __attribute__((always_inline))

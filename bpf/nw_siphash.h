@@ -13,7 +13,7 @@
 #ifndef NW_SIPHASH_H
 #define NW_SIPHASH_H
 
-#include "netwatch.h"
+#include "nw_wire.h"
 
 #ifndef __always_inline
 #define __always_inline inline __attribute__((always_inline))

@@ -30,7 +30,7 @@
 #include <bpf/libbpf.h>
 #include <sodium.h>
 
-#include "netwatch.h"
+#include "collector.h"
 #include "collector.skel.h"
 #include "passthru.skel.h"
 #include "packet_builder.h"

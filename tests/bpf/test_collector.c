@@ -27,7 +27,7 @@
 #include <bpf/libbpf.h>
 #include <sodium.h>
 
-#include "netwatch.h"
+#include "collector.h"
 #include "collector.skel.h"
 #include "nw_cases.h"
 

@@ -13,7 +13,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "netwatch.h"
+#include "nw_wire.h"
 
 #define PB_RACK 7U
 #define PB_PORT 9999U

@@ -8,7 +8,7 @@
 
 #include "chaos_topology.h"
 #include "cli.h"
-#include "netwatch.h"
+#include "nw_wire.h"
 #include "argnum.h"
 
 /* getopt values start above every character, so optopt tells an option

@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "netwatch.h"
+#include "collector.h"
 #include "rack.h"
 
 int main(int argc, char **argv)

@@ -12,7 +12,7 @@
 #include "cli.h"
 #include "hostport.h"
 #include "rack_http.h"
-#include "netwatch.h"
+#include "collector.h"
 #include "argnum.h"
 #include "report_client.h"
 #include "socket_rx.h"

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "netwatch.h"
+#include "collector.h"
 
 #define GEN_RATE 20.0
 #define GEN_T_NS 50000000ULL

@@ -16,7 +16,7 @@
 #include <stdint.h>
 
 #include "health.h"
-#include "netwatch.h"
+#include "collector.h"
 #include "nw_signal.h"
 #include "periodicity.h"
 #include "rack_view.h"

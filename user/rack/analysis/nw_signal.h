@@ -19,7 +19,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "netwatch.h"
+#include "collector.h"
 
 #define NW_SIGNAL_DEFAULT_N 256U /* 12.8 s at 20 Hz: docs/analysis.md */
 #define NW_SIGNAL_MAX_N 65536U

@@ -7,7 +7,7 @@
 #include <stdint.h>
 
 #include "log.h"
-#include "netwatch.h"
+#include "collector.h"
 #include "pins.h"
 
 /* Only a request, never stored in nw_meta: the meta holds what we got. */

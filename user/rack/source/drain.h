@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "netwatch.h"
+#include "collector.h"
 
 struct ring_buffer;
 struct nw_drain;

@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 #include "collector.skel.h"
-#include "netwatch.h"
+#include "collector.h"
 #include "pins.h"
 
 /* The pinned size of map `name`, 0 when not pinned, -errno when unreadable. */

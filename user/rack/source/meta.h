@@ -3,7 +3,7 @@
 #ifndef NW_META_H
 #define NW_META_H
 
-#include "netwatch.h"
+#include "collector.h"
 
 int nw_meta_read(int meta_fd, struct nw_meta *m);
 int nw_meta_write(int meta_fd, const struct nw_meta *m);

@@ -10,7 +10,7 @@
 #include <sys/statfs.h>
 #include <unistd.h>
 
-#include "netwatch.h"
+#include "collector.h"
 
 #define BPFFS_DEFAULT "/sys/fs/bpf"
 
@@ -105,7 +105,7 @@ int nw_pins_prepare(const struct nw_log *log, const char *rack_dir)
 	return 0;
 }
 
-/* Every map the collector pins is named nw_* (bpf/netwatch.h), every link
+/* Every map the collector pins is named nw_* (bpf/collector.h), every link
  * link_xdp_<ifname>: a prefix rule keeps a new map from being left behind. */
 static int is_ours(const char *name)
 {

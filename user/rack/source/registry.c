@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "netwatch.h"
+#include "collector.h"
 
 int nw_registry_init(struct nw_registry *r, const struct nw_log *log, int state_fd,
 		     int index_fd, int rings_fd, uint32_t rack_id, uint32_t max_slots,

@@ -5,7 +5,7 @@
 
 #include <stdint.h>
 
-#include "netwatch.h"
+#include "collector.h"
 
 /* nw_stats summed over every possible CPU. */
 int nw_snapshot_stats(int stats_fd, struct nw_stats *sum);

@@ -14,7 +14,7 @@
 
 #include "drain.h"
 #include "log.h"
-#include "netwatch.h"
+#include "collector.h"
 #include "socket_store.h"
 
 struct nw_socket_rx {

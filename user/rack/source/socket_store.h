@@ -11,7 +11,7 @@
 #include <stdint.h>
 
 #include "log.h"
-#include "netwatch.h"
+#include "collector.h"
 
 #define NW_SOCKET_STORE_MAGIC "NWSOCK1"
 

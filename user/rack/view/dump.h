@@ -7,7 +7,7 @@
 #include <stdint.h>
 
 #include "drain.h"
-#include "netwatch.h"
+#include "collector.h"
 
 struct nw_dump_info {
 	uint32_t rack;

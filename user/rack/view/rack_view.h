@@ -27,7 +27,7 @@
 
 #include "drain.h"
 #include "health_state.h"
-#include "netwatch.h"
+#include "collector.h"
 
 
 /* A disturbance period found in the delay or the loss series. */

@@ -1,85 +1,19 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * NetWatch's one shared header: the wire format of a tone sample, the record
- * the kernel hands to userspace, and the layouts of every BPF map. Included by
- * bpf/ (against vmlinux.h), user/ and agent/ (against the UAPI headers), so a
- * layout can never drift between the producer and the consumer.
- *
- * Byte layout and rationale: docs/wire-format.md.
+ * Shared by the collector (collector.bpf.c) and its loader in the rack
+ * controller (user/rack/source/): the record the kernel hands to userspace,
+ * the layouts and names of every collector map, and the sizes they are
+ * created with. Included by bpf/ (against vmlinux.h) and user/rack (UAPI).
  */
-#ifndef NETWATCH_H
-#define NETWATCH_H
+#ifndef NW_COLLECTOR_H
+#define NW_COLLECTOR_H
 
 #ifndef __VMLINUX_H__
 #include <linux/types.h>
 #include <linux/bpf.h> /* struct bpf_spin_lock */
 #endif
 
-/* ---------------------------------------------------------------- wire v1 */
-
-#define NW_MAGIC 0x4E57544EU /* "NWTN" on the wire */
-#define NW_VERSION 1
-#define NW_DEFAULT_PORT 9999
-#define NW_DEFAULT_RATE_HZ 20
-
-/* The seed frequency plan: rack r, server s -> 1.0 + r + 0.05*s Hz, servers
- * 0..19 (tones stay inside the rack's 1 Hz band). The agent picks its tone
- * from it; the rack controller checks the received tone against it. */
-#define NW_PLAN_SERVERS 20U
-#define NW_PLAN_BASE_UHZ 1000000ULL /* 1.0 Hz */
-#define NW_PLAN_RACK_UHZ 1000000ULL /* + 1 Hz per rack */
-#define NW_PLAN_STEP_UHZ 50000ULL   /* + 0.05 Hz per server */
-
-#define NW_FLAG_GOODBYE 0x01U /* agent stopped cleanly; seq = last generated */
-#define NW_FLAG_AUTH 0x02U    /* an 8-byte SipHash-2-4 tag follows the sample */
-#define NW_FLAGS_KNOWN (NW_FLAG_GOODBYE | NW_FLAG_AUTH)
-
-#define NW_TAG_LEN 8
-
-/* Every multi-byte field is big-endian. Naturally aligned: no padding. */
-struct nw_wire_sample {
-	__be32 magic;
-	__u8 version;
-	__u8 flags;
-	__be16 rack_id;
-	__be32 server_id;
-	__be32 freq_uhz;  /* the sender's tone, micro-hertz */
-	__be32 rate_uhz;  /* the sender's sample rate, micro-hertz */
-	__be32 value;     /* IEEE-754 binary32 bits of A*sin(2*pi*f*t_k) */
-	__be64 seq;       /* k, from 0 at agent start */
-	__be64 tx_ns;     /* t_k on the sender's CLOCK_TAI, ns */
-};
-
-#define NW_WIRE_LEN 40U
-#define NW_WIRE_LEN_AUTH (NW_WIRE_LEN + NW_TAG_LEN)
-_Static_assert(sizeof(struct nw_wire_sample) == NW_WIRE_LEN, "wire v1 is 40 bytes");
-
-/* A validated sample in host byte order. */
-struct nw_sample {
-	__u16 rack_id;
-	__u8 version;
-	__u8 flags;
-	__u32 server_id;
-	__u32 freq_uhz;
-	__u32 rate_uhz;
-	__u32 value_bits;
-	__u32 payload_len;
-	__u64 seq;
-	__u64 tx_ns;
-	__u8 tag[NW_TAG_LEN]; /* valid when flags & NW_FLAG_AUTH */
-};
-
-/* Why a datagram to the NetWatch port was refused. Index into nw_stats.malformed. */
-enum nw_malformed {
-	NW_MAL_TRUNCATED = 0, /* frame holds fewer bytes than its IP/UDP lengths or the header need */
-	NW_MAL_LENGTH,        /* UDP payload length is not what the flags require (40 or 48) */
-	NW_MAL_MAGIC,
-	NW_MAL_VERSION,
-	NW_MAL_FLAGS,         /* unknown flag bits */
-	NW_MAL_FIELD,         /* a field out of range: rate 0, tone at or above rate/2 */
-	NW_MAL_AUTH,          /* tag missing or wrong where the rack has a key */
-	NW_MAL__MAX,
-};
+#include "nw_wire.h"
 
 /* ------------------------------------------------------ kernel -> userspace */
 
@@ -245,4 +179,4 @@ struct nw_key {
 #define NW_DISCOVERY_BYTES 65536U
 #define NW_DISCOVERY_PER_SEC_DEFAULT 64U
 
-#endif /* NETWATCH_H */
+#endif /* NW_COLLECTOR_H */
