@@ -17,6 +17,7 @@ import shutil
 import socket
 import stat
 import subprocess
+import tempfile
 import sys
 import threading
 
@@ -136,8 +137,13 @@ def node_validate(repo, text):
     mods = os.path.join(repo, "tests", "deploy", "node_modules", "kubernetes-models")
     assert node, "node is missing: `make deps` installs it (npm's dependency)"
     assert os.path.isdir(mods), "tests/deploy/node_modules is missing: run `make deps` (npm ci --prefix tests/deploy)"
-    r = subprocess.run([node, os.path.join(repo, "tests", "deploy", "validate-k8s.mjs")],
-                       input=text, capture_output=True, text=True, timeout=120)
+    # Through a file, not stdin: Node 18 (Debian 12's) reads a piped stdin with
+    # readFileSync(0), which fails with EAGAIN when the pipe is non-blocking.
+    with tempfile.NamedTemporaryFile("w", suffix=".yaml", encoding="utf-8") as f:
+        f.write(text)
+        f.flush()
+        r = subprocess.run([node, os.path.join(repo, "tests", "deploy", "validate-k8s.mjs"), f.name],
+                           capture_output=True, text=True, timeout=120)
     results = [json.loads(line) for line in r.stdout.splitlines() if line.strip()]
     return r.returncode, results, r.stderr
 
