@@ -22,8 +22,15 @@
 #include <bpf/libbpf.h>
 #include <sodium.h>
 
-#include "collector.h"
+#include "nw_siphash.h"
 #include "sip_selftest.skel.h"
+
+/* sip_selftest.bpf.c's frame: key, message, expected tag, computed tag. */
+#define KEY_OFF 0
+#define MSG_OFF NW_SIP_KEY_LEN
+#define WANT_OFF (MSG_OFF + NW_SIP_MSG_LEN)
+#define ROOM_OFF (WANT_OFF + NW_TAG_LEN)
+#define FRAME_LEN (ROOM_OFF + NW_TAG_LEN)
 
 static int setup(void **state)
 {
@@ -43,16 +50,18 @@ static int teardown(void **state)
 	return 0;
 }
 
-static void set_key(struct sip_selftest *skel, int enabled, const uint8_t key[16])
+/* One run: the program's verdict; the tag it computed into `computed`. */
+static uint32_t run(struct sip_selftest *skel, const uint8_t frame[FRAME_LEN],
+		    uint8_t computed[NW_TAG_LEN])
 {
-	struct nw_key k;
-	__u32 zero = 0;
+	uint8_t out[FRAME_LEN];
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = frame, .data_size_in = FRAME_LEN,
+		    .data_out = out, .data_size_out = sizeof(out), .repeat = 1);
 
-	memset(&k, 0, sizeof(k));
-	k.enabled = (__u32)enabled;
-	memcpy(k.key, key, sizeof(k.key));
-	assert_int_equal(bpf_map__update_elem(skel->maps.sip_key, &zero, sizeof(zero), &k,
-					      sizeof(k), BPF_ANY), 0);
+	assert_int_equal(bpf_prog_test_run_opts(bpf_program__fd(skel->progs.nw_sip_selftest), &o),
+			 0);
+	memcpy(computed, out + ROOM_OFF, NW_TAG_LEN);
+	return o.retval;
 }
 
 /* vectors_sip64[40] of the reference implementation: key 00..0f, message
@@ -60,51 +69,51 @@ static void set_key(struct sip_selftest *skel, int enabled, const uint8_t key[16
 static void test_sip_reference_vector(void **state)
 {
 	static const uint8_t want[8] = { 0xd0, 0xa7, 0x04, 0x53, 0x6b, 0xa9, 0x3e, 0x0e };
-	struct sip_selftest *skel = *state;
-	int prog = bpf_program__fd(skel->progs.nw_sip_selftest);
-	uint8_t key[16], in[64], out[64];
+	uint8_t frame[FRAME_LEN], got[NW_TAG_LEN];
 
-	for (int i = 0; i < 16; i++)
-		key[i] = (uint8_t)i;
-	set_key(skel, 0, key); /* the self-test reads the key bytes, enabled or not */
-	memset(in, 0, sizeof(in));
-	for (int i = 0; i < (int)NW_WIRE_LEN; i++)
-		in[i] = (uint8_t)i;
-	memcpy(in + NW_WIRE_LEN, want, 8);
+	memset(frame, 0, sizeof(frame));
+	for (int i = 0; i < (int)NW_SIP_KEY_LEN; i++)
+		frame[KEY_OFF + i] = (uint8_t)i;
+	for (int i = 0; i < (int)NW_SIP_MSG_LEN; i++)
+		frame[MSG_OFF + i] = (uint8_t)i;
+	memcpy(frame + WANT_OFF, want, sizeof(want));
 	for (int flip = -1; flip < 64; flip++) {
-		LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = in, .data_size_in = sizeof(in),
-			    .data_out = out, .data_size_out = sizeof(out), .repeat = 1);
-
 		if (flip >= 0)
-			in[NW_WIRE_LEN + flip / 8] ^= (uint8_t)(1U << (flip % 8));
-		assert_int_equal(bpf_prog_test_run_opts(prog, &o), 0);
-		assert_memory_equal(out + NW_WIRE_LEN + 8, want, 8); /* computed tag */
-		assert_int_equal(o.retval, flip < 0 ? XDP_PASS : XDP_DROP);
+			frame[WANT_OFF + flip / 8] ^= (uint8_t)(1U << (flip % 8));
+		assert_int_equal(run(*state, frame, got), flip < 0 ? XDP_PASS : XDP_DROP);
+		assert_memory_equal(got, want, sizeof(want));
 		if (flip >= 0)
-			in[NW_WIRE_LEN + flip / 8] ^= (uint8_t)(1U << (flip % 8));
+			frame[WANT_OFF + flip / 8] ^= (uint8_t)(1U << (flip % 8));
 	}
 }
 
 /* Random keys and messages against libsodium, the agent's implementation. */
 static void test_sip_matches_libsodium(void **state)
 {
-	struct sip_selftest *skel = *state;
-	int prog = bpf_program__fd(skel->progs.nw_sip_selftest);
-	uint8_t key[16], in[64], out[64];
+	uint8_t frame[FRAME_LEN], got[NW_TAG_LEN];
 
-	memset(in, 0, sizeof(in));
+	memset(frame, 0, sizeof(frame));
 	for (int r = 0; r < 200; r++) {
-		LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = in, .data_size_in = sizeof(in),
-			    .data_out = out, .data_size_out = sizeof(out), .repeat = 1);
-
-		randombytes_buf(key, sizeof(key));
-		randombytes_buf(in, NW_WIRE_LEN);
-		crypto_shorthash(in + NW_WIRE_LEN, in, NW_WIRE_LEN, key);
-		set_key(skel, 1, key);
-		assert_int_equal(bpf_prog_test_run_opts(prog, &o), 0);
-		assert_int_equal(o.retval, XDP_PASS);
-		assert_memory_equal(out + NW_WIRE_LEN + 8, in + NW_WIRE_LEN, 8);
+		randombytes_buf(frame + KEY_OFF, NW_SIP_KEY_LEN);
+		randombytes_buf(frame + MSG_OFF, NW_SIP_MSG_LEN);
+		crypto_shorthash(frame + WANT_OFF, frame + MSG_OFF, NW_SIP_MSG_LEN, frame + KEY_OFF);
+		assert_int_equal(run(*state, frame, got), XDP_PASS);
+		assert_memory_equal(got, frame + WANT_OFF, NW_TAG_LEN);
 	}
+}
+
+/* Too short to hold the frame: refused, nothing computed. */
+static void test_short_frame_aborted(void **state)
+{
+	struct sip_selftest *skel = *state;
+	uint8_t frame[FRAME_LEN - 1];
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = frame, .data_size_in = sizeof(frame),
+		    .repeat = 1);
+
+	memset(frame, 0, sizeof(frame));
+	assert_int_equal(bpf_prog_test_run_opts(bpf_program__fd(skel->progs.nw_sip_selftest), &o),
+			 0);
+	assert_int_equal(o.retval, XDP_ABORTED);
 }
 
 int main(void)
@@ -112,6 +121,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_sip_reference_vector, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sip_matches_libsodium, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_short_frame_aborted, setup, teardown),
 	};
 
 	if (geteuid() != 0) {
