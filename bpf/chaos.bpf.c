@@ -16,17 +16,12 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 
-#include "nw_wire.h"
+#include "nw_parse.h"
 #include "chaos_params.h"
 
 #define TC_ACT_OK 0
 #define TC_ACT_SHOT 2
-#define ETH_HLEN_ 14
-#define ETH_P_IP_ 0x0800
-#define ETH_P_IPV6_ 0x86DD
 #define ETH_P_ARP_ 0x0806
-#define IPPROTO_UDP_ 17
-#define UDP_CSUM_OFF 6
 #define BPF_F_MARK_MANGLED_0_ (1ULL << 5)
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
@@ -61,49 +56,36 @@ static __always_inline int chance(__u32 p)
 	return bpf_get_prandom_u32() < p;
 }
 
-/* Offset of the UDP header of a datagram to `port`, or -1. Fragments other
- * than the first carry no UDP header; first fragments are left alone too,
- * their checksum covers bytes this program cannot see. */
-static __always_inline int udp_offset(struct __sk_buff *skb, __u16 port)
-{
-	__u8 b[2];
-	__be16 dport;
-	int off;
-
-	if (skb->protocol == bpf_htons(ETH_P_IP_)) {
-		struct { __u8 ver_ihl, tos; __be16 tot, id, frag; __u8 ttl, proto; } ip;
-
-		if (bpf_skb_load_bytes(skb, ETH_HLEN_, &ip, sizeof(ip)))
-			return -1;
-		if ((ip.ver_ihl >> 4) != 4 || ip.proto != IPPROTO_UDP_ ||
-		    (ip.frag & bpf_htons(0x3FFF)))
-			return -1;
-		off = ETH_HLEN_ + (ip.ver_ihl & 0x0F) * 4;
-	} else if (skb->protocol == bpf_htons(ETH_P_IPV6_)) {
-		if (bpf_skb_load_bytes(skb, ETH_HLEN_ + 6, b, 1) || b[0] != IPPROTO_UDP_)
-			return -1;
-		off = ETH_HLEN_ + 40;
-	} else {
-		return -1;
-	}
-	if (bpf_skb_load_bytes(skb, off + 2, &dport, sizeof(dport)) || dport != bpf_htons(port))
-		return -1;
-	return off;
-}
-
+/* Flips one random bit of a sample's magic and fixes the UDP checksum.
+ * A sample is what the collector's own parser (nw_parse_frame) reads as a
+ * datagram to the sample port whose payload starts with the magic: so
+ * fragments are left alone (their checksum covers bytes not seen here),
+ * and VLAN-tagged samples are found as the collector finds them. */
 static __always_inline void corrupt(struct __sk_buff *skb, const struct nw_chaos_params *p,
 				    struct nw_chaos_stats *s)
 {
+	const struct nw_wire_view *w;
+	struct nw_frame f = {};
+	void *data, *data_end;
 	__be32 old, new;
-	int off = udp_offset(skb, p->sample_port);
+	__u32 off;
 
-	if (off < 0 || off > 128)
+	/* The parser reads the linear part: pull the headers and a sample into
+	 * it (as the collector's tc entry does); a shorter frame stays as it is. */
+	bpf_skb_pull_data(skb, skb->len < 256 ? skb->len : 256);
+	data = (void *)(long)skb->data;
+	data_end = (void *)(long)skb->data_end;
+	if (nw_parse_frame(data, data_end, p->sample_port, &f) != NW_FRAME_OURS)
 		return; /* not a sample: corruption is only ever of samples */
-	if (bpf_skb_load_bytes(skb, off + 8, &old, sizeof(old)) || old != bpf_htonl(NW_MAGIC))
+	w = (const struct nw_wire_view *)f.payload;
+	if (f.payload_len < sizeof(w->magic) || (const void *)(&w->magic + 1) > data_end ||
+	    w->magic != bpf_htonl(NW_MAGIC))
 		return;
+	old = w->magic;
+	off = f.udp_off;
 	new = old ^ bpf_htonl(1U << (bpf_get_prandom_u32() & 31));
-	if (bpf_skb_store_bytes(skb, off + 8, &new, sizeof(new), 0) ||
-	    bpf_l4_csum_replace(skb, off + UDP_CSUM_OFF, old, new,
+	if (bpf_skb_store_bytes(skb, off + sizeof(struct nw_udp), &new, sizeof(new), 0) ||
+	    bpf_l4_csum_replace(skb, off + __builtin_offsetof(struct nw_udp, check), old, new,
 				BPF_F_MARK_MANGLED_0_ | sizeof(new))) {
 		s->corrupt_failed++;
 		return;

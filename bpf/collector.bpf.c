@@ -287,31 +287,3 @@ int nw_tc(struct __sk_buff *skb)
 	data_end = (void *)(long)skb->data_end;
 	return nw_collect(data, data_end) == NW_ACT_CONSUME ? TC_ACT_SHOT : TC_ACT_OK;
 }
-
-/*
- * Not part of the collector (the "?" keeps libbpf from loading it unless a
- * test asks): runs the collector's own SipHash on an arbitrary 40-byte
- * message, so tests/bpf can check the in-kernel code against the reference
- * implementation's test vectors, which are not valid samples. Frame:
- * message[40], expected tag[8], room[8] where the computed tag is written.
- * XDP_PASS when the expected tag matches, XDP_DROP when not.
- */
-SEC("?xdp")
-int nw_sip_selftest(struct xdp_md *ctx)
-{
-	__u8 *data = (void *)(long)ctx->data;
-	void *data_end = (void *)(long)ctx->data_end;
-	__u32 zero = 0;
-	const struct nw_key *k = bpf_map_lookup_elem(&nw_key, &zero);
-	__u64 tag;
-
-	if (!k || (void *)(data + NW_WIRE_LEN + 2 * NW_TAG_LEN) > data_end)
-		return XDP_ABORTED;
-	tag = nw_siphash40(data, nw_sip_le64(k->key), nw_sip_le64(k->key + 8));
-#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-	*(__u64 *)(data + NW_WIRE_LEN + NW_TAG_LEN) = __builtin_bswap64(tag);
-#else
-	*(__u64 *)(data + NW_WIRE_LEN + NW_TAG_LEN) = tag;
-#endif
-	return tag == nw_sip_le64(data + NW_WIRE_LEN) ? XDP_PASS : XDP_DROP;
-}

@@ -118,6 +118,8 @@ struct nw_frame {
 	__u32 payload_len; /* as the UDP header claims; checked against the frame */
 	__u8 family;       /* 4 or 6 */
 	__u8 addr[16];     /* source address */
+	__u16 udp_off;     /* the UDP header's offset from the frame's start, for
+			    * helpers that take offsets (the chaos program's rewrite) */
 	int reason;        /* nw_malformed when NW_FRAME_MALFORMED */
 };
 
@@ -147,7 +149,9 @@ static __always_inline int nw_locate_udp(const __u8 *udp_start, const void *end,
 
 /*
  * Ethernet, up to two VLAN tags, IPv4 (options allowed, fragments passed) or
- * IPv6 (UDP as the first next header), UDP to `port`.
+ * IPv6 (UDP as the first next header), UDP to `port`. The one place a
+ * NetWatch datagram is recognised in a frame: the collector (both entries),
+ * the fuzzer and the chaos program's corruption all call it.
  */
 static __always_inline int nw_parse_frame(const void *data, const void *end, __u16 port,
 					  struct nw_frame *f)
@@ -194,6 +198,7 @@ NW_UNROLL
 NW_UNROLL
 		for (int i = 0; i < 4; i++)
 			f->addr[i] = ip->saddr[i];
+		f->udp_off = (__u16)(off + ihl_bytes);
 		return nw_locate_udp((const __u8 *)ip + ihl_bytes, end, tot_len - ihl_bytes, port, f);
 	}
 	if (proto == NW_ETH_P_IPV6) {
@@ -207,6 +212,7 @@ NW_UNROLL
 NW_UNROLL
 		for (int i = 0; i < 16; i++)
 			f->addr[i] = ip6->saddr[i];
+		f->udp_off = (__u16)(off + sizeof(*ip6));
 		return nw_locate_udp((const __u8 *)(ip6 + 1), end, nw_be16(ip6->payload_len), port, f);
 	}
 	return NW_FRAME_PASS;

@@ -213,21 +213,38 @@ static void test_duplicate(void **state)
 	assert_int_equal(s.packets, N);
 }
 
-static uint16_t udp_csum(const uint8_t *frame, size_t len)
+/* 0 when the UDP checksum of an IPv4 frame (no options) whose IP header
+ * starts at `l3` is right; the pseudo header comes from the IP header. */
+static uint16_t udp4_csum_at(const uint8_t *frame, size_t len, size_t l3)
 {
-	/* IPv4 without options or VLAN: UDP at 34, pseudo header from the IP header. */
 	uint32_t sum = 0;
 	uint8_t ph[12];
-	size_t ulen = len - 34;
+	size_t ulen = len - l3 - 20;
 
-	memcpy(ph, frame + 26, 8);
+	memcpy(ph, frame + l3 + 12, 8);
 	ph[8] = 0;
 	ph[9] = 17;
 	ph[10] = (uint8_t)(ulen >> 8);
 	ph[11] = (uint8_t)ulen;
 	sum = pb_csum_add(sum, ph, 12);
-	sum = pb_csum_add(sum, frame + 34, ulen);
-	return pb_csum_fold(sum); /* 0 when the checksum in the frame is right */
+	sum = pb_csum_add(sum, frame + l3 + 20, ulen);
+	return pb_csum_fold(sum);
+}
+
+/* IPv4 without options or VLAN: UDP at 34. */
+static uint16_t udp_csum(const uint8_t *frame, size_t len)
+{
+	return udp4_csum_at(frame, len, 14);
+}
+
+/* Bits of the 4 bytes at `at` that differ between two frames. */
+static uint32_t diff32(const uint8_t *a, const uint8_t *b, size_t at)
+{
+	uint32_t diff = 0;
+
+	for (int i = 0; i < 4; i++)
+		diff |= (uint32_t)(a[at + i] ^ b[at + i]) << (8 * (3 - i));
+	return diff;
 }
 
 static void test_corrupt(void **state)
@@ -242,12 +259,11 @@ static void test_corrupt(void **state)
 	assert_int_equal(udp_csum(frame, len), 0);
 	set_faults(fx, &f);
 	for (int i = 0; i < 200; i++) {
-		uint32_t diff = 0;
+		uint32_t diff;
 
 		assert_int_equal(run1(fx, frame, len, out, 0, NULL), TC_OK);
 		/* Exactly one bit of the magic differs, nothing else. */
-		for (int b = 0; b < 4; b++)
-			diff |= (uint32_t)(out[42 + b] ^ frame[42 + b]) << (8 * (3 - b));
+		diff = diff32(out, frame, 42);
 		assert_int_equal(__builtin_popcount(diff), 1);
 		assert_memory_equal(out + 46, frame + 46, len - 46);
 		assert_memory_equal(out, frame, 40);
@@ -286,6 +302,52 @@ static void test_corrupt(void **state)
 	}
 	stats(fx, &s);
 	assert_int_equal(s.corrupted, 201);
+}
+
+/* Samples are found by the collector's parser (bpf/nw_parse.h): behind up
+ * to two VLAN tags too, never in a fragment, a frame with a third tag or
+ * one whose UDP length overruns it. */
+static void test_corrupt_finds_samples_as_the_collector_does(void **state)
+{
+	struct fx *fx = *state;
+	struct nw_chaos_faults f = { .set = NW_FAULT_CORRUPT, .corrupt = 1.0 };
+	uint8_t frame[PB_FRAME_MAX], out[PB_FRAME_MAX];
+	struct pb_sample ps = pb_sample_make(PB_RACK, 1, 1, 1);
+	struct pb_frame pf;
+	struct nw_chaos_stats s;
+	size_t len, l3;
+
+	set_faults(fx, &f);
+	/* Two tags (802.1ad outer, 802.1Q inner): IP header at 22, magic at 50. */
+	pf = pb_frame_make(4);
+	pf.nvlan = 2;
+	len = pb_sample_frame(frame, &pf, &ps);
+	l3 = 14 + 2 * 4;
+	assert_int_equal(udp4_csum_at(frame, len, l3), 0);
+	assert_int_equal(run1(fx, frame, len, out, 0, NULL), TC_OK);
+	assert_int_equal(__builtin_popcount(diff32(out, frame, l3 + 28)), 1);
+	assert_memory_equal(out, frame, l3 + 26); /* headers up to the UDP checksum */
+	assert_memory_equal(out + l3 + 32, frame + l3 + 32, len - l3 - 32);
+	assert_int_equal(udp4_csum_at(out, len, l3), 0);
+	stats(fx, &s);
+	assert_int_equal(s.corrupted, 1);
+
+	/* Frames the parser does not call samples pass unchanged. */
+	for (int c = 0; c < 3; c++) {
+		pf = pb_frame_make(4);
+		if (c == 0)
+			pf.nvlan = 3;
+		else if (c == 1)
+			pf.frag_off = 0x2000; /* first fragment: more follow */
+		else
+			pf.udp_len = 8 + NW_WIRE_LEN + 100;
+		len = pb_sample_frame(frame, &pf, &ps);
+		assert_int_equal(run1(fx, frame, len, out, 0, NULL), TC_OK);
+		assert_memory_equal(out, frame, len);
+	}
+	stats(fx, &s);
+	assert_int_equal(s.corrupted, 1);
+	assert_int_equal(s.corrupt_failed, 0);
 }
 
 static void test_arp_and_disabled(void **state)
@@ -349,6 +411,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bursty_loss, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_duplicate, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_corrupt, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_corrupt_finds_samples_as_the_collector_does,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_arp_and_disabled, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_outage, setup, teardown),
 	};

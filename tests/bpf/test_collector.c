@@ -83,9 +83,6 @@ static int setup(void **state)
 	fx->skel->rodata->nw_port = PB_PORT;
 	fx->skel->rodata->nw_rack_id = PB_RACK;
 	fx->skel->rodata->nw_discovery_per_sec = DISC_PER_SEC;
-	/* Off by default ("?xdp"): loaded here, so it is also verified. */
-	if (bpf_program__set_autoload(fx->skel->progs.nw_sip_selftest, true))
-		goto fail;
 	if (collector__load(fx->skel))
 		goto fail;
 	fx->prog_fd = bpf_program__fd(fx->hook == HOOK_XDP ? fx->skel->progs.nw_xdp
@@ -764,50 +761,6 @@ static void tag_sample(struct pb_sample *s, const uint8_t key[16])
 	s->flags = c.flags;
 }
 
-/* The in-kernel SipHash (nw_sip_selftest runs the collector's nw_siphash.h
- * with the key from nw_key) against vectors_sip64[40] of the reference
- * implementation: key 00..0f, message 00..27. */
-static void test_sip_reference_vector(void **state)
-{
-	static const uint8_t want[8] = { 0xd0, 0xa7, 0x04, 0x53, 0x6b, 0xa9, 0x3e, 0x0e };
-	struct fx *fx = *state;
-	int prog = bpf_program__fd(fx->skel->progs.nw_sip_selftest);
-	uint8_t key[16], in[64], out[64];
-
-	for (int i = 0; i < 16; i++)
-		key[i] = (uint8_t)i;
-	set_key(fx, 0, key); /* the self-test reads the key bytes, enabled or not */
-	memset(in, 0, sizeof(in));
-	for (int i = 0; i < (int)NW_WIRE_LEN; i++)
-		in[i] = (uint8_t)i;
-	memcpy(in + NW_WIRE_LEN, want, 8);
-	for (int flip = -1; flip < 64; flip++) {
-		LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = in, .data_size_in = sizeof(in),
-			    .data_out = out, .data_size_out = sizeof(out), .repeat = 1);
-
-		if (flip >= 0)
-			in[NW_WIRE_LEN + flip / 8] ^= (uint8_t)(1U << (flip % 8));
-		assert_int_equal(bpf_prog_test_run_opts(prog, &o), 0);
-		assert_memory_equal(out + NW_WIRE_LEN + 8, want, 8); /* computed tag */
-		assert_int_equal(o.retval, flip < 0 ? XDP_PASS : XDP_DROP);
-		if (flip >= 0)
-			in[NW_WIRE_LEN + flip / 8] ^= (uint8_t)(1U << (flip % 8));
-	}
-	/* Random keys and messages against libsodium. */
-	for (int r = 0; r < 200; r++) {
-		LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = in, .data_size_in = sizeof(in),
-			    .data_out = out, .data_size_out = sizeof(out), .repeat = 1);
-
-		randombytes_buf(key, sizeof(key));
-		randombytes_buf(in, NW_WIRE_LEN);
-		crypto_shorthash(in + NW_WIRE_LEN, in, NW_WIRE_LEN, key);
-		set_key(fx, 1, key);
-		assert_int_equal(bpf_prog_test_run_opts(prog, &o), 0);
-		assert_int_equal(o.retval, XDP_PASS);
-		assert_memory_equal(out + NW_WIRE_LEN + 8, in + NW_WIRE_LEN, 8);
-	}
-}
-
 static size_t auth_frame(uint8_t *buf, int family, struct pb_sample *s)
 {
 	struct pb_frame f = pb_frame_make(family);
@@ -971,8 +924,6 @@ int main(void)
 		BOTH(test_ring_full),
 		BOTH(test_no_ring),
 		BOTH(test_direct_hint),
-		{ .name = "test_sip_reference_vector [xdp]", .test_func = test_sip_reference_vector,
-		  .setup_func = setup, .teardown_func = teardown, .initial_state = &hook_xdp },
 		BOTH(test_auth_keyed),
 		BOTH(test_auth_rack_without_key),
 	};

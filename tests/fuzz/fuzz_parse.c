@@ -150,6 +150,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* The UDP header right before the payload names our port and length. */
 	CHECK(f.payload[-6] == (PB_PORT >> 8) && f.payload[-5] == (PB_PORT & 0xFF));
 	CHECK((uint32_t)(f.payload[-4] << 8 | f.payload[-3]) == f.payload_len + 8);
+	/* The offset the chaos program rewrites at is that UDP header's. */
+	CHECK(buf + f.udp_off + 8 == f.payload);
 
 	memset(&s, 0, sizeof(s));
 	reason = nw_parse_sample(f.payload, buf + size, f.payload_len, &s);

@@ -17,10 +17,8 @@
 #include <bpf/libbpf.h>
 
 #include "chaos.skel.h"
-#include "chaos_netem.h"
-
-#define CLSACT_INGRESS 0xFFFFFFF2U
-#define CLSACT_EGRESS 0xFFFFFFF3U
+#include "chaos_faults.h"
+#include "tc_hook.h"
 
 static const char *const map_names[] = { "chaos_params", "chaos_stats", "chaos_state" };
 
@@ -89,45 +87,36 @@ static int unpin(const char *dir)
 	return any;
 }
 
+/* The tool's own filter on clsact egress. */
+static struct nw_tc_filter our_filter(int ifindex)
+{
+	struct nw_tc_filter f = { .ifindex = ifindex, .egress = 1, .handle = NW_CHAOS_TC_HANDLE,
+				  .priority = NW_CHAOS_TC_PRIO };
+
+	return f;
+}
+
+/* Our filter only: 1 removed, 0 none, -errno. */
 static int detach(int ifindex)
 {
-	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = BPF_TC_EGRESS);
-	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = NW_CHAOS_TC_HANDLE, .priority = NW_CHAOS_TC_PRIO);
-	int r = bpf_tc_detach(&hook, &opts);
+	struct nw_tc_filter f = our_filter(ifindex);
 
-	return r == 0 ? 1 : (r == -ENOENT || r == -EINVAL) ? 0 : r;
+	return nw_tc_filter_detach(&f);
 }
 
-/* Removes clsact when no filter of anyone's is left on it. 1 removed. */
-static int drop_clsact_if_empty(int ifindex)
-{
-	char e[128];
-	int in = nw_tc_filter_count(ifindex, CLSACT_INGRESS, e, sizeof(e));
-	int eg = nw_tc_filter_count(ifindex, CLSACT_EGRESS, e, sizeof(e));
-
-	/* Errors count as "someone's there": when in doubt, leave it. */
-	if (in == 0 && eg == 0) {
-		LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
-			    .attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS);
-
-		return bpf_tc_hook_destroy(&hook) == 0;
-	}
-	return 0;
-}
 
 int chaos_bpf_apply(const char *pin_dir, int ifindex, const struct nw_chaos_params *want,
 		    const struct nw_log *log, char *err, size_t errlen)
 {
-	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = BPF_TC_EGRESS);
+	struct nw_tc_filter filter = our_filter(ifindex);
 	struct nw_chaos_params p = *want, old;
 	struct chaos *skel = NULL;
 	char path[512];
-	__u32 zero = 0;
-	int r;
+	__u32 zero = 0, prog_id = 0;
+	int r, made_before;
 
 	/* A clsact the tool made earlier stays the tool's to remove. */
-	if (read_params(pin_dir, &old) == 0)
-		p.owner |= old.owner & NW_CHAOS_OWN_CLSACT;
+	made_before = read_params(pin_dir, &old) == 0 && (old.owner & NW_CHAOS_OWN_CLSACT);
 	r = detach(ifindex);
 	if (r < 0) {
 		snprintf(err, errlen, "removing the earlier filter: %s", strerror(-r));
@@ -140,13 +129,13 @@ int chaos_bpf_apply(const char *pin_dir, int ifindex, const struct nw_chaos_para
 		snprintf(err, errlen, "loading the BPF program: %s", strerror(errno));
 		return -1;
 	}
-	r = bpf_tc_hook_create(&hook);
-	if (r == 0)
-		p.owner |= NW_CHAOS_OWN_CLSACT;
-	else if (r != -EEXIST) {
+	r = nw_tc_clsact_ensure(ifindex);
+	if (r < 0) {
 		snprintf(err, errlen, "creating clsact: %s", strerror(-r));
 		goto fail;
 	}
+	if (nw_tc_clsact_owned(r, made_before))
+		p.owner |= NW_CHAOS_OWN_CLSACT;
 	if (bpf_map__update_elem(skel->maps.chaos_params, &zero, sizeof(zero), &p, sizeof(p),
 				 BPF_ANY)) {
 		snprintf(err, errlen, "writing the parameters: %s", strerror(errno));
@@ -177,27 +166,21 @@ int chaos_bpf_apply(const char *pin_dir, int ifindex, const struct nw_chaos_para
 			}
 		}
 	}
-	{
-		LIBBPF_OPTS(bpf_tc_opts, opts, .prog_fd = bpf_program__fd(skel->progs.nw_chaos),
-			    .handle = NW_CHAOS_TC_HANDLE, .priority = NW_CHAOS_TC_PRIO,
-			    .flags = BPF_TC_F_REPLACE);
-
-		r = bpf_tc_attach(&hook, &opts);
-		if (r) {
-			snprintf(err, errlen, "attaching to clsact egress: %s", strerror(-r));
-			goto fail;
-		}
-		nw_debug(log, "bpf attached", "ifindex=%d prog_id=%u pin_dir=%s", ifindex,
-			 opts.prog_id, pin_dir);
+	/* Our handle and priority on egress are the tool's by definition. */
+	r = nw_tc_filter_attach(&filter, bpf_program__fd(skel->progs.nw_chaos), 1, &prog_id);
+	if (r) {
+		snprintf(err, errlen, "attaching to clsact egress: %s", strerror(-r));
+		goto fail;
 	}
+	nw_debug(log, "bpf attached", "ifindex=%d prog_id=%u pin_dir=%s", ifindex, prog_id,
+		 pin_dir);
 	chaos__destroy(skel); /* the filter and the pins keep what is needed */
 	return 0;
 fail:
 	chaos__destroy(skel);
 	unpin(pin_dir);
 	detach(ifindex);
-	if (p.owner & NW_CHAOS_OWN_CLSACT)
-		drop_clsact_if_empty(ifindex);
+	nw_tc_clsact_release(ifindex, p.owner & NW_CHAOS_OWN_CLSACT);
 	return -1;
 }
 
@@ -216,8 +199,8 @@ int chaos_bpf_clear(const char *pin_dir, int ifindex, char *err, size_t errlen)
 		removed |= r;
 	}
 	removed |= unpin(pin_dir);
-	if (owned && ifindex > 0)
-		removed |= drop_clsact_if_empty(ifindex);
+	if (ifindex > 0)
+		removed |= nw_tc_clsact_release(ifindex, owned) == 1;
 	return removed;
 }
 
@@ -229,14 +212,10 @@ int chaos_bpf_query(const char *pin_dir, int ifindex, struct chaos_bpf_info *out
 	if (out->pinned)
 		read_stats(pin_dir, &out->stats);
 	if (ifindex > 0) {
-		LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = BPF_TC_EGRESS);
-		LIBBPF_OPTS(bpf_tc_opts, opts, .handle = NW_CHAOS_TC_HANDLE,
-			    .priority = NW_CHAOS_TC_PRIO);
-		int r = bpf_tc_query(&hook, &opts);
+		struct nw_tc_filter f = our_filter(ifindex);
+		int r = nw_tc_filter_query(&f, &out->prog_id);
 
-		if (r == 0)
-			out->prog_id = opts.prog_id;
-		else if (r != -ENOENT && r != -EINVAL) {
+		if (r < 0) {
 			snprintf(err, errlen, "querying the filter: %s", strerror(-r));
 			return -1;
 		}

@@ -395,26 +395,3 @@ int nw_netem_clear(int ifindex, char *err, size_t errlen)
 	ret = talk(nw_netem_msg_del(buf, sizeof(buf), ifindex, next_seq()), NULL, NULL, err, errlen);
 	return ret ? ret : 1;
 }
-
-static int count_msg(const struct nlmsghdr *nlh, void *ctx)
-{
-	/* A dump also lists each priority's chain head (no TCA_OPTIONS, handle 0). */
-	const struct tcmsg *tcm = mnl_nlmsg_get_payload(nlh);
-
-	if (nlh->nlmsg_type == RTM_NEWTFILTER && tcm->tcm_handle)
-		(*(int *)ctx)++;
-	return 0;
-}
-
-int nw_tc_filter_count(int ifindex, uint32_t parent, char *err, size_t errlen)
-{
-	char buf[NW_NETEM_MSG_SIZE];
-	struct nlmsghdr *nlh = put_tcmsg(buf, sizeof(buf), RTM_GETTFILTER, NLM_F_DUMP, ifindex, 0,
-					 next_seq());
-	struct tcmsg *tcm = mnl_nlmsg_get_payload(nlh);
-	int n = 0, ret;
-
-	tcm->tcm_parent = parent;
-	ret = talk(nlh, count_msg, &n, err, errlen);
-	return ret ? ret : n;
-}

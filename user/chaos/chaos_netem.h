@@ -50,8 +50,4 @@ int nw_netem_query(int ifindex, struct nw_netem_seen *out, char *err, size_t err
 /* Removes our netem root qdisc, nothing else: 1 removed, 0 none, -errno. */
 int nw_netem_clear(int ifindex, char *err, size_t errlen);
 
-/* Filters under a parent (e.g. clsact's ingress 0xfffffff2 or egress
- * 0xfffffff3) of ifindex: how many, or -errno. */
-int nw_tc_filter_count(int ifindex, uint32_t parent, char *err, size_t errlen);
-
 #endif

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "meta.h"
+#include "tc_hook.h"
 
 static int xdp_mode_flags(uint32_t hook)
 {
@@ -83,26 +84,21 @@ static int xdp_attach(const struct nw_log *log, struct nw_attach *a, uint32_t ho
 	return 0;
 }
 
+/* Our filter (handle 0 when none was attached) and, by tc_hook's rule, the
+ * clsact qdisc when `owned` and nobody else's filter is left on it. */
 static void tc_remove(const struct nw_log *log, int ifindex, uint32_t handle, uint32_t prio,
-		      int destroy_qdisc)
+		      int owned)
 {
-	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = BPF_TC_INGRESS);
-	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = handle, .priority = prio);
+	struct nw_tc_filter f = { .ifindex = ifindex, .handle = handle, .priority = prio };
 	int err;
 
-	err = handle ? bpf_tc_detach(&hook, &opts) : 0;
-	/* EINVAL: no clsact qdisc left at all, so no filter of ours either. */
-	if (err == -EINVAL || err == -ENOENT)
+	err = handle ? nw_tc_filter_detach(&f) : 1;
+	if (err == 0)
 		nw_debug(log, "tc filter already gone", "ifindex=%d", ifindex);
-	else if (err)
+	else if (err < 0)
 		nw_warn(log, "cannot detach tc filter", "ifindex=%d err=%s", ifindex, strerror(-err));
-	if (!destroy_qdisc)
-		return;
-	/* INGRESS|EGRESS is what makes libbpf delete the qdisc; INGRESS alone
-	 * would flush every filter on it, other tools' included. */
-	hook.attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS;
-	err = bpf_tc_hook_destroy(&hook);
-	if (err && err != -ENOENT && err != -EINVAL)
+	err = nw_tc_clsact_release(ifindex, owned);
+	if (err < 0)
 		nw_warn(log, "cannot remove clsact qdisc", "ifindex=%d err=%s", ifindex,
 			strerror(-err));
 }
@@ -110,23 +106,20 @@ static void tc_remove(const struct nw_log *log, int ifindex, uint32_t handle, ui
 static int tc_attach(const struct nw_log *log, struct nw_attach *a, int prog_fd,
 		     const struct nw_meta *prev)
 {
-	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = a->ifindex, .attach_point = BPF_TC_INGRESS);
-	LIBBPF_OPTS(bpf_tc_opts, opts, .prog_fd = prog_fd, .handle = NW_TC_HANDLE,
-		    .priority = NW_TC_PRIORITY);
+	struct nw_tc_filter f = { .ifindex = a->ifindex, .handle = NW_TC_HANDLE,
+				  .priority = NW_TC_PRIORITY };
 	int ours_before = prev->hook == NW_HOOK_TC && (int)prev->ifindex == a->ifindex;
-	int err;
+	int ensured, err;
 
-	err = bpf_tc_hook_create(&hook);
-	if (err && err != -EEXIST) {
-		nw_debug(log, "cannot create clsact qdisc", "err=%s", strerror(-err));
-		return err;
+	ensured = nw_tc_clsact_ensure(a->ifindex);
+	if (ensured < 0) {
+		nw_debug(log, "cannot create clsact qdisc", "err=%s", strerror(-ensured));
+		return ensured;
 	}
-	/* EEXIST: either another tool's qdisc, or the one our earlier run made. */
-	a->created_clsact = err == 0 || (ours_before && prev->created_clsact);
+	/* Already there: either another tool's qdisc, or the one our earlier run made. */
+	a->created_clsact = nw_tc_clsact_owned(ensured, ours_before && prev->created_clsact);
 	/* Replace only a filter we know is ours; otherwise fail on a stranger. */
-	if (ours_before)
-		opts.flags = BPF_TC_F_REPLACE;
-	err = bpf_tc_attach(&hook, &opts);
+	err = nw_tc_filter_attach(&f, prog_fd, ours_before, NULL);
 	if (err) {
 		nw_debug(log, "cannot attach tc filter", "err=%s", strerror(-err));
 		if (a->created_clsact && !ours_before)
@@ -134,8 +127,8 @@ static int tc_attach(const struct nw_log *log, struct nw_attach *a, int prog_fd,
 		return err;
 	}
 	a->hook = NW_HOOK_TC;
-	a->tc_handle = opts.handle;
-	a->tc_priority = opts.priority;
+	a->tc_handle = f.handle;
+	a->tc_priority = f.priority;
 	return 0;
 }
 

@@ -37,7 +37,8 @@ int nw_attach_start(const struct nw_log *log, struct nw_attach *a, uint32_t want
 		    const struct nw_meta *prev);
 
 /* Clean shutdown: XDP link unpinned and closed; our tc filter removed and
- * the clsact qdisc destroyed only when we created it. */
+ * the clsact qdisc with it only when we created it and no filter of anyone's
+ * is left on it (user/common/tc_hook.h's rule). */
 void nw_attach_stop(const struct nw_log *log, struct nw_attach *a);
 
 /* For --unpin after a crash: removes the tc filter (and our qdisc) an
