@@ -9,7 +9,7 @@
  * window is full and the periodicity/skew rings are full. Then K intervals
  * of 1 s of records each, timing nw_analysis_refresh:
  *  - "tone": period_budget_s < 0, so refresh_periods stops before its first
- *    server: nw_spec_analyze + nw_health_eval + view copy for every server;
+ *    server: nw_spec_analyze + health class + view copy for every server;
  *  - "tone+periods": the default budget (NW_ANALYSIS_PERIOD_BUDGET);
  *  - the unbudgeted periodicity + skew cost of one server, by calling
  *    nw_periodicity_eval_with and nw_skew_eval_series directly on filled state.
@@ -88,6 +88,9 @@ static void set_view(struct bench *b, uint64_t now)
 		b->rx.slot = s;
 		b->rx.server_id = s;
 		b->rx.registered = 1;
+		/* drained just now: the view's liveness says up */
+		b->rx.have_last = 1;
+		b->rx.last.rx_ns = now;
 		nw_rack_view_set_server(&b->view, s, &b->st[s], &b->rx);
 	}
 }

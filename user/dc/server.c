@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: MIT
 /*
- * netwatch-dc's event loop: one epoll over the signalfd, the listening
- * socket, libmicrohttpd's epoll fd and every rack connection. Nothing
- * blocks: sockets are non-blocking, reads per wake-up are bounded so one
- * fast peer cannot starve the others, and timeouts are enforced by a sweep
- * every DC_SWEEP_MS.
+ * netwatch-dc's server: the common event loop (evloop.h) over the
+ * signalfd, the listening socket, libmicrohttpd's epoll fd, every rack
+ * connection, the sweep timer and the --duration deadline. Nothing blocks:
+ * sockets are non-blocking, reads per wake-up are bounded so one fast peer
+ * cannot starve the others, and timeouts are enforced by a sweep every
+ * DC_SWEEP_MS.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -14,8 +15,6 @@
 #include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
-#include <sys/signalfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -25,6 +24,7 @@
 #include "dc_conn.h"
 #include "dc_metrics.h"
 #include "dc_state.h"
+#include "evloop.h"
 #include "http_server.h"
 
 #define DC_SWEEP_MS 100
@@ -36,12 +36,13 @@
 #define DC_KEEPINTVL_S 5
 #define DC_KEEPCNT 3
 
-enum { TAG_SIGNAL = 1, TAG_LISTEN, TAG_HTTP, TAG_CONN = 16 };
+enum { TAG_SIGNAL = 1, TAG_LISTEN, TAG_HTTP, TAG_SWEEP, TAG_DEADLINE, TAG_CONN = 16 };
 
 struct dc_srv {
 	const struct nw_log *log;
 	const struct dc_opts *o;
-	int epfd, lfd, spare;
+	struct nw_evloop loop;
+	int lfd, spare;
 	struct nw_http_server *http;
 	struct dc_conn **slots;
 	uint32_t *free_slots, nfree;
@@ -101,7 +102,7 @@ static void conn_close(struct dc_srv *s, uint32_t slot)
 		return;
 	if (c->rack != DC_NO_RACK)
 		nw_info(s->log, "rack disconnected", "rack=%u peer=%s", c->rack, c->peer);
-	epoll_ctl(s->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+	nw_evloop_del_fd(&s->loop, c->fd);
 	close(c->fd);
 	dc_state_release(&s->state, c->rack, c->id);
 	dc_conn_clear(c, &s->budget);
@@ -276,7 +277,6 @@ static void accept_all(struct dc_srv *s)
 	for (int i = 0; i < DC_ACCEPTS_PER_WAKE; i++) {
 		struct sockaddr_storage ss;
 		socklen_t sl = sizeof(ss);
-		struct epoll_event ev = { .events = EPOLLIN };
 		struct dc_conn *c;
 		uint32_t slot;
 		int fd;
@@ -312,8 +312,7 @@ static void accept_all(struct dc_srv *s)
 		dc_conn_init(c, fd, ++s->next_id, mono_ns());
 		peer_name(c->peer, sizeof(c->peer), &ss);
 		keepalive(fd);
-		ev.data.u64 = TAG_CONN + (uint64_t)slot;
-		if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev)) {
+		if (nw_evloop_add_fd(&s->loop, fd, TAG_CONN + (uint64_t)slot)) {
 			close(fd);
 			free(c);
 			s->free_slots[s->nfree++] = slot;
@@ -367,13 +366,6 @@ static int listen_on(const struct nw_log *log, const struct dc_opts *o)
 	return fd;
 }
 
-static int add(int epfd, int fd, uint64_t tag)
-{
-	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = tag };
-
-	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev);
-}
-
 static int setup(struct dc_srv *s)
 {
 	struct dc_cfg cfg = {
@@ -400,11 +392,10 @@ static int setup(struct dc_srv *s)
 		s->free_slots[i] = s->o->max_conns - 1 - i;
 	s->nfree = s->o->max_conns;
 	s->spare = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	s->epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (s->epfd < 0)
+	if (nw_evloop_init(&s->loop))
 		return -1;
 	s->lfd = listen_on(s->log, s->o);
-	if (s->lfd < 0 || add(s->epfd, s->lfd, TAG_LISTEN))
+	if (s->lfd < 0 || nw_evloop_add_fd(&s->loop, s->lfd, TAG_LISTEN))
 		return -1;
 	if (s->o->metrics) {
 		s->http = nw_http_server_start((const struct sockaddr *)&s->o->metrics_addr,
@@ -413,9 +404,14 @@ static int setup(struct dc_srv *s)
 			nw_error(s->log, "cannot serve HTTP", "metrics=%s", s->o->metrics);
 			return -1;
 		}
-		if (add(s->epfd, nw_http_server_fd(s->http), TAG_HTTP))
+		if (nw_evloop_add_fd(&s->loop, nw_http_server_fd(s->http), TAG_HTTP))
 			return -1;
 	}
+	if (nw_evloop_add_timer(&s->loop, DC_SWEEP_MS / 1e3, DC_SWEEP_MS / 1e3, TAG_SWEEP))
+		return -1;
+	if (s->o->duration_s > 0 &&
+	    nw_evloop_add_timer(&s->loop, s->o->duration_s, 0, TAG_DEADLINE))
+		return -1;
 	return 0;
 }
 
@@ -426,8 +422,7 @@ static void teardown(struct dc_srv *s)
 	nw_http_server_stop(s->http);
 	if (s->lfd >= 0)
 		close(s->lfd);
-	if (s->epfd >= 0)
-		close(s->epfd);
+	nw_evloop_close(&s->loop);
 	if (s->spare >= 0)
 		close(s->spare);
 	dc_state_free(&s->state);
@@ -439,11 +434,10 @@ static void teardown(struct dc_srv *s)
 
 int dc_run(const struct nw_log *log, const struct dc_opts *o, int sfd)
 {
-	struct dc_srv s = { .log = log, .o = o, .epfd = -1, .lfd = -1, .spare = -1 };
-	uint64_t start = mono_ns(), last_sweep = start;
+	struct dc_srv s = { .log = log, .o = o, .loop = { .epfd = -1 }, .lfd = -1, .spare = -1 };
 	int rc = 0;
 
-	if (setup(&s) || add(s.epfd, sfd, TAG_SIGNAL)) {
+	if (setup(&s) || nw_evloop_add_signals(&s.loop, sfd, TAG_SIGNAL)) {
 		nw_error(log, "cannot start", "err=%s", strerror(errno));
 		teardown(&s);
 		return 1;
@@ -455,34 +449,28 @@ int dc_run(const struct nw_log *log, const struct dc_opts *o, int sfd)
 			NULL);
 
 	for (;;) {
-		struct epoll_event evs[64];
-		int timeout = DC_SWEEP_MS, n;
-		uint64_t now;
+		struct nw_event evs[NW_EVLOOP_BATCH];
+		int timeout = s.http ? nw_http_server_timeout_ms(s.http) : -1, n;
+		int sweep_due = 0, deadline = 0;
 
-		if (s.http) {
-			int t = nw_http_server_timeout_ms(s.http);
-
-			if (t >= 0 && t < timeout)
-				timeout = t;
-		}
-		n = epoll_wait(s.epfd, evs, 64, timeout);
-		if (n < 0 && errno != EINTR) {
-			nw_error(log, "epoll_wait failed", "err=%s", strerror(errno));
+		n = nw_evloop_wait(&s.loop, evs, NW_EVLOOP_BATCH, timeout);
+		if (n < 0) {
+			nw_error(log, "epoll_wait failed", "err=%s", strerror(-n));
 			rc = 1;
 			break;
 		}
 		for (int i = 0; i < n; i++) {
-			uint64_t tag = evs[i].data.u64;
+			uint64_t tag = evs[i].tag;
 
 			if (tag == TAG_SIGNAL) {
-				struct signalfd_siginfo si;
-
-				if (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
-					nw_info(log, "stopping", "signal=%u", si.ssi_signo);
-					goto out;
-				}
+				nw_info(log, "stopping", "signal=%u", evs[i].signo);
+				goto out;
 			} else if (tag == TAG_LISTEN) {
 				accept_all(&s);
+			} else if (tag == TAG_SWEEP) {
+				sweep_due = 1;
+			} else if (tag == TAG_DEADLINE) {
+				deadline = 1;
 			} else if (tag == TAG_HTTP) {
 				/* run below */
 			} else if (tag >= TAG_CONN && tag - TAG_CONN < o->max_conns &&
@@ -492,12 +480,9 @@ int dc_run(const struct nw_log *log, const struct dc_opts *o, int sfd)
 		}
 		if (s.http)
 			nw_http_server_run(s.http);
-		now = mono_ns();
-		if (now - last_sweep >= DC_SWEEP_MS * 1000000ULL) {
-			sweep(&s, now);
-			last_sweep = now;
-		}
-		if (o->duration_s > 0 && (double)(now - start) / 1e9 >= o->duration_s) {
+		if (sweep_due)
+			sweep(&s, mono_ns());
+		if (deadline) {
 			nw_info(log, "duration reached", NULL);
 			break;
 		}

@@ -9,7 +9,6 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "collector.h"
 #include "rack.h"
 
 int main(int argc, char **argv)
@@ -59,10 +58,7 @@ int main(int argc, char **argv)
 		}
 	}
 
-	if (opts.hook == NW_HOOK_SOCKET)
-		rc = rack_run_socket(&log, &opts, sfd, &sink);
-	else
-		rc = rack_run_kernel(&log, &opts, sfd, &sink);
+	rc = rack_daemon_run(&log, &opts, sfd, &sink);
 
 	if (sink.record_log && fclose(sink.record_log))
 		rc = rc ? rc : 1;

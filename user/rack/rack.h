@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* netwatch-rack internals shared by main.c and the two collection modes. */
+/* netwatch-rack internals shared by main.c, the daemon and its parts: the
+ * record sink, the serving side (view, analysis, HTTP, reporter) and the
+ * daemon's entry point. */
 #ifndef RACK_H
 #define RACK_H
 
@@ -9,6 +11,7 @@
 #include "analysis.h"
 #include "drain.h"
 #include "dump.h"
+#include "evloop.h"
 #include "log.h"
 #include "rack_http.h"
 #include "options.h"
@@ -19,7 +22,7 @@
 struct rack_sink {
 	FILE *record_log; /* NULL unless --record-log */
 	uint64_t write_errors;
-	struct nw_analysis *analysis; /* set once the mode's rack_serve exists */
+	struct nw_analysis *analysis; /* set once the daemon's rack_serve exists */
 };
 void rack_on_record(void *user, const struct nw_server_rx *srv, const struct nw_record *rec);
 void rack_sink_flush(const struct nw_log *log, struct rack_sink *sink);
@@ -27,27 +30,10 @@ void rack_sink_flush(const struct nw_log *log, struct rack_sink *sink);
 void rack_print_dump(const struct nw_log *log, const struct nw_dump_info *info,
 		     const struct nw_stats *stats, struct nw_dump_server *servers, size_t n);
 
-/* One epoll over: the mode's data source, an interval timer, an optional
- * deadline and the termination signals (through a signalfd). */
-struct rack_loop {
-	int epfd, timer_fd, deadline_fd, signal_fd;
-};
-/* The modes act on SOURCE, TICK and STOP only; HTTP and DC wake the loop so
- * that rack_serve_run, called after every wake-up, handles them. */
-enum rack_event {
-	RACK_EV_SOURCE = 1, RACK_EV_TICK = 2, RACK_EV_STOP = 4, RACK_EV_HTTP = 8, RACK_EV_DC = 16
-};
-int rack_loop_init(struct rack_loop *l, double interval, double duration, int signal_fd);
-int rack_loop_add_source(struct rack_loop *l, int fd);
-int rack_loop_add_fd(struct rack_loop *l, int fd, int tag);
-/* Blocks until something happens or timeout_ms (-1: no limit) passes; a
- * bitmask of rack_event (0 on a timeout). */
-int rack_loop_wait(struct rack_loop *l, int timeout_ms);
-void rack_loop_close(struct rack_loop *l);
-
 /* The HTTP side: the view the handlers render and the MHD server in the
- * loop. Each interval a mode calls nw_rack_view_begin, nw_rack_view_set_server
- * per slot, then rack_serve_publish (analysis plugs in before it). */
+ * loop. Each interval the daemon calls nw_rack_view_begin,
+ * nw_rack_view_set_server per slot, then rack_serve_publish (analysis plugs
+ * in before it). */
 struct rack_serve {
 	struct nw_rack_view view;
 	struct nw_analysis analysis; /* writes the view's analysis fields */
@@ -65,7 +51,9 @@ int rack_serve_init(struct rack_serve *s, const struct nw_log *log, const struct
 		    uint32_t max_slots);
 /* Binds --metrics (before capabilities are dropped). */
 int rack_serve_listen(struct rack_serve *s, const struct nw_log *log, const struct rack_opts *o);
-int rack_serve_add_to_loop(struct rack_serve *s, struct rack_loop *l);
+/* Puts the HTTP server's and the reporter's fds in the loop, tagged
+ * RACK_EV_HTTP and RACK_EV_DC. */
+int rack_serve_add_to_loop(struct rack_serve *s, struct nw_evloop *l);
 int rack_serve_timeout_ms(const struct rack_serve *s);
 void rack_serve_run(struct rack_serve *s);
 /* Ends a refresh: analyses every server into the view, derives and
@@ -73,9 +61,10 @@ void rack_serve_run(struct rack_serve *s);
 void rack_serve_publish(struct rack_serve *s);
 void rack_serve_close(struct rack_serve *s);
 
-int rack_run_kernel(const struct nw_log *log, const struct rack_opts *o, int signal_fd,
-		    struct rack_sink *sink);
-int rack_run_socket(const struct nw_log *log, const struct rack_opts *o, int signal_fd,
+/* The daemon around --hook's packet source (source.h): open, configure,
+ * attach, serve, drop privileges, loop until a signal on signal_fd or
+ * --duration, shut down and detach. 0 after a clean stop, 1 on failure. */
+int rack_daemon_run(const struct nw_log *log, const struct rack_opts *o, int signal_fd,
 		    struct rack_sink *sink);
 int rack_unpin(const struct nw_log *log, const struct rack_opts *o);
 

@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: MIT
-/* The rack view and the HTTP server, shared by the kernel and socket modes. */
+/* The rack view, its analysis, the HTTP server and the reporter: the serving
+ * side of the daemon, whichever the packet source. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "rack.h"
+#include "source.h"
 
 static uint64_t realtime_ns(void)
 {
@@ -98,25 +100,16 @@ int rack_serve_listen(struct rack_serve *s, const struct nw_log *log, const stru
 	return 0;
 }
 
-int rack_serve_add_to_loop(struct rack_serve *s, struct rack_loop *l)
+int rack_serve_add_to_loop(struct rack_serve *s, struct nw_evloop *l)
 {
 	int err = 0;
 
 	if (s->http)
-		err = rack_loop_add_fd(l, nw_http_fd(s->http), RACK_EV_HTTP);
+		err = nw_evloop_add_fd(l, nw_http_fd(s->http), RACK_EV_HTTP);
 	/* One fd for the reporter, whatever its socket: its own epoll. */
 	if (!err && s->reporting)
-		err = rack_loop_add_fd(l, nw_report_client_fd(&s->dc), RACK_EV_DC);
+		err = nw_evloop_add_fd(l, nw_report_client_fd(&s->dc), RACK_EV_DC);
 	return err;
-}
-
-static int min_timeout(int a, int b)
-{
-	if (a < 0)
-		return b;
-	if (b < 0)
-		return a;
-	return a < b ? a : b;
 }
 
 int rack_serve_timeout_ms(const struct rack_serve *s)
@@ -124,7 +117,7 @@ int rack_serve_timeout_ms(const struct rack_serve *s)
 	int t = s->http ? nw_http_timeout_ms(s->http) : -1;
 
 	if (s->reporting)
-		t = min_timeout(t, nw_report_client_timeout_ms(&s->dc));
+		t = nw_evloop_sooner(t, nw_report_client_timeout_ms(&s->dc));
 	return t;
 }
 

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-/* Health classes at their boundaries, up/down/left, the rack score. */
+/* health.h, the one home of class, liveness, shown state and rack score, at
+ * its boundaries. test_rack_view.c checks the view applies it. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,99 +10,89 @@
 #include <math.h>
 
 #include "health.h"
-#include "test_spectrum_gen.h"
+
+#define S_NS 1000000000ULL
 
 /* error < 0.2 healthy; 0.2 <= error <= 0.5 warning; > 0.5 critical. */
 static void test_class_boundaries(void **state)
 {
 	(void)state;
-	assert_int_equal(nw_health_class_of(0.0), NW_CLASS_HEALTHY);
-	assert_int_equal(nw_health_class_of(0.19), NW_CLASS_HEALTHY);
-	assert_int_equal(nw_health_class_of(0.19999999), NW_CLASS_HEALTHY);
-	assert_int_equal(nw_health_class_of(0.2), NW_CLASS_WARNING);
-	assert_int_equal(nw_health_class_of(0.35), NW_CLASS_WARNING);
-	assert_int_equal(nw_health_class_of(0.5), NW_CLASS_WARNING);
-	assert_int_equal(nw_health_class_of(0.50000001), NW_CLASS_CRITICAL);
-	assert_int_equal(nw_health_class_of(0.51), NW_CLASS_CRITICAL);
-	assert_int_equal(nw_health_class_of(1.0), NW_CLASS_CRITICAL);
-	assert_int_equal(nw_health_class_of(NAN), NW_CLASS_CRITICAL);
-	assert_string_equal(nw_health_class_name(NW_CLASS_WARNING), "warning");
-	assert_string_equal(nw_live_state_name(NW_LIVE_LEFT), "left");
+	assert_int_equal(nw_health_class_of(0.0), NW_HEALTH_HEALTHY);
+	assert_int_equal(nw_health_class_of(0.19), NW_HEALTH_HEALTHY);
+	assert_int_equal(nw_health_class_of(0.19999999), NW_HEALTH_HEALTHY);
+	assert_int_equal(nw_health_class_of(0.2), NW_HEALTH_WARNING);
+	assert_int_equal(nw_health_class_of(0.35), NW_HEALTH_WARNING);
+	assert_int_equal(nw_health_class_of(0.5), NW_HEALTH_WARNING);
+	assert_int_equal(nw_health_class_of(0.50000001), NW_HEALTH_CRITICAL);
+	assert_int_equal(nw_health_class_of(0.51), NW_HEALTH_CRITICAL);
+	assert_int_equal(nw_health_class_of(1.0), NW_HEALTH_CRITICAL);
+	assert_int_equal(nw_health_class_of(NAN), NW_HEALTH_CRITICAL);
+	assert_string_equal(nw_health_name(nw_health_class_of(0.3)), "warning");
 }
 
-static void feed(struct nw_signal *sig, uint64_t k, uint16_t flags)
-{
-	struct nw_record r = { .seq = k, .tx_ns = GEN_T0_NS + k * GEN_T_NS,
-			       .rx_ns = GEN_T0_NS + k * GEN_T_NS + 1000000ULL, .flags = flags };
-
-	nw_signal_add(sig, &r);
-}
-
-/* Down after K = 3 silent intervals (at exactly 3 s), error then 1.0 whatever
- * the spectrum says; a goodbye makes it "left", and a new stream brings it back. */
+/* The window is 3 intervals, or 3 sample periods when longer; up while the
+ * silence is within it (exactly 3 s is still up), down one ns later. */
 static void test_liveness(void **state)
 {
-	struct nw_health_params p;
-	struct nw_signal sig;
-	struct nw_spec_result res = { .spectral_error = 0.1 };
-	struct nw_server_health h;
+	const uint64_t last = 1700000000 * S_NS;
+	uint64_t w;
 
 	(void)state;
-	nw_health_params_default(&p);
-	assert_true(p.interval_ns == 1000000000ULL && p.missed == 3);
-	assert_int_equal(nw_signal_init(&sig, 256, GEN_RATE, 1.0), 0);
-	nw_health_eval(&p, &sig, &res, GEN_T0_NS, &h);
-	assert_int_equal(h.state, NW_LIVE_DOWN); /* expected, never heard */
+	assert_true(nw_live_window_ns(1.0, 20000000) == 3 * S_NS);
+	assert_true(nw_live_window_ns(1.0, 0) == 3 * S_NS); /* rate not known yet */
+	/* --interval 10 ms at 20 Hz: 3 periods (150 ms), not 30 ms. */
+	assert_true(nw_live_window_ns(0.01, 20000000) == 150000000ULL);
+	/* 0.5 Hz: 6 s, longer than 3 one-second intervals. */
+	assert_true(nw_live_window_ns(1.0, 500000) == 6 * S_NS);
 
-	for (uint64_t k = 0; k < 40; k++)
-		feed(&sig, k, k ? 0 : NW_REC_STREAM_START);
-	uint64_t last = sig.last_rx_ns;
+	w = nw_live_window_ns(1.0, 20000000);
+	assert_false(nw_live_up(0, last, w)); /* expected, never heard */
+	assert_true(nw_live_up(last, last + S_NS / 2, w));
+	assert_true(nw_live_up(last, last + 3 * S_NS, w));
+	assert_false(nw_live_up(last, last + 3 * S_NS + 1, w));
+	assert_false(nw_live_up(last, last + 60 * S_NS, w));
+	assert_true(nw_live_up(last, last - S_NS, w)); /* a stamp ahead of our clock */
+}
 
-	nw_health_eval(&p, &sig, &res, last + 500000000ULL, &h);
-	assert_int_equal(h.state, NW_LIVE_UP);
-	assert_true(h.error == 0.1);
-	assert_int_equal(h.cls, NW_CLASS_HEALTHY);
-	nw_health_eval(&p, &sig, &res, last + 2999999999ULL, &h);
-	assert_int_equal(h.state, NW_LIVE_UP);
-	nw_health_eval(&p, &sig, &res, last + 3000000000ULL, &h);
-	assert_int_equal(h.state, NW_LIVE_DOWN);
-	assert_true(h.error == 1.0);
-	assert_int_equal(h.cls, NW_CLASS_CRITICAL);
-
-	feed(&sig, 40, NW_REC_GOODBYE);
-	nw_health_eval(&p, &sig, &res, sig.last_rx_ns + 60000000000ULL, &h);
-	assert_int_equal(h.state, NW_LIVE_LEFT); /* not down, however long */
-
-	feed(&sig, 1000, NW_REC_STREAM_START | NW_REC_RESTART);
-	nw_health_eval(&p, &sig, &res, sig.last_rx_ns, &h);
-	assert_int_equal(h.state, NW_LIVE_UP);
-	nw_health_eval(&p, &sig, NULL, sig.last_rx_ns, &h);
-	assert_true(h.error == 1.0); /* up but not analysed yet: not "healthy" by default */
-	nw_signal_free(&sig);
+/* Left wins over everything; down over any analysis; the analysis class
+ * once analysed; healthy while up and not analysed yet. */
+static void test_state_of(void **state)
+{
+	(void)state;
+	assert_int_equal(nw_health_state_of(true, true, true, NW_HEALTH_CRITICAL), NW_HEALTH_LEFT);
+	assert_int_equal(nw_health_state_of(true, false, false, NW_HEALTH_HEALTHY), NW_HEALTH_LEFT);
+	assert_int_equal(nw_health_state_of(false, false, true, NW_HEALTH_HEALTHY), NW_HEALTH_DOWN);
+	assert_int_equal(nw_health_state_of(false, true, true, NW_HEALTH_WARNING), NW_HEALTH_WARNING);
+	assert_int_equal(nw_health_state_of(false, true, true, NW_HEALTH_CRITICAL),
+			 NW_HEALTH_CRITICAL);
+	assert_int_equal(nw_health_state_of(false, true, false, NW_HEALTH_CRITICAL),
+			 NW_HEALTH_HEALTHY);
+	/* An analysis class that is not a class is not shown. */
+	assert_int_equal(nw_health_state_of(false, true, true, NW_HEALTH_DOWN), NW_HEALTH_HEALTHY);
 }
 
 static void test_rack_score(void **state)
 {
-	const struct nw_server_health mixed[] = {
-		{ .state = NW_LIVE_UP, .error = 0.1 },
-		{ .state = NW_LIVE_UP, .error = 0.3 },
-		{ .state = NW_LIVE_DOWN, .error = 0.0 }, /* down counts 1.0 whatever is stored */
-		{ .state = NW_LIVE_LEFT, .error = 1.0 }, /* left is not expected */
-	};
-	const struct nw_server_health gone[] = {
-		{ .state = NW_LIVE_LEFT, .error = 1.0 },
-		{ .state = NW_LIVE_LEFT, .error = 0.7 },
-	};
-	const struct nw_server_health odd[] = {
-		{ .state = NW_LIVE_UP, .error = NAN },
-		{ .state = NW_LIVE_UP, .error = 0.0 },
-	};
+	struct nw_rack_score mixed = { 0 }, gone = { 0 }, empty = { 0 }, odd = { 0 };
 
 	(void)state;
-	assert_float_equal(nw_rack_score(mixed, 4), 1.0 - (0.1 + 0.3 + 1.0) / 3.0, 1e-12);
-	assert_float_equal(nw_rack_score(gone, 2), 1.0, 0);
-	assert_float_equal(nw_rack_score(NULL, 0), 1.0, 0);
-	assert_float_equal(nw_rack_score(odd, 2), 0.5, 1e-12);
+	nw_rack_score_add(&mixed, NW_HEALTH_HEALTHY, true, 0.1);
+	nw_rack_score_add(&mixed, NW_HEALTH_WARNING, true, 0.3);
+	nw_rack_score_add(&mixed, NW_HEALTH_DOWN, true, 0.0); /* down counts 0 whatever is stored */
+	nw_rack_score_add(&mixed, NW_HEALTH_LEFT, true, 1.0); /* left is not expected */
+	nw_rack_score_add(&mixed, NW_HEALTH_HEALTHY, false, 0.9); /* not analysed yet: 1 */
+	assert_int_equal(mixed.servers, 4);
+	assert_float_equal(nw_rack_score_value(&mixed), (0.9 + 0.7 + 0.0 + 1.0) / 4.0, 1e-12);
+
+	nw_rack_score_add(&gone, NW_HEALTH_LEFT, true, 1.0);
+	nw_rack_score_add(&gone, NW_HEALTH_LEFT, false, 0.7);
+	assert_float_equal(nw_rack_score_value(&gone), 1.0, 0);
+	assert_float_equal(nw_rack_score_value(&empty), 1.0, 0);
+
+	/* Out-of-range errors are clamped: 1 - 1.5 counts 0, 1 - (-0.5) counts 1. */
+	nw_rack_score_add(&odd, NW_HEALTH_CRITICAL, true, 1.5);
+	nw_rack_score_add(&odd, NW_HEALTH_HEALTHY, true, -0.5);
+	assert_float_equal(nw_rack_score_value(&odd), 0.5, 1e-12);
 }
 
 int main(void)
@@ -109,6 +100,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_class_boundaries),
 		cmocka_unit_test(test_liveness),
+		cmocka_unit_test(test_state_of),
 		cmocka_unit_test(test_rack_score),
 	};
 

@@ -256,19 +256,15 @@ static void test_no_samples(void **state)
 	struct nw_spec_ctx *ctx = *state;
 	struct nw_signal sig;
 	struct nw_spec_result r;
-	struct nw_health_params hp;
-	struct nw_server_health h;
+	uint64_t window = nw_live_window_ns(1.0, (uint32_t)(GEN_RATE * 1e6));
 
-	nw_health_params_default(&hp);
 	assert_int_equal(nw_signal_init(&sig, N, GEN_RATE, LOW), 0);
 	assert_int_equal(nw_spec_analyze(ctx, &sig, GEN_T0_NS, &r), 0);
 	assert_true(r.spectral_error == 1.0);
 	assert_int_equal(r.filled, 0);
 	assert_false(r.tone_mismatch);
-	nw_health_eval(&hp, &sig, &r, GEN_T0_NS, &h);
-	assert_int_equal(h.state, NW_LIVE_DOWN);
-	assert_true(h.error == 1.0);
-	assert_int_equal(h.cls, NW_CLASS_CRITICAL);
+	assert_false(nw_live_up(sig.last_rx_ns, GEN_T0_NS, window)); /* never heard: down */
+	assert_int_equal(nw_health_class_of(r.spectral_error), NW_HEALTH_CRITICAL);
 	nw_signal_free(&sig);
 }
 
@@ -280,12 +276,10 @@ static void test_goes_silent(void **state)
 	struct nw_record *recs = calloc(2 * N, sizeof(*recs));
 	struct nw_signal sig;
 	struct nw_spec_result r;
-	struct nw_health_params hp;
-	struct nw_server_health h;
+	uint64_t window = nw_live_window_ns(1.0, (uint32_t)(GEN_RATE * 1e6));
 	size_t n;
 
 	assert_non_null(recs);
-	nw_health_params_default(&hp);
 	n = gen_stream(&c, 0, 2 * N, GEN_T0_NS, NW_REC_STREAM_START, recs);
 	assert_int_equal(nw_signal_init(&sig, N, GEN_RATE, LOW), 0);
 	for (size_t i = 0; i < n; i++)
@@ -293,11 +287,8 @@ static void test_goes_silent(void **state)
 	uint64_t last = recs[n - 1].rx_ns;
 
 	nw_spec_analyze(ctx, &sig, last, &r);
-	nw_health_eval(&hp, &sig, &r, last + 2999999999ULL, &h);
-	assert_int_equal(h.state, NW_LIVE_UP);
-	nw_health_eval(&hp, &sig, &r, last + 3000000000ULL, &h);
-	assert_int_equal(h.state, NW_LIVE_DOWN);
-	assert_true(h.error == 1.0);
+	assert_true(nw_live_up(sig.last_rx_ns, last + 3000000000ULL, window));
+	assert_false(nw_live_up(sig.last_rx_ns, last + 3000000001ULL, window));
 	/* Half a window later the spectrum itself shows half the slots empty. */
 	nw_spec_analyze(ctx, &sig, last + (N / 2) * GEN_T_NS, &r);
 	print_message("  silent for N/2 slots: error %.4f fill %.3f\n", r.spectral_error, r.fill);

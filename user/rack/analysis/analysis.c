@@ -30,8 +30,6 @@ int nw_analysis_init(struct nw_analysis *a, const struct nw_analysis_cfg *cfg, u
 	if (!max_slots || cfg->interval_s <= 0 || cfg->horizon_s <= 0)
 		return -EINVAL;
 	a->cfg = *cfg;
-	nw_health_params_default(&a->health);
-	a->health.interval_ns = (uint64_t)llround(cfg->interval_s * 1e9);
 	err = nw_spec_ctx_init(&a->ctx, cfg->window);
 	if (err)
 		return err;
@@ -76,8 +74,9 @@ double nw_analysis_expected_tone(uint32_t rack_id, uint32_t server_id, double an
 }
 
 static int server_setup(struct nw_analysis *a, struct nw_server_analysis *s, uint32_t server_id,
-			double rate_hz, double tone_hz)
+			uint32_t rate_uhz, double tone_hz)
 {
+	double rate_hz = rate_uhz / 1e6;
 	size_t cap = (size_t)ceil(a->cfg.horizon_s * rate_hz);
 
 	if (cap < 64)
@@ -98,6 +97,7 @@ static int server_setup(struct nw_analysis *a, struct nw_server_analysis *s, uin
 	s->server_id = server_id;
 	s->rate_hz = rate_hz;
 	s->tone_hz = tone_hz;
+	s->live_window_ns = nw_live_window_ns(a->cfg.interval_s, rate_uhz);
 	return 0;
 }
 
@@ -139,12 +139,12 @@ void nw_analysis_record(struct nw_analysis *a, uint32_t slot, uint32_t server_id
 	s = &a->srv[slot];
 	if (!s->ready || s->server_id != server_id)
 		return; /* not configured yet: its rate is known at the next refresh */
-	/* Back after a goodbye or an outage (or heard for the first time): the
-	 * window still holds the time before, which is not this presence's
-	 * loss. Its figures wait until a whole window is its own. */
+	/* Back after a goodbye or after being down (or heard for the first
+	 * time): the window still holds the time before, which is not this
+	 * presence's loss. Its figures wait until a whole window is its own. */
 	if (!(rec->flags & NW_REC_GOODBYE) &&
 	    (!s->sig.seen || s->sig.left ||
-	     rec->rx_ns > s->sig.last_rx_ns + a->health.missed * a->health.interval_ns))
+	     !nw_live_up(s->sig.last_rx_ns, rec->rx_ns, s->live_window_ns)))
 		s->warm_from_ns = rec->rx_ns;
 	nw_signal_add(&s->sig, rec);
 	if (rec->flags & NW_REC_GOODBYE)
@@ -234,12 +234,6 @@ static void prefetch_ring(const struct nw_server_analysis *s, const struct nw_se
 		__builtin_prefetch(&g->ring[(g->head - 1 - j) & (g->cap - 1)]);
 }
 
-static enum nw_health view_class(enum nw_health_class c)
-{
-	return c == NW_CLASS_HEALTHY ? NW_HEALTH_HEALTHY
-	       : c == NW_CLASS_WARNING ? NW_HEALTH_WARNING : NW_HEALTH_CRITICAL;
-}
-
 void nw_analysis_refresh(struct nw_analysis *a, struct nw_rack_view *v, uint64_t now_ns)
 {
 	uint32_t n = a->cfg.window;
@@ -248,8 +242,7 @@ void nw_analysis_refresh(struct nw_analysis *a, struct nw_rack_view *v, uint64_t
 		struct nw_server_view *sv = &v->slots[slot];
 		struct nw_server_analysis *s = &a->srv[slot];
 		struct nw_spec_result res;
-		struct nw_server_health h;
-		double rate, tone;
+		double rate, tone, error;
 
 		if (!sv->present)
 			continue;
@@ -265,7 +258,7 @@ void nw_analysis_refresh(struct nw_analysis *a, struct nw_rack_view *v, uint64_t
 				continue; /* no sample yet: the view reports it down */
 			tone = nw_analysis_expected_tone(a->cfg.rack_id, sv->server_id,
 							 sv->st.freq_uhz / 1e6, rate);
-			if (server_setup(a, s, sv->server_id, rate, tone))
+			if (server_setup(a, s, sv->server_id, sv->st.rate_uhz, tone))
 				continue;
 		}
 		if (!s->sig.seen) {
@@ -274,20 +267,21 @@ void nw_analysis_refresh(struct nw_analysis *a, struct nw_rack_view *v, uint64_t
 		}
 		if (nw_spec_analyze(&a->ctx, &s->sig, now_ns, &res))
 			continue;
-		nw_health_eval(&a->health, &s->sig, &res, now_ns, &h);
-		if (h.state == NW_LIVE_UP &&
-		    now_ns < s->warm_from_ns + (uint64_t)(a->cfg.window * s->sig.slot_ns)) {
+		/* Liveness is the view's (nw_rack_view_set_server): a server that
+		 * is down or left reports error 1.0, whatever its last spectrum. */
+		if (sv->up && now_ns < s->warm_from_ns + (uint64_t)(a->cfg.window * s->sig.slot_ns)) {
 			sv->analysed = 0; /* warming up: no figure rather than a false alarm */
 			continue;
 		}
+		error = sv->up && !isnan(res.spectral_error) ? res.spectral_error : 1.0;
 		sv->analysed = 1;
 		sv->expected_hz = s->tone_hz;
-		sv->spectral_error = h.error;
+		sv->spectral_error = error;
 		sv->snr_db = res.snr_db;
 		sv->peak_hz = res.peak_hz;
 		sv->tone_offset_hz = res.tone_offset_hz;
 		sv->tone_mismatch = res.tone_mismatch && res.fill > 0.5;
-		sv->analysis_class = view_class(h.cls);
+		sv->analysis_class = nw_health_class_of(error);
 		sv->skew_valid = s->skew_result.valid;
 		sv->skew_ppm = s->skew_result.valid ? s->skew_result.ppm : 0;
 		sv->owd_s = s->skew_result.valid ? s->skew_result.delay_s : 0;

@@ -7,7 +7,8 @@
  * server's state is allocated once, when its first counters show its rate).
  *
  * Per interval: nw_analysis_refresh(a, view, now) after the view's counters
- * were set and before nw_rack_view_finish. Per record: nw_analysis_record().
+ * (and with them each server's liveness) were set and before
+ * nw_rack_view_finish. Per record: nw_analysis_record().
  */
 #ifndef NW_ANALYSIS_H
 #define NW_ANALYSIS_H
@@ -45,6 +46,7 @@ struct nw_server_analysis {
 	uint32_t server_id;
 	double rate_hz, tone_hz;
 	uint64_t warm_from_ns;  /* rx that began the current presence (first, after down or left) */
+	uint64_t live_window_ns; /* silence longer than this is down (health.h, at its rate) */
 	struct nw_signal sig;
 	struct nw_period_result delay_period, hole_period;
 	struct nw_skew_result skew_result;
@@ -60,7 +62,6 @@ struct nw_server_analysis {
 
 struct nw_analysis {
 	struct nw_analysis_cfg cfg;
-	struct nw_health_params health;
 	struct nw_spec_ctx ctx;
 	uint32_t max_slots;
 	struct nw_server_analysis *srv; /* [max_slots] */

@@ -1,89 +1,55 @@
 // SPDX-License-Identifier: MIT
-/* Health classes, liveness and the rack score. See health.h. */
+/* Health class, liveness, shown state and rack score. See health.h. */
 #include "health.h"
 
-#include <math.h>
-
-enum nw_health_class nw_health_class_of(double error)
+enum nw_health nw_health_class_of(double error)
 {
-	/* NaN fails both comparisons below it and lands in critical: an
-	 * unmeasurable server must never look healthy. */
+	/* NaN fails both comparisons below it and lands in critical. */
 	if (error < NW_HEALTH_WARN_AT)
-		return NW_CLASS_HEALTHY;
+		return NW_HEALTH_HEALTHY;
 	if (error <= NW_HEALTH_CRIT_ABOVE)
-		return NW_CLASS_WARNING;
-	return NW_CLASS_CRITICAL;
+		return NW_HEALTH_WARNING;
+	return NW_HEALTH_CRITICAL;
 }
 
-const char *nw_health_class_name(enum nw_health_class c)
+uint64_t nw_live_window_ns(double interval_s, uint32_t rate_uhz)
 {
-	switch (c) {
-	case NW_CLASS_HEALTHY:
-		return "healthy";
-	case NW_CLASS_WARNING:
-		return "warning";
-	case NW_CLASS_CRITICAL:
-		return "critical";
-	}
-	return "unknown";
+	uint64_t w = (uint64_t)(NW_LIVE_MISSED * interval_s * 1e9);
+	double periods_ns = rate_uhz ? NW_LIVE_MISSED * 1e15 / rate_uhz : 0;
+
+	return periods_ns > (double)w ? (uint64_t)periods_ns : w;
 }
 
-const char *nw_live_state_name(enum nw_live_state s)
+bool nw_live_up(uint64_t last_rx_ns, uint64_t now_ns, uint64_t window_ns)
 {
-	switch (s) {
-	case NW_LIVE_UP:
-		return "up";
-	case NW_LIVE_DOWN:
-		return "down";
-	case NW_LIVE_LEFT:
-		return "left";
-	}
-	return "unknown";
+	return last_rx_ns && (now_ns <= last_rx_ns || now_ns - last_rx_ns <= window_ns);
 }
 
-void nw_health_params_default(struct nw_health_params *p)
+enum nw_health nw_health_state_of(bool left, bool up, bool analysed,
+				  enum nw_health analysis_class)
 {
-	p->interval_ns = NW_HEALTH_DEFAULT_INTERVAL_NS;
-	p->missed = NW_HEALTH_DEFAULT_MISSED;
+	if (left)
+		return NW_HEALTH_LEFT;
+	if (!up)
+		return NW_HEALTH_DOWN;
+	if (analysed && analysis_class <= NW_HEALTH_CRITICAL)
+		return analysis_class;
+	return NW_HEALTH_HEALTHY;
 }
 
-void nw_health_eval(const struct nw_health_params *p, const struct nw_signal *sig,
-		    const struct nw_spec_result *res, uint64_t now_ns, struct nw_server_health *out)
+void nw_rack_score_add(struct nw_rack_score *rs, enum nw_health state, bool analysed,
+		       double spectral_error)
 {
-	uint64_t limit = p->interval_ns * (uint64_t)(p->missed ? p->missed : 1);
+	double sc;
 
-	if (sig->seen && sig->left) {
-		out->state = NW_LIVE_LEFT;
-	} else if (!sig->seen) {
-		out->state = NW_LIVE_DOWN; /* expected and never heard from */
-	} else if (now_ns > sig->last_rx_ns && now_ns - sig->last_rx_ns >= limit) {
-		out->state = NW_LIVE_DOWN; /* silent for K whole intervals */
-	} else {
-		out->state = NW_LIVE_UP;
-	}
-	if (out->state == NW_LIVE_UP && res && !isnan(res->spectral_error))
-		out->error = res->spectral_error;
-	else
-		out->error = 1.0;
-	out->cls = nw_health_class_of(out->error);
+	if (state == NW_HEALTH_LEFT)
+		return; /* out of the expected set, not an alarm */
+	sc = state == NW_HEALTH_DOWN ? 0.0 : analysed ? 1.0 - spectral_error : 1.0;
+	rs->sum += sc < 0 ? 0 : sc > 1 ? 1 : sc;
+	rs->servers++;
 }
 
-double nw_rack_score(const struct nw_server_health *servers, size_t n)
+double nw_rack_score_value(const struct nw_rack_score *rs)
 {
-	double sum = 0.0;
-	size_t expected = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		if (servers[i].state == NW_LIVE_LEFT)
-			continue;
-		double e = servers[i].state == NW_LIVE_DOWN ? 1.0 : servers[i].error;
-
-		if (!(e >= 0.0))
-			e = 1.0; /* NaN or negative: treat as failed */
-		if (e > 1.0)
-			e = 1.0;
-		sum += e;
-		expected++;
-	}
-	return expected ? 1.0 - sum / (double)expected : 1.0;
+	return rs->servers ? rs->sum / rs->servers : 1.0;
 }

@@ -1,58 +1,62 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Health from the tone: class per server, up/down/left, rack score.
- * Pure functions over nw_signal state and nw_spec_result; no I/O, no
- * allocation. Boundaries and reasoning: docs/analysis.md.
+ * The one home of a server's health: the class of a spectral error, liveness
+ * (up, down), the state a server is shown in and the rack score. Every state
+ * is an enum nw_health (health_state.h), the one the view, /metrics, the
+ * reports and the DC use. Pure functions: no I/O, no allocation, no clock.
+ *
+ * Who calls what: the rack view decides each server's liveness when it copies
+ * its counters (nw_live_window_ns, nw_live_up) and derives its state and the
+ * rack score when it finishes (nw_health_state_of, nw_rack_score_*); the
+ * analysis reads that liveness, classifies the error it measured
+ * (nw_health_class_of) and uses the same window to tell a return after an
+ * outage. Boundaries and reasoning: docs/analysis.md, "Health".
  */
 #ifndef NW_HEALTH_H
 #define NW_HEALTH_H
 
-#include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
 
-#include "nw_signal.h"
-#include "spectrum.h"
+#include "health_state.h"
 
-#define NW_HEALTH_WARN_AT 0.2 /* error >= 0.2 is not healthy */
+#define NW_HEALTH_WARN_AT 0.2    /* error >= 0.2 is not healthy */
 #define NW_HEALTH_CRIT_ABOVE 0.5 /* error > 0.5 is critical */
-#define NW_HEALTH_DEFAULT_INTERVAL_NS 1000000000ULL
-#define NW_HEALTH_DEFAULT_MISSED 3U
+/* Down after this many intervals without a record, and never sooner than
+ * this many sample periods: a very short --interval must not make a 20 Hz
+ * server flicker. */
+#define NW_LIVE_MISSED 3U
 
-/* error < 0.2 healthy; 0.2 <= error <= 0.5 warning; error > 0.5 (or NaN) critical */
-enum nw_health_class { NW_CLASS_HEALTHY = 0, NW_CLASS_WARNING, NW_CLASS_CRITICAL };
+/* HEALTHY (error < 0.2), WARNING (0.2 <= error <= 0.5) or CRITICAL (error >
+ * 0.5, or NaN: an unmeasurable server must never look healthy). */
+enum nw_health nw_health_class_of(double error);
 
-enum nw_live_state {
-	NW_LIVE_UP = 0,
-	NW_LIVE_DOWN, /* expected, but nothing for missed*interval (or never heard) */
-	NW_LIVE_LEFT, /* said goodbye: out of the expected set, not an alarm */
+/* How long a server may stay silent and still be up: NW_LIVE_MISSED
+ * intervals, or NW_LIVE_MISSED sample periods at rate_uhz if that is longer
+ * (rate_uhz 0: not known yet, intervals only). */
+uint64_t nw_live_window_ns(double interval_s, uint32_t rate_uhz);
+
+/* Up: a record with rx stamp last_rx_ns (0: none ever) lies within window_ns
+ * of now_ns; a stamp ahead of now also counts. Down otherwise. A server
+ * that left is neither: callers test `left` first. */
+bool nw_live_up(uint64_t last_rx_ns, uint64_t now_ns, uint64_t window_ns);
+
+/* The state a server is shown in: LEFT after a goodbye, DOWN when not up,
+ * else the analysis class once analysed, HEALTHY until then. */
+enum nw_health nw_health_state_of(bool left, bool up, bool analysed,
+				  enum nw_health analysis_class);
+
+/* The rack score: the mean, over the servers that have not left, of 0 for a
+ * down server, 1 - spectral_error (clamped to 0..1) for an analysed one and
+ * 1 for one up but not analysed yet; 1.0 when no server is expected (empty
+ * rack, or all left: nothing expected is failing). Add each server's state,
+ * then read the value. */
+struct nw_rack_score {
+	double sum;
+	uint32_t servers;
 };
-
-struct nw_health_params {
-	uint64_t interval_ns; /* analysis/report interval */
-	uint32_t missed;      /* K: down after K intervals without a record */
-};
-
-struct nw_server_health {
-	enum nw_live_state state;
-	double error;              /* spectral_error, or 1.0 when down */
-	enum nw_health_class cls;  /* of error */
-};
-
-enum nw_health_class nw_health_class_of(double error);
-const char *nw_health_class_name(enum nw_health_class c);
-const char *nw_live_state_name(enum nw_live_state s);
-
-/* Defaults: 1 s interval, K = 3 ("down within 3 s"). */
-void nw_health_params_default(struct nw_health_params *p);
-
-/* Liveness from the signal's last record at now_ns, error from res (may be
- * NULL: then only liveness is judged and error is 1.0 unless up with no
- * result, which also gives 1.0). */
-void nw_health_eval(const struct nw_health_params *p, const struct nw_signal *sig,
-		    const struct nw_spec_result *res, uint64_t now_ns, struct nw_server_health *out);
-
-/* 1 - mean error over servers not LEFT (a down one counts its error 1.0).
- * No expected server: 1.0 (nothing expected is failing). */
-double nw_rack_score(const struct nw_server_health *servers, size_t n);
+void nw_rack_score_add(struct nw_rack_score *rs, enum nw_health state, bool analysed,
+		       double spectral_error);
+double nw_rack_score_value(const struct nw_rack_score *rs);
 
 #endif

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "health.h"
+
 int nw_rack_view_init(struct nw_rack_view *v, uint32_t max_slots, uint32_t rack_id,
 		      double interval_s)
 {
@@ -114,6 +116,11 @@ struct nw_server_view *nw_rack_view_set_server(struct nw_rack_view *v, uint32_t 
 	memset(&e->st.lock, 0, sizeof(e->st.lock));
 	e->records_drained = rx ? rx->records_drained : 0;
 	e->last_drained_rx_ns = rx && rx->have_last ? rx->last.rx_ns : 0;
+	/* Liveness is decided here, once, so that the analysis that runs
+	 * before nw_rack_view_finish judges the same server the view shows. */
+	e->left = !!(e->st.status & NW_ST_CLOSED);
+	e->up = !e->left && nw_live_up(e->last_drained_rx_ns, v->time_ns,
+				       nw_live_window_ns(v->interval_s, e->st.rate_uhz));
 	return e;
 }
 
@@ -127,9 +134,7 @@ static int by_id(const void *a, const void *b, void *arg)
 
 void nw_rack_view_finish(struct nw_rack_view *v)
 {
-	uint64_t window = (uint64_t)(3.0 * v->interval_s * 1e9);
-	double score_sum = 0;
-	uint32_t scored = 0;
+	struct nw_rack_score score = { 0 };
 
 	memset(v->state_count, 0, sizeof(v->state_count));
 	v->count = 0;
@@ -143,37 +148,12 @@ void nw_rack_view_finish(struct nw_rack_view *v)
 		total = e->st.received + e->st.lost;
 		e->loss_ratio = total ? (double)e->st.lost / (double)total : 0.0;
 		e->jitter_s = (double)e->st.jitter_x16_ns / 16.0 / 1e9;
-		e->left = !!(e->st.status & NW_ST_CLOSED);
-		/* Recent: within 3 intervals, and never less than 3 sample periods (a
-		 * very short --interval must not make a 20 Hz server flicker). A stamp
-		 * ahead of our clock read also counts as recent. */
-		{
-			uint64_t w = window;
-
-			if (e->st.rate_uhz && 3e15 / e->st.rate_uhz > (double)w)
-				w = (uint64_t)(3e15 / e->st.rate_uhz);
-			e->up = !e->left && e->last_drained_rx_ns &&
-				(v->time_ns <= e->last_drained_rx_ns ||
-				 v->time_ns - e->last_drained_rx_ns <= w);
-		}
-		if (e->left)
-			e->health = NW_HEALTH_LEFT;
-		else if (!e->up)
-			e->health = NW_HEALTH_DOWN;
-		else if (e->analysed && e->analysis_class <= NW_HEALTH_CRITICAL)
-			e->health = e->analysis_class;
-		else
-			e->health = NW_HEALTH_HEALTHY;
+		e->health = nw_health_state_of(e->left, e->up, e->analysed, e->analysis_class);
 		v->state_count[e->health]++;
-		if (!e->left) {
-			double sc = !e->up ? 0.0 : e->analysed ? 1.0 - e->spectral_error : 1.0;
-
-			score_sum += sc < 0 ? 0 : sc > 1 ? 1 : sc;
-			scored++;
-		}
+		nw_rack_score_add(&score, e->health, e->analysed, e->spectral_error);
 	}
 	qsort_r(v->order, v->count, sizeof(*v->order), by_id, v->slots);
-	v->rack_score = scored ? score_sum / scored : 1.0;
+	v->rack_score = nw_rack_score_value(&score);
 	v->refreshes++;
 }
 

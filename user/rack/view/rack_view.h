@@ -11,13 +11,15 @@
  * Refresh, each interval:
  *     nw_rack_view_begin(v, now_tai_ns, &stats, discovery_rejected, attached);
  *     for each registered slot: nw_rack_view_set_server(v, slot, &state_copy, &rx);
- *     ... the spectral engine writes the ANALYSIS fields of v->slots[slot]
- *         (and nw_rack_view_set_spectrum) ...
+ *         (which decides the server's liveness: `up`, `left`)
+ *     ... the spectral engine reads that liveness and writes the ANALYSIS
+ *         fields of v->slots[slot] (and nw_rack_view_set_spectrum) ...
  *     nw_rack_view_finish(v);
  * The counter fields are overwritten by every refresh; the analysis fields
  * are left as the engine last wrote them (entries are indexed by slot, which
  * is stable while a server is registered), and nw_rack_view_finish derives
- * the class, the rack score and the sorted order from both.
+ * the state, the rack score and the sorted order from both. The rules (down,
+ * states, score) are health.h's; the view only applies them.
  */
 #ifndef NW_RACK_VIEW_H
 #define NW_RACK_VIEW_H
@@ -47,9 +49,10 @@ struct nw_server_view {
 	uint64_t records_drained;
 	uint64_t last_drained_rx_ns; /* rx stamp of the newest drained record, 0: none */
 
-	/* From the counters (nw_rack_view_finish). */
+	/* Liveness (nw_rack_view_set_server, by health.h's nw_live_up). */
 	int up;            /* a record was drained within 3 intervals (>= 3 sample periods) */
 	int left;          /* the stream was closed by a goodbye */
+	/* From the counters (nw_rack_view_finish). */
 	double loss_ratio; /* lost / (received + lost), 0 before any sample */
 	double jitter_s;   /* RFC 3550 interarrival jitter */
 	enum nw_health health; /* derived: left, down, else `analysis_class` (healthy until analysed) */
@@ -128,8 +131,9 @@ void nw_rack_view_set_hook(struct nw_rack_view *v, const char *hook, const char 
 
 void nw_rack_view_begin(struct nw_rack_view *v, uint64_t now_tai_ns, const struct nw_stats *stats,
 			uint64_t discovery_rejected, int attached);
-/* Copies one slot's counters; a slot that now serves another server id has
- * its analysis fields cleared. Returns the entry (NULL for a bad slot). */
+/* Copies one slot's counters and decides its liveness at the time given to
+ * nw_rack_view_begin; a slot that now serves another server id has its
+ * analysis fields cleared. Returns the entry (NULL for a bad slot). */
 struct nw_server_view *nw_rack_view_set_server(struct nw_rack_view *v, uint32_t slot,
 					       const struct nw_server_state *st,
 					       const struct nw_server_rx *rx);
@@ -138,8 +142,8 @@ struct nw_server_view *nw_rack_view_set_server(struct nw_rack_view *v, uint32_t 
  * allocates. 0, or -1 (bad slot, out of memory: the old spectrum is dropped). */
 int nw_rack_view_set_spectrum(struct nw_rack_view *v, uint32_t slot, const double *power,
 			      size_t nbins, double bin_hz);
-/* Derives up/left/loss/jitter/health, the per-state counts, the rack score
- * (mean over servers that have not left of: 1 - spectral_error when
+/* Derives loss/jitter/health, the per-state counts, the rack score
+ * (health.h: mean over servers that have not left of 1 - spectral_error when
  * analysed, else 1 when up; down = 0; 1.0 for an empty rack) and `order`. */
 void nw_rack_view_finish(struct nw_rack_view *v);
 

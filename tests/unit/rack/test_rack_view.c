@@ -1,0 +1,184 @@
+// SPDX-License-Identifier: MIT
+/* The rack view as the daemon refreshes it: liveness decided when counters
+ * are copied, the state and rack score derived by nw_rack_view_finish, and
+ * the analysis judging a server by that same liveness. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdlib.h>
+
+#include "analysis.h"
+#include "rack_view.h"
+#include "test_spectrum_gen.h"
+
+#define S_NS 1000000000ULL
+#define RATE_UHZ 20000000U
+
+static struct nw_server_view *put(struct nw_rack_view *v, uint32_t slot, uint32_t id,
+				  uint32_t status, uint64_t last_rx_ns)
+{
+	struct nw_server_state st = { .server_id = id, .status = status, .rate_uhz = RATE_UHZ };
+	struct nw_server_rx rx = { .slot = slot, .server_id = id, .registered = 1 };
+
+	rx.have_last = last_rx_ns != 0;
+	rx.last.rx_ns = last_rx_ns;
+	return nw_rack_view_set_server(v, slot, &st, &rx);
+}
+
+/* One server per state; the score counts the four that have not left. */
+static void test_states_and_score(void **state)
+{
+	const uint64_t now = GEN_T0_NS;
+	struct nw_rack_view v;
+	struct nw_server_view *e;
+
+	(void)state;
+	assert_int_equal(nw_rack_view_init(&v, 5, 0, 1.0), 0);
+	nw_rack_view_begin(&v, now, &(struct nw_stats){ 0 }, 0, 1);
+	e = put(&v, 0, 10, 0, now - S_NS);
+	e->analysed = 1;
+	e->spectral_error = 0.3;
+	e->analysis_class = NW_HEALTH_WARNING;
+	put(&v, 1, 11, 0, now - 4 * S_NS);            /* silent for 4 s */
+	put(&v, 2, 12, NW_ST_CLOSED, now - S_NS);     /* said goodbye */
+	put(&v, 3, 13, 0, now - 3 * S_NS);           /* exactly 3 s: still up */
+	nw_rack_view_set_server(&v, 4, &(struct nw_server_state){ .server_id = 14 }, NULL);
+	nw_rack_view_finish(&v);
+
+	assert_true(v.slots[0].up && !v.slots[0].left);
+	assert_int_equal(v.slots[0].health, NW_HEALTH_WARNING);
+	assert_false(v.slots[1].up);
+	assert_int_equal(v.slots[1].health, NW_HEALTH_DOWN);
+	assert_true(v.slots[2].left && !v.slots[2].up);
+	assert_int_equal(v.slots[2].health, NW_HEALTH_LEFT);
+	assert_true(v.slots[3].up);
+	assert_int_equal(v.slots[3].health, NW_HEALTH_HEALTHY); /* up, not analysed yet */
+	assert_int_equal(v.slots[4].health, NW_HEALTH_DOWN);    /* registered, never heard */
+	assert_int_equal(v.state_count[NW_HEALTH_HEALTHY], 1);
+	assert_int_equal(v.state_count[NW_HEALTH_WARNING], 1);
+	assert_int_equal(v.state_count[NW_HEALTH_DOWN], 2);
+	assert_int_equal(v.state_count[NW_HEALTH_LEFT], 1);
+	assert_float_equal(v.rack_score, (0.7 + 0 + 1 + 0) / 4.0, 1e-12);
+	assert_int_equal(v.count, 5);
+
+	/* Everyone gone: nothing expected is failing. */
+	nw_rack_view_begin(&v, now, NULL, 0, 1);
+	put(&v, 2, 12, NW_ST_CLOSED, now - S_NS);
+	nw_rack_view_finish(&v);
+	assert_int_equal(v.count, 1);
+	assert_float_equal(v.rack_score, 1.0, 0);
+	nw_rack_view_free(&v);
+}
+
+/* A 10 ms --interval must not make a 20 Hz server flicker: 3 sample
+ * periods (150 ms) are the least silence that is down. */
+static void test_short_interval(void **state)
+{
+	const uint64_t now = GEN_T0_NS;
+	struct nw_rack_view v;
+
+	(void)state;
+	assert_int_equal(nw_rack_view_init(&v, 2, 0, 0.01), 0);
+	nw_rack_view_begin(&v, now, NULL, 0, 1);
+	put(&v, 0, 1, 0, now - 100000000ULL);
+	put(&v, 1, 2, 0, now - 151000000ULL);
+	nw_rack_view_finish(&v);
+	assert_int_equal(v.slots[0].health, NW_HEALTH_HEALTHY);
+	assert_int_equal(v.slots[1].health, NW_HEALTH_DOWN);
+	nw_rack_view_free(&v);
+}
+
+struct rig {
+	struct nw_rack_view v;
+	struct nw_analysis a;
+	struct nw_server_rx rx;
+	uint32_t id;
+};
+
+static void feed(struct rig *r, const struct nw_record *recs, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		nw_analysis_record(&r->a, 0, r->id, &recs[i]);
+		r->rx.have_last = 1;
+		r->rx.last = recs[i];
+	}
+}
+
+static void refresh(struct rig *r, uint64_t now)
+{
+	struct nw_server_state st = { .server_id = r->id, .rate_uhz = RATE_UHZ,
+				      .freq_uhz = 1000000 };
+
+	nw_rack_view_begin(&r->v, now, NULL, 0, 1);
+	nw_rack_view_set_server(&r->v, 0, &st, &r->rx);
+	nw_analysis_refresh(&r->a, &r->v, now);
+	nw_rack_view_finish(&r->v);
+}
+
+/* The analysis withholds a warming server and reports a down one at error
+ * 1.0, by the view's liveness: what /metrics shows agrees with itself. */
+static void test_analysis_follows_view(void **state)
+{
+	struct nw_analysis_cfg cfg;
+	struct rig r = { .id = 10, .rx = { .slot = 0, .server_id = 10, .registered = 1 } };
+	struct gen_cfg g = { .delay_ms = 1.0, .jitter_ms = 0.1, .seed = 7 };
+	struct nw_record *recs = calloc(400, sizeof(*recs));
+	const struct nw_server_view *e = NULL;
+	uint64_t last;
+	size_t n;
+
+	(void)state;
+	assert_non_null(recs);
+	nw_analysis_default_cfg(&cfg, 0);
+	assert_int_equal(nw_rack_view_init(&r.v, 1, 0, 1.0), 0);
+	assert_int_equal(nw_analysis_init(&r.a, &cfg, 1), 0);
+	e = &r.v.slots[0];
+	g.tone_hz = nw_analysis_expected_tone(0, r.id, 1.0, GEN_RATE);
+
+	refresh(&r, GEN_T0_NS); /* its rate is known: state made, nothing heard */
+	assert_int_equal(e->health, NW_HEALTH_DOWN);
+	assert_false(e->analysed);
+
+	/* 20 s of a clean tone: a whole window of its own, analysed, healthy. */
+	n = gen_stream(&g, 0, 400, GEN_T0_NS, NW_REC_STREAM_START, recs);
+	feed(&r, recs, n);
+	last = recs[n - 1].rx_ns;
+	refresh(&r, last + S_NS / 2);
+	assert_true(e->up && e->analysed);
+	assert_true(e->spectral_error < NW_HEALTH_WARN_AT);
+	assert_int_equal(e->health, NW_HEALTH_HEALTHY);
+
+	/* Silent past the window: down, error 1.0 and critical underneath. */
+	refresh(&r, last + 3 * S_NS + 1);
+	assert_false(e->up);
+	assert_true(e->analysed && e->spectral_error == 1.0);
+	assert_int_equal(e->analysis_class, NW_HEALTH_CRITICAL);
+	assert_int_equal(e->health, NW_HEALTH_DOWN);
+	assert_float_equal(r.v.rack_score, 0.0, 0);
+
+	/* Back 10 s later: up, and withheld while the window holds the outage. */
+	n = gen_stream(&g, 600, 20, GEN_T0_NS, 0, recs);
+	feed(&r, recs, n);
+	refresh(&r, recs[n - 1].rx_ns);
+	assert_true(e->up);
+	assert_false(e->analysed);
+	assert_int_equal(e->health, NW_HEALTH_HEALTHY);
+
+	nw_analysis_free(&r.a);
+	nw_rack_view_free(&r.v);
+	free(recs);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_states_and_score),
+		cmocka_unit_test(test_short_interval),
+		cmocka_unit_test(test_analysis_follows_view),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,192 @@
+// SPDX-License-Identifier: MIT
+/*
+ * netwatch-rack's daemon, once for both packet sources (source.h): open ->
+ * configure -> attach -> serve -> listen -> drop privileges -> loop ->
+ * shut down -> detach -> close, each step below under one comment, and
+ * `goto` to the cleanup its failure needs.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "caps.h"
+#include "rack.h"
+#include "snapshot.h"
+#include "source.h"
+
+static void add_to_view(void *arg, uint32_t slot, const struct nw_server_state *st,
+			const struct nw_server_rx *rx)
+{
+	nw_rack_view_set_server(arg, slot, st, rx);
+}
+
+/* The view the HTTP handlers render, once per interval. */
+static void refresh(struct rack_source *src, struct rack_serve *sv)
+{
+	struct nw_stats stats;
+	uint64_t rejected = 0;
+
+	memset(&stats, 0, sizeof(stats));
+	src->ops->stats(src, &stats, &rejected);
+	nw_rack_view_begin(&sv->view, nw_now_tai_ns(), &stats, rejected, 1);
+	src->ops->each_server(src, add_to_view, &sv->view);
+	/* The spectral analysis writes sv->view.slots[slot]'s analysis fields here. */
+	rack_serve_publish(sv);
+}
+
+struct dump_list {
+	struct nw_dump_server *srv;
+	size_t n, max;
+};
+
+static void add_to_dump(void *arg, uint32_t slot, const struct nw_server_state *st,
+			const struct nw_server_rx *rx)
+{
+	struct dump_list *l = arg;
+
+	(void)slot;
+	if (l->n < l->max) {
+		l->srv[l->n].st = *st;
+		l->srv[l->n++].rx = rx;
+	}
+}
+
+static void dump(struct rack_source *src)
+{
+	struct nw_dump_info info = {
+		.rack = src->o->rack, .hook = src->hook, .iface = src->iface, .port = src->o->port,
+		.time_ns = nw_now_tai_ns(),
+	};
+	struct dump_list l = { .srv = calloc(src->max_slots + 1, sizeof(*l.srv)),
+			       .max = src->max_slots };
+	struct nw_stats stats;
+
+	if (!l.srv)
+		return;
+	memset(&stats, 0, sizeof(stats));
+	src->ops->stats(src, &stats, &info.discovery_rejected);
+	src->ops->each_server(src, add_to_dump, &l);
+	rack_print_dump(src->log, &info, &stats, l.srv, l.n);
+	free(l.srv);
+}
+
+/* The source's fd, the interval, the --duration deadline, the stop signals
+ * and the serving side's fds, all tagged with their rack_event. */
+static int loop_init(struct nw_evloop *loop, struct rack_source *src, struct rack_serve *sv,
+		     int signal_fd)
+{
+	const struct rack_opts *o = src->o;
+	int err = nw_evloop_init(loop);
+
+	if (!err)
+		err = nw_evloop_add_timer(loop, o->interval, o->interval, RACK_EV_TICK);
+	if (!err && o->duration > 0)
+		err = nw_evloop_add_timer(loop, o->duration, 0, RACK_EV_STOP);
+	if (!err)
+		err = nw_evloop_add_signals(loop, signal_fd, RACK_EV_STOP);
+	if (!err)
+		err = nw_evloop_add_fd(loop, src->fd, RACK_EV_SOURCE);
+	if (!err)
+		err = rack_serve_add_to_loop(sv, loop);
+	return err;
+}
+
+/* Blocks until something happens or timeout_ms passes: a rack_event mask,
+ * 0 on a timeout, STOP when the loop itself fails. */
+static int wait_events(struct nw_evloop *loop, int timeout_ms)
+{
+	struct nw_event ev[8];
+	int n = nw_evloop_wait(loop, ev, 8, timeout_ms), mask = 0;
+
+	if (n < 0)
+		return RACK_EV_STOP;
+	for (int i = 0; i < n; i++)
+		mask |= (int)ev[i].tag;
+	return mask;
+}
+
+int rack_daemon_run(const struct nw_log *log, const struct rack_opts *o, int signal_fd,
+		    struct rack_sink *sink)
+{
+	struct rack_source src = {
+		.ops = o->hook == NW_HOOK_SOCKET ? &rack_socket_source : &rack_kernel_source,
+		.log = log, .o = o, .fd = -1,
+	};
+	struct nw_evloop loop = { .epfd = -1 };
+	struct rack_serve sv = { .http = NULL };
+	int err, rc = 1, attached = 0, serving = 0;
+
+	/* Open: the source's resources, sized (a pinned size wins over --max-servers). */
+	if (src.ops->open(&src))
+		goto cleanup;
+	/* Every drained record, of any slot, goes to the sink. */
+	if (nw_drain_init(&src.drain, src.max_slots, rack_on_record, sink))
+		goto cleanup;
+	/* Configure: the sample key and the servers expected, before any packet counts. */
+	if (src.ops->configure && src.ops->configure(&src))
+		goto cleanup;
+	/* Attach: from here on records arrive. */
+	if (src.ops->attach(&src))
+		goto cleanup;
+	attached = 1;
+
+	/* Serve: the view, its analysis and the reporter, refreshed once
+	 * before the first request can come. */
+	if (rack_serve_init(&sv, log, o, src.max_slots))
+		goto detach;
+	serving = 1;
+	sink->analysis = &sv.analysis;
+	nw_rack_view_set_hook(&sv.view, src.hook, src.iface);
+	refresh(&src, &sv);
+	/* Listen: --metrics binds while we may still bind anywhere. */
+	if (rack_serve_listen(&sv, log, o))
+		goto detach;
+	/* Drop privileges: keep only what the source needs to run and detach. */
+	nw_caps_keep_only(log, src.ops->keep_caps, src.ops->nkeep_caps);
+
+	/* Loop: receive on every wake-up; refresh, dump and flush per interval;
+	 * serve HTTP and the reporter after every wake-up; stop on a signal or
+	 * at --duration. */
+	err = loop_init(&loop, &src, &sv, signal_fd);
+	if (err) {
+		nw_error(log, "cannot set up event loop", "err=%s", strerror(-err));
+		goto detach;
+	}
+	for (;;) {
+		int ev = wait_events(&loop, nw_evloop_sooner(rack_serve_timeout_ms(&sv),
+							     src.ops->wake_ms));
+
+		src.ops->receive(&src, ev);
+		if (ev & RACK_EV_TICK) {
+			refresh(&src, &sv);
+			if (o->dump)
+				dump(&src);
+			rack_sink_flush(log, sink);
+		}
+		/* Every wake-up: MHD's sockets or its timeouts. */
+		rack_serve_run(&sv);
+		if (ev & RACK_EV_STOP)
+			break;
+	}
+
+	/* Shut down: what is still waiting, a last dump, the record log. */
+	src.ops->drain(&src);
+	if (o->dump)
+		dump(&src);
+	rack_sink_flush(log, sink);
+	nw_info(log, "shutting down", "hook=%s", src.hook);
+	rc = 0;
+detach:
+	if (serving) {
+		sink->analysis = NULL;
+		rack_serve_close(&sv);
+	}
+	/* Detach: exactly what attach installed. */
+	if (attached && src.ops->detach)
+		src.ops->detach(&src);
+cleanup:
+	nw_evloop_close(&loop);
+	nw_drain_free(&src.drain);
+	src.ops->close(&src);
+	return rc;
+}

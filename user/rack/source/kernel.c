@@ -1,0 +1,367 @@
+// SPDX-License-Identifier: MIT
+/* The eBPF source: pinned maps, per-server rings, an attached collector. */
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <linux/capability.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "attach.h"
+#include "collector.skel.h"
+#include "loader.h"
+#include "meta.h"
+#include "pins.h"
+#include "registry.h"
+#include "snapshot.h"
+#include "source.h"
+
+struct kernel_source {
+	char dir[NW_PATH_MAX]; /* this rack's pins */
+	struct collector *skel;
+	struct nw_registry reg;
+	struct nw_attach att;
+	uint64_t discovery_rejected;
+	struct nw_meta prev; /* the previous run's nw_meta, zeroed when none */
+	struct nw_meta meta; /* as written after attaching */
+	uint64_t last_drain_ms;
+};
+
+/* A slot is ready for the drain once its ring is in the epoll set. */
+static int start_draining(struct rack_source *src, uint32_t slot)
+{
+	struct kernel_source *k = src->priv;
+	int err;
+
+	nw_drain_register(&src->drain, slot, k->reg.server_of[slot]);
+	if (k->reg.stale_fd[slot] >= 0) {
+		nw_drain_flush_ring(&src->drain, slot, k->reg.stale_fd[slot]);
+		close(k->reg.stale_fd[slot]);
+		k->reg.stale_fd[slot] = -1;
+	}
+	err = nw_drain_add_ring(&src->drain, slot, k->reg.ring_fd[slot]);
+	if (err)
+		nw_error(src->log, "cannot drain server ring", "server=%u slot=%u err=%s",
+			 k->reg.server_of[slot], slot, strerror(-err));
+	return err;
+}
+
+static int register_static(struct rack_source *src)
+{
+	struct kernel_source *k = src->priv;
+	const struct rack_opts *o = src->o;
+	uint32_t fresh = 0, slot;
+	int err;
+
+	for (size_t i = 0; i < o->nservers; i++)
+		fresh += !nw_registry_lookup(&k->reg, o->servers[i], &slot);
+	err = nw_registry_prepare_rings(&k->reg, fresh);
+	if (err)
+		nw_warn(src->log, "cannot prepare server rings in one batch", "servers=%u err=%s",
+			fresh, strerror(-err));
+	for (size_t i = 0; i < o->nservers; i++) {
+		int created;
+
+		err = nw_registry_add(&k->reg, o->servers[i], 0, &slot, &created);
+		if (err == -ENOSPC) {
+			/* Pinned maps smaller than the list (their size wins on a
+			 * restart): collect what fits rather than nothing. */
+			nw_error(src->log, "no free slot: server not registered",
+				 "server=%u max_servers=%u", o->servers[i], k->reg.max_slots);
+			continue;
+		}
+		if (err) {
+			nw_error(src->log, "cannot register server", "server=%u err=%s",
+				 o->servers[i], strerror(-err));
+			return err;
+		}
+		if (created) {
+			nw_info(src->log, "registered server", "server=%u slot=%u", o->servers[i],
+				slot);
+			if (start_draining(src, slot))
+				return -EIO;
+		}
+	}
+	return 0;
+}
+
+static void handle_discoveries(struct rack_source *src)
+{
+	struct kernel_source *k = src->priv;
+	struct nw_discovery ev[64];
+	size_t n;
+
+	while ((n = nw_drain_take_discoveries(&src->drain, ev, 64)) > 0) {
+		for (size_t i = 0; i < n; i++) {
+			uint32_t slot;
+			int created, err;
+
+			/* The kernel only reports our rack, but the ring is not proof. */
+			if (!src->o->discover || ev[i].rack_id != src->o->rack)
+				continue;
+			err = nw_registry_add(&k->reg, ev[i].server_id, 1, &slot, &created);
+			if (err == -ENOSPC) {
+				if (k->discovery_rejected++ == 0)
+					nw_warn(src->log, "server table full: not registering new senders",
+						"server=%u max_servers=%u", ev[i].server_id,
+						k->reg.max_slots);
+				continue;
+			}
+			if (err) {
+				nw_warn(src->log, "cannot register discovered server", "server=%u err=%s",
+					ev[i].server_id, strerror(-err));
+				continue;
+			}
+			if (created) {
+				nw_info(src->log, "registered discovered server", "server=%u slot=%u",
+					ev[i].server_id, slot);
+				start_draining(src, slot);
+			}
+		}
+	}
+}
+
+/* Before the program is attached, every start: a pinned nw_key from a run
+ * with another key (or none) must never be what the new run enforces. */
+static int write_key(struct rack_source *src)
+{
+	struct kernel_source *k = src->priv;
+	struct nw_key v;
+	__u32 zero = 0;
+	int err = 0;
+
+	memset(&v, 0, sizeof(v));
+	if (src->o->keys.present) {
+		v.enabled = 1;
+		memcpy(v.key, src->o->keys.sample, sizeof(v.key));
+	}
+	if (bpf_map_update_elem(bpf_map__fd(k->skel->maps.nw_key), &zero, &v, BPF_ANY))
+		err = -errno;
+	explicit_bzero(&v, sizeof(v));
+	if (err) {
+		/* Fail closed: a keyed rack that cannot enforce its key does not run. */
+		nw_error(src->log, "cannot write the sample key", "err=%s", strerror(-err));
+		return err;
+	}
+	if (src->o->keys.present)
+		nw_info(src->log, "sample authentication on: untagged or badly tagged samples are dropped",
+			"reason=auth_failed");
+	else
+		nw_info(src->log, "sample authentication off: tags are not checked", "key_file=%s",
+			"none");
+	return 0;
+}
+
+static int write_meta(struct rack_source *src)
+{
+	struct kernel_source *k = src->priv;
+	struct nw_meta m = {
+		.hook = k->att.hook,
+		.ifindex = (__u32)k->att.ifindex,
+		.created_clsact = (__u32)k->att.created_clsact,
+		.tc_handle = k->att.tc_handle,
+		.tc_priority = k->att.tc_priority,
+		.port = src->o->port,
+		.rack_id = src->o->rack,
+		.ring_bytes = src->o->ring_bytes,
+		.started_ns = k->prev.started_ns ? k->prev.started_ns : nw_now_realtime_ns(),
+		.restarts = k->prev.started_ns ? k->prev.restarts + 1 : 0,
+	};
+
+	k->meta = m;
+	return nw_meta_write(bpf_map__fd(k->skel->maps.nw_meta), &m);
+}
+
+/* After a clean detach nothing is attached any more: the next start must
+ * not go looking for a filter of ours to remove. */
+static void clear_meta_attachment(struct kernel_source *k)
+{
+	struct nw_meta m = k->meta;
+
+	m.hook = NW_HOOK_NONE;
+	m.ifindex = 0;
+	m.created_clsact = 0;
+	m.tc_handle = 0;
+	m.tc_priority = 0;
+	nw_meta_write(bpf_map__fd(k->skel->maps.nw_meta), &m);
+}
+
+static int kernel_open(struct rack_source *src)
+{
+	struct nw_load_cfg cfg = {
+		.rack_id = src->o->rack, .port = src->o->port, .max_servers = src->o->max_servers,
+		/* With discovery off the kernel need not report anyone. */
+		.discovery_per_sec = src->o->discover ? NW_DISCOVERY_PER_SEC_DEFAULT : 0,
+	};
+	struct kernel_source *k = calloc(1, sizeof(*k));
+	int err;
+
+	if (!k)
+		return -ENOMEM;
+	k->att.link_fd = -1;
+	src->priv = k;
+	if (nw_pins_rack_dir(k->dir, sizeof(k->dir), src->o->pin_dir, src->o->rack))
+		return -ENAMETOOLONG;
+	err = nw_pins_prepare(src->log, k->dir);
+	if (err)
+		return err;
+	cfg.rack_dir = k->dir;
+	k->skel = nw_loader_load(src->log, &cfg, &src->max_slots, &err);
+	return k->skel ? 0 : err;
+}
+
+static int kernel_configure(struct rack_source *src)
+{
+	struct kernel_source *k = src->priv;
+	int err;
+
+	err = write_key(src);
+	if (err)
+		return err;
+	nw_meta_read(bpf_map__fd(k->skel->maps.nw_meta), &k->prev);
+
+	err = nw_drain_open_rings(&src->drain, bpf_map__fd(k->skel->maps.nw_discovery));
+	if (!err)
+		err = nw_registry_init(&k->reg, src->log, bpf_map__fd(k->skel->maps.nw_state),
+				       bpf_map__fd(k->skel->maps.nw_index),
+				       bpf_map__fd(k->skel->maps.nw_rings), src->o->rack,
+				       src->max_slots, src->o->ring_bytes);
+	if (err)
+		return err;
+	nw_registry_set_direct(&k->reg, bpf_map__fd(k->skel->maps.nw_direct));
+	err = nw_registry_adopt(&k->reg);
+	if (err) {
+		nw_error(src->log, "cannot adopt registered servers", "err=%s", strerror(-err));
+		return err;
+	}
+	for (uint32_t s = 0; s < src->max_slots; s++)
+		if (k->reg.used[s] && start_draining(src, s))
+			return -EIO;
+	if (k->reg.count)
+		nw_info(src->log, "adopted registered servers", "count=%u restarts=%llu",
+			k->reg.count,
+			(unsigned long long)k->prev.restarts + (k->prev.started_ns ? 1 : 0));
+	return register_static(src);
+}
+
+static int kernel_attach(struct rack_source *src)
+{
+	struct kernel_source *k = src->priv;
+	const struct rack_opts *o = src->o;
+	char q[64];
+	int err;
+
+	err = nw_attach_start(src->log, &k->att, o->hook, o->iface, k->dir,
+			      bpf_program__fd(k->skel->progs.nw_xdp),
+			      bpf_program__fd(k->skel->progs.nw_tc), &k->prev);
+	if (err) {
+		nw_error(src->log, "cannot attach collector", "iface=%s hook=%s err=%s",
+			 nw_log_quote(q, sizeof(q), o->iface),
+			 o->hook == NW_HOOK_AUTO ? "auto" : nw_hook_name(o->hook), strerror(-err));
+		return err;
+	}
+	nw_info(src->log, "collector attached", "hook=%s iface=%s ifindex=%d port=%u rack=%u",
+		nw_hook_name(k->att.hook), nw_log_quote(q, sizeof(q), k->att.ifname),
+		k->att.ifindex, o->port, o->rack);
+	err = write_meta(src);
+	if (err)
+		nw_warn(src->log, "cannot record attach state in nw_meta", "err=%s", strerror(-err));
+	src->fd = nw_drain_epoll_fd(&src->drain);
+	src->hook = nw_hook_name(k->att.hook);
+	src->iface = k->att.ifname;
+	return 0;
+}
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000U + (uint64_t)ts.tv_nsec / 1000000U;
+}
+
+static void kernel_receive(struct rack_source *src, int ev)
+{
+	struct kernel_source *k = src->priv;
+	uint64_t now = mono_ms();
+	int err;
+
+	/* Records do not wake us (collector.bpf.c): drain on a short period. */
+	if (!(ev & (RACK_EV_SOURCE | RACK_EV_TICK | RACK_EV_STOP)) &&
+	    now - k->last_drain_ms < NW_DRAIN_PERIOD_MS)
+		return;
+	k->last_drain_ms = now;
+	/* Every ring, not only those epoll saw woken. */
+	err = nw_drain_consume(&src->drain);
+	if (err < 0)
+		nw_warn(src->log, "ring poll failed", "err=%s", strerror(-err));
+	handle_discoveries(src);
+}
+
+static void kernel_drain(struct rack_source *src)
+{
+	nw_drain_consume(&src->drain);
+}
+
+static void kernel_stats(struct rack_source *src, struct nw_stats *stats,
+			 uint64_t *discovery_rejected)
+{
+	struct kernel_source *k = src->priv;
+
+	nw_snapshot_stats(bpf_map__fd(k->skel->maps.nw_stats), stats);
+	*discovery_rejected = k->discovery_rejected;
+}
+
+static void kernel_each_server(struct rack_source *src, rack_server_fn fn, void *arg)
+{
+	struct kernel_source *k = src->priv;
+	int state_fd = bpf_map__fd(k->skel->maps.nw_state);
+	struct nw_server_state st;
+
+	for (uint32_t s = 0; s < src->drain.max_slots; s++) {
+		if (!src->drain.servers[s].registered || nw_snapshot_state(state_fd, s, &st))
+			continue;
+		fn(arg, s, &st, &src->drain.servers[s]);
+	}
+}
+
+static void kernel_detach(struct rack_source *src)
+{
+	struct kernel_source *k = src->priv;
+
+	nw_attach_stop(src->log, &k->att);
+	clear_meta_attachment(k);
+}
+
+static void kernel_close(struct rack_source *src)
+{
+	struct kernel_source *k = src->priv;
+
+	if (!k)
+		return;
+	nw_registry_free(&k->reg);
+	collector__destroy(k->skel);
+	free(k);
+	src->priv = NULL;
+}
+
+/* Still needed once attached: CAP_BPF to create rings for discovered
+ * servers, CAP_NET_ADMIN to remove our tc filter/qdisc at shutdown. */
+static const int kernel_caps[] = { CAP_BPF, CAP_NET_ADMIN };
+
+const struct rack_source_ops rack_kernel_source = {
+	.open = kernel_open,
+	.configure = kernel_configure,
+	.attach = kernel_attach,
+	.receive = kernel_receive,
+	.drain = kernel_drain,
+	.stats = kernel_stats,
+	.each_server = kernel_each_server,
+	.detach = kernel_detach,
+	.close = kernel_close,
+	.keep_caps = kernel_caps,
+	.nkeep_caps = sizeof(kernel_caps) / sizeof(kernel_caps[0]),
+	.wake_ms = (int)NW_DRAIN_PERIOD_MS,
+};
