@@ -190,11 +190,13 @@ def shipped(dockerfile):
 
 
 def project_binaries(repo):
+    """Every program the Makefile builds: agent/, and each user/<prog>/ but
+    user/common/ (shared code, no binary of its own)."""
     bins = {"netwatch-agent"} if any(f.endswith(".c") for f in os.listdir(
         os.path.join(repo, "agent"))) else set()
     for d in os.listdir(os.path.join(repo, "user")):
         p = os.path.join(repo, "user", d)
-        if d != "lib" and os.path.isdir(p) and any(f.endswith(".c") for f in os.listdir(p)):
+        if d != "common" and os.path.isdir(p) and any(f.endswith(".c") for f in os.listdir(p)):
             bins.add(f"netwatch-{d}")
     return bins
 
