@@ -160,7 +160,7 @@ static int apply(struct rack_opts *o, int id, const char *v, const char *src)
 		struct sockaddr_storage ss;
 		socklen_t len;
 
-		if (nw_listen_addr_parse(v, 1, &ss, &len))
+		if (nw_addr_parse(v, 1, &ss, &len))
 			return bad(src, "not an IPv4 or IPv6 address");
 		o->listen = v;
 		return 0;
