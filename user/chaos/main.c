@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* netwatch-chaos: fault injection on the lab's (or real nodes') agent-side
- * interfaces, resolved from a topology file. */
+ * interfaces, resolved from a topology file. The verb (apply, clear, list:
+ * chaos_options.h) picks what is done to each selected target (run.c). */
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
@@ -90,6 +91,61 @@ static const struct nw_chaos_target *done_before(const struct chaos_opts *o,
 	return NULL;
 }
 
+/* What each verb does to one selected target, in that target's namespace
+ * (ifindex 0 when the namespace is gone). */
+static int (*const per_target[])(const struct chaos_ctx *c, const struct nw_chaos_target *t,
+				 int ifindex) = {
+	[CHAOS_APPLY] = chaos_apply_target,
+	[CHAOS_CLEAR] = chaos_clear_target,
+	[CHAOS_LIST] = chaos_list_target,
+};
+
+/* The verb on every selected target. 0 done, 1 something failed (said). */
+static int run_targets(const struct chaos_ctx *c, const struct nw_chaos_topology *topo)
+{
+	const struct chaos_opts *o = c->o;
+	char err[512];
+	int failed = 0;
+
+	if (o->cmd == CHAOS_APPLY)
+		warn_shared(o, topo);
+	for (size_t i = 0; i < topo->count; i++) {
+		const struct nw_chaos_target *t = &topo->targets[i], *before;
+		int ifindex = 0, entered;
+
+		if (!selected(o, t))
+			continue;
+		before = o->cmd == CHAOS_APPLY ? done_before(o, topo, i) : NULL;
+		if (before) {
+			char l1[160], l2[160];
+
+			chaos_target_label(t, l1, sizeof(l1));
+			chaos_target_label(before, l2, sizeof(l2));
+			printf("%s: same interface and agent as %s: applied there\n", l1, l2);
+			continue;
+		}
+		entered = chaos_netns_enter(t->netns, err, sizeof(err)) == 0;
+		if (entered)
+			ifindex = (int)if_nametoindex(t->iface);
+		/* A namespace that is gone leaves only pins to clear. */
+		if (!entered && o->cmd != CHAOS_CLEAR) {
+			char label[160];
+
+			chaos_target_label(t, label, sizeof(label));
+			fprintf(stderr, "netwatch-chaos: %s: %s\n", label, err);
+			failed = 1;
+			continue;
+		}
+		failed |= per_target[o->cmd](c, t, ifindex);
+		if (entered && t->netns[0] && chaos_netns_home(c->home_ns)) {
+			fprintf(stderr, "netwatch-chaos: returning to the home namespace: %s\n",
+				strerror(errno));
+			return 1;
+		}
+	}
+	return failed;
+}
+
 int main(int argc, char **argv)
 {
 	struct nw_log log = { .min_level = NW_LOG_INFO };
@@ -98,8 +154,9 @@ int main(int argc, char **argv)
 	struct chaos_ctx c = { .o = &o, .log = &log, .home_ns = -1 };
 	char err[512];
 	size_t count;
-	int failed = 0;
+	int rc = 2;
 
+	/* The verb and its options; --help and --version end here. */
 	switch (chaos_opts_parse(argc, argv, &o)) {
 	case CHAOS_OPTS_DONE:
 		return 0;
@@ -113,69 +170,28 @@ int main(int argc, char **argv)
 	nw_log_route_libbpf(o.verbose);
 	setvbuf(stdout, NULL, _IOLBF, 0);
 
+	/* The targets: the topology file, and the selection checked against it. */
 	if (nw_chaos_topology_load(o.topology, &topo, err, sizeof(err))) {
 		fprintf(stderr, "netwatch-chaos: topology: %s\n", err);
-		chaos_opts_free(&o);
-		return 2;
+		goto out_opts;
 	}
-	if (check_selection(&o, &topo, &count)) {
-		nw_chaos_topology_free(&topo);
-		chaos_opts_free(&o);
-		return 2;
-	}
+	if (check_selection(&o, &topo, &count))
+		goto out_topo;
+
+	/* Each target in its own namespace, then home again. */
 	c.home_ns = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
 	if (c.home_ns < 0) {
 		fprintf(stderr, "netwatch-chaos: /proc/self/ns/net: %s\n", strerror(errno));
-		nw_chaos_topology_free(&topo);
-		chaos_opts_free(&o);
-		return 1;
+		rc = 1;
+		goto out_topo;
 	}
-	if (o.faults.set)
-		warn_shared(&o, &topo);
-	for (size_t i = 0; i < topo.count; i++) {
-		const struct nw_chaos_target *t = &topo.targets[i], *before;
-		int ifindex = 0, entered;
-
-		if (!selected(&o, t))
-			continue;
-		before = o.faults.set ? done_before(&o, &topo, i) : NULL;
-		if (before) {
-			char l1[160], l2[160];
-
-			chaos_target_label(t, l1, sizeof(l1));
-			chaos_target_label(before, l2, sizeof(l2));
-			printf("%s: same interface and agent as %s: applied there\n", l1, l2);
-			continue;
-		}
-		entered = chaos_netns_enter(t->netns, err, sizeof(err)) == 0;
-		if (entered)
-			ifindex = (int)if_nametoindex(t->iface);
-		if (!entered && !o.clear) {
-			char label[160];
-
-			chaos_target_label(t, label, sizeof(label));
-			fprintf(stderr, "netwatch-chaos: %s: %s\n", label, err);
-			failed = 1;
-			continue;
-		}
-		/* A namespace that is gone leaves only pins to clear. */
-		if (o.clear)
-			failed |= chaos_clear_target(&c, t, ifindex);
-		else if (o.list)
-			failed |= chaos_list_target(&c, t, ifindex);
-		else
-			failed |= chaos_apply_target(&c, t, ifindex);
-		if (entered && t->netns[0] && chaos_netns_home(c.home_ns)) {
-			fprintf(stderr, "netwatch-chaos: returning to the home namespace: %s\n",
-				strerror(errno));
-			failed = 1;
-			break;
-		}
-	}
+	rc = run_targets(&c, &topo) ? 1 : 0;
 	if (!count)
 		printf("no servers in %s\n", o.topology);
 	close(c.home_ns);
+out_topo:
 	nw_chaos_topology_free(&topo);
+out_opts:
 	chaos_opts_free(&o);
-	return failed ? 1 : 0;
+	return rc;
 }
