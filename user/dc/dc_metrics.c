@@ -7,6 +7,25 @@
 
 #define PUTS(b, lit) nw_buf_put((b), (lit), sizeof(lit) - 1)
 
+/* One series of a per-rack family: dc_id and rack_id. */
+static void rack_sample(struct nw_buf *out, const char *name, const char *dc,
+			const struct dc_rack *r, double x)
+{
+	char rest[24];
+
+	snprintf(rest, sizeof(rest), ",rack_id=\"%u\"", r->rack_id);
+	nw_prom_sample(out, name, dc, rest, x);
+}
+
+static void rack_sample_u64(struct nw_buf *out, const char *name, const char *dc,
+			    const struct dc_rack *r, uint64_t x)
+{
+	char rest[24];
+
+	snprintf(rest, sizeof(rest), ",rack_id=\"%u\"", r->rack_id);
+	nw_prom_sample_u64(out, name, dc, rest, x);
+}
+
 #define EACH_RACK(st, r)                                                                    \
 	for (size_t i_ = 0; i_ < (st)->n; i_++)                                             \
 		for (const struct dc_rack *r = &(st)->racks[i_]; r; r = NULL)
@@ -29,47 +48,40 @@ int dc_metrics_render(const struct dc_view *v, uint64_t mono_ns, struct nw_buf *
 	dc = lab.p;
 
 	nw_prom_family(out, "netwatch_dc_health_score", "gauge",
-	       "Mean over expected and reporting racks of the rack score; a stale or never-reporting rack counts 0.");
+		       "Mean over expected and reporting racks of the rack score; a stale or never-reporting rack counts 0.");
 	nw_prom_sample(out, "netwatch_dc_health_score", dc, NULL, dc_state_score(st, mono_ns));
 
 	nw_prom_family(out, "netwatch_dc_rack_health_score", "gauge",
-	       "Rack score as the DC counts it: the newest reported score, 0 when stale or never reported.");
-	EACH_RACK(st, r) {
-		snprintf(rest, sizeof(rest), ",rack_id=\"%u\"", r->rack_id);
-		nw_prom_sample(out, "netwatch_dc_rack_health_score", dc, rest,
-		               dc_rack_contribution(st, r, mono_ns));
-	}
+		       "Rack score as the DC counts it: the newest reported score, 0 when stale or never reported.");
+	EACH_RACK(st, r)
+		rack_sample(out, "netwatch_dc_rack_health_score", dc, r,
+			    dc_rack_contribution(st, r, mono_ns));
 
 	nw_prom_family(out, "netwatch_dc_racks_reporting", "gauge",
-	       "Racks whose newest report is younger than --stale.");
-	nw_prom_sample_u64(out, "netwatch_dc_racks_reporting", dc, NULL, dc_state_reporting(st,
-	                   mono_ns));
+		       "Racks whose newest report is younger than --stale.");
+	nw_prom_sample_u64(out, "netwatch_dc_racks_reporting", dc, NULL,
+			   dc_state_reporting(st, mono_ns));
 	nw_prom_family(out, "netwatch_dc_racks_expected", "gauge", "Racks expected by --racks.");
 	nw_prom_sample_u64(out, "netwatch_dc_racks_expected", dc, NULL, st->cfg.racks_expected);
 	nw_prom_family(out, "netwatch_dc_racks_known", "gauge",
-	       "Racks in the DC score: expected ones and every rack that has reported.");
+		       "Racks in the DC score: expected ones and every rack that has reported.");
 	nw_prom_sample_u64(out, "netwatch_dc_racks_known", dc, NULL, st->n);
 
 	nw_prom_family(out, "netwatch_dc_rack_report_age_seconds", "gauge",
-	       "Seconds since the rack's newest report was accepted (absent until one was).");
-	EACH_RACK(st, r) {
-		if (!r->have)
-			continue;
-		snprintf(rest, sizeof(rest), ",rack_id=\"%u\"", r->rack_id);
-		nw_prom_sample(out, "netwatch_dc_rack_report_age_seconds", dc, rest,
-		               dc_rack_age_s(r, mono_ns));
-	}
+		       "Seconds since the rack's newest report was accepted (absent until one was).");
+	EACH_RACK(st, r)
+		if (r->have)
+			rack_sample(out, "netwatch_dc_rack_report_age_seconds", dc, r,
+				    dc_rack_age_s(r, mono_ns));
 
 	nw_prom_family(out, "netwatch_dc_rack_stale", "gauge",
-	       "1 when the rack counts 0 in the DC score: no report for --stale seconds, or never reported.");
-	EACH_RACK(st, r) {
-		snprintf(rest, sizeof(rest), ",rack_id=\"%u\"", r->rack_id);
-		nw_prom_sample_u64(out, "netwatch_dc_rack_stale", dc, rest,
-			           dc_rack_state(st, r, mono_ns) != DC_RACK_OK);
-	}
+		       "1 when the rack counts 0 in the DC score: no report for --stale seconds, or never reported.");
+	EACH_RACK(st, r)
+		rack_sample_u64(out, "netwatch_dc_rack_stale", dc, r,
+				dc_rack_state(st, r, mono_ns) != DC_RACK_OK);
 
 	nw_prom_family(out, "netwatch_dc_rack_state", "gauge",
-	       "One series per state (ok, stale, never); 1 for the rack's current one.");
+		       "One series per state (ok, stale, never); 1 for the rack's current one.");
 	EACH_RACK(st, r) {
 		enum dc_rack_state cur = dc_rack_state(st, r, mono_ns);
 
@@ -81,30 +93,23 @@ int dc_metrics_render(const struct dc_view *v, uint64_t mono_ns, struct nw_buf *
 	}
 
 	nw_prom_family(out, "netwatch_dc_rack_servers", "gauge",
-	       "Servers in the rack's newest accepted report.");
-	EACH_RACK(st, r) {
-		if (!r->have)
-			continue;
-		snprintf(rest, sizeof(rest), ",rack_id=\"%u\"", r->rack_id);
-		nw_prom_sample_u64(out, "netwatch_dc_rack_servers", dc, rest, r->last.nservers);
-	}
+		       "Servers in the rack's newest accepted report.");
+	EACH_RACK(st, r)
+		if (r->have)
+			rack_sample_u64(out, "netwatch_dc_rack_servers", dc, r, r->last.nservers);
 
 	nw_prom_family(out, "netwatch_dc_rack_reports_accepted_total", "counter",
-	       "Reports accepted per rack since the DC started.");
-	EACH_RACK(st, r) {
-		if (!r->have)
-			continue;
-		snprintf(rest, sizeof(rest), ",rack_id=\"%u\"", r->rack_id);
-		nw_prom_sample_u64(out, "netwatch_dc_rack_reports_accepted_total", dc, rest,
-		                   r->accepted);
-	}
+		       "Reports accepted per rack since the DC started.");
+	EACH_RACK(st, r)
+		if (r->have)
+			rack_sample_u64(out, "netwatch_dc_rack_reports_accepted_total", dc, r, r->accepted);
 
 	nw_prom_family(out, "netwatch_dc_reports_accepted_total", "counter",
-	       "Reports accepted from all racks.");
+		       "Reports accepted from all racks.");
 	nw_prom_sample_u64(out, "netwatch_dc_reports_accepted_total", dc, NULL, st->accepted);
 
 	nw_prom_family(out, "netwatch_dc_reports_rejected_total", "counter",
-	       "Reports (or frames) refused, by reason; every reason always present.");
+		       "Reports (or frames) refused, by reason; every reason always present.");
 	for (int why = NW_REJ_OK + 1; why < NW_REJ__COUNT; why++) {
 		snprintf(rest, sizeof(rest), ",reason=\"%s\"",
 			 nw_report_reject_name((enum nw_report_reject)why));
@@ -115,11 +120,11 @@ int dc_metrics_render(const struct dc_view *v, uint64_t mono_ns, struct nw_buf *
 	nw_prom_family(out, "netwatch_dc_connections_open", "gauge", "Rack connections open now.");
 	nw_prom_sample_u64(out, "netwatch_dc_connections_open", dc, NULL, v->conns_open);
 	nw_prom_family(out, "netwatch_dc_connections_accepted_total", "counter",
-	       "Rack connections accepted (including those closed at once over --max-conns).");
+		       "Rack connections accepted (including those closed at once over --max-conns).");
 	nw_prom_sample_u64(out, "netwatch_dc_connections_accepted_total", dc, NULL,
 	                   v->conns_accepted);
 	nw_prom_family(out, "netwatch_dc_connections_rejected_total", "counter",
-	       "Connections the DC closed itself, by reason (limit, idle, slow, memory, errors).");
+		       "Connections the DC closed itself, by reason (limit, idle, slow, memory, errors).");
 	for (int why = 0; why < DC_CONN__COUNT; why++) {
 		snprintf(rest, sizeof(rest), ",reason=\"%s\"",
 			 dc_conn_reject_name((enum dc_conn_reject)why));
@@ -127,11 +132,11 @@ int dc_metrics_render(const struct dc_view *v, uint64_t mono_ns, struct nw_buf *
 			           v->conn_rejected[why]);
 	}
 	nw_prom_family(out, "netwatch_dc_buffered_bytes", "gauge",
-	       "Bytes of frame buffers charged to --max-buffer over all connections (beyond each connection's 16 KiB allowance).");
+		       "Bytes of frame buffers charged to --max-buffer over all connections (beyond each connection's 16 KiB allowance).");
 	nw_prom_sample_u64(out, "netwatch_dc_buffered_bytes", dc, NULL, v->buffered_bytes);
 
 	nw_prom_family(out, "netwatch_dc_auth_required", "gauge",
-	       "1 when reports must carry a valid HMAC (--key-file), 0 when unauthenticated reports are accepted.");
+		       "1 when reports must carry a valid HMAC (--key-file), 0 when unauthenticated reports are accepted.");
 	nw_prom_sample_u64(out, "netwatch_dc_auth_required", dc, NULL, v->auth_required ? 1 : 0);
 
 	nw_prom_family(out, "netwatch_dc_build_info", "gauge", "The running build (git describe).");

@@ -49,6 +49,14 @@ static void rack_u64(struct nw_buf *b, const char *name, const struct nw_rack_vi
 	nw_prom_sample_u64(b, name, lab, extra, x);
 }
 
+/* A per-rack family of one series. */
+static void rack_family_u64(struct nw_buf *b, const char *name, const char *type,
+			    const struct nw_rack_view *v, const char *help, uint64_t x)
+{
+	nw_prom_family(b, name, type, help);
+	rack_u64(b, name, v, NULL, x);
+}
+
 /* One series of a per-rack family with one more label (key="value"). */
 static void rack_u64_by(struct nw_buf *b, const char *name, const struct nw_rack_view *v,
 			const char *key, const char *value, uint64_t x)
@@ -103,19 +111,19 @@ static const char *const dc_fail_reasons[NW_DC_FAIL__COUNT] = {
 static void dc_families(struct nw_buf *b, const struct nw_rack_view *v)
 {
 	nw_prom_family(b, "netwatch_rack_dc_connection_state", "gauge",
-	       "Connection to the DC controller: one series per state, 1 for the current one "
-	       "(disabled without --dc)");
+		       "Connection to the DC controller: one series per state, 1 for the current one "
+		       "(disabled without --dc)");
 	for (int st = 0; st < NW_DC__STATES; st++)
 		rack_u64_by(b, "netwatch_rack_dc_connection_state", v, "state", dc_states[st],
 			    (int)v->dc.state == st);
-	nw_prom_family(b, "netwatch_rack_dc_connects_total", "counter",
-	       "Connections to the DC controller established");
-	rack_u64(b, "netwatch_rack_dc_connects_total", v, NULL, v->dc.connects);
-	nw_prom_family(b, "netwatch_rack_reports_sent_total", "counter",
-	       "Reports written whole to the DC controller's connection");
-	rack_u64(b, "netwatch_rack_reports_sent_total", v, NULL, v->dc.sent);
+	rack_family_u64(b, "netwatch_rack_dc_connects_total", "counter", v,
+			"Connections to the DC controller established",
+			v->dc.connects);
+	rack_family_u64(b, "netwatch_rack_reports_sent_total", "counter", v,
+			"Reports written whole to the DC controller's connection",
+			v->dc.sent);
 	nw_prom_family(b, "netwatch_rack_reports_failed_total", "counter",
-	       "Reports that never reached the DC controller whole, by reason");
+		       "Reports that never reached the DC controller whole, by reason");
 	for (int r = 0; r < NW_DC_FAIL__COUNT; r++)
 		rack_u64_by(b, "netwatch_rack_reports_failed_total", v, "reason", dc_fail_reasons[r],
 			    v->dc.failed[r]);
@@ -126,8 +134,8 @@ static void latency_histogram(struct nw_buf *b, const struct nw_rack_view *v)
 	static const char name[] = "netwatch_latency_ms";
 
 	nw_prom_family(b, name, "histogram",
-	       "One-way latency of accepted samples (receiver rx - sender tx), milliseconds; from "
-	       "the collector's pinned counters");
+		       "One-way latency of accepted samples (receiver rx - sender tx), milliseconds; from "
+		       "the collector's pinned counters");
 	EACH_SERVER(v, e)
 	{
 		struct srv_labels l;
@@ -160,8 +168,8 @@ int nw_metrics_render(const struct nw_rack_view *v, struct nw_buf *b)
 	GAUGE_FAMILY(b, v, "netwatch_server_snr_db", "Signal-to-noise ratio of the server's tone, dB",
 		     e_->analysed, e_->snr_db);
 	nw_prom_family(b, "netwatch_rack_health_score", "gauge",
-	       "Rack health, 0..1: mean over servers that have not left of 1 - spectral_error "
-	       "(1 while up and not yet analysed, 0 when down)");
+		       "Rack health, 0..1: mean over servers that have not left of 1 - spectral_error "
+		       "(1 while up and not yet analysed, 0 when down)");
 	nw_prom_sample(b, "netwatch_rack_health_score", rack_label, NULL, v->rack_score);
 	COUNTER_FAMILY(b, v, "netwatch_packets_received_total",
 		       "Unique samples accepted from the server", received);
@@ -175,7 +183,7 @@ int nw_metrics_render(const struct nw_rack_view *v, struct nw_buf *b)
 		     "sample periods) and its stream is open", 1,
 		     e_->up);
 	nw_prom_family(b, "netwatch_server_health_state", "gauge",
-	       "Health class of the server: one series per state, 1 for the current one");
+		       "Health class of the server: one series per state, 1 for the current one");
 	EACH_SERVER(v, e)
 	{
 		struct srv_labels l;
@@ -210,7 +218,7 @@ int nw_metrics_render(const struct nw_rack_view *v, struct nw_buf *b)
 		     "One-way delay with the clock skew removed, seconds",
 		     e_->analysed && e_->skew_valid, e_->owd_s);
 	nw_prom_family(b, "netwatch_server_disturbance_period_seconds", "gauge",
-	       "Period of a periodic disturbance found in the delay or loss series, seconds");
+		       "Period of a periodic disturbance found in the delay or loss series, seconds");
 	EACH_SERVER(v, e)
 	{
 		struct srv_labels l;
@@ -243,30 +251,32 @@ int nw_metrics_render(const struct nw_rack_view *v, struct nw_buf *b)
 	PUTS(b, "\",iface=\"");
 	nw_prom_label_value(b, v->iface);
 	PUTS(b, "\"} 1\n");
-	nw_prom_family(b, "netwatch_collector_attached", "gauge",
-	       "1 while the collector is attached (socket hook: bound)");
-	rack_u64(b, "netwatch_collector_attached", v, NULL, v->attached ? 1 : 0);
-	nw_prom_family(b, "netwatch_collector_packets_total", "counter", "Frames the hook looked at");
-	rack_u64(b, "netwatch_collector_packets_total", v, NULL, v->stats.packets);
-	nw_prom_family(b, "netwatch_collector_samples_total", "counter", "Valid samples of known servers");
-	rack_u64(b, "netwatch_collector_samples_total", v, NULL, v->stats.samples);
+	rack_family_u64(b, "netwatch_collector_attached", "gauge", v,
+			"1 while the collector is attached (socket hook: bound)",
+			v->attached ? 1 : 0);
+	rack_family_u64(b, "netwatch_collector_packets_total", "counter", v,
+			"Frames the hook looked at",
+			v->stats.packets);
+	rack_family_u64(b, "netwatch_collector_samples_total", "counter", v,
+			"Valid samples of known servers",
+			v->stats.samples);
 	nw_prom_family(b, "netwatch_collector_malformed_total", "counter",
-	       "Datagrams to the NetWatch port refused, by reason");
+		       "Datagrams to the NetWatch port refused, by reason");
 	for (int r = 0; r < NW_MAL__MAX; r++)
 		rack_u64_by(b, "netwatch_collector_malformed_total", v, "reason", malformed_reasons[r],
 			    v->stats.malformed[r]);
-	nw_prom_family(b, "netwatch_collector_unknown_sender_total", "counter",
-	       "Valid samples from a server with no slot");
-	rack_u64(b, "netwatch_collector_unknown_sender_total", v, NULL, v->stats.unknown_server);
-	nw_prom_family(b, "netwatch_collector_wrong_rack_total", "counter",
-	       "Valid samples addressed to another rack id");
-	rack_u64(b, "netwatch_collector_wrong_rack_total", v, NULL, v->stats.wrong_rack);
-	nw_prom_family(b, "netwatch_collector_ring_full_total", "counter",
-	       "Samples counted but not queued because their server's ring was full");
-	rack_u64(b, "netwatch_collector_ring_full_total", v, NULL, v->stats.ring_full);
+	rack_family_u64(b, "netwatch_collector_unknown_sender_total", "counter", v,
+			"Valid samples from a server with no slot",
+			v->stats.unknown_server);
+	rack_family_u64(b, "netwatch_collector_wrong_rack_total", "counter", v,
+			"Valid samples addressed to another rack id",
+			v->stats.wrong_rack);
+	rack_family_u64(b, "netwatch_collector_ring_full_total", "counter", v,
+			"Samples counted but not queued because their server's ring was full",
+			v->stats.ring_full);
 	nw_prom_family(b, "netwatch_collector_discovery_total", "counter",
-	       "Unknown senders: reported by the kernel (sent), over its rate limit (suppressed), "
-	       "refused by userspace because the server table is full (rejected)");
+		       "Unknown senders: reported by the kernel (sent), over its rate limit (suppressed), "
+		       "refused by userspace because the server table is full (rejected)");
 	rack_u64(b, "netwatch_collector_discovery_total", v, ",result=\"sent\"", v->stats.discovery_sent);
 	rack_u64(b, "netwatch_collector_discovery_total", v, ",result=\"suppressed\"",
 		 v->stats.discovery_suppressed);
