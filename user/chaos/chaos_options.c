@@ -39,33 +39,34 @@ static struct nw_chaos_faults *faults_of(void *opts)
 	return &((struct chaos_opts *)opts)->faults;
 }
 
-/* The fault parsers: the value into the field at opt->off, and the fault's
- * NW_FAULT_* bit (opt->data) marked as asked for. */
-static int parse_duration(void *opts, const struct nw_opt *opt, const char *v, const char **why)
+/* The fault parsers: the value into the field at opt->off, and, once it is
+ * good, the fault's NW_FAULT_* bit (opt->data) marked as asked for. */
+static int asked(void *opts, const struct nw_opt *opt, int parsed)
 {
-	(void)why;
-	if (nw_chaos_parse_duration(v, (uint64_t *)((char *)opts + opt->off)))
+	if (parsed)
 		return -1;
 	faults_of(opts)->set |= (unsigned)opt->data;
 	return 0;
+}
+
+#define FIELD_AT(type, opts, opt) ((type *)((char *)(opts) + (opt)->off))
+
+static int parse_duration(void *opts, const struct nw_opt *opt, const char *v, const char **why)
+{
+	(void)why;
+	return asked(opts, opt, nw_chaos_parse_duration(v, FIELD_AT(uint64_t, opts, opt)));
 }
 
 static int parse_percent(void *opts, const struct nw_opt *opt, const char *v, const char **why)
 {
 	(void)why;
-	if (nw_chaos_parse_percent(v, (double *)((char *)opts + opt->off)))
-		return -1;
-	faults_of(opts)->set |= (unsigned)opt->data;
-	return 0;
+	return asked(opts, opt, nw_chaos_parse_percent(v, FIELD_AT(double, opts, opt)));
 }
 
 static int parse_ppm(void *opts, const struct nw_opt *opt, const char *v, const char **why)
 {
 	(void)why;
-	if (nw_chaos_parse_ppm(v, (double *)((char *)opts + opt->off)))
-		return -1;
-	faults_of(opts)->set |= (unsigned)opt->data;
-	return 0;
+	return asked(opts, opt, nw_chaos_parse_ppm(v, FIELD_AT(double, opts, opt)));
 }
 
 static int parse_outage(void *opts, const struct nw_opt *opt, const char *v, const char **why)
@@ -73,10 +74,7 @@ static int parse_outage(void *opts, const struct nw_opt *opt, const char *v, con
 	struct nw_chaos_faults *f = faults_of(opts);
 
 	(void)why;
-	if (nw_chaos_parse_outage(v, &f->outage_len_ns, &f->outage_period_ns))
-		return -1;
-	f->set |= (unsigned)opt->data;
-	return 0;
+	return asked(opts, opt, nw_chaos_parse_outage(v, &f->outage_len_ns, &f->outage_period_ns));
 }
 
 static int parse_burst(void *opts, const struct nw_opt *opt, const char *v, const char **why)
@@ -156,15 +154,19 @@ static const struct nw_opt opts[] = {
 		  "has sch_netem; else bpf for loss/duplicate/corrupt and the\n"
 		  "agent's control socket for delay/jitter)" },
 	{ "topology", 0, "NETWATCH_TOPOLOGY", NW_OPT_STRING, F(topology), .min = 1, .max = 4096,
+	  .def_s = NW_TOPOLOGY_DEFAULT,
 	  .problem = "want a file name", .arg = "FILE", .help = "default " NW_TOPOLOGY_DEFAULT },
 	{ "pin-dir", 0, "NETWATCH_PIN_DIR", NW_OPT_PATH, F(pin_dir), .max = 200,
+	  .def_s = NW_CHAOS_PIN_ROOT,
 	  .problem = dir_problem, .arg = "DIR",
 	  .help = "bpffs directory of the bpf backend's maps (default\n" NW_CHAOS_PIN_ROOT ")" },
 	{ "state-dir", 0, "NETWATCH_STATE_DIR", NW_OPT_PATH, F(state_dir), .max = 200,
+	  .def_s = NW_CHAOS_STATE_DIR,
 	  .problem = dir_problem, .arg = "DIR",
 	  .help = "where it notes what it asked each agent for, so clear\n"
 		  "and list touch only that (default " NW_CHAOS_STATE_DIR ")" },
 	{ "port", 0, "NETWATCH_PORT", NW_OPT_U64, F(port), .min = 1, .max = 65535,
+	  .def_u = NW_DEFAULT_PORT,
 	  .problem = "port must be an integer 1..65535", .arg = "P",
 	  .help = "UDP port of the samples --corrupt damages (default 9999)" },
 	/* The spelling from before the verbs clear and list. */
@@ -177,10 +179,7 @@ static const struct nw_opt opts[] = {
 };
 
 static const struct nw_cli_spec cli_spec = {
-	.tool = "netwatch-chaos",
-	.opts = opts,
-	.count = sizeof(opts) / sizeof(opts[0]),
-	.help_column = 22,
+	.tool = "netwatch-chaos", NW_CLI_TABLE(opts), .help_column = 22,
 	.usage_head =
 		"Usage: netwatch-chaos apply --rack R [--server LIST] FAULT...   (replaces)\n"
 		"       netwatch-chaos clear [--rack R [--server LIST]]   remove what it applied\n"
@@ -190,22 +189,10 @@ static const struct nw_cli_spec cli_spec = {
 		"Injects network faults on the egress of the servers' interfaces named by the\n"
 		"lab's topology file, so the rack collectors see an impaired tone.\n"
 		"\n",
-	.usage_tail =
-		"\n"
-		"Every option can also be set as NETWATCH_<NAME> (e.g. NETWATCH_LOSS=20);\n"
-		"a command-line flag wins. Exit status: 0 done, 1 a fault could not be applied\n"
-		"(or cleared), 2 bad usage. Details: docs/chaos.md.\n",
+	.env_example = "NETWATCH_LOSS=20",
+	.exit_status = "0 done, 1 a fault could not be applied\n"
+		       "(or cleared), 2 bad usage. Details: docs/chaos.md.",
 };
-
-static void defaults(struct chaos_opts *o)
-{
-	memset(o, 0, sizeof(*o));
-	o->backend = NW_BACKEND_AUTO;
-	o->topology = NW_TOPOLOGY_DEFAULT;
-	o->pin_dir = NW_CHAOS_PIN_ROOT;
-	o->state_dir = NW_CHAOS_STATE_DIR;
-	o->port = NW_DEFAULT_PORT;
-}
 
 /* The request: the verb when one was given, else what the flags and the
  * environment ask for (apply unless --clear or --list). The verb clear or
@@ -251,9 +238,10 @@ static int check_combination(const struct chaos_opts *o)
 
 enum chaos_opts_result chaos_opts_parse(int argc, char **argv, struct chaos_opts *o)
 {
+	enum nw_cli_result r;
 	int verb = -1;
 
-	defaults(o);
+	memset(o, 0, sizeof(*o));
 	/* A verb is the first argument; what follows it parses as options, the
 	 * verb standing in for the program's name. */
 	for (size_t i = 0; argc > 1 && i < sizeof(verbs) / sizeof(verbs[0]); i++)
@@ -263,21 +251,15 @@ enum chaos_opts_result chaos_opts_parse(int argc, char **argv, struct chaos_opts
 		argv++;
 		argc--;
 	}
-	switch (nw_cli_parse(&cli_spec, o, argc, argv, NULL)) {
-	case NW_CLI_RUN:
-		break;
-	case NW_CLI_DONE:
+	r = nw_cli_parse(&cli_spec, o, argc, argv);
+	if (r != NW_CLI_RUN)
+		return (enum chaos_opts_result)r;
+	/* After the table, as only the verb is not an option. */
+	if (settle_cmd(o, verb) || check_combination(o)) {
 		chaos_opts_free(o);
-		return CHAOS_OPTS_DONE;
-	case NW_CLI_BAD:
-		goto fail;
+		return CHAOS_OPTS_BAD;
 	}
-	if (settle_cmd(o, verb) || check_combination(o))
-		goto fail;
 	return CHAOS_OPTS_RUN;
-fail:
-	chaos_opts_free(o);
-	return CHAOS_OPTS_BAD;
 }
 
 const char *chaos_cmd_name(enum chaos_cmd cmd)
@@ -290,7 +272,5 @@ const char *chaos_cmd_name(enum chaos_cmd cmd)
 
 void chaos_opts_free(struct chaos_opts *o)
 {
-	free(o->servers);
-	o->servers = NULL;
-	o->nservers = 0;
+	nw_cli_free(&cli_spec, o);
 }

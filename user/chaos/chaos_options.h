@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "chaos_faults.h"
+#include "cli.h"
 
 enum nw_chaos_backend { NW_BACKEND_AUTO = 0, NW_BACKEND_NETEM, NW_BACKEND_BPF, NW_BACKEND_AGENT };
 
@@ -37,7 +38,8 @@ struct chaos_opts {
 	int verbose;
 };
 
-enum chaos_opts_result { CHAOS_OPTS_RUN = 0, CHAOS_OPTS_DONE, CHAOS_OPTS_BAD };
+enum chaos_opts_result { CHAOS_OPTS_RUN = NW_CLI_RUN, CHAOS_OPTS_DONE = NW_CLI_DONE,
+	CHAOS_OPTS_BAD = NW_CLI_BAD };
 
 /* Environment first, then argv (a flag wins). BAD has printed one line on
  * stderr; DONE has printed --help or --version. */

@@ -57,15 +57,21 @@ int nw_cli_stop_signalfd(void)
 	return signalfd(-1, &stop, SFD_CLOEXEC | SFD_NONBLOCK);
 }
 
-int nw_cli_key_file(void *opts, const struct nw_opt *opt, const char *v, const char **why)
+void nw_cli_free(const struct nw_cli_spec *spec, void *opts)
 {
-	struct nw_keys *keys = (struct nw_keys *)((char *)opts + opt->off2);
+	char *base = opts;
 
-	nw_keys_wipe(keys);
-	if (nw_keys_load(keys, v, why))
-		return -1;
-	*(const char **)((char *)opts + opt->off) = v;
-	return 0;
+	for (size_t i = 0; i < spec->count; i++) {
+		const struct nw_opt *opt = &spec->opts[i];
+
+		if (opt->kind == NW_OPT_ID_LIST) {
+			free(*(uint32_t **)(base + opt->off));
+			*(uint32_t **)(base + opt->off) = NULL;
+			*(size_t *)(base + opt->off2) = 0;
+		} else if (opt->kind == NW_OPT_KEY_FILE) {
+			nw_keys_wipe((struct nw_keys *)(base + opt->off2));
+		}
+	}
 }
 
 static int takes_value(const struct nw_opt *opt)
@@ -100,6 +106,10 @@ static int judge(const struct nw_opt *opt, void *opts, const char *v, const char
 		store_uint(field, opt->size, n);
 		return 0;
 	case NW_OPT_SECONDS:
+		if ((opt->flags & NW_OPT_ZERO_OFF) && !strcmp(v, "0")) {
+			*(double *)field = 0;
+			return 0;
+		}
 		if (nw_parse_seconds(v, opt->dmax, field) || *(double *)field < opt->dmin)
 			return -1;
 		return 0;
@@ -144,6 +154,15 @@ static int judge(const struct nw_opt *opt, void *opts, const char *v, const char
 		free(*ids);
 		*ids = NULL;
 		return nw_parse_id_list(v, opt->max, ids, (size_t *)(base + opt->off2), why);
+	}
+	case NW_OPT_KEY_FILE: {
+		struct nw_keys *keys = (struct nw_keys *)(base + opt->off2);
+
+		nw_keys_wipe(keys);
+		if (nw_keys_load(keys, v, why))
+			return -1;
+		*(const char **)field = v;
+		return 0;
 	}
 	case NW_OPT_CUSTOM:
 		return opt->parse(opts, opt, v, why);
@@ -216,17 +235,51 @@ void nw_cli_usage(const struct nw_cli_spec *spec, FILE *f)
 			fprintf(f, "%.*s\n", nl ? (int)(nl - line) : (int)strlen(line), line);
 		}
 	}
-	fputs(spec->usage_tail, f);
+	fprintf(f, "\nEvery option can also be set as NETWATCH_<NAME> (e.g. %s);\n"
+		"a command-line flag wins. Exit status: %s\n", spec->env_example, spec->exit_status);
 }
 
-enum nw_cli_result nw_cli_parse(const struct nw_cli_spec *spec, void *opts, int argc, char **argv,
-				int *on_cmdline)
+static void set_default(const struct nw_opt *opt, void *opts)
+{
+	char *base = opts;
+
+	switch (opt->kind) {
+	case NW_OPT_U64:
+	case NW_OPT_CHOICE:
+	case NW_OPT_BOOL:
+		if (opt->def_u)
+			store_uint(base + opt->off, opt->size, opt->def_u);
+		break;
+	case NW_OPT_SECONDS:
+		if (opt->def_d)
+			*(double *)(base + opt->off) = opt->def_d;
+		break;
+	case NW_OPT_ADDR:
+		if (opt->def_s)
+			nw_hostport_parse(opt->def_s, (struct sockaddr_storage *)(base + opt->off2),
+					  (socklen_t *)(base + opt->off3));
+		/* fall through */
+	case NW_OPT_STRING:
+	case NW_OPT_PATH:
+	case NW_OPT_CUSTOM:
+		if (opt->def_s)
+			*(const char **)(base + opt->off) = opt->def_s;
+		break;
+	default:
+		break;
+	}
+}
+
+static enum nw_cli_result parse(const struct nw_cli_spec *spec, void *opts, int argc,
+				 char **argv, int *on_cmdline)
 {
 	struct option lopts[spec->count + 1];
 	char shorts[spec->count + 1], src[64];
 	size_t nl = 0, ns = 0;
 	int c;
 
+	for (size_t i = 0; i < spec->count; i++)
+		set_default(&spec->opts[i], opts);
 	for (size_t i = 0; i < spec->count; i++) {
 		const struct nw_opt *opt = &spec->opts[i];
 		const char *v;
@@ -272,8 +325,7 @@ enum nw_cli_result nw_cli_parse(const struct nw_cli_spec *spec, void *opts, int 
 			return NW_CLI_DONE;
 		}
 		snprintf(src, sizeof(src), "--%s", opt->name);
-		if (on_cmdline)
-			on_cmdline[id] = 1;
+		on_cmdline[id] = 1;
 		if (apply(spec, opt, opts, optarg, src))
 			return NW_CLI_BAD;
 	}
@@ -285,4 +337,19 @@ enum nw_cli_result nw_cli_parse(const struct nw_cli_spec *spec, void *opts, int 
 		return NW_CLI_BAD;
 	}
 	return NW_CLI_RUN;
+}
+
+enum nw_cli_result nw_cli_parse(const struct nw_cli_spec *spec, void *opts, int argc,
+				char **argv)
+{
+	int on_cmdline[spec->count];
+	enum nw_cli_result r;
+
+	memset(on_cmdline, 0, sizeof(on_cmdline));
+	r = parse(spec, opts, argc, argv, on_cmdline);
+	if (r == NW_CLI_RUN && spec->check && spec->check(opts, on_cmdline))
+		r = NW_CLI_BAD;
+	if (r != NW_CLI_RUN)
+		nw_cli_free(spec, opts);
+	return r;
 }

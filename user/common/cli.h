@@ -18,11 +18,13 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 enum nw_opt_kind {
 	NW_OPT_U64,     /* decimal in min..max (NW_OPT_POW2: a power of two) into a
 			 * 1, 2, 4 or 8-byte unsigned field */
-	NW_OPT_SECONDS, /* nw_parse_seconds up to dmax, then >= dmin; a double */
+	NW_OPT_SECONDS, /* nw_parse_seconds up to dmax, then >= dmin (NW_OPT_ZERO_OFF:
+			 * or exactly "0", stored as 0); a double */
 	NW_OPT_BOOL,    /* the bare flag is 1; a value (=V, environment) is
 			 * on/off, 1/0, true/false or yes/no; an int */
 	NW_OPT_STRING,  /* min..max bytes long; a const char * to the text */
@@ -33,6 +35,8 @@ enum nw_opt_kind {
 			 * (sockaddr_storage) and its length at off3 (socklen_t) */
 	NW_OPT_ID_LIST, /* "0-7,12" (nw_parse_id_list, at most max ids): a
 			 * malloc'ed uint32_t * at off, its size_t count at off2 */
+	NW_OPT_KEY_FILE, /* a key file (keyfile.h) loaded into the struct nw_keys
+			  * at off2, its name kept at off */
 	NW_OPT_CUSTOM,  /* parse() judges and stores */
 	NW_OPT_HELP,    /* prints the generated --help and stops */
 	NW_OPT_VERSION, /* prints "<tool> <version>" and stops */
@@ -41,6 +45,7 @@ enum nw_opt_kind {
 
 #define NW_OPT_POW2 1U /* NW_OPT_U64: also a power of two */
 #define NW_OPT_OFF 2U  /* NW_OPT_ADDR: "off" stores NULL */
+#define NW_OPT_ZERO_OFF 4U /* NW_OPT_SECONDS: "0" is 0, off */
 
 struct nw_opt_choice {
 	const char *name;
@@ -67,6 +72,12 @@ struct nw_opt {
 	nw_opt_parse_fn parse;               /* CUSTOM */
 	unsigned long data;  /* CUSTOM: the parser's own datum */
 	const char *problem; /* the error after "<tool>: <src>: " */
+	/* The default, stored before the environment is read (a zeroed field
+	 * needs none): def_u for U64, CHOICE and BOOL, def_d for SECONDS, def_s
+	 * for STRING, PATH, ADDR (parsed) and CUSTOM (a const char * field). */
+	uint64_t def_u;
+	double def_d;
+	const char *def_s;
 	/* --help: "  --name ARG" (or `flag` as written) padded to the column,
 	 * then `help`, whose further lines are indented to the column. No help:
 	 * not listed. An empty help: the flag alone. */
@@ -78,23 +89,47 @@ struct nw_opt {
 /* The destination of an entry: a field of the options struct TYPE. */
 #define NW_OPT_FIELD(type, field) .off = offsetof(type, field), .size = sizeof(((type *)0)->field)
 
+/* .opts and .count of a spec from one array. */
+#define NW_CLI_TABLE(t) .opts = (t), .count = sizeof(t) / sizeof((t)[0])
+
 struct nw_cli_spec {
 	const char *tool;
 	const struct nw_opt *opts;
 	size_t count;
-	const char *usage_head; /* --help before the option lines */
-	const char *usage_tail; /* and after them */
-	int help_column;        /* where the help text of each option starts */
+	const char *usage_head;  /* --help before the option lines */
+	const char *env_example; /* --help's example variable, after the lines */
+	const char *exit_status; /* and its exit codes */
+	int help_column;         /* where the help text of each option starts */
+	/* After every option is in: the checks across options (0, or -1 after
+	 * nw_cli_bad); on_cmdline[i] is set for opts[i] given on the command line. */
+	int (*check)(void *opts, const int *on_cmdline);
 };
 
-enum nw_cli_result { NW_CLI_RUN, NW_CLI_DONE, NW_CLI_BAD };
+/* The programs' own result enums (rack_opts_result, ...) are these values. */
+enum nw_cli_result { NW_CLI_RUN = 0, NW_CLI_DONE, NW_CLI_BAD };
 
-/* Environment (in table order), then argv, into `opts`; --help and
- * --version print and give NW_CLI_DONE; NW_CLI_BAD has printed one line.
- * on_cmdline (spec->count entries, or NULL) marks the options given on the
- * command line. */
-enum nw_cli_result nw_cli_parse(const struct nw_cli_spec *spec, void *opts, int argc, char **argv,
-				int *on_cmdline);
+/* Defaults, the environment (in table order), then argv, into `opts`
+ * (zeroed by the caller), then spec->check; --help and --version print and
+ * give NW_CLI_DONE; NW_CLI_BAD has printed one line. Unless NW_CLI_RUN,
+ * nw_cli_free has been called. */
+enum nw_cli_result nw_cli_parse(const struct nw_cli_spec *spec, void *opts, int argc,
+				char **argv);
+
+/* Frees and wipes what parsing kept (id lists, keys); `opts` stays valid. */
+void nw_cli_free(const struct nw_cli_spec *spec, void *opts);
+
+/* A program's <prefix>_opts_parse(argc, argv, TYPE *) (the result as
+ * enum <prefix>_opts_result) and <prefix>_opts_free(TYPE *) over its SPEC. */
+#define NW_CLI_DEFINE(prefix, type, spec)                                                  \
+	enum prefix##_opts_result prefix##_opts_parse(int argc, char **argv, type *o)      \
+	{                                                                                  \
+		memset(o, 0, sizeof(*o));                                                  \
+		return (enum prefix##_opts_result)nw_cli_parse(&(spec), o, argc, argv);    \
+	}                                                                                  \
+	void prefix##_opts_free(type *o)                                                   \
+	{                                                                                  \
+		nw_cli_free(&(spec), o);                                                   \
+	}
 
 /* The generated --help. */
 void nw_cli_usage(const struct nw_cli_spec *spec, FILE *f);
@@ -108,10 +143,6 @@ void nw_cli_printable(char *out, size_t size, const char *in);
 
 /* 1/on/true/yes or 0/off/false/no. 0, or -1 for anything else. */
 int nw_cli_parse_bool(const char *v, int *out);
-
-/* NW_OPT_CUSTOM parser of --key-file: loads the key (keyfile.h) into the
- * struct nw_keys at off2 and keeps the file name at off. */
-int nw_cli_key_file(void *opts, const struct nw_opt *opt, const char *v, const char **why);
 
 /* Blocks SIGINT, SIGTERM and SIGHUP, ignores SIGPIPE and returns a
  * non-blocking signalfd for them (-1 on failure): the daemons stop through

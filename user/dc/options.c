@@ -8,9 +8,7 @@
 
 #include "cli.h"
 #include "dc_conn.h"
-#include "hostport.h"
 #include "http_server.h"
-#include "argnum.h"
 #include "report.h"
 
 #define F(field) NW_OPT_FIELD(struct dc_opts, field)
@@ -33,25 +31,13 @@ static int parse_dc_id(void *opts, const struct nw_opt *opt, const char *v, cons
 	return 0;
 }
 
-static int parse_max_skew(void *opts, const struct nw_opt *opt, const char *v, const char **why)
-{
-	struct dc_opts *o = opts;
-
-	(void)opt;
-	(void)why;
-	if (!strcmp(v, "0")) {
-		o->max_skew_s = 0;
-		return 0;
-	}
-	return nw_parse_seconds(v, 1e9, &o->max_skew_s) || o->max_skew_s < 1 ? -1 : 0;
-}
-
 static const struct nw_opt opts[] = {
-	{ "listen", 0, "NETWATCH_LISTEN", NW_OPT_ADDR, 0, F(listen),
+	{ "listen", 0, "NETWATCH_LISTEN", NW_OPT_ADDR, 0, F(listen), .def_s = "0.0.0.0:9990",
 	  .off2 = offsetof(struct dc_opts, listen_addr), .off3 = offsetof(struct dc_opts, listen_len),
 	  .problem = "listen must be ADDR:PORT (IPv6 in brackets)", .arg = "ADDR:PORT",
 	  .help = "where racks connect (default 0.0.0.0:9990; [::]:9990 for IPv6)" },
-	{ "dc-id", 0, "NETWATCH_DC_ID", NW_OPT_CUSTOM, .parse = parse_dc_id, .arg = "ID",
+	{ "dc-id", 0, "NETWATCH_DC_ID", NW_OPT_CUSTOM, F(dc_id), .parse = parse_dc_id, .def_s = "0",
+	  .arg = "ID",
 	  .help = "datacenter name in metrics and JSON: 1..128 printable\n"
 		  "ASCII characters (default \"0\")" },
 	{ "racks", 0, "NETWATCH_RACKS", NW_OPT_U64, F(racks), .max = NW_REPORT_MAX_RACK + 1ULL,
@@ -59,38 +45,46 @@ static const struct nw_opt opts[] = {
 	  .help = "expected racks 0..N-1, 0..65536 (default 0); one that never\n"
 		  "reports counts 0 in the DC score" },
 	{ "max-racks", 0, "NETWATCH_MAX_RACKS", NW_OPT_U64, F(max_racks), .min = 1,
-	  .max = NW_REPORT_MAX_RACK + 1ULL, .problem = "max-racks must be an integer 1..65536",
+	  .max = NW_REPORT_MAX_RACK + 1ULL, .def_u = 4096,
+	  .problem = "max-racks must be an integer 1..65536",
 	  .arg = "N", .help = "racks the DC keeps at most, expected included (default 4096)" },
 	{ "stale", 0, "NETWATCH_STALE", NW_OPT_SECONDS, F(stale_s), .dmin = 0.1, .dmax = 86400,
+	  .def_d = 5.0,
 	  .problem = "stale must be seconds, 0.1..86400", .arg = "S",
 	  .help = "a rack without a report for S seconds is stale and counts 0\n"
 		  "(default 5: five missed 1 s rack intervals)" },
-	{ "max-skew", 0, "NETWATCH_MAX_SKEW", NW_OPT_CUSTOM, .parse = parse_max_skew,
+	{ "max-skew", 0, "NETWATCH_MAX_SKEW", NW_OPT_SECONDS, NW_OPT_ZERO_OFF, F(max_skew_s),
+	  .dmin = 1, .dmax = 1e9, .def_d = 300.0,
 	  .problem = "max-skew must be 0 (off) or seconds >= 1", .arg = "S",
 	  .help = "refuse reports whose time is more than S seconds away from\n"
 		  "this host's clock, 0 = off (default 300)" },
 	{ "metrics", 0, "NETWATCH_METRICS", NW_OPT_ADDR, NW_OPT_OFF, F(metrics),
+	  .def_s = NW_HTTP_DEFAULT,
 	  .off2 = offsetof(struct dc_opts, metrics_addr),
 	  .off3 = offsetof(struct dc_opts, metrics_len),
 	  .problem = "metrics must be ADDR:PORT (IPv6 in brackets) or off", .arg = "ADDR:PORT",
 	  .help = "serve /metrics, /healthz and /api/v1/dc here\n"
 		  "(default 0.0.0.0:8000; off disables)" },
-	{ "key-file", 0, "NETWATCH_KEY_FILE", NW_OPT_CUSTOM, F(key_file),
-	  .off2 = offsetof(struct dc_opts, keys), .parse = nw_cli_key_file, .arg = "FILE",
+	{ "key-file", 0, "NETWATCH_KEY_FILE", NW_OPT_KEY_FILE, F(key_file),
+	  .off2 = offsetof(struct dc_opts, keys), .arg = "FILE",
 	  .help = "shared key (64 hex digits, mode 600): reports without a\n"
 		  "valid HMAC are refused" },
 	{ "max-conns", 0, "NETWATCH_MAX_CONNS", NW_OPT_U64, F(max_conns), .min = 1, .max = 1000000,
+	  .def_u = 1024,
 	  .problem = "max-conns must be an integer 1..1000000", .arg = "N",
 	  .help = "rack connections open at once, 1..1000000 (default 1024)" },
 	{ "idle-timeout", 0, "NETWATCH_IDLE_TIMEOUT", NW_OPT_SECONDS, F(idle_timeout_s),
-	  .dmin = 0.1, .dmax = 86400, .problem = "idle-timeout must be seconds, 0.1..86400",
+	  .dmin = 0.1, .dmax = 86400, .def_d = 30.0,
+	  .problem = "idle-timeout must be seconds, 0.1..86400",
 	  .arg = "S", .help = "close a connection silent for S seconds (default 30)" },
 	{ "frame-timeout", 0, "NETWATCH_FRAME_TIMEOUT", NW_OPT_SECONDS, F(frame_timeout_s),
-	  .dmin = 0.1, .dmax = 3600, .problem = "frame-timeout must be seconds, 0.1..3600",
+	  .dmin = 0.1, .dmax = 3600, .def_d = 10.0,
+	  .problem = "frame-timeout must be seconds, 0.1..3600",
 	  .arg = "S", .help = "close a connection whose frame is not complete S seconds\n"
 			      "after its first byte (default 10)" },
 	{ "max-buffer", 0, "NETWATCH_MAX_BUFFER", NW_OPT_U64, F(max_buffer), .min = 8ULL << 20,
-	  .max = 4ULL << 30, .problem = "max-buffer must be bytes, 8388608..4294967296",
+	  .max = 4ULL << 30, .def_u = DC_BUFFER_BUDGET_DEFAULT,
+	  .problem = "max-buffer must be bytes, 8388608..4294967296",
 	  .arg = "BYTES", .help = "frame buffers over all connections, 8 MiB..4 GiB\n"
 				  "(default 67108864)" },
 	{ "duration", 0, "NETWATCH_DURATION", NW_OPT_SECONDS, F(duration_s), .dmax = 1e9,
@@ -103,67 +97,32 @@ static const struct nw_opt opts[] = {
 	{ "version", 0, NULL, NW_OPT_VERSION, .help = "print the version" },
 };
 
+
+static const struct nw_cli_spec cli_spec;
+
+static int check_combination(void *opts, const int *on_cmdline)
+{
+	const struct dc_opts *o = opts;
+
+	(void)on_cmdline;
+	if (o->racks > o->max_racks)
+		return nw_cli_bad(&cli_spec, "--racks", "more expected racks than --max-racks");
+	if (o->max_buffer < NW_REPORT_HDR_LEN + NW_REPORT_MAX_PAYLOAD + NW_REPORT_MAC_LEN)
+		return nw_cli_bad(&cli_spec, "--max-buffer", "smaller than one largest frame");
+	return 0;
+}
+
 static const struct nw_cli_spec cli_spec = {
-	.tool = "netwatch-dc",
-	.opts = opts,
-	.count = sizeof(opts) / sizeof(opts[0]),
-	.help_column = 24,
+	.tool = "netwatch-dc", NW_CLI_TABLE(opts), .help_column = 24,
 	.usage_head =
 		"Usage: netwatch-dc [OPTION]...\n"
 		"Datacenter controller: receives one report per interval from every rack\n"
 		"controller (TCP, docs/report-protocol.md) and serves the DC's health\n"
 		"(docs/dc.md).\n"
 		"\n",
-	.usage_tail =
-		"\n"
-		"Every option can also be set as NETWATCH_<NAME> (e.g. NETWATCH_DC_ID);\n"
-		"a command-line flag wins. Exit status: 0 ok, 1 runtime failure, 2 bad usage.\n",
+	.env_example = "NETWATCH_DC_ID",
+	.exit_status = "0 ok, 1 runtime failure, 2 bad usage.",
+	.check = check_combination,
 };
 
-static void defaults(struct dc_opts *o)
-{
-	memset(o, 0, sizeof(*o));
-	o->listen = "0.0.0.0:9990";
-	nw_hostport_parse(o->listen, &o->listen_addr, &o->listen_len);
-	o->dc_id = "0";
-	o->max_racks = 4096;
-	o->stale_s = 5.0;
-	o->max_skew_s = 300.0;
-	o->metrics = NW_HTTP_DEFAULT;
-	nw_hostport_parse(o->metrics, &o->metrics_addr, &o->metrics_len);
-	o->max_conns = 1024;
-	o->idle_timeout_s = 30.0;
-	o->frame_timeout_s = 10.0;
-	o->max_buffer = DC_BUFFER_BUDGET_DEFAULT;
-}
-
-enum dc_opts_result dc_opts_parse(int argc, char **argv, struct dc_opts *o)
-{
-	defaults(o);
-	switch (nw_cli_parse(&cli_spec, o, argc, argv, NULL)) {
-	case NW_CLI_RUN:
-		break;
-	case NW_CLI_DONE:
-		dc_opts_free(o);
-		return DC_OPTS_DONE;
-	case NW_CLI_BAD:
-		goto fail;
-	}
-	if (o->racks > o->max_racks) {
-		nw_cli_bad(&cli_spec, "--racks", "more expected racks than --max-racks");
-		goto fail;
-	}
-	if (o->max_buffer < NW_REPORT_HDR_LEN + NW_REPORT_MAX_PAYLOAD + NW_REPORT_MAC_LEN) {
-		nw_cli_bad(&cli_spec, "--max-buffer", "smaller than one largest frame");
-		goto fail;
-	}
-	return DC_OPTS_RUN;
-fail:
-	dc_opts_free(o);
-	return DC_OPTS_BAD;
-}
-
-void dc_opts_free(struct dc_opts *o)
-{
-	nw_keys_wipe(&o->keys);
-}
+NW_CLI_DEFINE(dc, struct dc_opts, cli_spec)

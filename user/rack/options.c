@@ -80,10 +80,12 @@ static const struct nw_opt opts[O__COUNT] = {
 		      .problem = "not a valid interface name",
 		      .arg = "IFNAME", .help = "interface to attach to (required unless --hook socket)" },
 	[O_HOOK] = { "hook", 0, "NETWATCH_HOOK", NW_OPT_CHOICE, F(hook), .choices = hooks,
+		     .def_u = NW_HOOK_AUTO,
 		     .problem = "hook must be auto, xdp, xdpgeneric, tc or socket",
 		     .arg = "HOOK", .help = "auto|xdp|xdpgeneric|tc|socket (default auto: xdp, then\n"
 					    "xdpgeneric, then tc)" },
 	[O_PORT] = { "port", 0, "NETWATCH_PORT", NW_OPT_U64, F(port), .min = 1, .max = 65535,
+		     .def_u = NW_DEFAULT_PORT,
 		     .problem = "port must be an integer 1..65535",
 		     .arg = "P", .help = "UDP port of the samples (default 9999)" },
 	[O_LISTEN] = { "listen", 0, "NETWATCH_LISTEN", NW_OPT_CUSTOM, .parse = parse_listen,
@@ -95,36 +97,44 @@ static const struct nw_opt opts[O__COUNT] = {
 			.off2 = offsetof(struct rack_opts, nservers), .max = NW_MAX_SLOTS_LIMIT,
 			.arg = "LIST", .help = "register these server ids, e.g. 0-7,12" },
 	[O_DISCOVER] = { "discover", 0, "NETWATCH_DISCOVER", NW_OPT_CHOICE, F(discover),
+			 .def_u = 1,
 			 .choices = on_off, .problem = "discover must be on or off",
 			 .arg = "on|off",
 			 .help = "register unknown senders as they appear (default on)" },
 	[O_MAX_SERVERS] = { "max-servers", 0, "NETWATCH_MAX_SERVERS", NW_OPT_U64, F(max_servers),
+			    .def_u = NW_MAX_SLOTS_DEFAULT,
 			    .min = 1, .max = NW_MAX_SLOTS_LIMIT,
 			    .problem = "max-servers must be an integer 1..65536", .arg = "N",
 			    .help = "server slots, 1..65536 (default 1024; pinned maps keep theirs)" },
 	[O_RING_BYTES] = { "ring-bytes", 0, "NETWATCH_RING_BYTES", NW_OPT_U64, NW_OPT_POW2,
+			   .def_u = NW_RING_BYTES_DEFAULT,
 			   F(ring_bytes), .min = 4096, .max = 1U << 30,
 			   .problem = "ring-bytes must be a power of two, 4096..1073741824",
 			   .arg = "N",
 			   .help = "per-server ring size, power of two >= 4096 (default 16384)" },
 	[O_PIN_DIR] = { "pin-dir", 0, "NETWATCH_PIN_DIR", NW_OPT_PATH, F(pin_dir), .max = 3000,
+			.def_s = NW_PIN_ROOT,
 			.problem = "pin-dir must be an absolute path",
 			.arg = "DIR", .help = "bpffs directory; maps live in DIR/rack<N>/ (default\n"
 					      "/sys/fs/bpf/netwatch)" },
 	[O_STATE_DIR] = { "state-dir", 0, "NETWATCH_STATE_DIR", NW_OPT_PATH, F(state_dir),
+			  .def_s = "/run/netwatch",
 			  .max = 3000, .problem = "state-dir must be an absolute path",
 			  .arg = "DIR",
 			  .help = "where the socket hook keeps its counters across restarts\n"
 				  "(default /run/netwatch; file rack<N>.socket-state)" },
 	[O_INTERVAL] = { "interval", 0, "NETWATCH_INTERVAL", NW_OPT_SECONDS, F(interval),
+			 .def_d = 1.0,
 			 .dmin = 0.001, .dmax = 3600,
 			 .problem = "interval must be seconds, 0.001..3600",
 			 .arg = "S", .help = "dump / flush interval in seconds (default 1)" },
 	[O_WINDOW] = { "window", 0, "NETWATCH_WINDOW", NW_OPT_U64, NW_OPT_POW2, F(window),
+		       .def_u = NW_ANALYSIS_WINDOW_DEFAULT,
 		       .min = 64, .max = 4096, .problem = "window must be a power of two, 64..4096",
 		       .arg = "N", .help = "analysis window in slots, a power of two 64..4096\n"
 					   "(default 256: 12.8 s at 20 Hz; docs/analysis.md)" },
 	[O_HORIZON] = { "horizon", 0, "NETWATCH_HORIZON", NW_OPT_SECONDS, F(horizon), .dmin = 20,
+			.def_d = NW_ANALYSIS_HORIZON_DEFAULT,
 			.dmax = 3600, .problem = "horizon must be seconds, 20..3600",
 			.arg = "S", .help = "history for disturbance periods and clock skew,\n"
 					    "seconds 20..3600 (default 60)" },
@@ -136,6 +146,7 @@ static const struct nw_opt opts[O__COUNT] = {
 			   .arg = "FILE",
 			   .help = "append '<server_id> <seq> <tx_ns> <rx_ns> <flags>' per record" },
 	[O_METRICS] = { "metrics", 0, "NETWATCH_METRICS", NW_OPT_ADDR, NW_OPT_OFF, F(metrics),
+			.def_s = NW_HTTP_DEFAULT,
 			.off2 = offsetof(struct rack_opts, metrics_addr),
 			.off3 = offsetof(struct rack_opts, metrics_len),
 			.problem = "metrics must be ADDR:PORT (IPv6 in brackets) or off",
@@ -146,8 +157,8 @@ static const struct nw_opt opts[O__COUNT] = {
 		   .problem = "dc must be HOST[:PORT] (IPv6 in brackets)",
 		   .arg = "HOST[:PORT]", .help = "send a report every interval to this DC controller\n"
 						 "(default port 9990; docs/report-protocol.md)" },
-	[O_KEY_FILE] = { "key-file", 0, "NETWATCH_KEY_FILE", NW_OPT_CUSTOM, F(key_file),
-			 .off2 = offsetof(struct rack_opts, keys), .parse = nw_cli_key_file,
+	[O_KEY_FILE] = { "key-file", 0, "NETWATCH_KEY_FILE", NW_OPT_KEY_FILE, F(key_file),
+			 .off2 = offsetof(struct rack_opts, keys),
 			 .arg = "FILE",
 			 .help = "shared key (64 hex digits, mode 600): HMAC on reports,\n"
 				 "samples without a valid SipHash tag are refused" },
@@ -165,41 +176,13 @@ static const struct nw_opt opts[O__COUNT] = {
 	[O_VERSION] = { "version", 0, NULL, NW_OPT_VERSION, .help = "print the version" },
 };
 
-static const struct nw_cli_spec cli_spec = {
-	.tool = "netwatch-rack",
-	.opts = opts,
-	.count = O__COUNT,
-	.help_column = 22,
-	.usage_head =
-		"Usage: netwatch-rack [OPTION]...\n"
-		"Rack controller: collects NetWatch tone samples with eBPF (or a UDP socket)\n"
-		"into per-server counters and records, kept in pinned maps across restarts.\n"
-		"\n",
-	.usage_tail =
-		"\n"
-		"Every option can also be set as NETWATCH_<NAME> (e.g. NETWATCH_RING_BYTES);\n"
-		"a command-line flag wins. Exit status: 0 ok, 1 runtime failure, 2 bad usage.\n",
-};
 
-static void defaults(struct rack_opts *o)
-{
-	memset(o, 0, sizeof(*o));
-	o->hook = NW_HOOK_AUTO;
-	o->port = NW_DEFAULT_PORT;
-	o->discover = 1;
-	o->max_servers = NW_MAX_SLOTS_DEFAULT;
-	o->ring_bytes = NW_RING_BYTES_DEFAULT;
-	o->pin_dir = NW_PIN_ROOT;
-	o->state_dir = "/run/netwatch";
-	o->interval = 1.0;
-	o->window = NW_ANALYSIS_WINDOW_DEFAULT;
-	o->horizon = NW_ANALYSIS_HORIZON_DEFAULT;
-	o->metrics = NW_HTTP_DEFAULT;
-	nw_hostport_parse(o->metrics, &o->metrics_addr, &o->metrics_len);
-}
+static const struct nw_cli_spec cli_spec;
 
-static int check_combination(const struct rack_opts *o, const int *on_cmdline)
+static int check_combination(void *opts, const int *on_cmdline)
 {
+	const struct rack_opts *o = opts;
+
 	if (o->unpin) {
 		for (int id = 0; id < O__COUNT; id++)
 			if (on_cmdline[id] && id != O_RACK && id != O_PIN_DIR && id != O_STATE_DIR &&
@@ -215,32 +198,16 @@ static int check_combination(const struct rack_opts *o, const int *on_cmdline)
 	return 0;
 }
 
-enum rack_opts_result rack_opts_parse(int argc, char **argv, struct rack_opts *o)
-{
-	int on_cmdline[O__COUNT] = { 0 };
+static const struct nw_cli_spec cli_spec = {
+	.tool = "netwatch-rack", NW_CLI_TABLE(opts), .help_column = 22,
+	.usage_head =
+		"Usage: netwatch-rack [OPTION]...\n"
+		"Rack controller: collects NetWatch tone samples with eBPF (or a UDP socket)\n"
+		"into per-server counters and records, kept in pinned maps across restarts.\n"
+		"\n",
+	.env_example = "NETWATCH_RING_BYTES",
+	.exit_status = "0 ok, 1 runtime failure, 2 bad usage.",
+	.check = check_combination,
+};
 
-	defaults(o);
-	switch (nw_cli_parse(&cli_spec, o, argc, argv, on_cmdline)) {
-	case NW_CLI_RUN:
-		break;
-	case NW_CLI_DONE:
-		rack_opts_free(o);
-		return RACK_OPTS_DONE;
-	case NW_CLI_BAD:
-		goto fail;
-	}
-	if (check_combination(o, on_cmdline))
-		goto fail;
-	return RACK_OPTS_RUN;
-fail:
-	rack_opts_free(o);
-	return RACK_OPTS_BAD;
-}
-
-void rack_opts_free(struct rack_opts *o)
-{
-	nw_keys_wipe(&o->keys);
-	free(o->servers);
-	o->servers = NULL;
-	o->nservers = 0;
-}
+NW_CLI_DEFINE(rack, struct rack_opts, cli_spec)

@@ -46,6 +46,23 @@ static enum chaos_opts_result parse(struct chaos_opts *o, const char *first, ...
 	return chaos_opts_parse(argc, argv, o);
 }
 
+/* Each row an argv (after the program's name) that must be refused. */
+static void assert_all_refused(const char *const (*cases)[6], size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		char *argv[8] = { (char *)"netwatch-chaos" };
+		struct chaos_opts o;
+		int argc = 1;
+
+		for (int j = 0; j < 6 && cases[i][j]; j++)
+			argv[argc++] = (char *)cases[i][j];
+		argv[argc] = NULL;
+		if (chaos_opts_parse(argc, argv, &o) != CHAOS_OPTS_BAD)
+			fail_msg("case %zu (%s %s ...) accepted", i, cases[i][0],
+				 cases[i][1] ? cases[i][1] : "");
+	}
+}
+
 static void test_seed_interface(void **state)
 {
 	struct chaos_opts o;
@@ -157,17 +174,7 @@ static void test_bad_input(void **state)
 	};
 
 	(void)state;
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		char *argv[8] = { (char *)"netwatch-chaos" };
-		struct chaos_opts o;
-		int argc = 1;
-
-		for (int j = 0; j < 6 && cases[i][j]; j++)
-			argv[argc++] = (char *)cases[i][j];
-		argv[argc] = NULL;
-		if (chaos_opts_parse(argc, argv, &o) != CHAOS_OPTS_BAD)
-			fail_msg("case %zu (%s %s ...) accepted", i, cases[i][0], cases[i][1]);
-	}
+	assert_all_refused(cases, sizeof(cases) / sizeof(cases[0]));
 }
 
 /* Everything a parse decides, compared field by field. */
@@ -254,18 +261,7 @@ static void test_verbs_refused(void **state)
 	};
 
 	(void)state;
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		char *argv[8] = { (char *)"netwatch-chaos" };
-		struct chaos_opts o;
-		int argc = 1;
-
-		for (int j = 0; j < 6 && cases[i][j]; j++)
-			argv[argc++] = (char *)cases[i][j];
-		argv[argc] = NULL;
-		if (chaos_opts_parse(argc, argv, &o) != CHAOS_OPTS_BAD)
-			fail_msg("case %zu (%s %s ...) accepted", i, cases[i][0],
-				 cases[i][1] ? cases[i][1] : "");
-	}
+	assert_all_refused(cases, sizeof(cases) / sizeof(cases[0]));
 }
 
 static void test_env_fallback(void **state)
