@@ -7,69 +7,32 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int parse_port(const char *s, uint16_t *port)
-{
-	char *end;
-	unsigned long v;
-
-	if (*s < '0' || *s > '9')
-		return -1;
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno || *end != '\0' || v == 0 || v > 65535)
-		return -1;
-	*port = (uint16_t)v;
-	return 0;
-}
-
-static int set_host(const char *h, size_t n, char *host, size_t hostlen, const char *s, char *err,
-		    size_t errlen)
-{
-	if (n == 0) {
-		snprintf(err, errlen, "--controller '%s': empty host", s);
-		return -1;
-	}
-	if (n >= hostlen) {
-		snprintf(err, errlen, "--controller: host longer than %zu characters", hostlen - 1);
-		return -1;
-	}
-	memcpy(host, h, n);
-	host[n] = '\0';
-	return 0;
-}
+#include "hostport.h"
 
 int nw_split_hostport(const char *s, uint16_t default_port, char *host, size_t hostlen,
 		      uint16_t *port, char *err, size_t errlen)
 {
-	const char *colon;
+	struct nw_hostport_parts p;
+	enum nw_hostport_split_result cut = nw_hostport_split(s, &p);
 
 	*port = default_port;
-	if (s[0] == '[') {
-		const char *close = strchr(s, ']');
-
-		if (!close) {
-			snprintf(err, errlen, "--controller '%s': missing ']'", s);
-			return -1;
-		}
-		if (set_host(s + 1, (size_t)(close - s - 1), host, hostlen, s, err, errlen) < 0)
-			return -1;
-		if (close[1] == '\0')
-			return 0;
-		if (close[1] != ':' || parse_port(close + 2, port) < 0) {
-			snprintf(err, errlen, "--controller '%s': want [IPV6]:PORT with PORT in 1..65535", s);
-			return -1;
-		}
-		return 0;
-	}
-	colon = strchr(s, ':');
-	if (colon && strchr(colon + 1, ':'))
-		return set_host(s, strlen(s), host, hostlen, s, err, errlen); /* bare IPv6 */
-	if (!colon)
-		return set_host(s, strlen(s), host, hostlen, s, err, errlen);
-	if (set_host(s, (size_t)(colon - s), host, hostlen, s, err, errlen) < 0)
+	if (cut == NW_HOSTPORT_UNCLOSED) {
+		snprintf(err, errlen, "--controller '%s': missing ']'", s);
 		return -1;
-	if (parse_port(colon + 1, port) < 0) {
-		snprintf(err, errlen, "--controller '%s': port must be 1..65535", s);
+	}
+	switch (nw_hostport_copy_host(&p, host, hostlen)) {
+	case -1:
+		snprintf(err, errlen, "--controller '%s': empty host", s);
+		return -1;
+	case -2:
+		snprintf(err, errlen, "--controller: host longer than %zu characters", hostlen - 1);
+		return -1;
+	}
+	if (cut == NW_HOSTPORT_TRAILING || (p.port && nw_port_parse(p.port, port) < 0)) {
+		if (p.bracketed)
+			snprintf(err, errlen, "--controller '%s': want [IPV6]:PORT with PORT in 1..65535", s);
+		else
+			snprintf(err, errlen, "--controller '%s': port must be 1..65535", s);
 		return -1;
 	}
 	return 0;

@@ -7,12 +7,15 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-#define NW_HOST_MAX 256
+#include "hostport.h"
+
+#define NW_HOST_MAX NW_HOSTPORT_HOST_MAX
 
 /*
  * Splits "1.2.3.4:9999", "[::1]:9999", "[::1]", bare "::1", "host" or
- * "host:port" into host and port (default_port when absent). Two or more
- * colons without brackets are a bare IPv6 address, never host:port.
+ * "host:port" into host and port (default_port when absent): the syntax of
+ * nw_hostport_split (hostport.h), with --controller's error lines. The host
+ * is not judged here: getaddrinfo does that ("[fe80::1%lo]" is fine).
  */
 int nw_split_hostport(const char *s, uint16_t default_port, char *host, size_t hostlen,
 		      uint16_t *port, char *err, size_t errlen);

@@ -33,49 +33,34 @@ enum {
 	O_VERSION,
 };
 
-struct opt_spec {
+/* The one declaration of the agent's options: entry i is option id i (its
+ * value's slot) for i < O__N; val is what getopt_long returns for it. */
+static const struct opt_spec {
 	const char *name;
-	const char *env;
+	const char *env; /* NULL: command line only */
+	int has_arg;
+	int val;
+} specs[] = {
+	{"controller", "NETWATCH_CONTROLLER", required_argument, O_CONTROLLER},
+	{"rack", "NETWATCH_RACK", required_argument, O_RACK},
+	{"server", "NETWATCH_SERVER", required_argument, O_SERVER},
+	{"servers", "NETWATCH_SERVERS", required_argument, O_SERVERS},
+	{"rate", "NETWATCH_RATE", required_argument, O_RATE},
+	{"freq", "NETWATCH_FREQ", required_argument, O_FREQ},
+	{"amplitude", "NETWATCH_AMPLITUDE", required_argument, O_AMPLITUDE},
+	{"count", "NETWATCH_COUNT", required_argument, O_COUNT},
+	{"duration", "NETWATCH_DURATION", required_argument, O_DURATION},
+	{"impair", "NETWATCH_IMPAIR", required_argument, O_IMPAIR},
+	{"source", "NETWATCH_SOURCE", required_argument, O_SOURCE},
+	{"quiet", "NETWATCH_QUIET", no_argument, 'q'},
+	{"verbose", "NETWATCH_VERBOSE", no_argument, 'v'},
+	{"key-file", "NETWATCH_KEY_FILE", required_argument, O_KEY_FILE},
+	{"control", "NETWATCH_CONTROL", required_argument, O_CONTROL},
+	{"help", NULL, no_argument, 'h'},
+	{"version", NULL, no_argument, O_VERSION},
 };
 
-static const struct opt_spec specs[O__N] = {
-	[O_CONTROLLER] = {"controller", "NETWATCH_CONTROLLER"},
-	[O_RACK] = {"rack", "NETWATCH_RACK"},
-	[O_SERVER] = {"server", "NETWATCH_SERVER"},
-	[O_SERVERS] = {"servers", "NETWATCH_SERVERS"},
-	[O_RATE] = {"rate", "NETWATCH_RATE"},
-	[O_FREQ] = {"freq", "NETWATCH_FREQ"},
-	[O_AMPLITUDE] = {"amplitude", "NETWATCH_AMPLITUDE"},
-	[O_COUNT] = {"count", "NETWATCH_COUNT"},
-	[O_DURATION] = {"duration", "NETWATCH_DURATION"},
-	[O_IMPAIR] = {"impair", "NETWATCH_IMPAIR"},
-	[O_SOURCE] = {"source", "NETWATCH_SOURCE"},
-	[O_QUIET] = {"quiet", "NETWATCH_QUIET"},
-	[O_VERBOSE] = {"verbose", "NETWATCH_VERBOSE"},
-	[O_KEY_FILE] = {"key-file", "NETWATCH_KEY_FILE"},
-	[O_CONTROL] = {"control", "NETWATCH_CONTROL"},
-};
-
-static const struct option longopts[] = {
-	{"controller", required_argument, NULL, O_CONTROLLER},
-	{"rack", required_argument, NULL, O_RACK},
-	{"server", required_argument, NULL, O_SERVER},
-	{"servers", required_argument, NULL, O_SERVERS},
-	{"rate", required_argument, NULL, O_RATE},
-	{"freq", required_argument, NULL, O_FREQ},
-	{"amplitude", required_argument, NULL, O_AMPLITUDE},
-	{"count", required_argument, NULL, O_COUNT},
-	{"duration", required_argument, NULL, O_DURATION},
-	{"impair", required_argument, NULL, O_IMPAIR},
-	{"source", required_argument, NULL, O_SOURCE},
-	{"key-file", required_argument, NULL, O_KEY_FILE},
-	{"control", required_argument, NULL, O_CONTROL},
-	{"quiet", no_argument, NULL, 'q'},
-	{"verbose", no_argument, NULL, 'v'},
-	{"help", no_argument, NULL, 'h'},
-	{"version", no_argument, NULL, O_VERSION},
-	{NULL, 0, NULL, 0},
-};
+#define NSPECS (sizeof(specs) / sizeof(specs[0]))
 
 /* A raw value and where it came from, so an error can name the right source. */
 struct raw {
@@ -294,6 +279,7 @@ static enum nw_opts_result validate(const struct raw *r, struct nw_opts *o, char
 enum nw_opts_result nw_opts_parse(int argc, char **argv, struct nw_opts *o, char *err,
 				  size_t errlen)
 {
+	struct option longopts[NSPECS + 1];
 	struct raw r;
 	int c, idx;
 
@@ -304,6 +290,9 @@ enum nw_opts_result nw_opts_parse(int argc, char **argv, struct nw_opts *o, char
 	o->amplitude = 1.0;
 
 	memset(&r, 0, sizeof(r));
+	for (size_t i = 0; i < NSPECS; i++)
+		longopts[i] = (struct option){specs[i].name, specs[i].has_arg, NULL, specs[i].val};
+	longopts[NSPECS] = (struct option){0};
 	for (int i = 0; i < O__N; i++) {
 		const char *e = getenv(specs[i].env);
 

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* netwatch-chaos: fault injection on the lab's (or real nodes') agent-side
- * interfaces, resolved from a topology file. */
+ * interfaces, resolved from a topology file. The verb (apply, clear, list:
+ * chaos_options.h) picks what is done to each selected target (run.c). */
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
@@ -90,55 +91,31 @@ static const struct nw_chaos_target *done_before(const struct chaos_opts *o,
 	return NULL;
 }
 
-int main(int argc, char **argv)
+/* What each verb does to one selected target, in that target's namespace
+ * (ifindex 0 when the namespace is gone). */
+static int (*const per_target[])(const struct chaos_ctx *c, const struct nw_chaos_target *t,
+				 int ifindex) = {
+	[CHAOS_APPLY] = chaos_apply_target,
+	[CHAOS_CLEAR] = chaos_clear_target,
+	[CHAOS_LIST] = chaos_list_target,
+};
+
+/* The verb on every selected target. 0 done, 1 something failed (said). */
+static int run_targets(const struct chaos_ctx *c, const struct nw_chaos_topology *topo)
 {
-	struct nw_log log = { .min_level = NW_LOG_INFO };
-	struct chaos_opts o;
-	struct nw_chaos_topology topo;
-	struct chaos_ctx c = { .o = &o, .log = &log, .home_ns = -1 };
+	const struct chaos_opts *o = c->o;
 	char err[512];
-	size_t count;
 	int failed = 0;
 
-	switch (chaos_opts_parse(argc, argv, &o)) {
-	case CHAOS_OPTS_DONE:
-		return 0;
-	case CHAOS_OPTS_BAD:
-		return 2;
-	case CHAOS_OPTS_RUN:
-		break;
-	}
-	if (o.verbose)
-		log.min_level = NW_LOG_DEBUG;
-	nw_log_route_libbpf(o.verbose);
-	setvbuf(stdout, NULL, _IOLBF, 0);
-
-	if (nw_chaos_topology_load(o.topology, &topo, err, sizeof(err))) {
-		fprintf(stderr, "netwatch-chaos: topology: %s\n", err);
-		chaos_opts_free(&o);
-		return 2;
-	}
-	if (check_selection(&o, &topo, &count)) {
-		nw_chaos_topology_free(&topo);
-		chaos_opts_free(&o);
-		return 2;
-	}
-	c.home_ns = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
-	if (c.home_ns < 0) {
-		fprintf(stderr, "netwatch-chaos: /proc/self/ns/net: %s\n", strerror(errno));
-		nw_chaos_topology_free(&topo);
-		chaos_opts_free(&o);
-		return 1;
-	}
-	if (o.faults.set)
-		warn_shared(&o, &topo);
-	for (size_t i = 0; i < topo.count; i++) {
-		const struct nw_chaos_target *t = &topo.targets[i], *before;
+	if (o->cmd == CHAOS_APPLY)
+		warn_shared(o, topo);
+	for (size_t i = 0; i < topo->count; i++) {
+		const struct nw_chaos_target *t = &topo->targets[i], *before;
 		int ifindex = 0, entered;
 
-		if (!selected(&o, t))
+		if (!selected(o, t))
 			continue;
-		before = o.faults.set ? done_before(&o, &topo, i) : NULL;
+		before = o->cmd == CHAOS_APPLY ? done_before(o, topo, i) : NULL;
 		if (before) {
 			char l1[160], l2[160];
 
@@ -150,7 +127,8 @@ int main(int argc, char **argv)
 		entered = chaos_netns_enter(t->netns, err, sizeof(err)) == 0;
 		if (entered)
 			ifindex = (int)if_nametoindex(t->iface);
-		if (!entered && !o.clear) {
+		/* A namespace that is gone leaves only pins to clear. */
+		if (!entered && o->cmd != CHAOS_CLEAR) {
 			char label[160];
 
 			chaos_target_label(t, label, sizeof(label));
@@ -158,24 +136,58 @@ int main(int argc, char **argv)
 			failed = 1;
 			continue;
 		}
-		/* A namespace that is gone leaves only pins to clear. */
-		if (o.clear)
-			failed |= chaos_clear_target(&c, t, ifindex);
-		else if (o.list)
-			failed |= chaos_list_target(&c, t, ifindex);
-		else
-			failed |= chaos_apply_target(&c, t, ifindex);
-		if (entered && t->netns[0] && chaos_netns_home(c.home_ns)) {
+		failed |= per_target[o->cmd](c, t, ifindex);
+		if (entered && t->netns[0] && chaos_netns_home(c->home_ns)) {
 			fprintf(stderr, "netwatch-chaos: returning to the home namespace: %s\n",
 				strerror(errno));
-			failed = 1;
-			break;
+			return 1;
 		}
 	}
+	return failed;
+}
+
+int main(int argc, char **argv)
+{
+	struct nw_log log = { .min_level = NW_LOG_INFO };
+	struct chaos_opts o;
+	struct nw_chaos_topology topo;
+	struct chaos_ctx c = { .o = &o, .log = &log, .home_ns = -1 };
+	enum chaos_opts_result parsed;
+	char err[512];
+	size_t count;
+	int rc = 2;
+
+	/* The verb and its options; --help and --version end here. */
+	parsed = chaos_opts_parse(argc, argv, &o);
+	if (parsed != CHAOS_OPTS_RUN)
+		return parsed == CHAOS_OPTS_DONE ? 0 : 2;
+	if (o.verbose)
+		log.min_level = NW_LOG_DEBUG;
+	nw_log_route_libbpf(o.verbose);
+	setvbuf(stdout, NULL, _IOLBF, 0);
+
+	/* The targets: the topology file, and the selection checked against it. */
+	if (nw_chaos_topology_load(o.topology, &topo, err, sizeof(err))) {
+		fprintf(stderr, "netwatch-chaos: topology: %s\n", err);
+		goto out_opts;
+	}
+	if (check_selection(&o, &topo, &count))
+		goto out_topo;
+
+	/* Each target in its own namespace, then home again. */
+	c.home_ns = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (c.home_ns < 0) {
+		fprintf(stderr, "netwatch-chaos: /proc/self/ns/net: %s\n", strerror(errno));
+		rc = 1;
+		goto out_topo;
+	}
+	rc = run_targets(&c, &topo) ? 1 : 0;
 	if (!count)
 		printf("no servers in %s\n", o.topology);
 	close(c.home_ns);
+out_topo:
 	nw_chaos_topology_free(&topo);
+out_opts:
 	chaos_opts_free(&o);
-	return failed ? 1 : 0;
+	return rc;
 }

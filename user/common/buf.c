@@ -7,8 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PUTS(b, lit) nw_buf_put((b), (lit), sizeof(lit) - 1)
-
 static int grow(struct nw_buf *b, size_t need)
 {
 	size_t cap;
@@ -76,18 +74,4 @@ void nw_buf_printf(struct nw_buf *b, const char *fmt, ...)
 		va_end(ap);
 	}
 	b->len += (size_t)n;
-}
-
-void nw_buf_label_value(struct nw_buf *b, const char *s)
-{
-	for (; s && *s; s++) {
-		if (*s == '\\')
-			PUTS(b, "\\\\");
-		else if (*s == '"')
-			PUTS(b, "\\\"");
-		else if (*s == '\n')
-			PUTS(b, "\\n");
-		else
-			nw_buf_put(b, s, 1);
-	}
 }

@@ -16,7 +16,5 @@ void nw_buf_reset(struct nw_buf *b);
 void nw_buf_free(struct nw_buf *b);
 void nw_buf_printf(struct nw_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void nw_buf_put(struct nw_buf *b, const char *s, size_t n);
-/* Appends `s` escaped as a Prometheus label value: backslash, double quote, newline. */
-void nw_buf_label_value(struct nw_buf *b, const char *s);
 
 #endif

@@ -1,51 +1,29 @@
 // SPDX-License-Identifier: MIT
 #include "dc_metrics.h"
 
-#include <math.h>
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
+
+#include "prom.h"
 
 #define PUTS(b, lit) nw_buf_put((b), (lit), sizeof(lit) - 1)
 
-static void family(struct nw_buf *b, const char *name, const char *type, const char *help)
+/* One series of a per-rack family: dc_id and rack_id. */
+static void rack_sample(struct nw_buf *out, const char *name, const char *dc,
+			const struct dc_rack *r, double x)
 {
-	nw_buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+	char rest[24];
+
+	snprintf(rest, sizeof(rest), ",rack_id=\"%u\"", r->rack_id);
+	nw_prom_sample(out, name, dc, rest, x);
 }
 
-static void number(struct nw_buf *b, double x)
+static void rack_sample_u64(struct nw_buf *out, const char *name, const char *dc,
+			    const struct dc_rack *r, uint64_t x)
 {
-	char tmp[32];
+	char rest[24];
 
-	if (isnan(x)) {
-		PUTS(b, "NaN");
-		return;
-	}
-	if (isinf(x)) {
-		nw_buf_printf(b, "%sInf", x > 0 ? "+" : "-");
-		return;
-	}
-	/* The shortest of %.15g..%.17g that reads back exactly. */
-	for (int prec = 15; prec <= 17; prec++) {
-		snprintf(tmp, sizeof(tmp), "%.*g", prec, x);
-		if (prec == 17 || strtod(tmp, NULL) == x)
-			break;
-	}
-	nw_buf_put(b, tmp, strlen(tmp));
-}
-
-/* name{dc_id="..."[,rest]} x */
-static void sample(struct nw_buf *b, const char *name, const char *dc, const char *rest, double x)
-{
-	nw_buf_printf(b, "%s{%s%s} ", name, dc, rest ? rest : "");
-	number(b, x);
-	PUTS(b, "\n");
-}
-
-static void sample_u64(struct nw_buf *b, const char *name, const char *dc, const char *rest,
-		       uint64_t x)
-{
-	nw_buf_printf(b, "%s{%s%s} %llu\n", name, dc, rest ? rest : "", (unsigned long long)x);
+	snprintf(rest, sizeof(rest), ",rack_id=\"%u\"", r->rack_id);
+	nw_prom_sample_u64(out, name, dc, rest, x);
 }
 
 #define EACH_RACK(st, r)                                                                    \
@@ -61,7 +39,7 @@ int dc_metrics_render(const struct dc_view *v, uint64_t mono_ns, struct nw_buf *
 
 	/* Every series carries dc_id: escaped once, pasted everywhere. */
 	PUTS(&lab, "dc_id=\"");
-	nw_buf_label_value(&lab, v->dc_id);
+	nw_prom_label_value(&lab, v->dc_id);
 	PUTS(&lab, "\"");
 	if (lab.failed) {
 		nw_buf_free(&lab);
@@ -69,111 +47,101 @@ int dc_metrics_render(const struct dc_view *v, uint64_t mono_ns, struct nw_buf *
 	}
 	dc = lab.p;
 
-	family(out, "netwatch_dc_health_score", "gauge",
-	       "Mean over expected and reporting racks of the rack score; a stale or never-reporting rack counts 0.");
-	sample(out, "netwatch_dc_health_score", dc, NULL, dc_state_score(st, mono_ns));
+	nw_prom_family(out, "netwatch_dc_health_score", "gauge",
+		       "Mean over expected and reporting racks of the rack score; a stale or never-reporting rack counts 0.");
+	nw_prom_sample(out, "netwatch_dc_health_score", dc, NULL, dc_state_score(st, mono_ns));
 
-	family(out, "netwatch_dc_rack_health_score", "gauge",
-	       "Rack score as the DC counts it: the newest reported score, 0 when stale or never reported.");
-	EACH_RACK(st, r) {
-		snprintf(rest, sizeof(rest), ",rack_id=\"%u\"", r->rack_id);
-		sample(out, "netwatch_dc_rack_health_score", dc, rest,
-		       dc_rack_contribution(st, r, mono_ns));
-	}
+	nw_prom_family(out, "netwatch_dc_rack_health_score", "gauge",
+		       "Rack score as the DC counts it: the newest reported score, 0 when stale or never reported.");
+	EACH_RACK(st, r)
+		rack_sample(out, "netwatch_dc_rack_health_score", dc, r,
+			    dc_rack_contribution(st, r, mono_ns));
 
-	family(out, "netwatch_dc_racks_reporting", "gauge",
-	       "Racks whose newest report is younger than --stale.");
-	sample_u64(out, "netwatch_dc_racks_reporting", dc, NULL, dc_state_reporting(st, mono_ns));
-	family(out, "netwatch_dc_racks_expected", "gauge", "Racks expected by --racks.");
-	sample_u64(out, "netwatch_dc_racks_expected", dc, NULL, st->cfg.racks_expected);
-	family(out, "netwatch_dc_racks_known", "gauge",
-	       "Racks in the DC score: expected ones and every rack that has reported.");
-	sample_u64(out, "netwatch_dc_racks_known", dc, NULL, st->n);
+	nw_prom_family(out, "netwatch_dc_racks_reporting", "gauge",
+		       "Racks whose newest report is younger than --stale.");
+	nw_prom_sample_u64(out, "netwatch_dc_racks_reporting", dc, NULL,
+			   dc_state_reporting(st, mono_ns));
+	nw_prom_family(out, "netwatch_dc_racks_expected", "gauge", "Racks expected by --racks.");
+	nw_prom_sample_u64(out, "netwatch_dc_racks_expected", dc, NULL, st->cfg.racks_expected);
+	nw_prom_family(out, "netwatch_dc_racks_known", "gauge",
+		       "Racks in the DC score: expected ones and every rack that has reported.");
+	nw_prom_sample_u64(out, "netwatch_dc_racks_known", dc, NULL, st->n);
 
-	family(out, "netwatch_dc_rack_report_age_seconds", "gauge",
-	       "Seconds since the rack's newest report was accepted (absent until one was).");
-	EACH_RACK(st, r) {
-		if (!r->have)
-			continue;
-		snprintf(rest, sizeof(rest), ",rack_id=\"%u\"", r->rack_id);
-		sample(out, "netwatch_dc_rack_report_age_seconds", dc, rest,
-		       dc_rack_age_s(r, mono_ns));
-	}
+	nw_prom_family(out, "netwatch_dc_rack_report_age_seconds", "gauge",
+		       "Seconds since the rack's newest report was accepted (absent until one was).");
+	EACH_RACK(st, r)
+		if (r->have)
+			rack_sample(out, "netwatch_dc_rack_report_age_seconds", dc, r,
+				    dc_rack_age_s(r, mono_ns));
 
-	family(out, "netwatch_dc_rack_stale", "gauge",
-	       "1 when the rack counts 0 in the DC score: no report for --stale seconds, or never reported.");
-	EACH_RACK(st, r) {
-		snprintf(rest, sizeof(rest), ",rack_id=\"%u\"", r->rack_id);
-		sample_u64(out, "netwatch_dc_rack_stale", dc, rest,
-			   dc_rack_state(st, r, mono_ns) != DC_RACK_OK);
-	}
+	nw_prom_family(out, "netwatch_dc_rack_stale", "gauge",
+		       "1 when the rack counts 0 in the DC score: no report for --stale seconds, or never reported.");
+	EACH_RACK(st, r)
+		rack_sample_u64(out, "netwatch_dc_rack_stale", dc, r,
+				dc_rack_state(st, r, mono_ns) != DC_RACK_OK);
 
-	family(out, "netwatch_dc_rack_state", "gauge",
-	       "One series per state (ok, stale, never); 1 for the rack's current one.");
+	nw_prom_family(out, "netwatch_dc_rack_state", "gauge",
+		       "One series per state (ok, stale, never); 1 for the rack's current one.");
 	EACH_RACK(st, r) {
 		enum dc_rack_state cur = dc_rack_state(st, r, mono_ns);
 
 		for (int s = 0; s < DC_RACK__COUNT; s++) {
 			snprintf(rest, sizeof(rest), ",rack_id=\"%u\",state=\"%s\"", r->rack_id,
 				 dc_rack_state_name((enum dc_rack_state)s));
-			sample_u64(out, "netwatch_dc_rack_state", dc, rest, (int)cur == s);
+			nw_prom_sample_u64(out, "netwatch_dc_rack_state", dc, rest, (int)cur == s);
 		}
 	}
 
-	family(out, "netwatch_dc_rack_servers", "gauge",
-	       "Servers in the rack's newest accepted report.");
-	EACH_RACK(st, r) {
-		if (!r->have)
-			continue;
-		snprintf(rest, sizeof(rest), ",rack_id=\"%u\"", r->rack_id);
-		sample_u64(out, "netwatch_dc_rack_servers", dc, rest, r->last.nservers);
-	}
+	nw_prom_family(out, "netwatch_dc_rack_servers", "gauge",
+		       "Servers in the rack's newest accepted report.");
+	EACH_RACK(st, r)
+		if (r->have)
+			rack_sample_u64(out, "netwatch_dc_rack_servers", dc, r, r->last.nservers);
 
-	family(out, "netwatch_dc_rack_reports_accepted_total", "counter",
-	       "Reports accepted per rack since the DC started.");
-	EACH_RACK(st, r) {
-		if (!r->have)
-			continue;
-		snprintf(rest, sizeof(rest), ",rack_id=\"%u\"", r->rack_id);
-		sample_u64(out, "netwatch_dc_rack_reports_accepted_total", dc, rest, r->accepted);
-	}
+	nw_prom_family(out, "netwatch_dc_rack_reports_accepted_total", "counter",
+		       "Reports accepted per rack since the DC started.");
+	EACH_RACK(st, r)
+		if (r->have)
+			rack_sample_u64(out, "netwatch_dc_rack_reports_accepted_total", dc, r, r->accepted);
 
-	family(out, "netwatch_dc_reports_accepted_total", "counter",
-	       "Reports accepted from all racks.");
-	sample_u64(out, "netwatch_dc_reports_accepted_total", dc, NULL, st->accepted);
+	nw_prom_family(out, "netwatch_dc_reports_accepted_total", "counter",
+		       "Reports accepted from all racks.");
+	nw_prom_sample_u64(out, "netwatch_dc_reports_accepted_total", dc, NULL, st->accepted);
 
-	family(out, "netwatch_dc_reports_rejected_total", "counter",
-	       "Reports (or frames) refused, by reason; every reason always present.");
+	nw_prom_family(out, "netwatch_dc_reports_rejected_total", "counter",
+		       "Reports (or frames) refused, by reason; every reason always present.");
 	for (int why = NW_REJ_OK + 1; why < NW_REJ__COUNT; why++) {
 		snprintf(rest, sizeof(rest), ",reason=\"%s\"",
 			 nw_report_reject_name((enum nw_report_reject)why));
-		sample_u64(out, "netwatch_dc_reports_rejected_total", dc, rest, st->rejected[why]);
+		nw_prom_sample_u64(out, "netwatch_dc_reports_rejected_total", dc, rest,
+		                   st->rejected[why]);
 	}
 
-	family(out, "netwatch_dc_connections_open", "gauge", "Rack connections open now.");
-	sample_u64(out, "netwatch_dc_connections_open", dc, NULL, v->conns_open);
-	family(out, "netwatch_dc_connections_accepted_total", "counter",
-	       "Rack connections accepted (including those closed at once over --max-conns).");
-	sample_u64(out, "netwatch_dc_connections_accepted_total", dc, NULL, v->conns_accepted);
-	family(out, "netwatch_dc_connections_rejected_total", "counter",
-	       "Connections the DC closed itself, by reason (limit, idle, slow, memory, errors).");
+	nw_prom_family(out, "netwatch_dc_connections_open", "gauge", "Rack connections open now.");
+	nw_prom_sample_u64(out, "netwatch_dc_connections_open", dc, NULL, v->conns_open);
+	nw_prom_family(out, "netwatch_dc_connections_accepted_total", "counter",
+		       "Rack connections accepted (including those closed at once over --max-conns).");
+	nw_prom_sample_u64(out, "netwatch_dc_connections_accepted_total", dc, NULL,
+	                   v->conns_accepted);
+	nw_prom_family(out, "netwatch_dc_connections_rejected_total", "counter",
+		       "Connections the DC closed itself, by reason (limit, idle, slow, memory, errors).");
 	for (int why = 0; why < DC_CONN__COUNT; why++) {
 		snprintf(rest, sizeof(rest), ",reason=\"%s\"",
 			 dc_conn_reject_name((enum dc_conn_reject)why));
-		sample_u64(out, "netwatch_dc_connections_rejected_total", dc, rest,
-			   v->conn_rejected[why]);
+		nw_prom_sample_u64(out, "netwatch_dc_connections_rejected_total", dc, rest,
+			           v->conn_rejected[why]);
 	}
-	family(out, "netwatch_dc_buffered_bytes", "gauge",
-	       "Bytes of frame buffers charged to --max-buffer over all connections (beyond each connection's 16 KiB allowance).");
-	sample_u64(out, "netwatch_dc_buffered_bytes", dc, NULL, v->buffered_bytes);
+	nw_prom_family(out, "netwatch_dc_buffered_bytes", "gauge",
+		       "Bytes of frame buffers charged to --max-buffer over all connections (beyond each connection's 16 KiB allowance).");
+	nw_prom_sample_u64(out, "netwatch_dc_buffered_bytes", dc, NULL, v->buffered_bytes);
 
-	family(out, "netwatch_dc_auth_required", "gauge",
-	       "1 when reports must carry a valid HMAC (--key-file), 0 when unauthenticated reports are accepted.");
-	sample_u64(out, "netwatch_dc_auth_required", dc, NULL, v->auth_required ? 1 : 0);
+	nw_prom_family(out, "netwatch_dc_auth_required", "gauge",
+		       "1 when reports must carry a valid HMAC (--key-file), 0 when unauthenticated reports are accepted.");
+	nw_prom_sample_u64(out, "netwatch_dc_auth_required", dc, NULL, v->auth_required ? 1 : 0);
 
-	family(out, "netwatch_dc_build_info", "gauge", "The running build (git describe).");
+	nw_prom_family(out, "netwatch_dc_build_info", "gauge", "The running build (git describe).");
 	nw_buf_printf(out, "netwatch_dc_build_info{%s,version=\"", dc);
-	nw_buf_label_value(out, NW_VERSION_STRING);
+	nw_prom_label_value(out, NW_VERSION_STRING);
 	PUTS(out, "\"} 1\n");
 
 	nw_buf_free(&lab);

@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "cli.h"
 #include "keyfile.h"
 
 #define DC_ID_MAX 128
@@ -32,7 +33,7 @@ struct dc_opts {
 	int verbose;
 };
 
-enum dc_opts_result { DC_OPTS_RUN, DC_OPTS_DONE, DC_OPTS_BAD };
+enum dc_opts_result { DC_OPTS_RUN = NW_CLI_RUN, DC_OPTS_DONE = NW_CLI_DONE, DC_OPTS_BAD = NW_CLI_BAD };
 
 /* On DC_OPTS_BAD the one-line reason is already on stderr (exit 2);
  * DC_OPTS_DONE means --help or --version was served (exit 0). */

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "cli.h"
 #include "keyfile.h"
 
 struct rack_opts {
@@ -38,7 +39,8 @@ struct rack_opts {
 	struct nw_keys keys; /* derived from --key-file; keys.present 0 without */
 };
 
-enum rack_opts_result { RACK_OPTS_RUN, RACK_OPTS_DONE, RACK_OPTS_BAD };
+enum rack_opts_result { RACK_OPTS_RUN = NW_CLI_RUN, RACK_OPTS_DONE = NW_CLI_DONE,
+	RACK_OPTS_BAD = NW_CLI_BAD };
 
 /* On RACK_OPTS_BAD the one-line reason is already on stderr (exit 2);
  * RACK_OPTS_DONE means --help or --version was served (exit 0). */

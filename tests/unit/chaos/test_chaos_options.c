@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* netwatch-chaos: command line and environment, fault values, the topology
- * file, the agent's control messages. */
+/* netwatch-chaos: command line (verbs and the flags before them) and
+ * environment, fault values, the topology file, the agent's control
+ * messages. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -43,6 +44,23 @@ static enum chaos_opts_result parse(struct chaos_opts *o, const char *first, ...
 	va_end(ap);
 	argv[argc] = NULL;
 	return chaos_opts_parse(argc, argv, o);
+}
+
+/* Each row an argv (after the program's name) that must be refused. */
+static void assert_all_refused(const char *const (*cases)[6], size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		char *argv[8] = { (char *)"netwatch-chaos" };
+		struct chaos_opts o;
+		int argc = 1;
+
+		for (int j = 0; j < 6 && cases[i][j]; j++)
+			argv[argc++] = (char *)cases[i][j];
+		argv[argc] = NULL;
+		if (chaos_opts_parse(argc, argv, &o) != CHAOS_OPTS_BAD)
+			fail_msg("case %zu (%s %s ...) accepted", i, cases[i][0],
+				 cases[i][1] ? cases[i][1] : "");
+	}
 }
 
 static void test_seed_interface(void **state)
@@ -156,17 +174,94 @@ static void test_bad_input(void **state)
 	};
 
 	(void)state;
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		char *argv[8] = { (char *)"netwatch-chaos" };
-		struct chaos_opts o;
-		int argc = 1;
+	assert_all_refused(cases, sizeof(cases) / sizeof(cases[0]));
+}
 
-		for (int j = 0; j < 6 && cases[i][j]; j++)
-			argv[argc++] = (char *)cases[i][j];
-		argv[argc] = NULL;
-		if (chaos_opts_parse(argc, argv, &o) != CHAOS_OPTS_BAD)
-			fail_msg("case %zu (%s %s ...) accepted", i, cases[i][0], cases[i][1]);
-	}
+/* Everything a parse decides, compared field by field. */
+static void assert_same_request(const struct chaos_opts *a, const struct chaos_opts *b)
+{
+	assert_int_equal(a->cmd, b->cmd);
+	assert_int_equal(a->clear, b->clear);
+	assert_int_equal(a->list, b->list);
+	assert_int_equal(a->have_rack, b->have_rack);
+	assert_int_equal(a->rack, b->rack);
+	assert_int_equal(a->nservers, b->nservers);
+	if (a->nservers)
+		assert_memory_equal(a->servers, b->servers, a->nservers * sizeof(*a->servers));
+	assert_memory_equal(&a->faults, &b->faults, sizeof(a->faults));
+	assert_int_equal(a->backend, b->backend);
+	assert_string_equal(a->topology, b->topology);
+	assert_int_equal(a->port, b->port);
+	assert_int_equal(a->verbose, b->verbose);
+}
+
+static void test_verbs_and_their_flags(void **state)
+{
+	struct chaos_opts v, f;
+
+	(void)state;
+	assert_int_equal(parse(&v, "apply", "--rack", "0", "--server", "1-2", "--delay", "200ms",
+			       "--loss", "20", NULL), CHAOS_OPTS_RUN);
+	assert_int_equal(parse(&f, "--rack", "0", "--server", "1-2", "--delay", "200ms", "--loss",
+			       "20", NULL), CHAOS_OPTS_RUN);
+	assert_int_equal(v.cmd, CHAOS_APPLY);
+	assert_same_request(&v, &f);
+	assert_string_equal(chaos_cmd_name(v.cmd), "apply");
+	chaos_opts_free(&v);
+	chaos_opts_free(&f);
+
+	assert_int_equal(parse(&v, "clear", "--rack", "3", NULL), CHAOS_OPTS_RUN);
+	assert_int_equal(parse(&f, "--rack", "3", "--clear", NULL), CHAOS_OPTS_RUN);
+	assert_int_equal(v.cmd, CHAOS_CLEAR);
+	assert_true(v.clear);
+	assert_same_request(&v, &f);
+	chaos_opts_free(&v);
+	chaos_opts_free(&f);
+
+	assert_int_equal(parse(&v, "list", NULL), CHAOS_OPTS_RUN);
+	assert_int_equal(parse(&f, "--list", NULL), CHAOS_OPTS_RUN);
+	assert_int_equal(v.cmd, CHAOS_LIST);
+	assert_true(v.list);
+	assert_false(v.have_rack);
+	assert_same_request(&v, &f);
+	chaos_opts_free(&v);
+	chaos_opts_free(&f);
+
+	/* The environment's spelling is the flag's. */
+	setenv("NETWATCH_CLEAR", "1", 1);
+	assert_int_equal(parse(&f, NULL), CHAOS_OPTS_RUN);
+	unsetenv("NETWATCH_CLEAR");
+	assert_int_equal(parse(&v, "clear", NULL), CHAOS_OPTS_RUN);
+	assert_int_equal(f.cmd, CHAOS_CLEAR);
+	assert_same_request(&v, &f);
+	chaos_opts_free(&v);
+	chaos_opts_free(&f);
+
+	/* A verb and the same flag agree; --help still answers after a verb. */
+	assert_int_equal(parse(&v, "list", "--list", NULL), CHAOS_OPTS_RUN);
+	chaos_opts_free(&v);
+	assert_int_equal(parse(&v, "clear", "--help", NULL), CHAOS_OPTS_DONE);
+}
+
+static void test_verbs_refused(void **state)
+{
+	static const char *const cases[][6] = {
+		{ "apply" },                                  /* apply needs a fault */
+		{ "apply", "--rack", "0" },
+		{ "apply", "--rack", "0", "--loss", "5", "--clear" },
+		{ "apply", "--rack", "0", "--loss", "5", "--list" },
+		{ "clear", "--rack", "0", "--loss", "5" },    /* clear takes no fault */
+		{ "clear", "--list" },
+		{ "list", "--clear" },
+		{ "list", "--server", "1" },                  /* server without rack */
+		{ "--rack", "0", "--loss", "5", "apply" },    /* the verb comes first */
+		{ "apply", "apply", "--rack", "0", "--loss", "5" },
+		{ "remove", "--rack", "0" },                  /* no such verb */
+		{ "Clear" },
+	};
+
+	(void)state;
+	assert_all_refused(cases, sizeof(cases) / sizeof(cases[0]));
 }
 
 static void test_env_fallback(void **state)
@@ -385,6 +480,8 @@ int main(void)
 		cmocka_unit_test_setup(test_help_version, clear_env),
 		cmocka_unit_test_setup(test_bad_input, clear_env),
 		cmocka_unit_test_setup(test_env_fallback, clear_env),
+		cmocka_unit_test_setup(test_verbs_and_their_flags, clear_env),
+		cmocka_unit_test_setup(test_verbs_refused, clear_env),
 		cmocka_unit_test(test_values),
 		cmocka_unit_test(test_bpf_params),
 		cmocka_unit_test(test_agent_messages),

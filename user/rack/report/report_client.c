@@ -17,6 +17,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "hostport.h"
+
 /* epoll data tags inside the client's own epoll. */
 #define TAG_SOCK 1U
 #define TAG_RESOLVE 2U
@@ -48,45 +50,27 @@ static uint64_t now_ns(void)
 int nw_report_dc_parse(const char *dc, char host[NW_DC_HOST_MAX], uint16_t *port,
 		       const char **why)
 {
-	const char *h = dc, *p = NULL, *first, *last;
-	size_t hlen;
+	struct nw_hostport_parts p;
+	enum nw_hostport_split_result cut;
 
 	*port = NW_REPORT_DEFAULT_PORT;
 	if (!dc || !*dc) {
 		*why = "dc must be HOST[:PORT]";
 		return -1;
 	}
-	if (dc[0] == '[') {
-		const char *end = strchr(dc, ']');
-
-		if (!end || end == dc + 1) {
-			*why = "an IPv6 address needs its closing ]";
-			return -1;
-		}
-		h = dc + 1;
-		hlen = (size_t)(end - h);
-		if (end[1] == ':')
-			p = end + 2;
-		else if (end[1]) {
-			*why = "only :PORT may follow ]";
-			return -1;
-		}
-	} else {
-		first = strchr(dc, ':');
-		last = strrchr(dc, ':');
-		if (first && first == last) {
-			hlen = (size_t)(first - dc);
-			p = first + 1;
-		} else {
-			hlen = strlen(dc); /* no colon, or a bare IPv6 literal */
-		}
+	cut = nw_hostport_split(dc, &p);
+	if (cut == NW_HOSTPORT_UNCLOSED || (p.bracketed && p.host_len == 0)) {
+		*why = "an IPv6 address needs its closing ]";
+		return -1;
 	}
-	if (hlen == 0 || hlen >= NW_DC_HOST_MAX) {
+	if (cut == NW_HOSTPORT_TRAILING) {
+		*why = "only :PORT may follow ]";
+		return -1;
+	}
+	if (nw_hostport_copy_host(&p, host, NW_DC_HOST_MAX)) {
 		*why = "the host is empty or too long";
 		return -1;
 	}
-	memcpy(host, h, hlen);
-	host[hlen] = '\0';
 	if (strchr(host, ':')) {
 		struct in6_addr a6;
 
@@ -94,22 +78,13 @@ int nw_report_dc_parse(const char *dc, char host[NW_DC_HOST_MAX], uint16_t *port
 			*why = "not an IPv6 address (HOST[:PORT], [IPv6]:PORT)";
 			return -1;
 		}
-	} else if (dc[0] == '[' || strchr(host, '[') || strchr(host, ']')) {
+	} else if (p.bracketed || strchr(host, '[') || strchr(host, ']')) {
 		*why = "brackets are only for an IPv6 address";
 		return -1;
 	}
-	if (p) {
-		char *end;
-		unsigned long n;
-
-		errno = 0;
-		n = strtoul(p, &end, 10);
-		if (!*p || *end || errno || n < 1 || n > 65535 || *p == '+' || *p == '-' ||
-		    *p == ' ') {
-			*why = "the port must be 1..65535";
-			return -1;
-		}
-		*port = (uint16_t)n;
+	if (p.port && nw_port_parse(p.port, port)) {
+		*why = "the port must be 1..65535";
+		return -1;
 	}
 	return 0;
 }

@@ -30,16 +30,18 @@
 #include <netdb.h>
 
 #include "buf.h"
+#include "hostport.h"
 #include "keyfile.h"
 #include "log.h"
 #include "rack_view.h"
 #include "report.h"
 
-#define NW_DC_HOST_MAX 256
+#define NW_DC_HOST_MAX NW_HOSTPORT_HOST_MAX
 
 /* Splits --dc: "host", "host:port", "1.2.3.4[:port]", "[v6]", "[v6]:port"
- * or a bare IPv6 literal (more than one colon, no port). 0, or -1 with a
- * static reason in *why. */
+ * or a bare IPv6 literal (more than one colon, no port), the syntax of
+ * nw_hostport_split; colons and brackets only for an IPv6 literal. 0, or -1
+ * with a static reason in *why. */
 int nw_report_dc_parse(const char *dc, char host[NW_DC_HOST_MAX], uint16_t *port,
 		       const char **why);
 

@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "hostport.h"
 #include "nw_account.h"
 #include "nw_parse.h"
 #include "nw_siphash.h"
@@ -18,38 +19,6 @@
 #define BATCH 64
 #define DGRAM_MAX 2048
 #define CTL_LEN (CMSG_SPACE(sizeof(struct timespec)) * 2)
-
-int nw_listen_addr_parse(const char *s, uint16_t port, struct sockaddr_storage *ss,
-			 socklen_t *len)
-{
-	struct sockaddr_in *in4 = (struct sockaddr_in *)ss;
-	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
-	char buf[INET6_ADDRSTRLEN + 2];
-	size_t n = strlen(s);
-
-	memset(ss, 0, sizeof(*ss));
-	if (n >= sizeof(buf))
-		return -1;
-	if (n >= 2 && s[0] == '[' && s[n - 1] == ']') {
-		memcpy(buf, s + 1, n - 2);
-		buf[n - 2] = '\0';
-	} else {
-		memcpy(buf, s, n + 1);
-	}
-	if (inet_pton(AF_INET, buf, &in4->sin_addr) == 1) {
-		in4->sin_family = AF_INET;
-		in4->sin_port = htons(port);
-		*len = sizeof(*in4);
-		return 0;
-	}
-	if (inet_pton(AF_INET6, buf, &in6->sin6_addr) == 1) {
-		in6->sin6_family = AF_INET6;
-		in6->sin6_port = htons(port);
-		*len = sizeof(*in6);
-		return 0;
-	}
-	return -1;
-}
 
 static int bind_socket(const struct sockaddr_storage *ss, socklen_t len)
 {
@@ -163,14 +132,14 @@ int nw_socket_rx_open(struct nw_socket_rx *s, const struct nw_log *log, struct n
 		return err;
 	}
 
-	if (nw_listen_addr_parse(listen ? listen : "::", port, &ss, &len)) {
+	if (nw_addr_parse(listen ? listen : "::", port, &ss, &len)) {
 		nw_socket_rx_close(s);
 		return -EINVAL;
 	}
 	fd = bind_socket(&ss, len);
 	if (fd < 0 && !listen) {
 		/* A host without IPv6: the dual-stack default degrades to IPv4. */
-		nw_listen_addr_parse("0.0.0.0", port, &ss, &len);
+		nw_addr_parse("0.0.0.0", port, &ss, &len);
 		fd = bind_socket(&ss, len);
 	}
 	if (fd < 0) {

@@ -34,11 +34,8 @@ struct nw_socket_rx {
 	uint64_t k0, k1;     /* the sample key as SipHash's two words */
 };
 
-/* Parses "::", "0.0.0.0", "127.0.0.1", "[::1]" and friends. 0 or -1. */
-int nw_listen_addr_parse(const char *s, uint16_t port, struct sockaddr_storage *ss,
-			 socklen_t *len);
-
-/* `listen` NULL means :: dual-stack, falling back to 0.0.0.0. Takes over
+/* `listen` is an address literal (nw_addr_parse, hostport.h); NULL means
+ * :: dual-stack, falling back to 0.0.0.0. Takes over
  * `store` (opened with nw_socket_store_open), also when it fails. */
 int nw_socket_rx_open(struct nw_socket_rx *s, const struct nw_log *log, struct nw_drain *drain,
 		      const char *listen, uint16_t port, uint32_t rack_id, int discover,

@@ -1,71 +1,70 @@
 // SPDX-License-Identifier: MIT
 #include "rack_metrics.h"
 
-#include <stdarg.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
+
+#include "prom.h"
 
 #define PUTS(b, lit) nw_buf_put((b), (lit), sizeof(lit) - 1)
 
 /* ------------------------------------------------------------ helpers */
 
-static void family(struct nw_buf *b, const char *name, const char *type, const char *help)
-{
-	nw_buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
-}
+/* The labels every per-server series opens with. */
+struct srv_labels {
+	char s[48];
+};
 
-/* Prometheus spells the non-finite values its own way. */
-static void number(struct nw_buf *b, double x)
+static const char *srv_labels(struct srv_labels *l, const struct nw_rack_view *v,
+			      const struct nw_server_view *e)
 {
-	if (x != x)
-		PUTS(b, "NaN");
-	else if (x > 1.7976931348623157e308)
-		PUTS(b, "+Inf");
-	else if (x < -1.7976931348623157e308)
-		PUTS(b, "-Inf");
-	else {
-		/* The shortest of %.15g/%.16g/%.17g that reads back exactly: 0.05, not
-		 * 0.050000000000000003. */
-		char tmp[32];
-
-		for (int prec = 15; prec <= 17; prec++) {
-			snprintf(tmp, sizeof(tmp), "%.*g", prec, x);
-			if (prec == 17 || strtod(tmp, NULL) == x)
-				break;
-		}
-		nw_buf_put(b, tmp, strlen(tmp));
-	}
-}
-
-static void srv_labels(struct nw_buf *b, const char *name, const struct nw_rack_view *v,
-		       const struct nw_server_view *e)
-{
-	nw_buf_printf(b, "%s{rack_id=\"%u\",server_id=\"%u\"", name, v->rack_id, e->server_id);
+	snprintf(l->s, sizeof(l->s), "rack_id=\"%u\",server_id=\"%u\"", v->rack_id, e->server_id);
+	return l->s;
 }
 
 static void srv_gauge(struct nw_buf *b, const char *name, const struct nw_rack_view *v,
 		      const struct nw_server_view *e, double x)
 {
-	srv_labels(b, name, v, e);
-	PUTS(b, "} ");
-	number(b, x);
-	PUTS(b, "\n");
+	struct srv_labels l;
+
+	nw_prom_sample(b, name, srv_labels(&l, v, e), NULL, x);
 }
 
 static void srv_counter(struct nw_buf *b, const char *name, const struct nw_rack_view *v,
 			const struct nw_server_view *e, uint64_t x)
 {
-	srv_labels(b, name, v, e);
-	nw_buf_printf(b, "} %llu\n", (unsigned long long)x);
+	struct srv_labels l;
+
+	nw_prom_sample_u64(b, name, srv_labels(&l, v, e), NULL, x);
 }
 
 static void rack_u64(struct nw_buf *b, const char *name, const struct nw_rack_view *v,
 		     const char *extra, uint64_t x)
 {
-	nw_buf_printf(b, "%s{rack_id=\"%u\"%s} %llu\n", name, v->rack_id, extra ? extra : "",
-		      (unsigned long long)x);
+	char lab[24];
+
+	snprintf(lab, sizeof(lab), "rack_id=\"%u\"", v->rack_id);
+	nw_prom_sample_u64(b, name, lab, extra, x);
+}
+
+/* A per-rack family of one series. */
+static void rack_family_u64(struct nw_buf *b, const char *name, const char *type,
+			    const struct nw_rack_view *v, const char *help, uint64_t x)
+{
+	nw_prom_family(b, name, type, help);
+	rack_u64(b, name, v, NULL, x);
+}
+
+/* One series of a per-rack family with one more label (key="value"). */
+static void rack_u64_by(struct nw_buf *b, const char *name, const struct nw_rack_view *v,
+			const char *key, const char *value, uint64_t x)
+{
+	char extra[64];
+
+	snprintf(extra, sizeof(extra), ",%s=\"%s\"", key, value);
+	rack_u64(b, name, v, extra, x);
 }
 
 #define EACH_SERVER(v, e)                                                                   \
@@ -75,7 +74,7 @@ static void rack_u64(struct nw_buf *b, const char *name, const struct nw_rack_vi
 /* A per-server counter family taken from the kernel's state. */
 #define COUNTER_FAMILY(b, v, name, help, field)                                             \
 	do {                                                                                \
-		family(b, name, "counter", help);                                           \
+		nw_prom_family(b, name, "counter", help);                                   \
 		EACH_SERVER(v, e_)                                                          \
 			srv_counter(b, name, v, e_, e_->st.field);                          \
 	} while (0)
@@ -83,7 +82,7 @@ static void rack_u64(struct nw_buf *b, const char *name, const struct nw_rack_vi
 /* A per-server gauge family emitted only for servers where `cond` holds. */
 #define GAUGE_FAMILY(b, v, name, help, cond, expr)                                          \
 	do {                                                                                \
-		family(b, name, "gauge", help);                                             \
+		nw_prom_family(b, name, "gauge", help);                                     \
 		EACH_SERVER(v, e_)                                                          \
 			if (cond)                                                           \
 				srv_gauge(b, name, v, e_, (expr));                          \
@@ -111,56 +110,45 @@ static const char *const dc_fail_reasons[NW_DC_FAIL__COUNT] = {
  * dashboard sees one set of families on every rack. */
 static void dc_families(struct nw_buf *b, const struct nw_rack_view *v)
 {
-	char extra[64];
-
-	family(b, "netwatch_rack_dc_connection_state", "gauge",
-	       "Connection to the DC controller: one series per state, 1 for the current one "
-	       "(disabled without --dc)");
-	for (int st = 0; st < NW_DC__STATES; st++) {
-		snprintf(extra, sizeof(extra), ",state=\"%s\"", dc_states[st]);
-		rack_u64(b, "netwatch_rack_dc_connection_state", v, extra, (int)v->dc.state == st);
-	}
-	family(b, "netwatch_rack_dc_connects_total", "counter",
-	       "Connections to the DC controller established");
-	rack_u64(b, "netwatch_rack_dc_connects_total", v, NULL, v->dc.connects);
-	family(b, "netwatch_rack_reports_sent_total", "counter",
-	       "Reports written whole to the DC controller's connection");
-	rack_u64(b, "netwatch_rack_reports_sent_total", v, NULL, v->dc.sent);
-	family(b, "netwatch_rack_reports_failed_total", "counter",
-	       "Reports that never reached the DC controller whole, by reason");
-	for (int r = 0; r < NW_DC_FAIL__COUNT; r++) {
-		snprintf(extra, sizeof(extra), ",reason=\"%s\"", dc_fail_reasons[r]);
-		rack_u64(b, "netwatch_rack_reports_failed_total", v, extra, v->dc.failed[r]);
-	}
+	nw_prom_family(b, "netwatch_rack_dc_connection_state", "gauge",
+		       "Connection to the DC controller: one series per state, 1 for the current one "
+		       "(disabled without --dc)");
+	for (int st = 0; st < NW_DC__STATES; st++)
+		rack_u64_by(b, "netwatch_rack_dc_connection_state", v, "state", dc_states[st],
+			    (int)v->dc.state == st);
+	rack_family_u64(b, "netwatch_rack_dc_connects_total", "counter", v,
+			"Connections to the DC controller established",
+			v->dc.connects);
+	rack_family_u64(b, "netwatch_rack_reports_sent_total", "counter", v,
+			"Reports written whole to the DC controller's connection",
+			v->dc.sent);
+	nw_prom_family(b, "netwatch_rack_reports_failed_total", "counter",
+		       "Reports that never reached the DC controller whole, by reason");
+	for (int r = 0; r < NW_DC_FAIL__COUNT; r++)
+		rack_u64_by(b, "netwatch_rack_reports_failed_total", v, "reason", dc_fail_reasons[r],
+			    v->dc.failed[r]);
 }
 
 static void latency_histogram(struct nw_buf *b, const struct nw_rack_view *v)
 {
 	static const char name[] = "netwatch_latency_ms";
 
-	family(b, name, "histogram",
-	       "One-way latency of accepted samples (receiver rx - sender tx), milliseconds; from "
-	       "the collector's pinned counters");
+	nw_prom_family(b, name, "histogram",
+		       "One-way latency of accepted samples (receiver rx - sender tx), milliseconds; from "
+		       "the collector's pinned counters");
 	EACH_SERVER(v, e)
 	{
+		struct srv_labels l;
 		uint64_t cum = 0;
 
+		srv_labels(&l, v, e);
 		for (unsigned k = 0; k < NW_HIST_BUCKETS; k++) {
 			cum += e->st.latency_hist[k];
-			nw_buf_printf(b, "%s_bucket{rack_id=\"%u\",server_id=\"%u\",le=\"", name,
-				      v->rack_id, e->server_id);
-			if (k < NW_HIST_FINITE)
-				number(b, (double)hist_bounds_ns[k] / 1e6);
-			else
-				PUTS(b, "+Inf");
-			nw_buf_printf(b, "\"} %llu\n", (unsigned long long)cum);
+			nw_prom_bucket(b, name, l.s,
+				       k < NW_HIST_FINITE ? (double)hist_bounds_ns[k] / 1e6 : INFINITY,
+				       cum);
 		}
-		srv_labels(b, "netwatch_latency_ms_sum", v, e);
-		PUTS(b, "} ");
-		number(b, (double)e->st.latency_sum_ns / 1e6);
-		PUTS(b, "\n");
-		srv_labels(b, "netwatch_latency_ms_count", v, e);
-		nw_buf_printf(b, "} %llu\n", (unsigned long long)cum);
+		nw_prom_histogram_end(b, name, l.s, (double)e->st.latency_sum_ns / 1e6, cum);
 	}
 }
 
@@ -168,8 +156,9 @@ static void latency_histogram(struct nw_buf *b, const struct nw_rack_view *v)
 
 int nw_metrics_render(const struct nw_rack_view *v, struct nw_buf *b)
 {
-	char extra[64];
+	char rack_label[24];
 
+	snprintf(rack_label, sizeof(rack_label), "rack_id=\"%u\"", v->rack_id);
 	/* The seed's names. */
 	GAUGE_FAMILY(b, v, "netwatch_server_spectral_error",
 		     "Spectral error of the server's tone, noise/(signal+noise): 0 pure, 1 noise "
@@ -178,12 +167,10 @@ int nw_metrics_render(const struct nw_rack_view *v, struct nw_buf *b)
 		     e_->analysed ? e_->spectral_error : 1.0);
 	GAUGE_FAMILY(b, v, "netwatch_server_snr_db", "Signal-to-noise ratio of the server's tone, dB",
 		     e_->analysed, e_->snr_db);
-	family(b, "netwatch_rack_health_score", "gauge",
-	       "Rack health, 0..1: mean over servers that have not left of 1 - spectral_error "
-	       "(1 while up and not yet analysed, 0 when down)");
-	nw_buf_printf(b, "netwatch_rack_health_score{rack_id=\"%u\"} ", v->rack_id);
-	number(b, v->rack_score);
-	PUTS(b, "\n");
+	nw_prom_family(b, "netwatch_rack_health_score", "gauge",
+		       "Rack health, 0..1: mean over servers that have not left of 1 - spectral_error "
+		       "(1 while up and not yet analysed, 0 when down)");
+	nw_prom_sample(b, "netwatch_rack_health_score", rack_label, NULL, v->rack_score);
 	COUNTER_FAMILY(b, v, "netwatch_packets_received_total",
 		       "Unique samples accepted from the server", received);
 	COUNTER_FAMILY(b, v, "netwatch_packets_lost_total",
@@ -195,14 +182,19 @@ int nw_metrics_render(const struct nw_rack_view *v, struct nw_buf *b)
 		     "1 if a record of the server was drained within the last 3 intervals (at least 3 "
 		     "sample periods) and its stream is open", 1,
 		     e_->up);
-	family(b, "netwatch_server_health_state", "gauge",
-	       "Health class of the server: one series per state, 1 for the current one");
+	nw_prom_family(b, "netwatch_server_health_state", "gauge",
+		       "Health class of the server: one series per state, 1 for the current one");
 	EACH_SERVER(v, e)
 	{
+		struct srv_labels l;
+		char extra[32];
+
+		srv_labels(&l, v, e);
 		for (int h = 0; h < NW_HEALTH__COUNT; h++) {
-			srv_labels(b, "netwatch_server_health_state", v, e);
-			nw_buf_printf(b, ",state=\"%s\"} %d\n", nw_health_name((enum nw_health)h),
-				      e->health == (enum nw_health)h);
+			snprintf(extra, sizeof(extra), ",state=\"%s\"",
+				 nw_health_name((enum nw_health)h));
+			nw_prom_sample_u64(b, "netwatch_server_health_state", l.s, extra,
+					   e->health == (enum nw_health)h);
 		}
 	}
 	GAUGE_FAMILY(b, v, "netwatch_server_jitter_seconds",
@@ -225,24 +217,21 @@ int nw_metrics_render(const struct nw_rack_view *v, struct nw_buf *b)
 	GAUGE_FAMILY(b, v, "netwatch_server_one_way_delay_seconds",
 		     "One-way delay with the clock skew removed, seconds",
 		     e_->analysed && e_->skew_valid, e_->owd_s);
-	family(b, "netwatch_server_disturbance_period_seconds", "gauge",
-	       "Period of a periodic disturbance found in the delay or loss series, seconds");
+	nw_prom_family(b, "netwatch_server_disturbance_period_seconds", "gauge",
+		       "Period of a periodic disturbance found in the delay or loss series, seconds");
 	EACH_SERVER(v, e)
 	{
+		struct srv_labels l;
+
 		if (!e->analysed)
 			continue;
-		if (e->delay_period.found) {
-			srv_labels(b, "netwatch_server_disturbance_period_seconds", v, e);
-			PUTS(b, ",series=\"delay\"} ");
-			number(b, e->delay_period.period_s);
-			PUTS(b, "\n");
-		}
-		if (e->hole_period.found) {
-			srv_labels(b, "netwatch_server_disturbance_period_seconds", v, e);
-			PUTS(b, ",series=\"loss\"} ");
-			number(b, e->hole_period.period_s);
-			PUTS(b, "\n");
-		}
+		srv_labels(&l, v, e);
+		if (e->delay_period.found)
+			nw_prom_sample(b, "netwatch_server_disturbance_period_seconds", l.s,
+				       ",series=\"delay\"", e->delay_period.period_s);
+		if (e->hole_period.found)
+			nw_prom_sample(b, "netwatch_server_disturbance_period_seconds", l.s,
+				       ",series=\"loss\"", e->hole_period.period_s);
 	}
 	COUNTER_FAMILY(b, v, "netwatch_packets_duplicate_total",
 		       "Copies of a sequence number already accepted", duplicates);
@@ -256,51 +245,51 @@ int nw_metrics_render(const struct nw_rack_view *v, struct nw_buf *b)
 		       "Samples of the server counted but not queued: its ring was full", ring_full);
 
 	/* The collector itself. */
-	family(b, "netwatch_collector_info", "gauge", "The collector's hook and interface, always 1");
+	nw_prom_family(b, "netwatch_collector_info", "gauge", "The collector's hook and interface, always 1");
 	nw_buf_printf(b, "netwatch_collector_info{rack_id=\"%u\",hook=\"", v->rack_id);
-	nw_buf_label_value(b, v->hook);
+	nw_prom_label_value(b, v->hook);
 	PUTS(b, "\",iface=\"");
-	nw_buf_label_value(b, v->iface);
+	nw_prom_label_value(b, v->iface);
 	PUTS(b, "\"} 1\n");
-	family(b, "netwatch_collector_attached", "gauge",
-	       "1 while the collector is attached (socket hook: bound)");
-	rack_u64(b, "netwatch_collector_attached", v, NULL, v->attached ? 1 : 0);
-	family(b, "netwatch_collector_packets_total", "counter", "Frames the hook looked at");
-	rack_u64(b, "netwatch_collector_packets_total", v, NULL, v->stats.packets);
-	family(b, "netwatch_collector_samples_total", "counter", "Valid samples of known servers");
-	rack_u64(b, "netwatch_collector_samples_total", v, NULL, v->stats.samples);
-	family(b, "netwatch_collector_malformed_total", "counter",
-	       "Datagrams to the NetWatch port refused, by reason");
-	for (int r = 0; r < NW_MAL__MAX; r++) {
-		snprintf(extra, sizeof(extra), ",reason=\"%s\"", malformed_reasons[r]);
-		rack_u64(b, "netwatch_collector_malformed_total", v, extra, v->stats.malformed[r]);
-	}
-	family(b, "netwatch_collector_unknown_sender_total", "counter",
-	       "Valid samples from a server with no slot");
-	rack_u64(b, "netwatch_collector_unknown_sender_total", v, NULL, v->stats.unknown_server);
-	family(b, "netwatch_collector_wrong_rack_total", "counter",
-	       "Valid samples addressed to another rack id");
-	rack_u64(b, "netwatch_collector_wrong_rack_total", v, NULL, v->stats.wrong_rack);
-	family(b, "netwatch_collector_ring_full_total", "counter",
-	       "Samples counted but not queued because their server's ring was full");
-	rack_u64(b, "netwatch_collector_ring_full_total", v, NULL, v->stats.ring_full);
-	family(b, "netwatch_collector_discovery_total", "counter",
-	       "Unknown senders: reported by the kernel (sent), over its rate limit (suppressed), "
-	       "refused by userspace because the server table is full (rejected)");
+	rack_family_u64(b, "netwatch_collector_attached", "gauge", v,
+			"1 while the collector is attached (socket hook: bound)",
+			v->attached ? 1 : 0);
+	rack_family_u64(b, "netwatch_collector_packets_total", "counter", v,
+			"Frames the hook looked at",
+			v->stats.packets);
+	rack_family_u64(b, "netwatch_collector_samples_total", "counter", v,
+			"Valid samples of known servers",
+			v->stats.samples);
+	nw_prom_family(b, "netwatch_collector_malformed_total", "counter",
+		       "Datagrams to the NetWatch port refused, by reason");
+	for (int r = 0; r < NW_MAL__MAX; r++)
+		rack_u64_by(b, "netwatch_collector_malformed_total", v, "reason", malformed_reasons[r],
+			    v->stats.malformed[r]);
+	rack_family_u64(b, "netwatch_collector_unknown_sender_total", "counter", v,
+			"Valid samples from a server with no slot",
+			v->stats.unknown_server);
+	rack_family_u64(b, "netwatch_collector_wrong_rack_total", "counter", v,
+			"Valid samples addressed to another rack id",
+			v->stats.wrong_rack);
+	rack_family_u64(b, "netwatch_collector_ring_full_total", "counter", v,
+			"Samples counted but not queued because their server's ring was full",
+			v->stats.ring_full);
+	nw_prom_family(b, "netwatch_collector_discovery_total", "counter",
+		       "Unknown senders: reported by the kernel (sent), over its rate limit (suppressed), "
+		       "refused by userspace because the server table is full (rejected)");
 	rack_u64(b, "netwatch_collector_discovery_total", v, ",result=\"sent\"", v->stats.discovery_sent);
 	rack_u64(b, "netwatch_collector_discovery_total", v, ",result=\"suppressed\"",
 		 v->stats.discovery_suppressed);
 	rack_u64(b, "netwatch_collector_discovery_total", v, ",result=\"rejected\"",
 		 v->discovery_rejected);
-	family(b, "netwatch_build_info", "gauge", "The running build's version, always 1");
+	nw_prom_family(b, "netwatch_build_info", "gauge", "The running build's version, always 1");
 	PUTS(b, "netwatch_build_info{version=\"");
-	nw_buf_label_value(b, v->version);
+	nw_prom_label_value(b, v->version);
 	PUTS(b, "\"} 1\n");
-	family(b, "netwatch_rack_servers", "gauge", "Registered servers of the rack by health state");
-	for (int h = 0; h < NW_HEALTH__COUNT; h++) {
-		snprintf(extra, sizeof(extra), ",state=\"%s\"", nw_health_name((enum nw_health)h));
-		rack_u64(b, "netwatch_rack_servers", v, extra, v->state_count[h]);
-	}
+	nw_prom_family(b, "netwatch_rack_servers", "gauge", "Registered servers of the rack by health state");
+	for (int h = 0; h < NW_HEALTH__COUNT; h++)
+		rack_u64_by(b, "netwatch_rack_servers", v, "state", nw_health_name((enum nw_health)h),
+			    v->state_count[h]);
 	dc_families(b, v);
 	return b->failed ? -1 : 0;
 }

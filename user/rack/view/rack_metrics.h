@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Prometheus text exposition (format 0.0.4) of a rack view. The families
+/* Prometheus text exposition (format 0.0.4, helpers in prom.h) of a rack view. The families
  * and their labels are the contract in docs/metrics.md. */
 #ifndef NW_METRICS_H
 #define NW_METRICS_H
