@@ -77,28 +77,40 @@ BENCH_BINS := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 
 FUZZ_SECONDS ?= 60
 
-.PHONY: all deps test unit-test bpf-test integration-test fuzz bench evaluate install clean vmlinux demo help
+.PHONY: all deps test unit-test bpf-test integration-test fuzz bench evaluate install clean vmlinux demo help \
+	format format-check lint compile_commands.json
 .DELETE_ON_ERROR:
 .SECONDARY:
 
 all: $(BPF_OBJS) $(SKELS) $(BINS)
 
 help:
-	@echo "make            build binaries and BPF objects into $(BUILD)/"
-	@echo "make deps       install every Debian package the build, tests and lab need"
-	@echo "make test       unit, BPF and process tests (root); SANITIZE=1 for ASan+UBSan"
-	@echo "make fuzz       libFuzzer over the shared parser (FUZZ_SECONDS=$(FUZZ_SECONDS))"
-	@echo "make bench      collector cost per packet and other figures"
-	@echo "make evaluate   fault scenarios on a lab -> docs/EVALUATION.md (root, ~10 min)"
-	@echo "make demo       a live demo in network namespaces (root)"
-	@echo "make install    PREFIX=$(PREFIX) DESTDIR=$(DESTDIR)"
-	@echo "make vmlinux    regenerate vmlinux.h from this kernel's BTF"
+	@echo "make                    build binaries and BPF objects into $(BUILD)/ (same as make all)"
+	@echo "make all                the same"
+	@echo "make deps               install every Debian package the build, tests, lab and tools need"
+	@echo "make test               deps, build, then unit, BPF (root) and integration tests; SANITIZE=1 for ASan+UBSan"
+	@echo "make unit-test          the cmocka unit tests only (tests/unit/<prog>/)"
+	@echo "make bpf-test           the BPF_PROG_TEST_RUN tests only (root; tests/bpf/)"
+	@echo "make integration-test   the pytest process and deployment tests only (root; tests/integration, tests/deploy)"
+	@echo "make fuzz               libFuzzer over the shared parser and the report protocol (FUZZ_SECONDS=$(FUZZ_SECONDS))"
+	@echo "make bench              collector cost per packet and other figures"
+	@echo "make evaluate           fault scenarios on a lab -> docs/EVALUATION.md (root, ~10 min)"
+	@echo "make demo               a live demo in network namespaces (root)"
+	@echo "make install            PREFIX=$(PREFIX) DESTDIR=$(DESTDIR)"
+	@echo "make clean              remove build/"
+	@echo "make vmlinux            regenerate vmlinux.h from this kernel's BTF"
+	@echo "make format             clang-format -i every C file in bpf/ user/ agent/ tests/ (.clang-format)"
+	@echo "make format-check       fail if make format would change anything (.ci/run runs it)"
+	@echo "make lint               cppcheck over user/ and agent/; any warning fails (.ci/run runs it)"
+	@echo "make compile_commands.json  rebuild under bear so editors and clang tools see the real flags"
+	@echo "make help               this list"
 
 # ------------------------------------------------------------------ deps
 DEB_PACKAGES := build-essential clang llvm libclang-rt-dev libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config \
 	libsodium-dev libjansson-dev libfftw3-dev libmicrohttpd-dev libcap-dev libnl-route-3-dev \
 	libmnl-dev libcmocka-dev python3-pytest python3-numpy python3-yaml iproute2 ethtool \
-	prometheus jq curl sudo util-linux kmod procps docker-compose
+	prometheus jq curl sudo util-linux kmod procps docker-compose \
+	clang-format cppcheck bear
 
 deps:
 	@missing=$$(for p in $(DEB_PACKAGES); do \
@@ -243,6 +255,47 @@ evaluate: all
 
 demo: deps all
 	bash deploy/local/demo.sh
+
+# ------------------------------------------------------------------ habits
+# Tools keep the habits (CONTRIBUTING.md): one format, one linter, the real
+# flags for editors. The file lists are read when a target runs, not on every make.
+CLANG_FORMAT ?= clang-format
+CPPCHECK     ?= cppcheck
+BEAR         ?= bear
+
+# Every tracked C file we write; vmlinux.h and the skeletons are generated.
+FORMAT_SRCS = $(filter-out %vmlinux.h %.skel.h,$(shell git ls-files -- 'bpf/*.[ch]' 'user/*.[ch]' \
+	'agent/*.[ch]' 'tests/*.[ch]' 2>/dev/null || find bpf user agent tests -name '*.[ch]'))
+
+format:
+	$(CLANG_FORMAT) -i $(FORMAT_SRCS)
+
+format-check:
+	$(CLANG_FORMAT) --dry-run -Werror $(FORMAT_SRCS)
+
+# cppcheck sees each archive as the compiler does: its own folders on the
+# include path, one fixed configuration (the build's -D, a constant version
+# string: a commit id such as 41e5a0a trips cppcheck's number parser), and
+# libbpf's option macros from .cppcheck-libbpf.cfg instead of system headers,
+# so the result depends neither on build/ nor on the commit. Every archive is
+# checked before the target fails. A false positive is suppressed on its line
+# (// cppcheck-suppress <id> ; why), nowhere else.
+CPPCHECK_FLAGS := --enable=warning,portability,performance --error-exitcode=1 --inline-suppr \
+	--quiet --std=c11 -D_GNU_SOURCE -DNW_VERSION_STRING='"lint"' --library=.cppcheck-libbpf.cfg \
+	--template='{file}:{line}:{column}: {severity}: {message} [{id}]'
+lint_inc = -Ibpf -Iuser/common $(if $(filter common,$(1)),,$(subst -iquote ,-I,$(call inc_of,$(1))))
+lint_src = $(if $(filter common,$(1)),$(COMMON_SRCS),$(call src_of,$(1)))
+
+lint:
+	@rc=0; $(foreach p,common $(PROGS) agent,echo "cppcheck: $(p)"; \
+		$(CPPCHECK) $(CPPCHECK_FLAGS) $(call lint_inc,$(p)) $(call lint_src,$(p)) 2>&1 || rc=1;) \
+	exit $$rc
+
+# bear records every compiler call of a full rebuild (programs, unit and BPF
+# tests) into the file clangd, clang-tidy and editors read.
+compile_commands.json:
+	@command -v $(BEAR) >/dev/null || { echo "$(BEAR) not found: make deps installs it" >&2; exit 1; }
+	$(BEAR) --output $(CURDIR)/$@ -- $(MAKE) -B all $(UNIT_BINS) $(BPFT_BINS)
 
 # ------------------------------------------------------------------ install
 install: all

@@ -327,7 +327,7 @@ static void eval_one(struct nw_periodicity *p, struct nw_periodicity_scratch *sc
 		     const struct nw_pring *r, bool detrend, struct nw_period_result *out)
 {
 	const size_t cap = sc->capacity;
-	double *t = sc->w + W_T * cap, *y = sc->w + W_Y * cap;
+	double *t, *y; /* slices of sc->w, taken once sc->w is known to exist */
 	double *power = sc->power;
 	double y_abs = 0; /* largest stored (relative, float) value */
 	double t_new = -INFINITY, t_min = INFINITY, t_max = -INFINITY, tm = 0, ym = 0;
@@ -341,6 +341,8 @@ static void eval_one(struct nw_periodicity *p, struct nw_periodicity_scratch *sc
 	if (!r->t || r->count == 0 || !sc->w || sc->capacity < p->cfg.capacity ||
 	    sc->nfreq_cap < nfreq_cap_of(&p->cfg))
 		return;
+	t = sc->w + W_T * cap;
+	y = sc->w + W_Y * cap;
 	for (size_t i = 0; i < r->count; i++)
 		t_new = fmax(t_new, r->t[i]);
 	/* Only the horizon before the newest point: the delay ring holds the
