@@ -156,7 +156,7 @@ def analysed_everywhere(t):
 
 
 def formula(racks, expected):
-    """DESIGN.md: mean of the racks' reported scores over the expected (and any
+    """docs/design.md: mean of the racks' reported scores over the expected (and any
     other reporting) racks; a stale or never-reporting rack counts 0."""
     ids = set(range(expected)) | set(racks)
     return sum(racks[r]["reported_score"] if r in racks and racks[r].get("state") == "ok" else 0.0

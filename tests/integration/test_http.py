@@ -57,7 +57,7 @@ ANALYSED_ONLY = (
 )
 
 # promtool's naming lint objects to the seed's own histogram name (its unit
-# is abbreviated); the name is a contract (DESIGN.md), so that one line is expected.
+# is abbreviated); the name is a contract (docs/design.md), so that one line is expected.
 PROMTOOL_ACCEPTED = {"netwatch_latency_ms metric names should not contain abbreviated units"}
 
 SERVERS = (1, 2, 3, STALLED)  # 1, 2 and 4 send; 3 is registered and never does

@@ -49,7 +49,7 @@ static int asked(void *opts, const struct nw_opt *opt, int parsed)
 	return 0;
 }
 
-#define FIELD_AT(type, opts, opt) ((type *)((char *)(opts) + (opt)->off))
+#define FIELD_AT(type, opts, opt) ((type *)(void *)((char *)(opts) + (opt)->off))
 
 static int parse_duration(void *opts, const struct nw_opt *opt, const char *v, const char **why)
 {

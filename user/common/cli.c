@@ -252,7 +252,7 @@ static void set_default(const struct nw_opt *opt, void *opts)
 		break;
 	case NW_OPT_SECONDS:
 		if (opt->def_d)
-			*(double *)(base + opt->off) = opt->def_d;
+			*(double *)(void *)(base + opt->off) = opt->def_d;
 		break;
 	case NW_OPT_ADDR:
 		if (opt->def_s)

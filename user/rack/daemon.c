@@ -135,6 +135,8 @@ int rack_daemon_run(const struct nw_log *log, const struct rack_opts *o, int sig
 	if (rack_serve_init(&sv, log, o, src.max_slots))
 		goto detach;
 	serving = 1;
+	/* Reset to NULL on every way out below, before sv goes out of scope. */
+	// cppcheck-suppress autoVariables
 	sink->analysis = &sv.analysis;
 	nw_rack_view_set_hook(&sv.view, src.hook, src.iface);
 	refresh(&src, &sv);

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* The spectral engine against DESIGN.md's table of expected errors: one test
+/* The spectral engine against docs/design.md's table of expected errors: one test
  * per row, at a low (1.0 Hz) and a high (4.35 Hz) tone, fs = 20 Hz, N = 256,
  * from synthetic record streams (deterministic PRNG). Each test prints what
  * it measured; docs/analysis.md lists the figures next to the bounds. */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Per-server tone reconstruction on the receiver's time grid (DESIGN.md,
+ * Per-server tone reconstruction on the receiver's time grid (docs/design.md,
  * "The idea, made precise"). No I/O, no allocation after nw_signal_init.
  *
  *   slot of sample k = round((r_k - base) / T),  T = 1/rate

@@ -158,7 +158,7 @@ int nw_attach_start(const struct nw_log *log, struct nw_attach *a, uint32_t want
 		    const char *ifname, const char *rack_dir, int xdp_prog_fd, int tc_prog_fd,
 		    const struct nw_meta *prev)
 {
-	uint32_t order[4];
+	uint32_t order[4] = {0};
 	size_t n = 0;
 	int err = -EINVAL;
 	char name[IF_NAMESIZE + 16];
