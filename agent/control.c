@@ -33,8 +33,10 @@ static int clear_stale(const struct sockaddr_un *sa, char *err, size_t errlen)
 	int fd, r;
 
 	if (lstat(sa->sun_path, &st) < 0)
-		return errno == ENOENT ? 0 : (snprintf(err, errlen, "--control %s: %s", sa->sun_path,
-							strerror(errno)), -1);
+		return errno == ENOENT ? 0
+				       : (snprintf(err, errlen, "--control %s: %s", sa->sun_path,
+						   strerror(errno)),
+					  -1);
 	if (!S_ISSOCK(st.st_mode)) {
 		snprintf(err, errlen, "--control %s: exists and is not a socket", sa->sun_path);
 		return -1;
@@ -88,8 +90,7 @@ int nw_control_open(struct nw_control *c, const char *path, char *err, size_t er
 	return 0;
 }
 
-int nw_control_parse(const char *buf, size_t len, struct nw_impair *imp, char *err,
-		     size_t errlen)
+int nw_control_parse(const char *buf, size_t len, struct nw_impair *imp, char *err, size_t errlen)
 {
 	json_error_t jerr;
 	json_t *root, *v;
@@ -155,7 +156,8 @@ int nw_control_poll(struct nw_control *c, nw_control_apply_fn apply, void *ctx)
 		}
 		handled++;
 		if ((size_t)n > sizeof(buf)) {
-			snprintf(err, sizeof(err), "request longer than %d bytes", NW_CONTROL_MAX_DGRAM);
+			snprintf(err, sizeof(err), "request longer than %d bytes",
+				 NW_CONTROL_MAX_DGRAM);
 			ok = -1;
 		} else {
 			ok = nw_control_parse(buf, (size_t)n, &imp, err, sizeof(err));
@@ -169,7 +171,8 @@ int nw_control_poll(struct nw_control *c, nw_control_apply_fn apply, void *ctx)
 			c->rejected++;
 			/* Powers of two: the first few in full, then ever rarer. */
 			if ((c->rejected & (c->rejected - 1)) == 0)
-				fprintf(stderr, "netwatch-agent: control: refused (%llu so far): %s\n",
+				fprintf(stderr,
+					"netwatch-agent: control: refused (%llu so far): %s\n",
 					(unsigned long long)c->rejected, err);
 			answer(c->fd, &from, fromlen, err);
 		}

@@ -15,8 +15,8 @@
 
 #include "impair.h"
 
-#define NW_CONTROL_MAX_DGRAM 1024 /* a request is a few dozen bytes */
-#define NW_CONTROL_BATCH 16       /* datagrams handled per poll */
+#define NW_CONTROL_MAX_DGRAM 1024      /* a request is a few dozen bytes */
+#define NW_CONTROL_BATCH 16            /* datagrams handled per poll */
 #define NW_CONTROL_POLL_NS 10000000ULL /* polled at most every 10 ms */
 
 /* Applies a new impairment; 0, or -1 with a reason in err (nothing changed). */
@@ -36,8 +36,7 @@ int nw_control_open(struct nw_control *c, const char *path, char *err, size_t er
 
 /* Parses one request strictly: an object with exactly the key "impair" whose
  * value is a string. 0 and *imp filled, or -1 with a reason in err. */
-int nw_control_parse(const char *buf, size_t len, struct nw_impair *imp, char *err,
-		     size_t errlen);
+int nw_control_parse(const char *buf, size_t len, struct nw_impair *imp, char *err, size_t errlen);
 
 /* Handles up to NW_CONTROL_BATCH waiting datagrams without blocking. Returns
  * how many were handled. */

@@ -30,7 +30,8 @@ int nw_split_hostport(const char *s, uint16_t default_port, char *host, size_t h
 	}
 	if (cut == NW_HOSTPORT_TRAILING || (p.port && nw_port_parse(p.port, port) < 0)) {
 		if (p.bracketed)
-			snprintf(err, errlen, "--controller '%s': want [IPV6]:PORT with PORT in 1..65535", s);
+			snprintf(err, errlen,
+				 "--controller '%s': want [IPV6]:PORT with PORT in 1..65535", s);
 		else
 			snprintf(err, errlen, "--controller '%s': port must be 1..65535", s);
 		return -1;
@@ -54,7 +55,9 @@ int nw_resolve(const char *host, uint16_t port, int family, struct nw_endpoint *
 	rc = getaddrinfo(host, service, &hints, &res);
 	if (rc != 0 || !res) {
 		snprintf(err, errlen, "cannot resolve '%s'%s: %s", host,
-			 family == AF_INET ? " as IPv4" : family == AF_INET6 ? " as IPv6" : "",
+			 family == AF_INET    ? " as IPv4"
+			 : family == AF_INET6 ? " as IPv6"
+					      : "",
 			 rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc));
 		return -1;
 	}

@@ -33,7 +33,8 @@ static int parse_double(const char *s, double *out)
 static int parse_prob(const char *key, const char *val, double *out, char *err, size_t errlen)
 {
 	if (parse_double(val, out) < 0 || *out < 0 || *out > 1) {
-		snprintf(err, errlen, "--impair %s=%s: want a probability like 10%% or 0.1", key, val);
+		snprintf(err, errlen, "--impair %s=%s: want a probability like 10%% or 0.1", key,
+			 val);
 		return -1;
 	}
 	return 0;
@@ -51,7 +52,7 @@ static int parse_ms(const char *key, const char *val, double *out, char *err, si
 
 static int parse_item(char *item, struct nw_impair *imp, unsigned *seen, char *err, size_t errlen)
 {
-	static const char *const keys[] = {"loss", "dup", "delay", "jitter", "skew", "seed"};
+	static const char *const keys[] = { "loss", "dup", "delay", "jitter", "skew", "seed" };
 	char *eq = strchr(item, '=');
 	const char *val;
 	unsigned k;
@@ -66,7 +67,8 @@ static int parse_item(char *item, struct nw_impair *imp, unsigned *seen, char *e
 		if (strcmp(item, keys[k]) == 0)
 			break;
 	if (k == sizeof(keys) / sizeof(keys[0])) {
-		snprintf(err, errlen, "--impair: unknown key '%s' (known: loss, dup, delay, jitter, skew, seed)",
+		snprintf(err, errlen,
+			 "--impair: unknown key '%s' (known: loss, dup, delay, jitter, skew, seed)",
 			 item);
 		return -1;
 	}
@@ -86,7 +88,8 @@ static int parse_item(char *item, struct nw_impair *imp, unsigned *seen, char *e
 	case 3:
 		return parse_ms(item, val, &imp->jitter_ms, err, errlen);
 	case 4:
-		if (parse_double(val, &imp->skew_ppm) != 0 || fabs(imp->skew_ppm) > NW_IMPAIR_MAX_PPM) {
+		if (parse_double(val, &imp->skew_ppm) != 0 ||
+		    fabs(imp->skew_ppm) > NW_IMPAIR_MAX_PPM) {
 			snprintf(err, errlen, "--impair skew=%s: want ppm in -%.0f..%.0f", val,
 				 NW_IMPAIR_MAX_PPM, NW_IMPAIR_MAX_PPM);
 			return -1;
@@ -98,7 +101,8 @@ static int parse_item(char *item, struct nw_impair *imp, unsigned *seen, char *e
 		errno = 0;
 		imp->seed = strtoull(val, &end, 0);
 		if (errno || *end != '\0' || val[0] == '-' || val[0] == '+' || val[0] == ' ') {
-			snprintf(err, errlen, "--impair seed=%s: want an unsigned 64-bit integer", val);
+			snprintf(err, errlen, "--impair seed=%s: want an unsigned 64-bit integer",
+				 val);
 			return -1;
 		}
 		imp->has_seed = 1;

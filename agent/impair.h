@@ -20,7 +20,7 @@ struct nw_impair {
 	double jitter_ms; /* standard deviation of a gaussian added to the delay */
 	double skew_ppm;  /* the agent's clock runs fast (>0) or slow (<0) */
 	uint64_t seed;
-	int has_seed;     /* seed=N given: decisions are reproducible */
+	int has_seed; /* seed=N given: decisions are reproducible */
 };
 
 /* What happens to one sample. */

@@ -41,23 +41,23 @@ static const struct opt_spec {
 	int has_arg;
 	int val;
 } specs[] = {
-	{"controller", "NETWATCH_CONTROLLER", required_argument, O_CONTROLLER},
-	{"rack", "NETWATCH_RACK", required_argument, O_RACK},
-	{"server", "NETWATCH_SERVER", required_argument, O_SERVER},
-	{"servers", "NETWATCH_SERVERS", required_argument, O_SERVERS},
-	{"rate", "NETWATCH_RATE", required_argument, O_RATE},
-	{"freq", "NETWATCH_FREQ", required_argument, O_FREQ},
-	{"amplitude", "NETWATCH_AMPLITUDE", required_argument, O_AMPLITUDE},
-	{"count", "NETWATCH_COUNT", required_argument, O_COUNT},
-	{"duration", "NETWATCH_DURATION", required_argument, O_DURATION},
-	{"impair", "NETWATCH_IMPAIR", required_argument, O_IMPAIR},
-	{"source", "NETWATCH_SOURCE", required_argument, O_SOURCE},
-	{"quiet", "NETWATCH_QUIET", no_argument, 'q'},
-	{"verbose", "NETWATCH_VERBOSE", no_argument, 'v'},
-	{"key-file", "NETWATCH_KEY_FILE", required_argument, O_KEY_FILE},
-	{"control", "NETWATCH_CONTROL", required_argument, O_CONTROL},
-	{"help", NULL, no_argument, 'h'},
-	{"version", NULL, no_argument, O_VERSION},
+	{ "controller", "NETWATCH_CONTROLLER", required_argument, O_CONTROLLER },
+	{ "rack", "NETWATCH_RACK", required_argument, O_RACK },
+	{ "server", "NETWATCH_SERVER", required_argument, O_SERVER },
+	{ "servers", "NETWATCH_SERVERS", required_argument, O_SERVERS },
+	{ "rate", "NETWATCH_RATE", required_argument, O_RATE },
+	{ "freq", "NETWATCH_FREQ", required_argument, O_FREQ },
+	{ "amplitude", "NETWATCH_AMPLITUDE", required_argument, O_AMPLITUDE },
+	{ "count", "NETWATCH_COUNT", required_argument, O_COUNT },
+	{ "duration", "NETWATCH_DURATION", required_argument, O_DURATION },
+	{ "impair", "NETWATCH_IMPAIR", required_argument, O_IMPAIR },
+	{ "source", "NETWATCH_SOURCE", required_argument, O_SOURCE },
+	{ "quiet", "NETWATCH_QUIET", no_argument, 'q' },
+	{ "verbose", "NETWATCH_VERBOSE", no_argument, 'v' },
+	{ "key-file", "NETWATCH_KEY_FILE", required_argument, O_KEY_FILE },
+	{ "control", "NETWATCH_CONTROL", required_argument, O_CONTROL },
+	{ "help", NULL, no_argument, 'h' },
+	{ "version", NULL, no_argument, O_VERSION },
 };
 
 #define NSPECS (sizeof(specs) / sizeof(specs[0]))
@@ -138,8 +138,8 @@ static int parse_num(const char *s, double *out)
 
 static int parse_bool(const char *s, int *out)
 {
-	static const char *const yes[] = {"1", "true", "yes", "on"};
-	static const char *const no[] = {"0", "false", "no", "off"};
+	static const char *const yes[] = { "1", "true", "yes", "on" };
+	static const char *const no[] = { "0", "false", "no", "off" };
 
 	for (size_t i = 0; i < 4; i++) {
 		if (strcasecmp(s, yes[i]) == 0)
@@ -150,10 +150,10 @@ static int parse_bool(const char *s, int *out)
 	return -1;
 }
 
-#define FAIL(...)                                     \
-	do {                                          \
-		snprintf(err, errlen, __VA_ARGS__);   \
-		return NW_OPTS_ERROR;                 \
+#define FAIL(...)                                   \
+	do {                                        \
+		snprintf(err, errlen, __VA_ARGS__); \
+		return NW_OPTS_ERROR;               \
 	} while (0)
 
 static enum nw_opts_result validate(const struct raw *r, struct nw_opts *o, char *err,
@@ -171,7 +171,8 @@ static enum nw_opts_result validate(const struct raw *r, struct nw_opts *o, char
 
 	if (r->val[O_RACK]) {
 		if (parse_u64(r->val[O_RACK], UINT16_MAX, &v) < 0)
-			FAIL("%s '%s': want a rack id in 0..65535", r->from[O_RACK], r->val[O_RACK]);
+			FAIL("%s '%s': want a rack id in 0..65535", r->from[O_RACK],
+			     r->val[O_RACK]);
 		o->rack = (uint16_t)v;
 	}
 	if (r->val[O_SERVER]) {
@@ -182,8 +183,8 @@ static enum nw_opts_result validate(const struct raw *r, struct nw_opts *o, char
 	}
 	if (r->val[O_SERVERS]) {
 		if (parse_u64(r->val[O_SERVERS], NW_MAX_SERVERS, &v) < 0 || v == 0)
-			FAIL("%s '%s': want a count in 1..%u", r->from[O_SERVERS], r->val[O_SERVERS],
-			     NW_MAX_SERVERS);
+			FAIL("%s '%s': want a count in 1..%u", r->from[O_SERVERS],
+			     r->val[O_SERVERS], NW_MAX_SERVERS);
 		o->servers = (uint32_t)v;
 	}
 	if ((uint64_t)o->server + o->servers - 1 > UINT32_MAX)
@@ -198,7 +199,8 @@ static enum nw_opts_result validate(const struct raw *r, struct nw_opts *o, char
 		o->rate_uhz = v;
 	}
 	if (r->val[O_FREQ]) {
-		if (parse_num(r->val[O_FREQ], &d) < 0 || d <= 0 || nw_hz_to_uhz(d, &v) < 0 || v == 0)
+		if (parse_num(r->val[O_FREQ], &d) < 0 || d <= 0 || nw_hz_to_uhz(d, &v) < 0 ||
+		    v == 0)
 			FAIL("%s '%s': want a tone in Hz above 0", r->from[O_FREQ], r->val[O_FREQ]);
 		o->has_freq = 1;
 		o->freq_uhz = v;
@@ -291,8 +293,9 @@ enum nw_opts_result nw_opts_parse(int argc, char **argv, struct nw_opts *o, char
 
 	memset(&r, 0, sizeof(r));
 	for (size_t i = 0; i < NSPECS; i++)
-		longopts[i] = (struct option){specs[i].name, specs[i].has_arg, NULL, specs[i].val};
-	longopts[NSPECS] = (struct option){0};
+		longopts[i] = (struct option){ specs[i].name, specs[i].has_arg, NULL,
+					       specs[i].val };
+	longopts[NSPECS] = (struct option){ 0 };
 	for (int i = 0; i < O__N; i++) {
 		const char *e = getenv(specs[i].env);
 

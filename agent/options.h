@@ -22,21 +22,21 @@ struct nw_opts {
 	uint16_t port;
 	char source[NW_HOST_MAX]; /* empty: let the kernel choose */
 	uint16_t rack;
-	uint32_t server;          /* first simulated server id */
-	uint32_t servers;         /* ids server .. server+servers-1 */
+	uint32_t server;  /* first simulated server id */
+	uint32_t servers; /* ids server .. server+servers-1 */
 	uint64_t rate_uhz;
 	int has_freq;
-	uint64_t freq_uhz;        /* --freq for every server; else the seed plan */
+	uint64_t freq_uhz; /* --freq for every server; else the seed plan */
 	double amplitude;
-	uint64_t count;           /* 0: no limit */
-	uint64_t duration_ns;     /* 0: no limit */
+	uint64_t count;       /* 0: no limit */
+	uint64_t duration_ns; /* 0: no limit */
 	struct nw_impair impair;
-	int verbosity;            /* -1 quiet, 0 normal, 1 verbose */
-	char key_file[4096];      /* empty: samples go untagged */
-	char control[108];        /* empty: no control socket; sizeof(sun_path) */
+	int verbosity;       /* -1 quiet, 0 normal, 1 verbose */
+	char key_file[4096]; /* empty: samples go untagged */
+	char control[108];   /* empty: no control socket; sizeof(sun_path) */
 	/* Filled by main from key_file (the parser does no file I/O): */
 	int keyed;
-	uint8_t sample_key[16];   /* keyfile.h's sample key: SipHash-2-4 */
+	uint8_t sample_key[16]; /* keyfile.h's sample key: SipHash-2-4 */
 };
 
 enum nw_opts_result {

@@ -12,7 +12,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-
 /* The plan's tone in micro-hertz; -1 if the server is outside the plan. */
 int nw_plan_tone_uhz(uint32_t rack, uint32_t server, uint64_t *uhz);
 

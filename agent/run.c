@@ -126,8 +126,7 @@ static int pq_reserve(struct nw_pq *q, size_t cap)
 	return 0;
 }
 
-int nw_agent_set_impair(struct nw_agent *a, const struct nw_impair *imp, char *err,
-			size_t errlen)
+int nw_agent_set_impair(struct nw_agent *a, const struct nw_impair *imp, char *err, size_t errlen)
 {
 	const struct nw_opts *o = a->o;
 
@@ -213,7 +212,7 @@ static void emit(struct nw_agent *a, uint32_t i, uint64_t seq, int dup)
 
 static void generate_tick(struct nw_agent *a, uint64_t k, uint64_t due)
 {
-	struct nw_decision d = {0};
+	struct nw_decision d = { 0 };
 
 	for (uint32_t i = 0; i < a->n; i++) {
 		struct nw_counters *c = &a->st[i].c;
@@ -228,7 +227,10 @@ static void generate_tick(struct nw_agent *a, uint64_t k, uint64_t due)
 		}
 		if (a->delayed) {
 			struct nw_pending e = {
-				.due_ns = due + d.delay_ns, .seq = k, .server = i, .dup = (uint32_t)d.dup,
+				.due_ns = due + d.delay_ns,
+				.seq = k,
+				.server = i,
+				.dup = (uint32_t)d.dup,
 			};
 
 			if (nw_pq_push(&a->pq, &e) < 0)
@@ -306,7 +308,8 @@ void nw_agent_run(struct nw_agent *a, volatile sig_atomic_t *stop)
 	mono0 = clock_ns(CLOCK_MONOTONIC);
 	tai0 = clock_ns(CLOCK_TAI);
 	if (!tai0)
-		tai0 = clock_ns(CLOCK_REALTIME); /* kernels without CLOCK_TAI: TAI = UTC + 0 anyway */
+		tai0 = clock_ns(
+			CLOCK_REALTIME); /* kernels without CLOCK_TAI: TAI = UTC + 0 anyway */
 	nw_sched_init(&a->sched, mono0, tai0, o->rate_uhz, a->imp.skew_ppm);
 	a->k0 = 0;
 	a->tx0_ns = tai0;
@@ -347,7 +350,8 @@ void nw_agent_run(struct nw_agent *a, volatile sig_atomic_t *stop)
 		if (now < wake) {
 			/* In slices: a signal landing between the stop check and the sleep
 			 * is then noticed within 100 ms even at a rate of one per hour. */
-			sleep_until(wake - now > NW_SLEEP_SLICE_NS ? now + NW_SLEEP_SLICE_NS : wake);
+			sleep_until(wake - now > NW_SLEEP_SLICE_NS ? now + NW_SLEEP_SLICE_NS
+								   : wake);
 			continue;
 		}
 		release_due(a, now);
@@ -376,8 +380,7 @@ void nw_agent_run(struct nw_agent *a, volatile sig_atomic_t *stop)
 
 void nw_agent_report(const struct nw_agent *a, FILE *f)
 {
-	nw_report_json(f, a->st, a->n, NW_REPORT_MAX_LISTED, a->impaired || a->imp.has_seed ||
-			       a->ctl.accepted,
-		       a->seed);
+	nw_report_json(f, a->st, a->n, NW_REPORT_MAX_LISTED,
+		       a->impaired || a->imp.has_seed || a->ctl.accepted, a->seed);
 	fflush(f);
 }

@@ -22,7 +22,7 @@
 #define NW_GOODBYE_REPEAT 3        /* a lost goodbye would look like an outage */
 #define NW_GOODBYE_GAP_NS 5000000U /* spread the copies past a momentary burst loss */
 #define NW_PENDING_MIN 1024U
-#define NW_PENDING_MAX (1U << 21)  /* 48 MiB of queue at most */
+#define NW_PENDING_MAX (1U << 21) /* 48 MiB of queue at most */
 #define NW_REPORT_MAX_LISTED 1000U
 #define NW_SLEEP_SLICE_NS 100000000ULL
 
@@ -35,13 +35,13 @@ struct nw_agent {
 	uint64_t *ikey;              /* [n] impairment keys */
 	struct nw_batch *b;
 	struct nw_pq pq;
-	int impaired;                /* loss, dup or delay in effect */
-	int delayed;                 /* samples go through pq */
-	int keyed;                   /* every message carries a SipHash-2-4 tag */
+	int impaired; /* loss, dup or delay in effect */
+	int delayed;  /* samples go through pq */
+	int keyed;    /* every message carries a SipHash-2-4 tag */
 	uint64_t seed;
-	struct nw_impair imp;        /* in effect: --impair, then the control socket's */
-	struct nw_control ctl;       /* --control; fd -1 without */
-	struct nw_sched sched;       /* due times from tick k0 on (rebased on a skew change) */
+	struct nw_impair imp;  /* in effect: --impair, then the control socket's */
+	struct nw_control ctl; /* --control; fd -1 without */
+	struct nw_sched sched; /* due times from tick k0 on (rebased on a skew change) */
 	uint64_t k0;
 	uint64_t tx0_ns;             /* tx_ns of tick 0: tx_ns never jumps, whatever the skew */
 	uint64_t next_tick;          /* the next tick to generate, for a rebase */
@@ -61,8 +61,7 @@ enum nw_open_result nw_agent_open(struct nw_agent *a, const struct nw_opts *o, c
 void nw_agent_run(struct nw_agent *a, volatile sig_atomic_t *stop);
 /* Replaces the impairment from now on (the control socket's request). Samples
  * already held back keep their due times. 0, or -1 with a reason in err. */
-int nw_agent_set_impair(struct nw_agent *a, const struct nw_impair *imp, char *err,
-			size_t errlen);
+int nw_agent_set_impair(struct nw_agent *a, const struct nw_impair *imp, char *err, size_t errlen);
 void nw_agent_report(const struct nw_agent *a, FILE *f);
 void nw_agent_close(struct nw_agent *a);
 

@@ -75,7 +75,8 @@ void nw_batch_send(int fd, struct nw_batch *b)
 		 * else (ECONNREFUSED from an ICMP, ENOBUFS, ...) costs this one
 		 * message only: the kernel consumed the error, the next may pass.
 		 */
-		if (r < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK) && !retried) {
+		if (r < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK) &&
+		    !retried) {
 			retried = 1;
 			continue;
 		}

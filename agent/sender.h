@@ -34,9 +34,9 @@ struct nw_batch {
 	uint8_t tag[NW_BATCH_MAX][NW_TAG_LEN];
 	uint32_t owner[NW_BATCH_MAX]; /* server index */
 	uint8_t kind[NW_BATCH_MAX];
-	uint8_t ok[NW_BATCH_MAX];     /* after nw_batch_send: 1 if the kernel took it */
+	uint8_t ok[NW_BATCH_MAX]; /* after nw_batch_send: 1 if the kernel took it */
 	int keyed;
-	uint8_t key[NW_TAG_KEY_LEN];  /* the sample key (keyfile.h), when keyed */
+	uint8_t key[NW_TAG_KEY_LEN]; /* the sample key (keyfile.h), when keyed */
 };
 
 /* The batch is large: allocate it; NULL on failure. */

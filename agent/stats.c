@@ -61,7 +61,7 @@ static void counters_json(FILE *f, const struct nw_counters *c)
 void nw_report_json(FILE *f, const struct nw_server_stats *st, uint32_t n, uint32_t max_listed,
 		    int has_seed, uint64_t seed)
 {
-	struct nw_counters sum = {0};
+	struct nw_counters sum = { 0 };
 	char hz[32];
 
 	for (uint32_t i = 0; i < n; i++)

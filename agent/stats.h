@@ -16,7 +16,7 @@
 struct nw_counters {
 	uint64_t generated;
 	uint64_t sent;
-	uint64_t dropped;      /* impaired away, pending queue full, discarded on stop, late_skipped */
+	uint64_t dropped; /* impaired away, pending queue full, discarded on stop, late_skipped */
 	uint64_t duplicated;
 	uint64_t send_failed;
 	uint64_t late_skipped; /* part of dropped: ticks missed while the agent was stalled */

@@ -21,15 +21,15 @@
  * good->bad with p_gb and bad->good with p_bg. Independent loss is the
  * degenerate chain that never leaves good (p_gb = 0, loss_good = rate). */
 struct nw_chaos_params {
-	__u32 enabled;      /* 0: pass everything (the program stays attached) */
+	__u32 enabled; /* 0: pass everything (the program stays attached) */
 	__u32 loss_good;
 	__u32 loss_bad;
 	__u32 p_gb;
 	__u32 p_bg;
-	__u32 duplicate;    /* one extra copy of a packet that was not lost */
-	__u32 corrupt;      /* flip one bit of a NetWatch sample's magic */
-	__u16 sample_port;  /* UDP destination port of NetWatch samples (host order) */
-	__u16 owner;        /* NW_CHAOS_OWN_*: the tool's bookkeeping, unread by the program */
+	__u32 duplicate;   /* one extra copy of a packet that was not lost */
+	__u32 corrupt;     /* flip one bit of a NetWatch sample's magic */
+	__u16 sample_port; /* UDP destination port of NetWatch samples (host order) */
+	__u16 owner;       /* NW_CHAOS_OWN_*: the tool's bookkeeping, unread by the program */
 	/* Periodic outage: everything is dropped while
 	 * bpf_ktime_get_ns() % outage_period_ns < outage_len_ns (0: none). */
 	__u64 outage_period_ns;
@@ -48,13 +48,13 @@ struct nw_chaos_state {
 
 /* Per-CPU counters (BPF_MAP_TYPE_PERCPU_ARRAY, key 0). */
 struct nw_chaos_stats {
-	__u64 packets;      /* frames the program judged (its own clones excluded) */
+	__u64 packets; /* frames the program judged (its own clones excluded) */
 	__u64 dropped;
-	__u64 duplicated;   /* clones sent */
-	__u64 dup_failed;   /* bpf_clone_redirect refused */
+	__u64 duplicated; /* clones sent */
+	__u64 dup_failed; /* bpf_clone_redirect refused */
 	__u64 corrupted;
 	__u64 corrupt_failed; /* sample could not be rewritten */
-	__u64 bad_entries;  /* good->bad transitions: the number of loss bursts begun */
+	__u64 bad_entries;    /* good->bad transitions: the number of loss bursts begun */
 	__u64 outage_dropped; /* of `dropped`, those inside an outage window */
 };
 

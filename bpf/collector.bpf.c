@@ -254,7 +254,8 @@ static __always_inline enum nw_action nw_collect(void *data, void *data_end)
 	 * so a record wakes it only when its ring is a quarter full: a wake-up per
 	 * record costs an irq_work and an epoll wake-up on the sender's CPU, which
 	 * at 10k servers x 20 Hz is most of the collector's cost. */
-	if (bpf_ringbuf_query(ring, BPF_RB_AVAIL_DATA) > bpf_ringbuf_query(ring, BPF_RB_RING_SIZE) / 4)
+	if (bpf_ringbuf_query(ring, BPF_RB_AVAIL_DATA) >
+	    bpf_ringbuf_query(ring, BPF_RB_RING_SIZE) / 4)
 		bpf_ringbuf_submit(rec, BPF_RB_FORCE_WAKEUP);
 	else
 		bpf_ringbuf_submit(rec, BPF_RB_NO_WAKEUP);

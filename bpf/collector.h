@@ -17,18 +17,18 @@
 
 /* ------------------------------------------------------ kernel -> userspace */
 
-#define NW_REC_REORDERED 0x0001U /* arrived after a higher sequence */
+#define NW_REC_REORDERED 0x0001U    /* arrived after a higher sequence */
 #define NW_REC_STREAM_START 0x0002U /* first sample of a stream (start, restart) */
-#define NW_REC_GOODBYE 0x0004U   /* goodbye; seq is the last generated sequence */
-#define NW_REC_RESTART 0x0008U   /* stream start caused by a sender restart */
+#define NW_REC_GOODBYE 0x0004U      /* goodbye; seq is the last generated sequence */
+#define NW_REC_RESTART 0x0008U      /* stream start caused by a sender restart */
 
 /* One record per accepted sample (and per goodbye) in the server's own ring. */
 struct nw_record {
 	__u64 seq;
-	__u64 tx_ns;   /* sender's CLOCK_TAI */
-	__u64 rx_ns;   /* receiver's CLOCK_TAI (bpf_ktime_get_tai_ns) */
+	__u64 tx_ns; /* sender's CLOCK_TAI */
+	__u64 rx_ns; /* receiver's CLOCK_TAI (bpf_ktime_get_tai_ns) */
 	__u32 value_bits;
-	__u16 flags;   /* NW_REC_* */
+	__u16 flags; /* NW_REC_* */
 	__u16 reserved;
 };
 _Static_assert(sizeof(struct nw_record) == 32, "record is 32 bytes");
@@ -44,43 +44,44 @@ _Static_assert(sizeof(struct nw_record) == 32, "record is 32 bytes");
 /* Latency histogram of rx - tx: upper bounds (inclusive), in ns. The seed's
  * Prometheus buckets (1..1000 ms) plus finer ones below 1 ms and coarser
  * ones above 1 s; the last bucket is +Inf. */
-#define NW_HIST_BOUNDS_NS                                                        \
-	{ 50000ULL, 100000ULL, 250000ULL, 500000ULL, 1000000ULL, 2500000ULL,         \
-	  5000000ULL, 10000000ULL, 25000000ULL, 50000000ULL, 100000000ULL,           \
-	  250000000ULL, 500000000ULL, 1000000000ULL, 2500000000ULL, 5000000000ULL,   \
-	  10000000000ULL }
+#define NW_HIST_BOUNDS_NS                                                                         \
+	{                                                                                         \
+		50000ULL, 100000ULL, 250000ULL, 500000ULL, 1000000ULL, 2500000ULL, 5000000ULL,    \
+			10000000ULL, 25000000ULL, 50000000ULL, 100000000ULL, 250000000ULL,        \
+			500000000ULL, 1000000000ULL, 2500000000ULL, 5000000000ULL, 10000000000ULL \
+	}
 #define NW_HIST_FINITE 17U
 #define NW_HIST_BUCKETS (NW_HIST_FINITE + 1U)
 
 /* nw_server_state.status bits */
-#define NW_ST_STARTED 0x01U  /* a stream is open */
-#define NW_ST_CLOSED 0x02U   /* the last stream ended with a goodbye */
+#define NW_ST_STARTED 0x01U   /* a stream is open */
+#define NW_ST_CLOSED 0x02U    /* the last stream ended with a goodbye */
 #define NW_ST_MIDSTREAM 0x04U /* registered from discovery: earlier seqs are not ours */
 
 /* Per-server state, one array element per slot, updated under its lock. */
 struct nw_server_state {
 	struct bpf_spin_lock lock;
-	__u32 status;          /* NW_ST_* */
+	__u32 status; /* NW_ST_* */
 	__u32 rack_id;
 	__u32 server_id;
-	__u32 freq_uhz;        /* as last announced by the sender */
+	__u32 freq_uhz; /* as last announced by the sender */
 	__u32 rate_uhz;
-	__u64 received;        /* unique samples accepted into the window */
-	__u64 lost;            /* sequences that left the window unseen */
-	__u64 duplicates;      /* copies of a sequence already accepted */
-	__u64 reordered;       /* accepted after a higher sequence */
-	__u64 late;            /* arrived after their sequence left the window */
-	__u64 restarts;        /* sender restarted its sequence */
+	__u64 received;   /* unique samples accepted into the window */
+	__u64 lost;       /* sequences that left the window unseen */
+	__u64 duplicates; /* copies of a sequence already accepted */
+	__u64 reordered;  /* accepted after a higher sequence */
+	__u64 late;       /* arrived after their sequence left the window */
+	__u64 restarts;   /* sender restarted its sequence */
 	__u64 goodbyes;
-	__u64 ring_full;       /* accepted but the ring had no room */
-	__u64 max_seq;         /* highest sequence of the open stream */
-	__u64 seq_window;      /* bit i set: max_seq - i was seen */
-	__u64 max_tx_ns;       /* tx of max_seq: orders restarts against late packets */
+	__u64 ring_full;  /* accepted but the ring had no room */
+	__u64 max_seq;    /* highest sequence of the open stream */
+	__u64 seq_window; /* bit i set: max_seq - i was seen */
+	__u64 max_tx_ns;  /* tx of max_seq: orders restarts against late packets */
 	__u64 first_rx_ns;
 	__u64 last_rx_ns;
-	__s64 last_transit_ns; /* rx - tx of the previous accepted sample */
-	__u64 jitter_x16_ns;   /* RFC 3550 interarrival jitter J, scaled by 16 */
-	__u64 latency_sum_ns;  /* sum of positive rx - tx */
+	__s64 last_transit_ns;  /* rx - tx of the previous accepted sample */
+	__u64 jitter_x16_ns;    /* RFC 3550 interarrival jitter J, scaled by 16 */
+	__u64 latency_sum_ns;   /* sum of positive rx - tx */
 	__u64 latency_negative; /* rx - tx < 0: sender clock ahead */
 	__u64 latency_hist[NW_HIST_BUCKETS];
 };
@@ -93,12 +94,12 @@ struct nw_server_key {
 
 /* Global counters, one per CPU (BPF_MAP_TYPE_PERCPU_ARRAY, key 0). */
 struct nw_stats {
-	__u64 packets;            /* frames the hook looked at */
-	__u64 samples;            /* valid samples of known servers */
+	__u64 packets; /* frames the hook looked at */
+	__u64 samples; /* valid samples of known servers */
 	__u64 malformed[NW_MAL__MAX];
-	__u64 unknown_server;     /* valid sample, sender has no slot */
-	__u64 wrong_rack;         /* valid sample for another rack id */
-	__u64 no_ring;            /* slot registered but its ring is missing */
+	__u64 unknown_server; /* valid sample, sender has no slot */
+	__u64 wrong_rack;     /* valid sample for another rack id */
+	__u64 no_ring;        /* slot registered but its ring is missing */
 	__u64 ring_full;
 	__u64 discovery_sent;
 	__u64 discovery_suppressed; /* over the discovery rate limit or ring full */
@@ -112,7 +113,7 @@ struct nw_discovery {
 	__u32 rate_uhz;
 	__u64 seq;
 	__u64 rx_ns;
-	__u8 family;   /* 4 or 6 */
+	__u8 family; /* 4 or 6 */
 	__u8 pad[7];
 	__u8 addr[16]; /* IPv4 in the first 4 bytes */
 };
@@ -131,7 +132,7 @@ struct nw_disc_limit {
 #define NW_HOOK_TC 3U
 #define NW_HOOK_SOCKET 4U
 struct nw_meta {
-	__u32 hook;           /* NW_HOOK_* */
+	__u32 hook; /* NW_HOOK_* */
 	__u32 ifindex;
 	__u32 created_clsact; /* we made the clsact qdisc and may remove it */
 	__u32 tc_handle;
@@ -139,8 +140,8 @@ struct nw_meta {
 	__u32 port;
 	__u32 rack_id;
 	__u32 ring_bytes;
-	__u64 started_ns;     /* first start of this pinned set (CLOCK_REALTIME) */
-	__u64 restarts;       /* controller starts that reused the pins */
+	__u64 started_ns; /* first start of this pinned set (CLOCK_REALTIME) */
+	__u64 restarts;   /* controller starts that reused the pins */
 };
 
 /* The sample key (nw_key, one element, written by userspace before the

@@ -46,23 +46,40 @@ static __always_inline __u64 nw_popcount64(__u64 x)
 static __always_inline __u32 nw_hist_bucket(__u64 ns)
 {
 	/* An explicit chain: a lookup table would be a map access inside the lock. */
-	if (ns <= 50000ULL) return 0;
-	if (ns <= 100000ULL) return 1;
-	if (ns <= 250000ULL) return 2;
-	if (ns <= 500000ULL) return 3;
-	if (ns <= 1000000ULL) return 4;
-	if (ns <= 2500000ULL) return 5;
-	if (ns <= 5000000ULL) return 6;
-	if (ns <= 10000000ULL) return 7;
-	if (ns <= 25000000ULL) return 8;
-	if (ns <= 50000000ULL) return 9;
-	if (ns <= 100000000ULL) return 10;
-	if (ns <= 250000000ULL) return 11;
-	if (ns <= 500000000ULL) return 12;
-	if (ns <= 1000000000ULL) return 13;
-	if (ns <= 2500000000ULL) return 14;
-	if (ns <= 5000000000ULL) return 15;
-	if (ns <= 10000000000ULL) return 16;
+	if (ns <= 50000ULL)
+		return 0;
+	if (ns <= 100000ULL)
+		return 1;
+	if (ns <= 250000ULL)
+		return 2;
+	if (ns <= 500000ULL)
+		return 3;
+	if (ns <= 1000000ULL)
+		return 4;
+	if (ns <= 2500000ULL)
+		return 5;
+	if (ns <= 5000000ULL)
+		return 6;
+	if (ns <= 10000000ULL)
+		return 7;
+	if (ns <= 25000000ULL)
+		return 8;
+	if (ns <= 50000000ULL)
+		return 9;
+	if (ns <= 100000000ULL)
+		return 10;
+	if (ns <= 250000000ULL)
+		return 11;
+	if (ns <= 500000000ULL)
+		return 12;
+	if (ns <= 1000000000ULL)
+		return 13;
+	if (ns <= 2500000000ULL)
+		return 14;
+	if (ns <= 5000000000ULL)
+		return 15;
+	if (ns <= 10000000000ULL)
+		return 16;
 	return 17;
 }
 

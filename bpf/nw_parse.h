@@ -165,7 +165,7 @@ static __always_inline int nw_parse_frame(const void *data, const void *end, __u
 		return NW_FRAME_PASS;
 	proto = nw_be16(eth->proto);
 
-NW_UNROLL
+	NW_UNROLL
 	for (int i = 0; i < NW_VLAN_MAX; i++) {
 		const struct nw_vlan *vlan;
 
@@ -195,11 +195,12 @@ NW_UNROLL
 		if (tot_len < ihl_bytes)
 			return NW_FRAME_PASS;
 		f->family = 4;
-NW_UNROLL
+		NW_UNROLL
 		for (int i = 0; i < 4; i++)
 			f->addr[i] = ip->saddr[i];
 		f->udp_off = (__u16)(off + ihl_bytes);
-		return nw_locate_udp((const __u8 *)ip + ihl_bytes, end, tot_len - ihl_bytes, port, f);
+		return nw_locate_udp((const __u8 *)ip + ihl_bytes, end, tot_len - ihl_bytes, port,
+				     f);
 	}
 	if (proto == NW_ETH_P_IPV6) {
 		const struct nw_ip6 *ip6 = (const struct nw_ip6 *)(p + off);
@@ -209,11 +210,12 @@ NW_UNROLL
 		if ((nw_be32(ip6->ver_tc_flow) >> 28) != 6 || ip6->nexthdr != NW_IPPROTO_UDP)
 			return NW_FRAME_PASS;
 		f->family = 6;
-NW_UNROLL
+		NW_UNROLL
 		for (int i = 0; i < 16; i++)
 			f->addr[i] = ip6->saddr[i];
 		f->udp_off = (__u16)(off + sizeof(*ip6));
-		return nw_locate_udp((const __u8 *)(ip6 + 1), end, nw_be16(ip6->payload_len), port, f);
+		return nw_locate_udp((const __u8 *)(ip6 + 1), end, nw_be16(ip6->payload_len), port,
+				     f);
 	}
 	return NW_FRAME_PASS;
 }
@@ -263,7 +265,7 @@ static __always_inline int nw_parse_sample(const __u8 *payload, const void *end,
 
 		if ((const void *)(tag + NW_TAG_LEN) > end)
 			return NW_MAL_TRUNCATED;
-NW_UNROLL
+		NW_UNROLL
 		for (int i = 0; i < NW_TAG_LEN; i++)
 			s->tag[i] = tag[i];
 	}

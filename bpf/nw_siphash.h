@@ -44,22 +44,22 @@ static __always_inline __u64 nw_sip_le64(const __u8 *p)
 
 #define NW_SIP_ROTL(x, b) (__u64)(((x) << (b)) | ((x) >> (64 - (b))))
 
-#define NW_SIP_ROUND(v0, v1, v2, v3)                  \
-	do {                                          \
-		v0 += v1;                             \
-		v1 = NW_SIP_ROTL(v1, 13);             \
-		v1 ^= v0;                             \
-		v0 = NW_SIP_ROTL(v0, 32);             \
-		v2 += v3;                             \
-		v3 = NW_SIP_ROTL(v3, 16);             \
-		v3 ^= v2;                             \
-		v0 += v3;                             \
-		v3 = NW_SIP_ROTL(v3, 21);             \
-		v3 ^= v0;                             \
-		v2 += v1;                             \
-		v1 = NW_SIP_ROTL(v1, 17);             \
-		v1 ^= v2;                             \
-		v2 = NW_SIP_ROTL(v2, 32);             \
+#define NW_SIP_ROUND(v0, v1, v2, v3)      \
+	do {                              \
+		v0 += v1;                 \
+		v1 = NW_SIP_ROTL(v1, 13); \
+		v1 ^= v0;                 \
+		v0 = NW_SIP_ROTL(v0, 32); \
+		v2 += v3;                 \
+		v3 = NW_SIP_ROTL(v3, 16); \
+		v3 ^= v2;                 \
+		v0 += v3;                 \
+		v3 = NW_SIP_ROTL(v3, 21); \
+		v3 ^= v0;                 \
+		v2 += v1;                 \
+		v1 = NW_SIP_ROTL(v1, 17); \
+		v1 ^= v2;                 \
+		v2 = NW_SIP_ROTL(v2, 32); \
 	} while (0)
 
 /* SipHash-2-4 of msg[0..39] under the key words k0, k1 (nw_sip_le64 of

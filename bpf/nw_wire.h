@@ -42,11 +42,11 @@ struct nw_wire_sample {
 	__u8 flags;
 	__be16 rack_id;
 	__be32 server_id;
-	__be32 freq_uhz;  /* the sender's tone, micro-hertz */
-	__be32 rate_uhz;  /* the sender's sample rate, micro-hertz */
-	__be32 value;     /* IEEE-754 binary32 bits of A*sin(2*pi*f*t_k) */
-	__be64 seq;       /* k, from 0 at agent start */
-	__be64 tx_ns;     /* t_k on the sender's CLOCK_TAI, ns */
+	__be32 freq_uhz; /* the sender's tone, micro-hertz */
+	__be32 rate_uhz; /* the sender's sample rate, micro-hertz */
+	__be32 value;    /* IEEE-754 binary32 bits of A*sin(2*pi*f*t_k) */
+	__be64 seq;      /* k, from 0 at agent start */
+	__be64 tx_ns;    /* t_k on the sender's CLOCK_TAI, ns */
 };
 
 #define NW_WIRE_LEN 40U
@@ -74,9 +74,9 @@ enum nw_malformed {
 	NW_MAL_LENGTH,        /* UDP payload length is not what the flags require (40 or 48) */
 	NW_MAL_MAGIC,
 	NW_MAL_VERSION,
-	NW_MAL_FLAGS,         /* unknown flag bits */
-	NW_MAL_FIELD,         /* a field out of range: rate 0, tone at or above rate/2 */
-	NW_MAL_AUTH,          /* tag missing or wrong where the rack has a key */
+	NW_MAL_FLAGS, /* unknown flag bits */
+	NW_MAL_FIELD, /* a field out of range: rate 0, tone at or above rate/2 */
+	NW_MAL_AUTH,  /* tag missing or wrong where the rack has a key */
 	NW_MAL__MAX,
 };
 

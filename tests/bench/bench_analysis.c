@@ -63,8 +63,8 @@ struct bench {
 	struct nw_server_state *st;
 	struct nw_server_rx rx;
 	double *tone;
-	uint64_t seq;         /* next sequence (all servers send in lockstep) */
-	uint64_t t_ns;        /* sender time of the next sample */
+	uint64_t seq;  /* next sequence (all servers send in lockstep) */
+	uint64_t t_ns; /* sender time of the next sample */
 };
 
 static size_t heap_used(void)
@@ -161,11 +161,11 @@ static void teardown(struct bench *b)
 }
 
 struct result {
-	double ms_per_interval;    /* mean over INTERVALS */
+	double ms_per_interval; /* mean over INTERVALS */
 	double ms_max;
-	double record_ns;          /* nw_analysis_record per record (warm-up feed) */
-	double mem_state_b;        /* per server: signal + periodicity + skew */
-	double mem_spectrum_b;     /* per server: the view's spectrum copy */
+	double record_ns;      /* nw_analysis_record per record (warm-up feed) */
+	double mem_state_b;    /* per server: signal + periodicity + skew */
+	double mem_spectrum_b; /* per server: the view's spectrum copy */
 	uint32_t analysed;
 };
 
@@ -242,14 +242,16 @@ static double period_cost_us(void)
 			struct nw_server_analysis *sa = &b.an.srv[s];
 
 			nw_periodicity_eval_with(&sa->per, &b.an.per_scratch, &dp, &hp);
-			nw_skew_eval_series(&(struct nw_skew_series){
-						    .t = sa->per.delay.t, .d = sa->per.delay.y,
-						    .n = sa->per.delay.count,
-						    .d_ref = sa->per.delay.y_ref,
-						    .min_points = NW_SKEW_DEFAULT_MIN_POINTS,
-						    .min_span_s = NW_SKEW_DEFAULT_MIN_SPAN_S },
-					    &b.an.skew_scratch,
-					    (double)(sa->sig.last_rx_ns - sa->t0_ns) / 1e9, &sk);
+			nw_skew_eval_series(
+				&(struct nw_skew_series){
+					.t = sa->per.delay.t,
+					.d = sa->per.delay.y,
+					.n = sa->per.delay.count,
+					.d_ref = sa->per.delay.y_ref,
+					.min_points = NW_SKEW_DEFAULT_MIN_POINTS,
+					.min_span_s = NW_SKEW_DEFAULT_MIN_SPAN_S },
+				&b.an.skew_scratch, (double)(sa->sig.last_rx_ns - sa->t0_ns) / 1e9,
+				&sk);
 		}
 	t = (mono_s() - t0) / (reps * n);
 	teardown(&b);

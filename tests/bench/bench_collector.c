@@ -149,7 +149,7 @@ static int cmp_double(const void *a, const void *b)
 
 struct auth_row {
 	const char *name;
-	double off, on;          /* medians, ns */
+	double off, on;           /* medians, ns */
 	double ratio, rmin, rmax; /* median ratio on/off and its range over rounds */
 };
 
@@ -173,9 +173,8 @@ static void unpin_all(struct bpf_object *obj)
 {
 	struct bpf_map *map;
 
-	bpf_object__for_each_map(map, obj)
-		if (bpf_map__set_pin_path(map, NULL))
-			die("bpf_map__set_pin_path");
+	bpf_object__for_each_map(map, obj) if (bpf_map__set_pin_path(map, NULL))
+		die("bpf_map__set_pin_path");
 }
 
 /* Registers the way user/rack/source/registry.c does: ring, state naming the
@@ -214,7 +213,8 @@ int main(void)
 {
 	struct collector *c;
 	struct passthru *p;
-	uint8_t sample[PB_FRAME_MAX], other[PB_FRAME_MAX], unknown[PB_FRAME_MAX], fill[PB_FRAME_MAX];
+	uint8_t sample[PB_FRAME_MAX], other[PB_FRAME_MAX], unknown[PB_FRAME_MAX],
+		fill[PB_FRAME_MAX];
 	size_t sample_len, other_len, unknown_len;
 	uint32_t rv;
 	uint64_t consumed = 0;
@@ -282,10 +282,12 @@ int main(void)
 	/* The realistic path first (fresh state, so every run is a new seq). */
 	v = run_per_seq(xdp, SERVER, 0, PER_RUN, &rv);
 	pt_perrun = run_per_seq(pt, SERVER, 0, PER_RUN, &rv);
-	rows[nrows++] = (struct row){ "xdp sample, accepted + record written (per-run)", v, pt_perrun };
+	rows[nrows++] = (struct row){ "xdp sample, accepted + record written (per-run)", v,
+				      pt_perrun };
 	ring_buffer__consume(rb);
 	v = run_per_seq(tc, SERVER, PER_RUN, PER_RUN, &rv);
-	rows[nrows++] = (struct row){ "tc  sample, accepted + record written (per-run)", v, pt_perrun };
+	rows[nrows++] = (struct row){ "tc  sample, accepted + record written (per-run)", v,
+				      pt_perrun };
 	ring_buffer__consume(rb);
 	/* Fill the tiny ring, then measure the ring-full path. */
 	for (uint64_t i = 0; i < 200; i++) {
@@ -302,7 +304,8 @@ int main(void)
 	v = run_repeat(tc, sample, sample_len, REPEAT, &rv);
 	rows[nrows++] = (struct row){ "tc  sample, duplicate (repeat)", v, pt_sample };
 	v = run_repeat(xdp, unknown, unknown_len, REPEAT, &rv);
-	rows[nrows++] = (struct row){ "xdp unknown server, discovery limited (repeat)", v, pt_unknown };
+	rows[nrows++] = (struct row){ "xdp unknown server, discovery limited (repeat)", v,
+				      pt_unknown };
 	v = run_repeat(xdp, other, other_len, REPEAT, &rv);
 	rows[nrows++] = (struct row){ "xdp other UDP traffic, passed (repeat)", v, pt_other };
 	v = run_repeat(tc, other, other_len, REPEAT, &rv);
@@ -350,7 +353,8 @@ int main(void)
 	ring_buffer__consume(rb);
 	printf("BPF_PROG_TEST_RUN, repeat %u / per-run %u, CPU 0\n", REPEAT, PER_RUN);
 	printf("passthru baseline: %.1f ns (sample, repeat), %.1f ns (other, repeat), "
-	       "%.1f ns (per-run)\n", pt_sample, pt_other, pt_perrun);
+	       "%.1f ns (per-run)\n",
+	       pt_sample, pt_other, pt_perrun);
 	printf("%-50s %10s %10s %8s\n", "case", "ns/packet", "baseline", "ratio");
 	for (int i = 0; i < nrows; i++)
 		printf("%-50s %10.1f %10.1f %7.2fx\n", rows[i].name, rows[i].ns, rows[i].base,

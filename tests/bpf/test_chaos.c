@@ -70,7 +70,8 @@ static void set_faults(struct fx *fx, const struct nw_chaos_faults *f)
 
 	nw_chaos_bpf_params(f, PB_PORT, &p);
 	assert_int_equal(bpf_map__update_elem(fx->skel->maps.chaos_params, &zero, sizeof(zero), &p,
-					      sizeof(p), BPF_ANY), 0);
+					      sizeof(p), BPF_ANY),
+			 0);
 }
 
 static void stats(struct fx *fx, struct nw_chaos_stats *sum)
@@ -81,7 +82,8 @@ static void stats(struct fx *fx, struct nw_chaos_stats *sum)
 
 	assert_non_null(per);
 	assert_int_equal(bpf_map__lookup_elem(fx->skel->maps.chaos_stats, &zero, sizeof(zero), per,
-					      sizeof(*per) * (size_t)ncpu, 0), 0);
+					      sizeof(*per) * (size_t)ncpu, 0),
+			 0);
 	nw_chaos_stats_sum(sum, per, ncpu);
 	free(per);
 }
@@ -94,8 +96,8 @@ static uint32_t run1(struct fx *fx, const uint8_t *frame, size_t len, uint8_t *o
 	struct __sk_buff ctx = { .mark = mark }, ctx_out;
 	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame, .data_size_in = (uint32_t)len,
 		    .data_out = buf, .data_size_out = sizeof(buf), .ctx_in = &ctx,
-		    .ctx_size_in = sizeof(ctx), .ctx_out = &ctx_out, .ctx_size_out = sizeof(ctx_out),
-		    .repeat = 1);
+		    .ctx_size_in = sizeof(ctx), .ctx_out = &ctx_out,
+		    .ctx_size_out = sizeof(ctx_out), .repeat = 1);
 
 	if (bpf_prog_test_run_opts(fx->prog_fd, &opts))
 		fail_msg("test_run: %s", strerror(errno));
@@ -378,7 +380,8 @@ static void test_arp_and_disabled(void **state)
 static void test_outage(void **state)
 {
 	struct fx *fx = *state;
-	struct nw_chaos_faults f = { .set = NW_FAULT_OUTAGE, .outage_len_ns = 999999999ULL,
+	struct nw_chaos_faults f = { .set = NW_FAULT_OUTAGE,
+				     .outage_len_ns = 999999999ULL,
 				     .outage_period_ns = 1000000000ULL };
 	uint8_t frame[PB_FRAME_MAX];
 	size_t len = pb_simple(frame, 1, 1, 1);

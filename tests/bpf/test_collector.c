@@ -77,9 +77,8 @@ static int setup(void **state)
 		free(fx);
 		return -1;
 	}
-	bpf_object__for_each_map(map, fx->skel->obj)
-		if (bpf_map__set_pin_path(map, NULL))
-			goto fail;
+	bpf_object__for_each_map(map,
+				 fx->skel->obj) if (bpf_map__set_pin_path(map, NULL)) goto fail;
 	fx->skel->rodata->nw_port = PB_PORT;
 	fx->skel->rodata->nw_rack_id = PB_RACK;
 	fx->skel->rodata->nw_discovery_per_sec = DISC_PER_SEC;
@@ -122,8 +121,8 @@ static int on_record(void *ctx, void *data, size_t size)
 /* Gives `server` slot `slot` in nw_index and, when ring_bytes, its own
  * ring; `direct` also does what user/rack/source/registry.c does for the fast path:
  * names the server in the slot's state and sets nw_direct[server] = slot + 1. */
-static void register_server_how(struct fx *fx, uint32_t server, uint32_t slot,
-				uint32_t ring_bytes, int direct)
+static void register_server_how(struct fx *fx, uint32_t server, uint32_t slot, uint32_t ring_bytes,
+				int direct)
 {
 	struct nw_server_key key = { .rack_id = PB_RACK, .server_id = server };
 
@@ -132,9 +131,9 @@ static void register_server_how(struct fx *fx, uint32_t server, uint32_t slot,
 		fx->ring_fd[slot] = bpf_map_create(BPF_MAP_TYPE_RINGBUF, "nwt_ring", 0, 0,
 						   ring_bytes, NULL);
 		assert_true(fx->ring_fd[slot] >= 0);
-		assert_int_equal(bpf_map__update_elem(fx->skel->maps.nw_rings, &slot,
-						      sizeof(slot), &fx->ring_fd[slot],
-						      sizeof(int), BPF_ANY), 0);
+		assert_int_equal(bpf_map__update_elem(fx->skel->maps.nw_rings, &slot, sizeof(slot),
+						      &fx->ring_fd[slot], sizeof(int), BPF_ANY),
+				 0);
 		fx->rb[slot] = ring_buffer__new(fx->ring_fd[slot], on_record, &fx->rings[slot],
 						NULL);
 		assert_non_null(fx->rb[slot]);
@@ -146,15 +145,18 @@ static void register_server_how(struct fx *fx, uint32_t server, uint32_t slot,
 		st.rack_id = PB_RACK;
 		st.server_id = server;
 		assert_int_equal(bpf_map__update_elem(fx->skel->maps.nw_state, &slot, sizeof(slot),
-						      &st, sizeof(st), BPF_F_LOCK), 0);
+						      &st, sizeof(st), BPF_F_LOCK),
+				 0);
 	}
 	assert_int_equal(bpf_map__update_elem(fx->skel->maps.nw_index, &key, sizeof(key), &slot,
-					      sizeof(slot), BPF_NOEXIST), 0);
+					      sizeof(slot), BPF_NOEXIST),
+			 0);
 	if (direct && server < bpf_map__max_entries(fx->skel->maps.nw_direct)) {
 		uint32_t v = slot + 1; /* larger ids: index only, as the registry does */
 
 		assert_int_equal(bpf_map__update_elem(fx->skel->maps.nw_direct, &server,
-						      sizeof(server), &v, sizeof(v), BPF_ANY), 0);
+						      sizeof(server), &v, sizeof(v), BPF_ANY),
+				 0);
 	}
 }
 
@@ -214,7 +216,8 @@ static void read_stats(struct fx *fx, struct nw_stats *sum)
 	per = calloc((size_t)ncpu, sizeof(*per));
 	assert_non_null(per);
 	assert_int_equal(bpf_map__lookup_elem(fx->skel->maps.nw_stats, &zero, sizeof(zero), per,
-					      sizeof(*per) * (size_t)ncpu, 0), 0);
+					      sizeof(*per) * (size_t)ncpu, 0),
+			 0);
 	memset(sum, 0, sizeof(*sum));
 	for (int c = 0; c < ncpu; c++) {
 		const __u64 *src = (const __u64 *)&per[c];
@@ -230,7 +233,8 @@ static void read_state(struct fx *fx, uint32_t slot, struct nw_server_state *st)
 {
 	memset(st, 0, sizeof(*st));
 	assert_int_equal(bpf_map__lookup_elem(fx->skel->maps.nw_state, &slot, sizeof(slot), st,
-					      sizeof(*st), 0), 0);
+					      sizeof(*st), 0),
+			 0);
 }
 
 static void assert_no_malformed(const struct nw_stats *s)
@@ -264,7 +268,8 @@ static void test_valid_encapsulations(void **state)
 		for (size_t e = 0; e < sizeof(encs) / sizeof(encs[0]); e++) {
 			for (int variant = 0; variant < 3; variant++) {
 				struct pb_frame f = pb_frame_make(family);
-				struct pb_sample s = pb_sample_make(PB_RACK, 42, seq, base + seq * 1000);
+				struct pb_sample s = pb_sample_make(PB_RACK, 42, seq,
+								    base + seq * 1000);
 				uint8_t buf[PB_FRAME_MAX];
 				uint64_t before, after;
 				size_t len;
@@ -327,7 +332,8 @@ static void test_malformed(void **state)
 		if (v != (uint32_t)verdict_consume(fx) ||
 		    memcmp(stats.malformed, want, sizeof(want)) != 0)
 			fail_msg("%s: verdict %u, malformed[%d] = %llu, want %llu", m->c[i].name, v,
-				 m->c[i].reason, (unsigned long long)stats.malformed[m->c[i].reason],
+				 m->c[i].reason,
+				 (unsigned long long)stats.malformed[m->c[i].reason],
 				 (unsigned long long)want[m->c[i].reason]);
 	}
 	read_stats(fx, &stats);
@@ -389,8 +395,10 @@ static void test_sequence_scenarios(void **state)
 
 		register_server(fx, (uint32_t)(100 + i), slot, NW_RING_BYTES_DEFAULT);
 		for (size_t k = 0; k < c->n; k++) {
-			struct pb_sample s = pb_sample_make(PB_RACK, (uint32_t)(100 + i), c->steps[k].seq,
-							    base + (uint64_t)c->steps[k].tx_k * period);
+			struct pb_sample s = pb_sample_make(PB_RACK, (uint32_t)(100 + i),
+							    c->steps[k].seq,
+							    base + (uint64_t)c->steps[k].tx_k *
+									    period);
 			struct pb_frame f = pb_frame_make(k % 2 ? 6 : 4);
 			uint8_t buf[PB_FRAME_MAX];
 
@@ -423,10 +431,10 @@ static void test_sequence_scenarios(void **state)
 		    st.goodbyes != c->want.goodbyes)
 			fail_msg("%s: rcv %llu lost %llu dup %llu reord %llu late %llu restarts %llu "
 				 "bye %llu",
-				 c->name, (unsigned long long)st.received, (unsigned long long)st.lost,
-				 (unsigned long long)st.duplicates, (unsigned long long)st.reordered,
-				 (unsigned long long)st.late, (unsigned long long)st.restarts,
-				 (unsigned long long)st.goodbyes);
+				 c->name, (unsigned long long)st.received,
+				 (unsigned long long)st.lost, (unsigned long long)st.duplicates,
+				 (unsigned long long)st.reordered, (unsigned long long)st.late,
+				 (unsigned long long)st.restarts, (unsigned long long)st.goodbyes);
 	}
 	free(cs);
 }
@@ -436,9 +444,9 @@ static void test_sequence_scenarios(void **state)
 static void test_jitter_matches_rfc3550(void **state)
 {
 	struct fx *fx = *state;
-	static const uint64_t delays_us[] = { 300, 2500, 800, 800, 5000, 100, 1500, 3000,
-					      250, 4000, 700, 900, 6000, 200, 2200, 350,
-					      1200, 50, 3300, 600 };
+	static const uint64_t delays_us[] = { 300,  2500, 800,  800, 5000, 100,  1500,
+					      3000, 250,  4000, 700, 900,  6000, 200,
+					      2200, 350,  1200, 50,  3300, 600 };
 	const size_t n = sizeof(delays_us) / sizeof(delays_us[0]);
 	struct nw_server_state st;
 	int64_t last = 0, j16 = 0;
@@ -490,9 +498,10 @@ static void test_latency_histogram(void **state)
 	/* One latency well inside each bucket (geometric middles) and a
 	 * negative one (sender clock 1 s ahead). */
 	static const int64_t lat_ns[] = {
-		20000, 70000, 160000, 350000, 700000, 1600000, 3500000, 7000000, 16000000,
-		35000000, 70000000, 160000000, 350000000, 700000000, 1600000000,
-		3500000000LL, 7000000000LL, 30000000000LL, -1000000000LL, 700000, 700000,
+		20000,         70000,     160000,     350000,       700000,       1600000,
+		3500000,       7000000,   16000000,   35000000,     70000000,     160000000,
+		350000000,     700000000, 1600000000, 3500000000LL, 7000000000LL, 30000000000LL,
+		-1000000000LL, 700000,    700000,
 	};
 	const size_t n = sizeof(lat_ns) / sizeof(lat_ns[0]);
 	uint64_t want[NW_HIST_BUCKETS] = { 0 }, sum = 0, neg = 0;
@@ -502,7 +511,8 @@ static void test_latency_histogram(void **state)
 	for (size_t k = 0; k < n; k++) {
 		uint8_t buf[PB_FRAME_MAX];
 
-		run_expect(fx, buf, pb_simple(buf, 5, k, (uint64_t)((int64_t)tai_now() - lat_ns[k])), 1);
+		run_expect(fx, buf,
+			   pb_simple(buf, 5, k, (uint64_t)((int64_t)tai_now() - lat_ns[k])), 1);
 	}
 	assert_int_equal(consume(fx, 2), (int)n);
 	for (size_t k = 0; k < n; k++) {
@@ -527,7 +537,8 @@ static void test_latency_histogram(void **state)
 	for (unsigned b = 0; b < NW_HIST_BUCKETS; b++)
 		if (st.latency_hist[b] != want[b])
 			fail_msg("bucket %u: %llu, want %llu", b,
-				 (unsigned long long)st.latency_hist[b], (unsigned long long)want[b]);
+				 (unsigned long long)st.latency_hist[b],
+				 (unsigned long long)want[b]);
 	assert_true(st.latency_sum_ns == sum);
 	assert_true(st.latency_negative == neg && neg == 1);
 	assert_true(st.latency_hist[NW_HIST_FINITE] == 1);
@@ -550,7 +561,8 @@ static void test_wrong_rack(void **state)
 	register_server(fx, 1, 0, NW_RING_BYTES_DEFAULT);
 	/* Even a slot registered under that rack id is not used. */
 	assert_int_equal(bpf_map__update_elem(fx->skel->maps.nw_index, &key, sizeof(key), &slot,
-					      sizeof(slot), BPF_NOEXIST), 0);
+					      sizeof(slot), BPF_NOEXIST),
+			 0);
 	run_expect(fx, buf, pb_sample_frame(buf, &f, &s), 1);
 	read_stats(fx, &stats);
 	assert_int_equal(stats.wrong_rack, 1);
@@ -693,19 +705,22 @@ static void test_direct_hint(void **state)
 	struct nw_stats stats;
 	uint8_t buf[PB_FRAME_MAX];
 
-	register_server(fx, 20, 6, NW_RING_BYTES_DEFAULT);            /* fast path */
-	register_server_how(fx, 21, 7, NW_RING_BYTES_DEFAULT, 0);     /* index only */
-	register_server_how(fx, big, 8, NW_RING_BYTES_DEFAULT, 1);    /* id past nw_direct */
+	register_server(fx, 20, 6, NW_RING_BYTES_DEFAULT);         /* fast path */
+	register_server_how(fx, 21, 7, NW_RING_BYTES_DEFAULT, 0);  /* index only */
+	register_server_how(fx, big, 8, NW_RING_BYTES_DEFAULT, 1); /* id past nw_direct */
 	register_server(fx, 23, 9, NW_RING_BYTES_DEFAULT);
 	/* Stale hints: server 23 told slot 6 (server 20's), server 24 (unknown)
 	 * told slot 9 (server 23's), server 21 told an empty slot. */
 	assert_int_equal(bpf_map__update_elem(fx->skel->maps.nw_direct, &(uint32_t){ 23 }, 4,
-					      &wrong, 4, BPF_ANY), 0);
+					      &wrong, 4, BPF_ANY),
+			 0);
 	assert_int_equal(bpf_map__update_elem(fx->skel->maps.nw_direct, &(uint32_t){ 24 }, 4,
-					      &empty_slot, 4, BPF_ANY), 0);
+					      &empty_slot, 4, BPF_ANY),
+			 0);
 	empty_slot = 12 + 1;
 	assert_int_equal(bpf_map__update_elem(fx->skel->maps.nw_direct, &(uint32_t){ 21 }, 4,
-					      &empty_slot, 4, BPF_ANY), 0);
+					      &empty_slot, 4, BPF_ANY),
+			 0);
 
 	send_seqs(fx, 20, 0, 5);
 	send_seqs(fx, 21, 0, 6);
@@ -744,7 +759,8 @@ static void set_key(struct fx *fx, int enabled, const uint8_t key[16])
 	k.enabled = (__u32)enabled;
 	memcpy(k.key, key, sizeof(k.key));
 	assert_int_equal(bpf_map__update_elem(fx->skel->maps.nw_key, &zero, sizeof(zero), &k,
-					      sizeof(k), BPF_ANY), 0);
+					      sizeof(k), BPF_ANY),
+			 0);
 }
 
 /* The agent's tagging, with libsodium as the reference: flag first, then
@@ -892,9 +908,9 @@ static void test_auth_rack_without_key(void **state)
 		struct pb_sample s = pb_sample_make(PB_RACK, 1, q, base + q * 1000);
 
 		if (q % 3 == 0)
-			tag_sample(&s, key);     /* a keyed agent */
+			tag_sample(&s, key); /* a keyed agent */
 		else if (q % 3 == 1)
-			s.flags = NW_FLAG_AUTH;  /* a wrong tag: not looked at */
+			s.flags = NW_FLAG_AUTH; /* a wrong tag: not looked at */
 		run_expect(fx, buf, auth_frame(buf, q % 2 ? 6 : 4, &s), 1);
 	}
 	assert_int_equal(consume(fx, 0), 6);
@@ -904,11 +920,16 @@ static void test_auth_rack_without_key(void **state)
 	assert_true(st.received == 6);
 }
 
-#define BOTH(fn)                                                                          \
-	{ .name = #fn " [xdp]", .test_func = fn, .setup_func = setup,                      \
-	  .teardown_func = teardown, .initial_state = &hook_xdp },                           \
-	{ .name = #fn " [tc]", .test_func = fn, .setup_func = setup,                       \
-	  .teardown_func = teardown, .initial_state = &hook_tc }
+#define BOTH(fn)                                                           \
+	{ .name = #fn " [xdp]",                                            \
+	  .test_func = fn,                                                 \
+	  .setup_func = setup,                                             \
+	  .teardown_func = teardown,                                       \
+	  .initial_state = &hook_xdp },                                    \
+	{                                                                  \
+		.name = #fn " [tc]", .test_func = fn, .setup_func = setup, \
+		.teardown_func = teardown, .initial_state = &hook_tc       \
+	}
 
 int main(void)
 {

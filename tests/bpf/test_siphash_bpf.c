@@ -96,7 +96,8 @@ static void test_sip_matches_libsodium(void **state)
 	for (int r = 0; r < 200; r++) {
 		randombytes_buf(frame + KEY_OFF, NW_SIP_KEY_LEN);
 		randombytes_buf(frame + MSG_OFF, NW_SIP_MSG_LEN);
-		crypto_shorthash(frame + WANT_OFF, frame + MSG_OFF, NW_SIP_MSG_LEN, frame + KEY_OFF);
+		crypto_shorthash(frame + WANT_OFF, frame + MSG_OFF, NW_SIP_MSG_LEN,
+				 frame + KEY_OFF);
 		assert_int_equal(run(*state, frame, got), XDP_PASS);
 		assert_memory_equal(got, frame + WANT_OFF, NW_TAG_LEN);
 	}

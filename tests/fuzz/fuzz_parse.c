@@ -17,13 +17,12 @@
 #include "nw_account.h"
 #include "packet_builder.h"
 
-#define CHECK(c)                                                                    \
-	do {                                                                        \
-		if (!(c)) {                                                         \
-			fprintf(stderr, "invariant failed: %s (%s:%d)\n", #c, __FILE__, \
-				__LINE__);                                          \
-			abort();                                                    \
-		}                                                                   \
+#define CHECK(c)                                                                                   \
+	do {                                                                                       \
+		if (!(c)) {                                                                        \
+			fprintf(stderr, "invariant failed: %s (%s:%d)\n", #c, __FILE__, __LINE__); \
+			abort();                                                                   \
+		}                                                                                  \
 	} while (0)
 
 static struct nw_server_state g_state;
@@ -138,7 +137,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(&f, 0xA5, sizeof(f));
 	f.payload = NULL;
 	verdict = nw_parse_frame(buf, buf + size, PB_PORT, &f);
-	CHECK(verdict == NW_FRAME_PASS || verdict == NW_FRAME_OURS || verdict == NW_FRAME_MALFORMED);
+	CHECK(verdict == NW_FRAME_PASS || verdict == NW_FRAME_OURS ||
+	      verdict == NW_FRAME_MALFORMED);
 	if (verdict == NW_FRAME_MALFORMED)
 		CHECK(f.reason == NW_MAL_LENGTH || f.reason == NW_MAL_TRUNCATED);
 	if (verdict != NW_FRAME_OURS)

@@ -21,13 +21,12 @@
 
 #include "report.h"
 
-#define CHECK(c)                                                                    \
-	do {                                                                        \
-		if (!(c)) {                                                         \
-			fprintf(stderr, "invariant failed: %s (%s:%d)\n", #c, __FILE__, \
-				__LINE__);                                          \
-			abort();                                                    \
-		}                                                                   \
+#define CHECK(c)                                                                                   \
+	do {                                                                                       \
+		if (!(c)) {                                                                        \
+			fprintf(stderr, "invariant failed: %s (%s:%d)\n", #c, __FILE__, __LINE__); \
+			abort();                                                                   \
+		}                                                                                  \
 	} while (0)
 
 static struct nw_keys g_key; /* fixed for the run: set once in LLVMFuzzerInitialize */
@@ -125,7 +124,8 @@ static uint8_t *frame_of(const uint8_t *payload, size_t n, const struct nw_keys 
 	if (n)
 		memcpy(f + NW_REPORT_HDR_LEN, payload, n);
 	if (keys)
-		crypto_auth_hmacsha256(f + NW_REPORT_HDR_LEN + n, f, NW_REPORT_HDR_LEN + n, keys->report);
+		crypto_auth_hmacsha256(f + NW_REPORT_HDR_LEN + n, f, NW_REPORT_HDR_LEN + n,
+				       keys->report);
 	*len = NW_REPORT_HDR_LEN + n + mac;
 	return f;
 }
@@ -147,16 +147,36 @@ static void write_seed(const char *dir, const char *name, const uint8_t *p, size
 static void write_seeds(const char *dir)
 {
 	struct nw_report_server s[3] = {
-		{ .id = 12, .cls = NW_HEALTH_HEALTHY, .error = 0.013, .snr_db = 18.9,
-		  .loss_ratio = 0, .jitter_s = 0.00012, .up = 1 },
-		{ .id = 7, .cls = NW_HEALTH_DOWN, .error = NAN, .snr_db = NAN, .loss_ratio = 1,
-		  .jitter_s = 0, .up = 0 },
-		{ .id = 4294967295u, .cls = NW_HEALTH_CRITICAL, .error = 1, .snr_db = -400,
-		  .loss_ratio = 0.5, .jitter_s = 3600, .up = 1 },
+		{ .id = 12,
+		  .cls = NW_HEALTH_HEALTHY,
+		  .error = 0.013,
+		  .snr_db = 18.9,
+		  .loss_ratio = 0,
+		  .jitter_s = 0.00012,
+		  .up = 1 },
+		{ .id = 7,
+		  .cls = NW_HEALTH_DOWN,
+		  .error = NAN,
+		  .snr_db = NAN,
+		  .loss_ratio = 1,
+		  .jitter_s = 0,
+		  .up = 0 },
+		{ .id = 4294967295u,
+		  .cls = NW_HEALTH_CRITICAL,
+		  .error = 1,
+		  .snr_db = -400,
+		  .loss_ratio = 0.5,
+		  .jitter_s = 3600,
+		  .up = 1 },
 	};
-	struct nw_report r = { .rack_id = 3, .boot_ns = 1764000000123456789ULL, .seq = 42,
-			       .time_ns = 1764000042123456789ULL, .interval_s = 1.0,
-			       .rack_score = 0.97, .nservers = 3, .servers = s };
+	struct nw_report r = { .rack_id = 3,
+			       .boot_ns = 1764000000123456789ULL,
+			       .seq = 42,
+			       .time_ns = 1764000042123456789ULL,
+			       .interval_s = 1.0,
+			       .rack_score = 0.97,
+			       .nservers = 3,
+			       .servers = s };
 	struct nw_buf buf = { 0 };
 	static const char dup[] = "{\"v\":1,\"v\":1}";
 	size_t len;
@@ -205,7 +225,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		if (nw_report_frame_header(data, &flen) == NW_REJ_OK)
 			CHECK(flen >= NW_REPORT_HDR_LEN + 2 &&
-			      flen <= NW_REPORT_HDR_LEN + NW_REPORT_MAX_PAYLOAD + NW_REPORT_MAC_LEN);
+			      flen <= NW_REPORT_HDR_LEN + NW_REPORT_MAX_PAYLOAD +
+					      NW_REPORT_MAC_LEN);
 	}
 	parse_one(data, size, &none);
 	parse_one(data, size, &g_key);

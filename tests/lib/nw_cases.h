@@ -56,56 +56,82 @@ static inline struct mal_cases *mal_cases_build(void)
 		struct pb_frame f;
 		struct pb_sample s;
 
-		s = s0; s.magic = 0x4E57544FU;
+		s = s0;
+		s.magic = 0x4E57544FU;
 		mal_add(m, "bad magic", family, &f0, &s, NW_MAL_MAGIC);
-		s = s0; s.magic = 0;
+		s = s0;
+		s.magic = 0;
 		mal_add(m, "zero magic", family, &f0, &s, NW_MAL_MAGIC);
-		s = s0; s.version = 0;
+		s = s0;
+		s.version = 0;
 		mal_add(m, "version 0", family, &f0, &s, NW_MAL_VERSION);
-		s = s0; s.version = 2;
+		s = s0;
+		s.version = 2;
 		mal_add(m, "version 2", family, &f0, &s, NW_MAL_VERSION);
-		s = s0; s.flags = 0x04;
+		s = s0;
+		s.flags = 0x04;
 		mal_add(m, "flag 0x04", family, &f0, &s, NW_MAL_FLAGS);
-		s = s0; s.flags = 0x80 | NW_FLAG_GOODBYE;
+		s = s0;
+		s.flags = 0x80 | NW_FLAG_GOODBYE;
 		mal_add(m, "flag 0x80", family, &f0, &s, NW_MAL_FLAGS);
-		s = s0; s.rate_uhz = 0;
+		s = s0;
+		s.rate_uhz = 0;
 		mal_add(m, "rate 0", family, &f0, &s, NW_MAL_FIELD);
-		s = s0; s.freq_uhz = 0;
+		s = s0;
+		s.freq_uhz = 0;
 		mal_add(m, "tone 0", family, &f0, &s, NW_MAL_FIELD);
-		s = s0; s.freq_uhz = s.rate_uhz / 2;
+		s = s0;
+		s.freq_uhz = s.rate_uhz / 2;
 		mal_add(m, "tone = rate/2", family, &f0, &s, NW_MAL_FIELD);
-		s = s0; s.freq_uhz = s.rate_uhz / 2 + 1;
+		s = s0;
+		s.freq_uhz = s.rate_uhz / 2 + 1;
 		mal_add(m, "tone > rate/2", family, &f0, &s, NW_MAL_FIELD);
-		s = s0; s.freq_uhz = 0xFFFFFFFFU; s.rate_uhz = 0xFFFFFFFFU;
+		s = s0;
+		s.freq_uhz = 0xFFFFFFFFU;
+		s.rate_uhz = 0xFFFFFFFFU;
 		mal_add(m, "tone = rate = max", family, &f0, &s, NW_MAL_FIELD);
-		s = s0; s.value_bits = 0x7FC00000U;
+		s = s0;
+		s.value_bits = 0x7FC00000U;
 		mal_add(m, "NaN value", family, &f0, &s, NW_MAL_FIELD);
-		s = s0; s.value_bits = 0xFFC00001U;
+		s = s0;
+		s.value_bits = 0xFFC00001U;
 		mal_add(m, "negative NaN value", family, &f0, &s, NW_MAL_FIELD);
-		s = s0; s.value_bits = 0x7F800000U;
+		s = s0;
+		s.value_bits = 0x7F800000U;
 		mal_add(m, "+inf value", family, &f0, &s, NW_MAL_FIELD);
-		s = s0; s.flags = NW_FLAG_AUTH; s.len = NW_WIRE_LEN;
+		s = s0;
+		s.flags = NW_FLAG_AUTH;
+		s.len = NW_WIRE_LEN;
 		mal_add(m, "auth flag, 40 bytes", family, &f0, &s, NW_MAL_LENGTH);
-		s = s0; s.len = NW_WIRE_LEN_AUTH;
+		s = s0;
+		s.len = NW_WIRE_LEN_AUTH;
 		mal_add(m, "no auth flag, 48 bytes", family, &f0, &s, NW_MAL_LENGTH);
-		s = s0; s.len = NW_WIRE_LEN + 1;
+		s = s0;
+		s.len = NW_WIRE_LEN + 1;
 		mal_add(m, "41 bytes", family, &f0, &s, NW_MAL_LENGTH);
-		s = s0; s.flags = NW_FLAG_AUTH; s.len = NW_WIRE_LEN_AUTH + 1;
+		s = s0;
+		s.flags = NW_FLAG_AUTH;
+		s.len = NW_WIRE_LEN_AUTH + 1;
 		mal_add(m, "auth flag, 49 bytes", family, &f0, &s, NW_MAL_LENGTH);
-		s = s0; s.len = 200;
+		s = s0;
+		s.len = 200;
 		mal_add(m, "200 bytes", family, &f0, &s, NW_MAL_LENGTH);
 
 		/* UDP length against the IP length and the frame. */
 		for (int ulen = 0; ulen < 8; ulen++) {
-			f = f0; f.udp_len = ulen;
+			f = f0;
+			f.udp_len = ulen;
 			snprintf(name, sizeof(name), "udp len %d < 8", ulen);
 			mal_add(m, name, family, &f, &s0, NW_MAL_LENGTH);
 		}
-		f = f0; f.udp_len = 8 + NW_WIRE_LEN + 1;
+		f = f0;
+		f.udp_len = 8 + NW_WIRE_LEN + 1;
 		mal_add(m, "udp len > ip payload", family, &f, &s0, NW_MAL_LENGTH);
-		f = f0; f.udp_len = 0xFFFF;
+		f = f0;
+		f.udp_len = 0xFFFF;
 		mal_add(m, "udp len 65535", family, &f, &s0, NW_MAL_LENGTH);
-		f = f0; f.udp_len = 8 + NW_WIRE_LEN + 16;
+		f = f0;
+		f.udp_len = 8 + NW_WIRE_LEN + 16;
 		f.ip_len = (family == 4 ? 20 : 0) + 8 + NW_WIRE_LEN + 16;
 		mal_add(m, "udp and ip len > frame", family, &f, &s0, NW_MAL_TRUNCATED);
 
@@ -113,24 +139,31 @@ static inline struct mal_cases *mal_cases_build(void)
 		 * lengths say 40 but the frame ends early, (b) the lengths
 		 * agree with the frame and say k < 40. */
 		for (int k = 0; k < (int)NW_WIRE_LEN; k++) {
-			f = f0; f.cut = NW_WIRE_LEN - (size_t)k;
+			f = f0;
+			f.cut = NW_WIRE_LEN - (size_t)k;
 			snprintf(name, sizeof(name), "frame cut at header byte %d", k);
 			mal_add(m, name, family, &f, &s0, NW_MAL_TRUNCATED);
-			s = s0; s.len = k;
+			s = s0;
+			s.len = k;
 			snprintf(name, sizeof(name), "consistent %d-byte payload", k);
 			mal_add(m, name, family, &f0, &s, NW_MAL_TRUNCATED);
 		}
 		/* An authenticated sample cut inside its tag. */
 		for (int k = (int)NW_WIRE_LEN; k < (int)NW_WIRE_LEN_AUTH; k++) {
-			s = s0; s.flags = NW_FLAG_AUTH;
-			f = f0; f.cut = NW_WIRE_LEN_AUTH - (size_t)k;
+			s = s0;
+			s.flags = NW_FLAG_AUTH;
+			f = f0;
+			f.cut = NW_WIRE_LEN_AUTH - (size_t)k;
 			snprintf(name, sizeof(name), "auth frame cut at tag byte %d", k - 40);
 			mal_add(m, name, family, &f, &s, NW_MAL_TRUNCATED);
 		}
 		/* Two VLAN tags do not change any of it. */
-		f = f0; f.nvlan = 2; f.cut = 1;
+		f = f0;
+		f.nvlan = 2;
+		f.cut = 1;
 		mal_add(m, "2 vlan tags, cut by 1", family, &f, &s0, NW_MAL_TRUNCATED);
-		s = s0; s.version = 9;
+		s = s0;
+		s.version = 9;
 		mal_add(m, "2 vlan tags, version 9", family, &f0, &s, NW_MAL_VERSION);
 	}
 	return m;
@@ -175,42 +208,62 @@ static inline struct pass_cases *pass_cases_build(void)
 		const struct pb_frame f0 = pb_frame_make(family);
 		char name[64];
 
-		f = f0; f.dport = 9998;
+		f = f0;
+		f.dport = 9998;
 		snprintf(name, sizeof(name), "ipv%d udp to port 9998", family);
 		pass_add(p, name, &f, sample, sizeof(sample));
-		f = f0; f.dport = 53; f.sport = PB_PORT;
+		f = f0;
+		f.dport = 53;
+		f.sport = PB_PORT;
 		snprintf(name, sizeof(name), "ipv%d udp from port 9999", family);
 		pass_add(p, name, &f, sample, sizeof(sample));
-		f = f0; f.l4_proto = PB_IPPROTO_TCP;
+		f = f0;
+		f.l4_proto = PB_IPPROTO_TCP;
 		snprintf(name, sizeof(name), "ipv%d tcp to port 9999", family);
 		pass_add(p, name, &f, sample, sizeof(sample));
-		f = f0; f.l4_proto = family == 4 ? PB_IPPROTO_ICMP : 58;
+		f = f0;
+		f.l4_proto = family == 4 ? PB_IPPROTO_ICMP : 58;
 		snprintf(name, sizeof(name), "ipv%d icmp", family);
 		pass_add(p, name, &f, sample, sizeof(sample));
-		f = f0; f.nvlan = 3;
+		f = f0;
+		f.nvlan = 3;
 		snprintf(name, sizeof(name), "ipv%d three vlan tags", family);
 		pass_add(p, name, &f, sample, sizeof(sample));
-		f = f0; f.cut = NW_WIRE_LEN + 1;
+		f = f0;
+		f.cut = NW_WIRE_LEN + 1;
 		snprintf(name, sizeof(name), "ipv%d udp header cut", family);
 		pass_add(p, name, &f, sample, sizeof(sample));
 	}
-	f = pb_frame_make(4); f.frag_off = 0x2000; /* MF, offset 0 */
+	f = pb_frame_make(4);
+	f.frag_off = 0x2000; /* MF, offset 0 */
 	pass_add(p, "ipv4 first fragment (MF)", &f, sample, sizeof(sample));
-	f = pb_frame_make(4); f.frag_off = 0x0001; /* offset 8 */
+	f = pb_frame_make(4);
+	f.frag_off = 0x0001; /* offset 8 */
 	pass_add(p, "ipv4 fragment offset 8", &f, sample, sizeof(sample));
-	f = pb_frame_make(4); f.frag_off = 0x2000 | 0x0100;
+	f = pb_frame_make(4);
+	f.frag_off = 0x2000 | 0x0100;
 	pass_add(p, "ipv4 middle fragment", &f, sample, sizeof(sample));
-	f = pb_frame_make(4); f.nvlan = 1; f.vlan_tpid[0] = PB_ETH_8021Q; f.frag_off = 0x0005;
+	f = pb_frame_make(4);
+	f.nvlan = 1;
+	f.vlan_tpid[0] = PB_ETH_8021Q;
+	f.frag_off = 0x0005;
 	pass_add(p, "vlan ipv4 last fragment", &f, sample, sizeof(sample));
-	f = pb_frame_make(0); f.ethertype = PB_ETH_ARP;
+	f = pb_frame_make(0);
+	f.ethertype = PB_ETH_ARP;
 	pass_add(p, "arp", &f, arp, sizeof(arp));
-	f = pb_frame_make(0); f.ethertype = PB_ETH_ARP; f.nvlan = 1;
+	f = pb_frame_make(0);
+	f.ethertype = PB_ETH_ARP;
+	f.nvlan = 1;
 	pass_add(p, "vlan arp", &f, arp, sizeof(arp));
-	f = pb_frame_make(0); f.ethertype = 0x88CC; /* LLDP */
+	f = pb_frame_make(0);
+	f.ethertype = 0x88CC; /* LLDP */
 	pass_add(p, "lldp", &f, arp, sizeof(arp));
-	f = pb_frame_make(0); f.ethertype = PB_ETH_IP; /* claims IPv4, too short */
+	f = pb_frame_make(0);
+	f.ethertype = PB_ETH_IP; /* claims IPv4, too short */
 	pass_add(p, "runt ipv4", &f, arp, 10);
-	f = pb_frame_make(0); f.ethertype = PB_ETH_IP; f.cut = 0;
+	f = pb_frame_make(0);
+	f.ethertype = PB_ETH_IP;
+	f.cut = 0;
 	pass_add(p, "ethernet header only", &f, arp, 0);
 	return p;
 }
@@ -272,7 +325,11 @@ static inline size_t seq_cases_build(struct seq_case **out)
 
 	if (!cs)
 		abort();
-#define NEXT(nm) do { c = &cs[n++]; c->name = (nm); } while (0)
+#define NEXT(nm)                \
+	do {                    \
+		c = &cs[n++];   \
+		c->name = (nm); \
+	} while (0)
 
 	NEXT("in order 0..9");
 	seq_range(c, 0, 9, SEQ_NONE, SEQ_NONE);

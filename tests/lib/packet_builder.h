@@ -126,19 +126,19 @@ static inline size_t pb_put_sample(uint8_t *out, const struct pb_sample *s)
 #define PB_IPPROTO_UDP 17
 
 struct pb_frame {
-	int family;          /* 4 or 6; 0: raw `ethertype` + payload (ARP...) */
-	uint16_t ethertype;  /* family 0 only */
-	int nvlan;           /* 0..3 tags */
+	int family;         /* 4 or 6; 0: raw `ethertype` + payload (ARP...) */
+	uint16_t ethertype; /* family 0 only */
+	int nvlan;          /* 0..3 tags */
 	uint16_t vlan_tpid[3];
-	uint8_t l4_proto;    /* UDP; anything else gets an 8-byte L4 header
+	uint8_t l4_proto;      /* UDP; anything else gets an 8-byte L4 header
 			      * with the ports in its first 4 bytes */
-	uint16_t frag_off;   /* IPv4 flags + fragment offset, host order */
+	uint16_t frag_off;     /* IPv4 flags + fragment offset, host order */
 	uint8_t ip4_opt_words; /* IPv4 option words (4 bytes each, NOPs) */
 	uint16_t sport, dport;
-	int32_t udp_len;     /* -1: 8 + payload */
-	int32_t ip_len;      /* -1: correct (IPv4 total / IPv6 payload length) */
+	int32_t udp_len; /* -1: 8 + payload */
+	int32_t ip_len;  /* -1: correct (IPv4 total / IPv6 payload length) */
 	uint8_t src[16], dst[16];
-	size_t cut;          /* >0: drop this many bytes from the frame's end */
+	size_t cut; /* >0: drop this many bytes from the frame's end */
 };
 
 static inline struct pb_frame pb_frame_make(int family)

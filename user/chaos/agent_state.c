@@ -51,8 +51,7 @@ int chaos_agent_note_write(const char *dir, const struct nw_chaos_target *t, con
 	return 0;
 }
 
-int chaos_agent_note_read(const char *dir, const struct nw_chaos_target *t, char *spec,
-			  size_t size)
+int chaos_agent_note_read(const char *dir, const struct nw_chaos_target *t, char *spec, size_t size)
 {
 	char path[512], control[NW_CONTROL_PATH_MAX + 2];
 	FILE *f;

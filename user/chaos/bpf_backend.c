@@ -90,7 +90,9 @@ static int unpin(const char *dir)
 /* The tool's own filter on clsact egress. */
 static struct nw_tc_filter our_filter(int ifindex)
 {
-	struct nw_tc_filter f = { .ifindex = ifindex, .egress = 1, .handle = NW_CHAOS_TC_HANDLE,
+	struct nw_tc_filter f = { .ifindex = ifindex,
+				  .egress = 1,
+				  .handle = NW_CHAOS_TC_HANDLE,
 				  .priority = NW_CHAOS_TC_PRIO };
 
 	return f;
@@ -103,7 +105,6 @@ static int detach(int ifindex)
 
 	return nw_tc_filter_detach(&f);
 }
-
 
 int chaos_bpf_apply(const char *pin_dir, int ifindex, const struct nw_chaos_params *want,
 		    const struct nw_log *log, char *err, size_t errlen)
@@ -149,8 +150,10 @@ int chaos_bpf_apply(const char *pin_dir, int ifindex, const struct nw_chaos_para
 		slash = strrchr(root, '/');
 		if (slash && slash != root)
 			root[slash - root] = '\0';
-		if ((mkdir(root, 0700) && errno != EEXIST) || (mkdir(pin_dir, 0700) && errno != EEXIST)) {
-			snprintf(err, errlen, "%s: %s (is bpffs mounted?)", pin_dir, strerror(errno));
+		if ((mkdir(root, 0700) && errno != EEXIST) ||
+		    (mkdir(pin_dir, 0700) && errno != EEXIST)) {
+			snprintf(err, errlen, "%s: %s (is bpffs mounted?)", pin_dir,
+				 strerror(errno));
 			goto fail;
 		}
 	}

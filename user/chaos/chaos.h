@@ -25,15 +25,14 @@ int chaos_netns_home(int home_ns);
 
 /* bpf_backend.c */
 struct chaos_bpf_info {
-	int pinned;             /* the parameter map is pinned */
-	uint32_t prog_id;       /* 0: no filter with our handle/prio */
+	int pinned;       /* the parameter map is pinned */
+	uint32_t prog_id; /* 0: no filter with our handle/prio */
 	struct nw_chaos_params params;
 	struct nw_chaos_stats stats; /* summed over CPUs */
 };
 
 /* <root>/<netns or "host">-<iface>: where one target's maps are pinned. */
-int chaos_bpf_pin_dir(const char *root, const struct nw_chaos_target *t, char *out,
-		      size_t size);
+int chaos_bpf_pin_dir(const char *root, const struct nw_chaos_target *t, char *out, size_t size);
 /* Replaces the target's program and maps with fresh ones carrying p. */
 int chaos_bpf_apply(const char *pin_dir, int ifindex, const struct nw_chaos_params *p,
 		    const struct nw_log *log, char *err, size_t errlen);

@@ -88,7 +88,9 @@ int nw_chaos_agent_send(const char *path, const char *spec, int timeout_ms, char
 		int e = errno;
 
 		snprintf(err, errlen, "%s: %s%s", path, strerror(e),
-			 e == ENOENT || e == ECONNREFUSED ? " (is the agent running with --control?)" : "");
+			 e == ENOENT || e == ECONNREFUSED
+				 ? " (is the agent running with --control?)"
+				 : "");
 		ret = e == ENOENT || e == ECONNREFUSED ? -2 : -1;
 		goto out;
 	}
@@ -119,7 +121,8 @@ int nw_chaos_agent_send(const char *path, const char *spec, int timeout_ms, char
 			goto out;
 		}
 		if ((size_t)n > sizeof(buf)) {
-			snprintf(err, errlen, "the agent's answer is longer than %d bytes", ANSWER_MAX);
+			snprintf(err, errlen, "the agent's answer is longer than %d bytes",
+				 ANSWER_MAX);
 			goto out;
 		}
 		ret = nw_chaos_agent_answer(buf, (size_t)n, err, errlen);

@@ -25,7 +25,10 @@ static int parse_number(const char *s, double *v, char **end)
 
 int nw_chaos_parse_duration(const char *s, uint64_t *ns)
 {
-	static const struct { const char *unit; double scale; } units[] = {
+	static const struct {
+		const char *unit;
+		double scale;
+	} units[] = {
 		{ "", 1e6 }, { "ms", 1e6 }, { "s", 1e9 }, { "us", 1e3 }, { "ns", 1.0 },
 	};
 	char *end;
@@ -179,8 +182,9 @@ void nw_chaos_params_faults(const struct nw_chaos_params *p, struct nw_chaos_fau
 		f->burst = 1.0 / bg;
 	} else if (p->loss_good || (p->p_gb && p->loss_bad)) {
 		f->set |= NW_FAULT_LOSS;
-		f->loss = p->loss_good == NW_CHAOS_ALWAYS || !p->loss_good ? 1.0
-									    : p->loss_good / 4294967296.0;
+		f->loss = p->loss_good == NW_CHAOS_ALWAYS || !p->loss_good
+				  ? 1.0
+				  : p->loss_good / 4294967296.0;
 	}
 	if (p->duplicate) {
 		f->set |= NW_FAULT_DUPLICATE;
@@ -228,12 +232,12 @@ void nw_chaos_describe(const struct nw_chaos_faults *f, unsigned which, char *ou
 	char d[32];
 
 	out[0] = '\0';
-#define ADD(...)                                                                         \
-	do {                                                                             \
-		if (o < size) {                                                          \
-			int n_ = snprintf(out + o, size - o, __VA_ARGS__);               \
-			o += n_ > 0 ? (size_t)n_ : 0;                                    \
-		}                                                                        \
+#define ADD(...)                                                           \
+	do {                                                               \
+		if (o < size) {                                            \
+			int n_ = snprintf(out + o, size - o, __VA_ARGS__); \
+			o += n_ > 0 ? (size_t)n_ : 0;                      \
+		}                                                          \
 	} while (0)
 	which &= f->set;
 	if (which & NW_FAULT_DELAY) {

@@ -30,11 +30,11 @@ enum nw_fault {
 #define NW_CHAOS_MAX_BURST 1000000.0
 
 struct nw_chaos_faults {
-	unsigned set;       /* enum nw_fault bits given */
+	unsigned set; /* enum nw_fault bits given */
 	uint64_t delay_ns;
 	uint64_t jitter_ns;
-	double loss;        /* fractions 0..1 */
-	double burst;       /* mean length of a loss burst in packets; <= 1: independent */
+	double loss;  /* fractions 0..1 */
+	double burst; /* mean length of a loss burst in packets; <= 1: independent */
 	double duplicate;
 	double corrupt;
 	uint64_t outage_len_ns;

@@ -227,7 +227,8 @@ int nw_netem_decode(const struct nlmsghdr *nlh, struct nw_netem_seen *out)
 	out->ifindex = tcm->tcm_ifindex;
 	out->handle = tcm->tcm_handle;
 	out->parent = tcm->tcm_parent;
-	mnl_attr_for_each(a, nlh, sizeof(*tcm)) {
+	mnl_attr_for_each(a, nlh, sizeof(*tcm))
+	{
 		int type = mnl_attr_get_type(a);
 
 		if (mnl_attr_validate(a, MNL_TYPE_UNSPEC) < 0)
@@ -253,7 +254,8 @@ static void extack_msg(const struct nlmsghdr *nlh, char *err, size_t errlen)
 
 	if (!(nlh->nlmsg_flags & NLM_F_ACK_TLVS))
 		return;
-	mnl_attr_for_each(a, nlh, sizeof(struct nlmsgerr)) {
+	mnl_attr_for_each(a, nlh, sizeof(struct nlmsgerr))
+	{
 		if (mnl_attr_get_type(a) == NLMSGERR_ATTR_MSG &&
 		    mnl_attr_validate(a, MNL_TYPE_NUL_STRING) == 0) {
 			snprintf(err, errlen, "%s", mnl_attr_get_str(a));
@@ -392,6 +394,7 @@ int nw_netem_clear(int ifindex, char *err, size_t errlen)
 
 	if (ret <= 0)
 		return ret;
-	ret = talk(nw_netem_msg_del(buf, sizeof(buf), ifindex, next_seq()), NULL, NULL, err, errlen);
+	ret = talk(nw_netem_msg_del(buf, sizeof(buf), ifindex, next_seq()), NULL, NULL, err,
+		   errlen);
 	return ret ? ret : 1;
 }

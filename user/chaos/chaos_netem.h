@@ -15,9 +15,9 @@
 
 #include "chaos_faults.h"
 
-#define NW_NETEM_MSG_SIZE 512U /* room for any message below */
+#define NW_NETEM_MSG_SIZE 512U                     /* room for any message below */
 #define NW_NETEM_HANDLE (NW_CHAOS_TC_HANDLE << 16) /* 4e5c: on the root */
-#define NW_NETEM_LIMIT 1000U /* packets netem may hold, tc's default */
+#define NW_NETEM_LIMIT 1000U                       /* packets netem may hold, tc's default */
 
 /* A root netem qdisc with the faults in `which` (& f->set). NULL when
  * size < NW_NETEM_MSG_SIZE. Replaces whatever root qdisc is there. */

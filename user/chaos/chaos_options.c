@@ -26,10 +26,14 @@ static const struct chaos_verb {
 const char *nw_chaos_backend_name(enum nw_chaos_backend b)
 {
 	switch (b) {
-	case NW_BACKEND_AUTO: return "auto";
-	case NW_BACKEND_NETEM: return "netem";
-	case NW_BACKEND_BPF: return "bpf";
-	case NW_BACKEND_AGENT: return "agent";
+	case NW_BACKEND_AUTO:
+		return "auto";
+	case NW_BACKEND_NETEM:
+		return "netem";
+	case NW_BACKEND_BPF:
+		return "bpf";
+	case NW_BACKEND_AGENT:
+		return "agent";
 	}
 	return "?";
 }
@@ -106,8 +110,11 @@ static int parse_rack(void *opts, const struct nw_opt *opt, const char *v, const
 }
 
 static const struct nw_opt_choice backends[] = {
-	{ "auto", NW_BACKEND_AUTO }, { "netem", NW_BACKEND_NETEM }, { "bpf", NW_BACKEND_BPF },
-	{ "agent", NW_BACKEND_AGENT }, { NULL, 0 },
+	{ "auto", NW_BACKEND_AUTO },
+	{ "netem", NW_BACKEND_NETEM },
+	{ "bpf", NW_BACKEND_BPF },
+	{ "agent", NW_BACKEND_AGENT },
+	{ NULL, 0 },
 };
 
 static const char bool_problem[] = "expects on/off, 1/0, true/false or yes/no";
@@ -115,14 +122,17 @@ static const char dir_problem[] = "want an absolute directory of at most 200 cha
 static const char percent_problem[] = "want a percentage 0..100 (e.g. 20 or 0.5%)";
 static const char duration_problem[] = "want a duration up to 1 hour: 200ms, 1.5s, 250us or ms";
 
-#define FAULT(name, env, parser, field, bit, problem_, arg_, help_)                            \
-	{ name, 0, env, NW_OPT_CUSTOM, F(faults.field), .parse = parser, .data = bit,             \
-	  .problem = problem_, .arg = arg_, .help = help_ }
+#define FAULT(name, env, parser, field, bit, problem_, arg_, help_)                             \
+	{                                                                                       \
+		name, 0, env, NW_OPT_CUSTOM, F(faults.field), .parse = parser, .data = bit,     \
+							      .problem = problem_, .arg = arg_, \
+							      .help = help_                     \
+	}
 
 static const struct nw_opt opts[] = {
 	{ .kind = NW_OPT_HEADING, .help = "Faults:" },
-	FAULT("delay", "NETWATCH_DELAY", parse_duration, delay_ns, NW_FAULT_DELAY,
-	      duration_problem, "T", "added one-way delay: 200ms, 1.5s, 250us (bare number: ms)"),
+	FAULT("delay", "NETWATCH_DELAY", parse_duration, delay_ns, NW_FAULT_DELAY, duration_problem,
+	      "T", "added one-way delay: 200ms, 1.5s, 250us (bare number: ms)"),
 	FAULT("jitter", "NETWATCH_JITTER", parse_duration, jitter_ns, NW_FAULT_JITTER,
 	      duration_problem, "T", "random variation of the delay (netem/agent: around --delay)"),
 	FAULT("loss", "NETWATCH_LOSS", parse_percent, loss, NW_FAULT_LOSS, percent_problem, "P",
@@ -154,20 +164,17 @@ static const struct nw_opt opts[] = {
 		  "has sch_netem; else bpf for loss/duplicate/corrupt and the\n"
 		  "agent's control socket for delay/jitter)" },
 	{ "topology", 0, "NETWATCH_TOPOLOGY", NW_OPT_STRING, F(topology), .min = 1, .max = 4096,
-	  .def_s = NW_TOPOLOGY_DEFAULT,
-	  .problem = "want a file name", .arg = "FILE", .help = "default " NW_TOPOLOGY_DEFAULT },
+	  .def_s = NW_TOPOLOGY_DEFAULT, .problem = "want a file name", .arg = "FILE",
+	  .help = "default " NW_TOPOLOGY_DEFAULT },
 	{ "pin-dir", 0, "NETWATCH_PIN_DIR", NW_OPT_PATH, F(pin_dir), .max = 200,
-	  .def_s = NW_CHAOS_PIN_ROOT,
-	  .problem = dir_problem, .arg = "DIR",
+	  .def_s = NW_CHAOS_PIN_ROOT, .problem = dir_problem, .arg = "DIR",
 	  .help = "bpffs directory of the bpf backend's maps (default\n" NW_CHAOS_PIN_ROOT ")" },
 	{ "state-dir", 0, "NETWATCH_STATE_DIR", NW_OPT_PATH, F(state_dir), .max = 200,
-	  .def_s = NW_CHAOS_STATE_DIR,
-	  .problem = dir_problem, .arg = "DIR",
+	  .def_s = NW_CHAOS_STATE_DIR, .problem = dir_problem, .arg = "DIR",
 	  .help = "where it notes what it asked each agent for, so clear\n"
 		  "and list touch only that (default " NW_CHAOS_STATE_DIR ")" },
 	{ "port", 0, "NETWATCH_PORT", NW_OPT_U64, F(port), .min = 1, .max = 65535,
-	  .def_u = NW_DEFAULT_PORT,
-	  .problem = "port must be an integer 1..65535", .arg = "P",
+	  .def_u = NW_DEFAULT_PORT, .problem = "port must be an integer 1..65535", .arg = "P",
 	  .help = "UDP port of the samples --corrupt damages (default 9999)" },
 	/* The spelling from before the verbs clear and list. */
 	{ "clear", 0, "NETWATCH_CLEAR", NW_OPT_BOOL, F(clear), .problem = bool_problem },
@@ -179,7 +186,9 @@ static const struct nw_opt opts[] = {
 };
 
 static const struct nw_cli_spec cli_spec = {
-	.tool = "netwatch-chaos", NW_CLI_TABLE(opts), .help_column = 22,
+	.tool = "netwatch-chaos",
+	NW_CLI_TABLE(opts),
+	.help_column = 22,
 	.usage_head =
 		"Usage: netwatch-chaos apply --rack R [--server LIST] FAULT...   (replaces)\n"
 		"       netwatch-chaos clear [--rack R [--server LIST]]   remove what it applied\n"
@@ -205,7 +214,8 @@ static int settle_cmd(struct chaos_opts *o, int verb)
 	}
 	o->cmd = verbs[verb].cmd;
 	if (o->cmd == CHAOS_APPLY && (o->clear || o->list))
-		return nw_cli_bad(&cli_spec, o->clear ? "--clear" : "--list", "does not go with apply");
+		return nw_cli_bad(&cli_spec, o->clear ? "--clear" : "--list",
+				  "does not go with apply");
 	if (o->cmd == CHAOS_APPLY && !o->faults.set)
 		return nw_cli_bad(&cli_spec, "apply", "needs a fault (--help)");
 	if (o->cmd == CHAOS_CLEAR)

@@ -34,12 +34,15 @@ struct chaos_opts {
 	const char *topology;
 	const char *pin_dir;
 	const char *state_dir; /* notes of what each agent was asked for */
-	uint16_t port;      /* UDP port of NetWatch samples (corruption) */
+	uint16_t port;         /* UDP port of NetWatch samples (corruption) */
 	int verbose;
 };
 
-enum chaos_opts_result { CHAOS_OPTS_RUN = NW_CLI_RUN, CHAOS_OPTS_DONE = NW_CLI_DONE,
-	CHAOS_OPTS_BAD = NW_CLI_BAD };
+enum chaos_opts_result {
+	CHAOS_OPTS_RUN = NW_CLI_RUN,
+	CHAOS_OPTS_DONE = NW_CLI_DONE,
+	CHAOS_OPTS_BAD = NW_CLI_BAD
+};
 
 /* Environment first, then argv (a flag wins). BAD has printed one line on
  * stderr; DONE has printed --help or --version. */

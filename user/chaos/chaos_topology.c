@@ -77,15 +77,17 @@ static int parse_server(json_t *rack, json_t *srv, uint32_t rack_id, struct nw_c
 		return -1;
 	}
 	if (get_str(srv, "control", t->control, sizeof(t->control), 1)) {
-		snprintf(err, errlen, "rack %u server %u: control must be null or an absolute path "
-			 "shorter than %u", rack_id, t->server_id, NW_CONTROL_PATH_MAX);
+		snprintf(err, errlen,
+			 "rack %u server %u: control must be null or an absolute path "
+			 "shorter than %u",
+			 rack_id, t->server_id, NW_CONTROL_PATH_MAX);
 		return -1;
 	}
 	return 0;
 }
 
-int nw_chaos_topology_parse(const char *json, size_t len, struct nw_chaos_topology *t,
-			    char *err, size_t errlen)
+int nw_chaos_topology_parse(const char *json, size_t len, struct nw_chaos_topology *t, char *err,
+			    size_t errlen)
 {
 	json_error_t jerr;
 	json_t *root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr), *racks, *rack;
@@ -109,7 +111,8 @@ int nw_chaos_topology_parse(const char *json, size_t len, struct nw_chaos_topolo
 		snprintf(err, errlen, "unknown \"version\" (this netwatch-chaos reads version 1)");
 		goto out;
 	}
-	json_array_foreach(racks, i, rack) {
+	json_array_foreach(racks, i, rack)
+	{
 		json_t *servers = json_object_get(rack, "servers");
 
 		if (!json_is_array(servers)) {
@@ -127,7 +130,8 @@ int nw_chaos_topology_parse(const char *json, size_t len, struct nw_chaos_topolo
 		snprintf(err, errlen, "out of memory");
 		goto out;
 	}
-	json_array_foreach(racks, i, rack) {
+	json_array_foreach(racks, i, rack)
+	{
 		json_t *servers = json_object_get(rack, "servers"), *srv;
 		uint32_t rack_id;
 
@@ -135,7 +139,8 @@ int nw_chaos_topology_parse(const char *json, size_t len, struct nw_chaos_topolo
 			snprintf(err, errlen, "racks[%zu]: rack_id must be an integer 0..65535", i);
 			goto out;
 		}
-		json_array_foreach(servers, j, srv) {
+		json_array_foreach(servers, j, srv)
+		{
 			struct nw_chaos_target *n = &t->targets[t->count];
 
 			if (parse_server(rack, srv, rack_id, n, err, errlen))
@@ -158,8 +163,7 @@ out:
 	return ret;
 }
 
-int nw_chaos_topology_load(const char *path, struct nw_chaos_topology *t, char *err,
-			   size_t errlen)
+int nw_chaos_topology_load(const char *path, struct nw_chaos_topology *t, char *err, size_t errlen)
 {
 	FILE *f = fopen(path, "r");
 	char *buf;

@@ -13,8 +13,8 @@
 #define NW_TOPOLOGY_DEFAULT "/run/netwatch-lab/topology.json"
 #define NW_TOPOLOGY_MAX_BYTES (4U << 20)
 #define NW_TOPOLOGY_MAX_TARGETS 65536U
-#define NW_NETNS_NAME_MAX 64U  /* a file name under /run/netns */
-#define NW_IFNAME_MAX 16U      /* IF_NAMESIZE */
+#define NW_NETNS_NAME_MAX 64U    /* a file name under /run/netns */
+#define NW_IFNAME_MAX 16U        /* IF_NAMESIZE */
 #define NW_CONTROL_PATH_MAX 108U /* sun_path */
 
 struct nw_chaos_target {
@@ -32,11 +32,10 @@ struct nw_chaos_topology {
 
 /* Loads a topology file (size-limited, every field checked). 0, or -1 with
  * a one-line reason in err. */
-int nw_chaos_topology_load(const char *path, struct nw_chaos_topology *t, char *err,
-			   size_t errlen);
+int nw_chaos_topology_load(const char *path, struct nw_chaos_topology *t, char *err, size_t errlen);
 /* The same from a buffer (no NUL needed). */
-int nw_chaos_topology_parse(const char *json, size_t len, struct nw_chaos_topology *t,
-			    char *err, size_t errlen);
+int nw_chaos_topology_parse(const char *json, size_t len, struct nw_chaos_topology *t, char *err,
+			    size_t errlen);
 void nw_chaos_topology_free(struct nw_chaos_topology *t);
 
 #endif

@@ -38,7 +38,8 @@ static int check_selection(const struct chaos_opts *o, const struct nw_chaos_top
 			found = topo->targets[i].rack_id == o->rack &&
 				topo->targets[i].server_id == o->servers[s];
 		if (!found) {
-			fprintf(stderr, "netwatch-chaos: --server: rack %u has no server %u in %s\n",
+			fprintf(stderr,
+				"netwatch-chaos: --server: rack %u has no server %u in %s\n",
 				o->rack, o->servers[s], o->topology);
 			return -1;
 		}
@@ -72,8 +73,10 @@ static void warn_shared(const struct chaos_opts *o, const struct nw_chaos_topolo
 				continue;
 			chaos_target_label(u, lu, sizeof(lu));
 			chaos_target_label(s, ls, sizeof(ls));
-			fprintf(stderr, "netwatch-chaos: warning: %s shares its interface with %s and "
-				"is impaired too\n", lu, ls);
+			fprintf(stderr,
+				"netwatch-chaos: warning: %s shares its interface with %s and "
+				"is impaired too\n",
+				lu, ls);
 			break;
 		}
 	}
@@ -85,7 +88,8 @@ static const struct nw_chaos_target *done_before(const struct chaos_opts *o,
 						 const struct nw_chaos_topology *topo, size_t i)
 {
 	for (size_t j = 0; j < i; j++)
-		if (selected(o, &topo->targets[j]) && same_iface(&topo->targets[j], &topo->targets[i]) &&
+		if (selected(o, &topo->targets[j]) &&
+		    same_iface(&topo->targets[j], &topo->targets[i]) &&
 		    !strcmp(topo->targets[j].control, topo->targets[i].control))
 			return &topo->targets[j];
 	return NULL;

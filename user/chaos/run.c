@@ -44,7 +44,8 @@ static int is_missing_qdisc(int r)
 static void netem_reason(int r, const char *kernel, char *out, size_t size)
 {
 	if (is_missing_qdisc(r))
-		snprintf(out, size, "this kernel has no sch_netem (the netem qdisc kind is unknown%s%s)",
+		snprintf(out, size,
+			 "this kernel has no sch_netem (the netem qdisc kind is unknown%s%s)",
 			 kernel[0] ? "; kernel: " : "", kernel);
 	else
 		snprintf(out, size, "%s%s%s", strerror(-r), kernel[0] ? "; kernel: " : "", kernel);
@@ -68,7 +69,8 @@ int chaos_apply_target(const struct chaos_ctx *c, const struct nw_chaos_target *
 	case NW_BACKEND_NETEM:
 		if (want & ~NW_FAULTS_NETEM) {
 			nw_chaos_describe(f, want & ~NW_FAULTS_NETEM, what, sizeof(what));
-			return fail(label, "backend netem cannot apply %s (outage: bpf; skew: agent)",
+			return fail(label,
+				    "backend netem cannot apply %s (outage: bpf; skew: agent)",
 				    what);
 		}
 		to_netem = want;
@@ -76,7 +78,8 @@ int chaos_apply_target(const struct chaos_ctx *c, const struct nw_chaos_target *
 	case NW_BACKEND_BPF:
 		if (want & ~NW_FAULTS_BPF) {
 			nw_chaos_describe(f, want & ~NW_FAULTS_BPF, what, sizeof(what));
-			return fail(label, "backend bpf cannot apply %s: a tc program drops, copies "
+			return fail(label,
+				    "backend bpf cannot apply %s: a tc program drops, copies "
 				    "and changes packets but cannot hold them or change the sender's "
 				    "clock (use netem or agent)",
 				    what);
@@ -85,11 +88,16 @@ int chaos_apply_target(const struct chaos_ctx *c, const struct nw_chaos_target *
 		break;
 	case NW_BACKEND_AGENT:
 		if (want & ~NW_FAULTS_AGENT || f->burst > 1.0) {
-			nw_chaos_describe(f, (want & ~NW_FAULTS_AGENT) |
-					      (f->burst > 1.0 ? NW_FAULT_LOSS : 0), what, sizeof(what));
-			return fail(label, "backend agent cannot apply %s: the agent delays, jitters, "
-				    "drops and duplicates its own samples independently and skews its "
-				    "clock (bursts, corruption, outages: bpf or netem)", what);
+			nw_chaos_describe(f,
+					  (want & ~NW_FAULTS_AGENT) |
+						  (f->burst > 1.0 ? NW_FAULT_LOSS : 0),
+					  what, sizeof(what));
+			return fail(
+				label,
+				"backend agent cannot apply %s: the agent delays, jitters, "
+				"drops and duplicates its own samples independently and skews its "
+				"clock (bursts, corruption, outages: bpf or netem)",
+				what);
 		}
 		if (!t->control[0])
 			return fail(label, "backend agent: the topology gives no control socket");
@@ -99,8 +107,10 @@ int chaos_apply_target(const struct chaos_ctx *c, const struct nw_chaos_target *
 		/* Checked before anything changes: a server gets all or nothing. */
 		if ((want & NW_FAULT_SKEW) && !t->control[0]) {
 			nw_chaos_describe(f, NW_FAULT_SKEW, what, sizeof(what));
-			return fail(label, "no backend can apply %s: netem and bpf cannot change the "
-				    "sender's clock; agent: the topology gives no control socket", what);
+			return fail(label,
+				    "no backend can apply %s: netem and bpf cannot change the "
+				    "sender's clock; agent: the topology gives no control socket",
+				    what);
 		}
 		to_agent = want & NW_FAULT_SKEW;
 		to_bpf = want & NW_FAULT_OUTAGE; /* only the program keeps a schedule */
@@ -175,8 +185,10 @@ int chaos_apply_target(const struct chaos_ctx *c, const struct nw_chaos_target *
 			return fail(label, "backend agent cannot apply %s: %s%s", what, err,
 				    to_bpf ? " (the bpf part is applied; --clear removes it)" : "");
 		if (chaos_agent_note_write(o->state_dir, t, spec))
-			fprintf(stderr, "netwatch-chaos: %s: warning: cannot note the agent's impairment "
-				"in %s: --clear will not reset it\n", label, o->state_dir);
+			fprintf(stderr,
+				"netwatch-chaos: %s: warning: cannot note the agent's impairment "
+				"in %s: --clear will not reset it\n",
+				label, o->state_dir);
 		printf("%s: agent %s: %s\n", label, t->control, what);
 	}
 	return 0;
@@ -205,8 +217,8 @@ int chaos_clear_target(const struct chaos_ctx *c, const struct nw_chaos_target *
 	/* Only an agent the tool impaired is reset: "" clears its whole run-time
 	 * impairment, including one it was started with. */
 	if (t->control[0] && chaos_agent_note_read(c->o->state_dir, t, spec, sizeof(spec))) {
-		r = ifindex > 0 ? nw_chaos_agent_send(t->control, "", NW_CHAOS_AGENT_TIMEOUT_MS, err,
-						       sizeof(err))
+		r = ifindex > 0 ? nw_chaos_agent_send(t->control, "", NW_CHAOS_AGENT_TIMEOUT_MS,
+						      err, sizeof(err))
 				: -2;
 		if (r == -1) {
 			failed = fail(label, "agent: %s", err);
@@ -257,9 +269,11 @@ int chaos_list_target(const struct chaos_ctx *c, const struct nw_chaos_target *t
 		if (info.prog_id)
 			printf(", prog id %u", info.prog_id);
 		printf("; packets %llu dropped %llu duplicated %llu corrupted %llu; maps %s)\n",
-		       (unsigned long long)info.stats.packets, (unsigned long long)info.stats.dropped,
+		       (unsigned long long)info.stats.packets,
+		       (unsigned long long)info.stats.dropped,
 		       (unsigned long long)info.stats.duplicated,
-		       (unsigned long long)info.stats.corrupted, info.pinned ? pin_dir : "not pinned");
+		       (unsigned long long)info.stats.corrupted,
+		       info.pinned ? pin_dir : "not pinned");
 	}
 	if (!t->control[0]) {
 		printf("  agent: no control socket\n");
@@ -267,9 +281,11 @@ int chaos_list_target(const struct chaos_ctx *c, const struct nw_chaos_target *t
 		char spec[256];
 
 		if (chaos_agent_note_read(c->o->state_dir, t, spec, sizeof(spec)))
-			printf("  agent: %s (asked by netwatch-chaos; control %s)\n", spec, t->control);
+			printf("  agent: %s (asked by netwatch-chaos; control %s)\n", spec,
+			       t->control);
 		else
-			printf("  agent: nothing asked by netwatch-chaos (control %s)\n", t->control);
+			printf("  agent: nothing asked by netwatch-chaos (control %s)\n",
+			       t->control);
 	}
 	return 0;
 }

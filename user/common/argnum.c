@@ -60,8 +60,7 @@ static int parse_id(const char *s, size_t len, uint32_t *out)
 	return 0;
 }
 
-int nw_parse_id_list(const char *s, size_t limit, uint32_t **ids, size_t *count,
-		     const char **why)
+int nw_parse_id_list(const char *s, size_t limit, uint32_t **ids, size_t *count, const char **why)
 {
 	uint32_t *v = NULL;
 	size_t n = 0;

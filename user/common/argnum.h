@@ -15,7 +15,6 @@ int nw_parse_seconds(const char *s, double max, double *out);
 /* "0-7,12": ids in [0, UINT32_MAX], sorted and de-duplicated into a
  * malloc'ed array, at most `limit` ids. 0 on success; -1 with a reason
  * in `why` (static text) otherwise. */
-int nw_parse_id_list(const char *s, size_t limit, uint32_t **ids, size_t *count,
-		     const char **why);
+int nw_parse_id_list(const char *s, size_t limit, uint32_t **ids, size_t *count, const char **why);
 
 #endif

@@ -76,17 +76,24 @@ void nw_cli_free(const struct nw_cli_spec *spec, void *opts)
 
 static int takes_value(const struct nw_opt *opt)
 {
-	return opt->kind != NW_OPT_BOOL && opt->kind != NW_OPT_HELP &&
-	       opt->kind != NW_OPT_VERSION;
+	return opt->kind != NW_OPT_BOOL && opt->kind != NW_OPT_HELP && opt->kind != NW_OPT_VERSION;
 }
 
 static void store_uint(void *field, size_t size, uint64_t v)
 {
 	switch (size) {
-	case 1: *(uint8_t *)field = (uint8_t)v; break;
-	case 2: *(uint16_t *)field = (uint16_t)v; break;
-	case 4: *(uint32_t *)field = (uint32_t)v; break;
-	default: *(uint64_t *)field = v; break;
+	case 1:
+		*(uint8_t *)field = (uint8_t)v;
+		break;
+	case 2:
+		*(uint16_t *)field = (uint16_t)v;
+		break;
+	case 4:
+		*(uint32_t *)field = (uint32_t)v;
+		break;
+	default:
+		*(uint64_t *)field = v;
+		break;
 	}
 }
 
@@ -235,8 +242,10 @@ void nw_cli_usage(const struct nw_cli_spec *spec, FILE *f)
 			fprintf(f, "%.*s\n", nl ? (int)(nl - line) : (int)strlen(line), line);
 		}
 	}
-	fprintf(f, "\nEvery option can also be set as NETWATCH_<NAME> (e.g. %s);\n"
-		"a command-line flag wins. Exit status: %s\n", spec->env_example, spec->exit_status);
+	fprintf(f,
+		"\nEvery option can also be set as NETWATCH_<NAME> (e.g. %s);\n"
+		"a command-line flag wins. Exit status: %s\n",
+		spec->env_example, spec->exit_status);
 }
 
 static void set_default(const struct nw_opt *opt, void *opts)
@@ -270,8 +279,8 @@ static void set_default(const struct nw_opt *opt, void *opts)
 	}
 }
 
-static enum nw_cli_result parse(const struct nw_cli_spec *spec, void *opts, int argc,
-				 char **argv, int *on_cmdline)
+static enum nw_cli_result parse(const struct nw_cli_spec *spec, void *opts, int argc, char **argv,
+				int *on_cmdline)
 {
 	struct option lopts[spec->count + 1];
 	char shorts[spec->count + 1], src[64];
@@ -286,8 +295,8 @@ static enum nw_cli_result parse(const struct nw_cli_spec *spec, void *opts, int 
 
 		if (opt->kind == NW_OPT_HEADING)
 			continue;
-		lopts[nl++] = (struct option){ opt->name, takes_value(opt) ? required_argument
-									: no_argument,
+		lopts[nl++] = (struct option){ opt->name,
+					       takes_value(opt) ? required_argument : no_argument,
 					       NULL, OPT_BASE + (int)i };
 		if (opt->short_name)
 			shorts[ns++] = opt->short_name; /* only flags have a short form */
@@ -339,8 +348,7 @@ static enum nw_cli_result parse(const struct nw_cli_spec *spec, void *opts, int 
 	return NW_CLI_RUN;
 }
 
-enum nw_cli_result nw_cli_parse(const struct nw_cli_spec *spec, void *opts, int argc,
-				char **argv)
+enum nw_cli_result nw_cli_parse(const struct nw_cli_spec *spec, void *opts, int argc, char **argv)
 {
 	int on_cmdline[spec->count];
 	enum nw_cli_result r;

@@ -21,30 +21,30 @@
 #include <string.h>
 
 enum nw_opt_kind {
-	NW_OPT_U64,     /* decimal in min..max (NW_OPT_POW2: a power of two) into a
+	NW_OPT_U64,      /* decimal in min..max (NW_OPT_POW2: a power of two) into a
 			 * 1, 2, 4 or 8-byte unsigned field */
-	NW_OPT_SECONDS, /* nw_parse_seconds up to dmax, then >= dmin (NW_OPT_ZERO_OFF:
+	NW_OPT_SECONDS,  /* nw_parse_seconds up to dmax, then >= dmin (NW_OPT_ZERO_OFF:
 			 * or exactly "0", stored as 0); a double */
-	NW_OPT_BOOL,    /* the bare flag is 1; a value (=V, environment) is
+	NW_OPT_BOOL,     /* the bare flag is 1; a value (=V, environment) is
 			 * on/off, 1/0, true/false or yes/no; an int */
-	NW_OPT_STRING,  /* min..max bytes long; a const char * to the text */
-	NW_OPT_PATH,    /* absolute, at most max bytes; a const char * */
-	NW_OPT_CHOICE,  /* one of choices[].name: its value into an int-sized field */
-	NW_OPT_ADDR,    /* numeric ADDR:PORT (hostport.h): the text at off (NULL
+	NW_OPT_STRING,   /* min..max bytes long; a const char * to the text */
+	NW_OPT_PATH,     /* absolute, at most max bytes; a const char * */
+	NW_OPT_CHOICE,   /* one of choices[].name: its value into an int-sized field */
+	NW_OPT_ADDR,     /* numeric ADDR:PORT (hostport.h): the text at off (NULL
 			 * for "off" with NW_OPT_OFF), the address at off2
 			 * (sockaddr_storage) and its length at off3 (socklen_t) */
-	NW_OPT_ID_LIST, /* "0-7,12" (nw_parse_id_list, at most max ids): a
+	NW_OPT_ID_LIST,  /* "0-7,12" (nw_parse_id_list, at most max ids): a
 			 * malloc'ed uint32_t * at off, its size_t count at off2 */
 	NW_OPT_KEY_FILE, /* a key file (keyfile.h) loaded into the struct nw_keys
 			  * at off2, its name kept at off */
-	NW_OPT_CUSTOM,  /* parse() judges and stores */
-	NW_OPT_HELP,    /* prints the generated --help and stops */
-	NW_OPT_VERSION, /* prints "<tool> <version>" and stops */
-	NW_OPT_HEADING, /* no option: `help` is a heading line of --help */
+	NW_OPT_CUSTOM,   /* parse() judges and stores */
+	NW_OPT_HELP,     /* prints the generated --help and stops */
+	NW_OPT_VERSION,  /* prints "<tool> <version>" and stops */
+	NW_OPT_HEADING,  /* no option: `help` is a heading line of --help */
 };
 
-#define NW_OPT_POW2 1U /* NW_OPT_U64: also a power of two */
-#define NW_OPT_OFF 2U  /* NW_OPT_ADDR: "off" stores NULL */
+#define NW_OPT_POW2 1U     /* NW_OPT_U64: also a power of two */
+#define NW_OPT_OFF 2U      /* NW_OPT_ADDR: "off" stores NULL */
 #define NW_OPT_ZERO_OFF 4U /* NW_OPT_SECONDS: "0" is 0, off */
 
 struct nw_opt_choice {
@@ -59,19 +59,19 @@ typedef int (*nw_opt_parse_fn)(void *opts, const struct nw_opt *opt, const char 
 			       const char **why);
 
 struct nw_opt {
-	const char *name;    /* --name */
-	char short_name;     /* -c as well, or 0 */
-	const char *env;     /* NETWATCH_*, or NULL: command line only */
+	const char *name; /* --name */
+	char short_name;  /* -c as well, or 0 */
+	const char *env;  /* NETWATCH_*, or NULL: command line only */
 	enum nw_opt_kind kind;
-	unsigned flags;      /* NW_OPT_POW2, NW_OPT_OFF */
-	size_t off, size;    /* the destination field in the options struct */
-	size_t off2, off3;   /* second and third fields (NW_OPT_ADDR, NW_OPT_ID_LIST) */
-	uint64_t min, max;   /* U64: the range; STRING, PATH: the length; ID_LIST: ids */
-	double dmin, dmax;   /* SECONDS */
+	unsigned flags;    /* NW_OPT_POW2, NW_OPT_OFF */
+	size_t off, size;  /* the destination field in the options struct */
+	size_t off2, off3; /* second and third fields (NW_OPT_ADDR, NW_OPT_ID_LIST) */
+	uint64_t min, max; /* U64: the range; STRING, PATH: the length; ID_LIST: ids */
+	double dmin, dmax; /* SECONDS */
 	const struct nw_opt_choice *choices; /* CHOICE: ends with a NULL name */
 	nw_opt_parse_fn parse;               /* CUSTOM */
-	unsigned long data;  /* CUSTOM: the parser's own datum */
-	const char *problem; /* the error after "<tool>: <src>: " */
+	unsigned long data;                  /* CUSTOM: the parser's own datum */
+	const char *problem;                 /* the error after "<tool>: <src>: " */
 	/* The default, stored before the environment is read (a zeroed field
 	 * needs none): def_u for U64, CHOICE and BOOL, def_d for SECONDS, def_s
 	 * for STRING, PATH, ADDR (parsed) and CUSTOM (a const char * field). */
@@ -112,23 +112,22 @@ enum nw_cli_result { NW_CLI_RUN = 0, NW_CLI_DONE, NW_CLI_BAD };
  * (zeroed by the caller), then spec->check; --help and --version print and
  * give NW_CLI_DONE; NW_CLI_BAD has printed one line. Unless NW_CLI_RUN,
  * nw_cli_free has been called. */
-enum nw_cli_result nw_cli_parse(const struct nw_cli_spec *spec, void *opts, int argc,
-				char **argv);
+enum nw_cli_result nw_cli_parse(const struct nw_cli_spec *spec, void *opts, int argc, char **argv);
 
 /* Frees and wipes what parsing kept (id lists, keys); `opts` stays valid. */
 void nw_cli_free(const struct nw_cli_spec *spec, void *opts);
 
 /* A program's <prefix>_opts_parse(argc, argv, TYPE *) (the result as
  * enum <prefix>_opts_result) and <prefix>_opts_free(TYPE *) over its SPEC. */
-#define NW_CLI_DEFINE(prefix, type, spec)                                                  \
-	enum prefix##_opts_result prefix##_opts_parse(int argc, char **argv, type *o)      \
-	{                                                                                  \
-		memset(o, 0, sizeof(*o));                                                  \
-		return (enum prefix##_opts_result)nw_cli_parse(&(spec), o, argc, argv);    \
-	}                                                                                  \
-	void prefix##_opts_free(type *o)                                                   \
-	{                                                                                  \
-		nw_cli_free(&(spec), o);                                                   \
+#define NW_CLI_DEFINE(prefix, type, spec)                                               \
+	enum prefix##_opts_result prefix##_opts_parse(int argc, char **argv, type *o)   \
+	{                                                                               \
+		memset(o, 0, sizeof(*o));                                               \
+		return (enum prefix##_opts_result)nw_cli_parse(&(spec), o, argc, argv); \
+	}                                                                               \
+	void prefix##_opts_free(type *o)                                                \
+	{                                                                               \
+		nw_cli_free(&(spec), o);                                                \
 	}
 
 /* The generated --help. */

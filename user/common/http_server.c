@@ -84,8 +84,7 @@ struct nw_http_server *nw_http_server_start(const struct sockaddr *sa, socklen_t
 	s->ctx = ctx;
 	if (sa->sa_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
-	s->d = MHD_start_daemon(flags, 0, NULL, NULL, handle, s,
-				MHD_OPTION_SOCK_ADDR, sa,
+	s->d = MHD_start_daemon(flags, 0, NULL, NULL, handle, s, MHD_OPTION_SOCK_ADDR, sa,
 				MHD_OPTION_CONNECTION_LIMIT, (unsigned)NW_HTTP_CONN_LIMIT,
 				MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)NW_HTTP_PER_IP_LIMIT,
 				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)NW_HTTP_TIMEOUT_S,

@@ -30,10 +30,10 @@ const char *nw_log_quote(char *buf, size_t size, const char *s)
 		snprintf(buf, size, "%s", s);
 		return buf;
 	}
-#define PUT(c)                                  \
-	do {                                    \
-		if (o + 1 < size)               \
-			buf[o++] = (char)(c);   \
+#define PUT(c)                                \
+	do {                                  \
+		if (o + 1 < size)             \
+			buf[o++] = (char)(c); \
 	} while (0)
 	PUT('"');
 	for (; *s && o + 5 < size; s++) {

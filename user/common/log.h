@@ -16,8 +16,8 @@ struct nw_log {
 
 /* `kv` is a printf format for the key=value tail ("hook=%s ifindex=%d"),
  * may be NULL. User-supplied strings go through nw_log_quote first. */
-void nw_logf(const struct nw_log *log, enum nw_log_level level, const char *msg,
-	     const char *kv, ...) __attribute__((format(printf, 4, 5)));
+void nw_logf(const struct nw_log *log, enum nw_log_level level, const char *msg, const char *kv,
+	     ...) __attribute__((format(printf, 4, 5)));
 
 #define nw_debug(l, msg, ...) nw_logf((l), NW_LOG_DEBUG, (msg), __VA_ARGS__)
 #define nw_info(l, msg, ...) nw_logf((l), NW_LOG_INFO, (msg), __VA_ARGS__)

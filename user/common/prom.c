@@ -73,8 +73,8 @@ void nw_prom_sample(struct nw_buf *b, const char *name, const char *labels, cons
 	PUTS(b, "\n");
 }
 
-void nw_prom_sample_u64(struct nw_buf *b, const char *name, const char *labels,
-			const char *extra, uint64_t x)
+void nw_prom_sample_u64(struct nw_buf *b, const char *name, const char *labels, const char *extra,
+			uint64_t x)
 {
 	nw_buf_printf(b, "%s{%s%s} %llu\n", name, labels, extra ? extra : "",
 		      (unsigned long long)x);

@@ -31,8 +31,8 @@ void nw_prom_number(struct nw_buf *b, double x);
 /* name{labels[extra]} x */
 void nw_prom_sample(struct nw_buf *b, const char *name, const char *labels, const char *extra,
 		    double x);
-void nw_prom_sample_u64(struct nw_buf *b, const char *name, const char *labels,
-			const char *extra, uint64_t x);
+void nw_prom_sample_u64(struct nw_buf *b, const char *name, const char *labels, const char *extra,
+			uint64_t x);
 
 /* One histogram series: name_bucket{labels,le="..."} for `cumulative`
  * counts (bound INFINITY: le="+Inf"), then name_sum and name_count. */

@@ -110,7 +110,8 @@ static int values_ok(const struct nw_report *r)
 	for (uint32_t i = 0; i < r->nservers; i++) {
 		const struct nw_report_server *s = &r->servers[i];
 
-		if ((unsigned)s->cls >= NW_HEALTH__COUNT || (isfinite(s->error) && !unit_ok(s->error)) ||
+		if ((unsigned)s->cls >= NW_HEALTH__COUNT ||
+		    (isfinite(s->error) && !unit_ok(s->error)) ||
 		    (isfinite(s->snr_db) && !snr_ok(s->snr_db)) || !unit_ok(s->loss_ratio) ||
 		    !jitter_ok(s->jitter_s))
 			return 0;
@@ -270,7 +271,8 @@ enum nw_report_reject nw_report_frame_header(const uint8_t hdr[NW_REPORT_HDR_LEN
 	plen = (uint32_t)hdr[8] << 24 | (uint32_t)hdr[9] << 16 | (uint32_t)hdr[10] << 8 | hdr[11];
 	if (plen < 2 || plen > NW_REPORT_MAX_PAYLOAD)
 		return NW_REJ_TOO_LARGE;
-	*frame_len = NW_REPORT_HDR_LEN + plen + ((hdr[4] & NW_REPORT_FLAG_MAC) ? NW_REPORT_MAC_LEN : 0);
+	*frame_len = NW_REPORT_HDR_LEN + plen +
+		     ((hdr[4] & NW_REPORT_FLAG_MAC) ? NW_REPORT_MAC_LEN : 0);
 	return NW_REJ_OK;
 }
 
@@ -304,11 +306,11 @@ static enum nw_report_reject get_num(const json_t *o, const char *k, int (*ok)(d
 	return ok(*out) ? NW_REJ_OK : NW_REJ_RANGE;
 }
 
-#define TRY(expr)                                   \
-	do {                                        \
+#define TRY(expr)                                    \
+	do {                                         \
 		enum nw_report_reject rej_ = (expr); \
-		if (rej_ != NW_REJ_OK)              \
-			return rej_;                \
+		if (rej_ != NW_REJ_OK)               \
+			return rej_;                 \
 	} while (0)
 
 static enum nw_report_reject parse_server(const json_t *o, struct nw_report_server *s)
@@ -391,8 +393,8 @@ static enum nw_report_reject json_reject(const json_error_t *e)
 	}
 }
 
-enum nw_report_reject nw_report_parse(const uint8_t *frame, size_t len,
-				      const struct nw_keys *keys, struct nw_report *out)
+enum nw_report_reject nw_report_parse(const uint8_t *frame, size_t len, const struct nw_keys *keys,
+				      struct nw_report *out)
 {
 	enum nw_report_reject rej;
 	size_t frame_len, plen;
@@ -421,7 +423,8 @@ enum nw_report_reject nw_report_parse(const uint8_t *frame, size_t len,
 	}
 	if (!within_budget(frame + NW_REPORT_HDR_LEN, plen))
 		return NW_REJ_TOO_LARGE;
-	root = json_loadb((const char *)frame + NW_REPORT_HDR_LEN, plen, JSON_REJECT_DUPLICATES, &jerr);
+	root = json_loadb((const char *)frame + NW_REPORT_HDR_LEN, plen, JSON_REJECT_DUPLICATES,
+			  &jerr);
 	if (!root) {
 		rej = json_reject(&jerr);
 	} else {

@@ -42,9 +42,9 @@
 #define NW_REPORT_FLAG_MAC 0x01U
 #define NW_REPORT_MAX_PAYLOAD (4U << 20) /* 4 MiB: 16384 servers fit with room */
 #define NW_REPORT_MAX_SERVERS 16384U
-#define NW_REPORT_MAX_RACK 65535U       /* the wire's rack id is 16 bits */
+#define NW_REPORT_MAX_RACK 65535U /* the wire's rack id is 16 bits */
 #define NW_REPORT_MAX_SERVER_ID 0xFFFFFFFFU
-#define NW_REPORT_SNR_LIMIT_DB 400.0    /* |snr_db| above this is out of range */
+#define NW_REPORT_SNR_LIMIT_DB 400.0 /* |snr_db| above this is out of range */
 #define NW_REPORT_MAX_INTERVAL_S 3600.0
 /* Budgets checked on the payload's bytes before jansson sees it: every JSON
  * value jansson allocates follows a '{', '[', ',' or ':' byte, so these
@@ -58,11 +58,11 @@
  * netwatch_dc_reports_rejected_total{reason} label. */
 enum nw_report_reject {
 	NW_REJ_OK = 0,
-	NW_REJ_BAD_FRAME,        /* wrong magic, version, flags or reserved bytes */
-	NW_REJ_TOO_LARGE,        /* payload length 0, 1 or over NW_REPORT_MAX_PAYLOAD,
+	NW_REJ_BAD_FRAME, /* wrong magic, version, flags or reserved bytes */
+	NW_REJ_TOO_LARGE, /* payload length 0, 1 or over NW_REPORT_MAX_PAYLOAD,
 				  * or over NW_REPORT_MAX_CONTAINERS/_SEPARATORS */
-	NW_REJ_TRUNCATED,        /* connection ended or stalled inside a frame */
-	NW_REJ_JSON,             /* not JSON (NaN / Infinity literals included) */
+	NW_REJ_TRUNCATED, /* connection ended or stalled inside a frame */
+	NW_REJ_JSON,      /* not JSON (NaN / Infinity literals included) */
 	NW_REJ_DUPLICATE_KEY,
 	NW_REJ_TYPE,             /* a field missing or of the wrong JSON type */
 	NW_REJ_RANGE,            /* a number out of its range, non-finite, negative id ... */
@@ -94,7 +94,7 @@ struct nw_report {
 	double rack_score; /* 0..1 */
 	uint32_t nservers;
 	struct nw_report_server *servers; /* [nservers] */
-	int authenticated; /* parse: the frame carried a MAC that verified */
+	int authenticated;                /* parse: the frame carried a MAC that verified */
 };
 
 /* Encodes one frame into `out` (reset first). With keys->present a MAC is
@@ -116,8 +116,8 @@ enum nw_report_reject nw_report_frame_header(const uint8_t hdr[NW_REPORT_HDR_LEN
  * boot_ns, seq, time_ns above INT64_MAX are NW_REJ_RANGE (JSON integers are
  * signed 64-bit in jansson); nw_report_encode refuses them likewise. On any
  * reject *out holds no allocation (nw_report_free is still safe). */
-enum nw_report_reject nw_report_parse(const uint8_t *frame, size_t len,
-				      const struct nw_keys *keys, struct nw_report *out);
+enum nw_report_reject nw_report_parse(const uint8_t *frame, size_t len, const struct nw_keys *keys,
+				      struct nw_report *out);
 void nw_report_free(struct nw_report *r);
 
 /* (boot_ns, seq) of `next` strictly above `last`? */

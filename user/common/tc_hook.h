@@ -28,7 +28,7 @@
 
 struct nw_tc_filter {
 	int ifindex;
-	int egress;        /* 0: clsact ingress, 1: clsact egress */
+	int egress; /* 0: clsact ingress, 1: clsact egress */
 	uint32_t handle;
 	uint32_t priority;
 };

@@ -31,19 +31,17 @@ static json_t *rack_json(const struct dc_state *st, const struct dc_rack *r, uin
 			json_decref(servers);
 			return NULL;
 		}
-	o = json_pack("{s:I, s:s, s:b, s:o, s:o, s:o, s:o, s:o, s:o, s:b, s:I, s:o}",
-		      "rack_id", (json_int_t)r->rack_id,
-		      "state", dc_rack_state_name(dc_rack_state(st, r, mono_ns)),
-		      "expected", r->expected,
-		      "score", real(dc_rack_contribution(st, r, mono_ns)),
-		      "reported_score", r->have ? real(r->last.rack_score) : json_null(),
-		      "age_s", real(dc_rack_age_s(r, mono_ns)),
-		      "seq", r->have ? json_integer((json_int_t)r->last.seq) : json_null(),
-		      "boot_ns", r->have ? json_integer((json_int_t)r->last.boot_ns) : json_null(),
+	o = json_pack("{s:I, s:s, s:b, s:o, s:o, s:o, s:o, s:o, s:o, s:b, s:I, s:o}", "rack_id",
+		      (json_int_t)r->rack_id, "state",
+		      dc_rack_state_name(dc_rack_state(st, r, mono_ns)), "expected", r->expected,
+		      "score", real(dc_rack_contribution(st, r, mono_ns)), "reported_score",
+		      r->have ? real(r->last.rack_score) : json_null(), "age_s",
+		      real(dc_rack_age_s(r, mono_ns)), "seq",
+		      r->have ? json_integer((json_int_t)r->last.seq) : json_null(), "boot_ns",
+		      r->have ? json_integer((json_int_t)r->last.boot_ns) : json_null(),
 		      "interval_s", r->have ? real(r->last.interval_s) : json_null(),
-		      "authenticated", r->have && r->last.authenticated,
-		      "reports_accepted", (json_int_t)r->accepted,
-		      "servers", servers);
+		      "authenticated", r->have && r->last.authenticated, "reports_accepted",
+		      (json_int_t)r->accepted, "servers", servers);
 	return o;
 }
 
@@ -61,10 +59,11 @@ char *dc_api_json(const struct dc_view *v, uint64_t mono_ns)
 			return NULL;
 		}
 	doc = json_pack("{s:s, s:o, s:f, s:I, s:I, s:b, s:s, s:o}", "dc_id", v->dc_id,
-			"health_score", real(dc_state_score(st, mono_ns)), "stale_s", st->cfg.stale_s,
-			"racks_expected", (json_int_t)st->cfg.racks_expected, "racks_reporting",
-			(json_int_t)dc_state_reporting(st, mono_ns), "auth_required",
-			v->auth_required ? 1 : 0, "version", NW_VERSION_STRING, "racks", racks);
+			"health_score", real(dc_state_score(st, mono_ns)), "stale_s",
+			st->cfg.stale_s, "racks_expected", (json_int_t)st->cfg.racks_expected,
+			"racks_reporting", (json_int_t)dc_state_reporting(st, mono_ns),
+			"auth_required", v->auth_required ? 1 : 0, "version", NW_VERSION_STRING,
+			"racks", racks);
 	if (!doc)
 		return NULL;
 	s = json_dumps(doc, JSON_COMPACT);

@@ -76,8 +76,8 @@ static int reserve(struct dc_conn *c, struct dc_budget *b, size_t need)
 	return 0;
 }
 
-enum dc_feed_result dc_conn_feed(struct dc_conn *c, struct dc_budget *b, const uint8_t *p,
-				 size_t n, uint64_t now_ns, dc_frame_fn fn, void *ctx,
+enum dc_feed_result dc_conn_feed(struct dc_conn *c, struct dc_budget *b, const uint8_t *p, size_t n,
+				 uint64_t now_ns, dc_frame_fn fn, void *ctx,
 				 enum nw_report_reject *why)
 {
 	if (n)

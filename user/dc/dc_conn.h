@@ -47,17 +47,17 @@ struct dc_budget {
 
 struct dc_conn {
 	int fd;
-	uint64_t id;          /* unique for the process' life, never 0 */
-	uint32_t rack;        /* the rack it reports (DC_NO_RACK until a report is accepted) */
-	unsigned errors;      /* bad reports so far */
-	int logged;           /* a bad report has been logged at warn level */
+	uint64_t id;     /* unique for the process' life, never 0 */
+	uint32_t rack;   /* the rack it reports (DC_NO_RACK until a report is accepted) */
+	unsigned errors; /* bad reports so far */
+	int logged;      /* a bad report has been logged at warn level */
 	char peer[DC_PEER_LEN];
-	uint64_t last_rx_ns;  /* CLOCK_MONOTONIC of the last byte */
+	uint64_t last_rx_ns;     /* CLOCK_MONOTONIC of the last byte */
 	uint64_t frame_start_ns; /* of the current frame's first byte; 0: between frames */
 	uint8_t hdr[NW_REPORT_HDR_LEN];
 	size_t hdr_have;
-	size_t frame_len;     /* 0 until the header is complete */
-	uint8_t *buf;         /* the whole frame, header included */
+	size_t frame_len; /* 0 until the header is complete */
+	uint8_t *buf;     /* the whole frame, header included */
 	size_t have, cap;
 };
 
@@ -78,8 +78,8 @@ void dc_conn_clear(struct dc_conn *c, struct dc_budget *b);
 /* Between frames nothing is pending; otherwise a close is a truncation. */
 int dc_conn_in_frame(const struct dc_conn *c);
 
-enum dc_feed_result dc_conn_feed(struct dc_conn *c, struct dc_budget *b, const uint8_t *p,
-				 size_t n, uint64_t now_ns, dc_frame_fn fn, void *ctx,
+enum dc_feed_result dc_conn_feed(struct dc_conn *c, struct dc_budget *b, const uint8_t *p, size_t n,
+				 uint64_t now_ns, dc_frame_fn fn, void *ctx,
 				 enum nw_report_reject *why);
 
 #endif

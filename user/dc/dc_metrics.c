@@ -26,8 +26,8 @@ static void rack_sample_u64(struct nw_buf *out, const char *name, const char *dc
 	nw_prom_sample_u64(out, name, dc, rest, x);
 }
 
-#define EACH_RACK(st, r)                                                                    \
-	for (size_t i_ = 0; i_ < (st)->n; i_++)                                             \
+#define EACH_RACK(st, r)                        \
+	for (size_t i_ = 0; i_ < (st)->n; i_++) \
 		for (const struct dc_rack *r = &(st)->racks[i_]; r; r = NULL)
 
 int dc_metrics_render(const struct dc_view *v, uint64_t mono_ns, struct nw_buf *out)
@@ -47,15 +47,17 @@ int dc_metrics_render(const struct dc_view *v, uint64_t mono_ns, struct nw_buf *
 	}
 	dc = lab.p;
 
-	nw_prom_family(out, "netwatch_dc_health_score", "gauge",
-		       "Mean over expected and reporting racks of the rack score; a stale or never-reporting rack counts 0.");
+	nw_prom_family(
+		out, "netwatch_dc_health_score", "gauge",
+		"Mean over expected and reporting racks of the rack score; a stale or never-reporting rack counts 0.");
 	nw_prom_sample(out, "netwatch_dc_health_score", dc, NULL, dc_state_score(st, mono_ns));
 
-	nw_prom_family(out, "netwatch_dc_rack_health_score", "gauge",
-		       "Rack score as the DC counts it: the newest reported score, 0 when stale or never reported.");
+	nw_prom_family(
+		out, "netwatch_dc_rack_health_score", "gauge",
+		"Rack score as the DC counts it: the newest reported score, 0 when stale or never reported.");
 	EACH_RACK(st, r)
-		rack_sample(out, "netwatch_dc_rack_health_score", dc, r,
-			    dc_rack_contribution(st, r, mono_ns));
+	rack_sample(out, "netwatch_dc_rack_health_score", dc, r,
+		    dc_rack_contribution(st, r, mono_ns));
 
 	nw_prom_family(out, "netwatch_dc_racks_reporting", "gauge",
 		       "Racks whose newest report is younger than --stale.");
@@ -67,22 +69,25 @@ int dc_metrics_render(const struct dc_view *v, uint64_t mono_ns, struct nw_buf *
 		       "Racks in the DC score: expected ones and every rack that has reported.");
 	nw_prom_sample_u64(out, "netwatch_dc_racks_known", dc, NULL, st->n);
 
-	nw_prom_family(out, "netwatch_dc_rack_report_age_seconds", "gauge",
-		       "Seconds since the rack's newest report was accepted (absent until one was).");
+	nw_prom_family(
+		out, "netwatch_dc_rack_report_age_seconds", "gauge",
+		"Seconds since the rack's newest report was accepted (absent until one was).");
 	EACH_RACK(st, r)
-		if (r->have)
-			rack_sample(out, "netwatch_dc_rack_report_age_seconds", dc, r,
-				    dc_rack_age_s(r, mono_ns));
+	if (r->have)
+		rack_sample(out, "netwatch_dc_rack_report_age_seconds", dc, r,
+			    dc_rack_age_s(r, mono_ns));
 
-	nw_prom_family(out, "netwatch_dc_rack_stale", "gauge",
-		       "1 when the rack counts 0 in the DC score: no report for --stale seconds, or never reported.");
+	nw_prom_family(
+		out, "netwatch_dc_rack_stale", "gauge",
+		"1 when the rack counts 0 in the DC score: no report for --stale seconds, or never reported.");
 	EACH_RACK(st, r)
-		rack_sample_u64(out, "netwatch_dc_rack_stale", dc, r,
-				dc_rack_state(st, r, mono_ns) != DC_RACK_OK);
+	rack_sample_u64(out, "netwatch_dc_rack_stale", dc, r,
+			dc_rack_state(st, r, mono_ns) != DC_RACK_OK);
 
 	nw_prom_family(out, "netwatch_dc_rack_state", "gauge",
 		       "One series per state (ok, stale, never); 1 for the rack's current one.");
-	EACH_RACK(st, r) {
+	EACH_RACK(st, r)
+	{
 		enum dc_rack_state cur = dc_rack_state(st, r, mono_ns);
 
 		for (int s = 0; s < DC_RACK__COUNT; s++) {
@@ -95,14 +100,14 @@ int dc_metrics_render(const struct dc_view *v, uint64_t mono_ns, struct nw_buf *
 	nw_prom_family(out, "netwatch_dc_rack_servers", "gauge",
 		       "Servers in the rack's newest accepted report.");
 	EACH_RACK(st, r)
-		if (r->have)
-			rack_sample_u64(out, "netwatch_dc_rack_servers", dc, r, r->last.nservers);
+	if (r->have)
+		rack_sample_u64(out, "netwatch_dc_rack_servers", dc, r, r->last.nservers);
 
 	nw_prom_family(out, "netwatch_dc_rack_reports_accepted_total", "counter",
 		       "Reports accepted per rack since the DC started.");
 	EACH_RACK(st, r)
-		if (r->have)
-			rack_sample_u64(out, "netwatch_dc_rack_reports_accepted_total", dc, r, r->accepted);
+	if (r->have)
+		rack_sample_u64(out, "netwatch_dc_rack_reports_accepted_total", dc, r, r->accepted);
 
 	nw_prom_family(out, "netwatch_dc_reports_accepted_total", "counter",
 		       "Reports accepted from all racks.");
@@ -114,29 +119,33 @@ int dc_metrics_render(const struct dc_view *v, uint64_t mono_ns, struct nw_buf *
 		snprintf(rest, sizeof(rest), ",reason=\"%s\"",
 			 nw_report_reject_name((enum nw_report_reject)why));
 		nw_prom_sample_u64(out, "netwatch_dc_reports_rejected_total", dc, rest,
-		                   st->rejected[why]);
+				   st->rejected[why]);
 	}
 
 	nw_prom_family(out, "netwatch_dc_connections_open", "gauge", "Rack connections open now.");
 	nw_prom_sample_u64(out, "netwatch_dc_connections_open", dc, NULL, v->conns_open);
-	nw_prom_family(out, "netwatch_dc_connections_accepted_total", "counter",
-		       "Rack connections accepted (including those closed at once over --max-conns).");
+	nw_prom_family(
+		out, "netwatch_dc_connections_accepted_total", "counter",
+		"Rack connections accepted (including those closed at once over --max-conns).");
 	nw_prom_sample_u64(out, "netwatch_dc_connections_accepted_total", dc, NULL,
-	                   v->conns_accepted);
-	nw_prom_family(out, "netwatch_dc_connections_rejected_total", "counter",
-		       "Connections the DC closed itself, by reason (limit, idle, slow, memory, errors).");
+			   v->conns_accepted);
+	nw_prom_family(
+		out, "netwatch_dc_connections_rejected_total", "counter",
+		"Connections the DC closed itself, by reason (limit, idle, slow, memory, errors).");
 	for (int why = 0; why < DC_CONN__COUNT; why++) {
 		snprintf(rest, sizeof(rest), ",reason=\"%s\"",
 			 dc_conn_reject_name((enum dc_conn_reject)why));
 		nw_prom_sample_u64(out, "netwatch_dc_connections_rejected_total", dc, rest,
-			           v->conn_rejected[why]);
+				   v->conn_rejected[why]);
 	}
-	nw_prom_family(out, "netwatch_dc_buffered_bytes", "gauge",
-		       "Bytes of frame buffers charged to --max-buffer over all connections (beyond each connection's 16 KiB allowance).");
+	nw_prom_family(
+		out, "netwatch_dc_buffered_bytes", "gauge",
+		"Bytes of frame buffers charged to --max-buffer over all connections (beyond each connection's 16 KiB allowance).");
 	nw_prom_sample_u64(out, "netwatch_dc_buffered_bytes", dc, NULL, v->buffered_bytes);
 
-	nw_prom_family(out, "netwatch_dc_auth_required", "gauge",
-		       "1 when reports must carry a valid HMAC (--key-file), 0 when unauthenticated reports are accepted.");
+	nw_prom_family(
+		out, "netwatch_dc_auth_required", "gauge",
+		"1 when reports must carry a valid HMAC (--key-file), 0 when unauthenticated reports are accepted.");
 	nw_prom_sample_u64(out, "netwatch_dc_auth_required", dc, NULL, v->auth_required ? 1 : 0);
 
 	nw_prom_family(out, "netwatch_dc_build_info", "gauge", "The running build (git describe).");

@@ -93,8 +93,8 @@ void dc_state_count_reject(struct dc_state *s, enum nw_report_reject why)
 		s->rejected[why]++;
 }
 
-static enum nw_report_reject check(struct dc_state *s, const struct nw_report *r,
-				   uint64_t conn_id, uint32_t conn_rack, uint64_t wall_ns)
+static enum nw_report_reject check(struct dc_state *s, const struct nw_report *r, uint64_t conn_id,
+				   uint32_t conn_rack, uint64_t wall_ns)
 {
 	const struct dc_rack *known = find(s, r->rack_id);
 	uint64_t others;

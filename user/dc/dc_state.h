@@ -47,7 +47,7 @@ struct dc_cfg {
 	uint32_t racks_expected; /* racks 0..N-1 */
 	uint32_t max_racks;      /* known racks at most (expected included) */
 	double stale_s;
-	double max_skew_s;       /* 0: time_ns not checked */
+	double max_skew_s; /* 0: time_ns not checked */
 	uint32_t max_servers_total;
 };
 

@@ -29,8 +29,8 @@ static void raise_nofile(const struct nw_log *log, struct dc_opts *o)
 	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need) {
 		uint32_t fit = rl.rlim_cur > 128 ? (uint32_t)(rl.rlim_cur - 64) : 64;
 
-		nw_warn(log, "descriptor limit below --max-conns: lowering it", "nofile=%llu max_conns=%u",
-			(unsigned long long)rl.rlim_cur, fit);
+		nw_warn(log, "descriptor limit below --max-conns: lowering it",
+			"nofile=%llu max_conns=%u", (unsigned long long)rl.rlim_cur, fit);
 		o->max_conns = fit;
 	}
 }

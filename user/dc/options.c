@@ -33,7 +33,8 @@ static int parse_dc_id(void *opts, const struct nw_opt *opt, const char *v, cons
 
 static const struct nw_opt opts[] = {
 	{ "listen", 0, "NETWATCH_LISTEN", NW_OPT_ADDR, 0, F(listen), .def_s = "0.0.0.0:9990",
-	  .off2 = offsetof(struct dc_opts, listen_addr), .off3 = offsetof(struct dc_opts, listen_len),
+	  .off2 = offsetof(struct dc_opts, listen_addr),
+	  .off3 = offsetof(struct dc_opts, listen_len),
 	  .problem = "listen must be ADDR:PORT (IPv6 in brackets)", .arg = "ADDR:PORT",
 	  .help = "where racks connect (default 0.0.0.0:9990; [::]:9990 for IPv6)" },
 	{ "dc-id", 0, "NETWATCH_DC_ID", NW_OPT_CUSTOM, F(dc_id), .parse = parse_dc_id, .def_s = "0",
@@ -46,11 +47,10 @@ static const struct nw_opt opts[] = {
 		  "reports counts 0 in the DC score" },
 	{ "max-racks", 0, "NETWATCH_MAX_RACKS", NW_OPT_U64, F(max_racks), .min = 1,
 	  .max = NW_REPORT_MAX_RACK + 1ULL, .def_u = 4096,
-	  .problem = "max-racks must be an integer 1..65536",
-	  .arg = "N", .help = "racks the DC keeps at most, expected included (default 4096)" },
+	  .problem = "max-racks must be an integer 1..65536", .arg = "N",
+	  .help = "racks the DC keeps at most, expected included (default 4096)" },
 	{ "stale", 0, "NETWATCH_STALE", NW_OPT_SECONDS, F(stale_s), .dmin = 0.1, .dmax = 86400,
-	  .def_d = 5.0,
-	  .problem = "stale must be seconds, 0.1..86400", .arg = "S",
+	  .def_d = 5.0, .problem = "stale must be seconds, 0.1..86400", .arg = "S",
 	  .help = "a rack without a report for S seconds is stale and counts 0\n"
 		  "(default 5: five missed 1 s rack intervals)" },
 	{ "max-skew", 0, "NETWATCH_MAX_SKEW", NW_OPT_SECONDS, NW_OPT_ZERO_OFF, F(max_skew_s),
@@ -59,8 +59,7 @@ static const struct nw_opt opts[] = {
 	  .help = "refuse reports whose time is more than S seconds away from\n"
 		  "this host's clock, 0 = off (default 300)" },
 	{ "metrics", 0, "NETWATCH_METRICS", NW_OPT_ADDR, NW_OPT_OFF, F(metrics),
-	  .def_s = NW_HTTP_DEFAULT,
-	  .off2 = offsetof(struct dc_opts, metrics_addr),
+	  .def_s = NW_HTTP_DEFAULT, .off2 = offsetof(struct dc_opts, metrics_addr),
 	  .off3 = offsetof(struct dc_opts, metrics_len),
 	  .problem = "metrics must be ADDR:PORT (IPv6 in brackets) or off", .arg = "ADDR:PORT",
 	  .help = "serve /metrics, /healthz and /api/v1/dc here\n"
@@ -70,23 +69,22 @@ static const struct nw_opt opts[] = {
 	  .help = "shared key (64 hex digits, mode 600): reports without a\n"
 		  "valid HMAC are refused" },
 	{ "max-conns", 0, "NETWATCH_MAX_CONNS", NW_OPT_U64, F(max_conns), .min = 1, .max = 1000000,
-	  .def_u = 1024,
-	  .problem = "max-conns must be an integer 1..1000000", .arg = "N",
+	  .def_u = 1024, .problem = "max-conns must be an integer 1..1000000", .arg = "N",
 	  .help = "rack connections open at once, 1..1000000 (default 1024)" },
 	{ "idle-timeout", 0, "NETWATCH_IDLE_TIMEOUT", NW_OPT_SECONDS, F(idle_timeout_s),
 	  .dmin = 0.1, .dmax = 86400, .def_d = 30.0,
-	  .problem = "idle-timeout must be seconds, 0.1..86400",
-	  .arg = "S", .help = "close a connection silent for S seconds (default 30)" },
+	  .problem = "idle-timeout must be seconds, 0.1..86400", .arg = "S",
+	  .help = "close a connection silent for S seconds (default 30)" },
 	{ "frame-timeout", 0, "NETWATCH_FRAME_TIMEOUT", NW_OPT_SECONDS, F(frame_timeout_s),
 	  .dmin = 0.1, .dmax = 3600, .def_d = 10.0,
-	  .problem = "frame-timeout must be seconds, 0.1..3600",
-	  .arg = "S", .help = "close a connection whose frame is not complete S seconds\n"
-			      "after its first byte (default 10)" },
+	  .problem = "frame-timeout must be seconds, 0.1..3600", .arg = "S",
+	  .help = "close a connection whose frame is not complete S seconds\n"
+		  "after its first byte (default 10)" },
 	{ "max-buffer", 0, "NETWATCH_MAX_BUFFER", NW_OPT_U64, F(max_buffer), .min = 8ULL << 20,
 	  .max = 4ULL << 30, .def_u = DC_BUFFER_BUDGET_DEFAULT,
-	  .problem = "max-buffer must be bytes, 8388608..4294967296",
-	  .arg = "BYTES", .help = "frame buffers over all connections, 8 MiB..4 GiB\n"
-				  "(default 67108864)" },
+	  .problem = "max-buffer must be bytes, 8388608..4294967296", .arg = "BYTES",
+	  .help = "frame buffers over all connections, 8 MiB..4 GiB\n"
+		  "(default 67108864)" },
 	{ "duration", 0, "NETWATCH_DURATION", NW_OPT_SECONDS, F(duration_s), .dmax = 1e9,
 	  .problem = "duration must be a positive number of seconds", .arg = "S",
 	  .help = "exit cleanly after S seconds" },
@@ -96,7 +94,6 @@ static const struct nw_opt opts[] = {
 	{ "help", 0, NULL, NW_OPT_HELP, .help = "this text" },
 	{ "version", 0, NULL, NW_OPT_VERSION, .help = "print the version" },
 };
-
 
 static const struct nw_cli_spec cli_spec;
 
@@ -113,13 +110,14 @@ static int check_combination(void *opts, const int *on_cmdline)
 }
 
 static const struct nw_cli_spec cli_spec = {
-	.tool = "netwatch-dc", NW_CLI_TABLE(opts), .help_column = 24,
-	.usage_head =
-		"Usage: netwatch-dc [OPTION]...\n"
-		"Datacenter controller: receives one report per interval from every rack\n"
-		"controller (TCP, docs/report-protocol.md) and serves the DC's health\n"
-		"(docs/dc.md).\n"
-		"\n",
+	.tool = "netwatch-dc",
+	NW_CLI_TABLE(opts),
+	.help_column = 24,
+	.usage_head = "Usage: netwatch-dc [OPTION]...\n"
+		      "Datacenter controller: receives one report per interval from every rack\n"
+		      "controller (TCP, docs/report-protocol.md) and serves the DC's health\n"
+		      "(docs/dc.md).\n"
+		      "\n",
 	.env_example = "NETWATCH_DC_ID",
 	.exit_status = "0 ok, 1 runtime failure, 2 bad usage.",
 	.check = check_combination,

@@ -16,7 +16,7 @@ struct dc_opts {
 	struct sockaddr_storage listen_addr;
 	socklen_t listen_len;
 	const char *dc_id;
-	uint32_t racks;      /* expected: 0..racks-1 */
+	uint32_t racks; /* expected: 0..racks-1 */
 	uint32_t max_racks;
 	double stale_s;
 	double max_skew_s;   /* 0: off */
@@ -29,11 +29,15 @@ struct dc_opts {
 	double idle_timeout_s;
 	double frame_timeout_s;
 	uint64_t max_buffer;
-	double duration_s;   /* 0: until a signal */
+	double duration_s; /* 0: until a signal */
 	int verbose;
 };
 
-enum dc_opts_result { DC_OPTS_RUN = NW_CLI_RUN, DC_OPTS_DONE = NW_CLI_DONE, DC_OPTS_BAD = NW_CLI_BAD };
+enum dc_opts_result {
+	DC_OPTS_RUN = NW_CLI_RUN,
+	DC_OPTS_DONE = NW_CLI_DONE,
+	DC_OPTS_BAD = NW_CLI_BAD
+};
 
 /* On DC_OPTS_BAD the one-line reason is already on stderr (exit 2);
  * DC_OPTS_DONE means --help or --version was served (exit 0). */

@@ -28,9 +28,9 @@
 #include "http_server.h"
 
 #define DC_SWEEP_MS 100
-#define DC_MAX_ERRORS 3U       /* bad reports before a connection is closed */
+#define DC_MAX_ERRORS 3U /* bad reports before a connection is closed */
 #define DC_READ_CHUNK (64U << 10)
-#define DC_READS_PER_WAKE 4    /* 256 KiB per connection per wake-up */
+#define DC_READS_PER_WAKE 4 /* 256 KiB per connection per wake-up */
 #define DC_ACCEPTS_PER_WAKE 256
 #define DC_KEEPIDLE_S 10
 #define DC_KEEPINTVL_S 5
@@ -82,7 +82,8 @@ static int http_handle(void *ctx, struct MHD_Connection *c, const char *url)
 	if (!strcmp(url, "/metrics")) {
 		nw_buf_reset(&s->page);
 		if (dc_metrics_render(&s->view, mono_ns(), &s->page))
-			return nw_http_reply_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n");
+			return nw_http_reply_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR,
+						  "out of memory\n");
 		return nw_http_reply(c, MHD_HTTP_OK, NW_HTTP_PROM, s->page.p, s->page.len, 1);
 	}
 	if (!strcmp(url, "/healthz"))
@@ -127,7 +128,8 @@ static void bad_report(struct dc_srv *s, struct dc_conn *c, enum nw_report_rejec
 	c->errors++;
 	if (!c->logged) {
 		c->logged = 1;
-		nw_warn(s->log, "refused a report (further ones from this connection at debug level)",
+		nw_warn(s->log,
+			"refused a report (further ones from this connection at debug level)",
 			"peer=%s reason=%s", c->peer, nw_report_reject_name(why));
 	} else {
 		nw_debug(s->log, "refused a report", "peer=%s reason=%s", c->peer,
@@ -143,7 +145,8 @@ static void close_by_id(struct dc_srv *s, uint64_t id, const struct dc_conn *by)
 	for (uint32_t slot = 0; slot < s->o->max_conns; slot++)
 		if (s->slots[slot] && s->slots[slot]->id == id) {
 			nw_info(s->log, "rack took over by a new connection: closing the old one",
-				"rack=%u old_peer=%s peer=%s", by->rack, s->slots[slot]->peer, by->peer);
+				"rack=%u old_peer=%s peer=%s", by->rack, s->slots[slot]->peer,
+				by->peer);
 			conn_close(s, slot);
 			return;
 		}
@@ -168,8 +171,8 @@ static int on_frame(void *ctx, struct dc_conn *c, const uint8_t *frame, size_t l
 	}
 	if (why == NW_REJ_OK) {
 		if (before == DC_NO_RACK)
-			nw_info(s->log, "rack connected", "rack=%u peer=%s authenticated=%d", c->rack,
-				c->peer, keys->present);
+			nw_info(s->log, "rack connected", "rack=%u peer=%s authenticated=%d",
+				c->rack, c->peer, keys->present);
 		if (evicted)
 			close_by_id(s, evicted, c);
 		return 0;
@@ -285,9 +288,10 @@ static void accept_all(struct dc_srv *s)
 		if (fd < 0) {
 			if (errno == EAGAIN || errno == EWOULDBLOCK)
 				return;
-			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-				nw_debug(s->log, "out of descriptors: shedding a connection", "errno=%d",
-					 errno);
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+			    errno == ENOMEM) {
+				nw_debug(s->log, "out of descriptors: shedding a connection",
+					 "errno=%d", errno);
 				shed_one(s);
 				continue;
 			}
@@ -442,10 +446,12 @@ int dc_run(const struct nw_log *log, const struct dc_opts *o, int sfd)
 		teardown(&s);
 		return 1;
 	}
-	nw_info(log, "listening for rack reports", "listen=%s metrics=%s racks=%u stale_s=%g max_conns=%u",
-		o->listen, o->metrics ? o->metrics : "off", o->racks, o->stale_s, o->max_conns);
+	nw_info(log, "listening for rack reports",
+		"listen=%s metrics=%s racks=%u stale_s=%g max_conns=%u", o->listen,
+		o->metrics ? o->metrics : "off", o->racks, o->stale_s, o->max_conns);
 	if (!o->keys.present)
-		nw_warn(log, "reports are not authenticated: anyone who reaches --listen can report any rack (use --key-file)",
+		nw_warn(log,
+			"reports are not authenticated: anyone who reaches --listen can report any rack (use --key-file)",
 			NULL);
 
 	for (;;) {

@@ -54,7 +54,10 @@ static void add_to_dump(void *arg, uint32_t slot, const struct nw_server_state *
 static void dump(struct rack_source *src)
 {
 	struct nw_dump_info info = {
-		.rack = src->o->rack, .hook = src->hook, .iface = src->iface, .port = src->o->port,
+		.rack = src->o->rack,
+		.hook = src->hook,
+		.iface = src->iface,
+		.port = src->o->port,
 		.time_ns = nw_now_tai_ns(),
 	};
 	struct dump_list l = { .srv = calloc(src->max_slots + 1, sizeof(*l.srv)),
@@ -110,7 +113,9 @@ int rack_daemon_run(const struct nw_log *log, const struct rack_opts *o, int sig
 {
 	struct rack_source src = {
 		.ops = o->hook == NW_HOOK_SOCKET ? &rack_socket_source : &rack_kernel_source,
-		.log = log, .o = o, .fd = -1,
+		.log = log,
+		.o = o,
+		.fd = -1,
 	};
 	struct nw_evloop loop = { .epfd = -1 };
 	struct rack_serve sv = { .http = NULL };

@@ -47,8 +47,9 @@ static int parse_dc(void *opts, const struct nw_opt *opt, const char *v, const c
 
 	(void)opt;
 	/* Names go to the resolver and the log: only the characters of one. */
-	if (!*v || strlen(v) > 260 || strspn(v, "abcdefghijklmnopqrstuvwxyz"
-			"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_:[]") != strlen(v))
+	if (!*v || strlen(v) > 260 ||
+	    strspn(v, "abcdefghijklmnopqrstuvwxyz"
+		      "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_:[]") != strlen(v))
 		return -1;
 	if (nw_report_dc_parse(v, host, &dc_port, why))
 		return -1;
@@ -57,8 +58,12 @@ static int parse_dc(void *opts, const struct nw_opt *opt, const char *v, const c
 }
 
 static const struct nw_opt_choice hooks[] = {
-	{ "auto", NW_HOOK_AUTO }, { "xdp", NW_HOOK_XDP }, { "xdpgeneric", NW_HOOK_XDPGENERIC },
-	{ "tc", NW_HOOK_TC },     { "socket", NW_HOOK_SOCKET }, { NULL, 0 },
+	{ "auto", NW_HOOK_AUTO },
+	{ "xdp", NW_HOOK_XDP },
+	{ "xdpgeneric", NW_HOOK_XDPGENERIC },
+	{ "tc", NW_HOOK_TC },
+	{ "socket", NW_HOOK_SOCKET },
+	{ NULL, 0 },
 };
 static const struct nw_opt_choice on_off[] = { { "on", 1 }, { "off", 0 }, { NULL, 0 } };
 
@@ -66,78 +71,93 @@ static const char bool_problem[] = "expects on/off, 1/0, true/false or yes/no";
 
 /* Indexes of the table, for the checks across options. */
 enum {
-	O_RACK, O_IFACE, O_HOOK, O_PORT, O_LISTEN, O_SERVERS, O_DISCOVER, O_MAX_SERVERS,
-	O_RING_BYTES, O_PIN_DIR, O_STATE_DIR, O_INTERVAL, O_WINDOW, O_HORIZON, O_DUMP,
-	O_RECORD_LOG, O_METRICS, O_DC, O_KEY_FILE, O_DURATION, O_UNPIN, O_VERBOSE, O_HELP,
-	O_VERSION, O__COUNT
+	O_RACK,
+	O_IFACE,
+	O_HOOK,
+	O_PORT,
+	O_LISTEN,
+	O_SERVERS,
+	O_DISCOVER,
+	O_MAX_SERVERS,
+	O_RING_BYTES,
+	O_PIN_DIR,
+	O_STATE_DIR,
+	O_INTERVAL,
+	O_WINDOW,
+	O_HORIZON,
+	O_DUMP,
+	O_RECORD_LOG,
+	O_METRICS,
+	O_DC,
+	O_KEY_FILE,
+	O_DURATION,
+	O_UNPIN,
+	O_VERBOSE,
+	O_HELP,
+	O_VERSION,
+	O__COUNT
 };
 
 static const struct nw_opt opts[O__COUNT] = {
 	[O_RACK] = { "rack", 0, "NETWATCH_RACK", NW_OPT_U64, F(rack), .max = 65535,
-		     .problem = "rack must be an integer 0..65535",
-		     .arg = "N", .help = "rack id, 0..65535 (default 0)" },
+		     .problem = "rack must be an integer 0..65535", .arg = "N",
+		     .help = "rack id, 0..65535 (default 0)" },
 	[O_IFACE] = { "iface", 0, "NETWATCH_IFACE", NW_OPT_CUSTOM, .parse = parse_iface,
-		      .problem = "not a valid interface name",
-		      .arg = "IFNAME", .help = "interface to attach to (required unless --hook socket)" },
+		      .problem = "not a valid interface name", .arg = "IFNAME",
+		      .help = "interface to attach to (required unless --hook socket)" },
 	[O_HOOK] = { "hook", 0, "NETWATCH_HOOK", NW_OPT_CHOICE, F(hook), .choices = hooks,
 		     .def_u = NW_HOOK_AUTO,
-		     .problem = "hook must be auto, xdp, xdpgeneric, tc or socket",
-		     .arg = "HOOK", .help = "auto|xdp|xdpgeneric|tc|socket (default auto: xdp, then\n"
-					    "xdpgeneric, then tc)" },
+		     .problem = "hook must be auto, xdp, xdpgeneric, tc or socket", .arg = "HOOK",
+		     .help = "auto|xdp|xdpgeneric|tc|socket (default auto: xdp, then\n"
+			     "xdpgeneric, then tc)" },
 	[O_PORT] = { "port", 0, "NETWATCH_PORT", NW_OPT_U64, F(port), .min = 1, .max = 65535,
-		     .def_u = NW_DEFAULT_PORT,
-		     .problem = "port must be an integer 1..65535",
+		     .def_u = NW_DEFAULT_PORT, .problem = "port must be an integer 1..65535",
 		     .arg = "P", .help = "UDP port of the samples (default 9999)" },
 	[O_LISTEN] = { "listen", 0, "NETWATCH_LISTEN", NW_OPT_CUSTOM, .parse = parse_listen,
-		       .problem = "not an IPv4 or IPv6 address",
-		       .arg = "ADDR",
+		       .problem = "not an IPv4 or IPv6 address", .arg = "ADDR",
 		       .help = "socket hook bind address (default :: dual-stack, else 0.0.0.0)" },
 	/* Checked against --max-servers once every option is known. */
 	[O_SERVERS] = { "servers", 0, "NETWATCH_SERVERS", NW_OPT_ID_LIST, F(servers),
 			.off2 = offsetof(struct rack_opts, nservers), .max = NW_MAX_SLOTS_LIMIT,
 			.arg = "LIST", .help = "register these server ids, e.g. 0-7,12" },
-	[O_DISCOVER] = { "discover", 0, "NETWATCH_DISCOVER", NW_OPT_CHOICE, F(discover),
-			 .def_u = 1,
+	[O_DISCOVER] = { "discover", 0, "NETWATCH_DISCOVER", NW_OPT_CHOICE, F(discover), .def_u = 1,
 			 .choices = on_off, .problem = "discover must be on or off",
 			 .arg = "on|off",
 			 .help = "register unknown senders as they appear (default on)" },
 	[O_MAX_SERVERS] = { "max-servers", 0, "NETWATCH_MAX_SERVERS", NW_OPT_U64, F(max_servers),
-			    .def_u = NW_MAX_SLOTS_DEFAULT,
-			    .min = 1, .max = NW_MAX_SLOTS_LIMIT,
+			    .def_u = NW_MAX_SLOTS_DEFAULT, .min = 1, .max = NW_MAX_SLOTS_LIMIT,
 			    .problem = "max-servers must be an integer 1..65536", .arg = "N",
 			    .help = "server slots, 1..65536 (default 1024; pinned maps keep theirs)" },
 	[O_RING_BYTES] = { "ring-bytes", 0, "NETWATCH_RING_BYTES", NW_OPT_U64, NW_OPT_POW2,
-			   .def_u = NW_RING_BYTES_DEFAULT,
-			   F(ring_bytes), .min = 4096, .max = 1U << 30,
+			   .def_u = NW_RING_BYTES_DEFAULT, F(ring_bytes), .min = 4096,
+			   .max = 1U << 30,
 			   .problem = "ring-bytes must be a power of two, 4096..1073741824",
 			   .arg = "N",
 			   .help = "per-server ring size, power of two >= 4096 (default 16384)" },
 	[O_PIN_DIR] = { "pin-dir", 0, "NETWATCH_PIN_DIR", NW_OPT_PATH, F(pin_dir), .max = 3000,
-			.def_s = NW_PIN_ROOT,
-			.problem = "pin-dir must be an absolute path",
-			.arg = "DIR", .help = "bpffs directory; maps live in DIR/rack<N>/ (default\n"
-					      "/sys/fs/bpf/netwatch)" },
+			.def_s = NW_PIN_ROOT, .problem = "pin-dir must be an absolute path",
+			.arg = "DIR",
+			.help = "bpffs directory; maps live in DIR/rack<N>/ (default\n"
+				"/sys/fs/bpf/netwatch)" },
 	[O_STATE_DIR] = { "state-dir", 0, "NETWATCH_STATE_DIR", NW_OPT_PATH, F(state_dir),
-			  .def_s = "/run/netwatch",
-			  .max = 3000, .problem = "state-dir must be an absolute path",
-			  .arg = "DIR",
+			  .def_s = "/run/netwatch", .max = 3000,
+			  .problem = "state-dir must be an absolute path", .arg = "DIR",
 			  .help = "where the socket hook keeps its counters across restarts\n"
 				  "(default /run/netwatch; file rack<N>.socket-state)" },
 	[O_INTERVAL] = { "interval", 0, "NETWATCH_INTERVAL", NW_OPT_SECONDS, F(interval),
-			 .def_d = 1.0,
-			 .dmin = 0.001, .dmax = 3600,
-			 .problem = "interval must be seconds, 0.001..3600",
-			 .arg = "S", .help = "dump / flush interval in seconds (default 1)" },
+			 .def_d = 1.0, .dmin = 0.001, .dmax = 3600,
+			 .problem = "interval must be seconds, 0.001..3600", .arg = "S",
+			 .help = "dump / flush interval in seconds (default 1)" },
 	[O_WINDOW] = { "window", 0, "NETWATCH_WINDOW", NW_OPT_U64, NW_OPT_POW2, F(window),
-		       .def_u = NW_ANALYSIS_WINDOW_DEFAULT,
-		       .min = 64, .max = 4096, .problem = "window must be a power of two, 64..4096",
-		       .arg = "N", .help = "analysis window in slots, a power of two 64..4096\n"
-					   "(default 256: 12.8 s at 20 Hz; docs/analysis.md)" },
+		       .def_u = NW_ANALYSIS_WINDOW_DEFAULT, .min = 64, .max = 4096,
+		       .problem = "window must be a power of two, 64..4096", .arg = "N",
+		       .help = "analysis window in slots, a power of two 64..4096\n"
+			       "(default 256: 12.8 s at 20 Hz; docs/analysis.md)" },
 	[O_HORIZON] = { "horizon", 0, "NETWATCH_HORIZON", NW_OPT_SECONDS, F(horizon), .dmin = 20,
-			.def_d = NW_ANALYSIS_HORIZON_DEFAULT,
-			.dmax = 3600, .problem = "horizon must be seconds, 20..3600",
-			.arg = "S", .help = "history for disturbance periods and clock skew,\n"
-					    "seconds 20..3600 (default 60)" },
+			.def_d = NW_ANALYSIS_HORIZON_DEFAULT, .dmax = 3600,
+			.problem = "horizon must be seconds, 20..3600", .arg = "S",
+			.help = "history for disturbance periods and clock skew,\n"
+				"seconds 20..3600 (default 60)" },
 	[O_DUMP] = { "dump", 0, "NETWATCH_DUMP", NW_OPT_BOOL, F(dump), .problem = bool_problem,
 		     .help = "print per-server counters as one JSON line every interval\n"
 			     "and once more at exit" },
@@ -146,20 +166,18 @@ static const struct nw_opt opts[O__COUNT] = {
 			   .arg = "FILE",
 			   .help = "append '<server_id> <seq> <tx_ns> <rx_ns> <flags>' per record" },
 	[O_METRICS] = { "metrics", 0, "NETWATCH_METRICS", NW_OPT_ADDR, NW_OPT_OFF, F(metrics),
-			.def_s = NW_HTTP_DEFAULT,
-			.off2 = offsetof(struct rack_opts, metrics_addr),
+			.def_s = NW_HTTP_DEFAULT, .off2 = offsetof(struct rack_opts, metrics_addr),
 			.off3 = offsetof(struct rack_opts, metrics_len),
 			.problem = "metrics must be ADDR:PORT (IPv6 in brackets) or off",
 			.arg = "ADDR:PORT",
 			.help = "serve /metrics, /healthz and /api/v1/ over HTTP here\n"
 				"(default 0.0.0.0:8000; [::1]:8000 for IPv6; off disables)" },
 	[O_DC] = { "dc", 0, "NETWATCH_DC", NW_OPT_CUSTOM, .parse = parse_dc,
-		   .problem = "dc must be HOST[:PORT] (IPv6 in brackets)",
-		   .arg = "HOST[:PORT]", .help = "send a report every interval to this DC controller\n"
-						 "(default port 9990; docs/report-protocol.md)" },
+		   .problem = "dc must be HOST[:PORT] (IPv6 in brackets)", .arg = "HOST[:PORT]",
+		   .help = "send a report every interval to this DC controller\n"
+			   "(default port 9990; docs/report-protocol.md)" },
 	[O_KEY_FILE] = { "key-file", 0, "NETWATCH_KEY_FILE", NW_OPT_KEY_FILE, F(key_file),
-			 .off2 = offsetof(struct rack_opts, keys),
-			 .arg = "FILE",
+			 .off2 = offsetof(struct rack_opts, keys), .arg = "FILE",
 			 .help = "shared key (64 hex digits, mode 600): HMAC on reports,\n"
 				 "samples without a valid SipHash tag are refused" },
 	[O_DURATION] = { "duration", 0, "NETWATCH_DURATION", NW_OPT_SECONDS, F(duration),
@@ -176,7 +194,6 @@ static const struct nw_opt opts[O__COUNT] = {
 	[O_VERSION] = { "version", 0, NULL, NW_OPT_VERSION, .help = "print the version" },
 };
 
-
 static const struct nw_cli_spec cli_spec;
 
 static int check_combination(void *opts, const int *on_cmdline)
@@ -185,10 +202,11 @@ static int check_combination(void *opts, const int *on_cmdline)
 
 	if (o->unpin) {
 		for (int id = 0; id < O__COUNT; id++)
-			if (on_cmdline[id] && id != O_RACK && id != O_PIN_DIR && id != O_STATE_DIR &&
-			    id != O_UNPIN && id != O_VERBOSE)
-				return nw_cli_bad(&cli_spec, "--unpin",
-						  "only --rack, --pin-dir, --state-dir and -v go with it");
+			if (on_cmdline[id] && id != O_RACK && id != O_PIN_DIR &&
+			    id != O_STATE_DIR && id != O_UNPIN && id != O_VERBOSE)
+				return nw_cli_bad(
+					&cli_spec, "--unpin",
+					"only --rack, --pin-dir, --state-dir and -v go with it");
 		return 0;
 	}
 	if (o->hook != NW_HOOK_SOCKET && !o->iface)
@@ -199,12 +217,13 @@ static int check_combination(void *opts, const int *on_cmdline)
 }
 
 static const struct nw_cli_spec cli_spec = {
-	.tool = "netwatch-rack", NW_CLI_TABLE(opts), .help_column = 22,
-	.usage_head =
-		"Usage: netwatch-rack [OPTION]...\n"
-		"Rack controller: collects NetWatch tone samples with eBPF (or a UDP socket)\n"
-		"into per-server counters and records, kept in pinned maps across restarts.\n"
-		"\n",
+	.tool = "netwatch-rack",
+	NW_CLI_TABLE(opts),
+	.help_column = 22,
+	.usage_head = "Usage: netwatch-rack [OPTION]...\n"
+		      "Rack controller: collects NetWatch tone samples with eBPF (or a UDP socket)\n"
+		      "into per-server counters and records, kept in pinned maps across restarts.\n"
+		      "\n",
 	.env_example = "NETWATCH_RING_BYTES",
 	.exit_status = "0 ok, 1 runtime failure, 2 bad usage.",
 	.check = check_combination,

@@ -24,8 +24,8 @@ struct rack_opts {
 	const char *pin_dir;
 	const char *state_dir; /* socket hook's counters */
 	double interval;
-	uint32_t window;  /* analysis window, slots */
-	double horizon;   /* periodicity/skew history, s */
+	uint32_t window; /* analysis window, slots */
+	double horizon;  /* periodicity/skew history, s */
 	double duration; /* 0: run until a signal */
 	int dump;
 	const char *record_log;
@@ -34,13 +34,16 @@ struct rack_opts {
 	const char *metrics; /* --metrics ADDR:PORT as given; NULL: off */
 	struct sockaddr_storage metrics_addr;
 	socklen_t metrics_len;
-	const char *dc;      /* --dc HOST[:PORT] as given; NULL: no reporting */
+	const char *dc; /* --dc HOST[:PORT] as given; NULL: no reporting */
 	const char *key_file;
 	struct nw_keys keys; /* derived from --key-file; keys.present 0 without */
 };
 
-enum rack_opts_result { RACK_OPTS_RUN = NW_CLI_RUN, RACK_OPTS_DONE = NW_CLI_DONE,
-	RACK_OPTS_BAD = NW_CLI_BAD };
+enum rack_opts_result {
+	RACK_OPTS_RUN = NW_CLI_RUN,
+	RACK_OPTS_DONE = NW_CLI_DONE,
+	RACK_OPTS_BAD = NW_CLI_BAD
+};
 
 /* On RACK_OPTS_BAD the one-line reason is already on stderr (exit 2);
  * RACK_OPTS_DONE means --help or --version was served (exit 0). */

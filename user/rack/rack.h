@@ -37,7 +37,7 @@ void rack_print_dump(const struct nw_log *log, const struct nw_dump_info *info,
 struct rack_serve {
 	struct nw_rack_view view;
 	struct nw_analysis analysis; /* writes the view's analysis fields */
-	struct nw_http *http; /* NULL with --metrics off */
+	struct nw_http *http;        /* NULL with --metrics off */
 	/* The reporter to --dc (reporting is 0 without): one report per
 	 * publish, (boot_ns, seq) strictly increasing for the DC's replay check. */
 	const struct nw_log *log;

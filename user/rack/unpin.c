@@ -36,7 +36,8 @@ int rack_unpin(const struct nw_log *log, const struct rack_opts *o)
 		}
 	}
 	if (nw_pins_remove_all(log, dir)) {
-		nw_error(log, "could not remove every pin", "path=%s", nw_log_quote(q, sizeof(q), dir));
+		nw_error(log, "could not remove every pin", "path=%s",
+			 nw_log_quote(q, sizeof(q), dir));
 		return 1;
 	}
 	nw_info(log, "unpinned rack", "rack=%u path=%s", o->rack, nw_log_quote(q, sizeof(q), dir));

@@ -78,7 +78,7 @@ static struct sockaddr_un addr_of(const char *path)
 static int client_open(const char *bind_path)
 {
 	int fd = socket(AF_UNIX, SOCK_DGRAM, 0);
-	struct timeval tv = {.tv_sec = 2};
+	struct timeval tv = { .tv_sec = 2 };
 
 	assert_true(fd >= 0);
 	if (bind_path) {
@@ -149,19 +149,19 @@ static void test_parse_refuses_anything_else_with_a_reason(void **state)
 		const char *req;
 		const char *why; /* a word the reason must contain */
 	} bad[] = {
-		{"", "JSON"},
-		{"impair=loss=1%", "JSON"},
-		{"[\"impair\", \"loss=1%\"]", "object"},
-		{"{}", "one key"},
-		{"{\"impair\": \"loss=1%\", \"extra\": 1}", "one key"},
-		{"{\"impairs\": \"loss=1%\"}", "one key"},
-		{"{\"impair\": \"loss=1%\", \"impair\": \"\"}", "JSON"}, /* duplicate key */
-		{"{\"impair\": 5}", "string"},
-		{"{\"impair\": null}", "string"},
-		{"{\"impair\": \"loss=200%\"}", "probability"},
-		{"{\"impair\": \"colour=red\"}", "unknown key"},
-		{"{\"impair\": \"loss=1%\\u0000delay=5\"}", "JSON"}, /* NUL: jansson refuses */
-		{"{\"impair\": \"loss=1%\"} trailing", "JSON"},
+		{ "", "JSON" },
+		{ "impair=loss=1%", "JSON" },
+		{ "[\"impair\", \"loss=1%\"]", "object" },
+		{ "{}", "one key" },
+		{ "{\"impair\": \"loss=1%\", \"extra\": 1}", "one key" },
+		{ "{\"impairs\": \"loss=1%\"}", "one key" },
+		{ "{\"impair\": \"loss=1%\", \"impair\": \"\"}", "JSON" }, /* duplicate key */
+		{ "{\"impair\": 5}", "string" },
+		{ "{\"impair\": null}", "string" },
+		{ "{\"impair\": \"loss=200%\"}", "probability" },
+		{ "{\"impair\": \"colour=red\"}", "unknown key" },
+		{ "{\"impair\": \"loss=1%\\u0000delay=5\"}", "JSON" }, /* NUL: jansson refuses */
+		{ "{\"impair\": \"loss=1%\"} trailing", "JSON" },
 	};
 	struct nw_impair imp;
 	char err[256];
@@ -180,7 +180,7 @@ static void test_answers_bound_senders_and_applies(void **state)
 {
 	struct fixture *f = *state;
 	struct nw_control c;
-	struct applied ap = {0};
+	struct applied ap = { 0 };
 	char err[256], buf[512];
 	const char *ok = "{\"impair\": \"dup=3%\"}";
 	const char *bad = "{\"impair\": \"dup=3\"}";
@@ -229,7 +229,7 @@ static void test_oversized_and_floods_are_bounded(void **state)
 {
 	struct fixture *f = *state;
 	struct nw_control c;
-	struct applied ap = {0};
+	struct applied ap = { 0 };
 	char err[256], buf[512];
 	char *big = malloc(4 * NW_CONTROL_MAX_DGRAM);
 	int cl;
@@ -315,7 +315,7 @@ static void test_socket_file_lifecycle(void **state)
 /* A UDP sink on loopback for a real agent. */
 static int sink_open(uint16_t *port)
 {
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	socklen_t len = sizeof(a);
 	int fd = socket(AF_INET, SOCK_DGRAM, 0);
 
@@ -425,7 +425,8 @@ static void test_set_impair_grows_the_queue_and_rebases_skew(void **state)
 	/* 1 s later in agent time comes 1 ms sooner in real time at +1000 ppm. */
 	assert_true(next_before - next_after > 990000 && next_before - next_after < 1010000);
 	assert_int_equal(nw_sched_agent_off(&a.sched, k + 200), tx_off);
-	assert_int_equal(nw_sched_agent_now(&a.sched, due_after), a.tx0_ns + nw_sched_agent_off(&a.sched, k));
+	assert_int_equal(nw_sched_agent_now(&a.sched, due_after),
+			 a.tx0_ns + nw_sched_agent_off(&a.sched, k));
 
 	/* Clearing keeps the queue (samples held back still go out) but stops delaying. */
 	assert_int_equal(nw_impair_parse("", &imp, err, sizeof(err)), 0);
@@ -456,7 +457,7 @@ static void *run_thread(void *p)
 static int sink_take(int fd, uint8_t *seen, unsigned *samples, unsigned *goodbyes, int flags)
 {
 	uint8_t buf[128];
-	struct nw_sample smp = {0};
+	struct nw_sample smp = { 0 };
 	ssize_t n = recv(fd, buf, sizeof(buf), flags);
 
 	if (n < 0)
@@ -478,15 +479,17 @@ static void test_requests_during_the_run_apply_from_the_next_tick(void **state)
 	struct fixture *f = *state;
 	struct nw_opts o;
 	struct nw_agent a;
-	struct run_ctx ctx = {.a = &a};
+	struct run_ctx ctx = { .a = &a };
 	pthread_t th;
 	char err[256], buf[512], controller[64];
-	char *argv[] = {"netwatch-agent", "--controller", controller, "--rate", "200", "--count",
-			"600", "--control", f->path, "-q", NULL};
-	uint8_t seen[MID_COUNT] = {0};
+	char *argv[] = {
+		"netwatch-agent", "--controller", controller, "--rate", "200", "--count", "600",
+		"--control",      f->path,        "-q",       NULL
+	};
+	uint8_t seen[MID_COUNT] = { 0 };
 	unsigned samples = 0, goodbyes = 0, runs = 0, first_gap = 0, resumed = 0;
-	struct timeval tv = {.tv_sec = 2};
-	struct timespec gap = {.tv_nsec = 200000000};
+	struct timeval tv = { .tv_sec = 2 };
+	struct timespec gap = { .tv_nsec = 200000000 };
 	int big = 4 << 20, cl;
 	uint16_t port;
 	int sink = sink_open(&port);
@@ -542,15 +545,17 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse_accepts_a_spec_and_the_empty_clear),
 		cmocka_unit_test(test_parse_refuses_anything_else_with_a_reason),
-		cmocka_unit_test_setup_teardown(test_answers_bound_senders_and_applies, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_oversized_and_floods_are_bounded, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_socket_file_lifecycle, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_request_queued_before_the_run_applies_from_tick_0,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(test_set_impair_grows_the_queue_and_rebases_skew, setup,
+		cmocka_unit_test_setup_teardown(test_answers_bound_senders_and_applies, setup,
 						teardown),
-		cmocka_unit_test_setup_teardown(test_requests_during_the_run_apply_from_the_next_tick,
+		cmocka_unit_test_setup_teardown(test_oversized_and_floods_are_bounded, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_socket_file_lifecycle, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_request_queued_before_the_run_applies_from_tick_0, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_set_impair_grows_the_queue_and_rebases_skew,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_requests_during_the_run_apply_from_the_next_tick, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -47,7 +47,9 @@ static void test_reproducible(void **state)
 	unsigned same_other_seed = 0, same_other_server = 0;
 
 	(void)state;
-	assert_int_equal(nw_impair_parse("loss=30%,dup=20%,jitter=5,seed=42", &imp, err, sizeof(err)), 0);
+	assert_int_equal(nw_impair_parse("loss=30%,dup=20%,jitter=5,seed=42", &imp, err,
+					 sizeof(err)),
+			 0);
 	k1 = nw_impair_server_key(42, 1, 7);
 	k2 = nw_impair_server_key(42, 1, 7);
 	k3 = nw_impair_server_key(43, 1, 7);

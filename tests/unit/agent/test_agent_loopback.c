@@ -138,8 +138,7 @@ static void on_alarm(int sig)
 }
 
 /* sig_before: 1 stopped before start; 2 stopped by SIGALRM after 150 ms. */
-static void run_agent(struct nw_agent *a, struct nw_opts *o, int sig_before, const char *first,
-		      ...)
+static void run_agent(struct nw_agent *a, struct nw_opts *o, int sig_before, const char *first, ...)
 {
 	char *argv[32];
 	int argc = 0;
@@ -160,7 +159,7 @@ static void run_agent(struct nw_agent *a, struct nw_opts *o, int sig_before, con
 	alarm_stop = sig_before == 1;
 	if (sig_before == 2) {
 		struct sigaction sa;
-		struct itimerval it = {.it_value = {.tv_sec = 0, .tv_usec = 150000}};
+		struct itimerval it = { .it_value = { .tv_sec = 0, .tv_usec = 150000 } };
 
 		memset(&sa, 0, sizeof(sa));
 		sa.sa_handler = on_alarm; /* no SA_RESTART, as in main.c */
@@ -188,7 +187,7 @@ static void assert_collector_agrees(const struct rx *r, const struct nw_agent *a
 
 static struct nw_counters total(const struct nw_agent *a)
 {
-	struct nw_counters sum = {0};
+	struct nw_counters sum = { 0 };
 
 	for (uint32_t i = 0; i < a->n; i++) {
 		const struct nw_counters *c = &a->st[i].c;
@@ -359,7 +358,8 @@ static void test_ipv6_duration(void **state)
 	if (rx_open(&r, AF_INET6) < 0)
 		skip(); /* no IPv6 loopback in this namespace */
 	snprintf(ctl, sizeof(ctl), "[::1]:%u", r.port);
-	run_agent(&a, &o, 0, "--controller", ctl, "--duration", "0.05", "--rate", "1000", "-q", NULL);
+	run_agent(&a, &o, 0, "--controller", ctl, "--duration", "0.05", "--rate", "1000", "-q",
+		  NULL);
 	rx_drain(&r, &o);
 	c = total(&a);
 	/* Ticks at 0, 1, ... 49 ms fall inside 50 ms. */

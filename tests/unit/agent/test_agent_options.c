@@ -12,9 +12,9 @@
 #include "options.h"
 
 static const char *const env_names[] = {
-	"NETWATCH_CONTROLLER", "NETWATCH_RACK",   "NETWATCH_SERVER",   "NETWATCH_SERVERS",
+	"NETWATCH_CONTROLLER", "NETWATCH_RACK",   "NETWATCH_SERVER",    "NETWATCH_SERVERS",
 	"NETWATCH_RATE",       "NETWATCH_FREQ",   "NETWATCH_AMPLITUDE", "NETWATCH_COUNT",
-	"NETWATCH_DURATION",   "NETWATCH_IMPAIR", "NETWATCH_SOURCE",   "NETWATCH_QUIET",
+	"NETWATCH_DURATION",   "NETWATCH_IMPAIR", "NETWATCH_SOURCE",    "NETWATCH_QUIET",
 	"NETWATCH_VERBOSE",
 };
 
@@ -143,7 +143,8 @@ static void test_bad_input(void **state)
 	expect_error("--rate", "--controller", "h", "--rate", "-5", NULL);
 	expect_error("--rate", "--controller", "h", "--rate", "nan", NULL);
 	expect_error("--rate", "--controller", "h", "--rate", "20Hz", NULL);
-	expect_error("--rate", "--controller", "h", "--rate", "100000", NULL); /* beyond 32-bit uHz */
+	expect_error("--rate", "--controller", "h", "--rate", "100000",
+		     NULL); /* beyond 32-bit uHz */
 	expect_error("--freq", "--controller", "h", "--freq", "0", NULL);
 	expect_error("--amplitude", "--controller", "h", "--amplitude", "0", NULL);
 	expect_error("--count", "--controller", "h", "--count", "0", NULL);
@@ -165,7 +166,8 @@ static void test_nyquist(void **state)
 	(void)state;
 	expect_error("Nyquist", "--controller", "h", "--freq", "10", NULL);
 	expect_error("Nyquist", "--controller", "h", "--freq", "3", "--rate", "5", NULL);
-	assert_int_equal(parse(&o, err, "--controller", "h", "--freq", "9.999999", NULL), NW_OPTS_RUN);
+	assert_int_equal(parse(&o, err, "--controller", "h", "--freq", "9.999999", NULL),
+			 NW_OPTS_RUN);
 	assert_int_equal(o.freq_uhz, 9999999);
 	/* The plan itself: rack 9 server 0 is 10 Hz, which 20 Hz cannot carry. */
 	expect_error("Nyquist", "--controller", "h", "--rack", "9", NULL);
@@ -216,7 +218,8 @@ static void test_env_fallback(void **state)
 	assert_int_equal(o.verbosity, -1);
 
 	/* The flag wins over the environment. */
-	assert_int_equal(parse(&o, err, "--rack", "5", "--controller", "h", "-v", NULL), NW_OPTS_RUN);
+	assert_int_equal(parse(&o, err, "--rack", "5", "--controller", "h", "-v", NULL),
+			 NW_OPTS_RUN);
 	assert_int_equal(o.rack, 5);
 	assert_string_equal(o.host, "h");
 	assert_int_equal(o.verbosity, 1);
@@ -265,9 +268,10 @@ static void test_impair_spec(void **state)
 	assert_false(imp.has_seed);
 
 	static const char *const bad[] = {
-		"lose=10%", "loss", "loss=", "=1", "loss=101%", "loss=-1%", "loss=1.5", "loss=abc",
-		"delay=-1", "delay=5ms", "jitter=inf", "skew=200000", "seed=-1", "seed=x",
-		"loss=1%,loss=2%", "loss=1%,", ",loss=1%", "loss=1%,,dup=1%", "loss=10%%",
+		"lose=10%",   "loss",        "loss=",           "=1",        "loss=101%",
+		"loss=-1%",   "loss=1.5",    "loss=abc",        "delay=-1",  "delay=5ms",
+		"jitter=inf", "skew=200000", "seed=-1",         "seed=x",    "loss=1%,loss=2%",
+		"loss=1%,",   ",loss=1%",    "loss=1%,,dup=1%", "loss=10%%",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		if (nw_impair_parse(bad[i], &imp, err, sizeof(err)) != -1)
@@ -275,7 +279,8 @@ static void test_impair_spec(void **state)
 	assert_int_equal(nw_impair_parse("jitter=1,color=red", &imp, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "unknown key 'color'"));
 	expect_error("unknown key", "--controller", "h", "--impair", "burst=3", NULL);
-	assert_int_equal(parse(&o, err, "--controller", "h", "--impair", "loss=10%", NULL), NW_OPTS_RUN);
+	assert_int_equal(parse(&o, err, "--controller", "h", "--impair", "loss=10%", NULL),
+			 NW_OPTS_RUN);
 	assert_true(o.impair.loss == 0.1);
 }
 
@@ -285,22 +290,30 @@ static void test_split_hostport(void **state)
 	uint16_t port;
 
 	(void)state;
-	assert_int_equal(nw_split_hostport("1.2.3.4:9999", 1, host, sizeof(host), &port, err, 256), 0);
+	assert_int_equal(nw_split_hostport("1.2.3.4:9999", 1, host, sizeof(host), &port, err, 256),
+			 0);
 	assert_string_equal(host, "1.2.3.4");
 	assert_int_equal(port, 9999);
-	assert_int_equal(nw_split_hostport("1.2.3.4", 9999, host, sizeof(host), &port, err, 256), 0);
+	assert_int_equal(nw_split_hostport("1.2.3.4", 9999, host, sizeof(host), &port, err, 256),
+			 0);
 	assert_int_equal(port, 9999);
-	assert_int_equal(nw_split_hostport("[::1]:8000", 1, host, sizeof(host), &port, err, 256), 0);
+	assert_int_equal(nw_split_hostport("[::1]:8000", 1, host, sizeof(host), &port, err, 256),
+			 0);
 	assert_string_equal(host, "::1");
 	assert_int_equal(port, 8000);
-	assert_int_equal(nw_split_hostport("[fe80::1%lo]", 9999, host, sizeof(host), &port, err, 256), 0);
+	assert_int_equal(nw_split_hostport("[fe80::1%lo]", 9999, host, sizeof(host), &port, err,
+					   256),
+			 0);
 	assert_string_equal(host, "fe80::1%lo");
 	assert_int_equal(port, 9999);
 	/* Bare IPv6: the last group is part of the address, never a port. */
-	assert_int_equal(nw_split_hostport("2001:db8::9999", 7, host, sizeof(host), &port, err, 256), 0);
+	assert_int_equal(nw_split_hostport("2001:db8::9999", 7, host, sizeof(host), &port, err,
+					   256),
+			 0);
 	assert_string_equal(host, "2001:db8::9999");
 	assert_int_equal(port, 7);
-	assert_int_equal(nw_split_hostport("rack1.dc:5000", 1, host, sizeof(host), &port, err, 256), 0);
+	assert_int_equal(nw_split_hostport("rack1.dc:5000", 1, host, sizeof(host), &port, err, 256),
+			 0);
 	assert_string_equal(host, "rack1.dc");
 	assert_int_equal(port, 5000);
 	assert_int_equal(nw_split_hostport("[::1]x", 1, host, sizeof(host), &port, err, 256), -1);
@@ -320,7 +333,8 @@ static void test_resolve(void **state)
 	assert_int_equal(nw_resolve("::1", 9999, AF_UNSPEC, &ep, err, sizeof(err)), 0);
 	assert_int_equal(ep.addr.ss_family, AF_INET6);
 	assert_int_equal(nw_resolve("127.0.0.1", 0, AF_INET6, &ep, err, sizeof(err)), -1);
-	assert_int_equal(nw_resolve("no-such-host.invalid", 1, AF_UNSPEC, &ep, err, sizeof(err)), -1);
+	assert_int_equal(nw_resolve("no-such-host.invalid", 1, AF_UNSPEC, &ep, err, sizeof(err)),
+			 -1);
 	assert_non_null(strstr(err, "no-such-host.invalid"));
 }
 

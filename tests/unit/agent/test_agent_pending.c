@@ -12,14 +12,14 @@
 static void test_order(void **state)
 {
 	struct nw_pq q;
-	struct nw_pending e, prev = {0};
+	struct nw_pending e, prev = { 0 };
 	uint64_t x = 12345;
 
 	(void)state;
 	assert_int_equal(nw_pq_init(&q, 5000), 0);
 	for (unsigned i = 0; i < 5000; i++) {
 		x = nw_mix64(x + NW_GOLDEN64);
-		e = (struct nw_pending){.due_ns = x % 1000, .seq = i, .server = i % 7};
+		e = (struct nw_pending){ .due_ns = x % 1000, .seq = i, .server = i % 7 };
 		assert_int_equal(nw_pq_push(&q, &e), 0);
 	}
 	for (unsigned i = 0; i < 5000; i++) {
@@ -47,13 +47,13 @@ static void test_ties_by_seq_then_server(void **state)
 	assert_int_equal(nw_pq_init(&q, 8), 0);
 	/* One tick of 3 servers under a constant delay, pushed out of order. */
 	const struct nw_pending in[] = {
-		{.due_ns = 100, .seq = 1, .server = 2}, {.due_ns = 100, .seq = 0, .server = 1},
-		{.due_ns = 100, .seq = 1, .server = 0}, {.due_ns = 100, .seq = 0, .server = 0},
-		{.due_ns = 50, .seq = 9, .server = 9},
+		{ .due_ns = 100, .seq = 1, .server = 2 }, { .due_ns = 100, .seq = 0, .server = 1 },
+		{ .due_ns = 100, .seq = 1, .server = 0 }, { .due_ns = 100, .seq = 0, .server = 0 },
+		{ .due_ns = 50, .seq = 9, .server = 9 },
 	};
 	for (unsigned i = 0; i < 5; i++)
 		assert_int_equal(nw_pq_push(&q, &in[i]), 0);
-	const unsigned want_seq[] = {9, 0, 0, 1, 1}, want_srv[] = {9, 0, 1, 0, 2};
+	const unsigned want_seq[] = { 9, 0, 0, 1, 1 }, want_srv[] = { 9, 0, 1, 0, 2 };
 	for (unsigned i = 0; i < 5; i++) {
 		assert_int_equal(nw_pq_pop(&q, &e), 0);
 		assert_int_equal(e.seq, want_seq[i]);
@@ -65,7 +65,7 @@ static void test_ties_by_seq_then_server(void **state)
 static void test_full(void **state)
 {
 	struct nw_pq q;
-	struct nw_pending e = {.due_ns = 10, .dup = 1};
+	struct nw_pending e = { .due_ns = 10, .dup = 1 };
 
 	(void)state;
 	assert_int_equal(nw_pq_init(&q, 3), 0);

@@ -20,7 +20,8 @@ static void test_no_drift(void **state)
 	nw_sched_init(&s, MONO0, TAI0, 20000000, 0);
 	assert_int_equal(nw_sched_due(&s, 0), MONO0);
 	assert_int_equal(nw_sched_due(&s, 1), MONO0 + 50000000);
-	assert_int_equal(nw_sched_due(&s, 72000000), MONO0 + 72000000ULL * 50000000ULL); /* 41 days */
+	assert_int_equal(nw_sched_due(&s, 72000000),
+			 MONO0 + 72000000ULL * 50000000ULL); /* 41 days */
 	assert_int_equal(nw_sched_tx_ns(&s, 20), TAI0 + 1000000000ULL);
 
 	/* 3 Hz: T is not a whole number of ns, yet every third tick is exactly a second. */
@@ -53,8 +54,8 @@ static void test_skew(void **state)
 
 static void test_tick_at(void **state)
 {
-	const double ppms[] = {0, 100, -100, 99999, -99999};
-	const uint64_t rates[] = {20000000, 3000000, 1000000000, 4294967295ULL, 1000};
+	const double ppms[] = { 0, 100, -100, 99999, -99999 };
+	const uint64_t rates[] = { 20000000, 3000000, 1000000000, 4294967295ULL, 1000 };
 	uint64_t x = 7;
 
 	(void)state;

@@ -27,13 +27,13 @@ static void test_account(void **state)
 	assert_non_null(b);
 	memset(st, 0, sizeof(st));
 	add(b, 0, NW_MSG_FIRST, 1);
-	add(b, 0, NW_MSG_DUP, 1);   /* a real duplicate */
+	add(b, 0, NW_MSG_DUP, 1); /* a real duplicate */
 	add(b, 0, NW_MSG_FIRST, 0);
-	add(b, 0, NW_MSG_DUP, 1);   /* stands in for the failed first */
+	add(b, 0, NW_MSG_DUP, 1); /* stands in for the failed first */
 	add(b, 1, NW_MSG_FIRST, 0);
-	add(b, 1, NW_MSG_DUP, 0);   /* both failed: one send_failed */
+	add(b, 1, NW_MSG_DUP, 0); /* both failed: one send_failed */
 	add(b, 1, NW_MSG_FIRST, 1);
-	add(b, 1, NW_MSG_DUP, 0);   /* a failed copy changes nothing */
+	add(b, 1, NW_MSG_DUP, 0); /* a failed copy changes nothing */
 	add(b, 1, NW_MSG_FIRST, 0);
 	add(b, 0, NW_MSG_GOODBYE, 1);
 	add(b, 0, NW_MSG_GOODBYE, 0);
@@ -68,10 +68,17 @@ static void test_batch_layout(void **state)
 static void test_report_json(void **state)
 {
 	struct nw_server_stats st[2] = {
-		{.rack = 1, .server = 5, .freq_uhz = 2250000,
-		 .c = {.generated = 10, .sent = 7, .dropped = 2, .duplicated = 1, .send_failed = 1,
-		       .late_skipped = 1, .goodbyes = 3}},
-		{.rack = 1, .server = 6, .freq_uhz = 2300000, .c = {0}},
+		{ .rack = 1,
+		  .server = 5,
+		  .freq_uhz = 2250000,
+		  .c = { .generated = 10,
+			 .sent = 7,
+			 .dropped = 2,
+			 .duplicated = 1,
+			 .send_failed = 1,
+			 .late_skipped = 1,
+			 .goodbyes = 3 } },
+		{ .rack = 1, .server = 6, .freq_uhz = 2300000, .c = { 0 } },
 	};
 	char *buf = NULL;
 	size_t len = 0;

@@ -43,7 +43,8 @@ static void test_sample_bytes(void **state)
 	assert_memory_equal(&w, expected, NW_WIRE_LEN);
 
 	memset(&s, 0, sizeof(s));
-	assert_int_equal(nw_parse_sample((const __u8 *)&w, (const __u8 *)&w + sizeof(w), NW_WIRE_LEN, &s),
+	assert_int_equal(nw_parse_sample((const __u8 *)&w, (const __u8 *)&w + sizeof(w),
+					 NW_WIRE_LEN, &s),
 			 NW_OK);
 	assert_int_equal(s.rack_id, 3);
 	assert_int_equal(s.server_id, 0x01020304);
@@ -82,9 +83,9 @@ static void test_goodbye_bytes(void **state)
 	nw_wire_goodbye(&w, &t, 99, 1700000000000000000ULL);
 	assert_int_equal(b[5], NW_FLAG_GOODBYE);
 	/* seq = last generated, big-endian in bytes 24..31 */
-	static const uint8_t seq99[8] = {0, 0, 0, 0, 0, 0, 0, 99};
+	static const uint8_t seq99[8] = { 0, 0, 0, 0, 0, 0, 0, 99 };
 	assert_memory_equal(b + 24, seq99, 8);
-	static const uint8_t zero[4] = {0};
+	static const uint8_t zero[4] = { 0 };
 	assert_memory_equal(b + 20, zero, 4); /* value 0.0f */
 	assert_int_equal(nw_parse_sample(b, b + NW_WIRE_LEN, NW_WIRE_LEN, &s), NW_OK);
 	assert_int_equal(s.flags, NW_FLAG_GOODBYE);
@@ -271,10 +272,14 @@ static void test_unkeyed_batch_on_wire(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_sample_bytes),   cmocka_unit_test(test_template_untouched),
-		cmocka_unit_test(test_goodbye_bytes),  cmocka_unit_test(test_tone_values),
-		cmocka_unit_test(test_value_bits_on_wire), cmocka_unit_test(test_plan),
-		cmocka_unit_test(test_seal),           cmocka_unit_test(test_keyed_batch_on_wire),
+		cmocka_unit_test(test_sample_bytes),
+		cmocka_unit_test(test_template_untouched),
+		cmocka_unit_test(test_goodbye_bytes),
+		cmocka_unit_test(test_tone_values),
+		cmocka_unit_test(test_value_bits_on_wire),
+		cmocka_unit_test(test_plan),
+		cmocka_unit_test(test_seal),
+		cmocka_unit_test(test_keyed_batch_on_wire),
 		cmocka_unit_test(test_unkeyed_batch_on_wire),
 	};
 

@@ -37,7 +37,8 @@ static void parse(const struct nlmsghdr *nlh, struct parsed *p)
 	memset(p, 0, sizeof(*p));
 	assert_true(nlh->nlmsg_len >= mnl_nlmsg_size(sizeof(struct tcmsg)));
 	p->tcm = mnl_nlmsg_get_payload(nlh);
-	mnl_attr_for_each(a, nlh, sizeof(struct tcmsg)) {
+	mnl_attr_for_each(a, nlh, sizeof(struct tcmsg))
+	{
 		if (mnl_attr_get_type(a) == TCA_KIND)
 			p->kind = a;
 		if (mnl_attr_get_type(a) == TCA_OPTIONS)
@@ -80,7 +81,8 @@ static void test_delay_loss(void **state)
 {
 	char buf[NW_NETEM_MSG_SIZE];
 	struct nw_chaos_faults f = { .set = NW_FAULT_DELAY | NW_FAULT_JITTER | NW_FAULT_LOSS,
-				     .delay_ns = 200000000ULL, .jitter_ns = 25000000ULL,
+				     .delay_ns = 200000000ULL,
+				     .jitter_ns = 25000000ULL,
 				     .loss = 0.20 };
 	struct nlmsghdr *nlh = nw_netem_msg_add(buf, sizeof(buf), IFX, &f, f.set, 77);
 	struct parsed p;
@@ -116,7 +118,8 @@ static void test_duplicate_corrupt(void **state)
 {
 	char buf[NW_NETEM_MSG_SIZE];
 	struct nw_chaos_faults f = { .set = NW_FAULT_DUPLICATE | NW_FAULT_CORRUPT,
-				     .duplicate = 0.05, .corrupt = 0.001 };
+				     .duplicate = 0.05,
+				     .corrupt = 0.001 };
 	struct parsed p;
 	struct tc_netem_corrupt c;
 
@@ -138,7 +141,8 @@ static void test_duplicate_corrupt(void **state)
 static void test_only_selected_faults(void **state)
 {
 	char buf[NW_NETEM_MSG_SIZE];
-	struct nw_chaos_faults f = { .set = NW_FAULT_DELAY | NW_FAULT_LOSS, .delay_ns = 1000000ULL,
+	struct nw_chaos_faults f = { .set = NW_FAULT_DELAY | NW_FAULT_LOSS,
+				     .delay_ns = 1000000ULL,
 				     .loss = 0.5 };
 	struct parsed p;
 
@@ -161,7 +165,8 @@ static void test_burst_gemodel(void **state)
 	(void)state;
 	parse(nw_netem_msg_add(buf, sizeof(buf), IFX, &f, f.set, 1), &p);
 	assert_non_null(p.netem[TCA_NETEM_LOSS]);
-	mnl_attr_for_each_nested(a, p.netem[TCA_NETEM_LOSS]) {
+	mnl_attr_for_each_nested(a, p.netem[TCA_NETEM_LOSS])
+	{
 		assert_int_equal(mnl_attr_get_type(a), NETEM_LOSS_GE);
 		ge = a;
 	}
@@ -207,7 +212,8 @@ static void test_del_and_dump(void **state)
 	assert_int_equal(nlh->nlmsg_type, RTM_GETQDISC);
 	assert_true(nlh->nlmsg_flags & NLM_F_DUMP);
 	assert_null(nw_netem_msg_add(buf, NW_NETEM_MSG_SIZE - 1, IFX,
-				     &(struct nw_chaos_faults){ .set = NW_FAULT_LOSS }, NW_FAULT_LOSS, 1));
+				     &(struct nw_chaos_faults){ .set = NW_FAULT_LOSS },
+				     NW_FAULT_LOSS, 1));
 }
 
 /* --list reads the kernel's RTM_NEWQDISC back; the kernel echoes the same layout. */
@@ -216,8 +222,12 @@ static void test_decode_round_trip(void **state)
 	char buf[NW_NETEM_MSG_SIZE];
 	struct nw_chaos_faults f = { .set = NW_FAULT_DELAY | NW_FAULT_JITTER | NW_FAULT_LOSS |
 					    NW_FAULT_DUPLICATE | NW_FAULT_CORRUPT,
-				     .delay_ns = 200000000ULL, .jitter_ns = 25000000ULL,
-				     .loss = 0.2, .burst = 4.0, .duplicate = 0.01, .corrupt = 0.02 };
+				     .delay_ns = 200000000ULL,
+				     .jitter_ns = 25000000ULL,
+				     .loss = 0.2,
+				     .burst = 4.0,
+				     .duplicate = 0.01,
+				     .corrupt = 0.02 };
 	struct nw_netem_seen s;
 	struct nlmsghdr *nlh = nw_netem_msg_add(buf, sizeof(buf), IFX, &f, f.set, 1);
 
@@ -239,9 +249,9 @@ static void test_decode_round_trip(void **state)
 	{
 		struct nlattr *a;
 
-		mnl_attr_for_each(a, nlh, sizeof(struct tcmsg))
-			if (mnl_attr_get_type(a) == TCA_OPTIONS)
-				a->nla_len = sizeof(struct nlattr) + 8;
+		mnl_attr_for_each(a, nlh,
+				  sizeof(struct tcmsg)) if (mnl_attr_get_type(a) == TCA_OPTIONS)
+			a->nla_len = sizeof(struct nlattr) + 8;
 	}
 	assert_int_equal(nw_netem_decode(nlh, &s), -1);
 }

@@ -16,11 +16,11 @@
 #include "chaos_topology.h"
 
 static const char *const env_names[] = {
-	"NETWATCH_RACK",     "NETWATCH_SERVER",  "NETWATCH_DELAY",   "NETWATCH_JITTER",
-	"NETWATCH_LOSS",     "NETWATCH_BURST",   "NETWATCH_CORRUPT", "NETWATCH_DUPLICATE",
-	"NETWATCH_CLEAR",    "NETWATCH_LIST",    "NETWATCH_BACKEND", "NETWATCH_TOPOLOGY",
-	"NETWATCH_PIN_DIR",  "NETWATCH_PORT",    "NETWATCH_VERBOSE", "NETWATCH_STATE_DIR",
-	"NETWATCH_OUTAGE",   "NETWATCH_SKEW",
+	"NETWATCH_RACK",    "NETWATCH_SERVER", "NETWATCH_DELAY",   "NETWATCH_JITTER",
+	"NETWATCH_LOSS",    "NETWATCH_BURST",  "NETWATCH_CORRUPT", "NETWATCH_DUPLICATE",
+	"NETWATCH_CLEAR",   "NETWATCH_LIST",   "NETWATCH_BACKEND", "NETWATCH_TOPOLOGY",
+	"NETWATCH_PIN_DIR", "NETWATCH_PORT",   "NETWATCH_VERBOSE", "NETWATCH_STATE_DIR",
+	"NETWATCH_OUTAGE",  "NETWATCH_SKEW",
 };
 
 static int clear_env(void **state)
@@ -84,8 +84,8 @@ static void test_seed_interface(void **state)
 	chaos_opts_free(&o);
 
 	assert_int_equal(parse(&o, "--rack", "3", "--server", "0-2,7", "--jitter", "25ms",
-			       "--delay", "1.5s", "--duplicate", "2%", "--corrupt", "0.5",
-			       "--loss", "10", "--burst", "4", "--backend", "bpf", "--topology",
+			       "--delay", "1.5s", "--duplicate", "2%", "--corrupt", "0.5", "--loss",
+			       "10", "--burst", "4", "--backend", "bpf", "--topology",
 			       "/tmp/t.json", "--port", "7000", "-v", NULL),
 			 CHAOS_OPTS_RUN);
 	assert_int_equal(o.rack, 3);
@@ -147,8 +147,8 @@ static void test_bad_input(void **state)
 		{ "--rack", "0", "--delay", "inf" },
 		{ "--rack", "0", "--jitter", "-1ms" },
 		{ "--rack", "0", "--duplicate", "0x10" },
-		{ "--rack", "0", "--burst", "5" },                    /* burst without loss */
-		{ "--rack", "0", "--loss", "80", "--burst", "2" },    /* needs burst >= 4 */
+		{ "--rack", "0", "--burst", "5" },                 /* burst without loss */
+		{ "--rack", "0", "--loss", "80", "--burst", "2" }, /* needs burst >= 4 */
 		{ "--rack", "0", "--loss", "5", "--burst", "0.5" },
 		{ "--rack", "0", "--backend", "tc" },
 		{ "--rack", "0", "--outage", "5s/5s" },
@@ -160,9 +160,9 @@ static void test_bad_input(void **state)
 		{ "--rack", "0", "--skew", "20%" },
 		{ "--rack", "0", "--clear", "--loss", "5" },
 		{ "--rack", "0", "--clear", "--list" },
-		{ "--rack", "0" },                                     /* nothing to do */
-		{ "--loss", "5" },                                     /* no rack */
-		{ "--server", "1", "--list" },                         /* server without rack */
+		{ "--rack", "0" },             /* nothing to do */
+		{ "--loss", "5" },             /* no rack */
+		{ "--server", "1", "--list" }, /* server without rack */
 		{ "--rack", "0", "--server", "x", "--loss", "5" },
 		{ "--rack", "0", "--port", "0", "--loss", "5" },
 		{ "--rack", "0", "--pin-dir", "relative", "--loss", "5" },
@@ -201,9 +201,11 @@ static void test_verbs_and_their_flags(void **state)
 
 	(void)state;
 	assert_int_equal(parse(&v, "apply", "--rack", "0", "--server", "1-2", "--delay", "200ms",
-			       "--loss", "20", NULL), CHAOS_OPTS_RUN);
+			       "--loss", "20", NULL),
+			 CHAOS_OPTS_RUN);
 	assert_int_equal(parse(&f, "--rack", "0", "--server", "1-2", "--delay", "200ms", "--loss",
-			       "20", NULL), CHAOS_OPTS_RUN);
+			       "20", NULL),
+			 CHAOS_OPTS_RUN);
 	assert_int_equal(v.cmd, CHAOS_APPLY);
 	assert_same_request(&v, &f);
 	assert_string_equal(chaos_cmd_name(v.cmd), "apply");
@@ -246,17 +248,17 @@ static void test_verbs_and_their_flags(void **state)
 static void test_verbs_refused(void **state)
 {
 	static const char *const cases[][6] = {
-		{ "apply" },                                  /* apply needs a fault */
+		{ "apply" }, /* apply needs a fault */
 		{ "apply", "--rack", "0" },
 		{ "apply", "--rack", "0", "--loss", "5", "--clear" },
 		{ "apply", "--rack", "0", "--loss", "5", "--list" },
-		{ "clear", "--rack", "0", "--loss", "5" },    /* clear takes no fault */
+		{ "clear", "--rack", "0", "--loss", "5" }, /* clear takes no fault */
 		{ "clear", "--list" },
 		{ "list", "--clear" },
-		{ "list", "--server", "1" },                  /* server without rack */
-		{ "--rack", "0", "--loss", "5", "apply" },    /* the verb comes first */
+		{ "list", "--server", "1" },               /* server without rack */
+		{ "--rack", "0", "--loss", "5", "apply" }, /* the verb comes first */
 		{ "apply", "apply", "--rack", "0", "--loss", "5" },
-		{ "remove", "--rack", "0" },                  /* no such verb */
+		{ "remove", "--rack", "0" }, /* no such verb */
 		{ "Clear" },
 	};
 
@@ -376,7 +378,8 @@ static void test_bpf_params(void **state)
 static void test_agent_messages(void **state)
 {
 	struct nw_chaos_faults f = { .set = NW_FAULT_DELAY | NW_FAULT_JITTER,
-				     .delay_ns = 200000000ULL, .jitter_ns = 25000000ULL };
+				     .delay_ns = 200000000ULL,
+				     .jitter_ns = 25000000ULL };
 	char spec[64], err[256];
 	char *req;
 
@@ -405,7 +408,8 @@ static void test_agent_messages(void **state)
 	free(req);
 	assert_int_equal(nw_chaos_agent_answer("{\"ok\": true}", 12, err, sizeof(err)), 0);
 	assert_int_equal(nw_chaos_agent_answer("{\"ok\":false,\"error\":\"bad\"}", 26, err,
-					       sizeof(err)), -1);
+					       sizeof(err)),
+			 -1);
 	assert_non_null(strstr(err, "bad"));
 	assert_int_equal(nw_chaos_agent_answer("{\"ok\":1}", 8, err, sizeof(err)), -1);
 	assert_int_equal(nw_chaos_agent_answer("\xff", 1, err, sizeof(err)), -1);
@@ -464,12 +468,14 @@ static void test_topology_hostile(void **state)
 	(void)state;
 	for (size_t i = 0; i < sizeof(bad_docs) / sizeof(bad_docs[0]); i++) {
 		err[0] = '\0';
-		if (nw_chaos_topology_parse(bad_docs[i], strlen(bad_docs[i]), &t, err, sizeof(err)) != -1)
+		if (nw_chaos_topology_parse(bad_docs[i], strlen(bad_docs[i]), &t, err,
+					    sizeof(err)) != -1)
 			fail_msg("document %zu accepted", i);
 		assert_true(err[0] != '\0');
 		assert_null(t.targets);
 	}
-	assert_int_equal(nw_chaos_topology_load("/nonexistent/topology.json", &t, err, sizeof(err)), -1);
+	assert_int_equal(nw_chaos_topology_load("/nonexistent/topology.json", &t, err, sizeof(err)),
+			 -1);
 	assert_non_null(strstr(err, "/nonexistent/topology.json"));
 }
 

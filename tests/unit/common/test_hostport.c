@@ -76,7 +76,9 @@ static void test_split(void **state)
 
 static void test_port(void **state)
 {
-	static const char *const bad[] = { "", "0", "65536", "+1", "-1", " 1", "1x", "0x10", "99999999999999999999" };
+	static const char *const bad[] = { "",   "0",    "65536",
+					   "+1", "-1",   " 1",
+					   "1x", "0x10", "99999999999999999999" };
 	uint16_t port = 7;
 
 	(void)state;
@@ -97,9 +99,23 @@ static void test_port(void **state)
 static void test_numeric(void **state)
 {
 	static const char *const bad[] = {
-		"", "1.2.3.4", "1.2.3.4:", "1.2.3.4:0", "1.2.3.4:65536", "1.2.3.4:+80",
-		"::1:80", "[::1]", "[::1]:", "[::1]x", "[::1", "[1.2.3.4]:80", "[]:80", ":80",
-		"localhost:80", "1.2.3:80", "[fe80::1%lo]:80",
+		"",
+		"1.2.3.4",
+		"1.2.3.4:",
+		"1.2.3.4:0",
+		"1.2.3.4:65536",
+		"1.2.3.4:+80",
+		"::1:80",
+		"[::1]",
+		"[::1]:",
+		"[::1]x",
+		"[::1",
+		"[1.2.3.4]:80",
+		"[]:80",
+		":80",
+		"localhost:80",
+		"1.2.3:80",
+		"[fe80::1%lo]:80",
 	};
 	struct sockaddr_storage ss;
 	socklen_t len;
@@ -123,8 +139,10 @@ static void test_numeric(void **state)
 
 static void test_addr(void **state)
 {
-	static const char *const bad[] = { "", "[]", "x", "::1:", "[::1", "1.2.3.4:80", "localhost",
-					   "[0000:0000:0000:0000:0000:0000:0000:0000:0000]" };
+	static const char *const bad[] = {
+		"",     "[]",         "x",         "::1:",
+		"[::1", "1.2.3.4:80", "localhost", "[0000:0000:0000:0000:0000:0000:0000:0000:0000]"
+	};
 	struct sockaddr_storage ss;
 	socklen_t len;
 
@@ -137,7 +155,8 @@ static void test_addr(void **state)
 	assert_int_equal(len, sizeof(struct sockaddr_in));
 	assert_int_equal(nw_addr_parse("[::1]", 1, &ss, &len), 0);
 	assert_int_equal(ss.ss_family, AF_INET6);
-	assert_int_equal(nw_addr_parse("[10.0.0.1]", 1, &ss, &len), 0); /* as --listen always took it */
+	assert_int_equal(nw_addr_parse("[10.0.0.1]", 1, &ss, &len),
+			 0); /* as --listen always took it */
 	assert_int_equal(ss.ss_family, AF_INET);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		if (nw_addr_parse(bad[i], 1, &ss, &len) == 0)

@@ -70,7 +70,7 @@ static void test_number(void **state)
 	number_is(0.0, "0");
 	number_is(-0.0, "-0");
 	number_is(1.0, "1");
-	number_is(0.05, "0.05");                /* shortest that reads back, not %.17g */
+	number_is(0.05, "0.05");                     /* shortest that reads back, not %.17g */
 	number_is(0.1 + 0.2, "0.30000000000000004"); /* needs all 17 digits */
 	number_is(1e300, "1e+300");
 	number_is(1.7976931348623157e308, "1.7976931348623157e+308"); /* finite */
@@ -80,22 +80,21 @@ static void test_number(void **state)
 
 static void test_families(void **state)
 {
-	static const char want[] =
-		"# HELP nw_rx_total Samples received\n"
-		"# TYPE nw_rx_total counter\n"
-		"nw_rx_total{rack_id=\"3\",server_id=\"7\"} 18446744073709551615\n"
-		"nw_rx_total{rack_id=\"3\",reason=\"magic\"} 0\n"
-		"# HELP nw_score Score, 0..1\n"
-		"# TYPE nw_score gauge\n"
-		"nw_score{dc_id=\"a\\\"b\"} 0.25\n"
-		"nw_score{dc_id=\"a\\\"b\",rack_id=\"1\"} NaN\n"
-		"# HELP nw_lat_ms Latency\n"
-		"# TYPE nw_lat_ms histogram\n"
-		"nw_lat_ms_bucket{rack_id=\"3\",le=\"0.5\"} 1\n"
-		"nw_lat_ms_bucket{rack_id=\"3\",le=\"1\"} 3\n"
-		"nw_lat_ms_bucket{rack_id=\"3\",le=\"+Inf\"} 4\n"
-		"nw_lat_ms_sum{rack_id=\"3\"} 7.25\n"
-		"nw_lat_ms_count{rack_id=\"3\"} 4\n";
+	static const char want[] = "# HELP nw_rx_total Samples received\n"
+				   "# TYPE nw_rx_total counter\n"
+				   "nw_rx_total{rack_id=\"3\",server_id=\"7\"} 18446744073709551615\n"
+				   "nw_rx_total{rack_id=\"3\",reason=\"magic\"} 0\n"
+				   "# HELP nw_score Score, 0..1\n"
+				   "# TYPE nw_score gauge\n"
+				   "nw_score{dc_id=\"a\\\"b\"} 0.25\n"
+				   "nw_score{dc_id=\"a\\\"b\",rack_id=\"1\"} NaN\n"
+				   "# HELP nw_lat_ms Latency\n"
+				   "# TYPE nw_lat_ms histogram\n"
+				   "nw_lat_ms_bucket{rack_id=\"3\",le=\"0.5\"} 1\n"
+				   "nw_lat_ms_bucket{rack_id=\"3\",le=\"1\"} 3\n"
+				   "nw_lat_ms_bucket{rack_id=\"3\",le=\"+Inf\"} 4\n"
+				   "nw_lat_ms_sum{rack_id=\"3\"} 7.25\n"
+				   "nw_lat_ms_count{rack_id=\"3\"} 4\n";
 	static const double bounds[] = { 0.5, 1.0, INFINITY };
 	static const uint64_t per_bucket[] = { 1, 2, 1 };
 	struct nw_buf dc = { 0 };

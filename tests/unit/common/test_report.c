@@ -49,7 +49,8 @@ static void fill_report(struct nw_report *r, struct nw_report_server *s, uint32_
 
 static int cmp_id(const void *a, const void *b)
 {
-	uint32_t x = ((const struct nw_report_server *)a)->id, y = ((const struct nw_report_server *)b)->id;
+	uint32_t x = ((const struct nw_report_server *)a)->id,
+		 y = ((const struct nw_report_server *)b)->id;
 
 	return (x > y) - (x < y);
 }
@@ -109,7 +110,6 @@ static void test_round_trip(void **state)
 	round_trip(NW_REPORT_MAX_SERVERS, 1);
 }
 
-
 /* ------------------------------------------------------------ frames */
 
 /* A frame around `payload` (`n` bytes), MAC'ed with `keys` when given. */
@@ -129,7 +129,8 @@ static uint8_t *frame_of(const char *payload, size_t n, const struct nw_keys *ke
 	f[11] = (uint8_t)n;
 	memcpy(f + NW_REPORT_HDR_LEN, payload, n);
 	if (keys)
-		crypto_auth_hmacsha256(f + NW_REPORT_HDR_LEN + n, f, NW_REPORT_HDR_LEN + n, keys->report);
+		crypto_auth_hmacsha256(f + NW_REPORT_HDR_LEN + n, f, NW_REPORT_HDR_LEN + n,
+				       keys->report);
 	*len = NW_REPORT_HDR_LEN + n + mac;
 	return f;
 }
@@ -168,14 +169,14 @@ static enum nw_report_reject parse_payload(const char *payload)
 /* ------------------------------------------------------------ the table */
 
 /* ..B: the members without braces, so a case can add a key in front. */
-#define TOPB(v, rack, boot, seq, t, iv, score, servers)                                       \
+#define TOPB(v, rack, boot, seq, t, iv, score, servers)                                        \
 	"\"v\":" v ",\"rack_id\":" rack ",\"boot_ns\":" boot ",\"seq\":" seq ",\"time_ns\":" t \
 	",\"interval_s\":" iv ",\"rack_score\":" score ",\"servers\":" servers
 #define TOP(v, rack, boot, seq, t, iv, score, servers) \
 	"{" TOPB(v, rack, boot, seq, t, iv, score, servers) "}"
 #define TOPS(servers) TOP("1", "3", "1000", "1", "2000", "1.0", "0.97", servers)
-#define SRVB(id, cls, err, snr, loss, jit, up)                                         \
-	"\"id\":" id ",\"class\":" cls ",\"error\":" err ",\"snr_db\":" snr               \
+#define SRVB(id, cls, err, snr, loss, jit, up)                              \
+	"\"id\":" id ",\"class\":" cls ",\"error\":" err ",\"snr_db\":" snr \
 	",\"loss_ratio\":" loss ",\"jitter_s\":" jit ",\"up\":" up
 #define SRV(id, cls, err, snr, loss, jit, up) "{" SRVB(id, cls, err, snr, loss, jit, up) "}"
 #define S1(id, cls, err, snr, loss, jit, up) TOPS("[" SRV(id, cls, err, snr, loss, jit, up) "]")
@@ -191,9 +192,10 @@ static const struct bad_case cases[] = {
 	{ "valid", TOPS("[" OKSRV "]"), NW_REJ_OK },
 	{ "valid no servers", TOPS("[]"), NW_REJ_OK },
 	{ "integer interval", TOP("1", "3", "1000", "1", "2000", "1", "1", "[]"), NW_REJ_OK },
-	{ "limits", TOP("1", "65535", "0", "9223372036854775807", "9223372036854775807", "3600",
-			"0", "[" SRV("4294967295", "\"left\"", "1", "-400", "1", "3600", "false") ","
-			SRV("0", "\"down\"", "0", "400", "0", "0", "true") "]"),
+	{ "limits",
+	  TOP("1", "65535", "0", "9223372036854775807", "9223372036854775807", "3600", "0",
+	      "[" SRV("4294967295", "\"left\"", "1", "-400", "1", "3600",
+		      "false") "," SRV("0", "\"down\"", "0", "400", "0", "0", "true") "]"),
 	  NW_REJ_OK },
 	{ "nulls", S1("1", "\"critical\"", "null", "null", "0.5", "0", "false"), NW_REJ_OK },
 	{ "unknown keys ignored",
@@ -210,17 +212,22 @@ static const struct bad_case cases[] = {
 	{ "trailing garbage", TOPS("[]") "x", NW_REJ_JSON },
 	{ "two objects", TOPS("[]") TOPS("[]"), NW_REJ_JSON },
 	{ "NaN literal", S1("1", "\"healthy\"", "NaN", "1", "0", "0", "true"), NW_REJ_JSON },
-	{ "Infinity literal", S1("1", "\"healthy\"", "0", "Infinity", "0", "0", "true"), NW_REJ_JSON },
-	{ "-Infinity literal", S1("1", "\"healthy\"", "0", "-Infinity", "0", "0", "true"), NW_REJ_JSON },
-	{ "NUL escape in class", S1("1", "\"healthy\\u0000x\"", "0", "1", "0", "0", "true"), NW_REJ_JSON },
+	{ "Infinity literal", S1("1", "\"healthy\"", "0", "Infinity", "0", "0", "true"),
+	  NW_REJ_JSON },
+	{ "-Infinity literal", S1("1", "\"healthy\"", "0", "-Infinity", "0", "0", "true"),
+	  NW_REJ_JSON },
+	{ "NUL escape in class", S1("1", "\"healthy\\u0000x\"", "0", "1", "0", "0", "true"),
+	  NW_REJ_JSON },
 	{ "invalid UTF-8", S1("1", "\"he\xff\xfe\"", "0", "1", "0", "0", "true"), NW_REJ_JSON },
 	{ "single quotes", "{'v':1}", NW_REJ_JSON },
 
 	/* duplicate keys */
 	{ "duplicate top key",
-	  "{\"v\":1," TOPB("1", "3", "1000", "1", "2000", "1.0", "0.97", "[]") "}", NW_REJ_DUPLICATE_KEY },
+	  "{\"v\":1," TOPB("1", "3", "1000", "1", "2000", "1.0", "0.97", "[]") "}",
+	  NW_REJ_DUPLICATE_KEY },
 	{ "duplicate top key, other value",
-	  "{" TOPB("1", "3", "1000", "1", "2000", "1.0", "0.97", "[]") ",\"seq\":99}", NW_REJ_DUPLICATE_KEY },
+	  "{" TOPB("1", "3", "1000", "1", "2000", "1.0", "0.97", "[]") ",\"seq\":99}",
+	  NW_REJ_DUPLICATE_KEY },
 	{ "duplicate server key",
 	  TOPS("[{" SRVB("1", "\"healthy\"", "0", "1", "0", "0", "true") ",\"up\":false}]"),
 	  NW_REJ_DUPLICATE_KEY },
@@ -229,9 +236,12 @@ static const struct bad_case cases[] = {
 	{ "top is array", "[]", NW_REJ_TYPE },
 	{ "v string", TOP("\"1\"", "3", "1000", "1", "2000", "1.0", "0.97", "[]"), NW_REJ_TYPE },
 	{ "v real", TOP("1.0", "3", "1000", "1", "2000", "1.0", "0.97", "[]"), NW_REJ_TYPE },
-	{ "v missing", "{\"rack_id\":3,\"boot_ns\":1,\"seq\":1,\"time_ns\":1,\"interval_s\":1,"
-		       "\"rack_score\":1,\"servers\":[]}", NW_REJ_TYPE },
-	{ "rack_id string", TOP("1", "\"3\"", "1000", "1", "2000", "1.0", "0.97", "[]"), NW_REJ_TYPE },
+	{ "v missing",
+	  "{\"rack_id\":3,\"boot_ns\":1,\"seq\":1,\"time_ns\":1,\"interval_s\":1,"
+	  "\"rack_score\":1,\"servers\":[]}",
+	  NW_REJ_TYPE },
+	{ "rack_id string", TOP("1", "\"3\"", "1000", "1", "2000", "1.0", "0.97", "[]"),
+	  NW_REJ_TYPE },
 	{ "rack_id real", TOP("1", "3.0", "1000", "1", "2000", "1.0", "0.97", "[]"), NW_REJ_TYPE },
 	{ "rack_id null", TOP("1", "null", "1000", "1", "2000", "1.0", "0.97", "[]"), NW_REJ_TYPE },
 	{ "boot_ns real", TOP("1", "3", "1e3", "1", "2000", "1.0", "0.97", "[]"), NW_REJ_TYPE },
@@ -239,14 +249,19 @@ static const struct bad_case cases[] = {
 	{ "seq string", TOP("1", "3", "1000", "\"1\"", "2000", "1.0", "0.97", "[]"), NW_REJ_TYPE },
 	{ "seq real", TOP("1", "3", "1000", "1.5", "2000", "1.0", "0.97", "[]"), NW_REJ_TYPE },
 	{ "time_ns array", TOP("1", "3", "1000", "1", "[2000]", "1.0", "0.97", "[]"), NW_REJ_TYPE },
-	{ "interval_s string", TOP("1", "3", "1000", "1", "2000", "\"1\"", "0.97", "[]"), NW_REJ_TYPE },
-	{ "interval_s null", TOP("1", "3", "1000", "1", "2000", "null", "0.97", "[]"), NW_REJ_TYPE },
-	{ "rack_score bool", TOP("1", "3", "1000", "1", "2000", "1.0", "false", "[]"), NW_REJ_TYPE },
+	{ "interval_s string", TOP("1", "3", "1000", "1", "2000", "\"1\"", "0.97", "[]"),
+	  NW_REJ_TYPE },
+	{ "interval_s null", TOP("1", "3", "1000", "1", "2000", "null", "0.97", "[]"),
+	  NW_REJ_TYPE },
+	{ "rack_score bool", TOP("1", "3", "1000", "1", "2000", "1.0", "false", "[]"),
+	  NW_REJ_TYPE },
 	{ "rack_score null", TOP("1", "3", "1000", "1", "2000", "1.0", "null", "[]"), NW_REJ_TYPE },
 	{ "servers object", TOPS("{}"), NW_REJ_TYPE },
 	{ "servers null", TOPS("null"), NW_REJ_TYPE },
-	{ "servers missing", "{\"v\":1,\"rack_id\":3,\"boot_ns\":1,\"seq\":1,\"time_ns\":1,"
-			     "\"interval_s\":1,\"rack_score\":1}", NW_REJ_TYPE },
+	{ "servers missing",
+	  "{\"v\":1,\"rack_id\":3,\"boot_ns\":1,\"seq\":1,\"time_ns\":1,"
+	  "\"interval_s\":1,\"rack_score\":1}",
+	  NW_REJ_TYPE },
 	{ "server a number", TOPS("[5]"), NW_REJ_TYPE },
 	{ "server an array", TOPS("[[]]"), NW_REJ_TYPE },
 	{ "server empty", TOPS("[{}]"), NW_REJ_TYPE },
@@ -259,36 +274,49 @@ static const struct bad_case cases[] = {
 	{ "snr_db string", S1("1", "\"healthy\"", "0", "\"1\"", "0", "0", "true"), NW_REJ_TYPE },
 	{ "snr_db object", S1("1", "\"healthy\"", "0", "{}", "0", "0", "true"), NW_REJ_TYPE },
 	{ "loss_ratio null", S1("1", "\"healthy\"", "0", "1", "null", "0", "true"), NW_REJ_TYPE },
-	{ "loss_ratio string", S1("1", "\"healthy\"", "0", "1", "\"0\"", "0", "true"), NW_REJ_TYPE },
+	{ "loss_ratio string", S1("1", "\"healthy\"", "0", "1", "\"0\"", "0", "true"),
+	  NW_REJ_TYPE },
 	{ "jitter_s null", S1("1", "\"healthy\"", "0", "1", "0", "null", "true"), NW_REJ_TYPE },
 	{ "jitter_s bool", S1("1", "\"healthy\"", "0", "1", "0", "true", "true"), NW_REJ_TYPE },
 	{ "up 1", S1("1", "\"healthy\"", "0", "1", "0", "0", "1"), NW_REJ_TYPE },
 	{ "up string", S1("1", "\"healthy\"", "0", "1", "0", "0", "\"true\""), NW_REJ_TYPE },
 	{ "up null", S1("1", "\"healthy\"", "0", "1", "0", "0", "null"), NW_REJ_TYPE },
-	{ "server field missing", TOPS("[{\"id\":1,\"class\":\"healthy\",\"error\":0,\"snr_db\":1,"
-				       "\"loss_ratio\":0,\"jitter_s\":0}]"), NW_REJ_TYPE },
+	{ "server field missing",
+	  TOPS("[{\"id\":1,\"class\":\"healthy\",\"error\":0,\"snr_db\":1,"
+	       "\"loss_ratio\":0,\"jitter_s\":0}]"),
+	  NW_REJ_TYPE },
 
 	/* ranges */
 	{ "v 2", TOP("2", "3", "1000", "1", "2000", "1.0", "0.97", "[]"), NW_REJ_RANGE },
 	{ "v 0", TOP("0", "3", "1000", "1", "2000", "1.0", "0.97", "[]"), NW_REJ_RANGE },
-	{ "rack_id 65536", TOP("1", "65536", "1000", "1", "2000", "1.0", "0.97", "[]"), NW_REJ_RANGE },
+	{ "rack_id 65536", TOP("1", "65536", "1000", "1", "2000", "1.0", "0.97", "[]"),
+	  NW_REJ_RANGE },
 	{ "rack_id -1", TOP("1", "-1", "1000", "1", "2000", "1.0", "0.97", "[]"), NW_REJ_RANGE },
 	{ "boot_ns -1", TOP("1", "3", "-1", "1", "2000", "1.0", "0.97", "[]"), NW_REJ_RANGE },
-	{ "boot_ns 2^63", TOP("1", "3", "9223372036854775808", "1", "2000", "1.0", "0.97", "[]"), NW_REJ_RANGE },
+	{ "boot_ns 2^63", TOP("1", "3", "9223372036854775808", "1", "2000", "1.0", "0.97", "[]"),
+	  NW_REJ_RANGE },
 	{ "seq 0", TOP("1", "3", "1000", "0", "2000", "1.0", "0.97", "[]"), NW_REJ_RANGE },
 	{ "seq -5", TOP("1", "3", "1000", "-5", "2000", "1.0", "0.97", "[]"), NW_REJ_RANGE },
 	{ "time_ns -1", TOP("1", "3", "1000", "1", "-1", "1.0", "0.97", "[]"), NW_REJ_RANGE },
-	{ "time_ns 2^70", TOP("1", "3", "1000", "1", "1180591620717411303424", "1.0", "0.97", "[]"), NW_REJ_RANGE },
+	{ "time_ns 2^70", TOP("1", "3", "1000", "1", "1180591620717411303424", "1.0", "0.97", "[]"),
+	  NW_REJ_RANGE },
 	{ "interval 0", TOP("1", "3", "1000", "1", "2000", "0", "0.97", "[]"), NW_REJ_RANGE },
-	{ "interval negative", TOP("1", "3", "1000", "1", "2000", "-1.0", "0.97", "[]"), NW_REJ_RANGE },
-	{ "interval over an hour", TOP("1", "3", "1000", "1", "2000", "3600.001", "0.97", "[]"), NW_REJ_RANGE },
-	{ "interval 1e999", TOP("1", "3", "1000", "1", "2000", "1e999", "0.97", "[]"), NW_REJ_RANGE },
-	{ "rack_score 1.0001", TOP("1", "3", "1000", "1", "2000", "1.0", "1.0001", "[]"), NW_REJ_RANGE },
-	{ "rack_score -0.01", TOP("1", "3", "1000", "1", "2000", "1.0", "-0.01", "[]"), NW_REJ_RANGE },
-	{ "rack_score -1e999", TOP("1", "3", "1000", "1", "2000", "1.0", "-1e999", "[]"), NW_REJ_RANGE },
+	{ "interval negative", TOP("1", "3", "1000", "1", "2000", "-1.0", "0.97", "[]"),
+	  NW_REJ_RANGE },
+	{ "interval over an hour", TOP("1", "3", "1000", "1", "2000", "3600.001", "0.97", "[]"),
+	  NW_REJ_RANGE },
+	{ "interval 1e999", TOP("1", "3", "1000", "1", "2000", "1e999", "0.97", "[]"),
+	  NW_REJ_RANGE },
+	{ "rack_score 1.0001", TOP("1", "3", "1000", "1", "2000", "1.0", "1.0001", "[]"),
+	  NW_REJ_RANGE },
+	{ "rack_score -0.01", TOP("1", "3", "1000", "1", "2000", "1.0", "-0.01", "[]"),
+	  NW_REJ_RANGE },
+	{ "rack_score -1e999", TOP("1", "3", "1000", "1", "2000", "1.0", "-1e999", "[]"),
+	  NW_REJ_RANGE },
 	{ "id -1", S1("-1", "\"healthy\"", "0", "1", "0", "0", "true"), NW_REJ_RANGE },
 	{ "id 2^32", S1("4294967296", "\"healthy\"", "0", "1", "0", "0", "true"), NW_REJ_RANGE },
-	{ "id 2^70", S1("1180591620717411303424", "\"healthy\"", "0", "1", "0", "0", "true"), NW_REJ_RANGE },
+	{ "id 2^70", S1("1180591620717411303424", "\"healthy\"", "0", "1", "0", "0", "true"),
+	  NW_REJ_RANGE },
 	{ "class unknown", S1("1", "\"unknown\"", "0", "1", "0", "0", "true"), NW_REJ_RANGE },
 	{ "class case", S1("1", "\"Healthy\"", "0", "1", "0", "0", "true"), NW_REJ_RANGE },
 	{ "class empty", S1("1", "\"\"", "0", "1", "0", "0", "true"), NW_REJ_RANGE },
@@ -299,10 +327,13 @@ static const struct bad_case cases[] = {
 	{ "snr_db -401", S1("1", "\"healthy\"", "0", "-401", "0", "0", "true"), NW_REJ_RANGE },
 	{ "loss_ratio 1.1", S1("1", "\"healthy\"", "0", "1", "1.1", "0", "true"), NW_REJ_RANGE },
 	{ "loss_ratio -1", S1("1", "\"healthy\"", "0", "1", "-1", "0", "true"), NW_REJ_RANGE },
-	{ "jitter_s negative", S1("1", "\"healthy\"", "0", "1", "0", "-1e-9", "true"), NW_REJ_RANGE },
-	{ "jitter_s 3600.5", S1("1", "\"healthy\"", "0", "1", "0", "3600.5", "true"), NW_REJ_RANGE },
-	{ "duplicate server id", TOPS("[" OKSRV "," SRV("5", "\"down\"", "null", "null", "1", "0", "false")
-				      "," OKSRV "]"), NW_REJ_RANGE },
+	{ "jitter_s negative", S1("1", "\"healthy\"", "0", "1", "0", "-1e-9", "true"),
+	  NW_REJ_RANGE },
+	{ "jitter_s 3600.5", S1("1", "\"healthy\"", "0", "1", "0", "3600.5", "true"),
+	  NW_REJ_RANGE },
+	{ "duplicate server id",
+	  TOPS("[" OKSRV "," SRV("5", "\"down\"", "null", "null", "1", "0", "false") "," OKSRV "]"),
+	  NW_REJ_RANGE },
 };
 
 static void test_reject_table(void **state)
@@ -322,9 +353,11 @@ static void test_reject_table(void **state)
 static void test_values_read(void **state)
 {
 	static const char payload[] = TOP("1", "65535", "0", "9223372036854775807", "77", "2",
-					  "0.5", "[" SRV("4294967295", "\"left\"", "null", "-400",
-							 "1", "3600", "false") ","
-					  SRV("7", "\"warning\"", "0.25", "null", "0.125", "0.5", "true") "]");
+					  "0.5",
+					  "[" SRV("4294967295", "\"left\"", "null", "-400", "1",
+						  "3600", "false") "," SRV("7", "\"warning\"",
+									   "0.25", "null", "0.125",
+									   "0.5", "true") "]");
 	struct nw_keys none = { 0 };
 	struct nw_report r;
 	size_t len;
@@ -340,7 +373,8 @@ static void test_values_read(void **state)
 	assert_int_equal(r.servers[0].id, 7);
 	assert_int_equal(r.servers[0].cls, NW_HEALTH_WARNING);
 	assert_true(r.servers[0].error == 0.25 && isnan(r.servers[0].snr_db));
-	assert_true(r.servers[0].loss_ratio == 0.125 && r.servers[0].jitter_s == 0.5 && r.servers[0].up == 1);
+	assert_true(r.servers[0].loss_ratio == 0.125 && r.servers[0].jitter_s == 0.5 &&
+		    r.servers[0].up == 1);
 	assert_int_equal(r.servers[1].id, 4294967295u);
 	assert_int_equal(r.servers[1].cls, NW_HEALTH_LEFT);
 	assert_true(isnan(r.servers[1].error) && r.servers[1].snr_db == -400.0);
@@ -461,10 +495,11 @@ static void test_frame_header(void **state)
 		uint8_t v;
 		enum nw_report_reject want;
 	} bad[] = {
-		{ 0, 'X', NW_REJ_BAD_FRAME }, { 1, 'w', NW_REJ_BAD_FRAME }, { 2, 0, NW_REJ_BAD_FRAME },
-		{ 3, 0, NW_REJ_BAD_FRAME },   { 3, 2, NW_REJ_BAD_FRAME },   { 4, 0x02, NW_REJ_BAD_FRAME },
-		{ 4, 0x81, NW_REJ_BAD_FRAME }, { 5, 1, NW_REJ_BAD_FRAME },  { 6, 0x80, NW_REJ_BAD_FRAME },
-		{ 7, 1, NW_REJ_BAD_FRAME },
+		{ 0, 'X', NW_REJ_BAD_FRAME },  { 1, 'w', NW_REJ_BAD_FRAME },
+		{ 2, 0, NW_REJ_BAD_FRAME },    { 3, 0, NW_REJ_BAD_FRAME },
+		{ 3, 2, NW_REJ_BAD_FRAME },    { 4, 0x02, NW_REJ_BAD_FRAME },
+		{ 4, 0x81, NW_REJ_BAD_FRAME }, { 5, 1, NW_REJ_BAD_FRAME },
+		{ 6, 0x80, NW_REJ_BAD_FRAME }, { 7, 1, NW_REJ_BAD_FRAME },
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		memcpy(h, f, sizeof(h));
@@ -570,11 +605,11 @@ static void test_encode_refuses(void **state)
 	struct nw_buf buf = { 0 };
 
 	(void)state;
-#define REFUSED(mutate)                                                  \
-	do {                                                             \
-		fill_report(&r, s, 2);                                   \
-		mutate;                                                  \
-		assert_int_equal(nw_report_encode(&r, NULL, &buf), -1);  \
+#define REFUSED(mutate)                                                 \
+	do {                                                            \
+		fill_report(&r, s, 2);                                  \
+		mutate;                                                 \
+		assert_int_equal(nw_report_encode(&r, NULL, &buf), -1); \
 	} while (0)
 	fill_report(&r, s, 2);
 	assert_int_equal(nw_report_encode(&r, NULL, &buf), 0);
@@ -658,7 +693,7 @@ static void test_is_newer(void **state)
 	assert_true(nw_report_is_newer(100, 5, 100, 6));
 	assert_false(nw_report_is_newer(100, 5, 100, 5)); /* replay */
 	assert_false(nw_report_is_newer(100, 5, 100, 4));
-	assert_true(nw_report_is_newer(100, 5, 101, 1)); /* rack restarted */
+	assert_true(nw_report_is_newer(100, 5, 101, 1));       /* rack restarted */
 	assert_false(nw_report_is_newer(100, 5, 99, 1000000)); /* an older boot */
 	assert_false(nw_report_is_newer(UINT64_MAX, UINT64_MAX, UINT64_MAX, UINT64_MAX));
 	assert_true(nw_report_is_newer(UINT64_MAX, UINT64_MAX - 1, UINT64_MAX, UINT64_MAX));
@@ -679,17 +714,28 @@ static void test_reject_names(void **state)
 /* The example in docs/report-protocol.md, byte for byte. */
 static void test_doc_example(void **state)
 {
-	static const uint8_t hdr[NW_REPORT_HDR_LEN] = { 0x4E, 0x57, 0x52, 0x01, 0, 0, 0, 0, 0, 0, 0, 0xEC };
+	static const uint8_t hdr[NW_REPORT_HDR_LEN] = { 0x4E, 0x57, 0x52, 0x01, 0, 0,
+							0,    0,    0,    0,    0, 0xEC };
 	static const char payload[] =
 		"{\"v\":1,\"rack_id\":3,\"boot_ns\":1764000000000000000,\"seq\":1,"
 		"\"time_ns\":1764000001000000000,\"interval_s\":1.0,\"rack_score\":0.97,"
 		"\"servers\":[{\"id\":12,\"class\":\"healthy\",\"error\":0.013,\"snr_db\":18.9,"
 		"\"loss_ratio\":0.0,\"jitter_s\":0.00012,\"up\":true}]}";
-	struct nw_report_server s = { .id = 12, .cls = NW_HEALTH_HEALTHY, .error = 0.013,
-				      .snr_db = 18.9, .loss_ratio = 0, .jitter_s = 0.00012, .up = 1 };
-	struct nw_report r = { .rack_id = 3, .boot_ns = 1764000000000000000ULL, .seq = 1,
-			       .time_ns = 1764000001000000000ULL, .interval_s = 1, .rack_score = 0.97,
-			       .nservers = 1, .servers = &s };
+	struct nw_report_server s = { .id = 12,
+				      .cls = NW_HEALTH_HEALTHY,
+				      .error = 0.013,
+				      .snr_db = 18.9,
+				      .loss_ratio = 0,
+				      .jitter_s = 0.00012,
+				      .up = 1 };
+	struct nw_report r = { .rack_id = 3,
+			       .boot_ns = 1764000000000000000ULL,
+			       .seq = 1,
+			       .time_ns = 1764000001000000000ULL,
+			       .interval_s = 1,
+			       .rack_score = 0.97,
+			       .nservers = 1,
+			       .servers = &s };
 	struct nw_buf buf = { 0 };
 
 	(void)state;
@@ -704,16 +750,11 @@ static void test_doc_example(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_round_trip),
-		cmocka_unit_test(test_reject_table),
-		cmocka_unit_test(test_values_read),
-		cmocka_unit_test(test_server_counts),
-		cmocka_unit_test(test_frame_header),
-		cmocka_unit_test(test_mac),
-		cmocka_unit_test(test_encode_refuses),
-		cmocka_unit_test(test_worst_case_size),
-		cmocka_unit_test(test_is_newer),
-		cmocka_unit_test(test_reject_names),
+		cmocka_unit_test(test_round_trip),     cmocka_unit_test(test_reject_table),
+		cmocka_unit_test(test_values_read),    cmocka_unit_test(test_server_counts),
+		cmocka_unit_test(test_frame_header),   cmocka_unit_test(test_mac),
+		cmocka_unit_test(test_encode_refuses), cmocka_unit_test(test_worst_case_size),
+		cmocka_unit_test(test_is_newer),       cmocka_unit_test(test_reject_names),
 		cmocka_unit_test(test_doc_example),
 	};
 

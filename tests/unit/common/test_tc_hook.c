@@ -21,7 +21,7 @@ static void test_owned(void **state)
 	assert_true(nw_tc_clsact_owned(1, 0));
 	assert_true(nw_tc_clsact_owned(1, 1));
 	assert_true(nw_tc_clsact_owned(0, 1));
-	assert_false(nw_tc_clsact_owned(0, 0)); /* someone else's */
+	assert_false(nw_tc_clsact_owned(0, 0));      /* someone else's */
 	assert_false(nw_tc_clsact_owned(-EPERM, 1)); /* not even there */
 }
 

@@ -62,7 +62,8 @@ static void test_state_of(void **state)
 	assert_int_equal(nw_health_state_of(true, true, true, NW_HEALTH_CRITICAL), NW_HEALTH_LEFT);
 	assert_int_equal(nw_health_state_of(true, false, false, NW_HEALTH_HEALTHY), NW_HEALTH_LEFT);
 	assert_int_equal(nw_health_state_of(false, false, true, NW_HEALTH_HEALTHY), NW_HEALTH_DOWN);
-	assert_int_equal(nw_health_state_of(false, true, true, NW_HEALTH_WARNING), NW_HEALTH_WARNING);
+	assert_int_equal(nw_health_state_of(false, true, true, NW_HEALTH_WARNING),
+			 NW_HEALTH_WARNING);
 	assert_int_equal(nw_health_state_of(false, true, true, NW_HEALTH_CRITICAL),
 			 NW_HEALTH_CRITICAL);
 	assert_int_equal(nw_health_state_of(false, true, false, NW_HEALTH_CRITICAL),

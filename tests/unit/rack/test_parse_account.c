@@ -34,7 +34,8 @@ static int parse(const uint8_t *frame, size_t len, struct nw_frame *f, struct nw
 	if (verdict == NW_FRAME_OURS) {
 		assert_true(f->payload >= copy && f->payload + f->payload_len <= copy + len);
 		*reason = nw_parse_sample(f->payload, copy + len, f->payload_len, s);
-		f->payload = (const __u8 *)(uintptr_t)(f->payload - copy); /* offset; copy is gone */
+		f->payload = (const __u8 *)(uintptr_t)(f->payload -
+						       copy); /* offset; copy is gone */
 	}
 	free(copy);
 	return verdict;
@@ -185,8 +186,8 @@ static void test_other_traffic(void **state)
 
 static uint64_t counter_sum(const struct nw_server_state *st)
 {
-	return st->received + st->lost + st->duplicates + st->reordered + st->late +
-	       st->restarts + st->goodbyes;
+	return st->received + st->lost + st->duplicates + st->reordered + st->late + st->restarts +
+	       st->goodbyes;
 }
 
 static void assert_monotonic(const struct nw_server_state *a, const struct nw_server_state *b)
@@ -216,7 +217,8 @@ static void test_sequence_scenarios(void **state)
 		for (size_t k = 0; k < c->n; k++) {
 			const struct seq_step *step = &c->steps[k];
 			struct pb_sample ps = pb_sample_make(PB_RACK, 1, step->seq,
-							     BASE_NS + (uint64_t)step->tx_k * PERIOD_NS);
+							     BASE_NS + (uint64_t)step->tx_k *
+									       PERIOD_NS);
 			struct nw_sample s = { 0 };
 			struct nw_outcome out;
 
@@ -233,12 +235,12 @@ static void test_sequence_scenarios(void **state)
 			assert_monotonic(&prev, &st);
 			if (step->rec == SEQ_NO_RECORD) {
 				if (out.record)
-					fail_msg("%s step %zu (seq %llu): unexpected record", c->name, k,
-						 (unsigned long long)step->seq);
+					fail_msg("%s step %zu (seq %llu): unexpected record",
+						 c->name, k, (unsigned long long)step->seq);
 			} else if (!out.record || out.rec_flags != step->rec) {
-				fail_msg("%s step %zu (seq %llu): record %d flags %#x, want %#x", c->name,
-					 k, (unsigned long long)step->seq, out.record, out.rec_flags,
-					 step->rec);
+				fail_msg("%s step %zu (seq %llu): record %d flags %#x, want %#x",
+					 c->name, k, (unsigned long long)step->seq, out.record,
+					 out.rec_flags, step->rec);
 			}
 		}
 		if (st.received != c->want.received || st.lost != c->want.lost ||
@@ -247,12 +249,15 @@ static void test_sequence_scenarios(void **state)
 		    st.goodbyes != c->want.goodbyes)
 			fail_msg("%s: rcv %llu lost %llu dup %llu reord %llu late %llu restarts %llu "
 				 "bye %llu; want %llu %llu %llu %llu %llu %llu %llu",
-				 c->name, (unsigned long long)st.received, (unsigned long long)st.lost,
-				 (unsigned long long)st.duplicates, (unsigned long long)st.reordered,
-				 (unsigned long long)st.late, (unsigned long long)st.restarts,
-				 (unsigned long long)st.goodbyes, (unsigned long long)c->want.received,
-				 (unsigned long long)c->want.lost, (unsigned long long)c->want.duplicates,
-				 (unsigned long long)c->want.reordered, (unsigned long long)c->want.late,
+				 c->name, (unsigned long long)st.received,
+				 (unsigned long long)st.lost, (unsigned long long)st.duplicates,
+				 (unsigned long long)st.reordered, (unsigned long long)st.late,
+				 (unsigned long long)st.restarts, (unsigned long long)st.goodbyes,
+				 (unsigned long long)c->want.received,
+				 (unsigned long long)c->want.lost,
+				 (unsigned long long)c->want.duplicates,
+				 (unsigned long long)c->want.reordered,
+				 (unsigned long long)c->want.late,
 				 (unsigned long long)c->want.restarts,
 				 (unsigned long long)c->want.goodbyes);
 	}
@@ -285,8 +290,8 @@ static void test_midstream_flag(void **state)
 struct jref {
 	int have;
 	int64_t last_transit;
-	double j;          /* the real-valued estimator */
-	int64_t j16;       /* the A.8 integer estimator, scaled by 16 */
+	double j;    /* the real-valued estimator */
+	int64_t j16; /* the A.8 integer estimator, scaled by 16 */
 };
 
 static void jref_add(struct jref *r, uint64_t tx, uint64_t rx)
@@ -370,7 +375,8 @@ static void test_latency_histogram(void **state)
 	for (unsigned b = 0; b < NW_HIST_BUCKETS; b++)
 		if (st.latency_hist[b] != want[b])
 			fail_msg("bucket %u: %llu, want %llu", b,
-				 (unsigned long long)st.latency_hist[b], (unsigned long long)want[b]);
+				 (unsigned long long)st.latency_hist[b],
+				 (unsigned long long)want[b]);
 	assert_true(st.latency_sum_ns == sum);
 	assert_int_equal(st.latency_negative, 1);
 }

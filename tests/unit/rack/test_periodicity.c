@@ -80,7 +80,9 @@ static void assert_sane(const struct nw_period_result *r)
 
 static void test_periodic_outage(void **state)
 {
-	const struct scenario sc = { .seconds = 90, .out_period = 5.0, .out_len = 0.5, .jitter = 1e-3 };
+	const struct scenario sc = {
+		.seconds = 90, .out_period = 5.0, .out_len = 0.5, .jitter = 1e-3
+	};
 	int hits = 0, delay_hits = 0;
 
 	(void)state;
@@ -111,8 +113,12 @@ static void test_periodic_outage(void **state)
 
 static void test_periodic_delay_bump(void **state)
 {
-	const struct scenario sc = { .seconds = 75, .jitter = 1e-3, .bump = 20e-3,
-				     .bump_period = 7.0, .bump_len = 1.0, .skew_ppm = 100 };
+	const struct scenario sc = { .seconds = 75,
+				     .jitter = 1e-3,
+				     .bump = 20e-3,
+				     .bump_period = 7.0,
+				     .bump_len = 1.0,
+				     .skew_ppm = 100 };
 
 	(void)state;
 	for (uint64_t seed = 1; seed <= 10; seed++) {
@@ -196,8 +202,12 @@ static void test_too_short_constant_and_bad(void **state)
 {
 	struct nw_periodicity p;
 	struct nw_period_result d, h;
-	const struct scenario strong = { .seconds = 9, .out_period = 2.0, .out_len = 0.5,
-					 .bump = 20e-3, .bump_period = 2.0, .bump_len = 0.5 };
+	const struct scenario strong = { .seconds = 9,
+					 .out_period = 2.0,
+					 .out_len = 0.5,
+					 .bump = 20e-3,
+					 .bump_period = 2.0,
+					 .bump_len = 0.5 };
 
 	(void)state;
 	/* Nothing at all. */
@@ -300,13 +310,14 @@ static void test_one_step_is_not_a_period(void **state)
 
 			nw_periodicity_add_slot(&p, t, lost);
 			if (!lost)
-				nw_periodicity_add_delay(&p, t, 5e-3 + 1e-3 * gauss(&seed) +
-							 (t >= at[i] ? 0.2 : 0.0));
+				nw_periodicity_add_delay(&p, t,
+							 5e-3 + 1e-3 * gauss(&seed) +
+								 (t >= at[i] ? 0.2 : 0.0));
 		}
 		nw_periodicity_eval(&p, &d, &h);
 		printf("[ period ] step at %4.1f s: delay found=%d one_sided=%d z=%.1f; "
-		       "hole found=%d one_sided=%d z=%.1f\n", at[i], d.found, d.one_sided, d.power,
-		       h.found, h.one_sided, h.power);
+		       "hole found=%d one_sided=%d z=%.1f\n",
+		       at[i], d.found, d.one_sided, d.power, h.found, h.one_sided, h.power);
 		assert_false(d.found);
 		assert_false(h.found);
 		nw_periodicity_free(&p);

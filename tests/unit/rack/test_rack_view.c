@@ -42,9 +42,9 @@ static void test_states_and_score(void **state)
 	e->analysed = 1;
 	e->spectral_error = 0.3;
 	e->analysis_class = NW_HEALTH_WARNING;
-	put(&v, 1, 11, 0, now - 4 * S_NS);            /* silent for 4 s */
-	put(&v, 2, 12, NW_ST_CLOSED, now - S_NS);     /* said goodbye */
-	put(&v, 3, 13, 0, now - 3 * S_NS);           /* exactly 3 s: still up */
+	put(&v, 1, 11, 0, now - 4 * S_NS);        /* silent for 4 s */
+	put(&v, 2, 12, NW_ST_CLOSED, now - S_NS); /* said goodbye */
+	put(&v, 3, 13, 0, now - 3 * S_NS);        /* exactly 3 s: still up */
 	nw_rack_view_set_server(&v, 4, &(struct nw_server_state){ .server_id = 14 }, NULL);
 	nw_rack_view_finish(&v);
 
@@ -109,7 +109,8 @@ static void feed(struct rig *r, const struct nw_record *recs, size_t n)
 
 static void refresh(struct rig *r, uint64_t now)
 {
-	struct nw_server_state st = { .server_id = r->id, .rate_uhz = RATE_UHZ,
+	struct nw_server_state st = { .server_id = r->id,
+				      .rate_uhz = RATE_UHZ,
 				      .freq_uhz = 1000000 };
 
 	nw_rack_view_begin(&r->v, now, NULL, 0, 1);

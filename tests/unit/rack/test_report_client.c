@@ -117,15 +117,23 @@ static int accept_nb(int lfd)
 
 static void test_dc_parse(void **state)
 {
-	static const struct { const char *in; const char *host; uint16_t port; } good[] = {
-		{ "127.0.0.1", "127.0.0.1", 9990 },  { "10.0.0.1:1234", "10.0.0.1", 1234 },
-		{ "[::1]", "::1", 9990 },             { "[::1]:7", "::1", 7 },
-		{ "::1", "::1", 9990 },               { "fd00::2", "fd00::2", 9990 },
-		{ "dc", "dc", 9990 },                 { "dc.prod.svc:65535", "dc.prod.svc", 65535 },
+	static const struct {
+		const char *in;
+		const char *host;
+		uint16_t port;
+	} good[] = {
+		{ "127.0.0.1", "127.0.0.1", 9990 },
+		{ "10.0.0.1:1234", "10.0.0.1", 1234 },
+		{ "[::1]", "::1", 9990 },
+		{ "[::1]:7", "::1", 7 },
+		{ "::1", "::1", 9990 },
+		{ "fd00::2", "fd00::2", 9990 },
+		{ "dc", "dc", 9990 },
+		{ "dc.prod.svc:65535", "dc.prod.svc", 65535 },
 	};
 	static const char *const bad[] = {
-		"", ":9", "dc:", "dc:0", "dc:65536", "dc:+1", "dc:1x", "[::1", "[]", "[::1]x",
-		"[1.2.3.4]", "[dc]:9", "a:b:", "[::1]:", "dc:-1",
+		"",   ":9",     "dc:",       "dc:0",   "dc:65536", "dc:+1",  "dc:1x", "[::1",
+		"[]", "[::1]x", "[1.2.3.4]", "[dc]:9", "a:b:",     "[::1]:", "dc:-1",
 	};
 	char host[NW_DC_HOST_MAX];
 	const char *why;

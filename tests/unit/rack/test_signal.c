@@ -23,12 +23,16 @@ static float value_of(double tone, uint64_t k)
 	return (float)sin(2.0 * M_PI * tone * (double)k / GEN_RATE);
 }
 
-static struct nw_record rec_at(uint64_t k, uint64_t tx0, double delay_ms, double tone, uint16_t flags)
+static struct nw_record rec_at(uint64_t k, uint64_t tx0, double delay_ms, double tone,
+			       uint16_t flags)
 {
 	uint64_t tx = tx0 + k * GEN_T_NS;
 
-	return (struct nw_record){ .seq = k, .tx_ns = tx, .rx_ns = tx + (uint64_t)llround(delay_ms * 1e6),
-				   .value_bits = gen_bits(value_of(tone, k)), .flags = flags };
+	return (struct nw_record){ .seq = k,
+				   .tx_ns = tx,
+				   .rx_ns = tx + (uint64_t)llround(delay_ms * 1e6),
+				   .value_bits = gen_bits(value_of(tone, k)),
+				   .flags = flags };
 }
 
 static uint64_t last_now(void)
@@ -49,7 +53,8 @@ static void test_placement(void **state)
 
 		assert_int_equal(nw_signal_init(&sig, N, GEN_RATE, 1.0), 0);
 		for (uint64_t k = 0; k < N; k++) {
-			struct nw_record r = rec_at(k, GEN_T0_NS, delays[d], 1.0, k ? 0 : NW_REC_STREAM_START);
+			struct nw_record r = rec_at(k, GEN_T0_NS, delays[d], 1.0,
+						    k ? 0 : NW_REC_STREAM_START);
 
 			nw_signal_add(&sig, &r);
 		}
@@ -97,7 +102,9 @@ static void test_collision_keeps_first(void **state)
  * (a collision keeps the earliest arrival, not the first fed). */
 static void test_feed_order_irrelevant(void **state)
 {
-	struct gen_cfg c = { .tone_hz = 4.35, .delay_ms = 5.0, .jitter_ms = 30.0, .loss = 0.05, .seed = 21 };
+	struct gen_cfg c = {
+		.tone_hz = 4.35, .delay_ms = 5.0, .jitter_ms = 30.0, .loss = 0.05, .seed = 21
+	};
 	struct nw_record *recs = calloc(N + 16, sizeof(*recs));
 	struct nw_signal a, b;
 	struct nw_window_stats sa, sb;
@@ -128,7 +135,8 @@ static void test_feed_order_irrelevant(void **state)
 
 	nw_signal_window(&a, now, NULL, oa, keep, &sa);
 	nw_signal_window(&b, now, NULL, ob, keep, &sb);
-	print_message("  jittered stream: filled %u collisions %u (both orders)\n", sa.filled, sa.collisions);
+	print_message("  jittered stream: filled %u collisions %u (both orders)\n", sa.filled,
+		      sa.collisions);
 	assert_true(sa.collisions > 0); /* the case where order could matter */
 	assert_int_equal(sa.filled, sb.filled);
 	assert_int_equal(sa.collisions, sb.collisions);
@@ -158,7 +166,8 @@ static void test_restart_mid_window(void **state)
 		nw_signal_add(&sig, &r);
 	}
 	for (uint64_t j = 0; j < b_len; j++) {
-		struct nw_record r = rec_at(j, b_t0, 3.0, 1.0, j ? 0 : NW_REC_STREAM_START | NW_REC_RESTART);
+		struct nw_record r = rec_at(j, b_t0, 3.0, 1.0,
+					    j ? 0 : NW_REC_STREAM_START | NW_REC_RESTART);
 
 		nw_signal_add(&sig, &r);
 	}
@@ -210,7 +219,8 @@ static void test_goodbye(void **state)
 	assert_true(sig.last_rx_ns == bye.rx_ns);
 	assert_int_equal(nw_signal_window(&sig, bye.rx_ns, NULL, out, keep, &st), 10);
 
-	struct nw_record back = rec_at(0, GEN_T0_NS + 100 * GEN_T_NS, 1.0, 1.0, NW_REC_STREAM_START);
+	struct nw_record back = rec_at(0, GEN_T0_NS + 100 * GEN_T_NS, 1.0, 1.0,
+				       NW_REC_STREAM_START);
 
 	nw_signal_add(&sig, &back);
 	assert_false(sig.left);

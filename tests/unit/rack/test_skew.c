@@ -69,9 +69,21 @@ static void check(double ppm, int outliers, const char *name)
 	nw_skew_free(&s);
 }
 
-static void test_plus_100(void **state)  { (void)state; check(100.0, 0, "+100 ppm"); }
-static void test_zero(void **state)      { (void)state; check(0.0, 0, "0 ppm"); }
-static void test_minus_100(void **state) { (void)state; check(-100.0, 0, "-100 ppm"); }
+static void test_plus_100(void **state)
+{
+	(void)state;
+	check(100.0, 0, "+100 ppm");
+}
+static void test_zero(void **state)
+{
+	(void)state;
+	check(0.0, 0, "0 ppm");
+}
+static void test_minus_100(void **state)
+{
+	(void)state;
+	check(-100.0, 0, "-100 ppm");
+}
 
 static void test_outliers_do_not_move_it(void **state)
 {
@@ -85,7 +97,8 @@ static void test_outliers_do_not_move_it(void **state)
 	feed(&b, 100.0, 7, NPTS, 1); /* same series plus 12 points at +200 ms */
 	nw_skew_eval(&a, 1.7e9 + 60, &ra);
 	nw_skew_eval(&b, 1.7e9 + 60, &rb);
-	printf("[ skew ] outliers: clean %+.4f ppm, with 200 ms outliers %+.4f ppm\n", ra.ppm, rb.ppm);
+	printf("[ skew ] outliers: clean %+.4f ppm, with 200 ms outliers %+.4f ppm\n", ra.ppm,
+	       rb.ppm);
 	assert_true(ra.valid && rb.valid);
 	assert_true(fabs(rb.ppm - 100.0) <= 5.0);
 	/* Upward points never touch the lower hull: identical fit. */
@@ -141,7 +154,8 @@ static void test_ring_and_order(void **state)
 		nw_skew_add(&s, NAN, 0);
 	}
 	nw_skew_eval(&s, 180.0, &r);
-	printf("[ skew ] after wrap + reorder: %+.4f ppm (true +50), rejected %lu\n", r.ppm, s.rejected);
+	printf("[ skew ] after wrap + reorder: %+.4f ppm (true +50), rejected %lu\n", r.ppm,
+	       s.rejected);
 	assert_true(r.valid);
 	assert_int_equal(r.n, NPTS);
 	assert_true(fabs(r.ppm - 50.0) <= 5.0);

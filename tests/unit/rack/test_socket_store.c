@@ -112,7 +112,10 @@ static void assert_fresh_after(struct fixture *f, void (*damage)(const char *pat
 	assert_int_equal(stat(f->bad, &sb), 0); /* kept aside for a post-mortem */
 }
 
-static void bad_magic(const char *path) { rewrite(path, 0, "XXXXXXX", 8); }
+static void bad_magic(const char *path)
+{
+	rewrite(path, 0, "XXXXXXX", 8);
+}
 static void other_rack(const char *path)
 {
 	uint32_t rack = 4;
@@ -131,15 +134,39 @@ static void huge_max(const char *path)
 
 	rewrite(path, offsetof(struct nw_socket_store, max_slots), &max, sizeof(max));
 }
-static void cut_short(const char *path) { assert_int_equal(truncate(path, 100), 0); }
-static void cut_to_nothing(const char *path) { assert_int_equal(truncate(path, 0), 0); }
+static void cut_short(const char *path)
+{
+	assert_int_equal(truncate(path, 100), 0);
+}
+static void cut_to_nothing(const char *path)
+{
+	assert_int_equal(truncate(path, 0), 0);
+}
 
-static void test_bad_magic(void **state) { assert_fresh_after(*state, bad_magic); }
-static void test_other_rack(void **state) { assert_fresh_after(*state, other_rack); }
-static void test_count_over_max(void **state) { assert_fresh_after(*state, count_over_max); }
-static void test_huge_max(void **state) { assert_fresh_after(*state, huge_max); }
-static void test_cut_short(void **state) { assert_fresh_after(*state, cut_short); }
-static void test_cut_to_nothing(void **state) { assert_fresh_after(*state, cut_to_nothing); }
+static void test_bad_magic(void **state)
+{
+	assert_fresh_after(*state, bad_magic);
+}
+static void test_other_rack(void **state)
+{
+	assert_fresh_after(*state, other_rack);
+}
+static void test_count_over_max(void **state)
+{
+	assert_fresh_after(*state, count_over_max);
+}
+static void test_huge_max(void **state)
+{
+	assert_fresh_after(*state, huge_max);
+}
+static void test_cut_short(void **state)
+{
+	assert_fresh_after(*state, cut_short);
+}
+static void test_cut_to_nothing(void **state)
+{
+	assert_fresh_after(*state, cut_to_nothing);
+}
 
 static void test_symlink_refused(void **state)
 {

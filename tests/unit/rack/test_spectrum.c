@@ -95,8 +95,8 @@ static void run_windows(struct nw_spec_ctx *ctx, const struct gen_cfg *c, double
 
 static void report(const char *what, double tone, const struct run *r)
 {
-	print_message("  %-28s tone %.2f Hz: error mean %.4f min %.4f max %.4f (%d windows)\n", what,
-		      tone, r->mean, r->min, r->max, r->windows);
+	print_message("  %-28s tone %.2f Hz: error mean %.4f min %.4f max %.4f (%d windows)\n",
+		      what, tone, r->mean, r->min, r->max, r->windows);
 }
 
 /* ---------------------------------------------------------------- none */
@@ -111,8 +111,8 @@ static void none_at(struct nw_spec_ctx *ctx, double tone)
 	for (int w = 0; w < r.windows; w++) {
 		const struct nw_spec_result *x = &r.res[w];
 
-		print_message("    snr %.1f dB peak %.4f Hz (offset %+.5f) fill %.3f coll %u\n", x->snr_db,
-			      x->peak_hz, x->tone_offset_hz, x->fill, x->collisions);
+		print_message("    snr %.1f dB peak %.4f Hz (offset %+.5f) fill %.3f coll %u\n",
+			      x->snr_db, x->peak_hz, x->tone_offset_hz, x->fill, x->collisions);
 		assert_true(x->spectral_error < 0.02);
 		assert_true(x->snr_db > 30.0);
 		assert_true(fabs(x->tone_offset_hz) < 0.01);
@@ -144,7 +144,9 @@ static void test_random_loss(void **state)
 
 	for (size_t t = 0; t < 2; t++)
 		for (size_t i = 0; i < 3; i++) {
-			struct gen_cfg c = { .tone_hz = tones[t], .delay_ms = 1.0, .loss = ps[i],
+			struct gen_cfg c = { .tone_hz = tones[t],
+					     .delay_ms = 1.0,
+					     .loss = ps[i],
 					     .seed = 100 + 10 * t + i };
 			struct run r;
 			char what[32];
@@ -308,8 +310,11 @@ static void test_periodic_outage(void **state)
 {
 	for (int t = 0; t < 2; t++) {
 		double tone = t ? HIGH : LOW;
-		struct gen_cfg c = { .tone_hz = tone, .delay_ms = 1.0, .outage_every_s = 5.0,
-				     .outage_len_s = 0.5, .seed = 9 };
+		struct gen_cfg c = { .tone_hz = tone,
+				     .delay_ms = 1.0,
+				     .outage_every_s = 5.0,
+				     .outage_len_s = 0.5,
+				     .seed = 9 };
 		struct run r;
 		double fill = 0;
 
@@ -343,16 +348,18 @@ static void test_tone_mismatch(void **state)
 /* The peak lands within 0.01 Hz at on-bin, half-bin and arbitrary tones. */
 static void test_peak_interpolation(void **state)
 {
-	static const double tones[] = { 1.0, 0.9765625, 1.015625, 2.34375, 4.3359375, 4.35, 7.77, 9.1 };
+	static const double tones[] = { 1.0,       0.9765625, 1.015625, 2.34375,
+					4.3359375, 4.35,      7.77,     9.1 };
 
 	for (size_t i = 0; i < sizeof(tones) / sizeof(tones[0]); i++) {
 		struct gen_cfg c = { .tone_hz = tones[i], .delay_ms = 1.0, .seed = 17 };
 		struct run r;
 
 		run_windows(*state, &c, tones[i], 1, &r);
-		print_message("  tone %.7f Hz (bin %.2f): peak %.7f (offset %+.7f) error %.5f snr %.1f dB\n",
-			      tones[i], tones[i] * N / GEN_RATE, r.res[0].peak_hz, r.res[0].tone_offset_hz,
-			      r.res[0].spectral_error, r.res[0].snr_db);
+		print_message(
+			"  tone %.7f Hz (bin %.2f): peak %.7f (offset %+.7f) error %.5f snr %.1f dB\n",
+			tones[i], tones[i] * N / GEN_RATE, r.res[0].peak_hz,
+			r.res[0].tone_offset_hz, r.res[0].spectral_error, r.res[0].snr_db);
 		assert_true(fabs(r.res[0].tone_offset_hz) < 0.01);
 		assert_true(r.res[0].spectral_error < 0.02);
 		assert_true(r.res[0].snr_db > 30.0); /* 30.5 dB floor at half-bin tones */
@@ -376,8 +383,10 @@ static void test_shared_scratch(void **state)
 	assert_non_null(sigs);
 	assert_non_null(recs);
 	for (int s = 0; s < SERVERS; s++) {
-		struct gen_cfg c = { .tone_hz = 1.0 + 0.05 * (s % 20), .delay_ms = 1.0,
-				     .loss = 0.01 * (s % 10), .seed = 1000 + s };
+		struct gen_cfg c = { .tone_hz = 1.0 + 0.05 * (s % 20),
+				     .delay_ms = 1.0,
+				     .loss = 0.01 * (s % 10),
+				     .seed = 1000 + s };
 		size_t n = gen_stream(&c, 0, N, GEN_T0_NS, NW_REC_STREAM_START, recs);
 
 		assert_int_equal(nw_signal_init(&sigs[s], N, GEN_RATE, c.tone_hz), 0);
@@ -392,7 +401,8 @@ static void test_shared_scratch(void **state)
 
 			assert_int_equal(nw_spec_analyze(ctx, &sigs[s], now, &r), 0);
 			assert_true(r.spectral_error >= 0 && r.spectral_error <= 1);
-			assert_true(r.spectral_error < 0.3); /* loss <= 0.09 plus one window's scatter */
+			assert_true(r.spectral_error <
+				    0.3); /* loss <= 0.09 plus one window's scatter */
 		}
 	assert_ptr_equal(ctx->in, in);
 	assert_ptr_equal(ctx->keep, keep);

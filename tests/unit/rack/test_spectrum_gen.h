@@ -18,12 +18,12 @@
 #define GEN_T0_NS 1700000000000000000ULL /* an arbitrary TAI instant */
 
 struct gen_cfg {
-	double tone_hz;       /* what the sender sends */
-	double delay_ms;      /* constant one-way delay */
-	double jitter_ms;     /* Gaussian sigma added to the delay */
-	double loss;          /* Bernoulli drop probability */
+	double tone_hz;        /* what the sender sends */
+	double delay_ms;       /* constant one-way delay */
+	double jitter_ms;      /* Gaussian sigma added to the delay */
+	double loss;           /* Bernoulli drop probability */
 	double outage_every_s; /* periodic outage: period ... */
-	double outage_len_s;  /* ... and length (0: none) */
+	double outage_len_s;   /* ... and length (0: none) */
 	uint64_t seed;
 };
 
@@ -70,8 +70,8 @@ static inline int gen_cmp_rx(const void *a, const void *b)
 /* Samples k0 .. k0+count-1 of one stream, sent at t0 + k*T; dropped ones are
  * left out; sorted by rx. The first arrival carries `first_flags`, as the
  * collector flags it. Returns the number written to out. */
-static inline size_t gen_stream(const struct gen_cfg *c, uint64_t k0, uint64_t count, uint64_t t0_ns,
-			 uint16_t first_flags, struct nw_record *out)
+static inline size_t gen_stream(const struct gen_cfg *c, uint64_t k0, uint64_t count,
+				uint64_t t0_ns, uint16_t first_flags, struct nw_record *out)
 {
 	uint64_t s = c->seed;
 	size_t n = 0;

@@ -66,7 +66,8 @@ double nw_analysis_expected_tone(uint32_t rack_id, uint32_t server_id, double an
 				 double rate_hz)
 {
 	double plan = (NW_PLAN_BASE_UHZ + NW_PLAN_RACK_UHZ * rack_id +
-		       NW_PLAN_STEP_UHZ * server_id) / 1e6;
+		       NW_PLAN_STEP_UHZ * server_id) /
+		      1e6;
 
 	if (server_id < NW_PLAN_SERVERS && plan < rate_hz / 2)
 		return plan;
@@ -198,13 +199,15 @@ static void refresh_periods(struct nw_analysis *a, uint64_t now_ns)
 		nw_periodicity_eval_with(&s->per, &a->per_scratch, &s->delay_period,
 					 &s->hole_period);
 		t_now = (double)(int64_t)(s->sig.last_rx_ns - s->t0_ns) / 1e9;
-		nw_skew_eval_series(&(struct nw_skew_series){
-					    .t = s->per.delay.t, .d = s->per.delay.y,
-					    .n = s->per.delay.count, .t0 = 0.0,
-					    .d_ref = s->per.delay.y_ref,
-					    .min_points = NW_SKEW_DEFAULT_MIN_POINTS,
-					    .min_span_s = NW_SKEW_DEFAULT_MIN_SPAN_S },
-				    &a->skew_scratch, t_now, &s->skew_result);
+		nw_skew_eval_series(
+			&(struct nw_skew_series){ .t = s->per.delay.t,
+						  .d = s->per.delay.y,
+						  .n = s->per.delay.count,
+						  .t0 = 0.0,
+						  .d_ref = s->per.delay.y_ref,
+						  .min_points = NW_SKEW_DEFAULT_MIN_POINTS,
+						  .min_span_s = NW_SKEW_DEFAULT_MIN_SPAN_S },
+			&a->skew_scratch, t_now, &s->skew_result);
 		s->next_period_ns = now_ns + every;
 	}
 }
@@ -269,7 +272,8 @@ void nw_analysis_refresh(struct nw_analysis *a, struct nw_rack_view *v, uint64_t
 			continue;
 		/* Liveness is the view's (nw_rack_view_set_server): a server that
 		 * is down or left reports error 1.0, whatever its last spectrum. */
-		if (sv->up && now_ns < s->warm_from_ns + (uint64_t)(a->cfg.window * s->sig.slot_ns)) {
+		if (sv->up &&
+		    now_ns < s->warm_from_ns + (uint64_t)(a->cfg.window * s->sig.slot_ns)) {
 			sv->analysed = 0; /* warming up: no figure rather than a false alarm */
 			continue;
 		}

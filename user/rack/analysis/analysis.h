@@ -24,15 +24,15 @@
 #include "skew.h"
 #include "spectrum.h"
 
-#define NW_ANALYSIS_WINDOW_DEFAULT 256U   /* 12.8 s at 20 Hz: docs/analysis.md */
-#define NW_ANALYSIS_HORIZON_DEFAULT 60.0  /* s of history for periods and skew */
-#define NW_ANALYSIS_PERIOD_EVERY 5.0      /* s between a server's period/skew evaluations */
-#define NW_ANALYSIS_PERIOD_BUDGET 0.02    /* s of period/skew work per interval, at most */
+#define NW_ANALYSIS_WINDOW_DEFAULT 256U  /* 12.8 s at 20 Hz: docs/analysis.md */
+#define NW_ANALYSIS_HORIZON_DEFAULT 60.0 /* s of history for periods and skew */
+#define NW_ANALYSIS_PERIOD_EVERY 5.0     /* s between a server's period/skew evaluations */
+#define NW_ANALYSIS_PERIOD_BUDGET 0.02   /* s of period/skew work per interval, at most */
 
 struct nw_analysis_cfg {
-	uint32_t window;       /* slots, power of two */
-	double interval_s;     /* analysis interval */
-	double horizon_s;      /* periodicity and skew history */
+	uint32_t window;   /* slots, power of two */
+	double interval_s; /* analysis interval */
+	double horizon_s;  /* periodicity and skew history */
 	double period_every_s;
 	double period_budget_s;
 	uint32_t rack_id;
@@ -42,10 +42,10 @@ struct nw_analysis_cfg {
  * thousands of servers it is fewer cache lines to fetch; the periodicity and
  * skew state, touched per record and every few seconds, follows. */
 struct nw_server_analysis {
-	bool ready;             /* signal and periodicity allocated */
+	bool ready; /* signal and periodicity allocated */
 	uint32_t server_id;
 	double rate_hz, tone_hz;
-	uint64_t warm_from_ns;  /* rx that began the current presence (first, after down or left) */
+	uint64_t warm_from_ns; /* rx that began the current presence (first, after down or left) */
 	uint64_t live_window_ns; /* silence longer than this is down (health.h, at its rate) */
 	struct nw_signal sig;
 	struct nw_period_result delay_period, hole_period;
@@ -54,9 +54,9 @@ struct nw_server_analysis {
 	 * nw_skew_eval_series), so there is no second copy. */
 	struct nw_periodicity per;
 	bool have_t0, have_seq;
-	uint64_t t0_ns;         /* time origin of the period/skew series (sender clock) */
+	uint64_t t0_ns; /* time origin of the period/skew series (sender clock) */
 	uint64_t last_seq;
-	double d_min_s;         /* slowly forgetting minimum of rx - tx: displacement reference */
+	double d_min_s; /* slowly forgetting minimum of rx - tx: displacement reference */
 	uint64_t next_period_ns;
 };
 
@@ -70,7 +70,7 @@ struct nw_analysis {
 	 * largest horizon seen), instead of ~100 KB more per server. */
 	struct nw_periodicity_scratch per_scratch;
 	struct nw_skew_scratch skew_scratch;
-	uint32_t period_cursor;         /* round robin for the period budget */
+	uint32_t period_cursor; /* round robin for the period budget */
 };
 
 void nw_analysis_default_cfg(struct nw_analysis_cfg *cfg, uint32_t rack_id);

@@ -25,8 +25,7 @@ bool nw_live_up(uint64_t last_rx_ns, uint64_t now_ns, uint64_t window_ns)
 	return last_rx_ns && (now_ns <= last_rx_ns || now_ns - last_rx_ns <= window_ns);
 }
 
-enum nw_health nw_health_state_of(bool left, bool up, bool analysed,
-				  enum nw_health analysis_class)
+enum nw_health nw_health_state_of(bool left, bool up, bool analysed, enum nw_health analysis_class)
 {
 	if (left)
 		return NW_HEALTH_LEFT;

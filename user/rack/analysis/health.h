@@ -43,8 +43,7 @@ bool nw_live_up(uint64_t last_rx_ns, uint64_t now_ns, uint64_t window_ns);
 
 /* The state a server is shown in: LEFT after a goodbye, DOWN when not up,
  * else the analysis class once analysed, HEALTHY until then. */
-enum nw_health nw_health_state_of(bool left, bool up, bool analysed,
-				  enum nw_health analysis_class);
+enum nw_health nw_health_state_of(bool left, bool up, bool analysed, enum nw_health analysis_class);
 
 /* The rack score: the mean, over the servers that have not left, of 0 for a
  * down server, 1 - spectral_error (clamped to 0..1) for an analysed one and

@@ -111,7 +111,7 @@ static bool window_sorted(const struct nw_signal *sig, double now_u, double olde
 			  const double *weight, double *out, struct nw_window_stats *st)
 {
 	const uint32_t n = sig->n;
-	const uint64_t end = sig->samples; /* one past the newest sample index */
+	const uint64_t end = sig->samples;       /* one past the newest sample index */
 	uint64_t lo = sig->samples - sig->count; /* oldest index held */
 	uint64_t first = sig->epoch_first[sig->epoch % NW_SIGNAL_EPOCHS];
 	uint64_t hi, i;
@@ -181,7 +181,8 @@ static bool window_sorted(const struct nw_signal *sig, double now_u, double olde
 
 		out[slot] = weight ? (double)r->value * weight[slot] : (double)r->value;
 	}
-	*st = (struct nw_window_stats){ .filled = filled, .collisions = collisions,
+	*st = (struct nw_window_stats){ .filled = filled,
+					.collisions = collisions,
 					.newest_slot = newest };
 	return true;
 }

@@ -37,12 +37,12 @@ struct nw_sig_rec {
 
 struct nw_signal {
 	/* configuration, fixed at init */
-	uint32_t n;          /* window, slots (power of two) */
-	uint32_t cap;        /* stored records: 2n, room for colliding arrivals */
+	uint32_t n;   /* window, slots (power of two) */
+	uint32_t cap; /* stored records: 2n, room for colliding arrivals */
 	double rate_hz;
-	double tone_hz;      /* the tone this server is expected to send */
-	double slot_ns;      /* T */
-	double inv_slot_ns;  /* 1/T */
+	double tone_hz;     /* the tone this server is expected to send */
+	double slot_ns;     /* T */
+	double inv_slot_ns; /* 1/T */
 
 	/* newest `count` records, oldest at (head - count) mod cap */
 	struct nw_sig_rec *ring;

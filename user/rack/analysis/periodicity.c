@@ -57,7 +57,8 @@ static size_t nfreq_cap_of(const struct nw_periodicity_cfg *cfg)
 	return (size_t)ceil(cfg->f_max_hz * ((double)cfg->capacity / cfg->rate_hz) * cfg->ofac) + 2;
 }
 
-int nw_periodicity_scratch_fit(struct nw_periodicity_scratch *sc, const struct nw_periodicity_cfg *cfg)
+int nw_periodicity_scratch_fit(struct nw_periodicity_scratch *sc,
+			       const struct nw_periodicity_cfg *cfg)
 {
 	size_t cap = cfg->capacity, nf = nfreq_cap_of(cfg);
 
@@ -181,8 +182,8 @@ static double fap_of(double z, double m)
  * atan/sin/cos. cos/sin(w_j t_i) advance by rotation (Press et al., NR 13.8):
  * per point one sin/cos pair for the start and one for the step, then only
  * multiply-adds. Rotation error grows ~ j * 1e-16: negligible at j < 10^4. */
-static void ls_power(double *w, size_t cap, size_t n, double f_lo, double df, size_t nf,
-		     double var, double *power)
+static void ls_power(double *w, size_t cap, size_t n, double f_lo, double df, size_t nf, double var,
+		     double *power)
 {
 	double *t = w + W_T * cap, *y = w + W_Y * cap;
 	double *c = w + W_C * cap, *s = w + W_S * cap;

@@ -53,13 +53,14 @@ struct nw_pring {
 /* Evaluation scratch, used only inside one nw_periodicity_eval: many states
  * (one per server) evaluated one at a time may share one. */
 struct nw_periodicity_scratch {
-	double *w;        /* 6 arrays of `capacity` */
-	double *power;    /* nfreq_cap */
+	double *w;     /* 6 arrays of `capacity` */
+	double *power; /* nfreq_cap */
 	size_t capacity, nfreq_cap;
 };
 
 /* Grows sc (never shrinks) so it serves p. 0, or -1 out of memory (sc kept). */
-int nw_periodicity_scratch_fit(struct nw_periodicity_scratch *sc, const struct nw_periodicity_cfg *cfg);
+int nw_periodicity_scratch_fit(struct nw_periodicity_scratch *sc,
+			       const struct nw_periodicity_cfg *cfg);
 void nw_periodicity_scratch_free(struct nw_periodicity_scratch *sc);
 
 struct nw_periodicity {
@@ -67,7 +68,7 @@ struct nw_periodicity {
 	double horizon_s;
 	struct nw_pring delay, hole;
 	struct nw_periodicity_scratch own; /* empty with nw_periodicity_init_shared */
-	unsigned long rejected; /* non-finite inputs ignored */
+	unsigned long rejected;            /* non-finite inputs ignored */
 };
 
 struct nw_period_result {

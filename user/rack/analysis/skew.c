@@ -145,8 +145,7 @@ static bool close_slopes(double x, double y)
 	return fabs(x - y) <= tol;
 }
 
-static bool consistent_halves(const struct nw_skew_pt *p, size_t n, struct nw_skew_pt *h,
-			      double b)
+static bool consistent_halves(const struct nw_skew_pt *p, size_t n, struct nw_skew_pt *h, double b)
 {
 	double mid = p[n - 1].t / 2, a1, b1, a2, b2;
 	size_t split = 0;
@@ -169,8 +168,12 @@ void nw_skew_eval(struct nw_skew *s, double t_now_s, struct nw_skew_result *out)
 void nw_skew_eval_with(struct nw_skew *s, struct nw_skew_scratch *sc, double t_now_s,
 		       struct nw_skew_result *out)
 {
-	struct nw_skew_series ser = { .t = s->t, .d = s->d, .n = s->count, .t0 = s->t0,
-				      .d_ref = s->d_ref, .min_points = s->min_points,
+	struct nw_skew_series ser = { .t = s->t,
+				      .d = s->d,
+				      .n = s->count,
+				      .t0 = s->t0,
+				      .d_ref = s->d_ref,
+				      .min_points = s->min_points,
 				      .min_span_s = s->min_span_s };
 
 	nw_skew_eval_series(&ser, sc, t_now_s, out);

@@ -52,25 +52,25 @@ struct nw_skew {
 	double d_ref;
 	struct nw_skew_scratch own; /* empty with nw_skew_init_shared */
 	size_t capacity, head, count;
-	double t0;          /* reference time, so doubles keep sub-us resolution */
+	double t0; /* reference time, so doubles keep sub-us resolution */
 	bool have_t0;
 	/* Tunables, set to defaults by nw_skew_init; may be changed after it. */
-	size_t min_points;  /* fewer points: result invalid (default 32) */
-	double min_span_s;  /* shorter time span: result invalid (default 10 s) */
+	size_t min_points;      /* fewer points: result invalid (default 32) */
+	double min_span_s;      /* shorter time span: result invalid (default 10 s) */
 	unsigned long rejected; /* non-finite inputs ignored */
 };
 
 struct nw_skew_result {
-	bool valid;       /* false: "unknown" (too few points, too short a span, or
+	bool valid;      /* false: "unknown" (too few points, too short a span, or
 			   * nonlinear) */
-	bool nonlinear;   /* the halves' envelopes disagree: a step or a bend in
+	bool nonlinear;  /* the halves' envelopes disagree: a step or a bend in
 			   * the delay (route change, queue), not a clock skew */
-	double ppm;       /* slope of the envelope * 1e6; sign as above */
-	double delay_s;   /* envelope at t_now: the minimum rx - tx with skew removed
+	double ppm;      /* slope of the envelope * 1e6; sign as above */
+	double delay_s;  /* envelope at t_now: the minimum rx - tx with skew removed
 			   * (base one-way delay + constant clock offset) */
-	double excess_s;  /* mean height of the points above the envelope (queueing) */
-	size_t n;         /* points used */
-	double span_s;    /* time covered by them */
+	double excess_s; /* mean height of the points above the envelope (queueing) */
+	size_t n;        /* points used */
+	double span_s;   /* time covered by them */
 };
 
 /* 0, or -1 on capacity < 2 or out of memory (then nothing to free). */

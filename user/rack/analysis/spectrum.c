@@ -154,7 +154,8 @@ void nw_spec_measure(struct nw_spec_ctx *ctx, double rate_hz, double tone_hz,
 
 		spur_p = m_a >= m_b ? m_a : m_b;
 		if (spur_p >= 0.0)
-			spur = m_a >= m_b ? first_eq(p, 0, lo, spur_p) : first_eq(p, hi + 1, half + 1, spur_p);
+			spur = m_a >= m_b ? first_eq(p, 0, lo, spur_p)
+					  : first_eq(p, hi + 1, half + 1, spur_p);
 		peak_p = max_in(p, 1, half);
 		if (peak_p >= 0.0)
 			peak = first_eq(p, 1, half, peak_p);
@@ -176,7 +177,8 @@ void nw_spec_measure(struct nw_spec_ctx *ctx, double rate_hz, double tone_hz,
 
 	/* Hann three-bin interpolation on magnitudes: exact for a lone tone,
 	 * delta = 2(|X+| - |X-|) / (|X-| + 2|X0| + |X+|). */
-	double m_lo = mag(ctx->out[peak - 1]), m0 = mag(ctx->out[peak]), m_hi = mag(ctx->out[peak + 1]);
+	double m_lo = mag(ctx->out[peak - 1]), m0 = mag(ctx->out[peak]),
+	       m_hi = mag(ctx->out[peak + 1]);
 	double den = m_lo + 2.0 * m0 + m_hi, delta = 0.0;
 
 	if (den > 0.0)

@@ -28,12 +28,12 @@
 /* Plan, Hann coefficients and scratch for one window size. */
 struct nw_spec_ctx {
 	uint32_t n;
-	fftw_plan plan;     /* r2c, n points, made once, executed on in/out */
-	double *hann;       /* periodic Hann, n coefficients */
-	double *in;         /* n: the windowed slots (fftw_malloc, aligned) */
-	fftw_complex *out;  /* n/2+1 bins */
-	double *keep;       /* n: reconstruction scratch */
-	double *power;      /* n/2+1: one-sided power per bin of the last analysed
+	fftw_plan plan;    /* r2c, n points, made once, executed on in/out */
+	double *hann;      /* periodic Hann, n coefficients */
+	double *in;        /* n: the windowed slots (fftw_malloc, aligned) */
+	fftw_complex *out; /* n/2+1 bins */
+	double *keep;      /* n: reconstruction scratch */
+	double *power;     /* n/2+1: one-sided power per bin of the last analysed
 	                     * window (bin b is b*rate/n Hz; all 0 for an empty
 	                     * window), valid until the next analysis: copy it
 	                     * out to publish a server's spectrum */

@@ -47,8 +47,7 @@ static uint64_t now_ns(void)
 
 /* ------------------------------------------------------------ address */
 
-int nw_report_dc_parse(const char *dc, char host[NW_DC_HOST_MAX], uint16_t *port,
-		       const char **why)
+int nw_report_dc_parse(const char *dc, char host[NW_DC_HOST_MAX], uint16_t *port, const char **why)
 {
 	struct nw_hostport_parts p;
 	enum nw_hostport_split_result cut;
@@ -301,7 +300,8 @@ static void try_connect(struct nw_report_client *c)
 		set_opt(fd, IPPROTO_TCP, TCP_KEEPINTVL, c->cfg.keepalive_intvl_s);
 		set_opt(fd, IPPROTO_TCP, TCP_KEEPCNT, c->cfg.keepalive_cnt);
 		set_opt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, (int)c->cfg.user_timeout_ms);
-		set_opt(fd, IPPROTO_TCP, TCP_NODELAY, 1); /* one frame per interval: no need to wait */
+		set_opt(fd, IPPROTO_TCP, TCP_NODELAY,
+			1); /* one frame per interval: no need to wait */
 		c->fd = fd;
 		c->fd_events = 0;
 		if (connect(fd, a->ai_addr, a->ai_addrlen) == 0) {
@@ -681,7 +681,8 @@ int nw_report_client_init(struct nw_report_client *c, const struct nw_log *log,
 		return -EINVAL;
 	}
 	snprintf(c->port, sizeof(c->port), "%u", port);
-	c->numeric = inet_pton(AF_INET, c->host, &a6) == 1 || inet_pton(AF_INET6, c->host, &a6) == 1;
+	c->numeric = inet_pton(AF_INET, c->host, &a6) == 1 ||
+		     inet_pton(AF_INET6, c->host, &a6) == 1;
 	c->rng = c->cfg.seed;
 	if (!c->rng && getrandom(&c->rng, sizeof(c->rng), GRND_NONBLOCK) != sizeof(c->rng))
 		c->rng = now_ns() ^ (uint64_t)getpid() << 32;

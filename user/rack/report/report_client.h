@@ -42,18 +42,17 @@
  * or a bare IPv6 literal (more than one colon, no port), the syntax of
  * nw_hostport_split; colons and brackets only for an IPv6 literal. 0, or -1
  * with a static reason in *why. */
-int nw_report_dc_parse(const char *dc, char host[NW_DC_HOST_MAX], uint16_t *port,
-		       const char **why);
+int nw_report_dc_parse(const char *dc, char host[NW_DC_HOST_MAX], uint16_t *port, const char **why);
 
 struct nw_report_client_cfg {
-	double backoff_base_s;     /* first retry within this (default 0.5) */
-	double backoff_cap_s;      /* never longer than this (default 30) */
-	double connect_timeout_s;  /* a connect still pending after this fails (default 5) */
-	int keepalive_idle_s;      /* default 10 */
-	int keepalive_intvl_s;     /* default 5 */
-	int keepalive_cnt;         /* default 3 */
-	unsigned user_timeout_ms;  /* unacknowledged data (default 25000) */
-	uint64_t seed;             /* jitter; 0: from getrandom */
+	double backoff_base_s;    /* first retry within this (default 0.5) */
+	double backoff_cap_s;     /* never longer than this (default 30) */
+	double connect_timeout_s; /* a connect still pending after this fails (default 5) */
+	int keepalive_idle_s;     /* default 10 */
+	int keepalive_intvl_s;    /* default 5 */
+	int keepalive_cnt;        /* default 3 */
+	unsigned user_timeout_ms; /* unacknowledged data (default 25000) */
+	uint64_t seed;            /* jitter; 0: from getrandom */
 };
 void nw_report_client_default_cfg(struct nw_report_client_cfg *cfg);
 
@@ -65,24 +64,24 @@ struct nw_report_client {
 	const struct nw_keys *keys; /* not owned; may be NULL */
 	char host[NW_DC_HOST_MAX];
 	char port[8];
-	int numeric;              /* host is an IP literal */
+	int numeric; /* host is an IP literal */
 
-	int epfd;                 /* the loop watches this one fd */
-	int fd;                   /* TCP socket, -1 */
-	uint32_t fd_events;       /* what fd is registered for (0: not registered) */
+	int epfd;           /* the loop watches this one fd */
+	int fd;             /* TCP socket, -1 */
+	uint32_t fd_events; /* what fd is registered for (0: not registered) */
 	enum nw_dc_state state;
 	struct nw_report_resolve *resolve;
 	struct addrinfo *addrs, *next_addr; /* being tried, in order */
-	uint64_t retry_at_ns;     /* CLOCK_MONOTONIC; while DISCONNECTED */
+	uint64_t retry_at_ns;               /* CLOCK_MONOTONIC; while DISCONNECTED */
 	uint64_t connect_deadline_ns;
-	unsigned attempt;         /* failures since a report was last delivered */
+	unsigned attempt; /* failures since a report was last delivered */
 	uint64_t rng;
-	int warned;               /* a failure has been logged since the last delivery */
+	int warned; /* a failure has been logged since the last delivery */
 	uint64_t last_warn_ns;
 
-	struct nw_buf cur;        /* being written (or waiting, when cur_off is 0) */
+	struct nw_buf cur; /* being written (or waiting, when cur_off is 0) */
 	size_t cur_off;
-	struct nw_buf next;       /* the newest frame, behind a partly written cur */
+	struct nw_buf next; /* the newest frame, behind a partly written cur */
 
 	struct nw_dc_status st;
 };

@@ -52,8 +52,8 @@ static int xdp_attach(const struct nw_log *log, struct nw_attach *a, uint32_t ho
 			a->hook = hook;
 			char q[64];
 
-			nw_info(log, "reused pinned XDP link", "hook=%s iface=%s", nw_hook_name(hook),
-				nw_log_quote(q, sizeof(q), a->ifname));
+			nw_info(log, "reused pinned XDP link", "hook=%s iface=%s",
+				nw_hook_name(hook), nw_log_quote(q, sizeof(q), a->ifname));
 			return 0;
 		}
 		nw_warn(log, "cannot update pinned XDP link: attaching anew", "err=%s",
@@ -96,7 +96,8 @@ static void tc_remove(const struct nw_log *log, int ifindex, uint32_t handle, ui
 	if (err == 0)
 		nw_debug(log, "tc filter already gone", "ifindex=%d", ifindex);
 	else if (err < 0)
-		nw_warn(log, "cannot detach tc filter", "ifindex=%d err=%s", ifindex, strerror(-err));
+		nw_warn(log, "cannot detach tc filter", "ifindex=%d err=%s", ifindex,
+			strerror(-err));
 	err = nw_tc_clsact_release(ifindex, owned);
 	if (err < 0)
 		nw_warn(log, "cannot remove clsact qdisc", "ifindex=%d err=%s", ifindex,
@@ -106,7 +107,8 @@ static void tc_remove(const struct nw_log *log, int ifindex, uint32_t handle, ui
 static int tc_attach(const struct nw_log *log, struct nw_attach *a, int prog_fd,
 		     const struct nw_meta *prev)
 {
-	struct nw_tc_filter f = { .ifindex = a->ifindex, .handle = NW_TC_HANDLE,
+	struct nw_tc_filter f = { .ifindex = a->ifindex,
+				  .handle = NW_TC_HANDLE,
 				  .priority = NW_TC_PRIORITY };
 	int ours_before = prev->hook == NW_HOOK_TC && (int)prev->ifindex == a->ifindex;
 	int ensured, err;
@@ -158,7 +160,7 @@ int nw_attach_start(const struct nw_log *log, struct nw_attach *a, uint32_t want
 		    const char *ifname, const char *rack_dir, int xdp_prog_fd, int tc_prog_fd,
 		    const struct nw_meta *prev)
 {
-	uint32_t order[4] = {0};
+	uint32_t order[4] = { 0 };
 	size_t n = 0;
 	int err = -EINVAL;
 	char name[IF_NAMESIZE + 16];
@@ -202,7 +204,8 @@ int nw_attach_start(const struct nw_log *log, struct nw_attach *a, uint32_t want
 	if (err)
 		return err;
 	drop_other_links(log, a, rack_dir);
-	if (prev->hook == NW_HOOK_TC && !(a->hook == NW_HOOK_TC && (int)prev->ifindex == a->ifindex))
+	if (prev->hook == NW_HOOK_TC &&
+	    !(a->hook == NW_HOOK_TC && (int)prev->ifindex == a->ifindex))
 		nw_attach_remove_recorded_tc(log, prev);
 	return 0;
 }

@@ -19,12 +19,12 @@
 #define NW_TC_PRIORITY 3U
 
 struct nw_attach {
-	uint32_t hook;         /* NW_HOOK_* actually attached */
+	uint32_t hook; /* NW_HOOK_* actually attached */
 	int ifindex;
 	char ifname[IF_NAMESIZE];
-	int link_fd;           /* XDP: the pinned link, -1 otherwise */
+	int link_fd; /* XDP: the pinned link, -1 otherwise */
 	char link_pin[NW_PATH_MAX];
-	int created_clsact;    /* tc: the qdisc is ours (now or from an earlier run) */
+	int created_clsact; /* tc: the qdisc is ours (now or from an earlier run) */
 	uint32_t tc_handle, tc_priority;
 };
 

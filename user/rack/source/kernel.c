@@ -104,19 +104,20 @@ static void handle_discoveries(struct rack_source *src)
 			err = nw_registry_add(&k->reg, ev[i].server_id, 1, &slot, &created);
 			if (err == -ENOSPC) {
 				if (k->discovery_rejected++ == 0)
-					nw_warn(src->log, "server table full: not registering new senders",
+					nw_warn(src->log,
+						"server table full: not registering new senders",
 						"server=%u max_servers=%u", ev[i].server_id,
 						k->reg.max_slots);
 				continue;
 			}
 			if (err) {
-				nw_warn(src->log, "cannot register discovered server", "server=%u err=%s",
-					ev[i].server_id, strerror(-err));
+				nw_warn(src->log, "cannot register discovered server",
+					"server=%u err=%s", ev[i].server_id, strerror(-err));
 				continue;
 			}
 			if (created) {
-				nw_info(src->log, "registered discovered server", "server=%u slot=%u",
-					ev[i].server_id, slot);
+				nw_info(src->log, "registered discovered server",
+					"server=%u slot=%u", ev[i].server_id, slot);
 				start_draining(src, slot);
 			}
 		}
@@ -146,7 +147,8 @@ static int write_key(struct rack_source *src)
 		return err;
 	}
 	if (src->o->keys.present)
-		nw_info(src->log, "sample authentication on: untagged or badly tagged samples are dropped",
+		nw_info(src->log,
+			"sample authentication on: untagged or badly tagged samples are dropped",
 			"reason=auth_failed");
 	else
 		nw_info(src->log, "sample authentication off: tags are not checked", "key_file=%s",
@@ -191,7 +193,9 @@ static void clear_meta_attachment(struct kernel_source *k)
 static int kernel_open(struct rack_source *src)
 {
 	struct nw_load_cfg cfg = {
-		.rack_id = src->o->rack, .port = src->o->port, .max_servers = src->o->max_servers,
+		.rack_id = src->o->rack,
+		.port = src->o->port,
+		.max_servers = src->o->max_servers,
 		/* With discovery off the kernel need not report anyone. */
 		.discovery_per_sec = src->o->discover ? NW_DISCOVERY_PER_SEC_DEFAULT : 0,
 	};
@@ -267,7 +271,8 @@ static int kernel_attach(struct rack_source *src)
 		k->att.ifindex, o->port, o->rack);
 	err = write_meta(src);
 	if (err)
-		nw_warn(src->log, "cannot record attach state in nw_meta", "err=%s", strerror(-err));
+		nw_warn(src->log, "cannot record attach state in nw_meta", "err=%s",
+			strerror(-err));
 	src->fd = nw_drain_epoll_fd(&src->drain);
 	src->hook = nw_hook_name(k->att.hook);
 	src->iface = k->att.ifname;

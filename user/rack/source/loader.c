@@ -40,12 +40,14 @@ static uint32_t size_map(const struct nw_log *log, const struct nw_load_cfg *cfg
 	uint32_t size = cfg->max_servers;
 
 	if (pinned > 0 && (uint32_t)pinned != cfg->max_servers) {
-		nw_warn(log, "pinned map has another size than --max-servers: keeping the pinned size",
+		nw_warn(log,
+			"pinned map has another size than --max-servers: keeping the pinned size",
 			"map=%s pinned=%ld wanted=%u", name, pinned, cfg->max_servers);
 		size = (uint32_t)pinned;
 	} else if (pinned < 0) {
 		/* libbpf will report the real problem when it tries to reuse it. */
-		nw_warn(log, "cannot inspect pinned map", "map=%s err=%s", name, strerror((int)-pinned));
+		nw_warn(log, "cannot inspect pinned map", "map=%s err=%s", name,
+			strerror((int)-pinned));
 	}
 	bpf_map__set_max_entries(map, size);
 	return size;
@@ -80,7 +82,8 @@ struct collector *nw_loader_load(const struct nw_log *log, const struct nw_load_
 
 	*err = collector__load(skel);
 	if (*err) {
-		nw_error(log, "cannot load BPF collector (pinned maps from another build? remove them with --unpin)",
+		nw_error(log,
+			 "cannot load BPF collector (pinned maps from another build? remove them with --unpin)",
 			 "err=%s", strerror(-*err));
 		collector__destroy(skel);
 		return NULL;

@@ -10,10 +10,10 @@
 struct collector;
 
 struct nw_load_cfg {
-	const char *rack_dir;       /* pin_root_path: maps are reused from here */
+	const char *rack_dir; /* pin_root_path: maps are reused from here */
 	uint32_t rack_id;
 	uint16_t port;
-	uint32_t max_servers;       /* wanted size of nw_state/nw_index/nw_rings */
+	uint32_t max_servers; /* wanted size of nw_state/nw_index/nw_rings */
 	uint32_t discovery_per_sec;
 };
 

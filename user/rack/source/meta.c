@@ -21,10 +21,15 @@ int nw_meta_write(int meta_fd, const struct nw_meta *m)
 const char *nw_hook_name(__u32 hook)
 {
 	switch (hook) {
-	case NW_HOOK_XDP: return "xdp";
-	case NW_HOOK_XDPGENERIC: return "xdpgeneric";
-	case NW_HOOK_TC: return "tc";
-	case NW_HOOK_SOCKET: return "socket";
-	default: return "none";
+	case NW_HOOK_XDP:
+		return "xdp";
+	case NW_HOOK_XDPGENERIC:
+		return "xdpgeneric";
+	case NW_HOOK_TC:
+		return "tc";
+	case NW_HOOK_SOCKET:
+		return "socket";
+	default:
+		return "none";
 	}
 }

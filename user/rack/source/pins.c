@@ -79,7 +79,8 @@ int nw_pins_prepare(const struct nw_log *log, const char *rack_dir)
 	if (strncmp(rack_dir, BPFFS_DEFAULT, blen) == 0 &&
 	    (rack_dir[blen] == '/' || rack_dir[blen] == '\0') && !is_bpffs(BPFFS_DEFAULT)) {
 		if (nw_mkdir_p(BPFFS_DEFAULT, 0755) ||
-		    mount("bpf", BPFFS_DEFAULT, "bpf", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0700")) {
+		    mount("bpf", BPFFS_DEFAULT, "bpf", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+			  "mode=0700")) {
 			err = -errno;
 			nw_error(log, "cannot mount bpffs", "path=%s err=%s", BPFFS_DEFAULT,
 				 strerror(errno));

@@ -10,9 +10,8 @@
 
 #include "collector.h"
 
-int nw_registry_init(struct nw_registry *r, const struct nw_log *log, int state_fd,
-		     int index_fd, int rings_fd, uint32_t rack_id, uint32_t max_slots,
-		     uint32_t ring_bytes)
+int nw_registry_init(struct nw_registry *r, const struct nw_log *log, int state_fd, int index_fd,
+		     int rings_fd, uint32_t rack_id, uint32_t max_slots, uint32_t ring_bytes)
 {
 	memset(r, 0, sizeof(*r));
 	r->log = log;
@@ -143,8 +142,9 @@ static int adopt_slot(struct nw_registry *r, uint32_t slot, uint32_t server_id)
 		/* The old ring may still hold records of the time we were down. */
 		r->stale_fd[slot] = fd;
 		if (fd >= 0)
-			nw_info(r->log, "replaced server ring of another size", "server=%u slot=%u old_bytes=%u ring_bytes=%u",
-				server_id, slot, size, r->ring_bytes);
+			nw_info(r->log, "replaced server ring of another size",
+				"server=%u slot=%u old_bytes=%u ring_bytes=%u", server_id, slot,
+				size, r->ring_bytes);
 		else
 			nw_warn(r->log, "server had no ring: created one", "server=%u slot=%u",
 				server_id, slot);
@@ -169,8 +169,8 @@ int nw_registry_adopt(struct nw_registry *r)
 		if (bpf_map_lookup_elem(r->index_fd, &key, &slot))
 			continue;
 		if (key.rack_id != r->rack_id || slot >= r->max_slots || r->used[slot]) {
-			nw_warn(r->log, "ignoring inconsistent index entry", "rack=%u server=%u slot=%u",
-				key.rack_id, key.server_id, slot);
+			nw_warn(r->log, "ignoring inconsistent index entry",
+				"rack=%u server=%u slot=%u", key.rack_id, key.server_id, slot);
 			continue;
 		}
 		err = adopt_slot(r, slot, key.server_id);

@@ -13,21 +13,20 @@
 struct nw_registry {
 	const struct nw_log *log;
 	int state_fd, index_fd, rings_fd;
-	int direct_fd;        /* nw_direct, -1 when not set */
-	uint32_t direct_max;  /* its max_entries */
+	int direct_fd;       /* nw_direct, -1 when not set */
+	uint32_t direct_max; /* its max_entries */
 	uint32_t rack_id;
 	uint32_t max_slots;
 	uint32_t ring_bytes;
-	uint32_t count;     /* registered slots */
+	uint32_t count;      /* registered slots */
 	uint32_t *server_of; /* per slot */
 	uint8_t *used;       /* per slot */
 	int *ring_fd;        /* per slot, -1 when none */
 	int *stale_fd;       /* per slot: a replaced ring still to drain, -1 when none */
 };
 
-int nw_registry_init(struct nw_registry *r, const struct nw_log *log, int state_fd,
-		     int index_fd, int rings_fd, uint32_t rack_id, uint32_t max_slots,
-		     uint32_t ring_bytes);
+int nw_registry_init(struct nw_registry *r, const struct nw_log *log, int state_fd, int index_fd,
+		     int rings_fd, uint32_t rack_id, uint32_t max_slots, uint32_t ring_bytes);
 void nw_registry_free(struct nw_registry *r);
 
 /* Also keeps nw_direct (server_id -> slot + 1, the collector's fast path)

@@ -11,7 +11,8 @@
 int nw_snapshot_stats(int stats_fd, struct nw_stats *sum)
 {
 	int ncpu = libbpf_num_possible_cpus();
-	size_t stride = (sizeof(struct nw_stats) + 7) & ~(size_t)7; /* kernel rounds per-CPU values to 8 */
+	size_t stride = (sizeof(struct nw_stats) + 7) &
+			~(size_t)7; /* kernel rounds per-CPU values to 8 */
 	__u32 zero = 0;
 	__u8 *vals;
 

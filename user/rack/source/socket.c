@@ -57,7 +57,8 @@ static int socket_attach(struct rack_source *src)
 	}
 	if (o->keys.present) {
 		nw_socket_rx_set_key(&p->rx, o->keys.sample);
-		nw_info(src->log, "sample authentication on: untagged or badly tagged samples are dropped",
+		nw_info(src->log,
+			"sample authentication on: untagged or badly tagged samples are dropped",
 			"reason=auth_failed");
 	} else {
 		nw_info(src->log, "sample authentication off: tags are not checked", "key_file=%s",

@@ -85,7 +85,8 @@ static int reindex(struct nw_socket_rx *s)
 		uint32_t id = s->p->state[i].server_id, other;
 
 		if (s->p->state[i].rack_id != s->rack_id || lookup(s, id, &other)) {
-			nw_error(s->log, "socket state file is inconsistent", "slot=%u server=%u", i, id);
+			nw_error(s->log, "socket state file is inconsistent", "slot=%u server=%u",
+				 i, id);
 			return -EBADMSG;
 		}
 		insert(s, id, i);
@@ -314,7 +315,8 @@ int nw_socket_rx_poll(struct nw_socket_rx *s)
 		for (int i = 0; i < n; i++) {
 			uint32_t len = msgs[i].msg_len > DGRAM_MAX ? DGRAM_MAX : msgs[i].msg_len;
 
-			handle(s, s->bufs + (size_t)i * DGRAM_MAX, len, !!(msgs[i].msg_hdr.msg_flags & MSG_TRUNC),
+			handle(s, s->bufs + (size_t)i * DGRAM_MAX, len,
+			       !!(msgs[i].msg_hdr.msg_flags & MSG_TRUNC),
 			       rx_time(&msgs[i].msg_hdr, tai_off));
 		}
 		total += n;

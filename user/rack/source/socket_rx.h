@@ -28,7 +28,7 @@ struct nw_socket_rx {
 	struct nw_socket_store *p; /* == map.store: counters, slots, state */
 	/* server id -> slot, open addressing; slot UINT32_MAX = empty */
 	uint32_t *hkey, *hslot, hmask;
-	char bound[80]; /* where we listen, for the log */
+	char bound[80];      /* where we listen, for the log */
 	uint8_t *bufs, *ctl; /* recvmmsg batch space, allocated once */
 	int keyed;           /* samples need a valid SipHash-2-4 tag (nw_siphash.h) */
 	uint64_t k0, k1;     /* the sample key as SipHash's two words */

@@ -19,10 +19,10 @@ struct nw_socket_store {
 	char magic[8];
 	uint32_t rack_id;
 	uint32_t max_slots;
-	uint32_t count;      /* slots in use, 0..count-1 */
+	uint32_t count; /* slots in use, 0..count-1 */
 	uint32_t reserved;
 	uint64_t discovery_rejected;
-	uint64_t restarts;   /* opens that reused the file */
+	uint64_t restarts; /* opens that reused the file */
 	struct nw_stats stats;
 	struct nw_server_state state[];
 };

@@ -29,7 +29,11 @@
 
 /* What woke the daemon's loop, as a bitmask; sources act on the first three. */
 enum rack_event {
-	RACK_EV_SOURCE = 1, RACK_EV_TICK = 2, RACK_EV_STOP = 4, RACK_EV_HTTP = 8, RACK_EV_DC = 16
+	RACK_EV_SOURCE = 1,
+	RACK_EV_TICK = 2,
+	RACK_EV_STOP = 4,
+	RACK_EV_HTTP = 8,
+	RACK_EV_DC = 16
 };
 
 struct rack_source;

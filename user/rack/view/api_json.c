@@ -88,12 +88,14 @@ char *nw_api_rack_json(const struct nw_rack_view *v)
 	for (uint32_t i = 0; i < v->count; i++)
 		json_array_append_new(list, server_json(v, &v->slots[v->order[i]]));
 	for (int h = 0; h < NW_HEALTH__COUNT; h++)
-		json_object_set_new(states, nw_health_name((enum nw_health)h), u64(v->state_count[h]));
+		json_object_set_new(states, nw_health_name((enum nw_health)h),
+				    u64(v->state_count[h]));
 	doc = json_pack("{s:I, s:s, s:s?, s:b, s:o, s:o, s:s, s:o, s:o, s:o}", "rack_id",
-			(json_int_t)v->rack_id, "hook", v->hook, "iface", v->iface[0] ? v->iface : NULL,
-			"attached", v->attached, "time_ns", u64(v->time_ns), "interval_s",
-			real(v->interval_s), "version", v->version, "health_score", real(v->rack_score),
-			"servers_by_state", states, "servers", list);
+			(json_int_t)v->rack_id, "hook", v->hook, "iface",
+			v->iface[0] ? v->iface : NULL, "attached", v->attached, "time_ns",
+			u64(v->time_ns), "interval_s", real(v->interval_s), "version", v->version,
+			"health_score", real(v->rack_score), "servers_by_state", states, "servers",
+			list);
 	return finish(doc);
 }
 

@@ -25,13 +25,13 @@ static json_t *stats_json(const struct nw_stats *s, uint64_t discovery_rejected)
 
 	for (int i = 0; i < NW_MAL__MAX; i++)
 		json_object_set_new(mal, malformed_names[i], u64(s->malformed[i]));
-	return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
-			 "packets", u64(s->packets), "samples", u64(s->samples), "malformed", mal,
+	return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "packets",
+			 u64(s->packets), "samples", u64(s->samples), "malformed", mal,
 			 "unknown_server", u64(s->unknown_server), "wrong_rack", u64(s->wrong_rack),
 			 "no_ring", u64(s->no_ring), "ring_full", u64(s->ring_full),
-			 "discovery_sent", u64(s->discovery_sent),
-			 "discovery_suppressed", u64(s->discovery_suppressed),
-			 "discovery_rejected", u64(discovery_rejected));
+			 "discovery_sent", u64(s->discovery_sent), "discovery_suppressed",
+			 u64(s->discovery_suppressed), "discovery_rejected",
+			 u64(discovery_rejected));
 }
 
 static json_t *server_json(const struct nw_dump_server *d)
@@ -44,15 +44,14 @@ static json_t *server_json(const struct nw_dump_server *d)
 	for (unsigned i = 0; i < NW_HIST_FINITE; i++)
 		json_array_append_new(bounds, u64(hist_bounds[i]));
 
-	o = json_pack("{s:I, s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:f, s:o, s:o}",
-		      "server", (json_int_t)st->server_id, "slot", (json_int_t)d->rx->slot,
-		      "received", u64(st->received), "lost", u64(st->lost),
-		      "duplicates", u64(st->duplicates), "reordered", u64(st->reordered),
-		      "late", u64(st->late), "restarts", u64(st->restarts),
-		      "goodbyes", u64(st->goodbyes), "ring_full", u64(st->ring_full),
-		      "jitter_ns", (double)st->jitter_x16_ns / 16.0,
-		      "latency_sum_ns", u64(st->latency_sum_ns),
-		      "latency_negative", u64(st->latency_negative));
+	o = json_pack("{s:I, s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:f, s:o, s:o}", "server",
+		      (json_int_t)st->server_id, "slot", (json_int_t)d->rx->slot, "received",
+		      u64(st->received), "lost", u64(st->lost), "duplicates", u64(st->duplicates),
+		      "reordered", u64(st->reordered), "late", u64(st->late), "restarts",
+		      u64(st->restarts), "goodbyes", u64(st->goodbyes), "ring_full",
+		      u64(st->ring_full), "jitter_ns", (double)st->jitter_x16_ns / 16.0,
+		      "latency_sum_ns", u64(st->latency_sum_ns), "latency_negative",
+		      u64(st->latency_negative));
 	if (!o)
 		return NULL;
 	json_object_set_new(o, "latency_hist", hist);
@@ -85,9 +84,10 @@ char *nw_dump_json(const struct nw_dump_info *info, const struct nw_stats *stats
 	for (size_t i = 0; i < n; i++)
 		json_array_append_new(list, server_json(&servers[i]));
 	doc = json_pack("{s:I, s:s, s:o, s:I, s:o, s:o, s:o}", "rack", (json_int_t)info->rack,
-			"hook", info->hook, "iface", info->iface ? json_string(info->iface) : json_null(),
-			"port", (json_int_t)info->port, "time_ns", u64(info->time_ns),
-			"stats", stats_json(stats, info->discovery_rejected), "servers", list);
+			"hook", info->hook, "iface",
+			info->iface ? json_string(info->iface) : json_null(), "port",
+			(json_int_t)info->port, "time_ns", u64(info->time_ns), "stats",
+			stats_json(stats, info->discovery_rejected), "servers", list);
 	if (!doc)
 		return NULL;
 	out = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER);

@@ -14,7 +14,7 @@ struct nw_dump_info {
 	const char *hook;  /* "xdp", "xdpgeneric", "tc", "socket" */
 	const char *iface; /* NULL in socket mode */
 	uint16_t port;
-	uint64_t time_ns;  /* CLOCK_TAI, like the records */
+	uint64_t time_ns; /* CLOCK_TAI, like the records */
 	uint64_t discovery_rejected;
 };
 

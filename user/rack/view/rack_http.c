@@ -67,8 +67,8 @@ static int handle(void *ctx, struct MHD_Connection *c, const char *url)
 		return nw_http_reply(c, MHD_HTTP_OK, NW_HTTP_PROM, h->buf.p, h->buf.len, 1);
 	}
 	if (!strcmp(url, "/healthz"))
-		return h->view->attached ? text(c, MHD_HTTP_OK, "ok\n") :
-					   text(c, MHD_HTTP_SERVICE_UNAVAILABLE, "not attached\n");
+		return h->view->attached ? text(c, MHD_HTTP_OK, "ok\n")
+					 : text(c, MHD_HTTP_SERVICE_UNAVAILABLE, "not attached\n");
 	if (!strcmp(url, "/api/v1/rack"))
 		return nw_http_reply_json(c, nw_api_rack_json(h->view));
 	if (!strncmp(url, servers_prefix, sizeof(servers_prefix) - 1))

@@ -21,7 +21,6 @@
 #include "log.h"
 #include "rack_view.h"
 
-
 struct nw_http;
 
 /* Strict decimal server id (no sign, no leading zero, <= UINT32_MAX). 0 or -1. */

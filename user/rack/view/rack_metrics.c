@@ -69,25 +69,25 @@ static void rack_u64_by(struct nw_buf *b, const char *name, const struct nw_rack
 	rack_u64(b, name, v, extra, x);
 }
 
-#define EACH_SERVER(v, e)                                                                   \
-	for (uint32_t i_ = 0; i_ < (v)->count; i_++)                                        \
+#define EACH_SERVER(v, e)                            \
+	for (uint32_t i_ = 0; i_ < (v)->count; i_++) \
 		for (const struct nw_server_view *e = &(v)->slots[(v)->order[i_]]; e; e = NULL)
 
 /* A per-server counter family taken from the kernel's state. */
-#define COUNTER_FAMILY(b, v, name, help, field)                                             \
-	do {                                                                                \
-		nw_prom_family(b, name, "counter", help);                                   \
-		EACH_SERVER(v, e_)                                                          \
-			srv_counter(b, name, v, e_, e_->st.field);                          \
+#define COUNTER_FAMILY(b, v, name, help, field)            \
+	do {                                               \
+		nw_prom_family(b, name, "counter", help);  \
+		EACH_SERVER(v, e_)                         \
+		srv_counter(b, name, v, e_, e_->st.field); \
 	} while (0)
 
 /* A per-server gauge family emitted only for servers where `cond` holds. */
-#define GAUGE_FAMILY(b, v, name, help, cond, expr)                                          \
-	do {                                                                                \
-		nw_prom_family(b, name, "gauge", help);                                     \
-		EACH_SERVER(v, e_)                                                          \
-			if (cond)                                                           \
-				srv_gauge(b, name, v, e_, (expr));                          \
+#define GAUGE_FAMILY(b, v, name, help, cond, expr)         \
+	do {                                               \
+		nw_prom_family(b, name, "gauge", help);    \
+		EACH_SERVER(v, e_)                         \
+		if (cond)                                  \
+			srv_gauge(b, name, v, e_, (expr)); \
 	} while (0)
 
 static const unsigned long long hist_bounds_ns[NW_HIST_FINITE] = NW_HIST_BOUNDS_NS;
@@ -99,13 +99,17 @@ static const char *const malformed_reasons[NW_MAL__MAX] = {
 };
 
 static const char *const dc_states[NW_DC__STATES] = {
-	[NW_DC_DISABLED] = "disabled", [NW_DC_DISCONNECTED] = "disconnected",
-	[NW_DC_CONNECTING] = "connecting", [NW_DC_CONNECTED] = "connected",
+	[NW_DC_DISABLED] = "disabled",
+	[NW_DC_DISCONNECTED] = "disconnected",
+	[NW_DC_CONNECTING] = "connecting",
+	[NW_DC_CONNECTED] = "connected",
 };
 
 static const char *const dc_fail_reasons[NW_DC_FAIL__COUNT] = {
-	[NW_DC_FAIL_NOT_CONNECTED] = "not_connected", [NW_DC_FAIL_REPLACED] = "replaced",
-	[NW_DC_FAIL_SEND_ERROR] = "send_error",       [NW_DC_FAIL_ENCODE] = "encode",
+	[NW_DC_FAIL_NOT_CONNECTED] = "not_connected",
+	[NW_DC_FAIL_REPLACED] = "replaced",
+	[NW_DC_FAIL_SEND_ERROR] = "send_error",
+	[NW_DC_FAIL_ENCODE] = "encode",
 };
 
 /* Always rendered, also without --dc (state "disabled", counters 0): a
@@ -119,25 +123,24 @@ static void dc_families(struct nw_buf *b, const struct nw_rack_view *v)
 		rack_u64_by(b, "netwatch_rack_dc_connection_state", v, "state", dc_states[st],
 			    (int)v->dc.state == st);
 	rack_family_u64(b, "netwatch_rack_dc_connects_total", "counter", v,
-			"Connections to the DC controller established",
-			v->dc.connects);
+			"Connections to the DC controller established", v->dc.connects);
 	rack_family_u64(b, "netwatch_rack_reports_sent_total", "counter", v,
-			"Reports written whole to the DC controller's connection",
-			v->dc.sent);
+			"Reports written whole to the DC controller's connection", v->dc.sent);
 	nw_prom_family(b, "netwatch_rack_reports_failed_total", "counter",
 		       "Reports that never reached the DC controller whole, by reason");
 	for (int r = 0; r < NW_DC_FAIL__COUNT; r++)
-		rack_u64_by(b, "netwatch_rack_reports_failed_total", v, "reason", dc_fail_reasons[r],
-			    v->dc.failed[r]);
+		rack_u64_by(b, "netwatch_rack_reports_failed_total", v, "reason",
+			    dc_fail_reasons[r], v->dc.failed[r]);
 }
 
 static void latency_histogram(struct nw_buf *b, const struct nw_rack_view *v)
 {
 	static const char name[] = "netwatch_latency_ms";
 
-	nw_prom_family(b, name, "histogram",
-		       "One-way latency of accepted samples (receiver rx - sender tx), milliseconds; from "
-		       "the collector's pinned counters");
+	nw_prom_family(
+		b, name, "histogram",
+		"One-way latency of accepted samples (receiver rx - sender tx), milliseconds; from "
+		"the collector's pinned counters");
 	EACH_SERVER(v, e)
 	{
 		struct srv_labels l;
@@ -147,7 +150,8 @@ static void latency_histogram(struct nw_buf *b, const struct nw_rack_view *v)
 		for (unsigned k = 0; k < NW_HIST_BUCKETS; k++) {
 			cum += e->st.latency_hist[k];
 			nw_prom_bucket(b, name, l.s,
-				       k < NW_HIST_FINITE ? (double)hist_bounds_ns[k] / 1e6 : INFINITY,
+				       k < NW_HIST_FINITE ? (double)hist_bounds_ns[k] / 1e6
+							  : INFINITY,
 				       cum);
 		}
 		nw_prom_histogram_end(b, name, l.s, (double)e->st.latency_sum_ns / 1e6, cum);
@@ -167,11 +171,12 @@ int nw_metrics_render(const struct nw_rack_view *v, struct nw_buf *b)
 		     "(1 when down; absent while a new stream warms up)",
 		     e_->analysed || e_->health == NW_HEALTH_DOWN,
 		     e_->analysed ? e_->spectral_error : 1.0);
-	GAUGE_FAMILY(b, v, "netwatch_server_snr_db", "Signal-to-noise ratio of the server's tone, dB",
-		     e_->analysed, e_->snr_db);
-	nw_prom_family(b, "netwatch_rack_health_score", "gauge",
-		       "Rack health, 0..1: mean over servers that have not left of 1 - spectral_error "
-		       "(1 while up and not yet analysed, 0 when down)");
+	GAUGE_FAMILY(b, v, "netwatch_server_snr_db",
+		     "Signal-to-noise ratio of the server's tone, dB", e_->analysed, e_->snr_db);
+	nw_prom_family(
+		b, "netwatch_rack_health_score", "gauge",
+		"Rack health, 0..1: mean over servers that have not left of 1 - spectral_error "
+		"(1 while up and not yet analysed, 0 when down)");
 	nw_prom_sample(b, "netwatch_rack_health_score", rack_label, NULL, v->rack_score);
 	COUNTER_FAMILY(b, v, "netwatch_packets_received_total",
 		       "Unique samples accepted from the server", received);
@@ -180,10 +185,11 @@ int nw_metrics_render(const struct nw_rack_view *v, struct nw_buf *b)
 	latency_histogram(b, v);
 
 	/* Per-server extras. */
-	GAUGE_FAMILY(b, v, "netwatch_server_up",
-		     "1 if a record of the server was drained within the last 3 intervals (at least 3 "
-		     "sample periods) and its stream is open", 1,
-		     e_->up);
+	GAUGE_FAMILY(
+		b, v, "netwatch_server_up",
+		"1 if a record of the server was drained within the last 3 intervals (at least 3 "
+		"sample periods) and its stream is open",
+		1, e_->up);
 	nw_prom_family(b, "netwatch_server_health_state", "gauge",
 		       "Health class of the server: one series per state, 1 for the current one");
 	EACH_SERVER(v, e)
@@ -200,12 +206,13 @@ int nw_metrics_render(const struct nw_rack_view *v, struct nw_buf *b)
 		}
 	}
 	GAUGE_FAMILY(b, v, "netwatch_server_jitter_seconds",
-		     "RFC 3550 interarrival jitter of the server's samples, seconds", 1, e_->jitter_s);
+		     "RFC 3550 interarrival jitter of the server's samples, seconds", 1,
+		     e_->jitter_s);
 	GAUGE_FAMILY(b, v, "netwatch_server_loss_ratio",
 		     "lost / (received + lost) since the counters began, 0..1", 1, e_->loss_ratio);
 	GAUGE_FAMILY(b, v, "netwatch_server_peak_frequency_hertz",
-		     "Frequency of the strongest spectral peak of the latest window, Hz", e_->analysed,
-		     e_->peak_hz);
+		     "Frequency of the strongest spectral peak of the latest window, Hz",
+		     e_->analysed, e_->peak_hz);
 	GAUGE_FAMILY(b, v, "netwatch_server_expected_frequency_hertz",
 		     "Tone the server is expected to send, Hz", e_->analysed, e_->expected_hz);
 	GAUGE_FAMILY(b, v, "netwatch_server_tone_offset_hertz",
@@ -219,8 +226,9 @@ int nw_metrics_render(const struct nw_rack_view *v, struct nw_buf *b)
 	GAUGE_FAMILY(b, v, "netwatch_server_one_way_delay_seconds",
 		     "One-way delay with the clock skew removed, seconds",
 		     e_->analysed && e_->skew_valid, e_->owd_s);
-	nw_prom_family(b, "netwatch_server_disturbance_period_seconds", "gauge",
-		       "Period of a periodic disturbance found in the delay or loss series, seconds");
+	nw_prom_family(
+		b, "netwatch_server_disturbance_period_seconds", "gauge",
+		"Period of a periodic disturbance found in the delay or loss series, seconds");
 	EACH_SERVER(v, e)
 	{
 		struct srv_labels l;
@@ -244,10 +252,12 @@ int nw_metrics_render(const struct nw_rack_view *v, struct nw_buf *b)
 	COUNTER_FAMILY(b, v, "netwatch_server_restarts_total",
 		       "Times the server's agent restarted its sequence", restarts);
 	COUNTER_FAMILY(b, v, "netwatch_ring_full_total",
-		       "Samples of the server counted but not queued: its ring was full", ring_full);
+		       "Samples of the server counted but not queued: its ring was full",
+		       ring_full);
 
 	/* The collector itself. */
-	nw_prom_family(b, "netwatch_collector_info", "gauge", "The collector's hook and interface, always 1");
+	nw_prom_family(b, "netwatch_collector_info", "gauge",
+		       "The collector's hook and interface, always 1");
 	nw_buf_printf(b, "netwatch_collector_info{rack_id=\"%u\",hook=\"", v->rack_id);
 	nw_prom_label_value(b, v->hook);
 	PUTS(b, "\",iface=\"");
@@ -257,29 +267,27 @@ int nw_metrics_render(const struct nw_rack_view *v, struct nw_buf *b)
 			"1 while the collector is attached (socket hook: bound)",
 			v->attached ? 1 : 0);
 	rack_family_u64(b, "netwatch_collector_packets_total", "counter", v,
-			"Frames the hook looked at",
-			v->stats.packets);
+			"Frames the hook looked at", v->stats.packets);
 	rack_family_u64(b, "netwatch_collector_samples_total", "counter", v,
-			"Valid samples of known servers",
-			v->stats.samples);
+			"Valid samples of known servers", v->stats.samples);
 	nw_prom_family(b, "netwatch_collector_malformed_total", "counter",
 		       "Datagrams to the NetWatch port refused, by reason");
 	for (int r = 0; r < NW_MAL__MAX; r++)
-		rack_u64_by(b, "netwatch_collector_malformed_total", v, "reason", malformed_reasons[r],
-			    v->stats.malformed[r]);
+		rack_u64_by(b, "netwatch_collector_malformed_total", v, "reason",
+			    malformed_reasons[r], v->stats.malformed[r]);
 	rack_family_u64(b, "netwatch_collector_unknown_sender_total", "counter", v,
-			"Valid samples from a server with no slot",
-			v->stats.unknown_server);
+			"Valid samples from a server with no slot", v->stats.unknown_server);
 	rack_family_u64(b, "netwatch_collector_wrong_rack_total", "counter", v,
-			"Valid samples addressed to another rack id",
-			v->stats.wrong_rack);
+			"Valid samples addressed to another rack id", v->stats.wrong_rack);
 	rack_family_u64(b, "netwatch_collector_ring_full_total", "counter", v,
 			"Samples counted but not queued because their server's ring was full",
 			v->stats.ring_full);
-	nw_prom_family(b, "netwatch_collector_discovery_total", "counter",
-		       "Unknown senders: reported by the kernel (sent), over its rate limit (suppressed), "
-		       "refused by userspace because the server table is full (rejected)");
-	rack_u64(b, "netwatch_collector_discovery_total", v, ",result=\"sent\"", v->stats.discovery_sent);
+	nw_prom_family(
+		b, "netwatch_collector_discovery_total", "counter",
+		"Unknown senders: reported by the kernel (sent), over its rate limit (suppressed), "
+		"refused by userspace because the server table is full (rejected)");
+	rack_u64(b, "netwatch_collector_discovery_total", v, ",result=\"sent\"",
+		 v->stats.discovery_sent);
 	rack_u64(b, "netwatch_collector_discovery_total", v, ",result=\"suppressed\"",
 		 v->stats.discovery_suppressed);
 	rack_u64(b, "netwatch_collector_discovery_total", v, ",result=\"rejected\"",
@@ -288,10 +296,11 @@ int nw_metrics_render(const struct nw_rack_view *v, struct nw_buf *b)
 	PUTS(b, "netwatch_build_info{version=\"");
 	nw_prom_label_value(b, v->version);
 	PUTS(b, "\"} 1\n");
-	nw_prom_family(b, "netwatch_rack_servers", "gauge", "Registered servers of the rack by health state");
+	nw_prom_family(b, "netwatch_rack_servers", "gauge",
+		       "Registered servers of the rack by health state");
 	for (int h = 0; h < NW_HEALTH__COUNT; h++)
-		rack_u64_by(b, "netwatch_rack_servers", v, "state", nw_health_name((enum nw_health)h),
-			    v->state_count[h]);
+		rack_u64_by(b, "netwatch_rack_servers", v, "state",
+			    nw_health_name((enum nw_health)h), v->state_count[h]);
 	dc_families(b, v);
 	return b->failed ? -1 : 0;
 }

@@ -9,7 +9,6 @@
 #include "buf.h"
 #include "rack_view.h"
 
-
 /* Renders every family into `b` (after nw_buf_reset). 0, or -1 when out of memory. */
 int nw_metrics_render(const struct nw_rack_view *v, struct nw_buf *b);
 

@@ -31,7 +31,6 @@
 #include "health_state.h"
 #include "collector.h"
 
-
 /* A disturbance period found in the delay or the loss series. */
 struct nw_period {
 	int found;
@@ -41,7 +40,7 @@ struct nw_period {
 };
 
 struct nw_server_view {
-	int present; /* slot registered and refreshed this interval */
+	int present;   /* slot registered and refreshed this interval */
 	int slot_used; /* has held a server since init (internal) */
 	uint32_t server_id;
 	uint32_t slot;
@@ -50,12 +49,13 @@ struct nw_server_view {
 	uint64_t last_drained_rx_ns; /* rx stamp of the newest drained record, 0: none */
 
 	/* Liveness (nw_rack_view_set_server, by health.h's nw_live_up). */
-	int up;            /* a record was drained within 3 intervals (>= 3 sample periods) */
-	int left;          /* the stream was closed by a goodbye */
+	int up;   /* a record was drained within 3 intervals (>= 3 sample periods) */
+	int left; /* the stream was closed by a goodbye */
 	/* From the counters (nw_rack_view_finish). */
 	double loss_ratio; /* lost / (received + lost), 0 before any sample */
 	double jitter_s;   /* RFC 3550 interarrival jitter */
-	enum nw_health health; /* derived: left, down, else `analysis_class` (healthy until analysed) */
+	enum nw_health
+		health; /* derived: left, down, else `analysis_class` (healthy until analysed) */
 
 	/* ANALYSIS: written by the spectral engine; valid only when `analysed`. */
 	int analysed;
@@ -63,12 +63,12 @@ struct nw_server_view {
 	double spectral_error; /* noise/(signal+noise), 0..1 */
 	double snr_db;
 	double peak_hz;
-	double tone_offset_hz; /* peak_hz - expected_hz */
-	int tone_mismatch;     /* the announced tone is not the expected one */
+	double tone_offset_hz;         /* peak_hz - expected_hz */
+	int tone_mismatch;             /* the announced tone is not the expected one */
 	enum nw_health analysis_class; /* HEALTHY, WARNING or CRITICAL */
 	int skew_valid;
 	double skew_ppm;
-	double owd_s;          /* one-way delay with the clock skew removed */
+	double owd_s; /* one-way delay with the clock skew removed */
 	struct nw_period delay_period;
 	struct nw_period hole_period;
 	/* The latest analysis window's one-sided power spectrum: bin i is at
@@ -91,9 +91,9 @@ enum nw_dc_state {
 /* Why a report never reached the DC whole. */
 enum nw_dc_fail {
 	NW_DC_FAIL_NOT_CONNECTED = 0, /* replaced by a newer one while there was no connection */
-	NW_DC_FAIL_REPLACED,          /* replaced while connected: the DC reads slower than we report */
-	NW_DC_FAIL_SEND_ERROR,        /* the connection broke in the middle of the frame */
-	NW_DC_FAIL_ENCODE,            /* could not be encoded (out of memory) */
+	NW_DC_FAIL_REPLACED,   /* replaced while connected: the DC reads slower than we report */
+	NW_DC_FAIL_SEND_ERROR, /* the connection broke in the middle of the frame */
+	NW_DC_FAIL_ENCODE,     /* could not be encoded (out of memory) */
 	NW_DC_FAIL__COUNT,
 };
 struct nw_dc_status {
@@ -109,7 +109,7 @@ struct nw_rack_view {
 	char iface[32]; /* "" in socket mode */
 	int attached;   /* the collector is attached / the socket is bound */
 	double interval_s;
-	uint64_t time_ns; /* CLOCK_TAI of the last refresh */
+	uint64_t time_ns;      /* CLOCK_TAI of the last refresh */
 	struct nw_stats stats; /* summed over CPUs */
 	uint64_t discovery_rejected;
 	const char *version; /* NW_VERSION_STRING */
