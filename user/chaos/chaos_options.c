@@ -246,7 +246,7 @@ static int check_combination(const struct chaos_opts *o)
 	return 0;
 }
 
-enum chaos_opts_result chaos_opts_parse(int argc, char **argv, struct chaos_opts *o)
+enum nw_cli_result chaos_opts_parse(int argc, char **argv, struct chaos_opts *o)
 {
 	enum nw_cli_result r;
 	int verb = -1;
@@ -263,13 +263,13 @@ enum chaos_opts_result chaos_opts_parse(int argc, char **argv, struct chaos_opts
 	}
 	r = nw_cli_parse(&cli_spec, o, argc, argv);
 	if (r != NW_CLI_RUN)
-		return (enum chaos_opts_result)r;
+		return r;
 	/* After the table, as only the verb is not an option. */
 	if (settle_cmd(o, verb) || check_combination(o)) {
 		chaos_opts_free(o);
-		return CHAOS_OPTS_BAD;
+		return NW_CLI_BAD;
 	}
-	return CHAOS_OPTS_RUN;
+	return NW_CLI_RUN;
 }
 
 const char *chaos_cmd_name(enum chaos_cmd cmd)

@@ -38,15 +38,9 @@ struct chaos_opts {
 	int verbose;
 };
 
-enum chaos_opts_result {
-	CHAOS_OPTS_RUN = NW_CLI_RUN,
-	CHAOS_OPTS_DONE = NW_CLI_DONE,
-	CHAOS_OPTS_BAD = NW_CLI_BAD
-};
-
 /* Environment first, then argv (a flag wins). BAD has printed one line on
  * stderr; DONE has printed --help or --version. */
-enum chaos_opts_result chaos_opts_parse(int argc, char **argv, struct chaos_opts *o);
+enum nw_cli_result chaos_opts_parse(int argc, char **argv, struct chaos_opts *o);
 void chaos_opts_free(struct chaos_opts *o);
 
 const char *nw_chaos_backend_name(enum nw_chaos_backend b);

@@ -156,15 +156,15 @@ int main(int argc, char **argv)
 	struct chaos_opts o;
 	struct nw_chaos_topology topo;
 	struct chaos_ctx c = { .o = &o, .log = &log, .home_ns = -1 };
-	enum chaos_opts_result parsed;
+	enum nw_cli_result parsed;
 	char err[512];
 	size_t count;
 	int rc = 2;
 
 	/* The verb and its options; --help and --version end here. */
 	parsed = chaos_opts_parse(argc, argv, &o);
-	if (parsed != CHAOS_OPTS_RUN)
-		return parsed == CHAOS_OPTS_DONE ? 0 : 2;
+	if (parsed != NW_CLI_RUN)
+		return nw_cli_exit_status(parsed);
 	if (o.verbose)
 		log.min_level = NW_LOG_DEBUG;
 	nw_log_route_libbpf(o.verbose);

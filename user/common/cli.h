@@ -105,7 +105,8 @@ struct nw_cli_spec {
 	int (*check)(void *opts, const int *on_cmdline);
 };
 
-/* The programs' own result enums (rack_opts_result, ...) are these values. */
+/* What parsing a program's command line gave (every program's own
+ * <prefix>_opts_parse returns it). */
 enum nw_cli_result { NW_CLI_RUN = 0, NW_CLI_DONE, NW_CLI_BAD };
 
 /* Defaults, the environment (in table order), then argv, into `opts`
@@ -117,17 +118,17 @@ enum nw_cli_result nw_cli_parse(const struct nw_cli_spec *spec, void *opts, int 
 /* Frees and wipes what parsing kept (id lists, keys); `opts` stays valid. */
 void nw_cli_free(const struct nw_cli_spec *spec, void *opts);
 
-/* A program's <prefix>_opts_parse(argc, argv, TYPE *) (the result as
- * enum <prefix>_opts_result) and <prefix>_opts_free(TYPE *) over its SPEC. */
-#define NW_CLI_DEFINE(prefix, type, spec)                                               \
-	enum prefix##_opts_result prefix##_opts_parse(int argc, char **argv, type *o)   \
-	{                                                                               \
-		memset(o, 0, sizeof(*o));                                               \
-		return (enum prefix##_opts_result)nw_cli_parse(&(spec), o, argc, argv); \
-	}                                                                               \
-	void prefix##_opts_free(type *o)                                                \
-	{                                                                               \
-		nw_cli_free(&(spec), o);                                                \
+/* A program's <prefix>_opts_parse(argc, argv, TYPE *) and
+ * <prefix>_opts_free(TYPE *) over its SPEC. */
+#define NW_CLI_DEFINE(prefix, type, spec)                                      \
+	enum nw_cli_result prefix##_opts_parse(int argc, char **argv, type *o) \
+	{                                                                      \
+		memset(o, 0, sizeof(*o));                                      \
+		return nw_cli_parse(&(spec), o, argc, argv);                   \
+	}                                                                      \
+	void prefix##_opts_free(type *o)                                       \
+	{                                                                      \
+		nw_cli_free(&(spec), o);                                       \
 	}
 
 /* The generated --help. */
@@ -147,5 +148,12 @@ int nw_cli_parse_bool(const char *v, int *out);
  * non-blocking signalfd for them (-1 on failure): the daemons stop through
  * their epoll loop, never from a handler racing it. */
 int nw_cli_stop_signalfd(void);
+
+/* The exit status of a parse that did not end in NW_CLI_RUN: 0 after --help
+ * or --version, 2 after a bad option (its line is printed). */
+static inline int nw_cli_exit_status(enum nw_cli_result r)
+{
+	return r == NW_CLI_DONE ? 0 : 2;
+}
 
 #endif

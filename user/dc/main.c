@@ -39,16 +39,12 @@ int main(int argc, char **argv)
 {
 	struct dc_opts opts;
 	struct nw_log log = { .min_level = NW_LOG_INFO, .out = NULL };
+	enum nw_cli_result parsed;
 	int sfd, rc;
 
-	switch (dc_opts_parse(argc, argv, &opts)) {
-	case DC_OPTS_DONE:
-		return 0;
-	case DC_OPTS_BAD:
-		return 2;
-	case DC_OPTS_RUN:
-		break;
-	}
+	parsed = dc_opts_parse(argc, argv, &opts);
+	if (parsed != NW_CLI_RUN)
+		return nw_cli_exit_status(parsed);
 	if (opts.verbose)
 		log.min_level = NW_LOG_DEBUG;
 	raise_nofile(&log, &opts);

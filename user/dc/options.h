@@ -33,15 +33,9 @@ struct dc_opts {
 	int verbose;
 };
 
-enum dc_opts_result {
-	DC_OPTS_RUN = NW_CLI_RUN,
-	DC_OPTS_DONE = NW_CLI_DONE,
-	DC_OPTS_BAD = NW_CLI_BAD
-};
-
-/* On DC_OPTS_BAD the one-line reason is already on stderr (exit 2);
- * DC_OPTS_DONE means --help or --version was served (exit 0). */
-enum dc_opts_result dc_opts_parse(int argc, char **argv, struct dc_opts *o);
+/* On NW_CLI_BAD the one-line reason is already on stderr (exit 2);
+ * NW_CLI_DONE means --help or --version was served (exit 0). */
+enum nw_cli_result dc_opts_parse(int argc, char **argv, struct dc_opts *o);
 void dc_opts_free(struct dc_opts *o);
 
 #endif

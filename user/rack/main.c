@@ -16,16 +16,12 @@ int main(int argc, char **argv)
 	struct rack_opts opts;
 	struct rack_sink sink = { 0 };
 	struct nw_log log = { .min_level = NW_LOG_INFO, .out = NULL };
+	enum nw_cli_result parsed;
 	int sfd, rc;
 
-	switch (rack_opts_parse(argc, argv, &opts)) {
-	case RACK_OPTS_DONE:
-		return 0;
-	case RACK_OPTS_BAD:
-		return 2;
-	case RACK_OPTS_RUN:
-		break;
-	}
+	parsed = rack_opts_parse(argc, argv, &opts);
+	if (parsed != NW_CLI_RUN)
+		return nw_cli_exit_status(parsed);
 	if (opts.verbose)
 		log.min_level = NW_LOG_DEBUG;
 	nw_log_route_libbpf(opts.verbose);

@@ -39,15 +39,9 @@ struct rack_opts {
 	struct nw_keys keys; /* derived from --key-file; keys.present 0 without */
 };
 
-enum rack_opts_result {
-	RACK_OPTS_RUN = NW_CLI_RUN,
-	RACK_OPTS_DONE = NW_CLI_DONE,
-	RACK_OPTS_BAD = NW_CLI_BAD
-};
-
-/* On RACK_OPTS_BAD the one-line reason is already on stderr (exit 2);
- * RACK_OPTS_DONE means --help or --version was served (exit 0). */
-enum rack_opts_result rack_opts_parse(int argc, char **argv, struct rack_opts *o);
+/* On NW_CLI_BAD the one-line reason is already on stderr (exit 2);
+ * NW_CLI_DONE means --help or --version was served (exit 0). */
+enum nw_cli_result rack_opts_parse(int argc, char **argv, struct rack_opts *o);
 void rack_opts_free(struct rack_opts *o);
 
 #endif

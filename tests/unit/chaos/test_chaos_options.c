@@ -31,7 +31,7 @@ static int clear_env(void **state)
 	return 0;
 }
 
-static enum chaos_opts_result parse(struct chaos_opts *o, const char *first, ...)
+static enum nw_cli_result parse(struct chaos_opts *o, const char *first, ...)
 {
 	char *argv[32];
 	int argc = 0;
@@ -57,7 +57,7 @@ static void assert_all_refused(const char *const (*cases)[6], size_t n)
 		for (int j = 0; j < 6 && cases[i][j]; j++)
 			argv[argc++] = (char *)cases[i][j];
 		argv[argc] = NULL;
-		if (chaos_opts_parse(argc, argv, &o) != CHAOS_OPTS_BAD)
+		if (chaos_opts_parse(argc, argv, &o) != NW_CLI_BAD)
 			fail_msg("case %zu (%s %s ...) accepted", i, cases[i][0],
 				 cases[i][1] ? cases[i][1] : "");
 	}
@@ -69,7 +69,7 @@ static void test_seed_interface(void **state)
 
 	(void)state;
 	assert_int_equal(parse(&o, "--rack", "0", "--delay", "200ms", "--loss", "20", NULL),
-			 CHAOS_OPTS_RUN);
+			 NW_CLI_RUN);
 	assert_true(o.have_rack);
 	assert_int_equal(o.rack, 0);
 	assert_null(o.servers);
@@ -87,7 +87,7 @@ static void test_seed_interface(void **state)
 			       "--delay", "1.5s", "--duplicate", "2%", "--corrupt", "0.5", "--loss",
 			       "10", "--burst", "4", "--backend", "bpf", "--topology",
 			       "/tmp/t.json", "--port", "7000", "-v", NULL),
-			 CHAOS_OPTS_RUN);
+			 NW_CLI_RUN);
 	assert_int_equal(o.rack, 3);
 	assert_int_equal(o.nservers, 4);
 	assert_int_equal(o.servers[3], 7);
@@ -103,21 +103,21 @@ static void test_seed_interface(void **state)
 	chaos_opts_free(&o);
 
 	assert_int_equal(parse(&o, "--rack", "1", "--outage", "500ms/5s", "--skew", "-200", NULL),
-			 CHAOS_OPTS_RUN);
+			 NW_CLI_RUN);
 	assert_int_equal(o.faults.set, NW_FAULT_OUTAGE | NW_FAULT_SKEW);
 	assert_int_equal(o.faults.outage_len_ns, 500000000ULL);
 	assert_int_equal(o.faults.outage_period_ns, 5000000000ULL);
 	assert_float_equal(o.faults.skew_ppm, -200.0, 1e-12);
 	chaos_opts_free(&o);
 
-	assert_int_equal(parse(&o, "--rack", "0", "--clear", NULL), CHAOS_OPTS_RUN);
+	assert_int_equal(parse(&o, "--rack", "0", "--clear", NULL), NW_CLI_RUN);
 	assert_true(o.clear);
 	chaos_opts_free(&o);
-	assert_int_equal(parse(&o, "--list", NULL), CHAOS_OPTS_RUN);
+	assert_int_equal(parse(&o, "--list", NULL), NW_CLI_RUN);
 	assert_true(o.list);
 	assert_false(o.have_rack);
 	chaos_opts_free(&o);
-	assert_int_equal(parse(&o, "--clear", NULL), CHAOS_OPTS_RUN);
+	assert_int_equal(parse(&o, "--clear", NULL), NW_CLI_RUN);
 	chaos_opts_free(&o);
 }
 
@@ -126,8 +126,8 @@ static void test_help_version(void **state)
 	struct chaos_opts o;
 
 	(void)state;
-	assert_int_equal(parse(&o, "--help", NULL), CHAOS_OPTS_DONE);
-	assert_int_equal(parse(&o, "--version", NULL), CHAOS_OPTS_DONE);
+	assert_int_equal(parse(&o, "--help", NULL), NW_CLI_DONE);
+	assert_int_equal(parse(&o, "--version", NULL), NW_CLI_DONE);
 }
 
 static void test_bad_input(void **state)
@@ -202,26 +202,26 @@ static void test_verbs_and_their_flags(void **state)
 	(void)state;
 	assert_int_equal(parse(&v, "apply", "--rack", "0", "--server", "1-2", "--delay", "200ms",
 			       "--loss", "20", NULL),
-			 CHAOS_OPTS_RUN);
+			 NW_CLI_RUN);
 	assert_int_equal(parse(&f, "--rack", "0", "--server", "1-2", "--delay", "200ms", "--loss",
 			       "20", NULL),
-			 CHAOS_OPTS_RUN);
+			 NW_CLI_RUN);
 	assert_int_equal(v.cmd, CHAOS_APPLY);
 	assert_same_request(&v, &f);
 	assert_string_equal(chaos_cmd_name(v.cmd), "apply");
 	chaos_opts_free(&v);
 	chaos_opts_free(&f);
 
-	assert_int_equal(parse(&v, "clear", "--rack", "3", NULL), CHAOS_OPTS_RUN);
-	assert_int_equal(parse(&f, "--rack", "3", "--clear", NULL), CHAOS_OPTS_RUN);
+	assert_int_equal(parse(&v, "clear", "--rack", "3", NULL), NW_CLI_RUN);
+	assert_int_equal(parse(&f, "--rack", "3", "--clear", NULL), NW_CLI_RUN);
 	assert_int_equal(v.cmd, CHAOS_CLEAR);
 	assert_true(v.clear);
 	assert_same_request(&v, &f);
 	chaos_opts_free(&v);
 	chaos_opts_free(&f);
 
-	assert_int_equal(parse(&v, "list", NULL), CHAOS_OPTS_RUN);
-	assert_int_equal(parse(&f, "--list", NULL), CHAOS_OPTS_RUN);
+	assert_int_equal(parse(&v, "list", NULL), NW_CLI_RUN);
+	assert_int_equal(parse(&f, "--list", NULL), NW_CLI_RUN);
 	assert_int_equal(v.cmd, CHAOS_LIST);
 	assert_true(v.list);
 	assert_false(v.have_rack);
@@ -231,18 +231,18 @@ static void test_verbs_and_their_flags(void **state)
 
 	/* The environment's spelling is the flag's. */
 	setenv("NETWATCH_CLEAR", "1", 1);
-	assert_int_equal(parse(&f, NULL), CHAOS_OPTS_RUN);
+	assert_int_equal(parse(&f, NULL), NW_CLI_RUN);
 	unsetenv("NETWATCH_CLEAR");
-	assert_int_equal(parse(&v, "clear", NULL), CHAOS_OPTS_RUN);
+	assert_int_equal(parse(&v, "clear", NULL), NW_CLI_RUN);
 	assert_int_equal(f.cmd, CHAOS_CLEAR);
 	assert_same_request(&v, &f);
 	chaos_opts_free(&v);
 	chaos_opts_free(&f);
 
 	/* A verb and the same flag agree; --help still answers after a verb. */
-	assert_int_equal(parse(&v, "list", "--list", NULL), CHAOS_OPTS_RUN);
+	assert_int_equal(parse(&v, "list", "--list", NULL), NW_CLI_RUN);
 	chaos_opts_free(&v);
-	assert_int_equal(parse(&v, "clear", "--help", NULL), CHAOS_OPTS_DONE);
+	assert_int_equal(parse(&v, "clear", "--help", NULL), NW_CLI_DONE);
 }
 
 static void test_verbs_refused(void **state)
@@ -275,7 +275,7 @@ static void test_env_fallback(void **state)
 	setenv("NETWATCH_LOSS", "5", 1);
 	setenv("NETWATCH_BACKEND", "netem", 1);
 	setenv("NETWATCH_TOPOLOGY", "/x/t.json", 1);
-	assert_int_equal(parse(&o, "--loss", "7", NULL), CHAOS_OPTS_RUN);
+	assert_int_equal(parse(&o, "--loss", "7", NULL), NW_CLI_RUN);
 	assert_int_equal(o.rack, 2);
 	assert_float_equal(o.faults.loss, 0.07, 1e-12); /* the flag wins */
 	assert_int_equal(o.backend, NW_BACKEND_NETEM);
@@ -283,10 +283,10 @@ static void test_env_fallback(void **state)
 	chaos_opts_free(&o);
 
 	setenv("NETWATCH_CLEAR", "maybe", 1);
-	assert_int_equal(parse(&o, NULL), CHAOS_OPTS_BAD);
+	assert_int_equal(parse(&o, NULL), NW_CLI_BAD);
 	unsetenv("NETWATCH_CLEAR");
 	setenv("NETWATCH_LOSS", "200", 1);
-	assert_int_equal(parse(&o, NULL), CHAOS_OPTS_BAD);
+	assert_int_equal(parse(&o, NULL), NW_CLI_BAD);
 }
 
 static void test_values(void **state)
