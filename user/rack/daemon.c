@@ -121,14 +121,19 @@ int rack_daemon_run(const struct nw_log *log, const struct rack_opts *o, int sig
 	struct rack_serve sv = { .http = NULL };
 	int err, rc = 1, attached = 0, serving = 0;
 
-	/* Open: the source's resources, sized (a pinned size wins over --max-servers). */
+	/* Open: the source's resources (the skeleton, against the pinned maps). */
 	if (src.ops->open(&src))
+		goto cleanup;
+	/* Configure: what the source is built with, its size first (a pinned
+	 * size wins over --max-servers). */
+	if (src.ops->configure && src.ops->configure(&src))
 		goto cleanup;
 	/* Every drained record, of any slot, goes to the sink. */
 	if (nw_drain_init(&src.drain, src.max_slots, rack_on_record, sink))
 		goto cleanup;
-	/* Configure: the sample key and the servers expected, before any packet counts. */
-	if (src.ops->configure && src.ops->configure(&src))
+	/* Load: programs and maps in the kernel, then the sample key and the
+	 * servers expected, before any packet counts. */
+	if (src.ops->load && src.ops->load(&src))
 		goto cleanup;
 	/* Attach: from here on records arrive. */
 	if (src.ops->attach(&src))

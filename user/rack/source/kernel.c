@@ -190,16 +190,22 @@ static void clear_meta_attachment(struct kernel_source *k)
 	nw_meta_write(bpf_map__fd(k->skel->maps.nw_meta), &m);
 }
 
-static int kernel_open(struct rack_source *src)
+static struct nw_load_cfg load_cfg(const struct rack_source *src, const char *rack_dir)
 {
-	struct nw_load_cfg cfg = {
+	return (struct nw_load_cfg){
+		.rack_dir = rack_dir,
 		.rack_id = src->o->rack,
 		.port = src->o->port,
 		.max_servers = src->o->max_servers,
 		/* With discovery off the kernel need not report anyone. */
 		.discovery_per_sec = src->o->discover ? NW_DISCOVERY_PER_SEC_DEFAULT : 0,
 	};
+}
+
+static int kernel_open(struct rack_source *src)
+{
 	struct kernel_source *k = calloc(1, sizeof(*k));
+	struct nw_load_cfg cfg;
 	int err;
 
 	if (!k)
@@ -211,16 +217,28 @@ static int kernel_open(struct rack_source *src)
 	err = nw_pins_prepare(src->log, k->dir);
 	if (err)
 		return err;
-	cfg.rack_dir = k->dir;
-	k->skel = nw_loader_load(src->log, &cfg, &src->max_slots, &err);
+	cfg = load_cfg(src, k->dir);
+	k->skel = nw_loader_open(src->log, &cfg, &err);
 	return k->skel ? 0 : err;
 }
 
 static int kernel_configure(struct rack_source *src)
 {
 	struct kernel_source *k = src->priv;
+	struct nw_load_cfg cfg = load_cfg(src, k->dir);
+
+	nw_loader_configure(src->log, &cfg, k->skel, &src->max_slots);
+	return 0;
+}
+
+static int kernel_load(struct rack_source *src)
+{
+	struct kernel_source *k = src->priv;
 	int err;
 
+	err = nw_loader_load(src->log, k->skel);
+	if (err)
+		return err;
 	err = write_key(src);
 	if (err)
 		return err;
@@ -359,6 +377,7 @@ static const int kernel_caps[] = { CAP_BPF, CAP_NET_ADMIN };
 const struct rack_source_ops rack_kernel_source = {
 	.open = kernel_open,
 	.configure = kernel_configure,
+	.load = kernel_load,
 	.attach = kernel_attach,
 	.receive = kernel_receive,
 	.drain = kernel_drain,

@@ -53,19 +53,23 @@ static uint32_t size_map(const struct nw_log *log, const struct nw_load_cfg *cfg
 	return size;
 }
 
-struct collector *nw_loader_load(const struct nw_log *log, const struct nw_load_cfg *cfg,
-				 uint32_t *max_slots, int *err)
+struct collector *nw_loader_open(const struct nw_log *log, const struct nw_load_cfg *cfg, int *err)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, oopts, .pin_root_path = cfg->rack_dir);
-	struct collector *skel;
-	uint32_t s_state, s_index, s_rings;
+	struct collector *skel = collector__open_opts(&oopts);
 
-	skel = collector__open_opts(&oopts);
 	if (!skel) {
 		*err = -errno;
 		nw_error(log, "cannot open BPF collector", "err=%s", strerror(errno));
-		return NULL;
 	}
+	return skel;
+}
+
+void nw_loader_configure(const struct nw_log *log, const struct nw_load_cfg *cfg,
+			 struct collector *skel, uint32_t *max_slots)
+{
+	uint32_t s_state, s_index, s_rings;
+
 	skel->rodata->nw_port = cfg->port;
 	skel->rodata->nw_rack_id = cfg->rack_id;
 	skel->rodata->nw_discovery_per_sec = cfg->discovery_per_sec;
@@ -79,14 +83,15 @@ struct collector *nw_loader_load(const struct nw_log *log, const struct nw_load_
 	*max_slots = s_state < s_rings ? s_state : s_rings;
 	if (s_index < *max_slots)
 		*max_slots = s_index;
+}
 
-	*err = collector__load(skel);
-	if (*err) {
+int nw_loader_load(const struct nw_log *log, struct collector *skel)
+{
+	int err = collector__load(skel);
+
+	if (err)
 		nw_error(log,
 			 "cannot load BPF collector (pinned maps from another build? remove them with --unpin)",
-			 "err=%s", strerror(-*err));
-		collector__destroy(skel);
-		return NULL;
-	}
-	return skel;
+			 "err=%s", strerror(-err));
+	return err;
 }

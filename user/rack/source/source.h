@@ -10,7 +10,7 @@
  *    mapped state file; no BPF.
  *
  * Order of calls (a NULL step is skipped):
- *     open -> [the daemon sets up src->drain] -> configure -> attach
+ *     open -> configure -> [the daemon sets up src->drain] -> load -> attach
  *     -> per wake-up: receive; per interval: stats, each_server
  *     -> drain (shutdown) -> detach (only after attach succeeded)
  *     -> close (always, once open was called, whatever failed).
@@ -44,13 +44,16 @@ typedef void (*rack_server_fn)(void *arg, uint32_t slot, const struct nw_server_
 			       const struct nw_server_rx *rx);
 
 struct rack_source_ops {
-	/* Its resources, and src->max_slots: kernel: the pin dir and the
-	 * collector opened, sized and loaded against it; socket: the state file. */
+	/* Its resources: kernel: the pin dir and the collector's skeleton
+	 * opened against it; socket: the state file (and src->max_slots). */
 	int (*open)(struct rack_source *src);
-	/* What it enforces and whom it expects, before any packet counts:
-	 * kernel: the sample key, the rings, servers adopted from the pins and
-	 * --servers. */
+	/* Before anything is created: kernel: rodata and map sizes, and
+	 * src->max_slots (a pinned size wins over --max-servers). */
 	int (*configure)(struct rack_source *src);
+	/* What it enforces and whom it expects, before any packet counts:
+	 * kernel: the programs loaded and the maps created or reused, then the
+	 * sample key, the rings, servers adopted from the pins and --servers. */
+	int (*load)(struct rack_source *src);
 	/* Starts receiving and sets fd, hook and iface: kernel: the XDP or tc
 	 * hook; socket: binds, with its key and --servers. */
 	int (*attach)(struct rack_source *src);
@@ -80,7 +83,7 @@ struct rack_source {
 	const struct rack_opts *o;
 	struct nw_drain drain; /* set up by the daemon after open, for max_slots */
 	/* Set by the source. */
-	uint32_t max_slots; /* by open: may differ from --max-servers (pinned size wins) */
+	uint32_t max_slots; /* by open or configure: may differ from --max-servers */
 	int fd;             /* by attach: the loop waits on it */
 	const char *hook;   /* by attach: "xdp", "xdpgeneric", "tc" or "socket" */
 	const char *iface;  /* by attach: NULL in socket mode */
