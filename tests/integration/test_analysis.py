@@ -87,12 +87,16 @@ def test_eight_agents_then_loss_then_kill(lab):
         s = wait_for(lossy_flagged, WINDOW_S + INTERVAL + START_SLACK,
                      "the 30%-loss server to leave healthy within one window + interval")
         took = time.monotonic() - t0
-        assert 0.2 <= error_of(s[3]) <= 0.5 or s[3]["class"] == "critical", s[3]
+        # The class may come from the short scale before the long window is
+        # warm (multi-scale classes, docs/analysis.md): then that figure backs it.
+        err = error_of(s[3]) if s[3]["analysed"] else s[3]["spectral_error_short"]
+        assert 0.2 <= err <= 0.5 or s[3]["class"] == "critical", s[3]
 
         # Every other server is healthy once its own window is full.
         healthy = wait_for(lambda: (lambda s: s if all(
             s[i]["analysed"] and s[i]["class"] == "healthy" for i in range(8) if i != 3)
-            else None)(rack.servers()), 5, "the seven clean servers healthy")
+            else None)(rack.servers()), WINDOW_S + INTERVAL + START_SLACK,
+            "the seven clean servers healthy")  # the short scale may flag server 3 first
         assert all(error_of(healthy[i]) < 0.05 for i in range(8) if i != 3), healthy
         print(f"30% loss flagged {took:.1f} s after the agents started (window {WINDOW_S} s)")
 

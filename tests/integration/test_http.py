@@ -48,6 +48,7 @@ HORIZON_S = 30
 # here: it is down, and only its spectral_error is defined, as 1.0).
 ANALYSED_ONLY = (
     "netwatch_server_snr_db",
+    "netwatch_server_spectral_error_short",  # while the short scale has a figure
     "netwatch_server_peak_frequency_hertz",
     "netwatch_server_expected_frequency_hertz",
     "netwatch_server_tone_offset_hertz",

@@ -68,6 +68,33 @@ static void test_placement(void **state)
 	}
 }
 
+/* The newest n slots alone (the short scales): on a clean stream they are
+ * the long window's last n slots, and n above the signal's N is taken as N. */
+static void test_window_newest(void **state)
+{
+	double out[N], keep[N];
+	struct nw_signal sig;
+	struct nw_window_stats st;
+
+	(void)state;
+	assert_int_equal(nw_signal_init(&sig, N, GEN_RATE, 1.0), 0);
+	for (uint64_t k = 0; k < N; k++) {
+		struct nw_record r = rec_at(k, GEN_T0_NS, 26.0, 1.0, k ? 0 : NW_REC_STREAM_START);
+
+		nw_signal_add(&sig, &r);
+	}
+	uint64_t now = last_now() + 25000000ULL;
+
+	for (uint32_t n = 32; n <= 64; n *= 2) {
+		assert_int_equal(nw_signal_window_n(&sig, n, now, NULL, out, keep, &st), n);
+		assert_int_equal(st.collisions, 0);
+		for (uint32_t i = 0; i < n; i++)
+			assert_true(out[i] == (double)value_of(1.0, N - n + i));
+	}
+	assert_int_equal(nw_signal_window_n(&sig, 2 * N, now, NULL, out, keep, &st), N);
+	nw_signal_free(&sig);
+}
+
 /* Sample 100 arrives 60 ms late, after sample 101: it lands in 101's slot,
  * 101 (the first arrival) is kept, the collision is counted, slot 100 is 0. */
 static void test_collision_keeps_first(void **state)
@@ -292,6 +319,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_placement),
+		cmocka_unit_test(test_window_newest),
 		cmocka_unit_test(test_collision_keeps_first),
 		cmocka_unit_test(test_feed_order_irrelevant),
 		cmocka_unit_test(test_restart_mid_window),

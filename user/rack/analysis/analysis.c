@@ -145,8 +145,10 @@ void nw_analysis_record(struct nw_analysis *a, uint32_t slot, uint32_t server_id
 	 * presence's loss. Its figures wait until a whole window is its own. */
 	if (!(rec->flags & NW_REC_GOODBYE) &&
 	    (!s->sig.seen || s->sig.left ||
-	     !nw_live_up(s->sig.last_rx_ns, rec->rx_ns, s->live_window_ns)))
+	     !nw_live_up(s->sig.last_rx_ns, rec->rx_ns, s->live_window_ns))) {
 		s->warm_from_ns = rec->rx_ns;
+		nw_ms_reset(&s->ms); /* a new presence: its class starts from its own slots */
+	}
 	nw_signal_add(&s->sig, rec);
 	if (rec->flags & NW_REC_GOODBYE)
 		return;
@@ -241,6 +243,11 @@ void nw_analysis_refresh(struct nw_analysis *a, struct nw_rack_view *v, uint64_t
 {
 	uint32_t n = a->cfg.window;
 
+	/* A caller that does not tick (--dump, tests, a daemon without the
+	 * sub-second timer) still gets the short scale once per refresh. */
+	if (!a->last_tick_ns || now_ns - a->last_tick_ns > (uint64_t)(a->cfg.interval_s * 1e9))
+		nw_analysis_tick(a, v, now_ns);
+
 	for (uint32_t slot = 0; slot < v->max_slots && slot < a->max_slots; slot++) {
 		struct nw_server_view *sv = &v->slots[slot];
 		struct nw_server_analysis *s = &a->srv[slot];
@@ -274,7 +281,9 @@ void nw_analysis_refresh(struct nw_analysis *a, struct nw_rack_view *v, uint64_t
 		 * is down or left reports error 1.0, whatever its last spectrum. */
 		if (sv->up &&
 		    now_ns < s->warm_from_ns + (uint64_t)(a->cfg.window * s->sig.slot_ns)) {
-			sv->analysed = 0; /* warming up: no figure rather than a false alarm */
+			/* warming up: no figure rather than a false alarm; the
+			 * short scale (nw_analysis_tick) classifies meanwhile */
+			sv->analysed = 0;
 			continue;
 		}
 		error = sv->up && !isnan(res.spectral_error) ? res.spectral_error : 1.0;
@@ -285,7 +294,8 @@ void nw_analysis_refresh(struct nw_analysis *a, struct nw_rack_view *v, uint64_t
 		sv->peak_hz = res.peak_hz;
 		sv->tone_offset_hz = res.tone_offset_hz;
 		sv->tone_mismatch = res.tone_mismatch && res.fill > 0.5;
-		sv->analysis_class = nw_health_class_of(error);
+		sv->analysis_class = sv->up ? nw_ms_long(&s->ms, error, now_ns)
+					    : nw_health_class_of(error);
 		sv->skew_valid = s->skew_result.valid;
 		sv->skew_ppm = s->skew_result.valid ? s->skew_result.ppm : 0;
 		sv->owd_s = s->skew_result.valid ? s->skew_result.delay_s : 0;
@@ -294,4 +304,56 @@ void nw_analysis_refresh(struct nw_analysis *a, struct nw_rack_view *v, uint64_t
 		nw_rack_view_set_spectrum(v, slot, a->ctx.power, n / 2 + 1, s->rate_hz / n);
 	}
 	refresh_periods(a, now_ns);
+}
+
+/* Slots of the current presence at now: the short scales mean something
+ * only once all their slots are its own (back after an outage, the older
+ * slots hold the silence, which liveness already reported). */
+static uint64_t presence_slots(const struct nw_server_analysis *s, uint64_t now_ns)
+{
+	if (now_ns <= s->warm_from_ns)
+		return 0;
+	return (uint64_t)((double)(now_ns - s->warm_from_ns) / s->sig.slot_ns);
+}
+
+void nw_analysis_tick(struct nw_analysis *a, struct nw_rack_view *v, uint64_t now_tai_ns)
+{
+	a->last_tick_ns = now_tai_ns;
+	for (uint32_t slot = 0; slot < v->max_slots && slot < a->max_slots; slot++) {
+		struct nw_server_view *sv = &v->slots[slot];
+		struct nw_server_analysis *s = &a->srv[slot];
+		struct nw_window_stats st;
+		struct nw_ms_tick_in in = { .short_err = 1.0, .quick_err = 1.0 };
+		uint64_t have;
+
+		if (!sv->present || !s->ready || s->server_id != sv->server_id || !s->sig.seen)
+			continue;
+		if (!sv->up || sv->left) {
+			sv->short_valid = 0; /* liveness decides; the class waits for samples */
+			continue;
+		}
+		have = presence_slots(s, now_tai_ns);
+		in.quick_ok = have >= NW_MS_QUICK_SLOTS;
+		in.short_ok = have >= NW_MS_SHORT_SLOTS;
+		if (in.quick_ok) {
+			/* Each scale on its own reconstruction: its own baseline,
+			 * and the quick one's fill is exact. */
+			nw_signal_window_n(&s->sig, NW_MS_QUICK_SLOTS, now_tai_ns, NULL, a->short_x,
+					   a->short_keep, &st);
+			in.quick_err = nw_tone_fit_error(a->short_x, NW_MS_QUICK_SLOTS, s->rate_hz,
+							 s->tone_hz);
+			in.quick_full = st.filled == NW_MS_QUICK_SLOTS && !st.collisions;
+		}
+		if (in.short_ok) {
+			nw_signal_window_n(&s->sig, NW_MS_SHORT_SLOTS, now_tai_ns, NULL, a->short_x,
+					   a->short_keep, &st);
+			in.short_err = nw_tone_fit_error(a->short_x, NW_MS_SHORT_SLOTS, s->rate_hz,
+							 s->tone_hz);
+		}
+		sv->analysis_class = nw_ms_tick(&s->ms, &in, now_tai_ns,
+						(uint64_t)(a->cfg.window * s->sig.slot_ns));
+		/* Backed by a measurement once the quick scale has one. */
+		sv->short_valid = in.quick_ok;
+		sv->spectral_error_short = in.short_ok ? in.short_err : in.quick_err;
+	}
 }

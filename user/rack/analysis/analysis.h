@@ -8,7 +8,10 @@
  *
  * Per interval: nw_analysis_refresh(a, view, now) after the view's counters
  * (and with them each server's liveness) were set and before
- * nw_rack_view_finish. Per record: nw_analysis_record().
+ * nw_rack_view_finish. Per record: nw_analysis_record(). Per tick (every
+ * NW_RACK_TICK_MS, after the drain): nw_analysis_tick(a, view, now), the
+ * short scales of the multi-scale classes (multiscale.h), then the view's
+ * states are derived again.
  */
 #ifndef NW_ANALYSIS_H
 #define NW_ANALYSIS_H
@@ -17,6 +20,7 @@
 #include <stdint.h>
 
 #include "health.h"
+#include "multiscale.h"
 #include "collector.h"
 #include "nw_signal.h"
 #include "periodicity.h"
@@ -47,6 +51,7 @@ struct nw_server_analysis {
 	double rate_hz, tone_hz;
 	uint64_t warm_from_ns; /* rx that began the current presence (first, after down or left) */
 	uint64_t live_window_ns; /* silence longer than this is down (health.h, at its rate) */
+	struct nw_ms_state ms;   /* multi-scale class (multiscale.h) */
 	struct nw_signal sig;
 	struct nw_period_result delay_period, hole_period;
 	struct nw_skew_result skew_result;
@@ -71,6 +76,9 @@ struct nw_analysis {
 	struct nw_periodicity_scratch per_scratch;
 	struct nw_skew_scratch skew_scratch;
 	uint32_t period_cursor; /* round robin for the period budget */
+	uint64_t last_tick_ns;  /* a refresh ticks itself when nobody else did */
+	/* The tick's short window: one server at a time. */
+	double short_x[NW_MS_SHORT_SLOTS], short_keep[NW_MS_SHORT_SLOTS];
 };
 
 void nw_analysis_default_cfg(struct nw_analysis_cfg *cfg, uint32_t rack_id);
@@ -90,5 +98,12 @@ void nw_analysis_record(struct nw_analysis *a, uint32_t slot, uint32_t server_id
 /* Analyses every present server of the view at now_ns (CLOCK_TAI) and
  * writes its analysis fields and spectrum. */
 void nw_analysis_refresh(struct nw_analysis *a, struct nw_rack_view *v, uint64_t now_ns);
+
+/* The fast path, every tick (now_tai_ns: CLOCK_TAI, records drained up to
+ * it): for every present, up, configured server, the short and quick tone
+ * fits of its newest slots and its multi-scale class, written into the view
+ * entry (short_valid, spectral_error_short, analysis_class). No allocation;
+ * one reconstruction of NW_MS_SHORT_SLOTS slots and one fit per server. */
+void nw_analysis_tick(struct nw_analysis *a, struct nw_rack_view *v, uint64_t now_tai_ns);
 
 #endif

@@ -107,10 +107,9 @@ static inline const struct nw_sig_rec *rec_at(const struct nw_signal *sig, uint6
  * first fed on a tie, is already there), so no per-slot arrival times are
  * needed. Gives exactly the general path's result. Returns false when the
  * case does not apply (out untouched). */
-static bool window_sorted(const struct nw_signal *sig, double now_u, double oldest_u,
+static bool window_sorted(const struct nw_signal *sig, uint32_t n, double now_u, double oldest_u,
 			  const double *weight, double *out, struct nw_window_stats *st)
 {
-	const uint32_t n = sig->n;
 	const uint64_t end = sig->samples;       /* one past the newest sample index */
 	uint64_t lo = sig->samples - sig->count; /* oldest index held */
 	uint64_t first = sig->epoch_first[sig->epoch % NW_SIGNAL_EPOCHS];
@@ -187,17 +186,20 @@ static bool window_sorted(const struct nw_signal *sig, double now_u, double olde
 	return true;
 }
 
-uint32_t nw_signal_window(const struct nw_signal *sig, uint64_t now_ns, const double *weight,
-			  double *out, double *keep, struct nw_window_stats *st)
+uint32_t nw_signal_window_n(const struct nw_signal *sig, uint32_t n, uint64_t now_ns,
+			    const double *weight, double *out, double *keep,
+			    struct nw_window_stats *st)
 {
-	const uint32_t n = sig->n, mask = sig->cap - 1, E = NW_SIGNAL_EPOCHS;
+	const uint32_t mask = sig->cap - 1, E = NW_SIGNAL_EPOCHS;
 	double base[NW_SIGNAL_EPOCHS], off[NW_SIGNAL_EPOCHS];
 	bool have[NW_SIGNAL_EPOCHS] = { false };
 	uint32_t newest_epoch = 0, e = sig->epoch, scanned = 0, oldest_epoch = sig->epoch;
 	bool any = false;
 
-	memset(out, 0, n * sizeof(*out));
 	*st = (struct nw_window_stats){ 0 };
+	if (n > sig->n)
+		n = sig->n; /* the ring holds records for sig->n slots, no more */
+	memset(out, 0, n * sizeof(*out));
 	if (sig->count == 0)
 		return 0;
 
@@ -206,7 +208,7 @@ uint32_t nw_signal_window(const struct nw_signal *sig, uint64_t now_ns, const do
 	 * round into its oldest slot. */
 	const double oldest_u = now_u - (double)n - 1.0;
 
-	if (window_sorted(sig, now_u, oldest_u, weight, out, st))
+	if (window_sorted(sig, n, now_u, oldest_u, weight, out, st))
 		return st->filled;
 
 	/* Pass 1, newest first: each stream's baseline = min of (r_j - j*T) over
@@ -299,4 +301,10 @@ scanned_all:
 		out[k] = weight ? (double)r->value * weight[k] : (double)r->value;
 	}
 	return st->filled;
+}
+
+uint32_t nw_signal_window(const struct nw_signal *sig, uint64_t now_ns, const double *weight,
+			  double *out, double *keep, struct nw_window_stats *st)
+{
+	return nw_signal_window_n(sig, sig->n, now_ns, weight, out, keep, st);
 }

@@ -90,4 +90,12 @@ struct nw_window_stats {
 uint32_t nw_signal_window(const struct nw_signal *sig, uint64_t now_ns, const double *weight,
 			  double *out, double *keep, struct nw_window_stats *st);
 
+/* The same for the newest n <= sig->n slots only (a larger n is taken as
+ * sig->n): the short window of the multi-scale classes (docs/analysis.md).
+ * Its own baseline is the minimum over those n slots, as design.md defines
+ * it for any window; out and keep need n entries. */
+uint32_t nw_signal_window_n(const struct nw_signal *sig, uint32_t n, uint64_t now_ns,
+			    const double *weight, double *out, double *keep,
+			    struct nw_window_stats *st);
+
 #endif

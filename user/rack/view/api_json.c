@@ -53,6 +53,10 @@ static json_t *server_json(const struct nw_rack_view *v, const struct nw_server_
 	json_object_set_new(o, "latency_negative", u64(st->latency_negative));
 	json_object_set_new(o, "latency_hist", hist);
 	json_object_set_new(o, "analysed", json_boolean(e->analysed));
+	/* The multi-scale classes' short scale: its own figure, also while the
+	 * long window warms up (null until the quick scale has one). */
+	json_object_set_new(o, "spectral_error_short",
+			    e->short_valid ? real(e->spectral_error_short) : json_null());
 	if (!e->analysed)
 		return o;
 	a = json_object();

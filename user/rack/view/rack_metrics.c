@@ -171,6 +171,10 @@ int nw_metrics_render(const struct nw_rack_view *v, struct nw_buf *b)
 		     "(1 when down; absent while a new stream warms up)",
 		     e_->analysed || e_->health == NW_HEALTH_DOWN,
 		     e_->analysed ? e_->spectral_error : 1.0);
+	GAUGE_FAMILY(b, v, "netwatch_server_spectral_error_short",
+		     "Spectral error of the server's newest 64 slots (3.2 s at 20 Hz), by a "
+		     "tone fit every 100 ms: the short scale the health class escalates from",
+		     e_->short_valid, e_->spectral_error_short);
 	GAUGE_FAMILY(b, v, "netwatch_server_snr_db",
 		     "Signal-to-noise ratio of the server's tone, dB", e_->analysed, e_->snr_db);
 	nw_prom_family(

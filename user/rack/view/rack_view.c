@@ -60,6 +60,8 @@ static void clear_analysis(struct nw_server_view *e)
 	e->analysed = 0;
 	e->expected_hz = e->spectral_error = e->snr_db = e->peak_hz = e->tone_offset_hz = 0;
 	e->tone_mismatch = 0;
+	e->short_valid = 0;
+	e->spectral_error_short = 0;
 	e->analysis_class = NW_HEALTH_HEALTHY;
 	e->skew_valid = 0;
 	e->skew_ppm = e->owd_s = 0;
@@ -148,7 +150,10 @@ void nw_rack_view_finish(struct nw_rack_view *v)
 		total = e->st.received + e->st.lost;
 		e->loss_ratio = total ? (double)e->st.lost / (double)total : 0.0;
 		e->jitter_s = (double)e->st.jitter_x16_ns / 16.0 / 1e9;
-		e->health = nw_health_state_of(e->left, e->up, e->analysed, e->analysis_class);
+		/* The class is backed by the long window or, while it warms up,
+		 * by the short scale (multi-scale classes, docs/analysis.md). */
+		e->health = nw_health_state_of(e->left, e->up, e->analysed || e->short_valid,
+					       e->analysis_class);
 		v->state_count[e->health]++;
 		nw_rack_score_add(&score, e->health, e->analysed, e->spectral_error);
 	}

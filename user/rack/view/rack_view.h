@@ -65,7 +65,13 @@ struct nw_server_view {
 	double peak_hz;
 	double tone_offset_hz;         /* peak_hz - expected_hz */
 	int tone_mismatch;             /* the announced tone is not the expected one */
-	enum nw_health analysis_class; /* HEALTHY, WARNING or CRITICAL */
+	enum nw_health analysis_class; /* HEALTHY, WARNING or CRITICAL: the multi-scale
+					* class (multiscale.h), valid when analysed or short_valid */
+	/* The short scale (nw_analysis_tick, every tick): the tone fit's error
+	 * over the newest 64 slots, valid once they all belong to the current
+	 * presence; until the long window is warm the class comes from it. */
+	int short_valid;
+	double spectral_error_short;
 	int skew_valid;
 	double skew_ppm;
 	double owd_s; /* one-way delay with the clock skew removed */

@@ -1,0 +1,462 @@
+// SPDX-License-Identifier: MIT
+/* Multi-scale classes (multiscale.h, docs/analysis.md "Multi-scale classes"):
+ * the short scale's statistics under random loss, and the class state
+ * machine driven by synthetic record streams on a simulated clock: 100 ms
+ * ticks (the short and quick tone fits), a 1 s refresh (the long 256-slot
+ * window). Times below are simulated, never wall-clock. Each test prints
+ * what it measured. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "health.h"
+#include "multiscale.h"
+#include "nw_signal.h"
+#include "spectrum.h"
+#include "test_spectrum_gen.h"
+
+#define N_LONG 256U
+#define TICK_NS 100000000ULL
+#define TICKS_PER_REFRESH 10
+#define SLOTS_PER_S 20
+#define LONG_SPAN_NS (N_LONG * GEN_T_NS)
+
+/* ------------------------------------------------------------ helpers */
+
+/* A stream of `secs` seconds: clean (loss 0, jitter 0) except from fault_on_s
+ * to fault_off_s, where `fault` applies. Sorted by rx; the first arrival
+ * opens the stream. */
+static size_t make_stream(double tone, const struct gen_cfg *fault, double fault_on_s,
+			  double fault_off_s, double secs, uint64_t seed, struct nw_record **out)
+{
+	uint64_t total = (uint64_t)(secs * SLOTS_PER_S);
+	uint64_t on = (uint64_t)(fault_on_s * SLOTS_PER_S),
+		 off = (uint64_t)(fault_off_s * SLOTS_PER_S);
+	struct gen_cfg clean = { .tone_hz = tone, .delay_ms = 30.0, .seed = seed };
+	struct gen_cfg f = *fault;
+	struct nw_record *r = calloc(total + 1, sizeof(*r));
+	size_t n = 0;
+
+	assert_non_null(r);
+	if (on > total)
+		on = total;
+	if (off > total)
+		off = total;
+	if (off < on)
+		off = on;
+	f.tone_hz = tone;
+	f.seed = seed * 7919 + 1;
+	n += gen_stream(&clean, 0, on, GEN_T0_NS, 0, r + n);
+	n += gen_stream(&f, on, off - on, GEN_T0_NS, 0, r + n);
+	clean.seed = seed * 104729 + 3;
+	n += gen_stream(&clean, off, total - off, GEN_T0_NS, 0, r + n);
+	qsort(r, n, sizeof(*r), gen_cmp_rx);
+	for (size_t i = 0; i < n; i++)
+		r[i].flags = i ? 0 : NW_REC_STREAM_START;
+	*out = r;
+	return n;
+}
+
+/* The two scales as nw_analysis_tick measures them. */
+static void quick_scale(const struct nw_signal *sig, uint64_t now, double tone, double *x,
+			double *keep, struct nw_ms_tick_in *in)
+{
+	struct nw_window_stats st;
+
+	nw_signal_window_n(sig, NW_MS_QUICK_SLOTS, now, NULL, x, keep, &st);
+	in->quick_err = nw_tone_fit_error(x, NW_MS_QUICK_SLOTS, GEN_RATE, tone);
+	in->quick_full = st.filled == NW_MS_QUICK_SLOTS && !st.collisions;
+}
+
+static double short_scale(const struct nw_signal *sig, uint64_t now, double tone, double *x,
+			  double *keep)
+{
+	struct nw_window_stats st;
+
+	nw_signal_window_n(sig, NW_MS_SHORT_SLOTS, now, NULL, x, keep, &st);
+	return nw_tone_fit_error(x, NW_MS_SHORT_SLOTS, GEN_RATE, tone);
+}
+
+struct sim_result {
+	double first_warn_s, first_crit_s; /* after fault_on; -1: never */
+	double healthy_again_s;            /* after fault_off: first healthy tick; -1: never */
+	uint64_t warn_ticks, crit_ticks, changes;
+	uint64_t plain_changes; /* of the long window's class without hysteresis */
+};
+
+/* Ticks every 100 ms from the first sample to the end of the stream, the
+ * long window every 10th tick once it holds only this presence; records
+ * are fed as they would have been drained by each tick. */
+static void simulate(double tone, const struct nw_record *r, size_t n, double secs,
+		     double fault_on_s, double fault_off_s, struct sim_result *res)
+{
+	struct nw_signal sig;
+	struct nw_spec_ctx ctx;
+	struct nw_ms_state ms;
+	double x[NW_MS_SHORT_SLOTS], keep[NW_MS_SHORT_SLOTS];
+	uint64_t start = r[0].rx_ns, end = GEN_T0_NS + (uint64_t)(secs * 1e9);
+	enum nw_health prev = NW_HEALTH_HEALTHY, plain_prev = NW_HEALTH_HEALTHY;
+	size_t fed = 0;
+	bool was_faulty = false;
+
+	assert_int_equal(nw_signal_init(&sig, N_LONG, GEN_RATE, tone), 0);
+	assert_int_equal(nw_spec_ctx_init(&ctx, N_LONG), 0);
+	nw_ms_reset(&ms);
+	*res = (struct sim_result){ .first_warn_s = -1, .first_crit_s = -1, .healthy_again_s = -1 };
+	for (uint64_t i = 1; start + i * TICK_NS <= end; i++) {
+		uint64_t now = start + i * TICK_NS, have = (now - start) / GEN_T_NS;
+		double t = (double)(now - GEN_T0_NS) / 1e9;
+		struct nw_ms_tick_in in = { .short_ok = have >= NW_MS_SHORT_SLOTS,
+					    .quick_ok = have >= NW_MS_QUICK_SLOTS,
+					    .short_err = 1,
+					    .quick_err = 1 };
+		enum nw_health c;
+
+		while (fed < n && r[fed].rx_ns <= now)
+			nw_signal_add(&sig, &r[fed++]);
+		if (in.quick_ok)
+			quick_scale(&sig, now, tone, x, keep, &in);
+		if (in.short_ok)
+			in.short_err = short_scale(&sig, now, tone, x, keep);
+		c = nw_ms_tick(&ms, &in, now, LONG_SPAN_NS);
+		if (i % TICKS_PER_REFRESH == 0 && have >= N_LONG) {
+			struct nw_spec_result lr;
+
+			assert_int_equal(nw_spec_analyze(&ctx, &sig, now, &lr), 0);
+			c = nw_ms_long(&ms, lr.spectral_error, now);
+			res->plain_changes += nw_health_class_of(lr.spectral_error) != plain_prev;
+			plain_prev = nw_health_class_of(lr.spectral_error);
+		}
+		res->changes += c != prev;
+		prev = c;
+		res->warn_ticks += c == NW_HEALTH_WARNING;
+		res->crit_ticks += c == NW_HEALTH_CRITICAL;
+		if (c != NW_HEALTH_HEALTHY && t >= fault_on_s && res->first_warn_s < 0)
+			res->first_warn_s = t - fault_on_s;
+		if (c == NW_HEALTH_CRITICAL && t >= fault_on_s && res->first_crit_s < 0)
+			res->first_crit_s = t - fault_on_s;
+		if (c != NW_HEALTH_HEALTHY && t >= fault_on_s)
+			was_faulty = true;
+		if (was_faulty && t >= fault_off_s && c == NW_HEALTH_HEALTHY &&
+		    res->healthy_again_s < 0)
+			res->healthy_again_s = t - fault_off_s;
+	}
+	nw_spec_ctx_free(&ctx);
+	nw_signal_free(&sig);
+}
+
+static void run_fault(double tone, const struct gen_cfg *fault, double on, double off, double secs,
+		      uint64_t seed, struct sim_result *res)
+{
+	struct nw_record *r;
+	size_t n = make_stream(tone, fault, on, off, secs, seed, &r);
+
+	simulate(tone, r, n, secs, on, off, res);
+	free(r);
+}
+
+/* ------------------------------------------------- the fit, statistics */
+
+/* A pure tone at any phase fits exactly; an empty window is all error. */
+static void test_fit_exact(void **state)
+{
+	double x[NW_MS_SHORT_SLOTS];
+
+	(void)state;
+	for (double tone = 1.0; tone < 9.9; tone += 0.35) {
+		for (uint32_t i = 0; i < NW_MS_SHORT_SLOTS; i++)
+			x[i] = 0.8 * sin(2 * M_PI * tone * i / GEN_RATE + 0.3 * tone);
+		assert_true(nw_tone_fit_error(x, NW_MS_SHORT_SLOTS, GEN_RATE, tone) < 1e-9);
+		assert_true(nw_tone_fit_error(x + 32, NW_MS_QUICK_SLOTS, GEN_RATE, tone) < 1e-9);
+	}
+	for (uint32_t i = 0; i < NW_MS_SHORT_SLOTS; i++)
+		x[i] = 0;
+	assert_true(nw_tone_fit_error(x, NW_MS_SHORT_SLOTS, GEN_RATE, 1.0) == 1.0);
+	/* A DC offset is error, as in the long window. */
+	for (uint32_t i = 0; i < NW_MS_SHORT_SLOTS; i++)
+		x[i] = 1.0;
+	assert_true(nw_tone_fit_error(x, NW_MS_SHORT_SLOTS, GEN_RATE, 1.0) > 0.9);
+}
+
+/* The short (64-slot) and quick (32-slot) errors under random loss p, over
+ * 400 disjoint windows of one stream: the mean is p (no lobe bias: every
+ * slot weighs the same), the scatter is what the thresholds are set from. */
+static void scatter_at(double tone, double p, double tol)
+{
+	const int windows = 400;
+	uint64_t total = (uint64_t)(windows + 2) * NW_MS_SHORT_SLOTS;
+	struct gen_cfg c = { .tone_hz = tone, .delay_ms = 1.0, .loss = p, .seed = 42 };
+	struct nw_record *r = calloc(total, sizeof(*r));
+	struct nw_signal sig;
+	double x[NW_MS_SHORT_SLOTS], keep[NW_MS_SHORT_SLOTS];
+	double s_sum = 0, s_sq = 0, s_min = 1, s_max = 0, q_sum = 0, q_min = 1, q_max = 0;
+	size_t n, fed = 0;
+
+	assert_non_null(r);
+	n = gen_stream(&c, 0, total, GEN_T0_NS, NW_REC_STREAM_START, r);
+	assert_int_equal(nw_signal_init(&sig, N_LONG, GEN_RATE, tone), 0);
+	for (int w = 0; w < windows; w++) {
+		uint64_t last_k = (uint64_t)(w + 2) * NW_MS_SHORT_SLOTS - 1;
+		uint64_t now = GEN_T0_NS + last_k * GEN_T_NS + 1000000ULL + 10000000ULL;
+		struct nw_ms_tick_in in;
+		double es, eq;
+
+		while (fed < n && r[fed].rx_ns <= now)
+			nw_signal_add(&sig, &r[fed++]);
+		quick_scale(&sig, now, tone, x, keep, &in);
+		es = short_scale(&sig, now, tone, x, keep);
+		eq = in.quick_err;
+		s_sum += es;
+		s_sq += es * es;
+		s_min = fmin(s_min, es);
+		s_max = fmax(s_max, es);
+		q_sum += eq;
+		q_min = fmin(q_min, eq);
+		q_max = fmax(q_max, eq);
+	}
+	double mean = s_sum / windows, sd = sqrt(fmax(0, s_sq / windows - mean * mean));
+
+	print_message("  loss %.2f tone %.2f Hz: short mean %.4f sd %.4f min %.4f max %.4f | "
+		      "quick mean %.4f min %.4f max %.4f (%d windows)\n",
+		      p, tone, mean, sd, s_min, s_max, q_sum / windows, q_min, q_max, windows);
+	assert_true(fabs(mean - p) <= tol);
+	assert_true(fabs(q_sum / windows - p) <= 2 * tol);
+	nw_signal_free(&sig);
+	free(r);
+}
+
+/* Tolerances: 4 standard errors of a 400-window mean (per-window sd 0.033,
+ * 0.060, 0.076 at p = 0.05, 0.2, 0.5), rounded up; p = 0 is exact. */
+static void test_short_scatter(void **state)
+{
+	(void)state;
+	scatter_at(1.0, 0.0, 1e-6);
+	scatter_at(1.0, 0.05, 0.008);
+	scatter_at(1.0, 0.2, 0.012);
+	scatter_at(1.0, 0.5, 0.016);
+	scatter_at(4.35, 0.0, 1e-6);
+	scatter_at(4.35, 0.05, 0.008);
+	scatter_at(4.35, 0.2, 0.012);
+	scatter_at(4.35, 0.5, 0.016);
+}
+
+/* ------------------------------------------- the state machine, scripted */
+
+/* One tick; a quick window under the clean mark is taken as full here. */
+static enum nw_health tk(struct nw_ms_state *m, bool s_ok, double s_err, bool q_ok, double q_err,
+			 uint64_t t)
+{
+	struct nw_ms_tick_in in = { .short_ok = s_ok,
+				    .quick_ok = q_ok,
+				    .quick_full = q_err < NW_MS_QUICK_CLEAN,
+				    .short_err = s_err,
+				    .quick_err = q_err };
+
+	return nw_ms_tick(m, &in, t, LONG_SPAN_NS);
+}
+
+static void test_hysteresis_scripted(void **state)
+{
+	struct nw_ms_state m;
+	const uint64_t span = LONG_SPAN_NS;
+	uint64_t t = GEN_T0_NS;
+
+	(void)state;
+	nw_ms_reset(&m);
+	/* Long window near 0.2: enters warning at 0.2, stays down to 0.15. */
+	assert_int_equal(nw_ms_long(&m, 0.19, t), NW_HEALTH_HEALTHY);
+	assert_int_equal(nw_ms_long(&m, 0.2, t), NW_HEALTH_WARNING);
+	assert_int_equal(nw_ms_long(&m, 0.16, t), NW_HEALTH_WARNING);
+	assert_int_equal(nw_ms_long(&m, 0.199, t), NW_HEALTH_WARNING);
+	assert_int_equal(nw_ms_long(&m, 0.149, t), NW_HEALTH_HEALTHY);
+	/* ... and critical above 0.5, kept down to 0.45. */
+	assert_int_equal(nw_ms_long(&m, 0.51, t), NW_HEALTH_CRITICAL);
+	assert_int_equal(nw_ms_long(&m, 0.46, t), NW_HEALTH_CRITICAL);
+	assert_int_equal(nw_ms_long(&m, 0.44, t), NW_HEALTH_WARNING);
+	assert_int_equal(nw_ms_long(&m, NAN, t), NW_HEALTH_CRITICAL);
+	nw_ms_reset(&m);
+	/* Short scale: enters at 0.28, leaves below 0.12; critical above 0.7
+	 * until below 0.45. Quick not clean (0.1) throughout. */
+	assert_int_equal(tk(&m, true, 0.27, true, 0.1, t), NW_HEALTH_HEALTHY);
+	assert_int_equal(tk(&m, true, 0.28, true, 0.1, t), NW_HEALTH_WARNING);
+	assert_int_equal(tk(&m, true, 0.13, true, 0.1, t), NW_HEALTH_WARNING);
+	assert_int_equal(tk(&m, true, 0.11, true, 0.1, t), NW_HEALTH_HEALTHY);
+	assert_int_equal(tk(&m, true, 0.71, true, 0.1, t), NW_HEALTH_CRITICAL);
+	assert_int_equal(tk(&m, true, 0.5, true, 0.1, t), NW_HEALTH_CRITICAL);
+	assert_int_equal(tk(&m, true, 0.3, true, 0.1, t), NW_HEALTH_WARNING);
+	assert_int_equal(tk(&m, true, NAN, true, NAN, t), NW_HEALTH_CRITICAL);
+	/* Not warm: no verdict from the short scale. */
+	nw_ms_reset(&m);
+	assert_int_equal(tk(&m, false, 0.9, false, 0.9, t), NW_HEALTH_HEALTHY);
+	/* Quick return: a clean quick window clears both scales, and the long
+	 * window's verdict is set aside until it turned over. */
+	assert_int_equal(nw_ms_long(&m, 0.6, t), NW_HEALTH_CRITICAL);
+	assert_int_equal(tk(&m, true, 0.4, true, 0.01, t), NW_HEALTH_HEALTHY);
+	assert_int_equal(m.returns, 1);
+	assert_int_equal(nw_ms_long(&m, 0.4, t + span - 1), NW_HEALTH_HEALTHY);
+	/* ... while the short scale still escalates. */
+	assert_int_equal(tk(&m, true, 0.3, true, 0.3, t + 1), NW_HEALTH_WARNING);
+	assert_int_equal(tk(&m, true, 0.1, true, 0.1, t + 2), NW_HEALTH_HEALTHY);
+	/* Once the long window turned over, its verdict counts again. */
+	assert_int_equal(nw_ms_long(&m, 0.3, t + span), NW_HEALTH_WARNING);
+}
+
+/* ------------------------------------- the state machine, synthetic streams */
+
+/* A clean tone stays healthy, at both tones, for 10 simulated minutes. */
+static void test_clean_stays_healthy(void **state)
+{
+	struct gen_cfg none = { 0 };
+	struct sim_result r;
+
+	(void)state;
+	for (double tone = 1.0; tone < 5; tone += 3.35) {
+		run_fault(tone, &none, 1e9, 1e9, 600, 1, &r);
+		print_message("  clean %.2f Hz, 10 min: %llu warning ticks, %llu changes\n", tone,
+			      (unsigned long long)r.warn_ticks, (unsigned long long)r.changes);
+		assert_int_equal(r.changes, 0);
+	}
+}
+
+/* The no-flap rule: 5 % random loss for 30 simulated minutes (18,000
+ * ticks, 1,800 long windows) never leaves healthy, at either tone. */
+static void test_five_percent_never_warns(void **state)
+{
+	struct gen_cfg loss5 = { .delay_ms = 30.0, .loss = 0.05 };
+	struct sim_result r;
+
+	(void)state;
+	for (uint64_t seed = 1; seed <= 2; seed++)
+		for (double tone = 1.0; tone < 5; tone += 3.35) {
+			run_fault(tone, &loss5, 0, 1e9, 1800, seed, &r);
+			print_message("  5 %% loss %.2f Hz seed %llu, 30 min: %llu warning ticks\n",
+				      tone, (unsigned long long)seed,
+				      (unsigned long long)r.warn_ticks);
+			assert_int_equal(r.warn_ticks + r.crit_ticks, 0);
+		}
+}
+
+struct onset_case {
+	const char *what;
+	struct gen_cfg fault;
+	double tone;
+	double warn_median_s; /* the target (issue 13) for the median over seeds */
+	double warn_max_s;    /* every seed */
+	double crit_within_s; /* 0: not required */
+	double len_s;         /* how long the fault lasts */
+};
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+#define SEEDS 16
+
+/* A fault from 60 s for len_s (simulated) on an otherwise clean stream, over
+ * SEEDS seeds: the time to warning (median and worst, bounded: the bounds
+ * are what the thresholds achieve, printed beside issue 13's targets in
+ * docs/analysis.md), to critical when required (sustained: 50 % loss for
+ * 90 s), and back to healthy within 2 s after it stops (every
+ * seed). Simulated time: the state machine's, not the wall clock's. */
+static void onset(const struct onset_case *oc)
+{
+	double warn[SEEDS], worst_crit = 0, worst_back = 0;
+
+	for (uint64_t seed = 1; seed <= SEEDS; seed++) {
+		struct sim_result r;
+
+		run_fault(oc->tone, &oc->fault, 60, 60 + oc->len_s, 90 + oc->len_s, seed, &r);
+		assert_true(r.first_warn_s >= 0);
+		warn[seed - 1] = r.first_warn_s;
+		if (oc->crit_within_s > 0)
+			assert_true(r.first_crit_s >= 0 && r.first_crit_s <= oc->crit_within_s);
+		assert_true(r.healthy_again_s >= 0 && r.healthy_again_s <= 2.0);
+		worst_crit = fmax(worst_crit, r.first_crit_s);
+		worst_back = fmax(worst_back, r.healthy_again_s);
+	}
+	qsort(warn, SEEDS, sizeof(warn[0]), cmp_double);
+	print_message("  %-13s %.2f Hz, %d seeds: warning after min %.1f median %.1f max %.1f s; "
+		      "critical within %.1f s; healthy again within %.1f s\n",
+		      oc->what, oc->tone, SEEDS, warn[0], warn[SEEDS / 2], warn[SEEDS - 1],
+		      worst_crit, worst_back);
+	assert_true(warn[SEEDS / 2] <= oc->warn_median_s);
+	assert_true(warn[SEEDS - 1] <= oc->warn_max_s);
+}
+
+static void test_loss50_escalates(void **state)
+{
+	(void)state;
+	onset(&(struct onset_case){
+		"50 % loss", { .delay_ms = 30, .loss = 0.5 }, 1.0, 2.0, 3.0, 60, 90 });
+	onset(&(struct onset_case){
+		"50 % loss", { .delay_ms = 30, .loss = 0.5 }, 4.35, 2.0, 3.0, 60, 90 });
+}
+
+static void test_loss30_escalates(void **state)
+{
+	(void)state;
+	onset(&(struct onset_case){
+		"30 % loss", { .delay_ms = 30, .loss = 0.3 }, 1.0, 3.5, 8.0, 0, 30 });
+	onset(&(struct onset_case){
+		"30 % loss", { .delay_ms = 30, .loss = 0.3 }, 4.35, 3.5, 8.0, 0, 30 });
+}
+
+/* 25 ms jitter at 20 Hz (sigma = T/2): 1.0 Hz is the tone it hurts least. */
+static void test_jitter25_escalates(void **state)
+{
+	(void)state;
+	onset(&(struct onset_case){
+		"jitter 25 ms", { .delay_ms = 30, .jitter_ms = 25 }, 1.0, 3.5, 8.5, 0, 30 });
+	onset(&(struct onset_case){
+		"jitter 25 ms", { .delay_ms = 30, .jitter_ms = 25 }, 4.35, 2.0, 3.0, 0, 30 });
+}
+
+/* Near the boundary: 15, 20 and 25 % loss for 30 minutes each. Above it
+ * (25 %) hysteresis holds warning: at most a sixth of the changes the long
+ * window's plain class makes. Below it (15 %) the short scale's scatter
+ * still reaches its mark now and then: printed, see docs/analysis.md. */
+static void test_boundary_does_not_flap(void **state)
+{
+	const double ps[] = { 0.15, 0.2, 0.25 };
+	struct sim_result r;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(ps) / sizeof(ps[0]); i++) {
+		struct gen_cfg loss = { .delay_ms = 30.0, .loss = ps[i] };
+
+		run_fault(1.0, &loss, 0, 1e9, 1800, 3, &r);
+		print_message("  %.0f %% loss 1.00 Hz, 30 min: %llu class changes (long window "
+			      "alone, no hysteresis: %llu), %.1f %% of ticks warning\n",
+			      100 * ps[i], (unsigned long long)r.changes,
+			      (unsigned long long)r.plain_changes,
+			      100.0 * (double)r.warn_ticks / 18000);
+		if (ps[i] > 0.2)
+			assert_true(r.changes * 6 <= r.plain_changes);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_fit_exact),
+		cmocka_unit_test(test_short_scatter),
+		cmocka_unit_test(test_hysteresis_scripted),
+		cmocka_unit_test(test_clean_stays_healthy),
+		cmocka_unit_test(test_five_percent_never_warns),
+		cmocka_unit_test(test_loss50_escalates),
+		cmocka_unit_test(test_loss30_escalates),
+		cmocka_unit_test(test_jitter25_escalates),
+		cmocka_unit_test(test_boundary_does_not_flap),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,131 @@
+// SPDX-License-Identifier: MIT
+/* Short-scale tone fit and the class state machine. See multiscale.h. */
+#include "multiscale.h"
+
+#include <math.h>
+
+#include "health.h"
+
+/* Sums of a least-squares fit of a*sin + b*cos over a run of slots. */
+struct fit_sums {
+	double ss, cc, sc; /* Gram matrix of the basis */
+	double xs, xc;     /* projections of the data */
+	double xx;         /* total power */
+};
+
+static double fit_error(const struct fit_sums *f)
+{
+	double det = f->ss * f->cc - f->sc * f->sc, fitted, e;
+
+	if (!(f->xx > 0))
+		return 1.0; /* nothing in the window: all error, as the long window */
+	if (!(det > 0))
+		return 1.0; /* a basis that cannot be fitted (tone at 0 or Nyquist) */
+	/* fitted power = [xs xc] G^-1 [xs xc]^T */
+	fitted = (f->cc * f->xs * f->xs - 2.0 * f->sc * f->xs * f->xc + f->ss * f->xc * f->xc) /
+		 det;
+	e = 1.0 - fitted / f->xx;
+	return e < 0 ? 0 : e > 1 ? 1 : e; /* rounding at exactly 0 or 1 */
+}
+
+/* Accumulates slots [from, to) of x; the basis phase runs from slot 0, which
+ * does not matter: the fit is free in phase. The basis is advanced by a
+ * rotation (no libm call per slot); over 64 slots its rounding is ~1e-15. */
+static void accumulate(struct fit_sums *f, const double *x, uint32_t from, uint32_t to, double *s,
+		       double *c, double sw, double cw)
+{
+	for (uint32_t i = from; i < to; i++) {
+		double si = *s, ci = *c, xi = x[i];
+
+		f->ss += si * si;
+		f->cc += ci * ci;
+		f->sc += si * ci;
+		f->xs += xi * si;
+		f->xc += xi * ci;
+		f->xx += xi * xi;
+		*s = si * cw + ci * sw;
+		*c = ci * cw - si * sw;
+	}
+}
+
+double nw_tone_fit_error(const double *x, uint32_t n, double rate_hz, double tone_hz)
+{
+	double w = 2.0 * M_PI * tone_hz / rate_hz, s = 0.0, c = 1.0;
+	struct fit_sums f = { 0 };
+
+	accumulate(&f, x, 0, n, &s, &c, sin(w), cos(w));
+	return fit_error(&f);
+}
+
+void nw_ms_reset(struct nw_ms_state *m)
+{
+	*m = (struct nw_ms_state){ .short_lvl = NW_HEALTH_HEALTHY,
+				   .long_lvl = NW_HEALTH_HEALTHY,
+				   .cls = NW_HEALTH_HEALTHY };
+}
+
+static enum nw_health worst(enum nw_health a, enum nw_health b)
+{
+	/* HEALTHY < WARNING < CRITICAL in health_state.h */
+	return a > b ? a : b;
+}
+
+static enum nw_health update_cls(struct nw_ms_state *m, uint64_t now_ns)
+{
+	enum nw_health l = now_ns < m->long_aside_until_ns ? NW_HEALTH_HEALTHY : m->long_lvl;
+
+	m->cls = worst(m->short_lvl, l);
+	return m->cls;
+}
+
+enum nw_health nw_ms_tick(struct nw_ms_state *m, const struct nw_ms_tick_in *in, uint64_t now_ns,
+			  uint64_t long_span_ns)
+{
+	double short_err = in->short_err, quick_err = in->quick_err;
+
+	/* NaN never reads as clean, and escalates (critical). */
+	if (in->quick_ok && in->quick_full && quick_err < NW_MS_QUICK_CLEAN) {
+		/* Clean for the quick window's whole length: whatever the older
+		 * slots of the short and long windows hold is over. */
+		if (m->cls != NW_HEALTH_HEALTHY) {
+			m->returns++;
+			m->long_aside_until_ns = now_ns + long_span_ns;
+		}
+		m->short_lvl = NW_HEALTH_HEALTHY;
+		m->long_lvl = NW_HEALTH_HEALTHY;
+		return update_cls(m, now_ns);
+	}
+	if (!in->short_ok)
+		return update_cls(m, now_ns);
+	if (!(short_err <= NW_MS_SHORT_CRIT_ENTER))
+		m->short_lvl = NW_HEALTH_CRITICAL;
+	else if ((short_err >= NW_MS_SHORT_WARN_ENTER ||
+		  (in->quick_ok && quick_err >= NW_MS_QUICK_WARN_ENTER)) &&
+		 m->short_lvl < NW_HEALTH_WARNING)
+		m->short_lvl = NW_HEALTH_WARNING;
+	if (m->short_lvl == NW_HEALTH_CRITICAL && short_err < NW_MS_SHORT_CRIT_LEAVE)
+		m->short_lvl = NW_HEALTH_WARNING;
+	if (m->short_lvl == NW_HEALTH_WARNING && short_err < NW_MS_SHORT_WARN_LEAVE)
+		m->short_lvl = NW_HEALTH_HEALTHY;
+	return update_cls(m, now_ns);
+}
+
+enum nw_health nw_ms_long(struct nw_ms_state *m, double long_err, uint64_t now_ns)
+{
+	enum nw_health l;
+
+	if (!(long_err <= NW_HEALTH_CRIT_ABOVE)) /* NaN: critical, as nw_health_class_of */
+		l = NW_HEALTH_CRITICAL;
+	else if (m->long_lvl == NW_HEALTH_CRITICAL && long_err >= NW_MS_LONG_CRIT_LEAVE)
+		l = NW_HEALTH_CRITICAL;
+	else if (long_err >= NW_HEALTH_WARN_AT)
+		l = NW_HEALTH_WARNING;
+	else if (m->long_lvl >= NW_HEALTH_WARNING && long_err >= NW_MS_LONG_WARN_LEAVE)
+		l = NW_HEALTH_WARNING;
+	else
+		l = NW_HEALTH_HEALTHY;
+	/* While set aside, the long window's verdict is about the fault a quick
+	 * return already closed; it counts again once the window turned over. */
+	m->long_lvl = now_ns < m->long_aside_until_ns ? NW_HEALTH_HEALTHY : l;
+	return update_cls(m, now_ns);
+}
