@@ -18,6 +18,7 @@
 
 #include "health.h"
 #include "collector.h"
+#include "liveness.h"
 #include "nw_signal.h"
 #include "periodicity.h"
 #include "rack_view.h"
@@ -36,6 +37,7 @@ struct nw_analysis_cfg {
 	double period_every_s;
 	double period_budget_s;
 	uint32_t rack_id;
+	uint32_t down_after; /* liveness.h: sample periods of silence that are down */
 };
 
 /* What the per-interval refresh reads comes first (up to `per`), so with
@@ -46,7 +48,7 @@ struct nw_server_analysis {
 	uint32_t server_id;
 	double rate_hz, tone_hz;
 	uint64_t warm_from_ns; /* rx that began the current presence (first, after down or left) */
-	uint64_t live_window_ns; /* silence longer than this is down (health.h, at its rate) */
+	uint64_t live_window_ns; /* silence longer than this is down (liveness.h, at its rate) */
 	struct nw_signal sig;
 	struct nw_period_result delay_period, hole_period;
 	struct nw_skew_result skew_result;
@@ -90,5 +92,9 @@ void nw_analysis_record(struct nw_analysis *a, uint32_t slot, uint32_t server_id
 /* Analyses every present server of the view at now_ns (CLOCK_TAI) and
  * writes its analysis fields and spectrum. */
 void nw_analysis_refresh(struct nw_analysis *a, struct nw_rack_view *v, uint64_t now_ns);
+
+/* The fast class update, every NW_RACK_TICK_MS after liveness (the analysis
+ * helper's; until the merge an empty stub, analysis_tick_stub.c). */
+void nw_analysis_tick(struct nw_analysis *a, struct nw_rack_view *v, uint64_t now_ns);
 
 #endif
