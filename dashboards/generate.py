@@ -555,7 +555,8 @@ def server_detail():
         row("Rack $rack, server $server"),
         (state_timeline("Health class", [target(class_code_expr(SERVER), "class")],
                         "healthy / warning / critical from the spectral error; down when no "
-                        "sample arrived for 3 intervals; left after a clean goodbye.",
+                        "sample arrived for --down-after sample periods (0.5 s at 20 Hz); left "
+                        "after a clean goodbye.",
                         mappings=class_mapping()), 12, 4),
         (state_timeline("Up", [target(f"netwatch_server_up{per}", "up")],
                         "1 while samples arrive and the stream is open.",
@@ -566,25 +567,34 @@ def server_detail():
         (stat("Spectral error", [target(f"netwatch_server_spectral_error{per}", "error")],
               "noise / (signal + noise) of the tone in the latest window: < 0.2 healthy, "
               "0.2-0.5 warning, > 0.5 critical.", unit="percentunit", minv=0, maxv=1,
-              thresholds=ERROR_STEPS), 4, 5),
+              thresholds=ERROR_STEPS), 3, 5),
         (stat("SNR", [target(f"netwatch_server_snr_db{per}", "SNR")],
               "10·log10(signal / noise).", unit="dB",
-              thresholds=[("red", None), ("yellow", 0), ("green", 6)]), 4, 5),
+              thresholds=[("red", None), ("yellow", 0), ("green", 6)]), 3, 5),
         (stat("Loss (30 s)", [target(f"rack_server:netwatch_packets_loss:ratio_rate30s{per}",
                                      "loss")],
-              "Lost over 30 s.", unit="percentunit", thresholds=LOSS_STEPS), 4, 5),
+              "Lost over 30 s.", unit="percentunit", thresholds=LOSS_STEPS), 3, 5),
         (stat("Jitter", [target(f"netwatch_server_jitter_seconds{per}", "jitter")],
               "RFC 3550 interarrival jitter.", unit="s",
-              thresholds=[("green", None), ("red", 0.010)]), 4, 5),
+              thresholds=[("green", None), ("red", 0.010)]), 3, 5),
         (stat("Tone mismatch", [target(f"netwatch_server_tone_mismatch{per}", "mismatch")],
               "1: the strongest tone is not the one this server should send (a miswired or "
               "misconfigured agent).", thresholds=ZERO_GOOD, graph=False,
               mappings=[{"type": "value", "options": {
                   "0": {"text": "ok", "index": 0}, "1": {"text": "MISMATCH", "index": 1}}}]),
-         4, 5),
+         3, 5),
         (stat("Restarts", [target(f"netwatch_server_restarts_total{per}", "restarts")],
               "Times the server's agent restarted its sequence.", unit="none",
-              thresholds=[("green", None), ("yellow", 1)]), 4, 5),
+              thresholds=[("green", None), ("yellow", 1)]), 3, 5),
+        (stat("Outages", [target(f"netwatch_server_outages_total{per}", "outages")],
+              "Silences longer than --down-after sample periods since the controller began "
+              "watching the server, the ongoing one included: a short blackout or agent "
+              "restart stays visible after the server is back.", unit="none",
+              thresholds=[("green", None), ("yellow", 1)]), 3, 5),
+        (stat("Outage time", [target(f"netwatch_server_outage_seconds_total{per}", "silent")],
+              "Seconds of those outages, from the last sample before each silence to the "
+              "first after it (the ongoing one up to now).", unit="s",
+              thresholds=[("green", None), ("yellow", 0.001)]), 3, 5),
         row("Spectrum"),
         (timeseries("Spectral error", [target(f"netwatch_server_spectral_error{per}", "error")],
                     "The seed's figure of merit over time.", unit="percentunit", minv=0,

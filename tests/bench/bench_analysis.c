@@ -62,6 +62,7 @@ static double rng_unit(void) /* [0, 1) */
 struct bench {
 	uint32_t n;
 	struct nw_rack_view view;
+	struct nw_live live;
 	struct nw_analysis an;
 	struct nw_server_state *st;
 	struct nw_server_rx rx;
@@ -91,11 +92,12 @@ static void set_view(struct bench *b, uint64_t now)
 		b->rx.slot = s;
 		b->rx.server_id = s;
 		b->rx.registered = 1;
-		/* drained just now: the view's liveness says up */
-		b->rx.have_last = 1;
-		b->rx.last.rx_ns = now;
 		nw_rack_view_set_server(&b->view, s, &b->st[s], &b->rx);
+		nw_live_set_rate(&b->live, s, s, b->st[s].rate_uhz);
 	}
+	/* every server sent within the last period: liveness says up */
+	nw_live_tick(&b->live, now);
+	nw_rack_view_set_live(&b->view, &b->live, now);
 }
 
 /* `secs` seconds of samples of every server, in time order. */
@@ -117,6 +119,7 @@ static void feed(struct bench *b, uint32_t secs)
 			rec.rx_ns = b->t_ns + 200000 + (uint64_t)(rng_unit() * 100000);
 			memcpy(&rec.value_bits, &v, sizeof(v));
 			rec.flags = b->seq == 0 ? NW_REC_STREAM_START : 0;
+			nw_live_record(&b->live, s, s, &rec);
 			nw_analysis_record(&b->an, s, s, &rec);
 		}
 		b->seq++;
@@ -138,7 +141,7 @@ static void setup(struct bench *b, uint32_t n, double budget)
 	}
 	nw_analysis_default_cfg(&cfg, 0);
 	cfg.period_budget_s = budget;
-	if (nw_analysis_init(&b->an, &cfg, n)) {
+	if (nw_analysis_init(&b->an, &cfg, n) || nw_live_init(&b->live, n, cfg.down_after)) {
 		fprintf(stderr, "bench_analysis: nw_analysis_init failed\n");
 		exit(1);
 	}
@@ -158,6 +161,7 @@ static void setup(struct bench *b, uint32_t n, double budget)
 static void teardown(struct bench *b)
 {
 	nw_analysis_free(&b->an);
+	nw_live_free(&b->live);
 	nw_rack_view_free(&b->view);
 	free(b->st);
 	free(b->tone);
@@ -166,7 +170,7 @@ static void teardown(struct bench *b)
 struct result {
 	double ms_per_interval; /* mean over INTERVALS */
 	double ms_max;
-	double record_ns;      /* nw_analysis_record per record (warm-up feed) */
+	double record_ns;      /* nw_live_record + nw_analysis_record per record (warm-up feed) */
 	double mem_state_b;    /* per server: signal + periodicity + skew */
 	double mem_spectrum_b; /* per server: the view's spectrum copy */
 	uint32_t analysed;

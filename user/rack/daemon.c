@@ -17,7 +17,7 @@
 static void add_to_view(void *arg, uint32_t slot, const struct nw_server_state *st,
 			const struct nw_server_rx *rx)
 {
-	nw_rack_view_set_server(arg, slot, st, rx);
+	rack_serve_set_server(arg, slot, st, rx);
 }
 
 /* The view the HTTP handlers render, once per interval. */
@@ -29,7 +29,7 @@ static void refresh(struct rack_source *src, struct rack_serve *sv)
 	memset(&stats, 0, sizeof(stats));
 	src->ops->stats(src, &stats, &rejected);
 	nw_rack_view_begin(&sv->view, nw_now_tai_ns(), &stats, rejected, 1);
-	src->ops->each_server(src, add_to_view, &sv->view);
+	src->ops->each_server(src, add_to_view, sv);
 	/* The spectral analysis writes sv->view.slots[slot]'s analysis fields here. */
 	rack_serve_publish(sv);
 }
@@ -73,8 +73,9 @@ static void dump(struct rack_source *src)
 	free(l.srv);
 }
 
-/* The source's fd, the interval, the --duration deadline, the stop signals
- * and the serving side's fds, all tagged with their rack_event. */
+/* The source's fd, the interval, the sub-second tick, the --duration
+ * deadline, the stop signals and the serving side's fds, all tagged with
+ * their rack_event. */
 static int loop_init(struct nw_evloop *loop, struct rack_source *src, struct rack_serve *sv,
 		     int signal_fd)
 {
@@ -83,6 +84,9 @@ static int loop_init(struct nw_evloop *loop, struct rack_source *src, struct rac
 
 	if (!err)
 		err = nw_evloop_add_timer(loop, o->interval, o->interval, RACK_EV_TICK);
+	if (!err)
+		err = nw_evloop_add_timer(loop, NW_RACK_TICK_MS / 1000.0, NW_RACK_TICK_MS / 1000.0,
+					  RACK_EV_FAST_TICK);
 	if (!err && o->duration > 0)
 		err = nw_evloop_add_timer(loop, o->duration, 0, RACK_EV_STOP);
 	if (!err)
@@ -147,6 +151,8 @@ int rack_daemon_run(const struct nw_log *log, const struct rack_opts *o, int sig
 	serving = 1;
 	/* Reset to NULL on every way out below, before sv goes out of scope. */
 	// cppcheck-suppress autoVariables
+	sink->live = &sv.live;
+	// cppcheck-suppress autoVariables
 	sink->analysis = &sv.analysis;
 	nw_rack_view_set_hook(&sv.view, src.hook, src.iface);
 	refresh(&src, &sv);
@@ -156,9 +162,9 @@ int rack_daemon_run(const struct nw_log *log, const struct rack_opts *o, int sig
 	/* Drop privileges: keep only what the source needs to run and detach. */
 	nw_caps_keep_only(log, src.ops->keep_caps, src.ops->nkeep_caps);
 
-	/* Loop: receive on every wake-up; refresh, dump and flush per interval;
-	 * serve HTTP and the reporter after every wake-up; stop on a signal or
-	 * at --duration. */
+	/* Loop: receive on every wake-up; liveness and the fast classes per
+	 * tick; refresh, dump and flush per interval; serve HTTP and the
+	 * reporter after every wake-up; stop on a signal or at --duration. */
 	err = loop_init(&loop, &src, &sv, signal_fd);
 	if (err) {
 		nw_error(log, "cannot set up event loop", "err=%s", strerror(-err));
@@ -168,7 +174,11 @@ int rack_daemon_run(const struct nw_log *log, const struct rack_opts *o, int sig
 		int ev = wait_events(&loop, nw_evloop_sooner(rack_serve_timeout_ms(&sv),
 							     src.ops->wake_ms));
 
-		src.ops->receive(&src, ev);
+		/* A tick takes all the source holds, as if its fd had woken us:
+		 * liveness must judge the newest records, not the last drain's. */
+		src.ops->receive(&src, ev & RACK_EV_FAST_TICK ? ev | RACK_EV_SOURCE : ev);
+		if (ev & RACK_EV_FAST_TICK)
+			rack_serve_tick(&sv, nw_now_tai_ns());
 		if (ev & RACK_EV_TICK) {
 			refresh(&src, &sv);
 			if (o->dump)
@@ -190,6 +200,7 @@ int rack_daemon_run(const struct nw_log *log, const struct rack_opts *o, int sig
 	rc = 0;
 detach:
 	if (serving) {
+		sink->live = NULL;
 		sink->analysis = NULL;
 		rack_serve_close(&sv);
 	}

@@ -85,6 +85,7 @@ enum {
 	O_INTERVAL,
 	O_WINDOW,
 	O_HORIZON,
+	O_DOWN_AFTER,
 	O_DUMP,
 	O_RECORD_LOG,
 	O_METRICS,
@@ -158,6 +159,12 @@ static const struct nw_opt opts[O__COUNT] = {
 			.problem = "horizon must be seconds, 20..3600", .arg = "S",
 			.help = "history for disturbance periods and clock skew,\n"
 				"seconds 20..3600 (default 60)" },
+	[O_DOWN_AFTER] = { "down-after", 0, "NETWATCH_DOWN_AFTER", NW_OPT_U64, F(down_after),
+			   .def_u = NW_LIVE_DOWN_AFTER_DEFAULT, .min = NW_LIVE_DOWN_AFTER_MIN,
+			   .max = NW_LIVE_DOWN_AFTER_MAX,
+			   .problem = "down-after must be an integer 2..1000", .arg = "PERIODS",
+			   .help = "a server is down once silent for more than this many of\n"
+				   "its sample periods (default 10: 0.5 s at 20 Hz)" },
 	[O_DUMP] = { "dump", 0, "NETWATCH_DUMP", NW_OPT_BOOL, F(dump), .problem = bool_problem,
 		     .help = "print per-server counters as one JSON line every interval\n"
 			     "and once more at exit" },

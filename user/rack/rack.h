@@ -12,17 +12,26 @@
 #include "drain.h"
 #include "dump.h"
 #include "evloop.h"
+#include "liveness.h"
 #include "log.h"
 #include "rack_http.h"
 #include "options.h"
 #include "rack_view.h"
 #include "report_client.h"
 
-/* What every drained record flows into: the record log and the analysis. */
+/* The sub-second tick: liveness and the fast class update run this often,
+ * so a silent server is shown down within --down-after plus one tick. */
+#define NW_RACK_TICK_MS 100U
+/* Its tag in the daemon's loop, beside source.h's enum rack_event. */
+#define RACK_EV_FAST_TICK 32
+
+/* What every drained record flows into: the record log, liveness and the
+ * analysis. */
 struct rack_sink {
 	FILE *record_log; /* NULL unless --record-log */
 	uint64_t write_errors;
-	struct nw_analysis *analysis; /* set once the daemon's rack_serve exists */
+	struct nw_live *live;         /* set once the daemon's rack_serve exists */
+	struct nw_analysis *analysis; /* likewise */
 };
 void rack_on_record(void *user, const struct nw_server_rx *srv, const struct nw_record *rec);
 void rack_sink_flush(const struct nw_log *log, struct rack_sink *sink);
@@ -32,10 +41,11 @@ void rack_print_dump(const struct nw_log *log, const struct nw_dump_info *info,
 
 /* The HTTP side: the view the handlers render and the MHD server in the
  * loop. Each interval the daemon calls nw_rack_view_begin,
- * nw_rack_view_set_server per slot, then rack_serve_publish (analysis plugs
- * in before it). */
+ * rack_serve_set_server per slot, then rack_serve_publish; every
+ * NW_RACK_TICK_MS, after draining the source, rack_serve_tick. */
 struct rack_serve {
 	struct nw_rack_view view;
+	struct nw_live live;         /* up/down and outages, from every record */
 	struct nw_analysis analysis; /* writes the view's analysis fields */
 	struct nw_http *http;        /* NULL with --metrics off */
 	/* The reporter to --dc (reporting is 0 without): one report per
@@ -56,8 +66,17 @@ int rack_serve_listen(struct rack_serve *s, const struct nw_log *log, const stru
 int rack_serve_add_to_loop(struct rack_serve *s, struct nw_evloop *l);
 int rack_serve_timeout_ms(const struct rack_serve *s);
 void rack_serve_run(struct rack_serve *s);
-/* Ends a refresh: analyses every server into the view, derives and
- * publishes, and hands the report to the reporter. */
+/* One registered server's counters into the view, its rate to liveness. */
+void rack_serve_set_server(struct rack_serve *s, uint32_t slot, const struct nw_server_state *st,
+			   const struct nw_server_rx *rx);
+/* The sub-second tick at now_tai_ns (the source drained just before):
+ * liveness (servers silent past their limit go down), the analysis' fast
+ * class update, then the view's states, counts and rack score, so HTTP
+ * shows a change within the tick, not at the next refresh. */
+void rack_serve_tick(struct rack_serve *s, uint64_t now_tai_ns);
+/* Ends a refresh: liveness at the refresh's time, analyses every server
+ * into the view, derives and publishes, and hands the report to the
+ * reporter. */
 void rack_serve_publish(struct rack_serve *s);
 void rack_serve_close(struct rack_serve *s);
 

@@ -61,14 +61,23 @@ int rack_serve_init(struct rack_serve *s, const struct nw_log *log, const struct
 		nw_error(log, "cannot allocate the rack view", "max_servers=%u", max_slots);
 		return -ENOMEM;
 	}
+	err = nw_live_init(&s->live, max_slots, o->down_after);
+	if (err) {
+		nw_error(log, "cannot set up liveness", "down_after=%u err=%s", o->down_after,
+			 strerror(-err));
+		nw_rack_view_free(&s->view);
+		return err;
+	}
 	nw_analysis_default_cfg(&cfg, o->rack);
 	cfg.window = o->window;
 	cfg.interval_s = o->interval;
 	cfg.horizon_s = o->horizon;
+	cfg.down_after = o->down_after;
 	err = nw_analysis_init(&s->analysis, &cfg, max_slots);
 	if (err) {
 		nw_error(log, "cannot set up the spectral analysis", "window=%u err=%s", o->window,
 			 strerror(-err));
+		nw_live_free(&s->live);
 		nw_rack_view_free(&s->view);
 		return err;
 	}
@@ -76,6 +85,7 @@ int rack_serve_init(struct rack_serve *s, const struct nw_log *log, const struct
 		err = report_init(s, log, o, max_slots);
 		if (err) {
 			nw_analysis_free(&s->analysis);
+			nw_live_free(&s->live);
 			nw_rack_view_free(&s->view);
 			return err;
 		}
@@ -144,8 +154,29 @@ static void report(struct rack_serve *s)
 	nw_report_client_status(&s->dc, &s->view.dc);
 }
 
+void rack_serve_set_server(struct rack_serve *s, uint32_t slot, const struct nw_server_state *st,
+			   const struct nw_server_rx *rx)
+{
+	const struct nw_server_view *e = nw_rack_view_set_server(&s->view, slot, st, rx);
+
+	if (e)
+		nw_live_set_rate(&s->live, slot, e->server_id, st->rate_uhz);
+}
+
+void rack_serve_tick(struct rack_serve *s, uint64_t now_tai_ns)
+{
+	nw_live_tick(&s->live, now_tai_ns);
+	nw_rack_view_set_live(&s->view, &s->live, now_tai_ns);
+	nw_analysis_tick(&s->analysis, &s->view, now_tai_ns);
+	nw_rack_view_derive(&s->view);
+}
+
 void rack_serve_publish(struct rack_serve *s)
 {
+	/* The same liveness a tick at this time would show: the analysis and
+	 * the report judge the server the view shows. */
+	nw_live_tick(&s->live, s->view.time_ns);
+	nw_rack_view_set_live(&s->view, &s->live, s->view.time_ns);
 	nw_analysis_refresh(&s->analysis, &s->view, s->view.time_ns);
 	nw_rack_view_finish(&s->view);
 	if (s->reporting)
@@ -164,4 +195,5 @@ void rack_serve_close(struct rack_serve *s)
 	s->http = NULL;
 	nw_rack_view_free(&s->view);
 	nw_analysis_free(&s->analysis);
+	nw_live_free(&s->live);
 }

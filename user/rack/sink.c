@@ -9,6 +9,9 @@ void rack_on_record(void *user, const struct nw_server_rx *srv, const struct nw_
 {
 	struct rack_sink *sink = user;
 
+	/* Liveness first: it is the one judge of an outage, and the cheapest. */
+	if (sink->live)
+		nw_live_record(sink->live, srv->slot, srv->server_id, rec);
 	if (sink->analysis)
 		nw_analysis_record(sink->analysis, srv->slot, srv->server_id, rec);
 	if (!sink->record_log)

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
-/* health.h, the one home of class, liveness, shown state and rack score, at
- * its boundaries. test_rack_view.c checks the view applies it. */
+/* health.h, the one home of class, shown state and rack score, at its
+ * boundaries (liveness: test_liveness.c). test_rack_view.c checks the view
+ * applies both. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,8 +11,6 @@
 #include <math.h>
 
 #include "health.h"
-
-#define S_NS 1000000000ULL
 
 /* error < 0.2 healthy; 0.2 <= error <= 0.5 warning; > 0.5 critical. */
 static void test_class_boundaries(void **state)
@@ -28,30 +27,6 @@ static void test_class_boundaries(void **state)
 	assert_int_equal(nw_health_class_of(1.0), NW_HEALTH_CRITICAL);
 	assert_int_equal(nw_health_class_of(NAN), NW_HEALTH_CRITICAL);
 	assert_string_equal(nw_health_name(nw_health_class_of(0.3)), "warning");
-}
-
-/* The window is 3 intervals, or 3 sample periods when longer; up while the
- * silence is within it (exactly 3 s is still up), down one ns later. */
-static void test_liveness(void **state)
-{
-	const uint64_t last = 1700000000 * S_NS;
-	uint64_t w;
-
-	(void)state;
-	assert_true(nw_live_window_ns(1.0, 20000000) == 3 * S_NS);
-	assert_true(nw_live_window_ns(1.0, 0) == 3 * S_NS); /* rate not known yet */
-	/* --interval 10 ms at 20 Hz: 3 periods (150 ms), not 30 ms. */
-	assert_true(nw_live_window_ns(0.01, 20000000) == 150000000ULL);
-	/* 0.5 Hz: 6 s, longer than 3 one-second intervals. */
-	assert_true(nw_live_window_ns(1.0, 500000) == 6 * S_NS);
-
-	w = nw_live_window_ns(1.0, 20000000);
-	assert_false(nw_live_up(0, last, w)); /* expected, never heard */
-	assert_true(nw_live_up(last, last + S_NS / 2, w));
-	assert_true(nw_live_up(last, last + 3 * S_NS, w));
-	assert_false(nw_live_up(last, last + 3 * S_NS + 1, w));
-	assert_false(nw_live_up(last, last + 60 * S_NS, w));
-	assert_true(nw_live_up(last, last - S_NS, w)); /* a stamp ahead of our clock */
 }
 
 /* Left wins over everything; down over any analysis; the analysis class
@@ -100,7 +75,6 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_class_boundaries),
-		cmocka_unit_test(test_liveness),
 		cmocka_unit_test(test_state_of),
 		cmocka_unit_test(test_rack_score),
 	};

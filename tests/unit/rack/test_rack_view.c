@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
-/* The rack view as the daemon refreshes it: liveness decided when counters
- * are copied, the state and rack score derived by nw_rack_view_finish, and
- * the analysis judging a server by that same liveness. */
+/* The rack view as the daemon refreshes it: liveness taken from the tracker
+ * (liveness.h), the state and rack score derived by nw_rack_view_finish and
+ * again by the sub-second tick (nw_rack_view_derive), and the analysis
+ * judging a server by that same liveness. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,20 +12,30 @@
 #include <stdlib.h>
 
 #include "analysis.h"
+#include "liveness.h"
 #include "rack_view.h"
 #include "test_spectrum_gen.h"
 
 #define S_NS 1000000000ULL
+#define MS_NS 1000000ULL
 #define RATE_UHZ 20000000U
 
-static struct nw_server_view *put(struct nw_rack_view *v, uint32_t slot, uint32_t id,
-				  uint32_t status, uint64_t last_rx_ns)
+static void heard(struct nw_live *l, uint32_t slot, uint32_t id, uint64_t rx_ns, uint16_t flags)
+{
+	struct nw_record r = { .rx_ns = rx_ns, .tx_ns = rx_ns, .flags = flags };
+
+	nw_live_record(l, slot, id, &r);
+}
+
+/* A slot's counters into the view and its rate to liveness, as
+ * rack_serve_set_server does. */
+static struct nw_server_view *put(struct nw_rack_view *v, struct nw_live *l, uint32_t slot,
+				  uint32_t id, uint32_t status)
 {
 	struct nw_server_state st = { .server_id = id, .status = status, .rate_uhz = RATE_UHZ };
 	struct nw_server_rx rx = { .slot = slot, .server_id = id, .registered = 1 };
 
-	rx.have_last = last_rx_ns != 0;
-	rx.last.rx_ns = last_rx_ns;
+	nw_live_set_rate(l, slot, id, RATE_UHZ);
 	return nw_rack_view_set_server(v, slot, &st, &rx);
 }
 
@@ -33,30 +44,41 @@ static void test_states_and_score(void **state)
 {
 	const uint64_t now = GEN_T0_NS;
 	struct nw_rack_view v;
+	struct nw_live l;
 	struct nw_server_view *e;
 
 	(void)state;
 	assert_int_equal(nw_rack_view_init(&v, 5, 0, 1.0), 0);
+	assert_int_equal(nw_live_init(&l, 5, NW_LIVE_DOWN_AFTER_DEFAULT), 0);
+	heard(&l, 0, 10, now - 100 * MS_NS, 0);
+	heard(&l, 1, 11, now - 4 * S_NS, 0);          /* silent for 4 s */
+	heard(&l, 2, 12, now - S_NS, NW_REC_GOODBYE); /* said goodbye */
+	heard(&l, 3, 13, now - 500 * MS_NS, 0);       /* exactly the limit: still up */
 	nw_rack_view_begin(&v, now, &(struct nw_stats){ 0 }, 0, 1);
-	e = put(&v, 0, 10, 0, now - S_NS);
+	e = put(&v, &l, 0, 10, 0);
 	e->analysed = 1;
 	e->spectral_error = 0.3;
 	e->analysis_class = NW_HEALTH_WARNING;
-	put(&v, 1, 11, 0, now - 4 * S_NS);        /* silent for 4 s */
-	put(&v, 2, 12, NW_ST_CLOSED, now - S_NS); /* said goodbye */
-	put(&v, 3, 13, 0, now - 3 * S_NS);        /* exactly 3 s: still up */
-	nw_rack_view_set_server(&v, 4, &(struct nw_server_state){ .server_id = 14 }, NULL);
+	put(&v, &l, 1, 11, 0);
+	put(&v, &l, 2, 12, NW_ST_CLOSED);
+	put(&v, &l, 3, 13, 0);
+	put(&v, &l, 4, 14, 0); /* registered, never heard */
+	nw_live_tick(&l, now);
+	nw_rack_view_set_live(&v, &l, now);
 	nw_rack_view_finish(&v);
 
 	assert_true(v.slots[0].up && !v.slots[0].left);
 	assert_int_equal(v.slots[0].health, NW_HEALTH_WARNING);
 	assert_false(v.slots[1].up);
 	assert_int_equal(v.slots[1].health, NW_HEALTH_DOWN);
+	assert_true(v.slots[1].outages == 1 && v.slots[1].outage_s == 4.0);
 	assert_true(v.slots[2].left && !v.slots[2].up);
 	assert_int_equal(v.slots[2].health, NW_HEALTH_LEFT);
+	assert_true(v.slots[2].outages == 0);
 	assert_true(v.slots[3].up);
 	assert_int_equal(v.slots[3].health, NW_HEALTH_HEALTHY); /* up, not analysed yet */
 	assert_int_equal(v.slots[4].health, NW_HEALTH_DOWN);    /* registered, never heard */
+	assert_true(v.slots[4].outages == 0);
 	assert_int_equal(v.state_count[NW_HEALTH_HEALTHY], 1);
 	assert_int_equal(v.state_count[NW_HEALTH_WARNING], 1);
 	assert_int_equal(v.state_count[NW_HEALTH_DOWN], 2);
@@ -66,33 +88,73 @@ static void test_states_and_score(void **state)
 
 	/* Everyone gone: nothing expected is failing. */
 	nw_rack_view_begin(&v, now, NULL, 0, 1);
-	put(&v, 2, 12, NW_ST_CLOSED, now - S_NS);
+	put(&v, &l, 2, 12, NW_ST_CLOSED);
+	nw_rack_view_set_live(&v, &l, now);
 	nw_rack_view_finish(&v);
 	assert_int_equal(v.count, 1);
 	assert_float_equal(v.rack_score, 1.0, 0);
+
+	/* Not heard since the controller began, closed by the counters: left. */
+	nw_rack_view_begin(&v, now, NULL, 0, 1);
+	put(&v, &l, 4, 14, NW_ST_CLOSED);
+	nw_rack_view_set_live(&v, &l, now);
+	nw_rack_view_finish(&v);
+	assert_int_equal(v.slots[4].health, NW_HEALTH_LEFT);
+	nw_live_free(&l);
 	nw_rack_view_free(&v);
 }
 
-/* A 10 ms --interval must not make a 20 Hz server flicker: 3 sample
- * periods (150 ms) are the least silence that is down. */
-static void test_short_interval(void **state)
+/* The sub-second tick shows a silent server down, and the counts and score
+ * with it, without a refresh; its first sample back shows it up with the
+ * outage counted. */
+static void test_tick_updates_view(void **state)
 {
 	const uint64_t now = GEN_T0_NS;
 	struct nw_rack_view v;
+	struct nw_live l;
 
 	(void)state;
-	assert_int_equal(nw_rack_view_init(&v, 2, 0, 0.01), 0);
+	assert_int_equal(nw_rack_view_init(&v, 2, 0, 1.0), 0);
+	assert_int_equal(nw_live_init(&l, 2, NW_LIVE_DOWN_AFTER_DEFAULT), 0);
+	heard(&l, 0, 1, now, 0);
+	heard(&l, 1, 2, now, 0);
 	nw_rack_view_begin(&v, now, NULL, 0, 1);
-	put(&v, 0, 1, 0, now - 100000000ULL);
-	put(&v, 1, 2, 0, now - 151000000ULL);
+	put(&v, &l, 0, 1, 0);
+	put(&v, &l, 1, 2, 0);
+	nw_live_tick(&l, now);
+	nw_rack_view_set_live(&v, &l, now);
 	nw_rack_view_finish(&v);
+	assert_int_equal(v.state_count[NW_HEALTH_HEALTHY], 2);
+
+	/* Server 2 keeps sending, server 1 does not: 600 ms later, a tick. */
+	heard(&l, 1, 2, now + 550 * MS_NS, 0);
+	nw_live_tick(&l, now + 600 * MS_NS);
+	nw_rack_view_set_live(&v, &l, now + 600 * MS_NS);
+	nw_rack_view_derive(&v);
+	assert_int_equal(v.slots[0].health, NW_HEALTH_DOWN);
+	assert_true(v.slots[0].outages == 1);
+	assert_float_equal(v.slots[0].outage_s, 0.6, 1e-9);
+	assert_int_equal(v.slots[1].health, NW_HEALTH_HEALTHY);
+	assert_int_equal(v.state_count[NW_HEALTH_DOWN], 1);
+	assert_float_equal(v.rack_score, 0.5, 0);
+
+	/* Back at 2 s: up at the next tick, the outage stays counted. */
+	heard(&l, 0, 1, now + 2 * S_NS, 0);
+	heard(&l, 1, 2, now + 2 * S_NS, 0);
+	nw_live_tick(&l, now + 2 * S_NS);
+	nw_rack_view_set_live(&v, &l, now + 2 * S_NS);
+	nw_rack_view_derive(&v);
 	assert_int_equal(v.slots[0].health, NW_HEALTH_HEALTHY);
-	assert_int_equal(v.slots[1].health, NW_HEALTH_DOWN);
+	assert_true(v.slots[0].up && v.slots[0].outages == 1);
+	assert_float_equal(v.slots[0].outage_s, 2.0, 1e-9);
+	assert_float_equal(v.rack_score, 1.0, 0);
+	nw_live_free(&l);
 	nw_rack_view_free(&v);
 }
 
 struct rig {
 	struct nw_rack_view v;
+	struct nw_live l;
 	struct nw_analysis a;
 	struct nw_server_rx rx;
 	uint32_t id;
@@ -101,6 +163,7 @@ struct rig {
 static void feed(struct rig *r, const struct nw_record *recs, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
+		nw_live_record(&r->l, 0, r->id, &recs[i]);
 		nw_analysis_record(&r->a, 0, r->id, &recs[i]);
 		r->rx.have_last = 1;
 		r->rx.last = recs[i];
@@ -115,6 +178,9 @@ static void refresh(struct rig *r, uint64_t now)
 
 	nw_rack_view_begin(&r->v, now, NULL, 0, 1);
 	nw_rack_view_set_server(&r->v, 0, &st, &r->rx);
+	nw_live_set_rate(&r->l, 0, r->id, RATE_UHZ);
+	nw_live_tick(&r->l, now);
+	nw_rack_view_set_live(&r->v, &r->l, now);
 	nw_analysis_refresh(&r->a, &r->v, now);
 	nw_rack_view_finish(&r->v);
 }
@@ -136,6 +202,7 @@ static void test_analysis_follows_view(void **state)
 	nw_analysis_default_cfg(&cfg, 0);
 	assert_int_equal(nw_rack_view_init(&r.v, 1, 0, 1.0), 0);
 	assert_int_equal(nw_analysis_init(&r.a, &cfg, 1), 0);
+	assert_int_equal(nw_live_init(&r.l, 1, cfg.down_after), 0);
 	e = &r.v.slots[0];
 	g.tone_hz = nw_analysis_expected_tone(0, r.id, 1.0, GEN_RATE);
 
@@ -152,8 +219,8 @@ static void test_analysis_follows_view(void **state)
 	assert_true(e->spectral_error < NW_HEALTH_WARN_AT);
 	assert_int_equal(e->health, NW_HEALTH_HEALTHY);
 
-	/* Silent past the window: down, error 1.0 and critical underneath. */
-	refresh(&r, last + 3 * S_NS + 1);
+	/* Silent past the limit: down, error 1.0 and critical underneath. */
+	refresh(&r, last + 500 * MS_NS + 1);
 	assert_false(e->up);
 	assert_true(e->analysed && e->spectral_error == 1.0);
 	assert_int_equal(e->analysis_class, NW_HEALTH_CRITICAL);
@@ -168,6 +235,8 @@ static void test_analysis_follows_view(void **state)
 	assert_false(e->analysed);
 	assert_int_equal(e->health, NW_HEALTH_HEALTHY);
 
+	assert_true(e->outages == 1);
+	nw_live_free(&r.l);
 	nw_analysis_free(&r.a);
 	nw_rack_view_free(&r.v);
 	free(recs);
@@ -177,7 +246,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_states_and_score),
-		cmocka_unit_test(test_short_interval),
+		cmocka_unit_test(test_tick_updates_view),
 		cmocka_unit_test(test_analysis_follows_view),
 	};
 

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 
 #include "health.h"
+#include "liveness.h"
 #include "nw_signal.h"
 #include "spectrum.h"
 #include "test_spectrum_gen.h"
@@ -258,19 +259,18 @@ static void test_no_samples(void **state)
 	struct nw_spec_ctx *ctx = *state;
 	struct nw_signal sig;
 	struct nw_spec_result r;
-	uint64_t window = nw_live_window_ns(1.0, (uint32_t)(GEN_RATE * 1e6));
-
 	assert_int_equal(nw_signal_init(&sig, N, GEN_RATE, LOW), 0);
 	assert_int_equal(nw_spec_analyze(ctx, &sig, GEN_T0_NS, &r), 0);
 	assert_true(r.spectral_error == 1.0);
 	assert_int_equal(r.filled, 0);
 	assert_false(r.tone_mismatch);
-	assert_false(nw_live_up(sig.last_rx_ns, GEN_T0_NS, window)); /* never heard: down */
+	assert_false(sig.seen); /* never heard: down (liveness.h) */
 	assert_int_equal(nw_health_class_of(r.spectral_error), NW_HEALTH_CRITICAL);
 	nw_signal_free(&sig);
 }
 
-/* A server that falls silent: down after 3 intervals, its window empties. */
+/* A server that falls silent: down after 10 periods (0.5 s), its window
+ * empties. */
 static void test_goes_silent(void **state)
 {
 	struct nw_spec_ctx *ctx = *state;
@@ -278,7 +278,7 @@ static void test_goes_silent(void **state)
 	struct nw_record *recs = calloc(2 * N, sizeof(*recs));
 	struct nw_signal sig;
 	struct nw_spec_result r;
-	uint64_t window = nw_live_window_ns(1.0, (uint32_t)(GEN_RATE * 1e6));
+	uint64_t limit = nw_live_limit_ns(NW_LIVE_DOWN_AFTER_DEFAULT, (uint32_t)(GEN_RATE * 1e6));
 	size_t n;
 
 	assert_non_null(recs);
@@ -289,8 +289,8 @@ static void test_goes_silent(void **state)
 	uint64_t last = recs[n - 1].rx_ns;
 
 	nw_spec_analyze(ctx, &sig, last, &r);
-	assert_true(nw_live_up(sig.last_rx_ns, last + 3000000000ULL, window));
-	assert_false(nw_live_up(sig.last_rx_ns, last + 3000000001ULL, window));
+	assert_false(nw_live_silent(sig.last_rx_ns, last + 500000000ULL, limit));
+	assert_true(nw_live_silent(sig.last_rx_ns, last + 500000001ULL, limit));
 	/* Half a window later the spectrum itself shows half the slots empty. */
 	nw_spec_analyze(ctx, &sig, last + (N / 2) * GEN_T_NS, &r);
 	print_message("  silent for N/2 slots: error %.4f fill %.3f\n", r.spectral_error, r.fill);

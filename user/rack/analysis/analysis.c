@@ -20,6 +20,7 @@ void nw_analysis_default_cfg(struct nw_analysis_cfg *cfg, uint32_t rack_id)
 	cfg->period_every_s = NW_ANALYSIS_PERIOD_EVERY;
 	cfg->period_budget_s = NW_ANALYSIS_PERIOD_BUDGET;
 	cfg->rack_id = rack_id;
+	cfg->down_after = NW_LIVE_DOWN_AFTER_DEFAULT;
 }
 
 int nw_analysis_init(struct nw_analysis *a, const struct nw_analysis_cfg *cfg, uint32_t max_slots)
@@ -98,7 +99,7 @@ static int server_setup(struct nw_analysis *a, struct nw_server_analysis *s, uin
 	s->server_id = server_id;
 	s->rate_hz = rate_hz;
 	s->tone_hz = tone_hz;
-	s->live_window_ns = nw_live_window_ns(a->cfg.interval_s, rate_uhz);
+	s->live_window_ns = nw_live_limit_ns(a->cfg.down_after, rate_uhz);
 	return 0;
 }
 
@@ -145,7 +146,7 @@ void nw_analysis_record(struct nw_analysis *a, uint32_t slot, uint32_t server_id
 	 * presence's loss. Its figures wait until a whole window is its own. */
 	if (!(rec->flags & NW_REC_GOODBYE) &&
 	    (!s->sig.seen || s->sig.left ||
-	     !nw_live_up(s->sig.last_rx_ns, rec->rx_ns, s->live_window_ns))) {
+	     nw_live_silent(s->sig.last_rx_ns, rec->rx_ns, s->live_window_ns))) {
 		s->warm_from_ns = rec->rx_ns;
 		nw_ms_reset(&s->ms); /* a new presence: its class starts from its own slots */
 	}
@@ -277,8 +278,9 @@ void nw_analysis_refresh(struct nw_analysis *a, struct nw_rack_view *v, uint64_t
 		}
 		if (nw_spec_analyze(&a->ctx, &s->sig, now_ns, &res))
 			continue;
-		/* Liveness is the view's (nw_rack_view_set_server): a server that
-		 * is down or left reports error 1.0, whatever its last spectrum. */
+		/* Liveness is the view's (liveness.h, nw_rack_view_set_live): a
+		 * server that is down or left reports error 1.0, whatever its last
+		 * spectrum. */
 		if (sv->up &&
 		    now_ns < s->warm_from_ns + (uint64_t)(a->cfg.window * s->sig.slot_ns)) {
 			/* warming up: no figure rather than a false alarm; the

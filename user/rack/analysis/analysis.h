@@ -22,6 +22,7 @@
 #include "health.h"
 #include "multiscale.h"
 #include "collector.h"
+#include "liveness.h"
 #include "nw_signal.h"
 #include "periodicity.h"
 #include "rack_view.h"
@@ -40,6 +41,7 @@ struct nw_analysis_cfg {
 	double period_every_s;
 	double period_budget_s;
 	uint32_t rack_id;
+	uint32_t down_after; /* liveness.h: sample periods of silence that are down */
 };
 
 /* What the per-interval refresh reads comes first (up to `per`), so with
@@ -50,7 +52,7 @@ struct nw_server_analysis {
 	uint32_t server_id;
 	double rate_hz, tone_hz;
 	uint64_t warm_from_ns; /* rx that began the current presence (first, after down or left) */
-	uint64_t live_window_ns; /* silence longer than this is down (health.h, at its rate) */
+	uint64_t live_window_ns; /* silence longer than this is down (liveness.h, at its rate) */
 	struct nw_ms_state ms;   /* multi-scale class (multiscale.h) */
 	struct nw_signal sig;
 	struct nw_period_result delay_period, hole_period;

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* Health class, liveness, shown state and rack score. See health.h. */
+/* Health class, shown state and rack score. See health.h. */
 #include "health.h"
 
 enum nw_health nw_health_class_of(double error)
@@ -10,19 +10,6 @@ enum nw_health nw_health_class_of(double error)
 	if (error <= NW_HEALTH_CRIT_ABOVE)
 		return NW_HEALTH_WARNING;
 	return NW_HEALTH_CRITICAL;
-}
-
-uint64_t nw_live_window_ns(double interval_s, uint32_t rate_uhz)
-{
-	uint64_t w = (uint64_t)(NW_LIVE_MISSED * interval_s * 1e9);
-	double periods_ns = rate_uhz ? NW_LIVE_MISSED * 1e15 / rate_uhz : 0;
-
-	return periods_ns > (double)w ? (uint64_t)periods_ns : w;
-}
-
-bool nw_live_up(uint64_t last_rx_ns, uint64_t now_ns, uint64_t window_ns)
-{
-	return last_rx_ns && (now_ns <= last_rx_ns || now_ns - last_rx_ns <= window_ns);
 }
 
 enum nw_health nw_health_state_of(bool left, bool up, bool analysed, enum nw_health analysis_class)

@@ -1,16 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The one home of a server's health: the class of a spectral error, liveness
- * (up, down), the state a server is shown in and the rack score. Every state
- * is an enum nw_health (health_state.h), the one the view, /metrics, the
- * reports and the DC use. Pure functions: no I/O, no allocation, no clock.
+ * The one home of a server's health class, shown state and rack score.
+ * Every state is an enum nw_health (health_state.h), the one the view,
+ * /metrics, the reports and the DC use. Pure functions: no I/O, no
+ * allocation, no clock.
  *
- * Who calls what: the rack view decides each server's liveness when it copies
- * its counters (nw_live_window_ns, nw_live_up) and derives its state and the
- * rack score when it finishes (nw_health_state_of, nw_rack_score_*); the
- * analysis reads that liveness, classifies the error it measured
- * (nw_health_class_of) and uses the same window to tell a return after an
- * outage. Boundaries and reasoning: docs/analysis.md, "Health".
+ * Who calls what: liveness (up, down, left, outages) is liveness.h's, the
+ * one definition of down; the rack view takes it from the tracker
+ * (nw_rack_view_set_live) and derives each server's state and the rack
+ * score (nw_health_state_of, nw_rack_score_*); the analysis classifies the
+ * error it measured (nw_health_class_of). Boundaries and reasoning:
+ * docs/analysis.md, "Health" and "Liveness".
  */
 #ifndef NW_HEALTH_H
 #define NW_HEALTH_H
@@ -22,24 +22,10 @@
 
 #define NW_HEALTH_WARN_AT 0.2    /* error >= 0.2 is not healthy */
 #define NW_HEALTH_CRIT_ABOVE 0.5 /* error > 0.5 is critical */
-/* Down after this many intervals without a record, and never sooner than
- * this many sample periods: a very short --interval must not make a 20 Hz
- * server flicker. */
-#define NW_LIVE_MISSED 3U
 
 /* HEALTHY (error < 0.2), WARNING (0.2 <= error <= 0.5) or CRITICAL (error >
  * 0.5, or NaN: an unmeasurable server must never look healthy). */
 enum nw_health nw_health_class_of(double error);
-
-/* How long a server may stay silent and still be up: NW_LIVE_MISSED
- * intervals, or NW_LIVE_MISSED sample periods at rate_uhz if that is longer
- * (rate_uhz 0: not known yet, intervals only). */
-uint64_t nw_live_window_ns(double interval_s, uint32_t rate_uhz);
-
-/* Up: a record with rx stamp last_rx_ns (0: none ever) lies within window_ns
- * of now_ns; a stamp ahead of now also counts. Down otherwise. A server
- * that left is neither: callers test `left` first. */
-bool nw_live_up(uint64_t last_rx_ns, uint64_t now_ns, uint64_t window_ns);
 
 /* The state a server is shown in: LEFT after a goodbye, DOWN when not up,
  * else the analysis class once analysed, HEALTHY until then. */

@@ -43,6 +43,10 @@ static json_t *server_json(const struct nw_rack_view *v, const struct nw_server_
 		json_decref(hist);
 		return NULL;
 	}
+	/* Since the controller began watching the server (not pinned counters):
+	 * a short outage stays visible after the server is back. */
+	json_object_set_new(o, "outages", u64(e->outages));
+	json_object_set_new(o, "outage_seconds", real(e->outage_s));
 	json_object_set_new(o, "max_seq", u64(st->max_seq));
 	json_object_set_new(o, "last_rx_ns", u64(st->last_rx_ns));
 	json_object_set_new(o, "freq_hz", real((double)st->freq_uhz / 1e6));

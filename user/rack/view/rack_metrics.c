@@ -191,9 +191,19 @@ int nw_metrics_render(const struct nw_rack_view *v, struct nw_buf *b)
 	/* Per-server extras. */
 	GAUGE_FAMILY(
 		b, v, "netwatch_server_up",
-		"1 if a record of the server was drained within the last 3 intervals (at least 3 "
-		"sample periods) and its stream is open",
+		"1 if the server's last sample is at most --down-after of its sample periods old "
+		"and its stream is open",
 		1, e_->up);
+	nw_prom_family(b, "netwatch_server_outages_total", "counter",
+		       "Silences of the server longer than --down-after sample periods, the ongoing "
+		       "one included, since the controller began watching it");
+	EACH_SERVER(v, e)
+	srv_counter(b, "netwatch_server_outages_total", v, e, e->outages);
+	nw_prom_family(b, "netwatch_server_outage_seconds_total", "counter",
+		       "Seconds of those outages, from the last sample before each silence to the "
+		       "first after it (the ongoing one up to now)");
+	EACH_SERVER(v, e)
+	srv_gauge(b, "netwatch_server_outage_seconds_total", v, e, e->outage_s);
 	nw_prom_family(b, "netwatch_server_health_state", "gauge",
 		       "Health class of the server: one series per state, 1 for the current one");
 	EACH_SERVER(v, e)

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "health.h"
+#include "liveness.h"
 
 int nw_rack_view_init(struct nw_rack_view *v, uint32_t max_slots, uint32_t rack_id,
 		      double interval_s)
@@ -118,12 +119,25 @@ struct nw_server_view *nw_rack_view_set_server(struct nw_rack_view *v, uint32_t 
 	memset(&e->st.lock, 0, sizeof(e->st.lock));
 	e->records_drained = rx ? rx->records_drained : 0;
 	e->last_drained_rx_ns = rx && rx->have_last ? rx->last.rx_ns : 0;
-	/* Liveness is decided here, once, so that the analysis that runs
-	 * before nw_rack_view_finish judges the same server the view shows. */
-	e->left = !!(e->st.status & NW_ST_CLOSED);
-	e->up = !e->left && nw_live_up(e->last_drained_rx_ns, v->time_ns,
-				       nw_live_window_ns(v->interval_s, e->st.rate_uhz));
 	return e;
+}
+
+void nw_rack_view_set_live(struct nw_rack_view *v, const struct nw_live *l, uint64_t now_tai_ns)
+{
+	for (uint32_t s = 0; s < v->max_slots; s++) {
+		struct nw_server_view *e = &v->slots[s];
+		struct nw_live_info li;
+
+		if (!e->present)
+			continue;
+		nw_live_get(l, s, e->server_id, now_tai_ns, &li);
+		/* Not heard since we began (a controller restart): the counters'
+		 * goodbye still tells that it left rather than died. */
+		e->left = li.heard ? li.left : !!(e->st.status & NW_ST_CLOSED);
+		e->up = li.up;
+		e->outages = li.outages;
+		e->outage_s = li.outage_s;
+	}
 }
 
 static int by_id(const void *a, const void *b, void *arg)
@@ -134,11 +148,28 @@ static int by_id(const void *a, const void *b, void *arg)
 	return x < y ? -1 : x > y;
 }
 
-void nw_rack_view_finish(struct nw_rack_view *v)
+void nw_rack_view_derive(struct nw_rack_view *v)
 {
 	struct nw_rack_score score = { 0 };
 
 	memset(v->state_count, 0, sizeof(v->state_count));
+	for (uint32_t s = 0; s < v->max_slots; s++) {
+		struct nw_server_view *e = &v->slots[s];
+
+		if (!e->present)
+			continue;
+		/* The class is backed by the long window or, while it warms up,
+		 * by the short scale (multi-scale classes, docs/analysis.md). */
+		e->health = nw_health_state_of(e->left, e->up, e->analysed || e->short_valid,
+					       e->analysis_class);
+		v->state_count[e->health]++;
+		nw_rack_score_add(&score, e->health, e->analysed, e->spectral_error);
+	}
+	v->rack_score = nw_rack_score_value(&score);
+}
+
+void nw_rack_view_finish(struct nw_rack_view *v)
+{
 	v->count = 0;
 	for (uint32_t s = 0; s < v->max_slots; s++) {
 		struct nw_server_view *e = &v->slots[s];
@@ -150,15 +181,9 @@ void nw_rack_view_finish(struct nw_rack_view *v)
 		total = e->st.received + e->st.lost;
 		e->loss_ratio = total ? (double)e->st.lost / (double)total : 0.0;
 		e->jitter_s = (double)e->st.jitter_x16_ns / 16.0 / 1e9;
-		/* The class is backed by the long window or, while it warms up,
-		 * by the short scale (multi-scale classes, docs/analysis.md). */
-		e->health = nw_health_state_of(e->left, e->up, e->analysed || e->short_valid,
-					       e->analysis_class);
-		v->state_count[e->health]++;
-		nw_rack_score_add(&score, e->health, e->analysed, e->spectral_error);
 	}
+	nw_rack_view_derive(v);
 	qsort_r(v->order, v->count, sizeof(*v->order), by_id, v->slots);
-	v->rack_score = nw_rack_score_value(&score);
 	v->refreshes++;
 }
 

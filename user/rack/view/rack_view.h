@@ -11,15 +11,19 @@
  * Refresh, each interval:
  *     nw_rack_view_begin(v, now_tai_ns, &stats, discovery_rejected, attached);
  *     for each registered slot: nw_rack_view_set_server(v, slot, &state_copy, &rx);
- *         (which decides the server's liveness: `up`, `left`)
+ *     nw_rack_view_set_live(v, &live, now_tai_ns);   (liveness.h: up, left, outages)
  *     ... the spectral engine reads that liveness and writes the ANALYSIS
  *         fields of v->slots[slot] (and nw_rack_view_set_spectrum) ...
  *     nw_rack_view_finish(v);
+ * Tick, between refreshes (every NW_RACK_TICK_MS):
+ *     nw_rack_view_set_live(v, &live, now_tai_ns);
+ *     ... the analysis' fast class update ...
+ *     nw_rack_view_derive(v);   (states, counts, rack score; no counters)
  * The counter fields are overwritten by every refresh; the analysis fields
  * are left as the engine last wrote them (entries are indexed by slot, which
  * is stable while a server is registered), and nw_rack_view_finish derives
  * the state, the rack score and the sorted order from both. The rules (down,
- * states, score) are health.h's; the view only applies them.
+ * states, score) are liveness.h's and health.h's; the view only applies them.
  */
 #ifndef NW_RACK_VIEW_H
 #define NW_RACK_VIEW_H
@@ -30,6 +34,8 @@
 #include "drain.h"
 #include "health_state.h"
 #include "collector.h"
+
+struct nw_live;
 
 /* A disturbance period found in the delay or the loss series. */
 struct nw_period {
@@ -48,9 +54,11 @@ struct nw_server_view {
 	uint64_t records_drained;
 	uint64_t last_drained_rx_ns; /* rx stamp of the newest drained record, 0: none */
 
-	/* Liveness (nw_rack_view_set_server, by health.h's nw_live_up). */
-	int up;   /* a record was drained within 3 intervals (>= 3 sample periods) */
-	int left; /* the stream was closed by a goodbye */
+	/* Liveness (nw_rack_view_set_live, from liveness.h's tracker). */
+	int up;           /* a sample within --down-after of its sample periods, stream open */
+	int left;         /* the stream was closed by a goodbye */
+	uint64_t outages; /* silences past the limit, the ongoing one included */
+	double outage_s;  /* their seconds, last sample before to first after (or now) */
 	/* From the counters (nw_rack_view_finish). */
 	double loss_ratio; /* lost / (received + lost), 0 before any sample */
 	double jitter_s;   /* RFC 3550 interarrival jitter */
@@ -137,9 +145,8 @@ void nw_rack_view_set_hook(struct nw_rack_view *v, const char *hook, const char 
 
 void nw_rack_view_begin(struct nw_rack_view *v, uint64_t now_tai_ns, const struct nw_stats *stats,
 			uint64_t discovery_rejected, int attached);
-/* Copies one slot's counters and decides its liveness at the time given to
- * nw_rack_view_begin; a slot that now serves another server id has its
- * analysis fields cleared. Returns the entry (NULL for a bad slot). */
+/* Copies one slot's counters; a slot that now serves another server id has
+ * its analysis fields cleared. Returns the entry (NULL for a bad slot). */
 struct nw_server_view *nw_rack_view_set_server(struct nw_rack_view *v, uint32_t slot,
 					       const struct nw_server_state *st,
 					       const struct nw_server_rx *rx);
@@ -148,6 +155,14 @@ struct nw_server_view *nw_rack_view_set_server(struct nw_rack_view *v, uint32_t 
  * allocates. 0, or -1 (bad slot, out of memory: the old spectrum is dropped). */
 int nw_rack_view_set_spectrum(struct nw_rack_view *v, uint32_t slot, const double *power,
 			      size_t nbins, double bin_hz);
+/* Takes every present server's liveness from the tracker at now_tai_ns: up,
+ * left (also the counters' goodbye of a server not heard since the tracker
+ * began), outages and their seconds. A server never heard is down. */
+void nw_rack_view_set_live(struct nw_rack_view *v, const struct nw_live *l, uint64_t now_tai_ns);
+/* Derives each present server's state, the per-state counts and the rack
+ * score from its liveness and analysis fields, as nw_rack_view_finish does,
+ * without touching counters or order: the tick's update. */
+void nw_rack_view_derive(struct nw_rack_view *v);
 /* Derives loss/jitter/health, the per-state counts, the rack score
  * (health.h: mean over servers that have not left of 1 - spectral_error when
  * analysed, else 1 when up; down = 0; 1.0 for an empty rack) and `order`. */
