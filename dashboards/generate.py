@@ -464,7 +464,7 @@ def rack_drilldown():
         row("Per server"),
         (state_timeline("Health class", [target(class_code_expr(RACK), "server {{server_id}}")],
                         "Each server's class over time: healthy, warning (spectral error "
-                        "0.2-0.5), critical (> 0.5), down (no samples for 3 intervals), "
+                        "0.2-0.5), critical (> 0.5), down (silent for --down-after sample periods, 0.5 s at 20 Hz), "
                         "left (clean goodbye). Click a row for the server.",
                         mappings=class_mapping(), links=[TO_SERVER],
                         thresholds=[("green", None)]), 12, 8),

@@ -36,7 +36,7 @@ PERIODIC_ONLY = ("netwatch_server_disturbance_period_seconds",)
 STALLED = 4
 STALL_EVERY_S = 4.0
 # Short enough that the gap (stall + one sample period) stays below the
-# collector's "down" limit of 3 intervals (3 x 0.2 s), which would restart
+# collector's "down" limit (--down-after sample periods), which would restart
 # the server's warm-up; long enough for 6 lost samples a cycle.
 STALL_S = 0.3
 # The loss series' peak grows with the points in the horizon (~0.08 of

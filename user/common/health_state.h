@@ -8,7 +8,7 @@ enum nw_health {
 	NW_HEALTH_HEALTHY = 0,
 	NW_HEALTH_WARNING,
 	NW_HEALTH_CRITICAL,
-	NW_HEALTH_DOWN, /* no record drained within 3 intervals (>= 3 sample periods) */
+	NW_HEALTH_DOWN, /* silent for more than --down-after sample periods */
 	NW_HEALTH_LEFT, /* the stream was closed by the agent's goodbye */
 	NW_HEALTH__COUNT,
 };
