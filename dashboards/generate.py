@@ -596,8 +596,12 @@ def server_detail():
               "first after it (the ongoing one up to now).", unit="s",
               thresholds=[("green", None), ("yellow", 0.001)]), 3, 5),
         row("Spectrum"),
-        (timeseries("Spectral error", [target(f"netwatch_server_spectral_error{per}", "error")],
-                    "The seed's figure of merit over time.", unit="percentunit", minv=0,
+        (timeseries("Spectral error", [
+            target(f"netwatch_server_spectral_error{per}", "error (long window)"),
+            target(f"netwatch_server_spectral_error_short{per}", "short scale")],
+                    "The seed's figure of merit over time: the long window (its precision) "
+                    "and the short scale the class escalates from (docs/analysis.md).",
+                    unit="percentunit", minv=0,
                     maxv=1, thresholds=ERROR_STEPS), 8, 8),
         (timeseries("SNR", [target(f"netwatch_server_snr_db{per}", "SNR")],
                     "Signal over noise of the tone.", unit="dB"), 8, 8),

@@ -534,6 +534,8 @@ def test_compose_rights_run_a_rack_an_agent_and_the_dc(repo, services, keyed, tm
         wait_for("agent health check", lambda: a.poll() is None and subprocess.run(
             in_ns(rns, "sh", "-c", check), timeout=10).returncode == 0)
         key = ("netwatch_packets_received_total", 'rack_id="0"', 'server_id="3"')
+        # Up is decided on the 100 ms tick, the counters at the next refresh.
+        wait_for("its samples counted", lambda: (metric(rns, *key) or 0) > 0, 10)
         before = metric(rns, *key)
         assert before and before > 0
         # and the rack reports to the DC (as uid 10001, no capability).

@@ -182,8 +182,13 @@ def timed_get(url):
 
 
 def state_of(s):
-    """(class, up, analysed) of one server's /api/v1/rack entry."""
-    return (s.get("class"), s.get("up"), s.get("analysed")) if s else None
+    """(class, up, measured) of one server's /api/v1/rack entry: its class is
+    backed by a measurement once the long window is analysed or the short
+    scale has a figure (spectral_error_short, multi-scale classes)."""
+    if not s:
+        return None
+    measured = bool(s.get("analysed")) or s.get("spectral_error_short") is not None
+    return (s.get("class"), s.get("up"), measured)
 
 
 def is_good(st):
@@ -942,7 +947,8 @@ def render(doc):
             "restarted agent's process started) to the victim up for good; *warning* / "
             "*critical*: first poll with a victim `warning` or worse / `critical` or worse "
             "(down included); *healthy again*: from the fault's end to the start of the "
-            "victims' final run of healthy, analysed and up (the rack also shows an up server "
+            "victims' final run of healthy, measured (long window analysed, or the short scale's "
+            "figure) and up (the rack also shows an up server "
             "it has not analysed again yet as healthy: that presumption is not counted; a flap "
             "on the way back counts); *outage "
             "counted*: every victim's `outages` (in `/api/v1/rack`) grew, with the outage "

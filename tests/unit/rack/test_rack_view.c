@@ -242,12 +242,62 @@ static void test_analysis_follows_view(void **state)
 	free(recs);
 }
 
+/* A short outage is down and counted at once, but it is not a new presence
+ * for the analysis: its holes stay in the window as the loss they are, so a
+ * 0.5 s outage every few seconds is measured (and its period found) instead
+ * of re-warming the window each time (NW_ANALYSIS_REWARM_INTERVALS). */
+static void test_short_outage_keeps_the_window(void **state)
+{
+	struct nw_analysis_cfg cfg;
+	struct rig r = { .id = 10, .rx = { .slot = 0, .server_id = 10, .registered = 1 } };
+	struct gen_cfg g = { .delay_ms = 1.0, .jitter_ms = 0.1, .seed = 9 };
+	struct nw_record *recs = calloc(400, sizeof(*recs));
+	const struct nw_server_view *e = NULL;
+	uint64_t last;
+	size_t n;
+
+	(void)state;
+	assert_non_null(recs);
+	nw_analysis_default_cfg(&cfg, 0);
+	assert_int_equal(nw_rack_view_init(&r.v, 1, 0, 1.0), 0);
+	assert_int_equal(nw_analysis_init(&r.a, &cfg, 1), 0);
+	assert_int_equal(nw_live_init(&r.l, 1, cfg.down_after), 0);
+	e = &r.v.slots[0];
+	g.tone_hz = nw_analysis_expected_tone(0, r.id, 1.0, GEN_RATE);
+	refresh(&r, GEN_T0_NS);
+
+	n = gen_stream(&g, 0, 400, GEN_T0_NS, NW_REC_STREAM_START, recs);
+	feed(&r, recs, n);
+	last = recs[n - 1].rx_ns;
+	refresh(&r, last + S_NS / 2);
+	assert_true(e->up && e->analysed);
+
+	/* 0.7 s without a sample: down, one outage. */
+	refresh(&r, last + 700 * MS_NS);
+	assert_false(e->up);
+	assert_true(e->outages == 1);
+
+	/* Back after 14 missing sequences: up, and still analysed. */
+	n = gen_stream(&g, 414, 40, GEN_T0_NS, 0, recs);
+	feed(&r, recs, n);
+	refresh(&r, recs[n - 1].rx_ns);
+	assert_true(e->up && e->analysed);
+	assert_true(e->outages == 1);
+	assert_true(e->spectral_error > 0.0);
+
+	nw_live_free(&r.l);
+	nw_analysis_free(&r.a);
+	nw_rack_view_free(&r.v);
+	free(recs);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_states_and_score),
 		cmocka_unit_test(test_tick_updates_view),
 		cmocka_unit_test(test_analysis_follows_view),
+		cmocka_unit_test(test_short_outage_keeps_the_window),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

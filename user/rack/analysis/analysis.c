@@ -12,6 +12,14 @@
  * sender clock running up to 400 ppm slow never reads as displaced. */
 #define D_MIN_RISE_PPM 400e-6
 
+uint64_t nw_analysis_rewarm_gap_ns(double interval_s, uint32_t rate_uhz)
+{
+	uint64_t w = (uint64_t)(NW_ANALYSIS_REWARM_INTERVALS * interval_s * 1e9);
+	uint64_t p = rate_uhz ? NW_ANALYSIS_REWARM_INTERVALS * 1000000000000000ULL / rate_uhz : 0;
+
+	return w > p ? w : p;
+}
+
 void nw_analysis_default_cfg(struct nw_analysis_cfg *cfg, uint32_t rack_id)
 {
 	cfg->window = NW_ANALYSIS_WINDOW_DEFAULT;
@@ -99,7 +107,11 @@ static int server_setup(struct nw_analysis *a, struct nw_server_analysis *s, uin
 	s->server_id = server_id;
 	s->rate_hz = rate_hz;
 	s->tone_hz = tone_hz;
-	s->live_window_ns = nw_live_limit_ns(a->cfg.down_after, rate_uhz);
+	/* Not the down rule (liveness.h): a silence of a few periods is down
+	 * at once, but its holes are real loss that the window must count (a
+	 * 0.5 s outage every 5 s is a periodic fault to measure, not a new
+	 * presence each time). Only a silence this long starts over. */
+	s->rewarm_gap_ns = nw_analysis_rewarm_gap_ns(a->cfg.interval_s, rate_uhz);
 	return 0;
 }
 
@@ -141,12 +153,12 @@ void nw_analysis_record(struct nw_analysis *a, uint32_t slot, uint32_t server_id
 	s = &a->srv[slot];
 	if (!s->ready || s->server_id != server_id)
 		return; /* not configured yet: its rate is known at the next refresh */
-	/* Back after a goodbye or after being down (or heard for the first
+	/* Back after a goodbye or a long silence (or heard for the first
 	 * time): the window still holds the time before, which is not this
 	 * presence's loss. Its figures wait until a whole window is its own. */
 	if (!(rec->flags & NW_REC_GOODBYE) &&
 	    (!s->sig.seen || s->sig.left ||
-	     nw_live_silent(s->sig.last_rx_ns, rec->rx_ns, s->live_window_ns))) {
+	     nw_live_silent(s->sig.last_rx_ns, rec->rx_ns, s->rewarm_gap_ns))) {
 		s->warm_from_ns = rec->rx_ns;
 		nw_ms_reset(&s->ms); /* a new presence: its class starts from its own slots */
 	}

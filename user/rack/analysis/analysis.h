@@ -51,9 +51,9 @@ struct nw_server_analysis {
 	bool ready; /* signal and periodicity allocated */
 	uint32_t server_id;
 	double rate_hz, tone_hz;
-	uint64_t warm_from_ns; /* rx that began the current presence (first, after down or left) */
-	uint64_t live_window_ns; /* silence longer than this is down (liveness.h, at its rate) */
-	struct nw_ms_state ms;   /* multi-scale class (multiscale.h) */
+	uint64_t warm_from_ns;  /* rx that began the current presence (first, after down or left) */
+	uint64_t rewarm_gap_ns; /* a silence longer than this starts a new presence */
+	struct nw_ms_state ms;  /* multi-scale class (multiscale.h) */
 	struct nw_signal sig;
 	struct nw_period_result delay_period, hole_period;
 	struct nw_skew_result skew_result;
@@ -82,6 +82,12 @@ struct nw_analysis {
 	/* The tick's short window: one server at a time. */
 	double short_x[NW_MS_SHORT_SLOTS], short_keep[NW_MS_SHORT_SLOTS];
 };
+
+/* A silence longer than this many intervals (and sample periods) starts a
+ * new presence for the analysis: its window is warmed again from the first
+ * sample after it. Shorter outages stay in the window as the loss they are. */
+#define NW_ANALYSIS_REWARM_INTERVALS 3U
+uint64_t nw_analysis_rewarm_gap_ns(double interval_s, uint32_t rate_uhz);
 
 void nw_analysis_default_cfg(struct nw_analysis_cfg *cfg, uint32_t rack_id);
 /* 0, -EINVAL or -ENOMEM. Not thread-safe (FFTW's planner). */
