@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-/* Lomb-Scargle periodicity: finds a periodic outage and a periodic delay bump
- * with their period, stays silent on white jitter and random loss (100 seeds
- * each, at most one false alarm), and on too-short, constant or skewed input.
- * Also prints the cost of one server evaluation at N = 1200. */
+/* Periodicity (FFT periodogram against a red-noise background): finds a
+ * periodic outage and a periodic delay bump with their period, stays silent
+ * on white jitter and random loss (100 seeds each, at most one false alarm),
+ * on steps, and on too-short, constant or skewed input. Also prints the cost
+ * of one server evaluation at N = 1200. Simulated hours of red noise:
+ * test_periodicity_props.c. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -104,8 +106,8 @@ static void test_periodic_outage(void **state)
 		delay_hits += d.found;
 		nw_periodicity_free(&p);
 	}
-	/* The delay series only has gaps, no periodic delay: LS must not turn
-	 * the sampling pattern into a period. */
+	/* The delay series only has gaps, no periodic delay: the gap filling
+	 * must not turn the sampling pattern into a period. */
 	printf("[ period ] outage: hole series found in %d/10 seeds; delay series (gaps only) in %d/10\n",
 	       hits, delay_hits);
 	assert_true(delay_hits <= 1);

@@ -47,7 +47,7 @@ void nw_periodicity_default_cfg(struct nw_periodicity_cfg *cfg, size_t capacity,
 	cfg->capacity = capacity;
 	cfg->rate_hz = rate_hz;
 	cfg->f_max_hz = rate_hz / 2 < 2.0 ? rate_hz / 2 : 2.0;
-	cfg->fap_max = 1e-3;
+	cfg->fap_max = 1e-4;
 	cfg->min_points = (size_t)(10.0 * rate_hz);
 	if (cfg->min_points < 32)
 		cfg->min_points = 32;
