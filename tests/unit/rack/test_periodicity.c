@@ -374,6 +374,26 @@ static void test_no_harmonic_before_the_fundamental_fits(void **state)
 	}
 }
 
+/* A late sample is not a loss: nw_periodicity_slot_arrived takes back the
+ * loss its gap added, and leaves other slots alone. */
+static void test_late_sample_is_not_a_loss(void **state)
+{
+	struct nw_periodicity p;
+	size_t lost = 0;
+
+	(void)state;
+	assert_int_equal(nw_periodicity_init(&p, CAP, RATE), 0);
+	for (int k = 0; k < 100; k++)
+		nw_periodicity_add_slot(&p, k / RATE, k == 0 || k == 90 || k == 95);
+	nw_periodicity_slot_arrived(&p, 90 / RATE + 0.001); /* within a quarter slot */
+	nw_periodicity_slot_arrived(&p, 50 / RATE);         /* was not lost: unchanged */
+	nw_periodicity_slot_arrived(&p, 1000 / RATE);       /* no such slot: nothing */
+	for (size_t i = 0; i < p.hole.count; i++)
+		lost += p.hole.y[i] + p.hole.y_ref > 0.5;
+	assert_int_equal(lost, 2); /* slots 0 and 95 */
+	nw_periodicity_free(&p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -386,6 +406,7 @@ int main(void)
 		cmocka_unit_test(test_too_short_constant_and_bad),
 		cmocka_unit_test(test_one_step_is_not_a_period),
 		cmocka_unit_test(test_no_harmonic_before_the_fundamental_fits),
+		cmocka_unit_test(test_late_sample_is_not_a_loss),
 		cmocka_unit_test(test_cost),
 	};
 

@@ -38,6 +38,8 @@ static const double sub_min_z[] = { 6.9, 4.6, 3.7, 3.2, 2.9, 2.7, 2.5 };
 #define NW_PER_U_GRID 5
 #define NW_PER_U_GOLDEN 4
 #define NW_PER_Z_CAP 1e9
+/* A late sample finds its slot among this many newest loss points. */
+#define NW_PER_LATE_SEARCH 256
 /* Peak refinement: golden-section steps on the DFT at a free frequency. */
 #define NW_PER_REFINE_STEPS 14
 
@@ -254,6 +256,24 @@ void nw_periodicity_add_delay(struct nw_periodicity *p, double t_s, double delay
 void nw_periodicity_add_slot(struct nw_periodicity *p, double t_s, int hole)
 {
 	ring_add(p, &p->hole, t_s, hole ? 1.0 : 0.0);
+}
+
+void nw_periodicity_slot_arrived(struct nw_periodicity *p, double t_s)
+{
+	struct nw_pring *r = &p->hole;
+	float lost = (float)(1.0 - r->y_ref);
+	size_t k = r->head;
+
+	if (!r->t || !isfinite(t_s))
+		return;
+	for (size_t i = 0; i < r->count && i < NW_PER_LATE_SEARCH; i++) {
+		k = k ? k - 1 : p->cfg.capacity - 1;
+		if (fabs(r->t[k] - t_s) < 0.25 / p->cfg.rate_hz) {
+			if (r->y[k] == lost)
+				r->y[k] = (float)(0.0 - r->y_ref);
+			return;
+		}
+	}
 }
 
 /* 1 - (1 - e^-z)^M without cancellation for small results, never NaN. */

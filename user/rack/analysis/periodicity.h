@@ -124,6 +124,10 @@ void nw_periodicity_free(struct nw_periodicity *p);
  * stream start) rather than absolute TAI, for sub-microsecond resolution. */
 void nw_periodicity_add_delay(struct nw_periodicity *p, double t_s, double delay_s);
 void nw_periodicity_add_slot(struct nw_periodicity *p, double t_s, int hole);
+/* A sample whose slot at t_s was added as lost arrived late after all
+ * (reordered): that slot is not a loss. Looks among the newest points only
+ * (NW_PER_LATE_SEARCH in periodicity.c); an older one stays lost. */
+void nw_periodicity_slot_arrived(struct nw_periodicity *p, double t_s);
 
 /* Either result pointer may be NULL. Uses the points within the horizon
  * before the newest one. Per series three real FFTs (N, N/2, N/4) and
