@@ -27,7 +27,7 @@
 #include "periodicity.h"
 
 #define RATE 20.0
-#define CAP 1200 /* 60 s at 20 Hz */
+#define CAP 1200  /* 60 s at 20 Hz */
 #define EVERY 100 /* samples between evaluations: 5 s */
 
 static uint64_t rnd(uint64_t *s)
@@ -141,7 +141,9 @@ static void test_gilbert_elliott(void **state)
 	(void)state;
 	for (size_t i = 0; i < 4; i++)
 		for (size_t j = 0; j < 4; j++) {
-			struct noise nz = { .ge_loss = loss[i], .ge_burst = burst[j], .gauss_s = 1e-3 };
+			struct noise nz = { .ge_loss = loss[i],
+					    .ge_burst = burst[j],
+					    .gauss_s = 1e-3 };
 			char name[64];
 
 			snprintf(name, sizeof(name), "Gilbert-Elliott %2.0f %% loss, bursts %2.0f",
@@ -204,8 +206,8 @@ static double run_fault(const struct fault *f, double start_s, double seconds, s
 	assert_int_equal(nw_periodicity_init(&p, CAP, RATE), 0);
 	for (size_t k = 0; k < (size_t)(seconds * RATE); k++) {
 		double tt = (double)k / RATE, d = 5e-3 + 1e-3 * gauss(&seed);
-		bool on = tt >= start_s && fmod(tt - start_s + phase, f->period_s) <
-						    f->duty * f->period_s;
+		bool on = tt >= start_s &&
+			  fmod(tt - start_s + phase, f->period_s) < f->duty * f->period_s;
 		int lost = uni(&seed) < 0.01 || (on && f->outage);
 
 		if (on && !f->outage)
@@ -282,7 +284,8 @@ static void test_reported_quickly(void **state)
 			}
 			printf("[ props ] %s period %4.1f s: first reported %.1f s after it began "
 			       "(limit max(4 P, 15 s) = %.0f s)\n",
-			       outage ? "outage 5 %   " : "bump 10 ms   ", periods[i], worst, limit);
+			       outage ? "outage 5 %   " : "bump 10 ms   ", periods[i], worst,
+			       limit);
 			if (periods[i] <= 5.0)
 				assert_true(worst <= limit + 10.0);
 		}
