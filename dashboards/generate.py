@@ -522,8 +522,10 @@ def rack_drilldown():
         (timeseries("Disturbance periods", [
             target(f"netwatch_server_disturbance_period_seconds{per}",
                    "server {{server_id}} {{series}}")],
-            "Period of a periodic disturbance the analysis found in a server's delay or loss "
-            "(holes) series; nothing while none is found.", unit="s", minv=0, draw="points",
+            "Period of a periodic disturbance the analysis found in a server's delay series "
+            "(rx - tx of the samples received, late ones included) or loss series (samples "
+            "that never arrived); nothing while none is found.", unit="s", minv=0,
+            draw="points",
             links=[TO_SERVER]), 8, 8),
         (table("Servers now", [
             # One label set (server_id) per query, so the merge makes one row
@@ -619,8 +621,9 @@ def server_detail():
                     "is valid; NetWatchClockSkew beyond ±100 ppm).", unit="ppm"), 8, 8),
         (timeseries("Disturbance period", [
             target(f"netwatch_server_disturbance_period_seconds{per}", "{{series}} period")],
-            "Period of a periodic disturbance found in the delay or loss (holes) series; "
-            "no line while none is found.", unit="s", minv=0, draw="points"), 8, 8),
+            "Period of a periodic disturbance found in the delay series (rx - tx of the "
+            "samples received, late ones included) or the loss series (samples that never "
+            "arrived); no line while none is found.", unit="s", minv=0, draw="points"), 8, 8),
         row("Path"),
         (timeseries("Latency quantiles", [
             target("histogram_quantile(0.50, sum by (le) "

@@ -222,10 +222,10 @@ class SocketRack:
         return all((s.get(i, {}).get("analysis") or {}).get("skew_ppm") is not None for i in ids)
 
     def loss_period(self, sid):
-        """The period found in server sid's loss (hole) series, or None."""
+        """The period found in server sid's loss series, or None."""
         doc = json.loads(http(self.base, "/api/v1/rack")[1])
         s = {x["server_id"]: x for x in doc["servers"]}.get(sid, {})
-        p = (s.get("analysis") or {}).get("hole_period") or {}
+        p = (s.get("analysis") or {}).get("loss_period") or {}
         return p.get("period_s") if p.get("found") else None
 
     def log(self):

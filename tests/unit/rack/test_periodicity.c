@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-/* Lomb-Scargle periodicity: finds a periodic outage and a periodic delay bump
- * with their period, stays silent on white jitter and random loss (100 seeds
- * each, at most one false alarm), and on too-short, constant or skewed input.
- * Also prints the cost of one server evaluation at N = 1200. */
+/* Periodicity (FFT periodogram against a red-noise background): finds a
+ * periodic outage and a periodic delay bump with their period, stays silent
+ * on white jitter and random loss (100 seeds each, at most one false alarm),
+ * on steps, and on too-short, constant or skewed input. Also prints the cost
+ * of one server evaluation at N = 1200. Simulated hours of red noise:
+ * test_periodicity_props.c. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -104,8 +106,8 @@ static void test_periodic_outage(void **state)
 		delay_hits += d.found;
 		nw_periodicity_free(&p);
 	}
-	/* The delay series only has gaps, no periodic delay: LS must not turn
-	 * the sampling pattern into a period. */
+	/* The delay series only has gaps, no periodic delay: the gap filling
+	 * must not turn the sampling pattern into a period. */
 	printf("[ period ] outage: hole series found in %d/10 seeds; delay series (gaps only) in %d/10\n",
 	       hits, delay_hits);
 	assert_true(delay_hits <= 1);
@@ -372,6 +374,26 @@ static void test_no_harmonic_before_the_fundamental_fits(void **state)
 	}
 }
 
+/* A late sample is not a loss: nw_periodicity_slot_arrived takes back the
+ * loss its gap added, and leaves other slots alone. */
+static void test_late_sample_is_not_a_loss(void **state)
+{
+	struct nw_periodicity p;
+	size_t lost = 0;
+
+	(void)state;
+	assert_int_equal(nw_periodicity_init(&p, CAP, RATE), 0);
+	for (int k = 0; k < 100; k++)
+		nw_periodicity_add_slot(&p, k / RATE, k == 0 || k == 90 || k == 95);
+	nw_periodicity_slot_arrived(&p, 90 / RATE + 0.001); /* within a quarter slot */
+	nw_periodicity_slot_arrived(&p, 50 / RATE);         /* was not lost: unchanged */
+	nw_periodicity_slot_arrived(&p, 1000 / RATE);       /* no such slot: nothing */
+	for (size_t i = 0; i < p.hole.count; i++)
+		lost += p.hole.y[i] + p.hole.y_ref > 0.5;
+	assert_int_equal(lost, 2); /* slots 0 and 95 */
+	nw_periodicity_free(&p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -384,6 +406,7 @@ int main(void)
 		cmocka_unit_test(test_too_short_constant_and_bad),
 		cmocka_unit_test(test_one_step_is_not_a_period),
 		cmocka_unit_test(test_no_harmonic_before_the_fundamental_fits),
+		cmocka_unit_test(test_late_sample_is_not_a_loss),
 		cmocka_unit_test(test_cost),
 	};
 

@@ -8,10 +8,6 @@
 #include <string.h>
 #include <time.h>
 
-/* The displacement reference may rise this much per sample period, so a
- * sender clock running up to 400 ppm slow never reads as displaced. */
-#define D_MIN_RISE_PPM 400e-6
-
 uint64_t nw_analysis_rewarm_gap_ns(double interval_s, uint32_t rate_uhz)
 {
 	uint64_t w = (uint64_t)(NW_ANALYSIS_REWARM_INTERVALS * interval_s * 1e9);
@@ -115,17 +111,20 @@ static int server_setup(struct nw_analysis *a, struct nw_server_analysis *s, uin
 	return 0;
 }
 
-/* The loss series: one point per expected sequence, 1 where it never came
- * (or came more than half a slot off its place), so a periodic outage shows
- * as a period. Gaps are filled at their scheduled send times. */
-static void feed_holes(struct nw_server_analysis *s, const struct nw_record *rec, double t_s,
-		       double d_s)
+/* The loss series: one point per expected sequence, 1 where it never came,
+ * so a periodic outage shows as a period. Gaps are filled at their
+ * scheduled send times. A late or displaced sample is not a loss: it is a
+ * point of the delay series (its rx - tx), and one that arrives after
+ * later ones (reordered) takes back the loss its gap put in. */
+static void feed_holes(struct nw_server_analysis *s, const struct nw_record *rec, double t_s)
 {
 	double T = 1.0 / s->rate_hz;
 	size_t cap = s->per.cfg.capacity;
 
-	if (rec->flags & NW_REC_REORDERED)
-		return; /* its slot was already counted as a hole when the gap showed */
+	if (rec->flags & NW_REC_REORDERED) {
+		nw_periodicity_slot_arrived(&s->per, t_s);
+		return;
+	}
 	if (s->have_seq && !(rec->flags & NW_REC_STREAM_START) && rec->seq > s->last_seq + 1) {
 		uint64_t gap = rec->seq - s->last_seq - 1;
 		uint64_t from = gap > cap ? gap - cap : 0; /* older holes fall out anyway */
@@ -133,11 +132,7 @@ static void feed_holes(struct nw_server_analysis *s, const struct nw_record *rec
 		for (uint64_t g = from; g < gap; g++)
 			nw_periodicity_add_slot(&s->per, t_s - (double)(gap - g) * T, 1);
 	}
-	if (!s->have_seq || rec->flags & NW_REC_STREAM_START || d_s < s->d_min_s)
-		s->d_min_s = d_s;
-	else
-		s->d_min_s += D_MIN_RISE_PPM * T;
-	nw_periodicity_add_slot(&s->per, t_s, d_s - s->d_min_s > T / 2);
+	nw_periodicity_add_slot(&s->per, t_s, 0);
 	s->last_seq = rec->seq;
 	s->have_seq = true;
 }
@@ -174,7 +169,7 @@ void nw_analysis_record(struct nw_analysis *a, uint32_t slot, uint32_t server_id
 	t_s = (double)(int64_t)(rec->tx_ns - s->t0_ns) / 1e9;
 	d_s = (double)(int64_t)(rec->rx_ns - rec->tx_ns) / 1e9;
 	nw_periodicity_add_delay(&s->per, t_s, d_s);
-	feed_holes(s, rec, t_s, d_s);
+	feed_holes(s, rec, t_s);
 }
 
 static double mono_s(void)
@@ -193,8 +188,8 @@ static void copy_period(struct nw_period *dst, const struct nw_period_result *sr
 	dst->fap = src->fap;
 }
 
-/* Periods and skew cost ~1 ms a server: a few servers per interval, round
- * robin, within a time budget, each at most every period_every_s. */
+/* Periods and skew cost ~45 us a server: round robin within a time budget
+ * per interval, each server at most every period_every_s. */
 static void refresh_periods(struct nw_analysis *a, uint64_t now_ns)
 {
 	double start = mono_s();

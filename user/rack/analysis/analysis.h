@@ -31,8 +31,11 @@
 
 #define NW_ANALYSIS_WINDOW_DEFAULT 256U  /* 12.8 s at 20 Hz: docs/analysis.md */
 #define NW_ANALYSIS_HORIZON_DEFAULT 60.0 /* s of history for periods and skew */
-#define NW_ANALYSIS_PERIOD_EVERY 5.0     /* s between a server's period/skew evaluations */
-#define NW_ANALYSIS_PERIOD_BUDGET 0.02   /* s of period/skew work per interval, at most */
+/* A period/skew evaluation costs ~45 us a server (docs/benchmarks.md): the
+ * budget covers ~1,100 servers per interval, so up to ~2,700 servers are
+ * each re-evaluated every 2.5 s and 10,000 every ~9 s; half a tick at most. */
+#define NW_ANALYSIS_PERIOD_EVERY 2.5   /* s between a server's period/skew evaluations */
+#define NW_ANALYSIS_PERIOD_BUDGET 0.05 /* s of period/skew work per interval, at most */
 
 struct nw_analysis_cfg {
 	uint32_t window;   /* slots, power of two */
@@ -63,7 +66,6 @@ struct nw_server_analysis {
 	bool have_t0, have_seq;
 	uint64_t t0_ns; /* time origin of the period/skew series (sender clock) */
 	uint64_t last_seq;
-	double d_min_s; /* slowly forgetting minimum of rx - tx: displacement reference */
 	uint64_t next_period_ns;
 };
 

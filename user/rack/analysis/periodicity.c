@@ -1,24 +1,47 @@
 /* SPDX-License-Identifier: MIT */
-/* Lomb-Scargle periodicity of the delay and hole series; see periodicity.h
- * and docs/periodicity.md. */
+/* Periodicity of the delay and loss series on the slot grid: FFT periodogram
+ * against a fitted red-noise background; see periodicity.h and
+ * docs/periodicity.md. */
 #include "periodicity.h"
 
 #include <float.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* Scratch layout (each `capacity` doubles). */
-enum { W_T, W_Y, W_C, W_S, W_CD, W_SD, W_COUNT };
-
-/* Subharmonics checked when picking the fundamental of a pulse train. */
-#define NW_PER_MAX_SUB 8
-/* A period must show in each quarter of the horizon on its own: a single-
- * frequency power at least this (false-alarm 1 % at one known frequency)
- * and an eighth of the whole's (half what a steady signal gives a quarter). */
-#define NW_PER_SEGMENTS 4
+/* Windows: the horizon, its last half, its last quarter (longest first). */
+#define NW_PER_WINDOWS 3
+/* Each half of the window must show the period with at least this
+ * single-frequency power (1 % false alarm at one known frequency). */
 #define NW_PER_SEG_MIN_POWER 4.6
-#define NW_PER_SEG_MIN_POINTS 16
+/* Subharmonics checked when picking the fundamental of a pulse train, and
+ * the mean z its n = k - 1 multiples below the peak need: frequencies named
+ * by the peak, not searched, so the mean of n Exp(1) passes with ~1e-3. */
+static const double sub_min_z[] = { 6.9, 4.6, 3.7, 3.2, 2.9, 2.7, 2.5 };
+#define NW_PER_MAX_SUB 8
+/* Background fit: bands of bins growing by this fraction (at least one
+ * independent bin each), at most this many. */
+#define NW_PER_BAND_GROWTH 0.3
+#define NW_PER_MAX_BANDS 64
+#define NW_PER_BAND_MAX 128
+/* A band of at least this many bins is summarised by this quantile. */
+#define NW_PER_QUANTILE_MIN 4
+#define NW_PER_QUANTILE 0.25
+/* A bin this many times the fitted background is a line (or part of one),
+ * not background: left out of the next fit (a pure background loses 0.25 %
+ * of its bins, and the band means are corrected for it). */
+#define NW_PER_CLIP 6.0
+#define NW_PER_ROBUST_PASSES 8
+/* AR(1) coefficient searched as rho = 1 - 2^-u, u in [0, NW_PER_U_MAX]. */
+#define NW_PER_U_MAX 11.0
+#define NW_PER_U_GRID 5
+#define NW_PER_U_GOLDEN 4
+#define NW_PER_Z_CAP 1e9
+/* A late sample finds its slot among this many newest loss points. */
+#define NW_PER_LATE_SEARCH 256
+/* Peak refinement: golden-section steps on the DFT at a free frequency. */
+#define NW_PER_REFINE_STEPS 14
 
 void nw_periodicity_default_cfg(struct nw_periodicity_cfg *cfg, size_t capacity, double rate_hz)
 {
@@ -26,8 +49,7 @@ void nw_periodicity_default_cfg(struct nw_periodicity_cfg *cfg, size_t capacity,
 	cfg->capacity = capacity;
 	cfg->rate_hz = rate_hz;
 	cfg->f_max_hz = rate_hz / 2 < 2.0 ? rate_hz / 2 : 2.0;
-	cfg->ofac = 4;
-	cfg->fap_max = 1e-3;
+	cfg->fap_max = 1e-4;
 	cfg->min_points = (size_t)(10.0 * rate_hz);
 	if (cfg->min_points < 32)
 		cfg->min_points = 32;
@@ -46,45 +68,113 @@ int nw_periodicity_init(struct nw_periodicity *p, size_t capacity, double rate_h
 
 static bool cfg_ok(const struct nw_periodicity_cfg *cfg)
 {
-	return cfg->capacity >= 4 && cfg->capacity <= (1u << 24) && cfg->rate_hz > 0 &&
+	return cfg->capacity >= 16 && cfg->capacity <= (1u << 24) && cfg->rate_hz > 0 &&
 	       isfinite(cfg->rate_hz) && cfg->f_max_hz > 0 && cfg->f_max_hz <= cfg->rate_hz / 2 &&
-	       cfg->ofac >= 1 && cfg->ofac <= 64 && cfg->fap_max > 0 && cfg->min_points >= 4;
+	       cfg->fap_max > 0 && cfg->min_points >= 4;
 }
 
-/* The grid is f_lo..f_max in steps of 1/(ofac * span) with span <= horizon. */
-static size_t nfreq_cap_of(const struct nw_periodicity_cfg *cfg)
+/* Slots per grid point. Nothing above f_max is searched, so when f_max is
+ * at most an eighth of the rate (2 Hz at 20 Hz) the grid takes every other
+ * slot, half the cost: grid point j is the [1 2 1]-weighted mean of slots
+ * 2j - 1, 2j, 2j + 1 (from the newest), a filter whose gain is cos^2(pi f /
+ * rate): 0.90 at 2 Hz, 0 at the rate's Nyquist, and at most 0.15 on what
+ * folds into the searched band (a pattern every 3 slots, 6.7 Hz, lands at
+ * 3.3 Hz, outside it). A plain block mean (a boxcar) would fold a
+ * deterministic 6.7 Hz loss pattern into 1.7 Hz at a quarter of its size. */
+static size_t decim_of(const struct nw_periodicity_cfg *cfg)
 {
-	return (size_t)ceil(cfg->f_max_hz * ((double)cfg->capacity / cfg->rate_hz) * cfg->ofac) + 2;
+	return cfg->f_max_hz <= cfg->rate_hz / 8 ? 2 : 1;
+}
+
+/* Window w (0 = the horizon) of a configuration: its FFT size. */
+static size_t window_size(const struct nw_periodicity_cfg *cfg, int w)
+{
+	return (cfg->capacity / decim_of(cfg)) >> w;
+}
+
+static fftw_plan plan_for(const struct nw_periodicity_scratch *sc, size_t n)
+{
+	for (size_t i = 0; i < sc->nplans; i++)
+		if (sc->plan_n[i] == n)
+			return sc->plan[i];
+	return NULL;
+}
+
+/* Replaces *a with a zeroed fftw_malloc array of n elements of `size`. */
+static int grow(void **a, size_t n, size_t size)
+{
+	void *b = fftw_malloc(n * size);
+
+	if (!b)
+		return -1;
+	memset(b, 0, n * size);
+	fftw_free(*a);
+	*a = b;
+	return 0;
 }
 
 int nw_periodicity_scratch_fit(struct nw_periodicity_scratch *sc,
 			       const struct nw_periodicity_cfg *cfg)
 {
-	size_t cap = cfg->capacity, nf = nfreq_cap_of(cfg);
+	size_t cap = cfg->capacity, half = cap / 2 + 1;
+	int need = 0;
+
+	if (window_size(cfg, NW_PER_WINDOWS - 1) < 8)
+		return -1;
 
 	if (cap > sc->capacity) {
-		double *w = realloc(sc->w, cap * W_COUNT * sizeof(double));
-
-		if (!w)
+		/* Plans keep working on new arrays: fftw_malloc gives each the
+		 * same alignment (fftw_execute_dft_r2c's condition). */
+		if (grow((void **)&sc->g, cap, sizeof(double)) ||
+		    grow((void **)&sc->x, cap, sizeof(double)) ||
+		    grow((void **)&sc->power, half, sizeof(double)) ||
+		    grow((void **)&sc->bg, half, sizeof(double)) ||
+		    grow((void **)&sc->spec, half, sizeof(fftw_complex)))
 			return -1;
-		sc->w = w;
 		sc->capacity = cap;
 	}
-	if (nf > sc->nfreq_cap) {
-		double *pw = realloc(sc->power, nf * sizeof(double));
+	for (int w = 0; w < NW_PER_WINDOWS; w++)
+		need += !plan_for(sc, window_size(cfg, w));
+	if (sc->nplans + (size_t)need > NW_PER_MAX_PLANS)
+		return -1;
+	for (int w = 0; w < NW_PER_WINDOWS; w++) {
+		size_t n = window_size(cfg, w);
+		fftw_plan pl;
 
-		if (!pw)
+		if (plan_for(sc, n))
+			continue;
+		double *h = fftw_malloc(n * sizeof(double));
+
+		if (!h)
 			return -1;
-		sc->power = pw;
-		sc->nfreq_cap = nf;
+		pl = fftw_plan_dft_r2c_1d((int)n, sc->x, sc->spec, FFTW_ESTIMATE);
+		if (!pl) {
+			fftw_free(h);
+			return -1;
+		}
+		for (size_t j = 0; j < n; j++) {
+			double v = sin(M_PI * ((double)j + 0.5) / (double)n);
+
+			h[j] = v * v;
+		}
+		sc->plan_n[sc->nplans] = n;
+		sc->hann[sc->nplans] = h;
+		sc->plan[sc->nplans++] = pl;
 	}
 	return 0;
 }
 
 void nw_periodicity_scratch_free(struct nw_periodicity_scratch *sc)
 {
-	free(sc->w);
-	free(sc->power);
+	for (size_t i = 0; i < sc->nplans; i++) {
+		fftw_destroy_plan(sc->plan[i]);
+		fftw_free(sc->hann[i]);
+	}
+	fftw_free(sc->g);
+	fftw_free(sc->x);
+	fftw_free(sc->power);
+	fftw_free(sc->bg);
+	fftw_free(sc->spec);
 	memset(sc, 0, sizeof(*sc));
 }
 
@@ -93,7 +183,7 @@ static int init_rings(struct nw_periodicity *p, const struct nw_periodicity_cfg 
 	size_t cap = cfg->capacity;
 
 	memset(p, 0, sizeof(*p));
-	if (!cfg_ok(cfg))
+	if (!cfg_ok(cfg) || window_size(cfg, NW_PER_WINDOWS - 1) < 8)
 		return -1;
 	p->cfg = *cfg;
 	p->horizon_s = (double)cap / cfg->rate_hz;
@@ -148,6 +238,7 @@ static void ring_add(struct nw_periodicity *p, struct nw_pring *r, double t, dou
 	if (!r->have_ref) {
 		r->y_ref = y;
 		r->have_ref = true;
+		r->u_hint = -1;
 	}
 	r->t[r->head] = t;
 	r->y[r->head] = (float)(y - r->y_ref);
@@ -167,6 +258,24 @@ void nw_periodicity_add_slot(struct nw_periodicity *p, double t_s, int hole)
 	ring_add(p, &p->hole, t_s, hole ? 1.0 : 0.0);
 }
 
+void nw_periodicity_slot_arrived(struct nw_periodicity *p, double t_s)
+{
+	struct nw_pring *r = &p->hole;
+	float lost = (float)(1.0 - r->y_ref);
+	size_t k = r->head;
+
+	if (!r->t || !isfinite(t_s))
+		return;
+	for (size_t i = 0; i < r->count && i < NW_PER_LATE_SEARCH; i++) {
+		k = k ? k - 1 : p->cfg.capacity - 1;
+		if (fabs(r->t[k] - t_s) < 0.25 / p->cfg.rate_hz) {
+			if (r->y[k] == lost)
+				r->y[k] = (float)(0.0 - r->y_ref);
+			return;
+		}
+	}
+}
+
 /* 1 - (1 - e^-z)^M without cancellation for small results, never NaN. */
 static double fap_of(double z, double m)
 {
@@ -175,327 +284,955 @@ static double fap_of(double z, double m)
 	return -expm1(m * log1p(-exp(-z)));
 }
 
-/* Normalised LS power at nf frequencies f_lo + j*df, for n points (t, y) with
- * y of zero mean and variance var. One pass per frequency: the four sums
- * sum(y cos), sum(y sin), sum(cos 2wt), sum(sin 2wt) give tau and both
- * denominators in closed form, so per frequency there is one sqrt and no
- * atan/sin/cos. cos/sin(w_j t_i) advance by rotation (Press et al., NR 13.8):
- * per point one sin/cos pair for the start and one for the step, then only
- * multiply-adds. Rotation error grows ~ j * 1e-16: negligible at j < 10^4. */
-static void ls_power(double *w, size_t cap, size_t n, double f_lo, double df, size_t nf, double var,
-		     double *power)
+/* ---- The red-noise background ------------------------------------------
+ * Background of the tapered periodogram at f: A h(f) + B w(f). h is the
+ * AR(1) spectrum per slot, g(c) = (1 - rho^2) / (1 - 2 rho c + rho^2) with
+ * c = cos(2 pi f / rate), and w = 1 white noise; on a grid of every other
+ * slot both go through the [1 2 1] filter (power ((1 + c) / 2)^2) and fold
+ * (f and rate/2 - f land together: c and -c). Both are seen through the
+ * Hann window: the tapered DFT is (2 X(f) - X(f - d) - X(f + d)) / 4 of the
+ * plain DFT X, whose values a resolution d apart are nearly uncorrelated,
+ * so E P(f) ~ (S(f - d) + 4 S(f) + S(f + d)) / 6. Fitted by Whittle's
+ * likelihood, sum of m [log E + P / E], on bands of bins. */
+struct band {
+	size_t k0, k1; /* its bins, [k0, k1) */
+	double kc;     /* centre, in bins */
+	double p;      /* its background estimate (below) */
+	double m;      /* its weight: independent bins, fewer for a quantile */
+	double eq;     /* wide band: E of its NW_PER_QUANTILE order statistic */
+	double c[3];   /* cos(2 pi f / rate) at f - d, f, f + d */
+	bool smooth;   /* near the lowest bins, where the taper's smoothing matters */
+	double h, wh;  /* the two regressors (wh does not depend on rho) */
+};
+
+struct bgfit {
+	double rho, a, b, q; /* q: the likelihood's value (lower is better) */
+	double u;            /* rho = 1 - 2^-u */
+};
+
+static double ar1(double c, double rho)
 {
-	double *t = w + W_T * cap, *y = w + W_Y * cap;
-	double *c = w + W_C * cap, *s = w + W_S * cap;
-	double *cd = w + W_CD * cap, *sd = w + W_SD * cap;
-	const double two_pi = 2.0 * M_PI, dn = (double)n;
+	return (1.0 - rho * rho) / (1.0 - 2.0 * rho * c + rho * rho);
+}
 
-	for (size_t i = 0; i < n; i++) {
-		sincos(two_pi * f_lo * t[i], &s[i], &c[i]);
-		sincos(two_pi * df * t[i], &sd[i], &cd[i]);
+/* h or w (rho < 0) at one c on the grid (dec: every other slot). */
+static double shape1(double c, double rho, bool dec)
+{
+	double hp, hm;
+
+	if (!dec)
+		return rho < 0 ? 1.0 : ar1(c, rho);
+	hp = 0.25 * (1 + c) * (1 + c);
+	hm = 0.25 * (1 - c) * (1 - c);
+	if (rho < 0)
+		return hp + hm;
+	return hp * ar1(c, rho) + hm * ar1(-c, rho);
+}
+
+static double shape(const double c[3], bool smooth, double rho, bool dec)
+{
+	if (!smooth)
+		return shape1(c[1], rho, dec);
+	return (shape1(c[0], rho, dec) + 4.0 * shape1(c[1], rho, dec) + shape1(c[2], rho, dec)) /
+	       6.0;
+}
+
+/* log for the likelihood's comparisons, ~1e-7 absolute (the fit compares
+ * values that differ by > 1e-3): exponent bits and atanh series, a few
+ * times cheaper than libm's. x > 0, finite, normal. */
+static double fast_log(double x)
+{
+	uint64_t u;
+	double m, s, s2;
+	int e;
+
+	memcpy(&u, &x, sizeof(u));
+	e = (int)((u >> 52) & 0x7ff) - 1023;
+	u = (u & 0x000fffffffffffffULL) | 0x3ff0000000000000ULL;
+	memcpy(&m, &u, sizeof(m)); /* [1, 2) */
+	if (m > M_SQRT2) {
+		m *= 0.5;
+		e++;
 	}
-	for (size_t j = 0; j < nf; j++) {
-		double yc = 0, ys = 0, c2 = 0, s2 = 0;
+	s = (m - 1) / (m + 1); /* |s| < 0.172 */
+	s2 = s * s;
+	return e * M_LN2 + 2 * s * (1 + s2 * (1.0 / 3 + s2 * (0.2 + s2 * (1.0 / 7 + s2 / 9))));
+}
 
-		for (size_t i = 0; i < n; i++) {
-			double ci = c[i], si = s[i];
+static double fit_q(const struct band *bd, size_t nb, double a, double b)
+{
+	double q = 0;
 
-			yc += y[i] * ci;
-			ys += y[i] * si;
-			c2 += (ci - si) * (ci + si);
-			s2 += ci * si;
-			c[i] = ci * cd[i] - si * sd[i];
-			s[i] = si * cd[i] + ci * sd[i];
+	for (size_t i = 0; i < nb; i++)
+		if (bd[i].m > 0) {
+			double e = a * bd[i].h + b * bd[i].wh;
+
+			if (!(e > 1e-300) || !isfinite(e))
+				return INFINITY;
+			q += bd[i].m * (fast_log(e) + bd[i].p / e);
 		}
-		s2 *= 2.0;
-		/* tan(2 w tau) = s2 / c2. With D = |(c2, s2)|:
-		 * sum cos^2(w(t - tau)) = (n + D)/2, sum sin^2 = (n - D)/2,
-		 * and cos/sin(w tau) by the half-angle formulas. */
-		double d = hypot(c2, s2), cc = 0.5 * (dn + d), ss = 0.5 * (dn - d);
-		double ct = 1.0, st = 0.0, a, b, pw = 0;
+	return q;
+}
 
-		if (d > 0) {
-			double c2t = c2 / d;
+/* A and B >= 0 for the bands' h: iteratively reweighted least squares on the
+ * Whittle score equations (weights m / E^2), from a start weighted m / P^2,
+ * each step projected on A, B >= 0 (the other refitted alone). Returns the
+ * likelihood. */
+static double fit_ab(const struct band *bd, size_t nb, double *a_out, double *b_out)
+{
+	double a = 0, b = 0;
 
-			ct = sqrt(0.5 * (1.0 + c2t));
-			st = sqrt(fmax(0.0, 0.5 * (1.0 - c2t)));
-			if (s2 < 0)
-				st = -st;
+	for (int it = 0; it < 3; it++) {
+		double shh = 0, shw = 0, sww = 0, shp = 0, swp = 0, det;
+
+		for (size_t i = 0; i < nb; i++) {
+			double e = it ? a * bd[i].h + b * bd[i].wh : bd[i].p, u;
+
+			if (!(bd[i].m > 0) || !(e > 0))
+				continue;
+			u = bd[i].m / (e * e);
+			shh += u * bd[i].h * bd[i].h;
+			shw += u * bd[i].h * bd[i].wh;
+			sww += u * bd[i].wh * bd[i].wh;
+			shp += u * bd[i].h * bd[i].p;
+			swp += u * bd[i].wh * bd[i].p;
 		}
-		a = ct * yc + st * ys; /* sum y cos(w(t - tau)) */
-		b = ct * ys - st * yc; /* sum y sin(w(t - tau)) */
-		/* A denominator ~0 means the points all sit at one phase: that
-		 * frequency carries no information; leave its term out. */
-		if (cc > 1e-9 * dn)
-			pw += a * a / cc;
-		if (ss > 1e-9 * dn)
-			pw += b * b / ss;
-		power[j] = pw / (2.0 * var);
+		if (!(shh > 0) || !(sww > 0))
+			return INFINITY;
+		det = shh * sww - shw * shw;
+		if (det > 1e-9 * shh * sww) {
+			a = (shp * sww - shw * swp) / det;
+			b = (shh * swp - shw * shp) / det;
+		} else {
+			a = -1; /* h proportional to w (white): B alone */
+		}
+		if (a < 0) {
+			a = 0;
+			b = swp / sww;
+		} else if (b < 0) {
+			b = 0;
+			a = shp / shh;
+		}
+		if (!(a + b > 0))
+			return INFINITY;
+	}
+	*a_out = a;
+	*b_out = b;
+	return fit_q(bd, nb, a, b);
+}
+
+static double try_rho(struct band *bd, size_t nb, double rho, bool dec, struct bgfit *best)
+{
+	struct bgfit f = { .rho = rho };
+
+	for (size_t i = 0; i < nb; i++)
+		bd[i].h = shape(bd[i].c, bd[i].smooth, rho, dec);
+	f.q = fit_ab(bd, nb, &f.a, &f.b);
+	if (isfinite(f.q) && f.q < best->q)
+		*best = f;
+	return isfinite(f.q) ? f.q : INFINITY;
+}
+
+static double try_u(struct band *bd, size_t nb, double u, bool dec, struct bgfit *best)
+{
+	double q0 = best->q, q = try_rho(bd, nb, u > 0 ? 1.0 - exp2(-u) : 0.0, dec, best);
+
+	if (best->q < q0)
+		best->u = u;
+	return q;
+}
+
+/* The previous evaluation's u (the background changes slowly): if the
+ * likelihood at u is below its values one step either side, a parabola
+ * through the three gives the minimum (four fits instead of eleven).
+ * False when not bracketed: search the whole range. */
+static bool fit_near(struct band *bd, size_t nb, bool dec, struct bgfit *best, double u)
+{
+	const double h = 1.0;
+	double lo = u - h, hi = u + h, ql, qm, qh, den;
+
+	if (!(u >= h && u <= NW_PER_U_MAX - h))
+		return false;
+	best->q = INFINITY;
+	qm = try_u(bd, nb, u, dec, best);
+	ql = try_u(bd, nb, lo, dec, best);
+	qh = try_u(bd, nb, hi, dec, best);
+	if (!(qm <= ql && qm <= qh) || !isfinite(qm))
+		return false;
+	den = ql - 2 * qm + qh;
+	if (den > 0)
+		try_u(bd, nb, u + 0.5 * h * (ql - qh) / den, dec, best);
+	return true;
+}
+
+/* Best (rho, A, B): a coarse grid in u (rho = 1 - 2^-u), then a golden-
+ * section search in the bracket around the best grid point. */
+static void fit_background(struct band *bd, size_t nb, bool dec, struct bgfit *best, double *u_hint)
+{
+	const double step = NW_PER_U_MAX / (NW_PER_U_GRID - 1), gr = 0.5 * (sqrt(5.0) - 1.0);
+	double qbest = INFINITY, ubest = 0, lo, hi, x1, x2, q1, q2;
+
+	if (*u_hint >= 0 && fit_near(bd, nb, dec, best, *u_hint)) {
+		*u_hint = best->u;
+		return;
+	}
+	best->q = INFINITY;
+	for (int i = 0; i < NW_PER_U_GRID; i++) {
+		double q = try_u(bd, nb, i * step, dec, best);
+
+		if (q < qbest) {
+			qbest = q;
+			ubest = i * step;
+		}
+	}
+	lo = ubest - step > 0 ? ubest - step : 0;
+	hi = ubest + step < NW_PER_U_MAX ? ubest + step : NW_PER_U_MAX;
+	x1 = hi - gr * (hi - lo);
+	x2 = lo + gr * (hi - lo);
+	q1 = try_u(bd, nb, x1, dec, best);
+	q2 = try_u(bd, nb, x2, dec, best);
+	for (int i = 0; i < NW_PER_U_GOLDEN; i++) {
+		if (q1 < q2) {
+			hi = x2;
+			x2 = x1;
+			q2 = q1;
+			x1 = hi - gr * (hi - lo);
+			q1 = try_u(bd, nb, x1, dec, best);
+		} else {
+			lo = x1;
+			x1 = x2;
+			q1 = q2;
+			x2 = lo + gr * (hi - lo);
+			q2 = try_u(bd, nb, x2, dec, best);
+		}
+	}
+	if (isfinite(best->q))
+		*u_hint = best->u;
+}
+
+/* ---- One window ----------------------------------------------------------- */
+
+struct win {
+	double fs;         /* grid points per second */
+	size_t min_n;      /* fewer grid points with data: nothing */
+	size_t size;       /* FFT size W */
+	size_t start;      /* grid index of its first point with data */
+	size_t len;        /* L: slots from start to the newest */
+	size_t n;          /* points with data */
+	double r;          /* W / L: bins per independent frequency */
+	size_t k_lo, k_hi; /* searched bins */
+	double m;          /* independent frequencies searched */
+	double var;        /* residual variance */
+	double slope, mean, imean;
+	bool ok;
+};
+
+/* Which bins a window searches: at least four cycles inside its data (one
+ * cycle is a step down and a step up, not a repetition), up to f_max. */
+static void window_grid(const struct nw_periodicity *p, struct win *w)
+{
+	double fs = w->fs, span = (double)w->len / fs;
+	double f_lo = 4.0 / span, f_hi = p->cfg.f_max_hz;
+
+	w->r = (double)w->size / (double)w->len;
+	w->k_lo = (size_t)ceil(f_lo * (double)w->size / fs);
+	w->k_hi = (size_t)floor(f_hi * (double)w->size / fs);
+	if (w->k_hi > w->size / 2 - 1)
+		w->k_hi = w->size / 2 - 1;
+	w->m = w->k_hi >= w->k_lo ? fmax(1.0, (double)(w->k_hi - w->k_lo + 1) / w->r) : 0;
+}
+
+/* Mean, line (if detrend) and residual variance of the window's points:
+ * two passes (the residual variance of a float-rounded ramp is ~1e-14 of
+ * its variance, so the sums are taken about the means). */
+static bool window_stats(const double *g, struct win *w, bool detrend)
+{
+	size_t end = w->start + w->len, n = 0;
+	double im = 0, ym = 0, stt = 0, sty = 0, syy = 0, var, scale, y_abs = 0, y0 = NAN;
+	bool constant = true;
+
+	for (size_t i = w->start; i < end; i++) {
+		double y = g[i];
+
+		if (isnan(y))
+			continue;
+		im += (double)i;
+		ym += y;
+		y_abs = fabs(y) > y_abs ? fabs(y) : y_abs;
+		if (n == 0)
+			y0 = y;
+		constant &= y == y0;
+		n++;
+	}
+	w->n = n;
+	if (n < w->min_n || constant)
+		return false;
+	im /= (double)n;
+	ym /= (double)n;
+	for (size_t i = w->start; i < end; i++) {
+		double y = g[i] - ym, di = (double)i - im;
+
+		if (isnan(y))
+			continue;
+		stt += di * di;
+		sty += di * y;
+		syy += y * y;
+	}
+	w->slope = detrend && stt > 0 ? sty / stt : 0;
+	w->mean = ym;
+	w->imean = im;
+	var = syy - w->slope * sty;
+	var = (var > 0 ? var : 0) / (double)(n - 1);
+	scale = ym * ym + syy / (double)n;
+	w->var = var;
+	/* Rounding residue of a constant or exactly linear series is not a
+	 * signal, nor is the float storage's quantisation of a ramp (a sawtooth
+	 * of ~2^-24 of the stored values: periodic, but not there). */
+	return var > 1e-20 * scale && isfinite(var) &&
+	       sqrt(var) > 16.0 * y_abs * (double)FLT_EPSILON;
+}
+
+/* x[0..L) = the residual, Hann-tapered, x[L..W) = 0. A gap (a lost sample
+ * in the delay series, a restart's silence) gets the AR(1) bridge between
+ * its neighbours a and b (the conditional mean of an AR(1) of coefficient
+ * rho, the lag-1 autocorrelation of the points that have a neighbour):
+ * (rho^k (1 - rho^2(m-k)) a + rho^(m-k) (1 - rho^2k) b) / (1 - rho^2m) at k of
+ * m. White noise (rho = 0) gets the mean, so a random mask stays white; a
+ * wandering delay gets nearly the line between its neighbours, so a periodic
+ * outage does not turn the wander into lines at the outage's period. */
+/* x[0..L) *= the Hann taper sin^2(pi (j + 1/2) / L): the scratch's table
+ * when there is one for L (every full window), else by rotation. */
+static void taper(const struct nw_periodicity_scratch *sc, double *x, size_t L)
+{
+	double c, s, cd, sd;
+
+	for (size_t i = 0; i < sc->nplans; i++)
+		if (sc->plan_n[i] == L) {
+			const double *h = sc->hann[i];
+
+			for (size_t j = 0; j < L; j++)
+				x[j] *= h[j];
+			return;
+		}
+	sincos(M_PI / (double)L, &sd, &cd);
+	sincos(0.5 * M_PI / (double)L, &s, &c);
+	for (size_t j = 0; j < L; j++) {
+		double cn = c * cd - s * sd;
+
+		x[j] *= s * s;
+		s = s * cd + c * sd;
+		c = cn;
 	}
 }
 
-/* Highest bin within +-half bins of position x (in bins); its index or -1. */
-static long local_max(const double *power, size_t nf, double x, long half)
+static void window_fill(const struct nw_periodicity_scratch *sc, const struct win *w)
 {
-	long lo = (long)floor(x) - half, hi = (long)ceil(x) + half, best = -1;
+	const double *g = sc->g;
+	double *x = sc->x, c0 = 0, c1 = 0, rho = 0, prev = NAN;
+	size_t L = w->len, last = (size_t)-1, gaps = 0;
 
-	if (lo < 0)
-		lo = 0;
-	if (hi > (long)nf - 1)
-		hi = (long)nf - 1;
-	for (long j = lo; j <= hi; j++)
-		if (best < 0 || power[j] > power[best])
+	for (size_t j = 0; j < L; j++) {
+		size_t i = w->start + j;
+		double v = g[i] - w->mean - w->slope * ((double)i - w->imean);
+
+		x[j] = v; /* NaN in a gap */
+		if (isnan(v)) {
+			gaps++;
+		} else {
+			c0 += v * v;
+			if (!isnan(prev))
+				c1 += v * prev;
+		}
+		prev = v;
+	}
+	if (c0 > 0 && c1 > 0)
+		rho = c1 < 0.999 * c0 ? c1 / c0 : 0.999;
+	for (size_t j = 0; gaps && j < L; j++) {
+		double v = x[j];
+
+		if (isnan(v))
+			continue;
+		if (last == (size_t)-1) {
+			double f = 1;
+
+			for (size_t k = j; k-- > 0;) {
+				f *= rho;
+				x[k] = f * v;
+			}
+		} else if (j > last + 1) {
+			size_t m = j - last;
+			double r2m = pow(rho, 2.0 * (double)m), rk = 1, lastv = x[last];
+
+			for (size_t k = 1; k < m; k++) {
+				double rmk, num;
+
+				rk *= rho; /* rho^k */
+				rmk = pow(rho, (double)(m - k));
+				num = rk * (1 - rmk * rmk) * lastv + rmk * (1 - rk * rk) * v;
+				x[last + k] = r2m < 1 ? num / (1 - r2m) : 0;
+			}
+		}
+		last = j;
+	}
+	taper(sc, x, L);
+	for (size_t j = L; j < w->size; j++)
+		x[j] = 0;
+}
+
+/* Bands of bins from two resolutions up to below Nyquist. */
+static size_t make_bands(const struct win *w, double rate, struct band *bd)
+{
+	size_t k = (size_t)ceil(2.0 * w->r), kmax = w->size / 2, nb = 0;
+	double d = w->fs / (double)w->len, fpb = w->fs / (double)w->size, sdd, cdd, sf, cf;
+	bool dec = w->fs < rate;
+
+	sincos(2.0 * M_PI * d / rate, &sdd, &cdd);
+	if (k < 1)
+		k = 1;
+	while (k < kmax && nb < NW_PER_MAX_BANDS) {
+		size_t width = (size_t)fmax(ceil(w->r), floor(NW_PER_BAND_GROWTH * (double)k));
+
+		if (width > NW_PER_BAND_MAX)
+			width = NW_PER_BAND_MAX;
+		struct band *b = &bd[nb++];
+
+		if (width < 1)
+			width = 1;
+		if (k + width > kmax)
+			width = kmax - k;
+		b->k0 = k;
+		b->k1 = k + width;
+		b->kc = (double)k + 0.5 * (double)(width - 1);
+		sincos(2.0 * M_PI * b->kc * fpb / rate, &sf, &cf);
+		b->c[0] = cf * cdd + sf * sdd;
+		b->c[1] = cf;
+		b->c[2] = cf * cdd - sf * sdd;
+		/* Ten resolutions up, the spectrum changes by < 2 % over +-d. */
+		b->smooth = (double)k < 10.0 * w->r;
+		b->wh = shape(b->c, b->smooth, -1, dec);
+		b->eq = 0;
+		if (width >= NW_PER_QUANTILE_MIN) {
+			/* E of the j-th smallest of n Exp(1): sum 1/(n - i), i < j */
+			size_t j = (size_t)(NW_PER_QUANTILE * (double)width + 0.5);
+
+			for (size_t i = 0; i < j; i++)
+				b->eq += 1.0 / (double)(width - i);
+		}
+		k += width;
+	}
+	return nb;
+}
+
+/* The k-th smallest (0-based) of a[0..n): quickselect, a reordered. */
+static double kth_smallest(double *a, size_t n, size_t k)
+{
+	size_t lo = 0, hi = n - 1;
+
+	while (lo < hi) {
+		double pv = a[(lo + hi) / 2];
+		size_t i = lo, j = hi;
+
+		while (i <= j) {
+			while (a[i] < pv)
+				i++;
+			while (a[j] > pv)
+				j--;
+			if (i <= j) {
+				double t = a[i];
+
+				a[i++] = a[j];
+				a[j] = t;
+				if (j == 0)
+					break;
+				j--;
+			}
+		}
+		if (k <= j)
+			hi = j;
+		else if (k >= i)
+			lo = i;
+		else
+			return a[k];
+	}
+	return a[k];
+}
+
+/* Each band's background estimate. A wide band: its NW_PER_QUANTILE
+ * quantile over its expectation for Exp(1) data: the lines of a pulse
+ * train (harmonics every few bins, each a few bins wide) fill up to half
+ * a band and barely move it, while they dominate its mean. Its weight is a
+ * quarter of its bins (the quantile's variance is ~4 times the mean's). A
+ * narrow band (the lowest frequencies): the mean of its bins not clipped,
+ * over the mean of Exp(1) below the clip level (the bins left out of a
+ * pure background are its top tail). */
+static void band_means(const double *power, const unsigned char *clip, const struct win *w,
+		       struct band *bd, size_t nb)
+{
+	const double T = NW_PER_CLIP, corr = 1.0 - T * exp(-T) / (1.0 - exp(-T));
+	double buf[NW_PER_BAND_MAX];
+
+	for (size_t i = 0; i < nb; i++) {
+		size_t width = bd[i].k1 - bd[i].k0, used = 0;
+		double sum = 0;
+
+		if (bd[i].eq > 0) {
+			size_t j = (size_t)(NW_PER_QUANTILE * (double)width + 0.5);
+
+			memcpy(buf, power + bd[i].k0, width * sizeof(double));
+			bd[i].p = kth_smallest(buf, width, j - 1) / bd[i].eq;
+			bd[i].m = (double)width / (4.0 * w->r);
+			continue;
+		}
+		for (size_t k = bd[i].k0; k < bd[i].k1; k++)
+			if (!clip[k]) {
+				sum += power[k];
+				used++;
+			}
+		bd[i].p = used ? sum / (double)used / corr : 0;
+		bd[i].m = (double)used / w->r;
+	}
+}
+
+/* Marks the bins above NW_PER_CLIP times the fit (interpolated between band
+ * centres): lines, not background. Returns how many marks changed. */
+static size_t clip_bins(const double *power, unsigned char *clip, struct band *bd, size_t nb,
+			const struct bgfit *f, bool dec)
+{
+	size_t changed = 0;
+
+	for (size_t i = 0; i < nb; i++)
+		bd[i].h = f->a * shape(bd[i].c, bd[i].smooth, f->rho, dec) + f->b * bd[i].wh;
+	for (size_t i = 0; i < nb; i++)
+		for (size_t k = bd[i].k0; bd[i].eq == 0 && k < bd[i].k1; k++) {
+			size_t o = (double)k < bd[i].kc || i + 1 == nb ? (i ? i - 1 : 0) : i + 1;
+			double e = bd[i].h, x;
+			unsigned char c;
+
+			if (o != i && bd[o].kc != bd[i].kc) {
+				x = ((double)k - bd[i].kc) / (bd[o].kc - bd[i].kc);
+				e += x * (bd[o].h - bd[i].h);
+			}
+			c = power[k] > NW_PER_CLIP * e;
+			changed += c != clip[k];
+			clip[k] = c;
+		}
+	return changed;
+}
+
+/* Fitted background at bins k_lo..k_hi into bg[k]. */
+static void background_at(const struct win *w, double rate, const struct bgfit *f, double *bg)
+{
+	double fpb = w->fs / (double)w->size, d = w->fs / (double)w->len, sdd, cdd;
+	bool dec = w->fs < rate;
+
+	double sk, ck, sf, cf;
+
+	sincos(2.0 * M_PI * d / rate, &sdd, &cdd);
+	sincos(2.0 * M_PI * fpb / rate, &sk, &ck);
+	sincos(2.0 * M_PI * (double)w->k_lo * fpb / rate, &sf, &cf);
+	for (size_t k = w->k_lo; k <= w->k_hi; k++) {
+		double c[3] = { cf * cdd + sf * sdd, cf, cf * cdd - sf * sdd }, cn;
+
+		bg[k] = f->a * shape(c, true, f->rho, dec) + f->b * shape(c, true, -1, dec);
+		cn = cf * ck - sf * sk; /* next bin by rotation */
+		sf = sf * ck + cf * sk;
+		cf = cn;
+	}
+}
+
+/* |DFT|^2 of x[0..L) at frequency f (cycles per slot): by rotation. */
+static double dft_power(const double *x, size_t L, double f)
+{
+	double c = 1, s = 0, cd, sd, re = 0, im = 0;
+
+	sincos(2.0 * M_PI * f, &sd, &cd);
+	for (size_t j = 0; j < L; j++) {
+		double cn = c * cd - s * sd;
+
+		re += x[j] * c;
+		im -= x[j] * s;
+		s = s * cd + c * sd;
+		c = cn;
+	}
+	return re * re + im * im;
+}
+
+/* The peak's frequency (Hz) between bins j - 1 and j + 1: golden section on
+ * the tapered series' DFT (a parabola through three bins is biased by up
+ * to a few hundredths of a bin, 2 % of a 15 s period seen in 60 s). */
+static double refine(const double *x, const struct win *w, long j, double fs)
+{
+	const double gr = 0.5 * (sqrt(5.0) - 1.0), W = (double)w->size;
+	double lo = ((double)j - 1.0) / W, hi = ((double)j + 1.0) / W;
+	double x1 = hi - gr * (hi - lo), x2 = lo + gr * (hi - lo);
+	double p1 = dft_power(x, w->len, x1), p2 = dft_power(x, w->len, x2);
+
+	for (int i = 0; i < NW_PER_REFINE_STEPS; i++) {
+		if (p1 > p2) {
+			hi = x2;
+			x2 = x1;
+			p2 = p1;
+			x1 = hi - gr * (hi - lo);
+			p1 = dft_power(x, w->len, x1);
+		} else {
+			lo = x1;
+			x1 = x2;
+			p1 = p2;
+			x2 = lo + gr * (hi - lo);
+			p2 = dft_power(x, w->len, x2);
+		}
+	}
+	return 0.5 * (lo + hi) * fs;
+}
+
+/* Highest z (power / background) within +-half bins of position x (in
+ * bins) inside [lo, hi] (raw power would lean towards a red background). */
+static long local_max(const double *power, const double *bg, size_t lo, size_t hi, double x,
+		      long half)
+{
+	long a = (long)floor(x) - half, b = (long)ceil(x) + half, best = -1;
+
+	if (a < (long)lo)
+		a = (long)lo;
+	if (b > (long)hi)
+		b = (long)hi;
+	for (long j = a; j <= b; j++)
+		if (best < 0 || power[j] / bg[j] > power[best] / bg[best])
 			best = j;
 	return best;
 }
 
-/* Peak frequency refined by a parabola through the bin and its neighbours. */
-static double refine(const double *power, size_t nf, long j, double f_lo, double df)
+/* Lomb-Scargle power at one frequency f (Hz) over the grid points with data
+ * in [i0, i1), with that range's own mean and least-squares line removed and
+ * normalised by its own residual variance: what is left of a step
+ * elsewhere is a ramp here, and a ramp is no cycle. */
+static double range_ls_power(const double *g, size_t i0, size_t i1, double fs, double f)
 {
-	double off = 0;
+	double om = 2.0 * M_PI * f / fs, s2 = 0, c2 = 0, tau, yc = 0, ys = 0, cc = 0, ss = 0;
+	double im = 0, ym = 0, stt = 0, sty = 0, slope = 0, var = 0, pw = 0;
+	size_t n = 0;
 
-	if (j > 0 && (size_t)j + 1 < nf) {
-		double l = power[j - 1], m = power[j], r = power[j + 1], den = l - 2 * m + r;
-
-		if (den < 0)
-			off = 0.5 * (l - r) / den;
-		if (off > 0.5 || off < -0.5)
-			off = 0;
-	}
-	return f_lo + ((double)j + off) * df;
-}
-
-/* Lomb-Scargle power at one frequency over the points with lo <= t < hi, with
- * that segment's own least-squares line removed and normalised by its own
- * residual variance: what is left of a step elsewhere after the whole's
- * detrend is a ramp here, and a ramp is no cycle. */
-#define IN(i) (t[i] >= lo && t[i] < hi)
-static double segment_power(const double *t, const double *y, size_t n, double lo, double hi,
-			    double f, double var_all)
-{
-	double w = 2.0 * M_PI * f, tm = 0, ym = 0, stt = 0, sty = 0, slope = 0, var = 0;
-	double s2 = 0, c2 = 0, tau, yc = 0, ys = 0, cc = 0, ss = 0, pw = 0;
-	size_t m = 0;
-
-	for (size_t i = 0; i < n; i++)
-		if (IN(i)) {
-			tm += t[i];
-			ym += y[i];
-			m++;
+	for (size_t i = i0; i < i1; i++)
+		if (!isnan(g[i])) {
+			im += (double)i;
+			ym += g[i];
+			n++;
 		}
-	if (m < NW_PER_SEG_MIN_POINTS)
+	if (n < 16)
 		return 0;
-	tm /= (double)m;
-	ym /= (double)m;
-	for (size_t i = 0; i < n; i++)
-		if (IN(i)) {
-			stt += (t[i] - tm) * (t[i] - tm);
-			sty += (t[i] - tm) * (y[i] - ym);
+	im /= (double)n;
+	ym /= (double)n;
+	for (size_t i = i0; i < i1; i++)
+		if (!isnan(g[i])) {
+			stt += ((double)i - im) * ((double)i - im);
+			sty += ((double)i - im) * (g[i] - ym);
 		}
 	if (stt > 0)
 		slope = sty / stt;
-#define RESID(i) (y[i] - ym - slope * (t[i] - tm))
-	for (size_t i = 0; i < n; i++)
-		if (IN(i)) {
-			var += RESID(i) * RESID(i);
-			s2 += sin(2.0 * w * t[i]);
-			c2 += cos(2.0 * w * t[i]);
-		}
-	var /= (double)(m - 1);
-	/* A flat half (no hole at all) leaves only rounding residue. */
-	if (!(var > 1e-12 * var_all))
-		return 0;
-	tau = atan2(s2, c2) / (2.0 * w);
-	for (size_t i = 0; i < n; i++)
-		if (IN(i)) {
-			double c = cos(w * (t[i] - tau)), sn = sin(w * (t[i] - tau));
+#define RES(i) (g[i] - ym - slope * ((double)(i)-im))
+	for (size_t i = i0; i < i1; i++)
+		if (!isnan(g[i])) {
+			double sn, cs;
 
-			yc += RESID(i) * c;
-			ys += RESID(i) * sn;
+			var += RES(i) * RES(i);
+			sincos(2.0 * om * (double)i, &sn, &cs);
+			s2 += sn;
+			c2 += cs;
+		}
+	var /= (double)(n - 1);
+	if (!(var > 0))
+		return 0;
+	tau = atan2(s2, c2) / (2.0 * om);
+	for (size_t i = i0; i < i1; i++)
+		if (!isnan(g[i])) {
+			double c, sn;
+
+			sincos(om * ((double)i - tau), &sn, &c);
+			yc += RES(i) * c;
+			ys += RES(i) * sn;
 			cc += c * c;
 			ss += sn * sn;
 		}
-#undef RESID
-#undef IN
-	if (cc > 1e-9 * (double)m)
+#undef RES
+	if (cc > 1e-9 * (double)n)
 		pw += yc * yc / cc;
-	if (ss > 1e-9 * (double)m)
+	if (ss > 1e-9 * (double)n)
 		pw += ys * ys / ss;
 	return pw / (2.0 * var);
 }
 
-static void eval_one(struct nw_periodicity *p, struct nw_periodicity_scratch *sc,
-		     const struct nw_pring *r, bool detrend, struct nw_period_result *out)
+/* Transform, fit the background (rho < 0: rho too), find the highest z in
+ * the searched bins. Returns its bin (or -1); *z its value. */
+static long window_peak(struct nw_periodicity_scratch *sc, const struct win *w, double rate,
+			double rho, double *u_hint, struct bgfit *fit, double *z)
 {
-	const size_t cap = sc->capacity;
-	double *t, *y; /* slices of sc->w, taken once sc->w is known to exist */
-	double *power = sc->power;
-	double y_abs = 0; /* largest stored (relative, float) value */
-	double t_new = -INFINITY, t_min = INFINITY, t_max = -INFINITY, tm = 0, ym = 0;
-	double y0 = 0, var = 0, span, f_lo, f_hi, df, z, fap;
-	bool constant = true;
-	size_t n = 0, nf;
-	long jp;
+	struct band bd[NW_PER_MAX_BANDS];
+	double *power = sc->power, *bg = sc->bg;
+	unsigned char *clip = (unsigned char *)sc->bg; /* until background_at */
+	size_t nb, half = w->size / 2;
+	bool dec = w->fs < rate;
+	long jp = -1;
+	int pass;
+
+	window_fill(sc, w);
+	fftw_execute_dft_r2c(plan_for(sc, w->size), sc->x, sc->spec);
+	for (size_t k = 0; k <= half; k++)
+		power[k] = sc->spec[k][0] * sc->spec[k][0] + sc->spec[k][1] * sc->spec[k][1];
+	nb = make_bands(w, rate, bd);
+	if (nb < 3)
+		return -1;
+	memset(clip, 0, half + 1);
+	/* Lines (the fault, its harmonics) are not background: fit, leave out
+	 * the bins far above the fit, fit again until none changes. A shorter
+	 * window keeps the longest's rho (the same background, mostly from
+	 * before a fault that began recently) and fits only A and B. */
+	fit->rho = rho;
+	for (pass = 0; pass < NW_PER_ROBUST_PASSES; pass++) {
+		if (pass > 0 && !clip_bins(power, clip, bd, nb, fit, dec))
+			break;
+		band_means(power, clip, w, bd, nb);
+		if (rho < 0 && pass < 2) {
+			fit_background(bd, nb, dec, fit, u_hint);
+		} else {
+			/* later passes (and shorter windows) keep rho: A and B */
+			double r = fit->rho;
+
+			fit->q = INFINITY;
+			try_rho(bd, nb, r, dec, fit);
+		}
+		if (!isfinite(fit->q))
+			return -1;
+	}
+	if (rho < 0 && pass > 2)
+		fit_background(bd, nb, dec, fit, u_hint); /* rho again, on the bins left */
+	if (!isfinite(fit->q) || !(fit->a + fit->b > 0))
+		return -1;
+	background_at(w, rate, fit, bg);
+	*z = 0;
+	for (size_t k = w->k_lo; k <= w->k_hi; k++) {
+		double zk = power[k] / bg[k];
+
+		if (zk > *z) {
+			*z = zk;
+			jp = (long)k;
+		}
+	}
+	return jp;
+}
+
+static void eval_one(struct nw_periodicity *p, struct nw_periodicity_scratch *sc,
+		     struct nw_pring *r, bool detrend, struct nw_period_result *out)
+{
+	const size_t D = decim_of(&p->cfg), F = p->cfg.capacity / D;
+	const double fs = p->cfg.rate_hz / (double)D, rate = p->cfg.rate_hz;
+	const size_t min_n = (p->cfg.min_points + D - 1) / D;
+	struct win win[NW_PER_WINDOWS];
+	double t_new = -INFINITY, m_total = 0, rho = -1, *g, *cnt;
+	size_t first = F, n = 0, slots = p->cfg.capacity;
+	int nwin = 0;
 
 	memset(out, 0, sizeof(*out));
 	out->fap = 1.0;
-	if (!r->t || r->count == 0 || !sc->w || sc->capacity < p->cfg.capacity ||
-	    sc->nfreq_cap < nfreq_cap_of(&p->cfg))
+	if (!r->t || r->count == 0 || !sc->g || sc->capacity < p->cfg.capacity)
 		return;
-	t = sc->w + W_T * cap;
-	y = sc->w + W_Y * cap;
-	for (size_t i = 0; i < r->count; i++)
-		t_new = fmax(t_new, r->t[i]);
-	/* Only the horizon before the newest point: the delay ring holds the
-	 * last `capacity` received samples, which span more than the horizon
-	 * when samples are missing. */
-	for (size_t i = 0; i < r->count; i++) {
-		if (r->t[i] < t_new - p->horizon_s)
-			continue;
-		t[n] = r->t[i];
-		y[n] = (double)r->y[i];
-		y_abs = fmax(y_abs, fabs(y[n]));
-		if (n == 0)
-			y0 = y[0];
-		else if (y[n] != y0)
-			constant = false;
-		t_min = fmin(t_min, t[n]);
-		t_max = fmax(t_max, t[n]);
-		n++;
+	for (int w = 0; w < NW_PER_WINDOWS; w++)
+		if (!plan_for(sc, window_size(&p->cfg, w)))
+			return;
+	g = sc->g;
+	cnt = sc->x;
+	/* The newest point: among the last few added (a reordered sample may
+	 * come after a newer one, not after a few dozen). */
+	for (size_t i = 0, k = r->head; i < r->count && i < 32; i++) {
+		k = k ? k - 1 : p->cfg.capacity - 1;
+		t_new = r->t[k] > t_new ? r->t[k] : t_new;
+	}
+	/* On the slot grid, counted back from the newest point's slot, only
+	 * the horizon before it (the delay ring holds the last `capacity`
+	 * received samples, which reach further back when samples are
+	 * missing); with D = 2, the weighted means above. */
+	memset(g, 0, F * sizeof(double));
+	memset(cnt, 0, F * sizeof(double));
+	if (D == 1) {
+		for (size_t i = 0; i < r->count; i++) {
+			long back = (long)((t_new - r->t[i]) * rate + 0.5);
+
+			if (back < 0 || back >= (long)slots)
+				continue;
+			g[F - 1 - back] += (double)r->y[i];
+			cnt[F - 1 - back] += 1;
+			n++;
+		}
+	} else {
+		/* Point j back from the newest goes to index F - j for now, so
+		 * the oldest slot's spill (j = F) has index 0 and the loop needs
+		 * no branch (F + 1 <= capacity); shifted down after. */
+		g[F] = cnt[F] = 0;
+		for (size_t i = 0; i < r->count; i++) {
+			long back = (long)((t_new - r->t[i]) * rate + 0.5), j = back >> 1;
+			double odd = (double)(back & 1), y = (double)r->y[i];
+
+			if (back < 0 || back >= (long)slots)
+				continue;
+			/* slot 2j: weight 2 on point j; slot 2j + 1: 1 on j and j + 1 */
+			g[F - j] += (2.0 - odd) * y;
+			cnt[F - j] += 2.0 - odd;
+			g[F - 1 - j] += odd * y;
+			cnt[F - 1 - j] += odd;
+			n++;
+		}
+		memmove(g, g + 1, F * sizeof(double));
+		memmove(cnt, cnt + 1, F * sizeof(double));
+	}
+	for (size_t k = 0; k < F; k++) {
+		if (cnt[k] > 0) {
+			g[k] /= cnt[k];
+			if (k < first)
+				first = k;
+		} else {
+			g[k] = NAN;
+		}
 	}
 	out->n = n;
-	span = t_max - t_min;
-	if (n < p->cfg.min_points || constant || !(span > 0))
+	if (n < p->cfg.min_points)
 		return;
-	/* Centre time (small phases, better-conditioned trend) and remove the mean. */
-	for (size_t i = 0; i < n; i++) {
-		t[i] -= t_min + 0.5 * span;
-		tm += t[i];
-		ym += y[i];
-	}
-	tm /= (double)n;
-	ym /= (double)n;
-	double stt = 0, sty = 0, slope = 0, scale = ym * ym;
+	/* The windows with data of their own (early on, a shorter one may hold
+	 * (nearly) everything there is: then it replaces the longer). */
+	for (int w = 0; w < NW_PER_WINDOWS; w++) {
+		struct win x = { .fs = fs, .min_n = min_n, .size = window_size(&p->cfg, w) };
 
-	for (size_t i = 0; i < n; i++) {
-		stt += (t[i] - tm) * (t[i] - tm);
-		sty += (t[i] - tm) * (y[i] - ym);
-		scale += (y[i] - ym) * (y[i] - ym) / (double)n;
-	}
-	if (detrend && stt > 0)
-		slope = sty / stt;
-	for (size_t i = 0; i < n; i++) {
-		y[i] -= ym + slope * (t[i] - tm);
-		var += y[i] * y[i];
-	}
-	var /= (double)(n - 1);
-	/* Rounding residue of a constant or exactly linear series is not a
-	 * signal, nor is the float storage's quantisation of a ramp (a
-	 * sawtooth of ~2^-24 of the stored values: periodic, but not there). */
-	if (!(var > 1e-20 * scale) || !isfinite(var) ||
-	    !(sqrt(var) > 16.0 * y_abs * (double)FLT_EPSILON))
-		return;
-
-	/* At least four cycles inside the data (two in each half, see the halves
-	 * check below: one cycle per half is a step down and a step up, not a
-	 * repetition), up to f_max. */
-	f_lo = 4.0 / span;
-	f_hi = p->cfg.f_max_hz;
-	if (!(f_hi > f_lo))
-		return;
-	df = 1.0 / ((double)p->cfg.ofac * span);
-	nf = (size_t)floor((f_hi - f_lo) / df) + 1;
-	if (nf > nfreq_cap_of(&p->cfg)) { /* only if t runs faster than rate_hz says */
-		nf = nfreq_cap_of(&p->cfg);
-		df = (f_hi - f_lo) / (double)(nf - 1);
-	}
-	if (nf < 2)
-		return;
-	ls_power(sc->w, cap, n, f_lo, df, nf, var, power);
-	out->nfreq = nf;
-
-	jp = 0;
-	for (size_t j = 1; j < nf; j++)
-		if (power[j] > power[jp])
-			jp = (long)j;
-	z = power[jp];
-	/* M = frequencies tested: the grid is oversampled ofac times, so this
-	 * overestimates the independent frequencies and the FAP (conservative). */
-	fap = fap_of(z, (double)nf);
-	out->power = z;
-	out->fap = fap;
-	if (!(fap < p->cfg.fap_max))
-		return;
-
-	/* A short pulse train (0.5 s outage every 5 s) has harmonics almost as
-	 * strong as its fundamental, and noise decides which wins. Report the
-	 * fundamental: the lowest subharmonic f/k that is itself significant and
-	 * at least half as strong as the peak. */
-	double f_peak = refine(power, nf, jp, f_lo, df);
-	long jbest = jp;
-
-	for (int k = NW_PER_MAX_SUB; k >= 2; k--) {
-		double fk = f_peak / k, x = (fk - f_lo) / df;
-		long jk;
-
-		if (x < -0.5)
+		x.start = F - x.size > first ? F - x.size : first;
+		x.len = F - x.start;
+		if (nwin > 0 && (double)win[nwin - 1].len < 1.1 * (double)x.len) {
+			win[nwin - 1] = x;
 			continue;
-		jk = local_max(power, nf, x, (long)p->cfg.ofac / 2 + 1);
-		if (jk < 0 || jk == jp)
-			continue;
-		if (power[jk] >= 0.5 * z && fap_of(power[jk], (double)nf) < p->cfg.fap_max) {
-			jbest = jk;
+		}
+		if (x.len < min_n || x.len < 8)
 			break;
-		}
+		win[nwin++] = x;
 	}
-	if (jbest != jp) {
-		f_peak = refine(power, nf, jbest, f_lo, df);
-		out->power = power[jbest];
-		out->fap = fap_of(out->power, (double)nf);
+	for (int w = 0; w < nwin; w++) {
+		window_grid(p, &win[w]);
+		win[w].ok = win[w].m > 0 && window_stats(g, &win[w], detrend);
+		if (win[w].ok)
+			m_total += win[w].m;
 	}
-	if (!(f_peak > 0) || !isfinite(f_peak))
-		return;
-	/* A fundamental longer than a quarter of the data is outside the grid,
-	 * and the strongest peak inside may be its harmonic (a 5 s outage seen
-	 * over the first 15 s reads as 2.5 s). If a subharmonic below the grid is
-	 * as strong, the period cannot be told yet: report nothing until the
-	 * data holds four of its cycles. */
-	for (int k = 2; k <= NW_PER_MAX_SUB; k++) {
-		double fk = f_peak / k;
+	out->nfreq = (size_t)llround(m_total);
+	/* Longest window first: the finest resolution; a shorter one reports a
+	 * fault that began too recently to stand out in the longer. */
+	for (int w = 0; w < nwin; w++) {
+		const struct win *x = &win[w];
+		struct bgfit fit;
+		double z = 0, fap, f_peak;
+		long jp, jbest;
 
-		if (fk >= f_lo)
+		if (!x->ok)
 			continue;
-		if (segment_power(t, y, n, -INFINITY, INFINITY, fk, var) >= 0.5 * out->power) {
-			out->one_sided = true;
-			return;
+		jp = window_peak(sc, x, rate, rho, &r->u_hint, &fit, &z);
+		if (jp < 0)
+			continue;
+		if (rho < 0)
+			rho = fit.rho;
+		fap = fap_of(z, m_total);
+		if (z > out->power || w == 0) {
+			out->power = z;
+			out->fap = fap;
+			out->rho = fit.rho;
+			out->window_s = (double)x->len / fs;
 		}
-	}
-	/* Periodic means it repeats: a step, a ramp that bends or one burst puts
-	 * its weight on the lowest frequencies of the whole horizon too (a 200 ms
-	 * delay step read as a 12 s period in the evaluation), but not on that
-	 * frequency in a quarter of the horizon that does not hold it. */
-	double need = fmax(NW_PER_SEG_MIN_POWER, out->power / (2.0 * NW_PER_SEGMENTS));
+		if (!(fap < p->cfg.fap_max))
+			continue;
+		/* A short pulse train (0.5 s outage every 5 s) has harmonics as
+		 * strong as its fundamental, and against a red background the
+		 * highest z is often a harmonic. f/k is the fundamental when its
+		 * multiples below f (h f / k, h < k) show too: their mean z at
+		 * least NW_PER_SUB_MIN_Z and f/k itself at least 3. Largest k
+		 * first: the lowest such frequency. */
+		jbest = jp;
+		/* multiples of the refined peak's subharmonic land within half a
+		 * bin of their bins: look at those two (more when zero-padded) */
+		double kp = refine(sc->x, x, jp, fs) * (double)x->size / fs;
 
-	for (int q = 0; q < NW_PER_SEGMENTS; q++) {
-		double lo = -0.5 * span + span * q / NW_PER_SEGMENTS;
-		double hi = q + 1 == NW_PER_SEGMENTS ? INFINITY : lo + span / NW_PER_SEGMENTS;
+		for (int k = NW_PER_MAX_SUB; k >= 2 && jbest == jp; k--) {
+			double xk = kp / k, zsum = 0, z1 = 0;
+			long half = (long)(x->r / 2);
 
-		if (segment_power(t, y, n, lo, hi, f_peak, var) < need) {
-			out->one_sided = true;
-			return;
+			if (xk < (double)x->k_lo - 0.5)
+				continue;
+			for (int h = 1; h < k; h++) {
+				long jh = local_max(sc->power, sc->bg, x->k_lo, x->k_hi, xk * h,
+						    half);
+				double zh = jh >= 0 ? sc->power[jh] / sc->bg[jh] : 0;
+
+				zsum += zh;
+				if (h == 1) {
+					z1 = zh;
+					jbest = jh >= 0 && jh != jp ? jh : jp;
+				}
+			}
+			if (!(z1 >= 3.0 && zsum / (k - 1) >= sub_min_z[k - 2]))
+				jbest = jp;
 		}
+		f_peak = refine(sc->x, x, jbest, fs);
+		out->power = sc->power[jbest] / sc->bg[jbest];
+		out->fap = fap_of(out->power, m_total);
+		out->rho = fit.rho;
+		out->window_s = (double)x->len / fs;
+		if (!(f_peak > 0) || !isfinite(f_peak))
+			return;
+		/* A fundamental below the window's grid may make the strongest
+		 * peak inside it a harmonic (a 5 s outage seen over 15 s reads as
+		 * 2.5 s). If a subharmonic below the grid is as strong, the period
+		 * cannot be told in this window. Power in Lomb-Scargle units; the
+		 * Hann taper keeps 2/3 of a sinusoid's. */
+		double p_ls = 1.5 * sc->power[jbest] / (0.375 * (double)x->len * x->var);
+		bool below = false;
+
+		for (int k = 2; k <= NW_PER_MAX_SUB && !below; k++) {
+			double fk = f_peak / k;
+
+			/* below the grid, or at its edge (under five cycles) */
+			if (fk * (double)x->size / fs >= 1.25 * (double)x->k_lo)
+				continue;
+			below = range_ls_power(g, x->start, x->start + x->len, fs, fk) >=
+				0.5 * p_ls;
+		}
+		/* Periodic means it repeats: a step, a bend or one burst puts its
+		 * weight on the lowest frequencies of the window too (a 200 ms
+		 * delay step read as a 12 s period), but not on that frequency in
+		 * a half of the window that does not hold it. Each half must show
+		 * it on its own: a single-frequency power of at least 4.6 (1 %
+		 * false alarm at one known frequency) and a quarter of the
+		 * whole's (half what a steady signal gives a half). */
+		double need = fmax(NW_PER_SEG_MIN_POWER, p_ls / 4.0);
+		size_t mid = x->start + x->len / 2, end = x->start + x->len;
+
+		if (!below && (range_ls_power(g, x->start, mid, fs, f_peak) < need ||
+			       range_ls_power(g, mid, end, fs, f_peak) < need))
+			below = true;
+		if (below) {
+			out->one_sided = true;
+			continue;
+		}
+		out->one_sided = false;
+		out->found = true;
+		out->period_s = 1.0 / f_peak;
+		return;
 	}
-	out->found = true;
-	out->period_s = 1.0 / f_peak;
 }
 
 void nw_periodicity_eval_with(struct nw_periodicity *p, struct nw_periodicity_scratch *sc,
 			      struct nw_period_result *delay, struct nw_period_result *hole)
 {
-	if (delay)
+	/* A noise-free series has a background of ~0: z is huge and means
+	 * only "certain"; keep it a finite, printable number. */
+	if (delay) {
 		eval_one(p, sc, &p->delay, p->cfg.detrend_delay, delay);
-	if (hole)
+		delay->power = fmin(delay->power, NW_PER_Z_CAP);
+	}
+	if (hole) {
 		eval_one(p, sc, &p->hole, false, hole);
+		hole->power = fmin(hole->power, NW_PER_Z_CAP);
+	}
 }
 
 void nw_periodicity_eval(struct nw_periodicity *p, struct nw_period_result *delay,

@@ -1,38 +1,50 @@
 /* SPDX-License-Identifier: MIT */
 /* Periodic faults (cron bursts, timer stalls, flapping links) in one server's
- * one-way-delay series and hole series, over a horizon of tens of seconds,
- * with a Lomb-Scargle periodogram (Lomb 1976, Scargle 1982, normalised as
- * Horne & Baliunas 1986) and a false-alarm probability for the highest peak.
+ * one-way-delay series and loss series, over a horizon of tens of seconds:
+ * both series are put on the sender's slot grid, Hann-tapered and
+ * transformed with FFTW (plans made once per size, in the scratch), and the
+ * highest peak is tested against a red-noise background (AR(1) plus white
+ * noise, fitted to the periodogram by Whittle's likelihood: the REDFIT idea,
+ * Schulz & Mudelsee 2002), with the false-alarm probability corrected for the
+ * number of independent frequencies searched (Sidak). Three windows (the
+ * horizon, its last half and its last quarter) so a fault is reported once
+ * four of its periods (at least a quarter of the horizon) are in the data.
  * Method, parameters and measured costs: docs/periodicity.md.
  *
  * Two series per server:
- *   delay: one point per RECEIVED sample (t = tx or slot time, y = rx - tx),
- *          uneven where samples are missing, which Lomb-Scargle tolerates;
- *   hole:  one point per EXPECTED slot, y = 1 if the sequence never arrived
- *          or arrived more than T/2 off its slot, else 0 (the caller decides).
+ *   delay: one point per RECEIVED sample (t = tx or slot time, y = rx - tx);
+ *          a displaced (late) sample is a point with a large delay here;
+ *   loss:  one point per EXPECTED slot, y = 1 if the sequence never arrived,
+ *          else 0 (the caller decides; a late sample is not a loss).
+ * On the grid, slots without a point (lost samples in the delay series, a
+ * restart's silence in both) are filled by linear interpolation of the
+ * detrended neighbours.
  *
  * Memory: two rings of `capacity` points (12 B each, see nw_pring) and the
- * evaluation scratch (~52 B a point), all allocated by init; with
- * nw_periodicity_init_shared the scratch is the caller's, shared between
- * states. The add functions never allocate. No global state. */
+ * evaluation scratch (~48 B a point plus FFTW plans), all allocated by init;
+ * with nw_periodicity_init_shared the scratch is the caller's, shared between
+ * states. The add functions and the evaluation never allocate. No global
+ * state of our own; FFTW's planner (scratch_fit, init, free) is not
+ * thread-safe: call those from one thread. */
 #ifndef NW_PERIODICITY_H
 #define NW_PERIODICITY_H
 
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <fftw3.h>
+
 struct nw_periodicity_cfg {
 	size_t capacity;    /* points per ring; horizon = capacity / rate_hz */
 	double rate_hz;     /* sample rate fs (20 Hz) */
 	double f_max_hz;    /* highest frequency searched (<= rate_hz / 2) */
-	unsigned ofac;      /* frequency-grid oversampling over 1/span */
 	double fap_max;     /* report only when the false-alarm probability is below */
 	size_t min_points;  /* fewer points in the horizon: report nothing */
 	bool detrend_delay; /* remove a least-squares line from the delay series,
 			     * so a clock skew is not reported as a long period */
 };
 
-/* Defaults: f_max 2 Hz (periods >= 0.5 s), ofac 4, fap_max 1e-3,
+/* Defaults: f_max 2 Hz (periods >= 0.5 s), fap_max 1e-3,
  * min_points = 10 s of samples (at least 32), detrend_delay on. */
 void nw_periodicity_default_cfg(struct nw_periodicity_cfg *cfg, size_t capacity, double rate_hz);
 
@@ -47,18 +59,32 @@ struct nw_pring {
 	float *y;
 	double y_ref;
 	bool have_ref;
+	double u_hint; /* the last background fit's AR(1) as u = -log2(1 - rho), or < 0 */
 	size_t head, count;
 };
 
+/* FFT sizes one scratch can serve: three windows per distinct capacity. */
+#define NW_PER_MAX_PLANS 12
+
 /* Evaluation scratch, used only inside one nw_periodicity_eval: many states
- * (one per server) evaluated one at a time may share one. */
+ * (one per server) evaluated one at a time may share one. Arrays from
+ * fftw_malloc; one r2c plan per window size of every capacity fitted. */
 struct nw_periodicity_scratch {
-	double *w;     /* 6 arrays of `capacity` */
-	double *power; /* nfreq_cap */
-	size_t capacity, nfreq_cap;
+	double *g;          /* the series on the slot grid, NaN where no point */
+	double *x;          /* FFT input: residual, gaps filled, tapered */
+	double *power;      /* periodogram, capacity / 2 + 1 */
+	double *bg;         /* fitted background at each searched bin */
+	fftw_complex *spec; /* capacity / 2 + 1 */
+	size_t capacity;
+	size_t nplans;
+	size_t plan_n[NW_PER_MAX_PLANS];
+	fftw_plan plan[NW_PER_MAX_PLANS];
+	double *hann[NW_PER_MAX_PLANS]; /* the taper for each plan's size */
 };
 
-/* Grows sc (never shrinks) so it serves p. 0, or -1 out of memory (sc kept). */
+/* Grows sc (never shrinks) so it serves p: arrays and the plans for p's
+ * window sizes. 0, or -1 out of memory / too many sizes (sc kept usable
+ * for what it served before). */
 int nw_periodicity_scratch_fit(struct nw_periodicity_scratch *sc,
 			       const struct nw_periodicity_cfg *cfg);
 void nw_periodicity_scratch_free(struct nw_periodicity_scratch *sc);
@@ -74,12 +100,15 @@ struct nw_periodicity {
 struct nw_period_result {
 	bool found;      /* a period passed the false-alarm threshold */
 	double period_s; /* dominant (fundamental) period, seconds */
-	double power;    /* normalised LS power z at it (~Exp(1) under white noise) */
-	double fap;      /* 1 - (1 - e^-z)^M; M = frequencies tested */
-	size_t n;        /* points used */
-	size_t nfreq;    /* frequencies tested (M) */
-	bool one_sided;  /* a significant peak that does not show in each half
-			  * of the horizon (a step, one burst): not reported */
+	double power;    /* z: periodogram over the fitted red-noise background at
+			  * the highest peak (~Exp(1) under that background) */
+	double fap;      /* 1 - (1 - e^-z)^M; M = independent frequencies tested */
+	size_t n;        /* points in the horizon */
+	size_t nfreq;    /* independent frequencies tested over all windows (M) */
+	double rho;      /* the background's AR(1) coefficient per slot (0: white) */
+	double window_s; /* the window the period was found in (or the peak's) */
+	bool one_sided;  /* a significant peak whose fundamental is longer than a
+			  * quarter of the data: not reported until it fits */
 };
 
 /* nw_periodicity_init: defaults for capacity and rate (capacity >= 1200 is
@@ -95,9 +124,14 @@ void nw_periodicity_free(struct nw_periodicity *p);
  * stream start) rather than absolute TAI, for sub-microsecond resolution. */
 void nw_periodicity_add_delay(struct nw_periodicity *p, double t_s, double delay_s);
 void nw_periodicity_add_slot(struct nw_periodicity *p, double t_s, int hole);
+/* A sample whose slot at t_s was added as lost arrived late after all
+ * (reordered): that slot is not a loss. Looks among the newest points only
+ * (NW_PER_LATE_SEARCH in periodicity.c); an older one stays lost. */
+void nw_periodicity_slot_arrived(struct nw_periodicity *p, double t_s);
 
 /* Either result pointer may be NULL. Uses the points within the horizon
- * before the newest one. O(N * nfreq) multiply-adds per series. */
+ * before the newest one. Per series three real FFTs (N, N/2, N/4) and
+ * O(N) work; no allocation. */
 void nw_periodicity_eval(struct nw_periodicity *p, struct nw_period_result *delay,
 			 struct nw_period_result *hole);
 /* The same with a shared scratch (too small for p: no result, as for too

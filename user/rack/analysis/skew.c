@@ -105,16 +105,13 @@ static double cross(struct nw_skew_pt o, struct nw_skew_pt a, struct nw_skew_pt 
 }
 
 /* The line under all points (sorted by t, more than one distinct t) that
- * minimises the summed distance to them: false when there is none. */
-static bool envelope(const struct nw_skew_pt *p, size_t n, struct nw_skew_pt *h, double *a,
-		     double *b)
+ * minimises the summed distance to them (tbar: their mean time, taken over
+ * every point even when p holds only the candidates for the hull): false
+ * when there is none. */
+static bool envelope(const struct nw_skew_pt *p, size_t n, double tbar, struct nw_skew_pt *h,
+		     double *a, double *b)
 {
 	size_t m = 0, k = 0;
-	double tbar = 0;
-
-	for (size_t i = 0; i < n; i++)
-		tbar += p[i].t;
-	tbar /= (double)n;
 	/* Andrew's monotone chain, lower half. Equal t: only the lowest d can be
 	 * on the lower hull, and skipping the rest keeps every edge non-vertical. */
 	for (size_t i = 0; i < n; i++) {
@@ -145,17 +142,17 @@ static bool close_slopes(double x, double y)
 	return fabs(x - y) <= tol;
 }
 
-static bool consistent_halves(const struct nw_skew_pt *p, size_t n, struct nw_skew_pt *h, double b)
+/* The halves: p[0..m1) and p[m1..m) (hull candidates), tbar1 and tbar2 their
+ * points' mean times, n1 and n2 how many points each half had. */
+static bool consistent_halves(const struct nw_skew_pt *p, size_t m, size_t m1, size_t n1, size_t n2,
+			      double tbar1, double tbar2, struct nw_skew_pt *h, double b)
 {
-	double mid = p[n - 1].t / 2, a1, b1, a2, b2;
-	size_t split = 0;
+	double a1, b1, a2, b2;
 
-	while (split < n && p[split].t < mid)
-		split++;
 	/* Too few points in a half to fit it: nothing to contradict the whole. */
-	if (split < 8 || n - split < 8)
+	if (n1 < 8 || n2 < 8)
 		return true;
-	if (!envelope(p, split, h, &a1, &b1) || !envelope(p + split, n - split, h, &a2, &b2))
+	if (!envelope(p, m1, tbar1, h, &a1, &b1) || !envelope(p + m1, m - m1, tbar2, h, &a2, &b2))
 		return true;
 	return close_slopes(b1, b) && close_slopes(b2, b) && close_slopes(b1, b2);
 }
@@ -189,11 +186,27 @@ void nw_skew_eval_series(const struct nw_skew_series *ser, struct nw_skew_scratc
 	memset(out, 0, sizeof(*out));
 	if (!ser->t || !ser->d || n < 2 || sc->capacity < n)
 		return;
-	for (size_t i = 0; i < n; i++)
-		p[i] = (struct nw_skew_pt){ .t = ser->t[i], .d = (double)ser->d[i] };
-	/* Points can arrive out of tx order (reordering, sender restarts); the
-	 * monotone chain needs them sorted. qsort: O(n log n) whatever the input. */
-	qsort(p, n, sizeof(*p), by_t_then_d);
+	/* The monotone chain needs the points sorted by (t, d). A ring in
+	 * insertion order is sorted from its oldest point on: copy it from
+	 * there (O(n)). Points out of tx order (reordering, sender restarts):
+	 * qsort, O(n log n) whatever the input. */
+	size_t descents = 0, from = 0;
+
+	for (size_t i = 1; i < n; i++)
+		if (ser->t[i] < ser->t[i - 1] ||
+		    (ser->t[i] == ser->t[i - 1] && ser->d[i] < ser->d[i - 1])) {
+			descents++;
+			from = i;
+		}
+	if (descents == 1 && (ser->t[n - 1] < ser->t[0] ||
+			      (ser->t[n - 1] == ser->t[0] && ser->d[n - 1] <= ser->d[0])))
+		descents = 0; /* a rotated sorted ring */
+	else
+		from = 0;
+	for (size_t i = 0, j = from; i < n; i++, j = j + 1 == n ? 0 : j + 1)
+		p[i] = (struct nw_skew_pt){ .t = ser->t[j], .d = (double)ser->d[j] };
+	if (descents)
+		qsort(p, n, sizeof(*p), by_t_then_d);
 	/* Re-reference to the oldest point held, so the intercept is computed
 	 * near the data (t0 may be days old). */
 	tref = p[0].t;
@@ -204,18 +217,50 @@ void nw_skew_eval_series(const struct nw_skew_series *ser, struct nw_skew_scratc
 	if (n < ser->min_points || out->span_s < ser->min_span_s || !(out->span_s > 0))
 		return;
 
-	if (!envelope(p, n, h, &a, &b))
+	/* One pass: the means the fits need (whole and halves, split at half
+	 * the time covered), then only the hull candidates are kept: a point
+	 * strictly above the chord of its two neighbours is on no lower hull
+	 * of a set holding them (about half the points of a noisy series), so
+	 * the three hulls below see fewer points and come out the same. */
+	double mid = p[n - 1].t / 2, st = 0, sd = 0, st1 = 0;
+	size_t n1 = 0, m = 1, m1 = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		st += p[i].t;
+		sd += p[i].d;
+		if (p[i].t < mid) {
+			st1 += p[i].t;
+			n1++;
+		}
+	}
+	struct nw_skew_pt prev = p[0];
+
+	for (size_t i = 1; i + 1 < n; i++) {
+		struct nw_skew_pt cur = p[i];
+
+		/* written always, kept by the count: no branch to mispredict
+		 * on noise */
+		p[m] = cur;
+		m += (i + 1 == n1) | (i == n1) | (cur.t == prev.t) | (cur.t == p[i + 1].t) |
+		     (cross(prev, cur, p[i + 1]) > 0);
+		prev = cur;
+	}
+	if (n > 1)
+		p[m++] = p[n - 1];
+	while (m1 < m && p[m1].t < mid)
+		m1++;
+	if (!envelope(p, m, st / (double)n, h, &a, &b))
 		return;
 	/* A clock drifts along one line; a delay step or a route change is a line
 	 * that bends. The envelope under a step tilts to climb it (a 200 ms step
 	 * reads as thousands of ppm), so the fit must hold in each half of the
 	 * span too, or the result is "not a skew" rather than a wrong number. */
-	if (!consistent_halves(p, n, h, b)) {
+	if (!consistent_halves(p, m, m1, n1, n - n1, n1 ? st1 / (double)n1 : 0,
+			       n > n1 ? (st - st1) / (double)(n - n1) : 0, h, b)) {
 		out->nonlinear = true;
 		return;
 	}
-	for (size_t i = 0; i < n; i++)
-		excess += p[i].d - (a + b * p[i].t);
+	excess = sd - (double)n * a - b * st;
 	out->valid = true;
 	out->ppm = b * 1e6;
 	out->delay_s = ser->d_ref + a + b * ((t_now_s - ser->t0) - tref);

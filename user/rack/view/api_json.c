@@ -73,7 +73,8 @@ static json_t *server_json(const struct nw_rack_view *v, const struct nw_server_
 	json_object_set_new(a, "skew_ppm", e->skew_valid ? real(e->skew_ppm) : json_null());
 	json_object_set_new(a, "owd_s", e->skew_valid ? real(e->owd_s) : json_null());
 	json_object_set_new(a, "delay_period", period_json(&e->delay_period));
-	json_object_set_new(a, "hole_period", period_json(&e->hole_period));
+	/* the loss series: samples that never arrived (a late one is not) */
+	json_object_set_new(a, "loss_period", period_json(&e->hole_period));
 	json_object_set_new(o, "analysis", a);
 	return o;
 }

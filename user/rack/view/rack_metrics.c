@@ -242,7 +242,9 @@ int nw_metrics_render(const struct nw_rack_view *v, struct nw_buf *b)
 		     e_->analysed && e_->skew_valid, e_->owd_s);
 	nw_prom_family(
 		b, "netwatch_server_disturbance_period_seconds", "gauge",
-		"Period of a periodic disturbance found in the delay or loss series, seconds");
+		"Period of a periodic disturbance, seconds: series=\"delay\" in rx - tx of the "
+		"samples received (late ones included), series=\"loss\" in the samples that never "
+		"arrived");
 	EACH_SERVER(v, e)
 	{
 		struct srv_labels l;
