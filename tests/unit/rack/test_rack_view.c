@@ -160,6 +160,26 @@ struct rig {
 	uint32_t id;
 };
 
+/* One server (slot 0) with the view, the liveness tracker and the analysis
+ * the daemon would give it; `g` gets the server's planned tone. */
+static void rig_init(struct rig *r, struct gen_cfg *g)
+{
+	struct nw_analysis_cfg cfg;
+
+	nw_analysis_default_cfg(&cfg, 0);
+	assert_int_equal(nw_rack_view_init(&r->v, 1, 0, 1.0), 0);
+	assert_int_equal(nw_analysis_init(&r->a, &cfg, 1), 0);
+	assert_int_equal(nw_live_init(&r->l, 1, cfg.down_after), 0);
+	g->tone_hz = nw_analysis_expected_tone(0, r->id, 1.0, GEN_RATE);
+}
+
+static void rig_free(struct rig *r)
+{
+	nw_live_free(&r->l);
+	nw_analysis_free(&r->a);
+	nw_rack_view_free(&r->v);
+}
+
 static void feed(struct rig *r, const struct nw_record *recs, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
@@ -189,7 +209,6 @@ static void refresh(struct rig *r, uint64_t now)
  * 1.0, by the view's liveness: what /metrics shows agrees with itself. */
 static void test_analysis_follows_view(void **state)
 {
-	struct nw_analysis_cfg cfg;
 	struct rig r = { .id = 10, .rx = { .slot = 0, .server_id = 10, .registered = 1 } };
 	struct gen_cfg g = { .delay_ms = 1.0, .jitter_ms = 0.1, .seed = 7 };
 	struct nw_record *recs = calloc(400, sizeof(*recs));
@@ -199,12 +218,8 @@ static void test_analysis_follows_view(void **state)
 
 	(void)state;
 	assert_non_null(recs);
-	nw_analysis_default_cfg(&cfg, 0);
-	assert_int_equal(nw_rack_view_init(&r.v, 1, 0, 1.0), 0);
-	assert_int_equal(nw_analysis_init(&r.a, &cfg, 1), 0);
-	assert_int_equal(nw_live_init(&r.l, 1, cfg.down_after), 0);
+	rig_init(&r, &g);
 	e = &r.v.slots[0];
-	g.tone_hz = nw_analysis_expected_tone(0, r.id, 1.0, GEN_RATE);
 
 	refresh(&r, GEN_T0_NS); /* its rate is known: state made, nothing heard */
 	assert_int_equal(e->health, NW_HEALTH_DOWN);
@@ -236,9 +251,7 @@ static void test_analysis_follows_view(void **state)
 	assert_int_equal(e->health, NW_HEALTH_HEALTHY);
 
 	assert_true(e->outages == 1);
-	nw_live_free(&r.l);
-	nw_analysis_free(&r.a);
-	nw_rack_view_free(&r.v);
+	rig_free(&r);
 	free(recs);
 }
 
@@ -248,7 +261,6 @@ static void test_analysis_follows_view(void **state)
  * of re-warming the window each time (NW_ANALYSIS_REWARM_INTERVALS). */
 static void test_short_outage_keeps_the_window(void **state)
 {
-	struct nw_analysis_cfg cfg;
 	struct rig r = { .id = 10, .rx = { .slot = 0, .server_id = 10, .registered = 1 } };
 	struct gen_cfg g = { .delay_ms = 1.0, .jitter_ms = 0.1, .seed = 9 };
 	struct nw_record *recs = calloc(400, sizeof(*recs));
@@ -258,12 +270,8 @@ static void test_short_outage_keeps_the_window(void **state)
 
 	(void)state;
 	assert_non_null(recs);
-	nw_analysis_default_cfg(&cfg, 0);
-	assert_int_equal(nw_rack_view_init(&r.v, 1, 0, 1.0), 0);
-	assert_int_equal(nw_analysis_init(&r.a, &cfg, 1), 0);
-	assert_int_equal(nw_live_init(&r.l, 1, cfg.down_after), 0);
+	rig_init(&r, &g);
 	e = &r.v.slots[0];
-	g.tone_hz = nw_analysis_expected_tone(0, r.id, 1.0, GEN_RATE);
 	refresh(&r, GEN_T0_NS);
 
 	n = gen_stream(&g, 0, 400, GEN_T0_NS, NW_REC_STREAM_START, recs);
@@ -285,9 +293,7 @@ static void test_short_outage_keeps_the_window(void **state)
 	assert_true(e->outages == 1);
 	assert_true(e->spectral_error > 0.0);
 
-	nw_live_free(&r.l);
-	nw_analysis_free(&r.a);
-	nw_rack_view_free(&r.v);
+	rig_free(&r);
 	free(recs);
 }
 
