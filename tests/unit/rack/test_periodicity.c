@@ -16,31 +16,11 @@
 #include <cmocka.h>
 
 #include "periodicity.h"
+#include "test_rng.h"
 
 #define RATE 20.0
 #define CAP 1200 /* 60 s at 20 Hz */
 #define SEEDS 100
-
-static uint64_t rnd(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
-static double uni(uint64_t *s)
-{
-	return ((double)(rnd(s) >> 11) + 0.5) * 0x1.0p-53;
-}
-
-static double gauss(uint64_t *s)
-{
-	double u = uni(s), v = uni(s);
-
-	return sqrt(-2.0 * log(u)) * cos(2.0 * M_PI * v);
-}
 
 /* One server's stream for `seconds`: samples k at t = k / RATE; a sample is
  * lost with probability `loss` or when its phase within `out_period` is
