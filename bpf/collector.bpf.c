@@ -230,6 +230,8 @@ static __always_inline enum nw_action nw_collect(void *data, void *data_end)
 	nw_account(st, &s, now, &out);
 	bpf_spin_unlock(&st->lock);
 	stats->samples++;
+	if (out.anomaly > 0 && out.anomaly <= NW_ANOM__MAX)
+		stats->anomalies[out.anomaly - 1]++;
 
 	if (!out.record)
 		return NW_ACT_CONSUME;

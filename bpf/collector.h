@@ -41,6 +41,18 @@ _Static_assert(sizeof(struct nw_record) == 32, "record is 32 bytes");
  * must not add 2^63 to a counter that can never go down again. */
 #define NW_SEQ_JUMP_MAX (1ULL << 24)
 
+/* Plausibility of a sample against its stream (nw_account.h, docs/security.md
+ * "Sample path"). The receiver's clock is the only one the collector trusts:
+ * a sample may move a stream only as far as the time since the stream's last
+ * accepted sample explains, at the stream's own rate. */
+#define NW_CLOCK_MAX_NS (86400ULL * 1000000000ULL) /* |rx - tx| above a day: not a clock */
+#define NW_SLACK_NS (5ULL * 1000000000ULL)         /* latency variation and reordering */
+#define NW_REORDER_SEQS 32ULL                      /* sequences of reordering allowed on top */
+#define NW_ELAPSED_CAP_NS 1000000000000000000ULL   /* 31 years: keeps the arithmetic in u64 */
+/* A stream nothing was accepted from for this long gives way to the samples
+ * that do arrive: state one forged sample set cannot outlive it. */
+#define NW_RESYNC_NS (10ULL * 1000000000ULL)
+
 /* Latency histogram of rx - tx: upper bounds (inclusive), in ns. The seed's
  * Prometheus buckets (1..1000 ms) plus finer ones below 1 ms and coarser
  * ones above 1 s; the last bucket is +Inf. */
@@ -52,6 +64,19 @@ _Static_assert(sizeof(struct nw_record) == 32, "record is 32 bytes");
 	}
 #define NW_HIST_FINITE 17U
 #define NW_HIST_BUCKETS (NW_HIST_FINITE + 1U)
+
+/* Why a valid, authenticated sample of a known server did not move its
+ * stream (or, for resync, replaced it). Index into nw_stats.anomalies. */
+enum nw_anomaly {
+	NW_ANOM_SEQ_JUMP = 0, /* forward seq jump wider than the elapsed time explains */
+	NW_ANOM_TIME_JUMP,    /* tx_ns went back, or further ahead than the elapsed time */
+	NW_ANOM_CLOCK,        /* tx_ns more than NW_CLOCK_MAX_NS away from the receiver's clock */
+	NW_ANOM_RESTART,      /* lower seq, newer tx, but too high for a sender started since
+			       * the last sample: another sender with the same ids */
+	NW_ANOM_GOODBYE,      /* a goodbye below the stream's highest seq: not this stream's */
+	NW_ANOM_RESYNC,       /* accepted: replaced a stream silent for NW_RESYNC_NS */
+	NW_ANOM__MAX,
+};
 
 /* nw_server_state.status bits */
 #define NW_ST_STARTED 0x01U   /* a stream is open */
@@ -84,6 +109,7 @@ struct nw_server_state {
 	__u64 latency_sum_ns;   /* sum of positive rx - tx */
 	__u64 latency_negative; /* rx - tx < 0: sender clock ahead */
 	__u64 latency_hist[NW_HIST_BUCKETS];
+	__u64 anomalous; /* samples dropped as implausible (nw_stats.anomalies by reason) */
 };
 
 /* Key of the slot index (hash map): which server owns which slot. */
@@ -103,6 +129,7 @@ struct nw_stats {
 	__u64 ring_full;
 	__u64 discovery_sent;
 	__u64 discovery_suppressed; /* over the discovery rate limit or ring full */
+	__u64 anomalies[NW_ANOM__MAX];
 };
 
 /* An unknown sender, reported to userspace through the discovery ring. */

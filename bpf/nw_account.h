@@ -32,8 +32,65 @@
 struct nw_outcome {
 	__u16 rec_flags; /* NW_REC_* for the record */
 	__u8 record;     /* 1: write a record to the server's ring */
-	__u8 pad;
+	__u8 anomaly;    /* 0, or nw_anomaly + 1 to count in nw_stats.anomalies */
 };
+
+/* Counters saturate rather than wrap: a counter never goes down. */
+static __always_inline __u64 nw_sat_add(__u64 a, __u64 b)
+{
+	__u64 s = a + b;
+
+	return s < a ? ~0ULL : s;
+}
+
+/* Sample periods of `rate_uhz` in `ns` (capped), rounded up. Overflow-free:
+ * seconds <= 1e9 times rate < 2^32, and the remainder < 1e9 times rate. */
+static __always_inline __u64 nw_ticks(__u64 ns, __u32 rate_uhz)
+{
+	if (ns > NW_ELAPSED_CAP_NS)
+		ns = NW_ELAPSED_CAP_NS;
+	return (ns / 1000000000ULL) * rate_uhz / 1000000ULL +
+	       (ns % 1000000000ULL) * rate_uhz / 1000000000000000ULL + 1;
+}
+
+/* Receiver time since the stream's last accepted sample, capped. */
+static __always_inline __u64 nw_elapsed(const struct nw_server_state *st, __u64 rx_ns)
+{
+	__u64 el = rx_ns > st->last_rx_ns ? rx_ns - st->last_rx_ns : 0;
+
+	return el > NW_ELAPSED_CAP_NS ? NW_ELAPSED_CAP_NS : el;
+}
+
+/* How far the sender's clock may have moved in `el` of ours: 1/8 of skew,
+ * plus the latency variation allowance. */
+static __always_inline __u64 nw_tx_room(__u64 el)
+{
+	return el + (el >> 3) + NW_SLACK_NS;
+}
+
+/* How many sequences the sender may have generated in that time. */
+static __always_inline __u64 nw_seq_room(const struct nw_server_state *st, __u64 el)
+{
+	return nw_ticks(nw_tx_room(el), st->rate_uhz) + NW_REORDER_SEQS;
+}
+
+/* A newer sample's tx: not older than the stream's newest, not further
+ * ahead than the elapsed time explains. */
+static __always_inline int nw_tx_follows(const struct nw_server_state *st, __u64 tx_ns, __u64 el)
+{
+	return tx_ns >= st->max_tx_ns && tx_ns - st->max_tx_ns <= nw_tx_room(el);
+}
+
+/* The stream's sample period (rate >= 1 uHz: at most 1e15 ns). */
+static __always_inline __u64 nw_period_ns(const struct nw_server_state *st)
+{
+	return st->rate_uhz ? 1000000000000000ULL / st->rate_uhz : 1000000000000000ULL;
+}
+
+static __always_inline int nw_clock_ok(__u64 tx_ns, __u64 rx_ns)
+{
+	return rx_ns >= tx_ns ? rx_ns - tx_ns <= NW_CLOCK_MAX_NS : tx_ns - rx_ns <= NW_CLOCK_MAX_NS;
+}
 
 static __always_inline __u64 nw_popcount64(__u64 x)
 {
@@ -86,7 +143,7 @@ static __always_inline __u32 nw_hist_bucket(__u64 ns)
 /* Sequences of the open window that were never seen become lost. */
 static __always_inline void nw_close_window(struct nw_server_state *st)
 {
-	st->lost += NW_SEQ_WINDOW - nw_popcount64(st->seq_window);
+	st->lost = nw_sat_add(st->lost, NW_SEQ_WINDOW - nw_popcount64(st->seq_window));
 	st->seq_window = ~0ULL;
 }
 
@@ -96,12 +153,13 @@ static __always_inline void nw_advance(struct nw_server_state *st, __u64 seq, in
 	__u64 d = seq - st->max_seq;
 
 	if (d >= NW_SEQ_WINDOW) {
-		st->lost += (NW_SEQ_WINDOW - nw_popcount64(st->seq_window)) + (d - NW_SEQ_WINDOW);
+		st->lost = nw_sat_add(st->lost, (NW_SEQ_WINDOW - nw_popcount64(st->seq_window)) +
+							(d - NW_SEQ_WINDOW));
 		st->seq_window = 0;
 	} else {
 		__u64 leaving = st->seq_window >> (NW_SEQ_WINDOW - d);
 
-		st->lost += d - nw_popcount64(leaving);
+		st->lost = nw_sat_add(st->lost, d - nw_popcount64(leaving));
 		st->seq_window <<= d;
 	}
 	if (mark)
@@ -121,26 +179,52 @@ static __always_inline void nw_start_stream(struct nw_server_state *st, __u64 se
 	st->status = (st->status & ~(NW_ST_CLOSED | NW_ST_MIDSTREAM)) | NW_ST_STARTED;
 }
 
+/* Transit, jitter and histogram. The caller has checked |rx - tx| <=
+ * NW_CLOCK_MAX_NS, so transit and its difference fit; the clamps keep a
+ * state from an older build (or a corrupted one) from overflowing. */
 static __always_inline void nw_timing(struct nw_server_state *st, __u64 tx_ns, __u64 rx_ns,
 				      int first)
 {
-	__s64 transit = (__s64)(rx_ns - tx_ns);
+	__u64 mag = rx_ns >= tx_ns ? rx_ns - tx_ns : tx_ns - rx_ns;
+	__s64 transit;
 
+	if (mag > NW_CLOCK_MAX_NS)
+		mag = NW_CLOCK_MAX_NS;
+	transit = rx_ns >= tx_ns ? (__s64)mag : -(__s64)mag;
 	if (!first) {
-		__s64 d = transit - st->last_transit_ns;
-		__u64 ad = d < 0 ? (__u64)(-d) : (__u64)d;
+		__s64 last = st->last_transit_ns;
+		__u64 ad, j = st->jitter_x16_ns;
 
+		if (last > (__s64)NW_CLOCK_MAX_NS)
+			last = (__s64)NW_CLOCK_MAX_NS;
+		if (last < -(__s64)NW_CLOCK_MAX_NS)
+			last = -(__s64)NW_CLOCK_MAX_NS;
+		ad = transit >= last ? (__u64)(transit - last) : (__u64)(last - transit);
+		if (j > 16 * 2 * NW_CLOCK_MAX_NS)
+			j = 16 * 2 * NW_CLOCK_MAX_NS;
 		/* RFC 3550 A.8 integer form: J += (|D| - J)/16, with J kept x16. */
-		st->jitter_x16_ns += ad - ((st->jitter_x16_ns + 8) >> 4);
+		st->jitter_x16_ns = j - ((j + 8) >> 4) + ad;
 	}
 	st->last_transit_ns = transit;
 	if (transit < 0) {
 		st->latency_negative++;
 		st->latency_hist[0]++;
 	} else {
-		st->latency_sum_ns += (__u64)transit;
+		st->latency_sum_ns = nw_sat_add(st->latency_sum_ns, (__u64)transit);
 		st->latency_hist[nw_hist_bucket((__u64)transit)]++;
 	}
+}
+
+/* A sample that does not fit the stream: dropped and counted, unless the
+ * stream has been silent for NW_RESYNC_NS (then it resyncs, *resync = 1). */
+static __always_inline int nw_reject(struct nw_server_state *st, struct nw_outcome *out, int stale,
+				     enum nw_anomaly why)
+{
+	if (stale)
+		return 1;
+	st->anomalous++;
+	out->anomaly = (__u8)(why + 1);
+	return 0;
 }
 
 /*
@@ -149,23 +233,44 @@ static __always_inline void nw_timing(struct nw_server_state *st, __u64 tx_ns, _
 static __always_inline void nw_account(struct nw_server_state *st, const struct nw_sample *s,
 				       __u64 rx_ns, struct nw_outcome *out)
 {
-	__u64 seq = s->seq;
-	int first = 0;
+	__u64 seq = s->seq, el;
+	int first = 0, stale;
 
 	out->rec_flags = 0;
 	out->record = 0;
-	st->freq_uhz = s->freq_uhz;
-	st->rate_uhz = s->rate_uhz;
+	out->anomaly = 0;
+
+	if (!nw_clock_ok(s->tx_ns, rx_ns)) {
+		st->anomalous++;
+		out->anomaly = NW_ANOM_CLOCK + 1;
+		return;
+	}
+	el = nw_elapsed(st, rx_ns);
+	stale = (st->status & NW_ST_STARTED) && el > NW_RESYNC_NS;
 
 	if (s->flags & NW_FLAG_GOODBYE) {
 		if (!(st->status & NW_ST_STARTED) || (st->status & NW_ST_CLOSED))
 			return; /* nothing open to close; a repeated goodbye changes nothing */
-		if (seq > st->max_seq)
+		/* The goodbye carries the last generated seq: never below what
+		 * its stream reached, never further than the time explains. */
+		if (seq < st->max_seq) {
+			nw_reject(st, out, 0, NW_ANOM_GOODBYE);
+			return;
+		}
+		if (seq - st->max_seq > nw_seq_room(st, el)) {
+			nw_reject(st, out, 0, NW_ANOM_SEQ_JUMP);
+			return;
+		}
+		if (!nw_tx_follows(st, s->tx_ns, el)) {
+			nw_reject(st, out, 0, NW_ANOM_TIME_JUMP);
+			return;
+		}
+		if (seq > st->max_seq && seq - st->max_seq <= NW_SEQ_JUMP_MAX)
 			nw_advance(st, seq, 0);
 		nw_close_window(st);
 		st->status |= NW_ST_CLOSED;
 		st->goodbyes++;
-		st->max_tx_ns = s->tx_ns > st->max_tx_ns ? s->tx_ns : st->max_tx_ns;
+		st->max_tx_ns = s->tx_ns;
 		out->rec_flags = NW_REC_GOODBYE;
 		out->record = 1;
 		return;
@@ -177,33 +282,75 @@ static __always_inline void nw_account(struct nw_server_state *st, const struct 
 		first = 1;
 	} else if (st->status & NW_ST_CLOSED) {
 		if (s->tx_ns <= st->max_tx_ns) {
-			st->late++; /* a straggler of the stream that said goodbye */
-			return;
+			if (!stale) {
+				st->late++; /* a straggler of the stream that said goodbye */
+				return;
+			}
+			goto resync;
+		}
+		if (s->tx_ns - st->max_tx_ns > nw_tx_room(el)) {
+			if (!nw_reject(st, out, stale, NW_ANOM_TIME_JUMP))
+				return;
+			goto resync;
 		}
 		nw_start_stream(st, seq);
 		out->rec_flags = NW_REC_STREAM_START;
 		first = 1;
 	} else if (seq < st->max_seq && s->tx_ns > st->max_tx_ns) {
+		/* A new lifetime starts at seq 0: it cannot have generated
+		 * more than the time since our last sample allows. */
+		if (seq > nw_seq_room(st, el)) {
+			if (!nw_reject(st, out, stale, NW_ANOM_RESTART))
+				return;
+			goto resync;
+		}
+		if (s->tx_ns - st->max_tx_ns > nw_tx_room(el)) {
+			if (!nw_reject(st, out, stale, NW_ANOM_TIME_JUMP))
+				return;
+			goto resync;
+		}
 		nw_close_window(st);
 		st->restarts++;
-		nw_start_stream(st, seq);
-		out->rec_flags = NW_REC_STREAM_START | NW_REC_RESTART;
-		first = 1;
-	} else if (seq > st->max_seq && seq - st->max_seq > NW_SEQ_JUMP_MAX) {
-		nw_close_window(st);
-		st->restarts++;
-		st->status |= NW_ST_MIDSTREAM;
 		nw_start_stream(st, seq);
 		out->rec_flags = NW_REC_STREAM_START | NW_REC_RESTART;
 		first = 1;
 	} else if (seq > st->max_seq) {
-		nw_advance(st, seq, 1);
+		if (seq - st->max_seq > nw_seq_room(st, el)) {
+			if (!nw_reject(st, out, stale, NW_ANOM_SEQ_JUMP))
+				return;
+			goto resync;
+		}
+		if (!nw_tx_follows(st, s->tx_ns, el)) {
+			if (!nw_reject(st, out, stale, NW_ANOM_TIME_JUMP))
+				return;
+			goto resync;
+		}
+		if (seq - st->max_seq > NW_SEQ_JUMP_MAX) {
+			/* An outage longer than 9.7 days: a new stream. */
+			nw_close_window(st);
+			st->restarts++;
+			st->status |= NW_ST_MIDSTREAM;
+			nw_start_stream(st, seq);
+			out->rec_flags = NW_REC_STREAM_START | NW_REC_RESTART;
+			first = 1;
+		} else {
+			nw_advance(st, seq, 1);
+		}
 	} else {
 		__u64 back = st->max_seq - seq;
 		__u64 bit;
 
 		if (back >= NW_SEQ_WINDOW) {
+			if (stale)
+				goto resync;
 			st->late++;
+			return;
+		}
+		/* Inside the window its tx must sit where its seq says, within
+		 * the latency allowance: not a day in the past. */
+		if (s->tx_ns < st->max_tx_ns &&
+		    st->max_tx_ns - s->tx_ns > NW_SLACK_NS + (back + 1) * nw_period_ns(st)) {
+			nw_reject(st, out, 0, NW_ANOM_TIME_JUMP);
 			return;
 		}
 		bit = 1ULL << back;
@@ -215,14 +362,33 @@ static __always_inline void nw_account(struct nw_server_state *st, const struct 
 		st->reordered++;
 		out->rec_flags = NW_REC_REORDERED;
 	}
+	goto accept;
 
+resync:
+	/* Nothing of this stream was accepted for NW_RESYNC_NS while samples
+	 * keep coming that do not fit it: whatever set it (a forged first
+	 * sample, a sender we lost track of) gives way. */
+	nw_close_window(st);
+	st->restarts++;
+	st->status |= NW_ST_MIDSTREAM;
+	nw_start_stream(st, seq);
+	out->rec_flags = NW_REC_STREAM_START | NW_REC_RESTART;
+	out->anomaly = NW_ANOM_RESYNC + 1;
+	first = 1;
+
+accept:
+	if (first) {
+		/* A sender announces its tone and rate once per lifetime. */
+		st->freq_uhz = s->freq_uhz;
+		st->rate_uhz = s->rate_uhz;
+	}
 	if (first || seq == st->max_seq)
 		st->max_tx_ns = s->tx_ns;
 	st->received++;
 	if (!st->first_rx_ns)
 		st->first_rx_ns = rx_ns;
 	st->last_rx_ns = rx_ns;
-	nw_timing(st, s->tx_ns, rx_ns, first && st->received == 1);
+	nw_timing(st, s->tx_ns, rx_ns, first);
 	out->record = 1;
 }
 

@@ -32,7 +32,7 @@
 #include "nw_cases.h"
 
 #define DISC_PER_SEC 3U
-#define MAX_SLOTS 32
+#define MAX_SLOTS 64
 #define MAX_RECS 1024
 
 enum hook { HOOK_XDP, HOOK_TC };
@@ -377,35 +377,70 @@ static void test_other_traffic(void **state)
 
 /* ------------------------------------------------------------ sequence */
 
+/* The kernel stamps rx with its own clock, which a test cannot set: a step
+ * that arrives `dt` after the one before moves the server's past back by dt
+ * instead (every absolute time the state keeps), and is sent with tx = now -
+ * (rx_k - tx_k) periods. The state sees exactly the scenario's elapsed times. */
+static void move_past_back(struct fx *fx, uint32_t slot, uint64_t dt)
+{
+	struct nw_server_state st;
+
+	if (!dt)
+		return;
+	assert_int_equal(bpf_map__lookup_elem(fx->skel->maps.nw_state, &slot, sizeof(slot), &st,
+					      sizeof(st), BPF_F_LOCK),
+			 0);
+	if (st.last_rx_ns)
+		st.last_rx_ns -= dt;
+	if (st.first_rx_ns)
+		st.first_rx_ns -= dt;
+	if (st.max_tx_ns > dt)
+		st.max_tx_ns -= dt;
+	assert_int_equal(bpf_map__update_elem(fx->skel->maps.nw_state, &slot, sizeof(slot), &st,
+					      sizeof(st), BPF_F_LOCK),
+			 0);
+}
+
 static void test_sequence_scenarios(void **state)
 {
 	struct fx *fx = *state;
 	struct seq_case *cs;
 	size_t n = seq_cases_build(&cs);
-	const uint64_t period = 1000000; /* 1 ms */
+	const int64_t period = (int64_t)SEQ_PERIOD_NS;
+	struct nw_stats stats;
+	uint64_t anomalies[NW_ANOM__MAX] = { 0 }, anomalous = 0;
 
 	assert_true(n <= MAX_SLOTS);
 	/* One server per scenario; a scenario's records go to its own ring. */
 	for (size_t i = 0; i < n; i++) {
 		const struct seq_case *c = &cs[i];
 		uint32_t slot = (uint32_t)i;
-		uint64_t base = tai_now() - 5000000000ULL;
+		uint64_t sent_tx[SEQ_MAX_STEPS];
 		struct nw_server_state st;
 		size_t want_recs = 0;
 
 		register_server(fx, (uint32_t)(100 + i), slot, NW_RING_BYTES_DEFAULT);
 		for (size_t k = 0; k < c->n; k++) {
-			struct pb_sample s = pb_sample_make(PB_RACK, (uint32_t)(100 + i),
-							    c->steps[k].seq,
-							    base + (uint64_t)c->steps[k].tx_k *
-									    period);
+			const struct seq_step *step = &c->steps[k];
 			struct pb_frame f = pb_frame_make(k % 2 ? 6 : 4);
 			uint8_t buf[PB_FRAME_MAX];
+			struct pb_sample s;
 
-			s.flags = c->steps[k].flags;
+			if (k)
+				move_past_back(fx, slot,
+					       (uint64_t)((step->rx_k - c->steps[k - 1].rx_k) *
+							  period));
+			sent_tx[k] = step->raw ? step->tx_raw
+					       : tai_now() - 1000000 -
+							 (uint64_t)((step->rx_k - step->tx_k) *
+								    period);
+			s = pb_sample_make(PB_RACK, (uint32_t)(100 + i), step->seq, sent_tx[k]);
+			s.flags = step->flags;
 			run_expect(fx, buf, pb_sample_frame(buf, &f, &s), 1);
-			if (c->steps[k].rec != SEQ_NO_RECORD)
+			if (step->rec != SEQ_NO_RECORD)
 				want_recs++;
+			if (step->anom)
+				anomalies[step->anom - 1]++;
 		}
 		consume(fx, slot);
 		struct ring_ctx *r = &fx->rings[slot];
@@ -417,25 +452,33 @@ static void test_sequence_scenarios(void **state)
 			const struct nw_record *rec = &r->recs[j++];
 
 			if (rec->seq != c->steps[k].seq || rec->flags != c->steps[k].rec ||
-			    rec->tx_ns != base + (uint64_t)c->steps[k].tx_k * period)
+			    rec->tx_ns != sent_tx[k])
 				fail_msg("%s: record %zu: seq %llu flags %#x, want seq %llu flags %#x",
 					 c->name, j - 1, (unsigned long long)rec->seq, rec->flags,
 					 (unsigned long long)c->steps[k].seq, c->steps[k].rec);
-			if (j > 1)
-				assert_true(rec->rx_ns >= r->recs[j - 2].rx_ns);
 		}
 		read_state(fx, slot, &st);
 		if (st.received != c->want.received || st.lost != c->want.lost ||
 		    st.duplicates != c->want.duplicates || st.reordered != c->want.reordered ||
 		    st.late != c->want.late || st.restarts != c->want.restarts ||
-		    st.goodbyes != c->want.goodbyes)
+		    st.goodbyes != c->want.goodbyes || st.anomalous != c->want.anomalous)
 			fail_msg("%s: rcv %llu lost %llu dup %llu reord %llu late %llu restarts %llu "
-				 "bye %llu",
+				 "bye %llu anom %llu",
 				 c->name, (unsigned long long)st.received,
 				 (unsigned long long)st.lost, (unsigned long long)st.duplicates,
 				 (unsigned long long)st.reordered, (unsigned long long)st.late,
-				 (unsigned long long)st.restarts, (unsigned long long)st.goodbyes);
+				 (unsigned long long)st.restarts, (unsigned long long)st.goodbyes,
+				 (unsigned long long)st.anomalous);
+		anomalous += st.anomalous;
 	}
+	/* The rack-wide counters say why, by reason. */
+	read_stats(fx, &stats);
+	for (int a = 0; a < NW_ANOM__MAX; a++)
+		if (stats.anomalies[a] != anomalies[a])
+			fail_msg("anomalies[%d] = %llu, want %llu", a,
+				 (unsigned long long)stats.anomalies[a],
+				 (unsigned long long)anomalies[a]);
+	assert_true(anomalous > 0);
 	free(cs);
 }
 
@@ -456,6 +499,8 @@ static void test_jitter_matches_rfc3550(void **state)
 	for (size_t k = 0; k < n; k++) {
 		uint8_t buf[PB_FRAME_MAX];
 
+		/* A sample period between samples, as the sender keeps it. */
+		move_past_back(fx, 1, SEQ_PERIOD_NS);
 		run_expect(fx, buf, pb_simple(buf, 9, k, tai_now() - delays_us[k] * 1000), 1);
 	}
 	assert_int_equal(consume(fx, 1), (int)n);
@@ -511,6 +556,9 @@ static void test_latency_histogram(void **state)
 	for (size_t k = 0; k < n; k++) {
 		uint8_t buf[PB_FRAME_MAX];
 
+		/* Latencies from -1 s to 30 s: 100 s between samples keeps
+		 * every tx after the one before, as a sender's are. */
+		move_past_back(fx, 2, 100ULL * 1000000000ULL);
 		run_expect(fx, buf,
 			   pb_simple(buf, 5, k, (uint64_t)((int64_t)tai_now() - lat_ns[k])), 1);
 	}
@@ -542,7 +590,8 @@ static void test_latency_histogram(void **state)
 	assert_true(st.latency_sum_ns == sum);
 	assert_true(st.latency_negative == neg && neg == 1);
 	assert_true(st.latency_hist[NW_HIST_FINITE] == 1);
-	assert_true(st.first_rx_ns == fx->rings[2].recs[0].rx_ns);
+	assert_true(st.first_rx_ns ==
+		    fx->rings[2].recs[0].rx_ns - (n - 1) * 100ULL * 1000000000ULL);
 	assert_true(st.last_rx_ns == fx->rings[2].recs[n - 1].rx_ns);
 }
 

@@ -11,6 +11,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "packet_builder.h"
 
@@ -273,15 +274,27 @@ static inline struct pass_cases *pass_cases_build(void)
 #define SEQ_MAX_STEPS 320
 #define SEQ_NO_RECORD (-1)
 
+/* The scenarios run on a controlled clock, in sample periods of the
+ * sample's rate (20 Hz: SEQ_PERIOD_NS): step k arrives at rx_k (never
+ * earlier than the step before) and was sent at tx_k, or at the absolute
+ * tx_raw when `raw` (forged times). The unit test stamps rx itself; the BPF
+ * test cannot set the kernel's clock, so it moves the server's past back by
+ * the elapsed time instead (test_collector.c). */
+#define SEQ_PERIOD_NS 50000000ULL
+
 struct seq_step {
 	uint64_t seq;
-	int64_t tx_k;  /* tx = base + tx_k * period */
+	int64_t tx_k;    /* tx = base + tx_k * period */
+	int64_t rx_k;    /* rx = base + rx_k * period + latency */
+	uint64_t tx_raw; /* with `raw`: tx as sent, whatever the clock says */
+	uint8_t raw;
 	uint8_t flags; /* NW_FLAG_* */
+	uint8_t anom;  /* expected nw_outcome.anomaly (nw_anomaly + 1, or 0) */
 	int rec;       /* expected record flags, or SEQ_NO_RECORD */
 };
 
 struct seq_want {
-	uint64_t received, lost, duplicates, reordered, late, restarts, goodbyes;
+	uint64_t received, lost, duplicates, reordered, late, restarts, goodbyes, anomalous;
 };
 
 struct seq_case {
@@ -293,13 +306,43 @@ struct seq_case {
 
 static inline void seq_add(struct seq_case *c, uint64_t seq, int64_t tx_k, uint8_t flags, int rec)
 {
+	int64_t prev_rx = c->n ? c->steps[c->n - 1].rx_k : tx_k;
+
 	if (c->n >= SEQ_MAX_STEPS)
 		abort();
+	memset(&c->steps[c->n], 0, sizeof(c->steps[c->n]));
 	c->steps[c->n].seq = seq;
 	c->steps[c->n].tx_k = tx_k;
+	c->steps[c->n].rx_k = tx_k > prev_rx ? tx_k : prev_rx;
 	c->steps[c->n].flags = flags;
 	c->steps[c->n].rec = rec;
 	c->n++;
+}
+
+/* The last step arrives `periods` after the one before it (not before its tx). */
+static inline void seq_wait(struct seq_case *c, int64_t periods)
+{
+	struct seq_step *s = &c->steps[c->n - 1];
+	int64_t prev_rx = c->n > 1 ? c->steps[c->n - 2].rx_k : s->tx_k;
+
+	s->rx_k = prev_rx + periods;
+}
+
+/* A forged sample: absolute tx, expected to be dropped as `anom`. */
+static inline void seq_forge(struct seq_case *c, uint64_t seq, uint64_t tx_raw, uint8_t flags,
+			     int anom)
+{
+	seq_add(c, seq, c->n ? c->steps[c->n - 1].tx_k : 0, flags, SEQ_NO_RECORD);
+	c->steps[c->n - 1].raw = 1;
+	c->steps[c->n - 1].tx_raw = tx_raw;
+	c->steps[c->n - 1].anom = (uint8_t)(anom + 1);
+}
+
+/* The expected anomaly of the last step (it is dropped, no record). */
+static inline void seq_anom(struct seq_case *c, int anom)
+{
+	c->steps[c->n - 1].anom = (uint8_t)(anom + 1);
+	c->steps[c->n - 1].rec = SEQ_NO_RECORD;
 }
 
 /* In-order samples a..b (inclusive) except `skip1`/`skip2`; the first one
@@ -319,7 +362,7 @@ static inline void seq_range(struct seq_case *c, uint64_t a, uint64_t b, int64_t
 
 static inline size_t seq_cases_build(struct seq_case **out)
 {
-	enum { N = 32 };
+	enum { N = 48 };
 	struct seq_case *cs = calloc(N, sizeof(*cs)), *c;
 	size_t n = 0;
 
@@ -469,16 +512,125 @@ static inline size_t seq_cases_build(struct seq_case **out)
 	SEQ_GOODBYE(c, 1102, 1103);
 	c->want = (struct seq_want){ .received = 100, .lost = 3, .goodbyes = 1 };
 
-	NEXT("a jump past NW_SEQ_JUMP_MAX is a new stream, not 2^62 lost");
+	NEXT("a jump the elapsed time does not explain moves nothing (not 2^62 lost)");
 	seq_range(c, 0, 9, SEQ_NONE, SEQ_NONE);
-	seq_add(c, 1ULL << 62, 10, 0, NW_REC_STREAM_START | NW_REC_RESTART);
-	seq_add(c, (1ULL << 62) + 1, 11, 0, 0);
+	seq_add(c, 1ULL << 62, 10, 0, SEQ_NO_RECORD);
+	seq_anom(c, NW_ANOM_SEQ_JUMP);
+	seq_add(c, 10, 10, 0, 0);
+	seq_add(c, 11, 11, 0, 0);
+	c->want = (struct seq_want){ .received = 12, .anomalous = 1 };
+
+	NEXT("a jump past NW_SEQ_JUMP_MAX after as long a silence is a new stream");
+	seq_range(c, 0, 9, SEQ_NONE, SEQ_NONE);
+	seq_add(c, 9 + (1ULL << 25), 9 + (1LL << 25), 0, NW_REC_STREAM_START | NW_REC_RESTART);
+	seq_add(c, 10 + (1ULL << 25), 10 + (1LL << 25), 0, 0);
 	c->want = (struct seq_want){ .received = 12, .restarts = 1 };
 
-	NEXT("a jump of exactly NW_SEQ_JUMP_MAX is loss");
+	NEXT("a jump of exactly NW_SEQ_JUMP_MAX after as long a silence is loss");
 	seq_range(c, 0, 0, SEQ_NONE, SEQ_NONE);
-	seq_add(c, NW_SEQ_JUMP_MAX, 1, 0, 0);
+	seq_add(c, NW_SEQ_JUMP_MAX, (int64_t)NW_SEQ_JUMP_MAX, 0, 0);
 	c->want = (struct seq_want){ .received = 2, .lost = NW_SEQ_JUMP_MAX - NW_SEQ_WINDOW };
+
+	/* Issue 15, item 1: one forged sample must not make the server late
+	 * forever (seq 2^63 with tx 2^64-1, then seq 2^63 with a plausible tx,
+	 * then a plausible seq with a tx an hour ahead). */
+	NEXT("forged seq 2^63 and tx 2^64-1 move nothing");
+	seq_range(c, 0, 9, SEQ_NONE, SEQ_NONE);
+	seq_forge(c, 1ULL << 63, ~0ULL, 0, NW_ANOM_CLOCK);
+	seq_add(c, 1ULL << 63, 10, 0, SEQ_NO_RECORD);
+	seq_anom(c, NW_ANOM_SEQ_JUMP);
+	seq_add(c, 12, 10 + 72000, 0, SEQ_NO_RECORD);
+	c->steps[c->n - 1].rx_k = c->steps[c->n - 2].rx_k;
+	seq_anom(c, NW_ANOM_TIME_JUMP);
+	seq_add(c, 10, 10, 0, 0);
+	seq_range(c, 11, 19, SEQ_NONE, SEQ_NONE);
+	SEQ_GOODBYE(c, 19, 20);
+	c->want = (struct seq_want){ .received = 20, .goodbyes = 1, .anomalous = 3 };
+
+	/* Item 2: a goodbye may not add more lost than the time explains. */
+	NEXT("forged goodbyes at 2^63 and 2^24-1 ahead add nothing");
+	seq_range(c, 0, 9, SEQ_NONE, SEQ_NONE);
+	SEQ_GOODBYE(c, 1ULL << 63, 10);
+	seq_anom(c, NW_ANOM_SEQ_JUMP);
+	SEQ_GOODBYE(c, 9 + NW_SEQ_JUMP_MAX - 1, 10);
+	seq_anom(c, NW_ANOM_SEQ_JUMP);
+	SEQ_GOODBYE(c, 3, 10); /* below the stream: not its goodbye */
+	seq_anom(c, NW_ANOM_GOODBYE);
+	seq_range(c, 10, 12, SEQ_NONE, SEQ_NONE);
+	SEQ_GOODBYE(c, 12, 13);
+	c->want = (struct seq_want){ .received = 13, .goodbyes = 1, .anomalous = 3 };
+
+	/* Item 4: the largest seq then 0 is one restart, nothing lost. */
+	NEXT("seq 2^64-1 then 0 is one restart");
+	seq_add(c, ~0ULL, 0, 0, NW_REC_STREAM_START);
+	seq_add(c, 0, 1, 0, NW_REC_STREAM_START | NW_REC_RESTART);
+	seq_range(c, 1, 3, SEQ_NONE, SEQ_NONE);
+	c->steps[2].rec = 0;
+	c->want = (struct seq_want){ .received = 5, .restarts = 1 };
+
+	NEXT("tx 0 or far from the receiver's clock is dropped");
+	seq_range(c, 0, 4, SEQ_NONE, SEQ_NONE);
+	seq_forge(c, 5, 0, 0, NW_ANOM_CLOCK);
+	seq_forge(c, 5, (uint64_t)1 << 63, 0, NW_ANOM_CLOCK);
+	seq_add(c, 2, 2 - 72000, 0, SEQ_NO_RECORD); /* in the window, an hour old */
+	seq_anom(c, NW_ANOM_TIME_JUMP);
+	seq_range(c, 5, 6, SEQ_NONE, SEQ_NONE);
+	c->want = (struct seq_want){ .received = 7, .anomalous = 3 };
+
+	/* Two agents with the same ids: the newer start wins once, the other
+	 * is counted as an anomaly, not a restart per sample. */
+	NEXT("two senders with the same ids: one restart, then anomalies");
+	seq_range(c, 1000, 1004, SEQ_NONE, SEQ_NONE);
+	seq_add(c, 0, 1005, 0, NW_REC_STREAM_START | NW_REC_RESTART);
+	for (uint64_t k = 1; k <= 5; k++) {
+		seq_add(c, 1004 + k, 1005 + (int64_t)k, 0, SEQ_NO_RECORD);
+		seq_anom(c, NW_ANOM_SEQ_JUMP);
+		seq_add(c, k, 1005 + (int64_t)k, 0, 0);
+	}
+	c->want = (struct seq_want){ .received = 11, .restarts = 1, .anomalous = 5 };
+
+	NEXT("a second sender started earlier is not a restart");
+	seq_range(c, 1000, 1004, SEQ_NONE, SEQ_NONE);
+	seq_add(c, 900, 1005, 0, SEQ_NO_RECORD);
+	seq_anom(c, NW_ANOM_RESTART);
+	seq_range(c, 1005, 1006, SEQ_NONE, SEQ_NONE);
+	c->steps[c->n - 2].rec = 0;
+	c->want = (struct seq_want){ .received = 7, .anomalous = 1 };
+
+	/* The stream's first sample has nothing to be checked against: if it
+	 * was forged, the genuine samples take over once nothing fitting has
+	 * been accepted for NW_RESYNC_NS. */
+	NEXT("a forged first sample gives way after NW_RESYNC_NS");
+	seq_add(c, 1ULL << 63, 1000, 0, NW_REC_STREAM_START);
+	seq_add(c, 5000, 10, 0, SEQ_NO_RECORD); /* older tx, lower seq: late */
+	seq_add(c, 5001, 11, 0, SEQ_NO_RECORD);
+	seq_add(c, 5300, 300, 0, NW_REC_STREAM_START | NW_REC_RESTART);
+	seq_wait(c, (int64_t)(NW_RESYNC_NS / SEQ_PERIOD_NS) + 1);
+	c->steps[c->n - 1].anom = NW_ANOM_RESYNC + 1;
+	seq_add(c, 5301, 301, 0, 0);
+	c->steps[c->n - 1].rx_k = c->steps[c->n - 2].rx_k + 1;
+	c->want = (struct seq_want){ .received = 3, .late = 2, .restarts = 1 };
+
+	/* Item 6 without a key: samples of an earlier lifetime replayed into
+	 * the next one carry older tx and cannot move or close it. */
+	NEXT("an earlier lifetime replayed moves nothing");
+	seq_range(c, 0, 20, SEQ_NONE, SEQ_NONE);
+	SEQ_GOODBYE(c, 20, 21);
+	seq_add(c, 0, 100, 0, NW_REC_STREAM_START);
+	seq_range(c, 1, 5, SEQ_NONE, SEQ_NONE);
+	for (size_t k = c->n - 5; k < c->n; k++)
+		c->steps[k].tx_k = c->steps[k].rx_k = 100 + (int64_t)c->steps[k].seq;
+	seq_add(c, 10, 10, 0, SEQ_NO_RECORD);
+	c->steps[c->n - 1].rx_k = 106;
+	seq_anom(c, NW_ANOM_TIME_JUMP);
+	SEQ_GOODBYE(c, 20, 21);
+	c->steps[c->n - 1].rx_k = 106;
+	seq_anom(c, NW_ANOM_TIME_JUMP);
+	SEQ_GOODBYE(c, 3, 4);
+	c->steps[c->n - 1].rx_k = 106;
+	seq_anom(c, NW_ANOM_GOODBYE);
+	seq_add(c, 6, 106, 0, 0);
+	c->want = (struct seq_want){ .received = 28, .goodbyes = 1, .anomalous = 3 };
 
 	NEXT("gap wider than the window");
 	seq_range(c, 0, 0, SEQ_NONE, SEQ_NONE);

@@ -181,8 +181,9 @@ static void test_other_traffic(void **state)
 
 /* ------------------------------------------------------------ accounting */
 
-#define PERIOD_NS 50000000ULL
-#define BASE_NS 1000000000000ULL
+#define PERIOD_NS SEQ_PERIOD_NS
+/* About now on CLOCK_TAI: forged times far from it are the receiver's business. */
+#define BASE_NS 1800000000000000000ULL
 
 static uint64_t counter_sum(const struct nw_server_state *st)
 {
@@ -216,9 +217,12 @@ static void test_sequence_scenarios(void **state)
 		memset(&st, 0, sizeof(st));
 		for (size_t k = 0; k < c->n; k++) {
 			const struct seq_step *step = &c->steps[k];
-			struct pb_sample ps = pb_sample_make(PB_RACK, 1, step->seq,
-							     BASE_NS + (uint64_t)step->tx_k *
-									       PERIOD_NS);
+			struct pb_sample ps = pb_sample_make(
+				PB_RACK, 1, step->seq,
+				step->raw ? step->tx_raw
+					  : BASE_NS + (uint64_t)(step->tx_k * (int64_t)PERIOD_NS));
+			uint64_t rx = BASE_NS + (uint64_t)(step->rx_k * (int64_t)PERIOD_NS) +
+				      1000000 + k * 1000;
 			struct nw_sample s = { 0 };
 			struct nw_outcome out;
 
@@ -231,8 +235,11 @@ static void test_sequence_scenarios(void **state)
 			s.seq = ps.seq;
 			s.tx_ns = ps.tx_ns;
 			prev = st;
-			nw_account(&st, &s, ps.tx_ns + 1000000 + k * 1000, &out);
+			nw_account(&st, &s, rx, &out);
 			assert_monotonic(&prev, &st);
+			if (out.anomaly != step->anom)
+				fail_msg("%s step %zu (seq %llu): anomaly %d, want %d", c->name, k,
+					 (unsigned long long)step->seq, out.anomaly, step->anom);
 			if (step->rec == SEQ_NO_RECORD) {
 				if (out.record)
 					fail_msg("%s step %zu (seq %llu): unexpected record",
@@ -246,13 +253,14 @@ static void test_sequence_scenarios(void **state)
 		if (st.received != c->want.received || st.lost != c->want.lost ||
 		    st.duplicates != c->want.duplicates || st.reordered != c->want.reordered ||
 		    st.late != c->want.late || st.restarts != c->want.restarts ||
-		    st.goodbyes != c->want.goodbyes)
+		    st.goodbyes != c->want.goodbyes || st.anomalous != c->want.anomalous)
 			fail_msg("%s: rcv %llu lost %llu dup %llu reord %llu late %llu restarts %llu "
-				 "bye %llu; want %llu %llu %llu %llu %llu %llu %llu",
+				 "bye %llu anom %llu; want %llu %llu %llu %llu %llu %llu %llu",
 				 c->name, (unsigned long long)st.received,
 				 (unsigned long long)st.lost, (unsigned long long)st.duplicates,
 				 (unsigned long long)st.reordered, (unsigned long long)st.late,
 				 (unsigned long long)st.restarts, (unsigned long long)st.goodbyes,
+				 (unsigned long long)st.anomalous,
 				 (unsigned long long)c->want.received,
 				 (unsigned long long)c->want.lost,
 				 (unsigned long long)c->want.duplicates,
@@ -381,6 +389,76 @@ static void test_latency_histogram(void **state)
 	assert_int_equal(st.latency_negative, 1);
 }
 
+/* Issue 15, items 1-3: every extreme of seq and tx, in every order, after a
+ * genuine stream: no overflow (UBSan aborts on one), counters monotonic, no
+ * jitter or latency beyond what a day of clock difference can give, `lost`
+ * never more than the elapsed time explains, and the genuine stream goes on
+ * being counted right after. */
+static void test_wire_extremes(void **state)
+{
+	(void)state;
+	static const uint64_t vals[] = { 0,
+					 1,
+					 63,
+					 64,
+					 (1ULL << 24) - 1,
+					 1ULL << 24,
+					 1ULL << 40,
+					 (1ULL << 63) - 1,
+					 1ULL << 63,
+					 ~0ULL - 1,
+					 ~0ULL };
+	const size_t nv = sizeof(vals) / sizeof(vals[0]);
+
+	/* tx as an absolute value, or that far behind or ahead of the receiver. */
+	for (size_t a = 0; a < nv * nv * 3; a++) {
+		struct nw_server_state st, prev;
+		struct nw_outcome out;
+		uint64_t rx = BASE_NS, seq = 0;
+
+		memset(&st, 0, sizeof(st));
+		for (int i = 0; i < 4; i++, seq++, rx += PERIOD_NS) {
+			struct nw_sample s = { .rate_uhz = 20000000, .freq_uhz = 1000000 };
+
+			s.seq = seq;
+			s.tx_ns = rx - 1000000;
+			nw_account(&st, &s, rx, &out);
+		}
+		for (unsigned flags = 0; flags <= NW_FLAG_GOODBYE; flags += NW_FLAG_GOODBYE) {
+			struct nw_sample s = { .rate_uhz = 20000000, .freq_uhz = 1000000 };
+
+			s.flags = (uint8_t)flags;
+			s.seq = vals[a / nv % nv];
+			s.tx_ns = a / (nv * nv) == 0   ? vals[a % nv]
+				  : a / (nv * nv) == 1 ? rx - vals[a % nv]
+						       : rx + vals[a % nv];
+			prev = st;
+			nw_account(&st, &s, rx, &out);
+			assert_monotonic(&prev, &st);
+			assert_true(st.lost - prev.lost <= NW_SEQ_WINDOW + NW_REORDER_SEQS + 1 +
+								   NW_SLACK_NS / PERIOD_NS * 2);
+			assert_true(st.jitter_x16_ns <= 16ULL * 2 * NW_CLOCK_MAX_NS);
+			assert_true(st.last_transit_ns <= (int64_t)NW_CLOCK_MAX_NS &&
+				    st.last_transit_ns >= -(int64_t)NW_CLOCK_MAX_NS);
+			s.tx_ns = rx > s.tx_ns ? rx - s.tx_ns : s.tx_ns - rx;
+			if (s.tx_ns > NW_CLOCK_MAX_NS)
+				assert_int_equal(out.anomaly, NW_ANOM_CLOCK + 1);
+		}
+		/* The genuine sender, a sample later, is still counted. */
+		{
+			struct nw_sample s = { .rate_uhz = 20000000, .freq_uhz = 1000000 };
+
+			s.seq = seq;
+			s.tx_ns = rx + PERIOD_NS - 1000000;
+			prev = st;
+			nw_account(&st, &s, rx + PERIOD_NS, &out);
+			if (!(prev.status & NW_ST_CLOSED) && !(out.rec_flags & NW_REC_STREAM_START))
+				assert_int_equal(st.received, prev.received + 1);
+			assert_true(st.received + st.late > prev.received + prev.late);
+		}
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -392,6 +470,7 @@ int main(void)
 		cmocka_unit_test(test_midstream_flag),
 		cmocka_unit_test(test_jitter_reference),
 		cmocka_unit_test(test_latency_histogram),
+		cmocka_unit_test(test_wire_extremes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -276,6 +276,8 @@ static void handle(struct nw_socket_rx *s, const uint8_t *buf, uint32_t len, int
 	}
 	nw_account(&s->p->state[slot], &smp, rx_ns, &out);
 	s->p->stats.samples++;
+	if (out.anomaly > 0 && out.anomaly <= NW_ANOM__MAX)
+		s->p->stats.anomalies[out.anomaly - 1]++;
 	if (!out.record)
 		return;
 	rec.seq = smp.seq;

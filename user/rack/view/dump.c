@@ -12,6 +12,12 @@ static const char *const malformed_names[NW_MAL__MAX] = {
 	[NW_MAL_AUTH] = "auth_failed",
 };
 
+static const char *const anomaly_names[NW_ANOM__MAX] = {
+	[NW_ANOM_SEQ_JUMP] = "seq_jump", [NW_ANOM_TIME_JUMP] = "time_jump",
+	[NW_ANOM_CLOCK] = "clock",       [NW_ANOM_RESTART] = "restart",
+	[NW_ANOM_GOODBYE] = "goodbye",   [NW_ANOM_RESYNC] = "resync",
+};
+
 /* Counters are unsigned 64-bit; JSON integers in jansson are signed. A
  * counter never gets near 2^63, so the cast is only a formality. */
 static json_t *u64(uint64_t v)
@@ -21,17 +27,19 @@ static json_t *u64(uint64_t v)
 
 static json_t *stats_json(const struct nw_stats *s, uint64_t discovery_rejected)
 {
-	json_t *mal = json_object();
+	json_t *mal = json_object(), *anom = json_object();
 
 	for (int i = 0; i < NW_MAL__MAX; i++)
 		json_object_set_new(mal, malformed_names[i], u64(s->malformed[i]));
-	return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "packets",
+	for (int i = 0; i < NW_ANOM__MAX; i++)
+		json_object_set_new(anom, anomaly_names[i], u64(s->anomalies[i]));
+	return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "packets",
 			 u64(s->packets), "samples", u64(s->samples), "malformed", mal,
 			 "unknown_server", u64(s->unknown_server), "wrong_rack", u64(s->wrong_rack),
 			 "no_ring", u64(s->no_ring), "ring_full", u64(s->ring_full),
 			 "discovery_sent", u64(s->discovery_sent), "discovery_suppressed",
 			 u64(s->discovery_suppressed), "discovery_rejected",
-			 u64(discovery_rejected));
+			 u64(discovery_rejected), "anomalies", anom);
 }
 
 static json_t *server_json(const struct nw_dump_server *d)
@@ -56,6 +64,7 @@ static json_t *server_json(const struct nw_dump_server *d)
 		return NULL;
 	json_object_set_new(o, "latency_hist", hist);
 	json_object_set_new(o, "latency_bounds_ns", bounds);
+	json_object_set_new(o, "anomalous", u64(st->anomalous));
 	json_object_set_new(o, "max_seq", u64(st->max_seq));
 	json_object_set_new(o, "closed", json_boolean(st->status & NW_ST_CLOSED));
 	json_object_set_new(o, "last_rx_ns", u64(st->last_rx_ns));

@@ -98,6 +98,12 @@ static const char *const malformed_reasons[NW_MAL__MAX] = {
 	[NW_MAL_AUTH] = "auth_failed",
 };
 
+static const char *const anomaly_reasons[NW_ANOM__MAX] = {
+	[NW_ANOM_SEQ_JUMP] = "seq_jump", [NW_ANOM_TIME_JUMP] = "time_jump",
+	[NW_ANOM_CLOCK] = "clock",       [NW_ANOM_RESTART] = "restart",
+	[NW_ANOM_GOODBYE] = "goodbye",   [NW_ANOM_RESYNC] = "resync",
+};
+
 static const char *const dc_states[NW_DC__STATES] = {
 	[NW_DC_DISABLED] = "disabled",
 	[NW_DC_DISCONNECTED] = "disconnected",
@@ -267,6 +273,10 @@ int nw_metrics_render(const struct nw_rack_view *v, struct nw_buf *b)
 		       "Samples that arrived after their sequence number left the window", late);
 	COUNTER_FAMILY(b, v, "netwatch_server_restarts_total",
 		       "Times the server's agent restarted its sequence", restarts);
+	COUNTER_FAMILY(b, v, "netwatch_packets_anomalous_total",
+		       "Samples dropped because their sequence or time does not fit the server's "
+		       "stream (netwatch_collector_anomalies_total says why)",
+		       anomalous);
 	COUNTER_FAMILY(b, v, "netwatch_ring_full_total",
 		       "Samples of the server counted but not queued: its ring was full",
 		       ring_full);
@@ -291,6 +301,12 @@ int nw_metrics_render(const struct nw_rack_view *v, struct nw_buf *b)
 	for (int r = 0; r < NW_MAL__MAX; r++)
 		rack_u64_by(b, "netwatch_collector_malformed_total", v, "reason",
 			    malformed_reasons[r], v->stats.malformed[r]);
+	nw_prom_family(b, "netwatch_collector_anomalies_total", "counter",
+		       "Samples of known servers whose sequence or time does not fit their stream, "
+		       "by reason (resync: accepted, replaced a stream silent for 10 s)");
+	for (int r = 0; r < NW_ANOM__MAX; r++)
+		rack_u64_by(b, "netwatch_collector_anomalies_total", v, "reason",
+			    anomaly_reasons[r], v->stats.anomalies[r]);
 	rack_family_u64(b, "netwatch_collector_unknown_sender_total", "counter", v,
 			"Valid samples from a server with no slot", v->stats.unknown_server);
 	rack_family_u64(b, "netwatch_collector_wrong_rack_total", "counter", v,
