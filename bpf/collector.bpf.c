@@ -185,6 +185,10 @@ static __always_inline enum nw_action nw_collect(void *data, void *data_end)
 	reason = nw_parse_sample(f.payload, data_end, f.payload_len, &s);
 	if (reason != NW_OK)
 		goto malformed;
+	/* What the IP stack would drop is not a sample either. */
+	reason = nw_check_sums(data, data_end, &f);
+	if (reason != NW_OK)
+		goto malformed;
 	/* Before anything reads or writes per-server state, discovery included:
 	 * with a key, a forged sender can only raise malformed[auth]. */
 	if (!nw_auth_ok(f.payload, &s)) {

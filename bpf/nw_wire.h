@@ -74,9 +74,10 @@ enum nw_malformed {
 	NW_MAL_LENGTH,        /* UDP payload length is not what the flags require (40 or 48) */
 	NW_MAL_MAGIC,
 	NW_MAL_VERSION,
-	NW_MAL_FLAGS, /* unknown flag bits */
-	NW_MAL_FIELD, /* a field out of range: rate 0, tone at or above rate/2 */
-	NW_MAL_AUTH,  /* tag missing or wrong where the rack has a key */
+	NW_MAL_FLAGS,    /* unknown flag bits */
+	NW_MAL_FIELD,    /* a field out of range: rate 0, tone at or above rate/2 */
+	NW_MAL_AUTH,     /* tag missing or wrong where the rack has a key */
+	NW_MAL_CHECKSUM, /* IPv4 header or UDP checksum wrong: the IP stack would drop it */
 	NW_MAL__MAX,
 };
 

@@ -158,6 +158,39 @@ static inline struct mal_cases *mal_cases_build(void)
 			snprintf(name, sizeof(name), "auth frame cut at tag byte %d", k - 40);
 			mal_add(m, name, family, &f, &s, NW_MAL_TRUNCATED);
 		}
+		/* Issue 15, item 7: what the IP stack would drop. */
+		f = f0;
+		f.udp_csum_xor = 0x0100;
+		mal_add(m, "bad udp checksum", family, &f, &s0, NW_MAL_CHECKSUM);
+		f = f0;
+		f.udp_csum_xor = 0xFFFF;
+		mal_add(m, "udp checksum inverted", family, &f, &s0, NW_MAL_CHECKSUM);
+		s = s0;
+		s.seq ^= 1; /* the payload changed after the checksum was made */
+		f = f0;
+		f.udp_csum_xor = 0x0001;
+		mal_add(m, "udp checksum off by one", family, &f, &s, NW_MAL_CHECKSUM);
+		if (family == 4) {
+			f = f0;
+			f.ip_csum_xor = 0x0001;
+			mal_add(m, "bad ipv4 header checksum", family, &f, &s0, NW_MAL_CHECKSUM);
+			f = f0;
+			f.ip4_opt_words = 2;
+			f.ip_csum_xor = 0x8000;
+			mal_add(m, "bad ipv4 header checksum with options", family, &f, &s0,
+				NW_MAL_CHECKSUM);
+		} else {
+			f = f0;
+			f.udp_csum_mode = PB_CSUM_NONE;
+			mal_add(m, "udp checksum 0 over ipv6", family, &f, &s0, NW_MAL_CHECKSUM);
+		}
+		f = f0;
+		f.ip_len = (family == 4 ? 20 : 0) + 8 + NW_WIRE_LEN + 1;
+		mal_add(m, "ip length 1 past the frame", family, &f, &s0, NW_MAL_TRUNCATED);
+		f = f0;
+		f.ip_len = 1500;
+		mal_add(m, "ip length 1500, frame short", family, &f, &s0, NW_MAL_TRUNCATED);
+
 		/* Two VLAN tags do not change any of it. */
 		f = f0;
 		f.nvlan = 2;

@@ -138,8 +138,15 @@ struct pb_frame {
 	int32_t udp_len; /* -1: 8 + payload */
 	int32_t ip_len;  /* -1: correct (IPv4 total / IPv6 payload length) */
 	uint8_t src[16], dst[16];
-	size_t cut; /* >0: drop this many bytes from the frame's end */
+	size_t cut;            /* >0: drop this many bytes from the frame's end */
+	uint16_t ip_csum_xor;  /* flips bits of the correct IPv4 header checksum */
+	uint16_t udp_csum_xor; /* flips bits of the correct UDP checksum */
+	uint8_t udp_csum_mode; /* PB_CSUM_* */
 };
+
+#define PB_CSUM_FULL 0    /* the complete checksum */
+#define PB_CSUM_NONE 1    /* 0: "no checksum" */
+#define PB_CSUM_PARTIAL 2 /* offload's partial value: the folded pseudo-header sum */
 
 static inline struct pb_frame pb_frame_make(int family)
 {
@@ -230,7 +237,8 @@ static inline size_t pb_build(uint8_t *buf, const struct pb_frame *f, const uint
 		memcpy(buf + l3 + 12, f->src, 4);
 		memcpy(buf + l3 + 16, f->dst, 4);
 		memset(buf + l3 + 20, 0x01, ihl - 20); /* NOP options */
-		pb_put16(buf + l3 + 10, pb_csum_fold(pb_csum_add(0, buf + l3, ihl)));
+		pb_put16(buf + l3 + 10,
+			 (uint16_t)(pb_csum_fold(pb_csum_add(0, buf + l3, ihl)) ^ f->ip_csum_xor));
 		l4 = l3 + ihl;
 	} else {
 		uint16_t pl = f->ip_len >= 0 ? (uint16_t)f->ip_len : (uint16_t)l4_len;
@@ -261,9 +269,17 @@ static inline size_t pb_build(uint8_t *buf, const struct pb_frame *f, const uint
 			sum = pb_csum_add(sum, f->dst, 16);
 		}
 		sum += PB_IPPROTO_UDP + (uint32_t)l4_len;
-		sum = pb_csum_add(sum, buf + l4, l4_len);
-		uint16_t c = pb_csum_fold(sum);
-		pb_put16(buf + l4 + 6, c ? c : 0xFFFF);
+		if (f->udp_csum_mode == PB_CSUM_PARTIAL) {
+			/* What a sender with checksum offload leaves in the
+			 * frame: ~csum_tcpudp_magic(), the folded sum itself. */
+			pb_put16(buf + l4 + 6, (uint16_t)~pb_csum_fold(sum));
+		} else if (f->udp_csum_mode == PB_CSUM_NONE) {
+			pb_put16(buf + l4 + 6, 0);
+		} else {
+			sum = pb_csum_add(sum, buf + l4, l4_len);
+			uint16_t c = pb_csum_fold(sum);
+			pb_put16(buf + l4 + 6, (uint16_t)((c ? c : 0xFFFF) ^ f->udp_csum_xor));
+		}
 	} else {
 		memcpy(buf + l4 + 8, payload, plen);
 	}

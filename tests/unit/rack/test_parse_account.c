@@ -34,6 +34,8 @@ static int parse(const uint8_t *frame, size_t len, struct nw_frame *f, struct nw
 	if (verdict == NW_FRAME_OURS) {
 		assert_true(f->payload >= copy && f->payload + f->payload_len <= copy + len);
 		*reason = nw_parse_sample(f->payload, copy + len, f->payload_len, s);
+		if (*reason == NW_OK)
+			*reason = nw_check_sums(copy, copy + len, f);
 		f->payload = (const __u8 *)(uintptr_t)(f->payload -
 						       copy); /* offset; copy is gone */
 	}
@@ -134,6 +136,20 @@ static void test_valid_variants(void **state)
 	assert_int_equal(parse(buf, len, &nf, &ns, &reason), NW_FRAME_OURS);
 	assert_int_equal(reason, NW_OK);
 	s.value_bits = 0x7F7FFFFFU;
+	len = pb_sample_frame(buf, &f, &s);
+	assert_int_equal(parse(buf, len, &nf, &ns, &reason), NW_FRAME_OURS);
+	assert_int_equal(reason, NW_OK);
+	/* No UDP checksum (IPv4 only), and the partial checksum a local
+	 * sender's offload leaves: both are what the stack accepts. */
+	for (int fam = 4; fam <= 6; fam += 2) {
+		f = pb_frame_make(fam);
+		f.udp_csum_mode = PB_CSUM_PARTIAL;
+		len = pb_sample_frame(buf, &f, &s);
+		assert_int_equal(parse(buf, len, &nf, &ns, &reason), NW_FRAME_OURS);
+		assert_int_equal(reason, NW_OK);
+	}
+	f = pb_frame_make(4);
+	f.udp_csum_mode = PB_CSUM_NONE;
 	len = pb_sample_frame(buf, &f, &s);
 	assert_int_equal(parse(buf, len, &nf, &ns, &reason), NW_FRAME_OURS);
 	assert_int_equal(reason, NW_OK);

@@ -7,9 +7,9 @@
 static const unsigned long long hist_bounds[NW_HIST_FINITE] = NW_HIST_BOUNDS_NS;
 
 static const char *const malformed_names[NW_MAL__MAX] = {
-	[NW_MAL_TRUNCATED] = "truncated", [NW_MAL_LENGTH] = "length", [NW_MAL_MAGIC] = "magic",
-	[NW_MAL_VERSION] = "version",     [NW_MAL_FLAGS] = "flags",   [NW_MAL_FIELD] = "field",
-	[NW_MAL_AUTH] = "auth_failed",
+	[NW_MAL_TRUNCATED] = "truncated", [NW_MAL_LENGTH] = "length",     [NW_MAL_MAGIC] = "magic",
+	[NW_MAL_VERSION] = "version",     [NW_MAL_FLAGS] = "flags",       [NW_MAL_FIELD] = "field",
+	[NW_MAL_AUTH] = "auth_failed",    [NW_MAL_CHECKSUM] = "checksum",
 };
 
 static const char *const anomaly_names[NW_ANOM__MAX] = {

@@ -93,9 +93,9 @@ static void rack_u64_by(struct nw_buf *b, const char *name, const struct nw_rack
 static const unsigned long long hist_bounds_ns[NW_HIST_FINITE] = NW_HIST_BOUNDS_NS;
 
 static const char *const malformed_reasons[NW_MAL__MAX] = {
-	[NW_MAL_TRUNCATED] = "truncated", [NW_MAL_LENGTH] = "length", [NW_MAL_MAGIC] = "magic",
-	[NW_MAL_VERSION] = "version",     [NW_MAL_FLAGS] = "flags",   [NW_MAL_FIELD] = "field",
-	[NW_MAL_AUTH] = "auth_failed",
+	[NW_MAL_TRUNCATED] = "truncated", [NW_MAL_LENGTH] = "length",     [NW_MAL_MAGIC] = "magic",
+	[NW_MAL_VERSION] = "version",     [NW_MAL_FLAGS] = "flags",       [NW_MAL_FIELD] = "field",
+	[NW_MAL_AUTH] = "auth_failed",    [NW_MAL_CHECKSUM] = "checksum",
 };
 
 static const char *const anomaly_reasons[NW_ANOM__MAX] = {
