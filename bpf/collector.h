@@ -130,6 +130,11 @@ struct nw_stats {
 	__u64 discovery_sent;
 	__u64 discovery_suppressed; /* over the discovery rate limit or ring full */
 	__u64 anomalies[NW_ANOM__MAX];
+	/* Userspace only (0 in the kernel's map): discovered servers that earned
+	 * their place, and those evicted from probation (probation.h). */
+	__u64 discovery_promoted;
+	__u64 discovery_evicted;
+	__u64 discovery_probation; /* a gauge: servers on probation now */
 };
 
 /* An unknown sender, reported to userspace through the discovery ring. */

@@ -393,7 +393,7 @@ def test_metrics_values(rack):
     reasons = {l["reason"] for _, l, _ in fams["netwatch_collector_malformed_total"]["samples"]}
     assert reasons == documented_values("netwatch_collector_malformed_total", "reason")
     results = {l["result"] for _, l, _ in fams["netwatch_collector_discovery_total"]["samples"]}
-    assert results == {"sent", "suppressed", "rejected"}
+    assert results == {"sent", "suppressed", "rejected", "promoted", "evicted"}
     info = fams["netwatch_collector_info"]["samples"]
     assert info == [("netwatch_collector_info", {"rack_id": "0", "hook": "socket", "iface": ""}, 1)]
 

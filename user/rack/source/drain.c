@@ -38,6 +38,22 @@ void nw_drain_register(struct nw_drain *d, uint32_t slot, uint32_t server_id)
 	d->servers[slot].server_id = server_id;
 }
 
+void nw_drain_unregister(struct nw_drain *d, uint32_t slot)
+{
+	struct nw_server_rx *s;
+
+	if (slot >= d->max_slots)
+		return;
+	s = &d->servers[slot];
+	s->registered = 0;
+	s->probation = 0;
+	s->since_ns = 0;
+	s->server_id = 0;
+	s->records_drained = 0;
+	s->records_out_of_order = 0;
+	s->have_last = 0;
+}
+
 void nw_drain_deliver(struct nw_drain *d, uint32_t slot, const struct nw_record *rec)
 {
 	struct nw_server_rx *s;

@@ -22,6 +22,8 @@ struct nw_server_rx {
 	uint32_t slot;
 	uint32_t server_id;
 	int registered;
+	int probation;     /* discovered, not yet earned its place (probation.h) */
+	uint64_t since_ns; /* CLOCK_TAI: on probation since */
 	uint64_t records_drained;
 	uint64_t records_out_of_order; /* seq went down outside a reorder or stream start */
 	int have_last;
@@ -54,6 +56,9 @@ void nw_drain_free(struct nw_drain *d);
 
 /* Marks `slot` as serving `server_id` (idempotent). */
 void nw_drain_register(struct nw_drain *d, uint32_t slot, uint32_t server_id);
+
+/* Forgets `slot`'s server and its bookkeeping (an evicted server). */
+void nw_drain_unregister(struct nw_drain *d, uint32_t slot);
 
 /* Counts one record of `slot` and hands it to the callback. */
 void nw_drain_deliver(struct nw_drain *d, uint32_t slot, const struct nw_record *rec);

@@ -14,6 +14,7 @@
 #include "loader.h"
 #include "meta.h"
 #include "pins.h"
+#include "probation.h"
 #include "registry.h"
 #include "snapshot.h"
 #include "source.h"
@@ -24,6 +25,10 @@ struct kernel_source {
 	struct nw_registry reg;
 	struct nw_attach att;
 	uint64_t discovery_rejected;
+	uint64_t promoted, evicted; /* discovered servers, probation.h */
+	uint32_t quota, on_probation;
+	uint64_t last_review_ns;
+	uint8_t *in_drain;   /* per slot: its ring is in the drain's epoll set */
 	struct nw_meta prev; /* the previous run's nw_meta, zeroed when none */
 	struct nw_meta meta; /* as written after attaching */
 	uint64_t last_drain_ms;
@@ -36,6 +41,8 @@ static int start_draining(struct rack_source *src, uint32_t slot)
 	int err;
 
 	nw_drain_register(&src->drain, slot, k->reg.server_of[slot]);
+	if (k->in_drain[slot])
+		return 0; /* a freed slot's ring, reused: already drained */
 	if (k->reg.stale_fd[slot] >= 0) {
 		nw_drain_flush_ring(&src->drain, slot, k->reg.stale_fd[slot]);
 		close(k->reg.stale_fd[slot]);
@@ -45,7 +52,107 @@ static int start_draining(struct rack_source *src, uint32_t slot)
 	if (err)
 		nw_error(src->log, "cannot drain server ring", "server=%u slot=%u err=%s",
 			 k->reg.server_of[slot], slot, strerror(-err));
+	else
+		k->in_drain[slot] = 1;
 	return err;
+}
+
+static int is_static(const struct rack_opts *o, uint32_t server_id)
+{
+	for (size_t i = 0; i < o->nservers; i++)
+		if (o->servers[i] == server_id)
+			return 1;
+	return 0;
+}
+
+static void put_on_probation(struct rack_source *src, uint32_t slot, uint64_t now)
+{
+	struct kernel_source *k = src->priv;
+
+	src->drain.servers[slot].probation = 1;
+	src->drain.servers[slot].since_ns = now;
+	k->on_probation++;
+}
+
+/* Frees a probation slot: the collector stops counting it first, then its
+ * last records are drained under its own name, then it is forgotten. */
+static void evict(struct rack_source *src, uint32_t slot, const char *why)
+{
+	struct kernel_source *k = src->priv;
+	uint32_t server = k->reg.server_of[slot];
+	int err = nw_registry_remove(&k->reg, slot);
+
+	if (err) {
+		nw_warn(src->log, "cannot evict server", "server=%u slot=%u err=%s", server, slot,
+			strerror(-err));
+		return;
+	}
+	nw_drain_consume(&src->drain);
+	nw_drain_unregister(&src->drain, slot);
+	k->on_probation--;
+	k->evicted++;
+	nw_debug(src->log, "evicted discovered server", "server=%u slot=%u reason=%s", server, slot,
+		 why);
+}
+
+/* Promotes or evicts the servers on probation (at most once a second). */
+static void review_probation(struct rack_source *src)
+{
+	struct kernel_source *k = src->priv;
+	int state_fd = bpf_map__fd(k->skel->maps.nw_state);
+	uint64_t now = nw_now_tai_ns();
+	struct nw_server_state st;
+
+	if (!k->on_probation || now < k->last_review_ns + 1000000000ULL)
+		return;
+	k->last_review_ns = now;
+	for (uint32_t s = 0; s < src->drain.max_slots; s++) {
+		struct nw_server_rx *rx = &src->drain.servers[s];
+
+		if (!rx->registered || !rx->probation || nw_snapshot_state(state_fd, s, &st))
+			continue;
+		switch (nw_probation_judge(&st, rx->since_ns, now)) {
+		case NW_PROBATION_PROMOTE:
+			rx->probation = 0;
+			k->on_probation--;
+			k->promoted++;
+			nw_info(src->log, "discovered server earned its place", "server=%u slot=%u",
+				rx->server_id, s);
+			break;
+		case NW_PROBATION_EVICT:
+			evict(src, s, "no sustained tone");
+			break;
+		default:
+			break;
+		}
+	}
+}
+
+/* Room for one more server on probation: evicts the one with the fewest
+ * samples when the quota is used up and that one has too few to matter. */
+static int make_probation_room(struct rack_source *src)
+{
+	struct kernel_source *k = src->priv;
+	int state_fd = bpf_map__fd(k->skel->maps.nw_state);
+	uint32_t victim = UINT32_MAX;
+	uint64_t fewest = UINT64_MAX;
+	struct nw_server_state st;
+
+	if (k->on_probation < k->quota)
+		return 1;
+	for (uint32_t s = 0; s < src->drain.max_slots; s++) {
+		const struct nw_server_rx *rx = &src->drain.servers[s];
+
+		if (rx->registered && rx->probation && !nw_snapshot_state(state_fd, s, &st) &&
+		    st.received < fewest) {
+			fewest = st.received;
+			victim = s;
+		}
+	}
+	if (victim == UINT32_MAX || fewest >= NW_PROBATION_MIN_SAMPLES)
+		return 0;
+	evict(src, victim, "replaced");
+	return 1;
 }
 
 static int register_static(struct rack_source *src)
@@ -101,7 +208,11 @@ static void handle_discoveries(struct rack_source *src)
 			/* The kernel only reports our rack, but the ring is not proof. */
 			if (!src->o->discover || ev[i].rack_id != src->o->rack)
 				continue;
-			err = nw_registry_add(&k->reg, ev[i].server_id, 1, &slot, &created);
+			if (nw_registry_lookup(&k->reg, ev[i].server_id, &slot))
+				continue; /* reported again before its first sample counted */
+			err = make_probation_room(src) ? nw_registry_add(&k->reg, ev[i].server_id,
+									 1, &slot, &created)
+						       : -ENOSPC;
 			if (err == -ENOSPC) {
 				if (k->discovery_rejected++ == 0)
 					nw_warn(src->log,
@@ -115,10 +226,10 @@ static void handle_discoveries(struct rack_source *src)
 					"server=%u err=%s", ev[i].server_id, strerror(-err));
 				continue;
 			}
-			if (created) {
-				nw_info(src->log, "registered discovered server",
-					"server=%u slot=%u", ev[i].server_id, slot);
-				start_draining(src, slot);
+			if (created && !start_draining(src, slot)) {
+				put_on_probation(src, slot, nw_now_tai_ns());
+				nw_debug(src->log, "discovered server on probation",
+					 "server=%u slot=%u", ev[i].server_id, slot);
 			}
 		}
 	}
@@ -258,9 +369,24 @@ static int kernel_load(struct rack_source *src)
 		nw_error(src->log, "cannot adopt registered servers", "err=%s", strerror(-err));
 		return err;
 	}
-	for (uint32_t s = 0; s < src->max_slots; s++)
-		if (k->reg.used[s] && start_draining(src, s))
+	k->quota = nw_probation_quota(src->max_slots);
+	k->in_drain = calloc(src->max_slots ? src->max_slots : 1, 1);
+	if (!k->in_drain)
+		return -ENOMEM;
+	for (uint32_t s = 0; s < src->max_slots; s++) {
+		struct nw_server_state st;
+
+		if (!k->reg.used[s])
+			continue;
+		if (start_draining(src, s))
 			return -EIO;
+		/* A server an earlier run discovered keeps its place only if
+		 * its counters show it earned it; a pinned phantom does not. */
+		if (!is_static(src->o, k->reg.server_of[s]) &&
+		    !nw_snapshot_state(bpf_map__fd(k->skel->maps.nw_state), s, &st) &&
+		    !nw_probation_earned(&st))
+			put_on_probation(src, s, nw_now_tai_ns());
+	}
 	if (k->reg.count)
 		nw_info(src->log, "adopted registered servers", "count=%u restarts=%llu",
 			k->reg.count,
@@ -321,6 +447,7 @@ static void kernel_receive(struct rack_source *src, int ev)
 	if (err < 0)
 		nw_warn(src->log, "ring poll failed", "err=%s", strerror(-err));
 	handle_discoveries(src);
+	review_probation(src);
 }
 
 static void kernel_drain(struct rack_source *src)
@@ -334,6 +461,9 @@ static void kernel_stats(struct rack_source *src, struct nw_stats *stats,
 	struct kernel_source *k = src->priv;
 
 	nw_snapshot_stats(bpf_map__fd(k->skel->maps.nw_stats), stats);
+	stats->discovery_promoted = k->promoted;
+	stats->discovery_evicted = k->evicted;
+	stats->discovery_probation = k->on_probation;
 	*discovery_rejected = k->discovery_rejected;
 }
 
@@ -344,7 +474,10 @@ static void kernel_each_server(struct rack_source *src, rack_server_fn fn, void 
 	struct nw_server_state st;
 
 	for (uint32_t s = 0; s < src->drain.max_slots; s++) {
-		if (!src->drain.servers[s].registered || nw_snapshot_state(state_fd, s, &st))
+		/* Servers on probation are counted, not shown: they have not
+		 * earned a place in the scores, the metrics or the dump. */
+		if (!src->drain.servers[s].registered || src->drain.servers[s].probation ||
+		    nw_snapshot_state(state_fd, s, &st))
 			continue;
 		fn(arg, s, &st, &src->drain.servers[s]);
 	}
@@ -365,6 +498,7 @@ static void kernel_close(struct rack_source *src)
 	if (!k)
 		return;
 	nw_registry_free(&k->reg);
+	free(k->in_drain);
 	collector__destroy(k->skel);
 	free(k);
 	src->priv = NULL;

@@ -278,3 +278,25 @@ int nw_registry_add(struct nw_registry *r, uint32_t server_id, int midstream, ui
 	*created = 1;
 	return 0;
 }
+
+int nw_registry_remove(struct nw_registry *r, uint32_t slot)
+{
+	struct nw_server_key key = { .rack_id = r->rack_id };
+	struct nw_server_state st;
+	uint32_t zero = 0;
+
+	if (slot >= r->max_slots || !r->used[slot])
+		return -EINVAL;
+	key.server_id = r->server_of[slot];
+	if (bpf_map_delete_elem(r->index_fd, &key) && errno != ENOENT)
+		return -errno;
+	if (r->direct_fd >= 0 && key.server_id < r->direct_max)
+		bpf_map_update_elem(r->direct_fd, &key.server_id, &zero, BPF_ANY);
+	memset(&st, 0, sizeof(st));
+	st.rack_id = r->rack_id;
+	bpf_map_update_elem(r->state_fd, &slot, &st, BPF_F_LOCK);
+	r->used[slot] = 0;
+	r->server_of[slot] = 0;
+	r->count--;
+	return 0;
+}

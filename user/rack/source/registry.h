@@ -51,6 +51,12 @@ int nw_registry_add(struct nw_registry *r, uint32_t server_id, int midstream, ui
  * then uses them. Best effort: 0, or -errno after preparing what it could. */
 int nw_registry_prepare_rings(struct nw_registry *r, uint32_t n);
 
+/* Frees `slot` (an evicted server): its index and direct entries go first,
+ * so the collector stops counting it, then its state is cleared. The ring
+ * stays, for the next server of the slot (no map-in-map update, which
+ * waits for an RCU grace period). 0 or -errno. */
+int nw_registry_remove(struct nw_registry *r, uint32_t slot);
+
 /* Whether server_id has a slot; its slot in *slot when it has. */
 int nw_registry_lookup(const struct nw_registry *r, uint32_t server_id, uint32_t *slot);
 

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "pins.h"
+#include "snapshot.h"
 #include "socket_rx.h"
 #include "socket_store.h"
 #include "source.h"
@@ -70,6 +71,7 @@ static int socket_attach(struct rack_source *src)
 		/* Cannot fail: --servers was checked against --max-servers. */
 		nw_socket_rx_add(&p->rx, o->servers[i], 0, &slot);
 	}
+	nw_socket_rx_start_probation(&p->rx, o->servers, o->nservers);
 	nw_info(src->log, "collector listening", "hook=socket listen=%s rack=%u servers=%zu",
 		p->rx.bound, o->rack, o->nservers);
 	src->fd = p->rx.fd;
@@ -83,6 +85,8 @@ static void socket_receive(struct rack_source *src, int ev)
 	struct socket_source *p = src->priv;
 	int err;
 
+	if (ev & RACK_EV_TICK)
+		nw_socket_rx_review(&p->rx, nw_now_tai_ns());
 	if (!(ev & RACK_EV_SOURCE))
 		return;
 	err = nw_socket_rx_poll(&p->rx);
@@ -103,6 +107,9 @@ static void socket_stats(struct rack_source *src, struct nw_stats *stats,
 	struct socket_source *p = src->priv;
 
 	*stats = p->rx.p->stats;
+	stats->discovery_promoted = p->rx.promoted;
+	stats->discovery_evicted = p->rx.evicted;
+	stats->discovery_probation = p->rx.on_probation;
 	*discovery_rejected = p->rx.p->discovery_rejected;
 }
 
@@ -110,8 +117,11 @@ static void socket_each_server(struct rack_source *src, rack_server_fn fn, void 
 {
 	struct socket_source *p = src->priv;
 
+	/* Freed slots and servers on probation are not shown (probation.h). */
 	for (uint32_t i = 0; i < p->rx.p->count; i++)
-		fn(arg, i, &p->rx.p->state[i], &src->drain.servers[i]);
+		if (p->rx.p->state[i].rack_id != NW_SOCKET_SLOT_FREE &&
+		    !src->drain.servers[i].probation)
+			fn(arg, i, &p->rx.p->state[i], &src->drain.servers[i]);
 }
 
 static void socket_close(struct rack_source *src)

@@ -15,6 +15,7 @@
 #include "nw_account.h"
 #include "nw_parse.h"
 #include "nw_siphash.h"
+#include "probation.h"
 
 #define BATCH 64
 #define DGRAM_MAX 2048
@@ -67,6 +68,32 @@ static int lookup(const struct nw_socket_rx *s, uint32_t server_id, uint32_t *sl
 	}
 }
 
+/* Removes server_id from the open-addressing index, moving later entries
+ * of its probe chain back (no tombstones: lookups stay short). */
+static void unindex(struct nw_socket_rx *s, uint32_t server_id)
+{
+	uint32_t i, j, k;
+
+	for (i = hash_u32(server_id) & s->hmask;; i = (i + 1) & s->hmask) {
+		if (s->hslot[i] == UINT32_MAX)
+			return;
+		if (s->hkey[i] == server_id)
+			break;
+	}
+	s->hslot[i] = UINT32_MAX;
+	for (j = (i + 1) & s->hmask; s->hslot[j] != UINT32_MAX; j = (j + 1) & s->hmask) {
+		k = hash_u32(s->hkey[j]) & s->hmask;
+		/* Entry j may move to the hole at i unless its home k lies
+		 * cyclically in (i, j]. */
+		if (i <= j ? (i < k && k <= j) : (i < k || k <= j))
+			continue;
+		s->hkey[i] = s->hkey[j];
+		s->hslot[i] = s->hslot[j];
+		s->hslot[j] = UINT32_MAX;
+		i = j;
+	}
+}
+
 static void insert(struct nw_socket_rx *s, uint32_t server_id, uint32_t slot)
 {
 	uint32_t h;
@@ -84,6 +111,10 @@ static int reindex(struct nw_socket_rx *s)
 	for (uint32_t i = 0; i < s->p->count; i++) {
 		uint32_t id = s->p->state[i].server_id, other;
 
+		if (s->p->state[i].rack_id == NW_SOCKET_SLOT_FREE) {
+			s->nfree++;
+			continue;
+		}
 		if (s->p->state[i].rack_id != s->rack_id || lookup(s, id, &other)) {
 			nw_error(s->log, "socket state file is inconsistent", "slot=%u server=%u",
 				 i, id);
@@ -114,6 +145,7 @@ int nw_socket_rx_open(struct nw_socket_rx *s, const struct nw_log *log, struct n
 	store->store = NULL;
 	s->p = s->map.store;
 	s->max_slots = max_slots;
+	s->quota = nw_probation_quota(max_slots);
 	/* At least twice the slots: probe chains stay short when full. */
 	while (cap < 2 * (uint64_t)max_slots)
 		cap <<= 1;
@@ -188,17 +220,130 @@ void nw_socket_rx_close(struct nw_socket_rx *s)
 
 int nw_socket_rx_add(struct nw_socket_rx *s, uint32_t server_id, int midstream, uint32_t *slot)
 {
+	uint32_t free_slot = UINT32_MAX;
+
 	if (lookup(s, server_id, slot))
 		return 0;
-	if (s->p->count >= s->max_slots)
+	for (uint32_t i = 0; s->nfree && i < s->p->count; i++)
+		if (s->p->state[i].rack_id == NW_SOCKET_SLOT_FREE) {
+			free_slot = i;
+			break;
+		}
+	if (free_slot == UINT32_MAX && s->p->count >= s->max_slots)
 		return -ENOSPC;
-	*slot = s->p->count;
+	*slot = free_slot != UINT32_MAX ? free_slot : s->p->count;
 	memset(&s->p->state[*slot], 0, sizeof(s->p->state[*slot]));
-	s->p->state[*slot].rack_id = s->rack_id;
 	s->p->state[*slot].server_id = server_id;
 	s->p->state[*slot].status = midstream ? NW_ST_MIDSTREAM : 0;
-	s->p->count++; /* last: a crash here leaves no half-registered slot */
+	/* Last: a crash before it leaves no half-registered slot. */
+	if (free_slot != UINT32_MAX) {
+		s->p->state[*slot].rack_id = s->rack_id;
+		s->nfree--;
+	} else {
+		s->p->state[*slot].rack_id = s->rack_id;
+		s->p->count++;
+	}
 	insert(s, server_id, *slot);
+	return 0;
+}
+
+static void evict(struct nw_socket_rx *s, uint32_t slot)
+{
+	struct nw_server_state *st = &s->p->state[slot];
+
+	unindex(s, st->server_id);
+	nw_drain_unregister(s->drain, slot);
+	memset(st, 0, sizeof(*st));
+	st->rack_id = NW_SOCKET_SLOT_FREE;
+	s->nfree++;
+	s->on_probation--;
+	s->evicted++;
+}
+
+void nw_socket_rx_start_probation(struct nw_socket_rx *s, const uint32_t *statics, size_t n)
+{
+	for (uint32_t i = 0; i < s->p->count; i++) {
+		const struct nw_server_state *st = &s->p->state[i];
+		int listed = 0;
+
+		if (st->rack_id == NW_SOCKET_SLOT_FREE)
+			continue;
+		for (size_t j = 0; j < n && !listed; j++)
+			listed = statics[j] == st->server_id;
+		if (!listed && !nw_probation_earned(st) && !s->drain->servers[i].probation) {
+			s->drain->servers[i].probation = 1;
+			s->drain->servers[i].since_ns = st->last_rx_ns;
+			s->on_probation++;
+		}
+	}
+}
+
+void nw_socket_rx_review(struct nw_socket_rx *s, uint64_t now)
+{
+	if (!s->on_probation || now < s->last_review_ns + 1000000000ULL)
+		return;
+	s->last_review_ns = now;
+	for (uint32_t i = 0; i < s->p->count; i++) {
+		struct nw_server_rx *rx = &s->drain->servers[i];
+
+		if (!rx->probation || s->p->state[i].rack_id == NW_SOCKET_SLOT_FREE)
+			continue;
+		switch (nw_probation_judge(&s->p->state[i], rx->since_ns, now)) {
+		case NW_PROBATION_PROMOTE:
+			rx->probation = 0;
+			s->on_probation--;
+			s->promoted++;
+			nw_info(s->log, "discovered server earned its place", "server=%u slot=%u",
+				rx->server_id, i);
+			break;
+		case NW_PROBATION_EVICT:
+			nw_debug(s->log, "evicted discovered server", "server=%u slot=%u reason=%s",
+				 rx->server_id, i, "no sustained tone");
+			evict(s, i);
+			break;
+		default:
+			break;
+		}
+	}
+}
+
+/* A new sender, within the discovery rate and the probation quota (the
+ * probation server with the fewest samples gives way if it has too few). */
+static int discover(struct nw_socket_rx *s, uint32_t server_id, uint64_t rx_ns, uint32_t *slot)
+{
+	uint32_t victim = UINT32_MAX;
+	uint64_t fewest = UINT64_MAX;
+
+	if (rx_ns - s->disc_window_ns >= 1000000000ULL) {
+		s->disc_window_ns = rx_ns;
+		s->disc_in_window = 0;
+	}
+	if (s->disc_in_window >= NW_DISCOVERY_PER_SEC_DEFAULT) {
+		s->p->stats.discovery_suppressed++;
+		return -EAGAIN;
+	}
+	s->disc_in_window++;
+	if (s->on_probation >= s->quota) {
+		for (uint32_t i = 0; i < s->p->count; i++)
+			if (s->drain->servers[i].probation &&
+			    s->p->state[i].rack_id != NW_SOCKET_SLOT_FREE &&
+			    s->p->state[i].received < fewest) {
+				fewest = s->p->state[i].received;
+				victim = i;
+			}
+		if (victim == UINT32_MAX || fewest >= NW_PROBATION_MIN_SAMPLES)
+			return -ENOSPC;
+		nw_debug(s->log, "evicted discovered server", "server=%u slot=%u reason=%s",
+			 s->p->state[victim].server_id, victim, "replaced");
+		evict(s, victim);
+	}
+	if (nw_socket_rx_add(s, server_id, 1, slot))
+		return -ENOSPC;
+	s->drain->servers[*slot].probation = 1;
+	s->drain->servers[*slot].since_ns = rx_ns;
+	s->on_probation++;
+	s->p->stats.discovery_sent++;
+	nw_debug(s->log, "discovered server on probation", "server=%u slot=%u", server_id, *slot);
 	return 0;
 }
 
@@ -262,17 +407,19 @@ static void handle(struct nw_socket_rx *s, const uint8_t *buf, uint32_t len, int
 			s->p->stats.unknown_server++;
 			return;
 		}
-		if (nw_socket_rx_add(s, smp.server_id, 1, &slot)) {
-			if (!s->p->discovery_rejected)
-				nw_warn(s->log, "server table full: not registering new senders",
-					"server=%u max_servers=%u", smp.server_id, s->max_slots);
-			s->p->discovery_rejected++;
+		reason = discover(s, smp.server_id, rx_ns, &slot);
+		if (reason) {
+			if (reason == -ENOSPC) {
+				if (!s->p->discovery_rejected)
+					nw_warn(s->log,
+						"server table full: not registering new senders",
+						"server=%u max_servers=%u", smp.server_id,
+						s->max_slots);
+				s->p->discovery_rejected++;
+			}
 			s->p->stats.unknown_server++;
 			return;
 		}
-		s->p->stats.discovery_sent++;
-		nw_info(s->log, "registered discovered server", "server=%u slot=%u", smp.server_id,
-			slot);
 	}
 	nw_account(&s->p->state[slot], &smp, rx_ns, &out);
 	s->p->stats.samples++;

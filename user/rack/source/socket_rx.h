@@ -32,7 +32,17 @@ struct nw_socket_rx {
 	uint8_t *bufs, *ctl; /* recvmmsg batch space, allocated once */
 	int keyed;           /* samples need a valid SipHash-2-4 tag (nw_siphash.h) */
 	uint64_t k0, k1;     /* the sample key as SipHash's two words */
+	/* Discovery, as the kernel limits it: at most
+	 * NW_DISCOVERY_PER_SEC_DEFAULT new senders a second, each on
+	 * probation (probation.h) in one of `quota` slots. */
+	uint64_t disc_window_ns, disc_in_window;
+	uint32_t quota, on_probation, nfree;
+	uint64_t promoted, evicted, last_review_ns;
 };
+
+/* A slot an evicted server left (socket_store's state array is append-only):
+ * its rack_id, which no real rack has (rack ids are 16 bits). */
+#define NW_SOCKET_SLOT_FREE 0xFFFFFFFFU
 
 /* `listen` is an address literal (nw_addr_parse, hostport.h); NULL means
  * :: dual-stack, falling back to 0.0.0.0. Takes over
@@ -48,6 +58,13 @@ void nw_socket_rx_set_key(struct nw_socket_rx *s, const uint8_t key[16]);
 
 /* Static registration; -ENOSPC when full. */
 int nw_socket_rx_add(struct nw_socket_rx *s, uint32_t server_id, int midstream, uint32_t *slot);
+
+/* After the static servers are in: slots an earlier run discovered that
+ * have not earned their place start on probation. */
+void nw_socket_rx_start_probation(struct nw_socket_rx *s, const uint32_t *statics, size_t n);
+
+/* Promotes or evicts servers on probation (at most once a second). */
+void nw_socket_rx_review(struct nw_socket_rx *s, uint64_t now_tai_ns);
 
 /* Reads every datagram that is waiting, without blocking. */
 int nw_socket_rx_poll(struct nw_socket_rx *s);

@@ -27,19 +27,25 @@ static json_t *u64(uint64_t v)
 
 static json_t *stats_json(const struct nw_stats *s, uint64_t discovery_rejected)
 {
-	json_t *mal = json_object(), *anom = json_object();
+	json_t *mal = json_object(), *anom = json_object(), *o;
 
 	for (int i = 0; i < NW_MAL__MAX; i++)
 		json_object_set_new(mal, malformed_names[i], u64(s->malformed[i]));
 	for (int i = 0; i < NW_ANOM__MAX; i++)
 		json_object_set_new(anom, anomaly_names[i], u64(s->anomalies[i]));
-	return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "packets",
-			 u64(s->packets), "samples", u64(s->samples), "malformed", mal,
-			 "unknown_server", u64(s->unknown_server), "wrong_rack", u64(s->wrong_rack),
-			 "no_ring", u64(s->no_ring), "ring_full", u64(s->ring_full),
-			 "discovery_sent", u64(s->discovery_sent), "discovery_suppressed",
-			 u64(s->discovery_suppressed), "discovery_rejected",
-			 u64(discovery_rejected), "anomalies", anom);
+	o = json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "packets",
+		      u64(s->packets), "samples", u64(s->samples), "malformed", mal,
+		      "unknown_server", u64(s->unknown_server), "wrong_rack", u64(s->wrong_rack),
+		      "no_ring", u64(s->no_ring), "ring_full", u64(s->ring_full), "discovery_sent",
+		      u64(s->discovery_sent), "discovery_suppressed", u64(s->discovery_suppressed),
+		      "discovery_rejected", u64(discovery_rejected), "anomalies", anom);
+	if (o) {
+		/* Discovered servers: promoted, evicted, on probation now. */
+		json_object_set_new(o, "discovery_promoted", u64(s->discovery_promoted));
+		json_object_set_new(o, "discovery_evicted", u64(s->discovery_evicted));
+		json_object_set_new(o, "discovery_probation", u64(s->discovery_probation));
+	}
+	return o;
 }
 
 static json_t *server_json(const struct nw_dump_server *d)

@@ -317,13 +317,23 @@ int nw_metrics_render(const struct nw_rack_view *v, struct nw_buf *b)
 	nw_prom_family(
 		b, "netwatch_collector_discovery_total", "counter",
 		"Unknown senders: reported by the kernel (sent), over its rate limit (suppressed), "
-		"refused by userspace because the server table is full (rejected)");
+		"refused by userspace because the server table is full (rejected); discovered "
+		"servers that earned their place (promoted) or were dropped from probation "
+		"(evicted)");
 	rack_u64(b, "netwatch_collector_discovery_total", v, ",result=\"sent\"",
 		 v->stats.discovery_sent);
 	rack_u64(b, "netwatch_collector_discovery_total", v, ",result=\"suppressed\"",
 		 v->stats.discovery_suppressed);
 	rack_u64(b, "netwatch_collector_discovery_total", v, ",result=\"rejected\"",
 		 v->discovery_rejected);
+	rack_u64(b, "netwatch_collector_discovery_total", v, ",result=\"promoted\"",
+		 v->stats.discovery_promoted);
+	rack_u64(b, "netwatch_collector_discovery_total", v, ",result=\"evicted\"",
+		 v->stats.discovery_evicted);
+	rack_family_u64(b, "netwatch_collector_probation_servers", "gauge", v,
+			"Discovered servers on probation: counted, not yet shown (they have not "
+			"kept a tone up for 5 s)",
+			v->stats.discovery_probation);
 	nw_prom_family(b, "netwatch_build_info", "gauge", "The running build's version, always 1");
 	PUTS(b, "netwatch_build_info{version=\"");
 	nw_prom_label_value(b, v->version);
