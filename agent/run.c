@@ -6,6 +6,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -47,10 +48,24 @@ static size_t pending_capacity(const struct nw_opts *o, const struct nw_impair *
 	return (size_t)cap;
 }
 
+/* Random, new at every start. getrandom(2) only blocks before the kernel's
+ * pool is ready at boot; should it fail, time and pid still differ. */
+static uint64_t start_nonce(void)
+{
+	uint64_t n = 0;
+	struct timespec ts;
+
+	if (getrandom(&n, sizeof(n), 0) == (ssize_t)sizeof(n) && n)
+		return n;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ((uint64_t)ts.tv_sec << 32) ^ (uint64_t)ts.tv_nsec ^ ((uint64_t)getpid() << 16);
+}
+
 enum nw_open_result nw_agent_open(struct nw_agent *a, const struct nw_opts *o, char *err,
 				  size_t errlen)
 {
 	struct nw_endpoint dst, src;
+	uint64_t nonce;
 
 	memset(a, 0, sizeof(*a));
 	a->o = o;
@@ -92,6 +107,9 @@ enum nw_open_result nw_agent_open(struct nw_agent *a, const struct nw_opts *o, c
 		nw_batch_set_key(a->b, o->sample_key);
 		a->keyed = 1;
 	}
+	/* One nonce per start for all our servers: what binds a tagged
+	 * sample to this lifetime (docs/wire-format.md). */
+	nonce = start_nonce();
 	for (uint32_t i = 0; i < a->n; i++) {
 		uint32_t id = o->server + i;
 
@@ -100,6 +118,7 @@ enum nw_open_result nw_agent_open(struct nw_agent *a, const struct nw_opts *o, c
 		a->st[i].freq_uhz = nw_opts_tone_uhz(o, i);
 		nw_wire_template(&a->tmpl[i], o->rack, id, (uint32_t)a->st[i].freq_uhz,
 				 (uint32_t)o->rate_uhz);
+		nw_wire_set_nonce(&a->tmpl[i], nonce);
 		a->ikey[i] = nw_impair_server_key(a->seed, o->rack, id);
 	}
 	if (o->control[0] && nw_control_open(&a->ctl, o->control, err, errlen) < 0) {

@@ -17,7 +17,7 @@ struct nw_batch *nw_batch_new(void)
 		return NULL;
 	for (unsigned i = 0; i < NW_BATCH_MAX; i++) {
 		b->iov[i][0].iov_base = &b->buf[i];
-		b->iov[i][0].iov_len = NW_WIRE_LEN;
+		b->iov[i][0].iov_len = sizeof(b->buf[i]); /* wire v2: with the nonce */
 		b->iov[i][1].iov_base = b->tag[i];
 		b->iov[i][1].iov_len = NW_TAG_LEN;
 		b->mm[i].msg_hdr.msg_iov = b->iov[i];

@@ -20,6 +20,11 @@ void nw_wire_template(struct nw_wire_sample *t, uint16_t rack, uint32_t server, 
 	t->rate_uhz = htonl(rate_uhz);
 }
 
+void nw_wire_set_nonce(struct nw_wire_sample *t, uint64_t nonce)
+{
+	t->nonce = htobe64(nonce);
+}
+
 void nw_wire_sample(struct nw_wire_sample *out, const struct nw_wire_sample *tmpl, uint64_t seq,
 		    uint64_t tx_ns, float value)
 {
@@ -45,9 +50,10 @@ _Static_assert(crypto_shorthash_KEYBYTES == NW_TAG_KEY_LEN, "SipHash-2-4's key i
 void nw_wire_seal(struct nw_wire_sample *s, uint8_t tag[NW_TAG_LEN],
 		  const uint8_t key[NW_TAG_KEY_LEN])
 {
-	/* The flag is inside the tagged bytes: it cannot be stripped either. */
+	/* The flag and the nonce are inside the tagged bytes: neither can be
+	 * stripped or swapped either. */
 	s->flags |= NW_FLAG_AUTH;
-	crypto_shorthash(tag, (const unsigned char *)s, NW_WIRE_LEN, key);
+	crypto_shorthash(tag, (const unsigned char *)s, sizeof(*s), key);
 }
 
 float nw_tone_value(double amplitude, uint32_t freq_uhz, uint32_t rate_uhz, uint64_t k)

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Encoding of wire v1 samples (bpf/nw_wire.h, docs/wire-format.md). A server's
+ * Encoding of wire v2 samples (bpf/nw_wire.h, docs/wire-format.md). A server's
  * constant fields are encoded once into a template; a sample is the template
  * plus seq, tx_ns and value, patched in place.
  */
@@ -13,6 +13,9 @@
 
 void nw_wire_template(struct nw_wire_sample *t, uint16_t rack, uint32_t server, uint32_t freq_uhz,
 		      uint32_t rate_uhz);
+/* The sender lifetime's nonce (random, new at every start) into a template:
+ * a tagged sample cannot be replayed into a later lifetime. */
+void nw_wire_set_nonce(struct nw_wire_sample *t, uint64_t nonce);
 void nw_wire_sample(struct nw_wire_sample *out, const struct nw_wire_sample *tmpl, uint64_t seq,
 		    uint64_t tx_ns, float value);
 /* A goodbye: seq is the last generated sequence, value 0. */
@@ -20,7 +23,7 @@ void nw_wire_goodbye(struct nw_wire_sample *out, const struct nw_wire_sample *tm
 		     uint64_t last_seq, uint64_t tx_ns);
 
 /* With a sample key: sets NW_FLAG_AUTH in `s` and writes the SipHash-2-4
- * tag of its 40 bytes (libsodium crypto_shorthash) to `tag`. */
+ * tag of its 48 bytes, nonce included (libsodium crypto_shorthash), to `tag`. */
 #define NW_TAG_KEY_LEN 16U
 void nw_wire_seal(struct nw_wire_sample *s, uint8_t tag[NW_TAG_LEN],
 		  const uint8_t key[NW_TAG_KEY_LEN]);

@@ -106,7 +106,8 @@ enum nw_action { NW_ACT_PASS, NW_ACT_CONSUME };
 /* With a key, a sample must carry the flag and the tag of its 40 bytes.
  * Without one (or before userspace has written the map) the tag is not
  * looked at: a keyed agent still reaches a rack that has no key. */
-static __always_inline int nw_auth_ok(const __u8 *payload, const struct nw_sample *s)
+static __always_inline int nw_auth_ok(const __u8 *payload, const void *end,
+				      const struct nw_sample *s)
 {
 	__u32 zero = 0;
 	const struct nw_key *k = bpf_map_lookup_elem(&nw_key, &zero);
@@ -115,6 +116,14 @@ static __always_inline int nw_auth_ok(const __u8 *payload, const struct nw_sampl
 		return 1;
 	if (!(s->flags & NW_FLAG_AUTH))
 		return 0;
+	/* v2: the nonce is tagged too, binding the sample to its sender's
+	 * current lifetime (the bound is for the verifier; the parser checked). */
+	if (s->version == NW_VERSION) {
+		if ((const void *)(payload + NW_WIRE_V2_LEN) > end)
+			return 0;
+		return nw_sip_tag_ok_len(payload, NW_WIRE_V2_LEN, s->tag, nw_sip_le64(k->key),
+					 nw_sip_le64(k->key + 8));
+	}
 	return nw_sip_tag_ok(payload, s->tag, nw_sip_le64(k->key), nw_sip_le64(k->key + 8));
 }
 
@@ -191,7 +200,7 @@ static __always_inline enum nw_action nw_collect(void *data, void *data_end)
 		goto malformed;
 	/* Before anything reads or writes per-server state, discovery included:
 	 * with a key, a forged sender can only raise malformed[auth]. */
-	if (!nw_auth_ok(f.payload, &s)) {
+	if (!nw_auth_ok(f.payload, data_end, &s)) {
 		reason = NW_MAL_AUTH;
 		goto malformed;
 	}

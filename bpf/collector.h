@@ -73,7 +73,9 @@ enum nw_anomaly {
 	NW_ANOM_CLOCK,        /* tx_ns more than NW_CLOCK_MAX_NS away from the receiver's clock */
 	NW_ANOM_RESTART,      /* lower seq, newer tx, but too high for a sender started since
 			       * the last sample: another sender with the same ids */
-	NW_ANOM_GOODBYE,      /* a goodbye below the stream's highest seq: not this stream's */
+	NW_ANOM_GOODBYE,      /* a goodbye below the stream's highest seq or of another lifetime */
+	NW_ANOM_LIFETIME,     /* wire v2: another nonce, not newer than the stream: a sample of
+			       * an earlier sender lifetime (a replay) */
 	NW_ANOM_RESYNC,       /* accepted: replaced a stream silent for NW_RESYNC_NS */
 	NW_ANOM__MAX,
 };
@@ -82,6 +84,7 @@ enum nw_anomaly {
 #define NW_ST_STARTED 0x01U   /* a stream is open */
 #define NW_ST_CLOSED 0x02U    /* the last stream ended with a goodbye */
 #define NW_ST_MIDSTREAM 0x04U /* registered from discovery: earlier seqs are not ours */
+#define NW_ST_NONCE 0x08U     /* the stream is wire v2: `nonce` names its sender lifetime */
 
 /* Per-server state, one array element per slot, updated under its lock. */
 struct nw_server_state {
@@ -110,6 +113,7 @@ struct nw_server_state {
 	__u64 latency_negative; /* rx - tx < 0: sender clock ahead */
 	__u64 latency_hist[NW_HIST_BUCKETS];
 	__u64 anomalous; /* samples dropped as implausible (nw_stats.anomalies by reason) */
+	__u64 nonce;     /* with NW_ST_NONCE: the open stream's sender lifetime */
 };
 
 /* Key of the slot index (hash map): which server owns which slot. */

@@ -234,7 +234,7 @@ static __always_inline void nw_account(struct nw_server_state *st, const struct 
 				       __u64 rx_ns, struct nw_outcome *out)
 {
 	__u64 seq = s->seq, el;
-	int first = 0, stale;
+	int first = 0, stale, v2, other_life;
 
 	out->rec_flags = 0;
 	out->record = 0;
@@ -247,13 +247,18 @@ static __always_inline void nw_account(struct nw_server_state *st, const struct 
 	}
 	el = nw_elapsed(st, rx_ns);
 	stale = (st->status & NW_ST_STARTED) && el > NW_RESYNC_NS;
+	/* Wire v2 names the sender's lifetime (a nonce new at every start,
+	 * inside the tag): a sample of another one is never this stream's. */
+	v2 = s->version == NW_VERSION;
+	other_life = (st->status & NW_ST_STARTED) &&
+		     (!!(st->status & NW_ST_NONCE) != v2 || (v2 && s->nonce != st->nonce));
 
 	if (s->flags & NW_FLAG_GOODBYE) {
 		if (!(st->status & NW_ST_STARTED) || (st->status & NW_ST_CLOSED))
 			return; /* nothing open to close; a repeated goodbye changes nothing */
 		/* The goodbye carries the last generated seq: never below what
 		 * its stream reached, never further than the time explains. */
-		if (seq < st->max_seq) {
+		if (seq < st->max_seq || other_life) {
 			nw_reject(st, out, 0, NW_ANOM_GOODBYE);
 			return;
 		}
@@ -296,6 +301,28 @@ static __always_inline void nw_account(struct nw_server_state *st, const struct 
 		nw_start_stream(st, seq);
 		out->rec_flags = NW_REC_STREAM_START;
 		first = 1;
+	} else if (other_life) {
+		/* A newer lifetime is a restart (whatever its seq), if the time
+		 * since our last sample explains it; an older one is a replay. */
+		if (s->tx_ns <= st->max_tx_ns || s->tx_ns - st->max_tx_ns > nw_tx_room(el)) {
+			if (!nw_reject(st, out, stale, NW_ANOM_LIFETIME))
+				return;
+			goto resync;
+		}
+		if (seq > nw_seq_room(st, el)) {
+			if (!nw_reject(st, out, stale, NW_ANOM_RESTART))
+				return;
+			goto resync;
+		}
+		nw_close_window(st);
+		st->restarts++;
+		nw_start_stream(st, seq);
+		out->rec_flags = NW_REC_STREAM_START | NW_REC_RESTART;
+		first = 1;
+	} else if (seq < st->max_seq && s->tx_ns > st->max_tx_ns && (st->status & NW_ST_NONCE)) {
+		/* The same lifetime: its tx grows with its seq. */
+		nw_reject(st, out, 0, NW_ANOM_TIME_JUMP);
+		return;
 	} else if (seq < st->max_seq && s->tx_ns > st->max_tx_ns) {
 		/* A new lifetime starts at seq 0: it cannot have generated
 		 * more than the time since our last sample allows. */
@@ -381,6 +408,8 @@ accept:
 		/* A sender announces its tone and rate once per lifetime. */
 		st->freq_uhz = s->freq_uhz;
 		st->rate_uhz = s->rate_uhz;
+		st->nonce = v2 ? s->nonce : 0;
+		st->status = v2 ? st->status | NW_ST_NONCE : st->status & ~NW_ST_NONCE;
 	}
 	if (first || seq == st->max_seq)
 		st->max_tx_ns = s->tx_ns;

@@ -100,7 +100,8 @@ struct nw_wire_view {
 	__be64 seq;
 	__be64 tx_ns;
 } NW_VIEW;
-_Static_assert(sizeof(struct nw_wire_view) == sizeof(struct nw_wire_sample), "view of wire v1");
+_Static_assert(sizeof(struct nw_wire_view) + NW_NONCE_LEN == sizeof(struct nw_wire_sample),
+	       "view of the header");
 _Static_assert(__builtin_offsetof(struct nw_wire_view, tx_ns) ==
 		       __builtin_offsetof(struct nw_wire_sample, tx_ns),
 	       "view of wire v1");
@@ -252,17 +253,18 @@ static __always_inline int nw_parse_sample(const __u8 *payload, const void *end,
 					   struct nw_sample *s)
 {
 	const struct nw_wire_view *w = (const struct nw_wire_view *)payload;
-	__u32 want, value, exp;
+	__u32 want, value, exp, base;
 
 	if (len < NW_WIRE_LEN || (const void *)(w + 1) > end)
 		return NW_MAL_TRUNCATED;
 	if (nw_be32(w->magic) != NW_MAGIC)
 		return NW_MAL_MAGIC;
-	if (w->version != NW_VERSION)
+	if (w->version != NW_VERSION && w->version != NW_VERSION_V1)
 		return NW_MAL_VERSION;
 	if (w->flags & ~NW_FLAGS_KNOWN)
 		return NW_MAL_FLAGS;
-	want = (w->flags & NW_FLAG_AUTH) ? NW_WIRE_LEN_AUTH : NW_WIRE_LEN;
+	base = w->version == NW_VERSION ? NW_WIRE_V2_LEN : NW_WIRE_LEN;
+	want = (w->flags & NW_FLAG_AUTH) ? base + NW_TAG_LEN : base;
 	if (len != want)
 		return NW_MAL_LENGTH;
 
@@ -284,8 +286,18 @@ static __always_inline int nw_parse_sample(const __u8 *payload, const void *end,
 	if (s->rate_uhz == 0 || s->freq_uhz == 0 || (__u64)s->freq_uhz * 2 >= s->rate_uhz)
 		return NW_MAL_FIELD;
 
+	s->nonce = 0;
+	if (w->version == NW_VERSION) {
+		const __u8 *n = payload + NW_WIRE_LEN;
+
+		if ((const void *)(n + NW_NONCE_LEN) > end)
+			return NW_MAL_TRUNCATED;
+		NW_UNROLL
+		for (unsigned i = 0; i < NW_NONCE_LEN; i++)
+			s->nonce = s->nonce << 8 | n[i];
+	}
 	if (s->flags & NW_FLAG_AUTH) {
-		const __u8 *tag = payload + NW_WIRE_LEN;
+		const __u8 *tag = payload + base;
 
 		if ((const void *)(tag + NW_TAG_LEN) > end)
 			return NW_MAL_TRUNCATED;
@@ -318,7 +330,7 @@ static __always_inline __u32 nw_csum_fold(__u64 sum)
 /*
  * What the IP stack would check before it delivers the datagram: the IPv4
  * header checksum and the UDP checksum (pseudo-header, header and the
- * payload of `payload_len` <= NW_WIRE_LEN_AUTH bytes, i.e. after
+ * payload of `payload_len` <= NW_WIRE_V2_LEN_AUTH bytes, i.e. after
  * nw_parse_sample accepted it). Returns NW_OK or NW_MAL_CHECKSUM.
  *
  * A UDP checksum of 0 means "none" in IPv4 and is refused in IPv6, as the
@@ -336,7 +348,7 @@ static __always_inline int nw_check_sums(const void *data, const void *end,
 	__u64 pseudo = 0, sum;
 	__u16 check;
 
-	if (f->payload_len > NW_WIRE_LEN_AUTH)
+	if (f->payload_len > NW_WIRE_V2_LEN_AUTH)
 		return NW_MAL_CHECKSUM;
 	if (f->family == 4) {
 		sum = 0;
@@ -365,8 +377,9 @@ static __always_inline int nw_check_sums(const void *data, const void *end,
 		return f->family == 4 ? NW_OK : NW_MAL_CHECKSUM;
 	if (check == (__u16)nw_csum_fold(pseudo))
 		return NW_OK; /* offload's partial checksum from a local sender */
-	/* The payload is 40 or 48 bytes (nw_parse_sample): fixed loops. */
-	if (ulen != 8 + NW_WIRE_LEN && ulen != 8 + NW_WIRE_LEN_AUTH)
+	/* The payload is 40, 48 or 56 bytes (nw_parse_sample): fixed loops. */
+	if (ulen != 8 + NW_WIRE_LEN && ulen != 8 + NW_WIRE_V2_LEN &&
+	    ulen != 8 + NW_WIRE_V2_LEN_AUTH)
 		return NW_MAL_CHECKSUM;
 	if ((const void *)(udp + 8 + NW_WIRE_LEN) > end)
 		return NW_MAL_CHECKSUM;
@@ -374,11 +387,18 @@ static __always_inline int nw_check_sums(const void *data, const void *end,
 	NW_UNROLL
 	for (__u32 i = 0; i < 8 + NW_WIRE_LEN; i += 2)
 		sum += nw_load16(udp + i);
-	if (ulen == 8 + NW_WIRE_LEN_AUTH) {
-		if ((const void *)(udp + 8 + NW_WIRE_LEN_AUTH) > end)
+	if (ulen >= 8 + NW_WIRE_V2_LEN) {
+		if ((const void *)(udp + 8 + NW_WIRE_V2_LEN) > end)
 			return NW_MAL_CHECKSUM;
 		NW_UNROLL
-		for (__u32 i = 8 + NW_WIRE_LEN; i < 8 + NW_WIRE_LEN_AUTH; i += 2)
+		for (__u32 i = 8 + NW_WIRE_LEN; i < 8 + NW_WIRE_V2_LEN; i += 2)
+			sum += nw_load16(udp + i);
+	}
+	if (ulen == 8 + NW_WIRE_V2_LEN_AUTH) {
+		if ((const void *)(udp + 8 + NW_WIRE_V2_LEN_AUTH) > end)
+			return NW_MAL_CHECKSUM;
+		NW_UNROLL
+		for (__u32 i = 8 + NW_WIRE_V2_LEN; i < 8 + NW_WIRE_V2_LEN_AUTH; i += 2)
 			sum += nw_load16(udp + i);
 	}
 	return nw_csum_fold(sum) == 0xFFFF ? NW_OK : NW_MAL_CHECKSUM;

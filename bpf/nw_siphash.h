@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * SipHash-2-4 of the one message NetWatch authenticates: the 40 bytes of a
- * wire v1 sample (docs/wire-format.md). The agent tags with libsodium's
+ * wire v1 sample or the 48 of a v2 one (docs/wire-format.md). The agent tags with libsodium's
  * crypto_shorthash (the same function); this copy exists because the BPF
  * collector cannot call libsodium, and the socket hook includes it too so
  * both hooks judge a tag with the same code.
@@ -21,8 +21,9 @@
 
 #define NW_SIP_KEY_LEN 16U
 #define NW_SIP_MSG_LEN NW_WIRE_LEN
-#define NW_SIP_WORDS (NW_SIP_MSG_LEN / 8U)
-_Static_assert(NW_SIP_MSG_LEN % 8U == 0, "the sample is whole words: no tail block");
+#define NW_SIP_WORDS_MAX (NW_WIRE_V2_LEN / 8U)
+_Static_assert(NW_SIP_MSG_LEN % 8U == 0 && NW_WIRE_V2_LEN % 8U == 0,
+	       "the samples are whole words: no tail block");
 
 /* A little-endian 64-bit word at any alignment. BPF packet loads may be
  * unaligned (and a byte-wise memcpy would cost eight loads there); in C an
@@ -62,25 +63,30 @@ static __always_inline __u64 nw_sip_le64(const __u8 *p)
 		v2 = NW_SIP_ROTL(v2, 32); \
 	} while (0)
 
-/* SipHash-2-4 of msg[0..39] under the key words k0, k1 (nw_sip_le64 of
- * key bytes 0..7 and 8..15). Returns the tag as a number; its wire bytes
- * are that number little-endian, as crypto_shorthash writes them. */
-static __always_inline __u64 nw_siphash40(const __u8 *msg, __u64 k0, __u64 k1)
+/* SipHash-2-4 of msg[0..len-1], len 40 (wire v1) or 48 (v2: with the
+ * nonce), under the key words k0, k1 (nw_sip_le64 of key bytes 0..7 and
+ * 8..15). Returns the tag as a number; its wire bytes are that number
+ * little-endian, as crypto_shorthash writes them. The caller has made sure
+ * len bytes are there. */
+static __always_inline __u64 nw_siphash(const __u8 *msg, __u32 len, __u64 k0, __u64 k1)
 {
 	__u64 v0 = 0x736f6d6570736575ULL ^ k0;
 	__u64 v1 = 0x646f72616e646f6dULL ^ k1;
 	__u64 v2 = 0x6c7967656e657261ULL ^ k0;
 	__u64 v3 = 0x7465646279746573ULL ^ k1;
-	__u64 b = (__u64)NW_SIP_MSG_LEN << 56; /* the final block: length only */
+	__u64 b = (__u64)len << 56; /* the final block: length only */
 
 #ifdef __clang__
 #pragma unroll
 #else
 #pragma GCC unroll 8
 #endif
-	for (unsigned i = 0; i < NW_SIP_WORDS; i++) {
-		__u64 m = nw_sip_le64(msg + 8U * i);
+	for (unsigned i = 0; i < NW_SIP_WORDS_MAX; i++) {
+		__u64 m;
 
+		if (8U * i >= len)
+			break;
+		m = nw_sip_le64(msg + 8U * i);
 		v3 ^= m;
 		NW_SIP_ROUND(v0, v1, v2, v3);
 		NW_SIP_ROUND(v0, v1, v2, v3);
@@ -98,11 +104,23 @@ static __always_inline __u64 nw_siphash40(const __u8 *msg, __u64 k0, __u64 k1)
 	return v0 ^ v1 ^ v2 ^ v3;
 }
 
-/* 1 when the 8 bytes at `tag` are msg[0..39]'s tag. A 64-bit compare is one
- * instruction: no early exit a timing attacker could walk byte by byte. */
+static __always_inline __u64 nw_siphash40(const __u8 *msg, __u64 k0, __u64 k1)
+{
+	return nw_siphash(msg, NW_SIP_MSG_LEN, k0, k1);
+}
+
+/* 1 when the 8 bytes at `tag` are msg[0..len-1]'s tag. A 64-bit compare is
+ * one instruction: no early exit a timing attacker could walk byte by byte. */
+static __always_inline int nw_sip_tag_ok_len(const __u8 *msg, __u32 len, const __u8 *tag, __u64 k0,
+					     __u64 k1)
+{
+	return nw_siphash(msg, len, k0, k1) == nw_sip_le64(tag);
+}
+
+/* The same for a 40-byte wire v1 sample. */
 static __always_inline int nw_sip_tag_ok(const __u8 *msg, const __u8 *tag, __u64 k0, __u64 k1)
 {
-	return nw_siphash40(msg, k0, k1) == nw_sip_le64(tag);
+	return nw_sip_tag_ok_len(msg, NW_SIP_MSG_LEN, tag, k0, k1);
 }
 
 #endif /* NW_SIPHASH_H */

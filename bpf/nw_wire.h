@@ -17,7 +17,10 @@
 /* ---------------------------------------------------------------- wire v1 */
 
 #define NW_MAGIC 0x4E57544EU /* "NWTN" on the wire */
-#define NW_VERSION 1
+/* v2 (what netwatch-agent sends) is v1 plus the sender's per-start nonce
+ * after the 40 header bytes, inside the tagged bytes; v1 is still accepted. */
+#define NW_VERSION 2
+#define NW_VERSION_V1 1
 #define NW_DEFAULT_PORT 9999
 #define NW_DEFAULT_RATE_HZ 20
 
@@ -47,11 +50,15 @@ struct nw_wire_sample {
 	__be32 value;    /* IEEE-754 binary32 bits of A*sin(2*pi*f*t_k) */
 	__be64 seq;      /* k, from 0 at agent start */
 	__be64 tx_ns;    /* t_k on the sender's CLOCK_TAI, ns */
+	__be64 nonce;    /* v2 only: random, new at every agent start */
 };
 
-#define NW_WIRE_LEN 40U
-#define NW_WIRE_LEN_AUTH (NW_WIRE_LEN + NW_TAG_LEN)
-_Static_assert(sizeof(struct nw_wire_sample) == NW_WIRE_LEN, "wire v1 is 40 bytes");
+#define NW_WIRE_LEN 40U /* a v1 sample, and v2's header before the nonce */
+#define NW_NONCE_LEN 8U
+#define NW_WIRE_V2_LEN (NW_WIRE_LEN + NW_NONCE_LEN)
+#define NW_WIRE_LEN_AUTH (NW_WIRE_LEN + NW_TAG_LEN) /* v1, tagged */
+#define NW_WIRE_V2_LEN_AUTH (NW_WIRE_V2_LEN + NW_TAG_LEN)
+_Static_assert(sizeof(struct nw_wire_sample) == NW_WIRE_V2_LEN, "wire v2 is 48 bytes");
 
 /* A validated sample in host byte order. */
 struct nw_sample {
@@ -65,13 +72,14 @@ struct nw_sample {
 	__u32 payload_len;
 	__u64 seq;
 	__u64 tx_ns;
+	__u64 nonce;          /* version NW_VERSION only; 0 for v1 */
 	__u8 tag[NW_TAG_LEN]; /* valid when flags & NW_FLAG_AUTH */
 };
 
 /* Why a datagram to the NetWatch port was refused. Index into nw_stats.malformed. */
 enum nw_malformed {
 	NW_MAL_TRUNCATED = 0, /* frame holds fewer bytes than its IP/UDP lengths or the header need */
-	NW_MAL_LENGTH,        /* UDP payload length is not what the flags require (40 or 48) */
+	NW_MAL_LENGTH, /* payload length is not what version and flags require (40/48, 48/56) */
 	NW_MAL_MAGIC,
 	NW_MAL_VERSION,
 	NW_MAL_FLAGS,    /* unknown flag bits */

@@ -816,13 +816,14 @@ static void set_key(struct fx *fx, int enabled, const uint8_t key[16])
  * the tag over the 40 bytes as they go on the wire. */
 static void tag_sample(struct pb_sample *s, const uint8_t key[16])
 {
-	uint8_t bytes[NW_WIRE_LEN_AUTH];
+	uint8_t bytes[NW_WIRE_V2_LEN_AUTH];
 	struct pb_sample c = *s;
+	size_t base = s->version == NW_VERSION ? NW_WIRE_V2_LEN : NW_WIRE_LEN;
 
 	c.flags |= NW_FLAG_AUTH;
-	c.len = NW_WIRE_LEN_AUTH;
+	c.len = (int32_t)(base + NW_TAG_LEN);
 	pb_put_sample(bytes, &c);
-	crypto_shorthash(s->tag, bytes, NW_WIRE_LEN, key);
+	crypto_shorthash(s->tag, bytes, base, key);
 	s->flags = c.flags;
 }
 
@@ -969,6 +970,74 @@ static void test_auth_rack_without_key(void **state)
 	assert_true(st.received == 6);
 }
 
+/* Issue 15, item 6: tagged samples of an earlier agent lifetime, replayed
+ * into the next one, are refused by their nonce (wire v2): they add no
+ * reception, no loss, no restart, and an old goodbye closes nothing. Without
+ * the nonce (v1) the same replay fills a hole of the new stream. */
+static uint64_t replay_run(struct fx *fx, uint32_t slot, uint8_t version,
+			   struct nw_server_state *st)
+{
+	uint8_t key[16], buf[PB_FRAME_MAX];
+	uint8_t old_frame[PB_FRAME_MAX], old_bye[PB_FRAME_MAX];
+	size_t old_len = 0, bye_len = 0;
+	const uint32_t server = 40 + slot;
+	struct pb_sample s;
+
+	randombytes_buf(key, sizeof(key));
+	set_key(fx, 1, key);
+	register_server(fx, server, slot, NW_RING_BYTES_DEFAULT);
+	/* Lifetime A: seq 0..9 then its goodbye, 50 ms apart. */
+	for (uint64_t q = 0; q <= 10; q++) {
+		move_past_back(fx, slot, SEQ_PERIOD_NS);
+		s = pb_sample_make(PB_RACK, server, q < 10 ? q : 9, tai_now() - 1000000);
+		s.version = version;
+		s.nonce = 0xAAAAAAAAAAAAAAAAULL;
+		if (q == 10)
+			s.flags = NW_FLAG_GOODBYE;
+		tag_sample(&s, key);
+		run_expect(fx, buf, auth_frame(buf, 4, &s), 1);
+		if (q == 5)
+			old_len = auth_frame(old_frame, 4, &s);
+		if (q == 10)
+			bye_len = auth_frame(old_bye, 4, &s);
+	}
+	/* Lifetime B, 100 ms later: seq 0..9 without 5 (lost, still in the window). */
+	for (uint64_t q = 0; q < 10; q++) {
+		move_past_back(fx, slot, 2 * SEQ_PERIOD_NS);
+		if (q == 5)
+			continue;
+		s = pb_sample_make(PB_RACK, server, q, tai_now() - 1000000);
+		s.version = version;
+		s.nonce = 0xBBBBBBBBBBBBBBBBULL;
+		tag_sample(&s, key);
+		run_expect(fx, buf, auth_frame(buf, 4, &s), 1);
+	}
+	/* The replays: A's seq 5 and A's goodbye, tags valid. */
+	run_expect(fx, old_frame, old_len, 1);
+	run_expect(fx, old_bye, bye_len, 1);
+	read_state(fx, slot, st);
+	return st->received;
+}
+
+static void test_keyed_replay_across_lifetimes(void **state)
+{
+	struct fx *fx = *state;
+	struct nw_server_state st;
+	struct nw_stats stats;
+
+	/* v2: A's seq 5 is another lifetime's, A's goodbye too. */
+	assert_int_equal(replay_run(fx, 0, NW_VERSION, &st), 10 + 9);
+	assert_true(st.restarts == 0 && st.goodbyes == 1 && st.lost == 0);
+	assert_true(!(st.status & NW_ST_CLOSED) && st.anomalous == 2);
+	read_stats(fx, &stats);
+	assert_true(stats.anomalies[NW_ANOM_LIFETIME] == 1);
+	assert_true(stats.anomalies[NW_ANOM_GOODBYE] == 1);
+	assert_true(stats.malformed[NW_MAL_AUTH] == 0);
+	/* v1 (no nonce): the replayed seq 5 passes as B's reordered seq 5. */
+	assert_int_equal(replay_run(fx, 1, NW_VERSION_V1, &st), 10 + 9 + 1);
+	assert_true(st.reordered == 1);
+}
+
 #define BOTH(fn)                                                           \
 	{ .name = #fn " [xdp]",                                            \
 	  .test_func = fn,                                                 \
@@ -996,6 +1065,7 @@ int main(void)
 		BOTH(test_direct_hint),
 		BOTH(test_auth_keyed),
 		BOTH(test_auth_rack_without_key),
+		BOTH(test_keyed_replay_across_lifetimes),
 	};
 	cpu_set_t one;
 

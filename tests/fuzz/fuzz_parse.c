@@ -133,16 +133,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (reason != NW_OK)
 		goto out;
 	/* OK implies exact lengths and valid fields. */
-	CHECK(f.payload_len == ((s.flags & NW_FLAG_AUTH) ? NW_WIRE_LEN_AUTH : NW_WIRE_LEN));
+	const uint32_t base = s.version == NW_VERSION ? NW_WIRE_V2_LEN : NW_WIRE_LEN;
+	CHECK(f.payload_len == ((s.flags & NW_FLAG_AUTH) ? base + NW_TAG_LEN : base));
 	CHECK(s.payload_len == f.payload_len);
-	CHECK(s.version == NW_VERSION);
+	CHECK(s.version == NW_VERSION || s.version == NW_VERSION_V1);
 	CHECK(!(s.flags & ~NW_FLAGS_KNOWN));
 	CHECK(s.rate_uhz > 0 && s.freq_uhz > 0 && (uint64_t)s.freq_uhz * 2 < s.rate_uhz);
 	CHECK(((s.value_bits >> 23) & 0xFF) != 0xFF);
 	CHECK(f.payload[0] == 0x4E && f.payload[1] == 0x57 && f.payload[2] == 0x54 &&
 	      f.payload[3] == 0x4E);
 	if (s.flags & NW_FLAG_AUTH)
-		CHECK(memcmp(s.tag, f.payload + NW_WIRE_LEN, NW_TAG_LEN) == 0);
+		CHECK(memcmp(s.tag, f.payload + base, NW_TAG_LEN) == 0);
 
 	/* What the IP stack checks: a verdict, no crash, nothing read past the
 	 * frame (ASan). Accounting goes on either way, so that mutated inputs

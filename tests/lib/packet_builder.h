@@ -32,8 +32,9 @@ struct pb_sample {
 	uint32_t value_bits;
 	uint64_t seq;
 	uint64_t tx_ns;
+	uint64_t nonce; /* emitted with version NW_VERSION (v2) only */
 	uint8_t tag[NW_TAG_LEN];
-	int32_t len; /* payload bytes to emit; -1: what the flags require */
+	int32_t len; /* payload bytes to emit; -1: what version and flags require */
 };
 
 static inline uint32_t pb_float_bits(float f)
@@ -44,7 +45,8 @@ static inline uint32_t pb_float_bits(float f)
 	return u;
 }
 
-/* A valid sample: tone 1.35 Hz at 20 Hz. */
+/* A valid wire v1 sample: tone 1.35 Hz at 20 Hz (set version = NW_VERSION
+ * and a nonce for v2). */
 static inline struct pb_sample pb_sample_make(uint16_t rack, uint32_t server, uint64_t seq,
 					      uint64_t tx_ns)
 {
@@ -52,7 +54,7 @@ static inline struct pb_sample pb_sample_make(uint16_t rack, uint32_t server, ui
 
 	memset(&s, 0, sizeof(s));
 	s.magic = NW_MAGIC;
-	s.version = NW_VERSION;
+	s.version = NW_VERSION_V1;
 	s.rack_id = rack;
 	s.server_id = server;
 	s.freq_uhz = 1350000U;
@@ -86,17 +88,19 @@ static inline void pb_put64(uint8_t *p, uint64_t v)
 
 static inline size_t pb_sample_len(const struct pb_sample *s)
 {
+	size_t base = s->version == NW_VERSION ? NW_WIRE_V2_LEN : NW_WIRE_LEN;
+
 	if (s->len >= 0)
 		return (size_t)s->len;
-	return (s->flags & NW_FLAG_AUTH) ? NW_WIRE_LEN_AUTH : NW_WIRE_LEN;
+	return (s->flags & NW_FLAG_AUTH) ? base + NW_TAG_LEN : base;
 }
 
 /* Writes the sample's payload (pb_sample_len bytes, zero padded past the
  * tag) to `out` and returns its length. */
 static inline size_t pb_put_sample(uint8_t *out, const struct pb_sample *s)
 {
-	uint8_t full[NW_WIRE_LEN_AUTH];
-	size_t len = pb_sample_len(s);
+	uint8_t full[NW_WIRE_V2_LEN_AUTH];
+	size_t len = pb_sample_len(s), base = NW_WIRE_LEN;
 
 	pb_put32(full + 0, s->magic);
 	full[4] = s->version;
@@ -108,7 +112,12 @@ static inline size_t pb_put_sample(uint8_t *out, const struct pb_sample *s)
 	pb_put32(full + 20, s->value_bits);
 	pb_put64(full + 24, s->seq);
 	pb_put64(full + 32, s->tx_ns);
-	memcpy(full + NW_WIRE_LEN, s->tag, NW_TAG_LEN);
+	if (s->version == NW_VERSION) {
+		pb_put64(full + NW_WIRE_LEN, s->nonce);
+		base = NW_WIRE_V2_LEN;
+	}
+	memcpy(full + base, s->tag, NW_TAG_LEN);
+	memset(full + base + NW_TAG_LEN, 0, sizeof(full) - base - NW_TAG_LEN);
 	memset(out, 0, len);
 	memcpy(out, full, len < sizeof(full) ? len : sizeof(full));
 	return len;

@@ -59,7 +59,7 @@ static void test_batch_layout(void **state)
 	m = nw_batch_add(b, 42, NW_MSG_FIRST);
 	assert_ptr_equal(m, &b->buf[0]);
 	assert_ptr_equal(b->mm[0].msg_hdr.msg_iov->iov_base, m);
-	assert_int_equal(b->mm[0].msg_hdr.msg_iov->iov_len, NW_WIRE_LEN);
+	assert_int_equal(b->mm[0].msg_hdr.msg_iov->iov_len, NW_WIRE_V2_LEN);
 	assert_int_equal(b->owner[0], 42);
 	assert_int_equal(nw_batch_room(b), NW_BATCH_MAX - 1);
 	free(b);

@@ -22,9 +22,9 @@
 
 static void test_sample_bytes(void **state)
 {
-	static const uint8_t expected[NW_WIRE_LEN] = {
+	static const uint8_t expected[NW_WIRE_V2_LEN] = {
 		0x4E, 0x57, 0x54, 0x4E,                         /* magic "NWTN" */
-		0x01,                                           /* version */
+		0x02,                                           /* version */
 		0x00,                                           /* flags */
 		0x00, 0x03,                                     /* rack 3 */
 		0x01, 0x02, 0x03, 0x04,                         /* server 0x01020304 */
@@ -33,18 +33,21 @@ static void test_sample_bytes(void **state)
 		0x3F, 0x00, 0x00, 0x00,                         /* 0.5f */
 		0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, /* seq */
 		0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, /* tx_ns */
+		0xA1, 0xA2, 0xA3, 0xA4, 0xA5, 0xA6, 0xA7, 0xA8, /* nonce */
 	};
 	struct nw_wire_sample t, w;
 	struct nw_sample s;
 
 	(void)state;
 	nw_wire_template(&t, 3, 0x01020304, 1050000, 20000000);
+	nw_wire_set_nonce(&t, 0xA1A2A3A4A5A6A7A8ULL);
 	nw_wire_sample(&w, &t, 0x1122334455667788ULL, 0x0102030405060708ULL, 0.5f);
-	assert_memory_equal(&w, expected, NW_WIRE_LEN);
+	assert_int_equal(sizeof(w), NW_WIRE_V2_LEN);
+	assert_memory_equal(&w, expected, NW_WIRE_V2_LEN);
 
 	memset(&s, 0, sizeof(s));
 	assert_int_equal(nw_parse_sample((const __u8 *)&w, (const __u8 *)&w + sizeof(w),
-					 NW_WIRE_LEN, &s),
+					 NW_WIRE_V2_LEN, &s),
 			 NW_OK);
 	assert_int_equal(s.rack_id, 3);
 	assert_int_equal(s.server_id, 0x01020304);
@@ -53,9 +56,17 @@ static void test_sample_bytes(void **state)
 	assert_int_equal(s.value_bits, 0x3F000000);
 	assert_int_equal(s.seq, 0x1122334455667788ULL);
 	assert_int_equal(s.tx_ns, 0x0102030405060708ULL);
+	assert_int_equal(s.nonce, 0xA1A2A3A4A5A6A7A8ULL);
 	assert_int_equal(s.flags, 0);
 	assert_int_equal(s.version, NW_VERSION);
-	assert_int_equal(s.payload_len, NW_WIRE_LEN);
+	assert_int_equal(s.payload_len, NW_WIRE_V2_LEN);
+	/* The same bytes as wire v1 (version 1, no nonce) are still a sample. */
+	w.version = NW_VERSION_V1;
+	assert_int_equal(nw_parse_sample((const __u8 *)&w, (const __u8 *)&w + NW_WIRE_LEN,
+					 NW_WIRE_LEN, &s),
+			 NW_OK);
+	assert_int_equal(s.nonce, 0);
+	assert_int_equal(s.version, NW_VERSION_V1);
 }
 
 static void test_template_untouched(void **state)
@@ -87,13 +98,14 @@ static void test_goodbye_bytes(void **state)
 	assert_memory_equal(b + 24, seq99, 8);
 	static const uint8_t zero[4] = { 0 };
 	assert_memory_equal(b + 20, zero, 4); /* value 0.0f */
-	assert_int_equal(nw_parse_sample(b, b + NW_WIRE_LEN, NW_WIRE_LEN, &s), NW_OK);
+	assert_int_equal(nw_parse_sample(b, b + NW_WIRE_V2_LEN, NW_WIRE_V2_LEN, &s), NW_OK);
 	assert_int_equal(s.flags, NW_FLAG_GOODBYE);
 	assert_int_equal(s.seq, 99);
 	assert_int_equal(s.tx_ns, 1700000000000000000ULL);
 	assert_int_equal(s.server_id, 7);
-	/* A goodbye is 40 bytes, like a sample; 48 would claim a tag. */
-	assert_int_equal(nw_parse_sample(b, b + NW_WIRE_LEN, NW_WIRE_LEN_AUTH, &s), NW_MAL_LENGTH);
+	/* A goodbye is 48 bytes, like a sample; 56 would claim a tag. */
+	assert_int_equal(nw_parse_sample(b, b + NW_WIRE_V2_LEN, NW_WIRE_V2_LEN_AUTH, &s),
+			 NW_MAL_LENGTH);
 }
 
 static void test_tone_values(void **state)
@@ -170,12 +182,12 @@ static void test_plan(void **state)
 	assert_string_equal(buf, "0.000123");
 }
 
-/* A tag is libsodium's SipHash-2-4 of the 40 bytes with the flag already
- * set, and the collector's parser and check accept it. */
+/* A tag is libsodium's SipHash-2-4 of the 48 bytes (nonce included) with
+ * the flag already set, and the collector's parser and check accept it. */
 static void test_seal(void **state)
 {
 	uint8_t key[NW_TAG_KEY_LEN], tag[NW_TAG_LEN], want[NW_TAG_LEN];
-	uint8_t msg[NW_WIRE_LEN_AUTH];
+	uint8_t msg[NW_WIRE_V2_LEN_AUTH];
 	struct nw_wire_sample t, w;
 	struct nw_sample s;
 
@@ -185,16 +197,23 @@ static void test_seal(void **state)
 	nw_wire_sample(&w, &t, 12345, 1700000000000000000ULL, 0.25f);
 	nw_wire_seal(&w, tag, key);
 	assert_int_equal(((const uint8_t *)&w)[5], NW_FLAG_AUTH);
-	crypto_shorthash(want, (const unsigned char *)&w, NW_WIRE_LEN, key);
+	crypto_shorthash(want, (const unsigned char *)&w, NW_WIRE_V2_LEN, key);
 	assert_memory_equal(tag, want, NW_TAG_LEN);
 
-	memcpy(msg, &w, NW_WIRE_LEN);
-	memcpy(msg + NW_WIRE_LEN, tag, NW_TAG_LEN);
+	memcpy(msg, &w, NW_WIRE_V2_LEN);
+	memcpy(msg + NW_WIRE_V2_LEN, tag, NW_TAG_LEN);
 	assert_int_equal(nw_parse_sample(msg, msg + sizeof(msg), sizeof(msg), &s), NW_OK);
 	assert_memory_equal(s.tag, tag, NW_TAG_LEN);
-	assert_true(nw_sip_tag_ok(msg, s.tag, nw_sip_le64(key), nw_sip_le64(key + 8)));
+	assert_true(nw_sip_tag_ok_len(msg, NW_WIRE_V2_LEN, s.tag, nw_sip_le64(key),
+				      nw_sip_le64(key + 8)));
+	/* The nonce is tagged: another lifetime's nonce breaks the tag. */
+	msg[NW_WIRE_LEN] ^= 1;
+	assert_false(nw_sip_tag_ok_len(msg, NW_WIRE_V2_LEN, s.tag, nw_sip_le64(key),
+				       nw_sip_le64(key + 8)));
+	msg[NW_WIRE_LEN] ^= 1;
 	key[0] ^= 1;
-	assert_false(nw_sip_tag_ok(msg, s.tag, nw_sip_le64(key), nw_sip_le64(key + 8)));
+	assert_false(nw_sip_tag_ok_len(msg, NW_WIRE_V2_LEN, s.tag, nw_sip_le64(key),
+				       nw_sip_le64(key + 8)));
 
 	/* A goodbye keeps its own flag beside the auth flag. */
 	nw_wire_goodbye(&w, &t, 7, 1);
@@ -202,7 +221,7 @@ static void test_seal(void **state)
 	assert_int_equal(((const uint8_t *)&w)[5], NW_FLAG_GOODBYE | NW_FLAG_AUTH);
 }
 
-/* Through a real socket: a keyed batch puts 48-byte datagrams on the wire
+/* Through a real socket: a keyed batch puts 56-byte datagrams on the wire
  * for samples, duplicates and goodbyes alike, each with a valid tag. */
 static void test_keyed_batch_on_wire(void **state)
 {
@@ -233,18 +252,19 @@ static void test_keyed_batch_on_wire(void **state)
 
 		assert_int_equal(b->ok[i], 1);
 		n = recv(rx, dgram, sizeof(dgram), MSG_DONTWAIT);
-		assert_int_equal(n, NW_WIRE_LEN_AUTH);
+		assert_int_equal(n, NW_WIRE_V2_LEN_AUTH);
 		assert_int_equal(nw_parse_sample(dgram, dgram + n, (uint32_t)n, &s), NW_OK);
 		assert_true(s.flags & NW_FLAG_AUTH);
 		assert_int_equal(!!(s.flags & NW_FLAG_GOODBYE), kinds[i] == NW_MSG_GOODBYE);
-		assert_true(nw_sip_tag_ok(dgram, s.tag, nw_sip_le64(key), nw_sip_le64(key + 8)));
+		assert_true(nw_sip_tag_ok_len(dgram, NW_WIRE_V2_LEN, s.tag, nw_sip_le64(key),
+					      nw_sip_le64(key + 8)));
 	}
 	nw_batch_free(b);
 	close(rx);
 	close(tx);
 }
 
-/* Without a key nothing changes: 40 bytes, no flag. */
+/* Without a key: 48 bytes (v2: with the nonce), no flag. */
 static void test_unkeyed_batch_on_wire(void **state)
 {
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
@@ -262,7 +282,7 @@ static void test_unkeyed_batch_on_wire(void **state)
 	nw_wire_template(&t, 1, 4, 2200000, 20000000);
 	nw_wire_sample(nw_batch_add(b, 0, NW_MSG_FIRST), &t, 5, 100, 0.5f);
 	nw_batch_send(tx, b);
-	assert_int_equal(recv(rx, dgram, sizeof(dgram), MSG_DONTWAIT), NW_WIRE_LEN);
+	assert_int_equal(recv(rx, dgram, sizeof(dgram), MSG_DONTWAIT), NW_WIRE_V2_LEN);
 	assert_int_equal(dgram[5], 0);
 	nw_batch_free(b);
 	close(rx);

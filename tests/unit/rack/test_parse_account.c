@@ -59,41 +59,48 @@ static void test_valid_encapsulations(void **state)
 
 	for (int family = 4; family <= 6; family += 2) {
 		for (size_t e = 0; e < sizeof(encs) / sizeof(encs[0]); e++) {
-			for (int auth = 0; auth <= 1; auth++) {
+			/* auth bit 0: tagged; bit 1: wire v2 (with a nonce). */
+			for (int auth = 0; auth <= 3; auth++) {
 				struct pb_frame f = pb_frame_make(family);
 				struct pb_sample s = pb_sample_make(PB_RACK, 42, 1234567890123ULL,
 								    0x1122334455667788ULL);
 				uint8_t buf[PB_FRAME_MAX];
 				struct nw_frame nf;
 				struct nw_sample ns;
-				size_t len, hdr;
+				size_t len, hdr, plen;
 				int reason;
 
 				f.nvlan = encs[e].nvlan;
 				f.vlan_tpid[0] = encs[e].tpid[0];
 				f.vlan_tpid[1] = encs[e].tpid[1];
-				if (auth)
+				if (auth & 1)
 					s.flags = NW_FLAG_AUTH | NW_FLAG_GOODBYE;
+				if (auth & 2) {
+					s.version = NW_VERSION;
+					s.nonce = 0xF0E1D2C3B4A59687ULL;
+				}
+				plen = (auth & 2 ? 48 : 40) + (auth & 1 ? 8 : 0);
 				len = pb_sample_frame(buf, &f, &s);
 				hdr = 14 + 4 * (size_t)f.nvlan + (family == 4 ? 20 : 40) + 8;
-				assert_int_equal(len, hdr + (auth ? 48 : 40));
+				assert_int_equal(len, hdr + plen);
 				assert_int_equal(parse(buf, len, &nf, &ns, &reason), NW_FRAME_OURS);
 				assert_int_equal(reason, NW_OK);
 				assert_int_equal((uintptr_t)nf.payload, hdr);
-				assert_int_equal(nf.payload_len, auth ? 48 : 40);
+				assert_int_equal(nf.payload_len, plen);
 				assert_int_equal(nf.family, family);
 				assert_memory_equal(nf.addr, f.src, family == 4 ? 4 : 16);
 				assert_int_equal(ns.rack_id, PB_RACK);
 				assert_int_equal(ns.server_id, 42);
-				assert_int_equal(ns.version, NW_VERSION);
+				assert_int_equal(ns.version, s.version);
+				assert_true(ns.nonce == (auth & 2 ? s.nonce : 0));
 				assert_int_equal(ns.flags, s.flags);
 				assert_int_equal(ns.freq_uhz, s.freq_uhz);
 				assert_int_equal(ns.rate_uhz, s.rate_uhz);
 				assert_int_equal(ns.value_bits, s.value_bits);
-				assert_int_equal(ns.payload_len, auth ? 48 : 40);
+				assert_int_equal(ns.payload_len, plen);
 				assert_true(ns.seq == 1234567890123ULL);
 				assert_true(ns.tx_ns == 0x1122334455667788ULL);
-				if (auth)
+				if (auth & 1)
 					assert_memory_equal(ns.tag, s.tag, NW_TAG_LEN);
 			}
 		}

@@ -15,7 +15,8 @@ static const char *const malformed_names[NW_MAL__MAX] = {
 static const char *const anomaly_names[NW_ANOM__MAX] = {
 	[NW_ANOM_SEQ_JUMP] = "seq_jump", [NW_ANOM_TIME_JUMP] = "time_jump",
 	[NW_ANOM_CLOCK] = "clock",       [NW_ANOM_RESTART] = "restart",
-	[NW_ANOM_GOODBYE] = "goodbye",   [NW_ANOM_RESYNC] = "resync",
+	[NW_ANOM_GOODBYE] = "goodbye",   [NW_ANOM_LIFETIME] = "lifetime",
+	[NW_ANOM_RESYNC] = "resync",
 };
 
 /* Counters are unsigned 64-bit; JSON integers in jansson are signed. A
