@@ -67,6 +67,9 @@ static inline void check_recovers(const struct nw_server_state *from, uint64_t r
 	for (uint64_t k = 0; k < steps && got < 2; k++) {
 		struct nw_sample s = { .rate_uhz = 20000000, .freq_uhz = 1000000, .seq = k };
 		struct nw_server_state prev = st;
+
+		s.version = NW_VERSION;
+		s.nonce = 0x5EED; /* a lifetime nobody else used */
 		struct nw_outcome out;
 
 		rx += period;

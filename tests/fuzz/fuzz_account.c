@@ -8,7 +8,8 @@
  *   byte 0      flags: bit 0 goodbye
  *   byte 1      mode: bit 0 seq is a signed delta to the stream's max_seq,
  *               bit 1 tx is a signed delta to our clock, bit 2 the elapsed
- *               time is in units of 2^30 ns (else ms)
+ *               time is in units of 2^30 ns (else ms), bit 3 wire v2 with
+ *               nonce 1 + bit 4 (else v1, no nonce)
  *   bytes 2-3   elapsed time on our clock before the sample (little-endian)
  *   bytes 4-7   rate_uhz (below 3: 20 Hz)
  *   bytes 8-15  seq, bytes 16-23 tx_ns
@@ -123,6 +124,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (uint64_t k = 0; k < 3; k++) {
 		struct nw_sample s = { .rate_uhz = 20000000, .freq_uhz = 1000000, .seq = k };
 
+		s.version = NW_VERSION;
+		s.nonce = 1;
 		rx += PERIOD_NS;
 		s.tx_ns = rx - 1000000;
 		account_checked(&st, &s, rx, &out);
@@ -147,6 +150,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		s.tx_ns = le(r + 16, 8);
 		if (r[1] & 2)
 			s.tx_ns += rx;
+		s.version = (r[1] & 8) ? NW_VERSION : NW_VERSION_V1;
+		s.nonce = (r[1] & 8) ? 1U + ((r[1] >> 4) & 1U) : 0;
 		account_checked(&st, &s, rx, &out);
 	}
 	check_recovers(&st, rx);
