@@ -136,8 +136,7 @@ static void test_loose_mode_and_bad_text_refused(void **state)
 	refused(path, "readable by group or others");
 	put("short", "0011\n", 0600, path, sizeof(path));
 	refused(path, "64 hex digits");
-	put("nothex",
-	    "zz112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n", 0600,
+	put("nothex", "zz112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n", 0600,
 	    path, sizeof(path));
 	refused(path, "other than hex");
 	snprintf(path, sizeof(path), "%s/missing", dir);

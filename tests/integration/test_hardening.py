@@ -1,0 +1,132 @@
+"""Issue 15, "HTTP, privileges, files": what a hostile file, user or
+client can do to the rack, the DC and the agent as processes. Each test
+failed before its fix (docs/security.md says what each one guards).
+
+Runs on the host's loopback (socket hook) or in namespaces made here;
+needs root for the uid, namespace and bpffs cases."""
+
+import json
+import os
+import re
+import shutil
+import socket
+import stat
+import subprocess
+import tempfile
+
+import pytest
+
+from nwlab import AGENT, BUILD, RACK, run, wait_for
+
+DC = os.path.join(BUILD, "netwatch-dc")
+KEY_HEX = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n"
+
+
+def free_port(kind=socket.SOCK_STREAM):
+    with socket.socket(socket.AF_INET, kind) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def tmp():
+    d = tempfile.mkdtemp(prefix="nwt-hard-")
+    try:
+        yield d
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+# ---------------------------------------------------------------- key file
+
+def _fifo(tmp):
+    path = os.path.join(tmp, "key.fifo")
+    os.mkfifo(path, 0o600)
+    return path
+
+
+@pytest.mark.parametrize("prog", ["rack", "dc", "agent"])
+def test_key_file_fifo_is_refused_not_waited_on(tmp, prog):
+    """A FIFO as --key-file hung every program in open() forever."""
+    fifo = _fifo(tmp)
+    args = {
+        "rack": [RACK, "--rack", "0", "--hook", "socket", "--listen", "127.0.0.1",
+                 "--port", str(free_port(socket.SOCK_DGRAM)), "--servers", "1",
+                 "--state-dir", os.path.join(tmp, "state"), "--metrics", "off",
+                 "--key-file", fifo, "--duration", "5"],
+        "dc": [DC, "--listen", f"127.0.0.1:{free_port()}", "--metrics", "off",
+               "--key-file", fifo, "--duration", "5"],
+        "agent": [AGENT, "--controller", f"127.0.0.1:{free_port(socket.SOCK_DGRAM)}",
+                  "--rack", "0", "--server", "1", "--count", "1", "--key-file", fifo],
+    }[prog]
+    res = subprocess.run(args, capture_output=True, text=True, timeout=20)
+    assert res.returncode != 0
+    assert "not a regular file" in res.stderr, res.stderr
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root can give a file away")
+def test_key_file_of_another_owner_is_refused(tmp):
+    key = os.path.join(tmp, "key")
+    with open(key, "w") as f:
+        f.write(KEY_HEX)
+    os.chmod(key, 0o600)
+    os.chown(key, 4242, 4242)
+    res = subprocess.run([DC, "--listen", f"127.0.0.1:{free_port()}", "--metrics", "off",
+                          "--key-file", key, "--duration", "5"],
+                         capture_output=True, text=True, timeout=20)
+    assert res.returncode != 0
+    assert "owned by another user" in res.stderr, res.stderr
+
+
+# -------------------------------------------------------------- record log
+
+def test_record_log_is_private_whatever_the_umask(tmp):
+    """--record-log was created 0666 under umask 000."""
+    log = os.path.join(tmp, "records.log")
+    old = os.umask(0)
+    try:
+        res = subprocess.run(
+            [RACK, "--rack", "0", "--hook", "socket", "--listen", "127.0.0.1",
+             "--port", str(free_port(socket.SOCK_DGRAM)), "--servers", "1",
+             "--state-dir", os.path.join(tmp, "state"), "--metrics", "off",
+             "--record-log", log, "--duration", "0.3"],
+            capture_output=True, text=True, timeout=30)
+    finally:
+        os.umask(old)
+    assert res.returncode == 0, res.stderr
+    mode = stat.S_IMODE(os.stat(log).st_mode)
+    assert mode & 0o037 == 0, oct(mode)  # 0600 or 0640, never more
+
+
+# ---------------------------------------------------------- agent's errors
+
+def test_agent_error_line_escapes_control_characters():
+    """Raw control characters from a bad value reached the terminal."""
+    bad = "1\n\x1b[31mFORGED level=error\r"
+    res = subprocess.run([AGENT, "--controller", "127.0.0.1", "--rack", bad],
+                         capture_output=True, text=True, timeout=20)
+    assert res.returncode == 2
+    err = res.stderr
+    assert err.endswith("\n") and err.count("\n") == 1, repr(err)
+    assert not re.search(r"[\x00-\x09\x0b-\x1f\x7f]", err), repr(err)
+    assert "\\x0a\\x1b[31mFORGED" in err, repr(err)
+
+
+# ------------------------------------------------------------ failed start
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="pins need root")
+def test_failed_start_leaves_no_pinned_set():
+    """A start that failed (here: no such interface) left every map pinned,
+    the sample key among them."""
+    pin_dir = f"/sys/fs/bpf/nwt-hard-{os.getpid()}"
+    try:
+        res = subprocess.run([RACK, "--rack", "5", "--hook", "xdp", "--iface", "nwtnosuch0",
+                              "--pin-dir", pin_dir, "--servers", "1", "--metrics", "off"],
+                             capture_output=True, text=True, timeout=30)
+        assert res.returncode != 0
+        assert not os.path.exists(os.path.join(pin_dir, "rack5")), os.listdir(
+            os.path.join(pin_dir, "rack5"))
+    finally:
+        subprocess.run([RACK, "--rack", "5", "--pin-dir", pin_dir, "--unpin"],
+                       capture_output=True)
+        shutil.rmtree(pin_dir, ignore_errors=True)
