@@ -13,10 +13,12 @@ import socket
 import stat
 import subprocess
 import tempfile
+import urllib.request
 
 import pytest
 
 from nwlab import AGENT, BUILD, RACK, run, wait_for
+from slowloris import Slowloris
 
 DC = os.path.join(BUILD, "netwatch-dc")
 KEY_HEX = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n"
@@ -130,3 +132,36 @@ def test_failed_start_leaves_no_pinned_set():
         subprocess.run([RACK, "--rack", "5", "--pin-dir", pin_dir, "--unpin"],
                        capture_output=True)
         shutil.rmtree(pin_dir, ignore_errors=True)
+
+
+# ------------------------------------------------------------- slowloris
+
+def test_dc_metrics_scraped_under_slowloris(tmp):
+    """Issue 15 item 12 for the DC (the rack's case is in test_http.py):
+    64 dribbling connections from 4 addresses held every /metrics slot."""
+    port = free_port()
+    dc = subprocess.Popen([DC, "--listen", f"127.0.0.1:{free_port()}", "--metrics",
+                           f"127.0.0.1:{port}", "--duration", "60"],
+                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    base = f"http://127.0.0.1:{port}"
+
+    def healthy():
+        try:
+            with urllib.request.urlopen(base + "/healthz", timeout=1) as r:
+                return r.status == 200
+        except OSError:
+            return dc.poll() is not None
+
+    try:
+        wait_for(healthy, 15, "the DC's /healthz")
+        assert dc.poll() is None, dc.stderr.read()
+        with Slowloris(port) as attack:
+            wait_for(attack.accept_queue_empty, 10, "the DC to take the slow connections")
+            for _ in range(3):
+                with urllib.request.urlopen(base + "/metrics", timeout=5) as r:
+                    assert r.status == 200
+                    assert b"netwatch_dc_health_score" in r.read()
+        assert dc.poll() is None
+    finally:
+        dc.terminate()
+        dc.wait(timeout=10)

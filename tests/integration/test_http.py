@@ -23,6 +23,7 @@ import urllib.request
 import pytest
 
 from nwlab import AGENT, RACK, Collector, VethPair, run, wait_for
+from slowloris import Slowloris
 
 DOCS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "docs", "metrics.md")
 PROMETHEUS = shutil.which("prometheus") or "/usr/bin/prometheus"
@@ -349,6 +350,18 @@ def test_hostile_clients_do_not_stall_the_loop(rack):
     finally:
         for c in idle:
             c.close()
+    assert rack.proc.poll() is None, rack.log()
+
+
+def test_metrics_scraped_under_slowloris(rack):
+    """Issue 15 item 12: 64 connections from 4 addresses dribbling header
+    bytes held every slot (16 per address x 4 = the limit) and every scrape
+    failed. The oldest dribbler now makes room for a new connection."""
+    with Slowloris(rack.http_port) as attack:
+        wait_for(attack.accept_queue_empty, 10, "the server to take the slow connections")
+        for _ in range(3):
+            status, body = http(rack.base, "/metrics", timeout=5)
+            assert status == 200 and "netwatch_rack_health_score" in body
     assert rack.proc.poll() is None, rack.log()
 
 

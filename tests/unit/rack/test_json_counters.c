@@ -24,8 +24,9 @@ static double num(const json_t *v)
 
 static void test_helper_exact_below_and_positive_above(void **state)
 {
-	static const uint64_t vals[] = { 0, 1, (uint64_t)INT64_MAX, (uint64_t)INT64_MAX + 1,
-					 (1ULL << 63) + 12345, UINT64_MAX };
+	static const uint64_t vals[] = {
+		0, 1, (uint64_t)INT64_MAX, (uint64_t)INT64_MAX + 1, (1ULL << 63) + 12345, UINT64_MAX
+	};
 	double prev = -1;
 
 	(void)state;
