@@ -165,3 +165,51 @@ def test_dc_metrics_scraped_under_slowloris(tmp):
     finally:
         dc.terminate()
         dc.wait(timeout=10)
+
+
+# ------------------------------------------------------------------ unpin
+
+def _tc(ns, *args):
+    return run("tc", "-n", ns, *args).stdout
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="namespaces and tc need root")
+def test_unpin_in_another_namespace_touches_only_netwatch_filter():
+    """Issue 15 item 14: --unpin run in another namespace acted on the same
+    ifindex there (destroying a stranger's filter and clsact) and left
+    NetWatch's own filter attached where the controller ran."""
+    from nwlab import Collector, VethPair
+
+    with VethPair() as lab:
+        col = Collector(lab, "tc").start()
+        try:
+            ifindex = int(run("ip", "-n", lab.ns_c, "-o", "link", "show", "c0").stdout
+                          .split(":")[0])
+            col.kill9()  # no detach: the filter stays behind
+            assert "handle 0x4e57" in _tc(lab.ns_c, "filter", "show", "dev", "c0", "ingress")
+            # A stranger in the agent's namespace, on the same ifindex, with
+            # NetWatch's handle and priority, and one more filter of its own.
+            run("ip", "-n", lab.ns_a, "link", "add", "nwtdum", "index", str(ifindex),
+                "type", "veth", "peer", "name", "nwtdum2")
+            run("tc", "-n", lab.ns_a, "qdisc", "add", "dev", "nwtdum", "clsact")
+            # (classic BPF "return 0": cls_bpf is all this kernel has)
+            run("tc", "-n", lab.ns_a, "filter", "add", "dev", "nwtdum", "ingress", "prio", "3",
+                "handle", "0x4e57", "protocol", "all", "bpf", "bytecode", "1,6 0 0 0")
+            run("tc", "-n", lab.ns_a, "filter", "add", "dev", "nwtdum", "ingress", "prio", "9",
+                "protocol", "all", "bpf", "bytecode", "1,6 0 0 0")
+            before = _tc(lab.ns_a, "filter", "show", "dev", "nwtdum", "ingress")
+
+            res = subprocess.run(lab.prefix(lab.ns_a) + [
+                RACK, "--rack", "0", "--pin-dir", lab.pin_dir, "--state-dir", lab.state_dir,
+                "--unpin"], capture_output=True, text=True, timeout=30)
+            assert res.returncode == 0, res.stderr
+
+            assert "clsact" in _tc(lab.ns_a, "qdisc", "show", "dev", "nwtdum")
+            assert _tc(lab.ns_a, "filter", "show", "dev", "nwtdum", "ingress") == before
+            assert "handle" not in _tc(lab.ns_c, "filter", "show", "dev", "c0", "ingress"), \
+                res.stderr
+            assert not os.path.exists(os.path.join(lab.pin_dir, "rack0"))
+        finally:
+            if col.proc is not None:
+                col.stop()
+            col.unpin()
