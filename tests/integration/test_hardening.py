@@ -213,3 +213,72 @@ def test_unpin_in_another_namespace_touches_only_netwatch_filter():
             if col.proc is not None:
                 col.stop()
             col.unpin()
+
+
+# ------------------------------------------------------------- privileges
+
+CAP_NET_ADMIN, CAP_BPF = 12, 39
+
+
+def _status(pid):
+    with open(f"/proc/{pid}/status") as f:
+        return dict(l.rstrip("\n").split(":\t", 1) for l in f if ":\t" in l)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="namespaces and bpf need root")
+@pytest.mark.parametrize("hook", ["xdp", "tc"])
+def test_rack_runs_unprivileged_after_attach(hook):
+    """Issue 15 item 13: the rack kept uid 0 after dropping to CAP_BPF +
+    CAP_NET_ADMIN, so it still owned every root-owned file. Once attached
+    it is `nobody` with those two capabilities, and still detaches cleanly
+    at shutdown (the XDP link pin, the tc filter)."""
+    from nwlab import Collector, VethPair
+
+    with VethPair() as lab:
+        col = Collector(lab, hook).start()
+        try:
+            st = wait_for(lambda: (lambda s: s if s["Uid"].split()[0] != "0" else None)(
+                _status(col.proc.pid)), 10, "the uid switch")
+            assert st["Uid"].split() == ["65534"] * 4, st["Uid"]
+            assert st["Gid"].split() == ["65534"] * 4, st["Gid"]
+            assert st["Groups"].split() == ["65534"], st["Groups"]
+            want = (1 << CAP_BPF) | (1 << CAP_NET_ADMIN)
+            assert int(st["CapEff"], 16) == want and int(st["CapPrm"], 16) == want
+            assert int(st["CapBnd"], 16) == want and int(st["CapInh"], 16) == 0
+            assert col.stop() == 0, col.log()
+            link = run("ip", "-n", lab.ns_c, "-d", "link", "show", "c0").stdout
+            assert "prog/xdp" not in link, link
+            assert "handle" not in run("tc", "-n", lab.ns_c, "filter", "show", "dev", "c0",
+                                       "ingress").stdout
+            pins = os.listdir(os.path.join(lab.pin_dir, "rack0"))
+            assert not [p for p in pins if p.startswith("link_xdp_")], pins
+        finally:
+            if col.proc is not None:
+                col.stop()
+            col.unpin()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to drop from")
+def test_user_root_keeps_uid_but_drops_capabilities(tmp):
+    port = free_port()
+    rack = subprocess.Popen(
+        [RACK, "--rack", "0", "--hook", "socket", "--listen", "127.0.0.1",
+         "--port", str(free_port(socket.SOCK_DGRAM)), "--servers", "1",
+         "--state-dir", os.path.join(tmp, "state"), "--metrics", f"127.0.0.1:{port}",
+         "--user", "root", "--duration", "30"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        st = wait_for(lambda: (lambda s: s if int(s["CapEff"], 16) == 0 else None)(
+            _status(rack.pid)), 10, "the capability drop")
+        assert st["Uid"].split()[0] == "0"
+    finally:
+        rack.terminate()
+        rack.wait(timeout=10)
+
+
+def test_unknown_user_is_a_usage_error(tmp):
+    res = subprocess.run([RACK, "--rack", "0", "--hook", "socket", "--servers", "1",
+                          "--user", "nwt-no-such-user", "--duration", "1"],
+                         capture_output=True, text=True, timeout=20)
+    assert res.returncode == 2
+    assert "--user" in res.stderr

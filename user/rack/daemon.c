@@ -124,6 +124,15 @@ static int fresh_pin_set(const struct rack_opts *o)
 	return nw_pins_exists(dir) == 0;
 }
 
+/* The rack's pin dir (kernel hooks), or NULL. */
+static const char *rack_pin_dir(const struct rack_opts *o, char *buf, size_t size)
+{
+	if (o->hook == NW_HOOK_SOCKET || nw_pins_rack_dir(buf, size, o->pin_dir, o->rack) ||
+	    nw_pins_exists(buf) != 1)
+		return NULL;
+	return buf;
+}
+
 static void remove_fresh_pins(const struct nw_log *log, const struct rack_opts *o)
 {
 	char dir[NW_PATH_MAX], q[NW_PATH_MAX + 64];
@@ -151,6 +160,7 @@ int rack_daemon_run(const struct nw_log *log, const struct rack_opts *o, int sig
 	struct rack_serve sv = { .http = NULL };
 	int err, rc = 1, attached = 0, serving = 0, started = 0;
 	int fresh_pins = fresh_pin_set(o);
+	char pin_dir[NW_PATH_MAX];
 
 	/* Open: the source's resources (the skeleton, against the pinned maps). */
 	if (src.ops->open(&src))
@@ -186,8 +196,11 @@ int rack_daemon_run(const struct nw_log *log, const struct rack_opts *o, int sig
 	/* Listen: --metrics binds while we may still bind anywhere. */
 	if (rack_serve_listen(&sv, log, o))
 		goto detach;
-	/* Drop privileges: keep only what the source needs to run and detach. */
-	nw_caps_keep_only(log, src.ops->keep_caps, src.ops->nkeep_caps);
+	/* Drop privileges: become --user, keeping only the capabilities the
+	 * source needs to run and detach; the pin dir goes to that user so the
+	 * XDP link pin can be removed at shutdown. */
+	nw_caps_drop(log, &o->run_as, rack_pin_dir(o, pin_dir, sizeof(pin_dir)), src.ops->keep_caps,
+		     src.ops->nkeep_caps);
 
 	/* Loop: receive on every wake-up; liveness and the fast classes per
 	 * tick; refresh, dump and flush per interval; serve HTTP and the
