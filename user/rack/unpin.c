@@ -71,7 +71,7 @@ static uint32_t our_tc_prog(const char *dir)
 	size_t nmine = pinned_map_ids(dir, mine, MAX_PINNED_MAPS);
 
 	while (nmine && !found && !bpf_prog_get_next_id(id, &id)) {
-		uint32_t maps[MAX_MAPS_PER_PROG];
+		uint32_t maps[MAX_MAPS_PER_PROG] = { 0 };
 		struct bpf_prog_info info;
 		uint32_t len = sizeof(info);
 		int fd = bpf_prog_get_fd_by_id(id);
