@@ -165,6 +165,9 @@ def test_dc_metrics_scraped_under_slowloris(tmp):
     finally:
         dc.terminate()
         dc.wait(timeout=10)
+    err = dc.stderr.read()
+    assert dc.returncode == 0, err
+    assert "runtime error" not in err and "Sanitizer" not in err, err
 
 
 # ------------------------------------------------------------------ unpin
