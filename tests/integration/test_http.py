@@ -365,6 +365,30 @@ def test_metrics_scraped_under_slowloris(rack):
     assert rack.proc.poll() is None, rack.log()
 
 
+def test_dribbled_request_is_cut_at_the_deadline(rack):
+    """One header byte a second never lets MHD's idle timeout fire; the
+    request deadline (NW_HTTP_REQUEST_S, 10 s) cuts the connection anyway."""
+    c = socket.create_connection(("127.0.0.1", rack.http_port), timeout=1)
+    header = b"GET /metrics HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"a" * 100
+    sent = [0]
+
+    def cut():
+        try:
+            c.send(header[sent[0]:sent[0] + 1])
+            sent[0] += 1
+            return c.recv(1) == b""  # the server closed it
+        except socket.timeout:
+            return False  # still open: one more byte a second later
+        except OSError:
+            return True  # reset: closed as well
+    try:
+        wait_for(cut, 20, "the server to cut the dribbling connection", interval=0)
+        assert sent[0] < len(header)
+    finally:
+        c.close()
+    assert http(rack.base, "/healthz") == (200, "ok\n")
+
+
 # --------------------------------------------------------------- /metrics
 
 def test_metrics_families_match_the_docs(rack):
