@@ -160,7 +160,11 @@ def test_dc_metrics_scraped_under_slowloris(tmp):
             for _ in range(3):
                 with urllib.request.urlopen(base + "/metrics", timeout=5) as r:
                     assert r.status == 200
-                    assert b"netwatch_dc_health_score" in r.read()
+                    body = r.read().decode()
+                    assert "netwatch_dc_health_score" in body
+        m = re.search(r'^netwatch_dc_http_connections_cut_total\{[^}]*reason="evicted"\} (\S+)$',
+                      body, re.M)
+        assert m and float(m.group(1)) >= 1, body[-2000:]
         assert dc.poll() is None
     finally:
         dc.terminate()

@@ -362,7 +362,14 @@ def test_metrics_scraped_under_slowloris(rack):
         for _ in range(3):
             status, body = http(rack.base, "/metrics", timeout=5)
             assert status == 200 and "netwatch_rack_health_score" in body
+    assert cut_count(body, "netwatch_rack_http_connections_cut_total", "evicted") >= 1
     assert rack.proc.poll() is None, rack.log()
+
+
+def cut_count(body, family, reason):
+    m = re.search(rf'^{family}{{[^}}]*reason="{reason}"}} (\S+)$', body, re.M)
+    assert m, f"{family} reason={reason} missing"
+    return float(m.group(1))
 
 
 def test_dribbled_request_is_cut_at_the_deadline(rack):
@@ -387,6 +394,8 @@ def test_dribbled_request_is_cut_at_the_deadline(rack):
     finally:
         c.close()
     assert http(rack.base, "/healthz") == (200, "ok\n")
+    body = http(rack.base, "/metrics")[1]
+    assert cut_count(body, "netwatch_rack_http_connections_cut_total", "expired") >= 1
 
 
 # --------------------------------------------------------------- /metrics

@@ -9,6 +9,9 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "buf.h"
+#include "prom.h"
+
 /* One open connection as the slowloris guard sees it: since when it has
  * owed us a whole request (its accept, or the end of its last answer). */
 struct conn_slot {
@@ -257,6 +260,28 @@ void nw_http_server_run(struct nw_http_server *s)
 void nw_http_server_guard_stats(const struct nw_http_server *s, struct nw_http_guard_stats *out)
 {
 	*out = s->stats;
+}
+
+void nw_http_server_guard_metrics(const struct nw_http_server *s, struct nw_buf *b,
+				  const char *family, const char *key, const char *value)
+{
+	struct nw_buf lab = { 0 };
+
+	nw_buf_printf(&lab, "%s=\"", key);
+	nw_prom_label_value(&lab, value);
+	nw_buf_printf(&lab, "\"");
+	if (lab.failed) {
+		b->failed = 1;
+		nw_buf_free(&lab);
+		return;
+	}
+	nw_prom_family(b, family, "counter",
+		       "HTTP connections cut by the slowloris guard, by reason: evicted (the oldest "
+		       "unfinished request, to make room) or expired (no whole request within "
+		       "the deadline)");
+	nw_prom_sample_u64(b, family, lab.p, ",reason=\"evicted\"", s->stats.evicted);
+	nw_prom_sample_u64(b, family, lab.p, ",reason=\"expired\"", s->stats.expired);
+	nw_buf_free(&lab);
 }
 
 void nw_http_server_stop(struct nw_http_server *s)

@@ -25,6 +25,7 @@
 #define NW_HTTP_SERVER_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/socket.h>
 
 /* Where /metrics (and the DC's API) listen unless told otherwise. */
@@ -59,10 +60,17 @@ void nw_http_server_run(struct nw_http_server *s);
 /* What the slowloris guard did: connections cut to make room for a new
  * one, and connections cut for owing a request NW_HTTP_REQUEST_S. */
 struct nw_http_guard_stats {
-	unsigned long long evicted;
-	unsigned long long expired;
+	uint64_t evicted;
+	uint64_t expired;
 };
 void nw_http_server_guard_stats(const struct nw_http_server *s, struct nw_http_guard_stats *out);
+
+struct nw_buf;
+/* The guard's counters as one Prometheus counter family `family` with
+ * label key="value" (value escaped here) and reason="evicted"|"expired",
+ * appended to a /metrics page (the rack's and the DC's). */
+void nw_http_server_guard_metrics(const struct nw_http_server *s, struct nw_buf *b,
+				  const char *family, const char *key, const char *value);
 void nw_http_server_stop(struct nw_http_server *s);
 
 /* `body` is copied when `copy`, else taken over (free()d by MHD). */
