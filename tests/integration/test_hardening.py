@@ -289,3 +289,26 @@ def test_unknown_user_is_a_usage_error(tmp):
                          capture_output=True, text=True, timeout=20)
     assert res.returncode == 2
     assert "--user" in res.stderr
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("setpriv"),
+                    reason="needs root and setpriv")
+def test_without_setuid_the_rack_warns_and_drops_capabilities(tmp):
+    """Today's compose/k8s give no CAP_SETUID/SETGID: no half switch (a
+    nobody gid under uid 0), one clear warning, capabilities still dropped."""
+    rack = subprocess.Popen(
+        ["setpriv", "--bounding-set=-setuid,-setgid", "--", RACK, "--rack", "0", "--hook",
+         "socket", "--listen", "127.0.0.1", "--port", str(free_port(socket.SOCK_DGRAM)),
+         "--servers", "1", "--state-dir", os.path.join(tmp, "state"), "--metrics", "off",
+         "--duration", "30"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        st = wait_for(lambda: (lambda s: s if int(s["CapEff"], 16) == 0 else None)(
+            _status(rack.pid)), 10, "the capability drop")
+        assert st["Uid"].split() == ["0"] * 4 and st["Gid"].split() == ["0"] * 4, st
+    finally:
+        rack.terminate()
+        rack.wait(timeout=10)
+    err = rack.stderr.read()
+    assert rack.returncode == 0, err
+    assert "cannot switch user without CAP_SETUID and CAP_SETGID" in err, err

@@ -63,6 +63,18 @@ static int drop_bounding(const int *keep, size_t n)
 	return 0;
 }
 
+static int have_effective(cap_value_t c)
+{
+	cap_t now = cap_get_proc();
+	cap_flag_value_t v = CAP_CLEAR;
+
+	if (now) {
+		cap_get_flag(now, c, CAP_EFFECTIVE, &v);
+		cap_free(now);
+	}
+	return v == CAP_SET;
+}
+
 /* gid, supplementary groups, then uid; the permitted set survives the uid
  * change (PR_SET_KEEPCAPS), the effective one does not. */
 static int become(const struct nw_run_as *as)
@@ -117,34 +129,44 @@ int nw_caps_drop(const struct nw_log *log, const struct nw_run_as *as, const cha
 		 const int *keep, size_t n)
 {
 	char q[300];
-	int err = drop_bounding(keep, n);
+	int err = drop_bounding(keep, n), switched = 0, e;
 
+	if (err)
+		nw_warn(log, "cannot shrink the capability bounding set", "err=%s", strerror(-err));
 	if (!err && as && as->change) {
-		/* The pin dir is the user's from now on: the XDP link pin in it
-		 * must be removable at shutdown. */
-		if (own_dir && chown(own_dir, as->uid, as->gid))
-			nw_warn(log, "cannot give the pin dir to the user", "path=%s err=%s",
-				nw_log_quote(q, sizeof(q), own_dir), strerror(errno));
-		err = become(as);
-		if (err)
-			nw_warn(log, "cannot switch user", "user=%s err=%s",
-				nw_log_quote(q, sizeof(q), as->name), strerror(-err));
+		if (!have_effective(CAP_SETUID) || !have_effective(CAP_SETGID)) {
+			/* The deployment does not allow it: say so, run on as
+			 * before (uid 0, capabilities dropped below). */
+			nw_warn(log,
+				"cannot switch user without CAP_SETUID and CAP_SETGID; "
+				"running on as uid 0",
+				"user=%s", nw_log_quote(q, sizeof(q), as->name));
+			err = -EPERM;
+		} else {
+			/* The pin dir is the user's from now on: the XDP link
+			 * pin in it must be removable at shutdown. */
+			if (own_dir && chown(own_dir, as->uid, as->gid))
+				nw_warn(log, "cannot give the pin dir to the user",
+					"path=%s err=%s", nw_log_quote(q, sizeof(q), own_dir),
+					strerror(errno));
+			err = become(as);
+			if (err)
+				nw_warn(log, "cannot switch user", "user=%s err=%s",
+					nw_log_quote(q, sizeof(q), as->name), strerror(-err));
+			switched = !err;
+		}
 	}
 	/* Also after a failed switch: what can be dropped still is. */
-	{
-		int e = set_sets(keep, n);
-
-		err = err ? err : e;
-	}
-	if (err)
-		nw_warn(log, "cannot drop privileges", "err=%s", strerror(-err));
-	else if (as && as->change)
+	e = set_sets(keep, n);
+	if (e)
+		nw_warn(log, "cannot drop capabilities", "err=%s", strerror(-e));
+	if (switched && !e)
 		nw_info(log, "dropped privileges", "user=%s uid=%u gid=%u caps_kept=%zu",
 			nw_log_quote(q, sizeof(q), as->name), (unsigned)as->uid, (unsigned)as->gid,
 			n);
-	else
+	else if (!e)
 		nw_debug(log, "dropped capabilities", "kept=%zu", n);
-	return err;
+	return err ? err : e;
 }
 
 int nw_caps_keep_only(const struct nw_log *log, const int *keep, size_t n)
