@@ -25,7 +25,6 @@
 #include "socket_store.h"
 #include "tc_hook.h"
 
-#include "attach.h"
 #include "meta.h"
 #include "pins.h"
 #include "rack.h"
