@@ -11,6 +11,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "errline.h"
+
 static int path_to_addr(const char *path, struct sockaddr_un *sa, char *err, size_t errlen)
 {
 	memset(sa, 0, sizeof(*sa));
@@ -170,10 +172,13 @@ int nw_control_poll(struct nw_control *c, nw_control_apply_fn apply, void *ctx)
 		} else {
 			c->rejected++;
 			/* Powers of two: the first few in full, then ever rarer. */
-			if ((c->rejected & (c->rejected - 1)) == 0)
-				fprintf(stderr,
-					"netwatch-agent: control: refused (%llu so far): %s\n",
-					(unsigned long long)c->rejected, err);
+			if ((c->rejected & (c->rejected - 1)) == 0) {
+				char line[sizeof(err) + 64];
+
+				snprintf(line, sizeof(line), "control: refused (%llu so far): %s",
+					 (unsigned long long)c->rejected, err);
+				nw_errline_print(stderr, line);
+			}
 			answer(c->fd, &from, fromlen, err);
 		}
 	}

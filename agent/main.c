@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "errline.h"
 #include "keyfile.h"
 #include "options.h"
 #include "plan.h"
@@ -54,7 +55,7 @@ int main(int argc, char **argv)
 		printf("netwatch-agent %s (wire v%d)\n", NW_VERSION_STRING, NW_VERSION);
 		return 0;
 	case NW_OPTS_ERROR:
-		fprintf(stderr, "netwatch-agent: %s\n", err);
+		nw_errline_print(stderr, err);
 		return 2;
 	case NW_OPTS_RUN:
 		break;
@@ -65,7 +66,10 @@ int main(int argc, char **argv)
 		const char *why = "";
 
 		if (nw_keys_load(&keys, o.key_file, &why) < 0) {
-			fprintf(stderr, "netwatch-agent: --key-file %s: %s\n", o.key_file, why);
+			char line[sizeof(o.key_file) + 128];
+
+			snprintf(line, sizeof(line), "--key-file %s: %s", o.key_file, why);
+			nw_errline_print(stderr, line);
 			return 2;
 		}
 		memcpy(o.sample_key, keys.sample, sizeof(o.sample_key));
@@ -77,10 +81,10 @@ int main(int argc, char **argv)
 	case NW_OPEN_OK:
 		break;
 	case NW_OPEN_BAD_INPUT:
-		fprintf(stderr, "netwatch-agent: %s\n", err);
+		nw_errline_print(stderr, err);
 		return 2;
 	default:
-		fprintf(stderr, "netwatch-agent: %s\n", err);
+		nw_errline_print(stderr, err);
 		return 1;
 	}
 

@@ -23,6 +23,7 @@ import urllib.request
 import pytest
 
 from nwlab import AGENT, RACK, Collector, VethPair, run, wait_for
+from slowloris import Slowloris
 
 DOCS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "docs", "metrics.md")
 PROMETHEUS = shutil.which("prometheus") or "/usr/bin/prometheus"
@@ -350,6 +351,51 @@ def test_hostile_clients_do_not_stall_the_loop(rack):
         for c in idle:
             c.close()
     assert rack.proc.poll() is None, rack.log()
+
+
+def test_metrics_scraped_under_slowloris(rack):
+    """Issue 15 item 12: 64 connections from 4 addresses dribbling header
+    bytes held every slot (16 per address x 4 = the limit) and every scrape
+    failed. The oldest dribbler now makes room for a new connection."""
+    with Slowloris(rack.http_port) as attack:
+        wait_for(attack.accept_queue_empty, 10, "the server to take the slow connections")
+        for _ in range(3):
+            status, body = http(rack.base, "/metrics", timeout=5)
+            assert status == 200 and "netwatch_rack_health_score" in body
+    assert cut_count(body, "netwatch_rack_http_connections_cut_total", "evicted") >= 1
+    assert rack.proc.poll() is None, rack.log()
+
+
+def cut_count(body, family, reason):
+    m = re.search(rf'^{family}{{[^}}]*reason="{reason}"}} (\S+)$', body, re.M)
+    assert m, f"{family} reason={reason} missing"
+    return float(m.group(1))
+
+
+def test_dribbled_request_is_cut_at_the_deadline(rack):
+    """One header byte a second never lets MHD's idle timeout fire; the
+    request deadline (NW_HTTP_REQUEST_S, 10 s) cuts the connection anyway."""
+    c = socket.create_connection(("127.0.0.1", rack.http_port), timeout=1)
+    header = b"GET /metrics HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"a" * 100
+    sent = [0]
+
+    def cut():
+        try:
+            c.send(header[sent[0]:sent[0] + 1])
+            sent[0] += 1
+            return c.recv(1) == b""  # the server closed it
+        except socket.timeout:
+            return False  # still open: one more byte a second later
+        except OSError:
+            return True  # reset: closed as well
+    try:
+        wait_for(cut, 20, "the server to cut the dribbling connection", interval=0)
+        assert sent[0] < len(header)
+    finally:
+        c.close()
+    assert http(rack.base, "/healthz") == (200, "ok\n")
+    body = http(rack.base, "/metrics")[1]
+    assert cut_count(body, "netwatch_rack_http_connections_cut_total", "expired") >= 1
 
 
 # --------------------------------------------------------------- /metrics

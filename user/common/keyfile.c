@@ -43,13 +43,22 @@ int nw_keys_load(struct nw_keys *k, const char *path, const char **why)
 	int fd, rc = -1;
 
 	memset(k, 0, sizeof(*k));
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	/* O_NONBLOCK: opening a FIFO for reading would otherwise wait for a
+	 * writer forever; the type check below refuses it right after. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0) {
-		*why = errno == ENOENT ? "key file does not exist" : "cannot open the key file";
+		*why = errno == ENOENT  ? "key file does not exist"
+		       : errno == ELOOP ? "key file is a symbolic link"
+					: "cannot open the key file";
 		return -1;
 	}
 	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
 		*why = "key file is not a regular file";
+		goto out;
+	}
+	/* Someone else's file could be swapped for their key at any time. */
+	if (st.st_uid != geteuid() && st.st_uid != 0) {
+		*why = "key file is owned by another user (chown it to this one or root)";
 		goto out;
 	}
 	if (st.st_mode & (S_IRWXG | S_IRWXO)) {

@@ -13,9 +13,11 @@
  *
  * File format: 64 hexadecimal digits (the 32-byte master key), optional
  * surrounding whitespace, nothing else. `openssl rand -hex 32 > key` or
- * `head -c32 /dev/urandom | xxd -p -c64 > key` make one. A file readable by
- * group or others is refused: the key is the only thing between an
- * attacker and a forged datacenter view. Used by the agent too, so this
+ * `head -c32 /dev/urandom | xxd -p -c64 > key` make one. Refused: a file
+ * readable by group or others (the key is the only thing between an
+ * attacker and a forged datacenter view), one owned by anyone but the
+ * reading user or root, a symbolic link, and anything but a regular file
+ * (a FIFO is refused at once, never waited on). Used by the agent too, so this
  * file needs only libc and libsodium.
  */
 #ifndef NW_KEYFILE_H

@@ -78,6 +78,21 @@ int nw_tc_filter_query(const struct nw_tc_filter *f, uint32_t *prog_id)
 	return 1;
 }
 
+int nw_tc_filter_detach_if(const struct nw_tc_filter *f, uint32_t prog_id)
+{
+	uint32_t there = 0;
+	int err = nw_tc_filter_query(f, &there);
+
+	/* No such interface in this namespace: no filter of ours either. */
+	if (err == -ENODEV)
+		return 0;
+	if (err <= 0)
+		return err;
+	if (!prog_id || there != prog_id)
+		return 0;
+	return nw_tc_filter_detach(f);
+}
+
 /* Filters under one clsact parent: how many, or -errno. */
 static int count_under(int fd, int ifindex, uint32_t parent, uint32_t seq, char *buf)
 {

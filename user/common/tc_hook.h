@@ -55,6 +55,13 @@ int nw_tc_filter_detach(const struct nw_tc_filter *f);
 /* The id of the program behind filter f: 1 found, 0 none there, -errno. */
 int nw_tc_filter_query(const struct nw_tc_filter *f, uint32_t *prog_id);
 
+/* Removes filter f only when it runs program prog_id (checked just
+ * before, in the caller's namespace): 1 removed, 0 no filter there or
+ * someone else's (left in place), -errno. What --unpin uses: an ifindex
+ * and a handle name a filter only within one namespace, the program id
+ * says whose it is. */
+int nw_tc_filter_detach_if(const struct nw_tc_filter *f, uint32_t prog_id);
+
 /* Filters of anyone's on ifindex's clsact, ingress and egress together
  * (0 when there is no clsact), or -errno. */
 int nw_tc_filter_count(int ifindex);

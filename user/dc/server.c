@@ -84,6 +84,13 @@ static int http_handle(void *ctx, struct MHD_Connection *c, const char *url)
 		if (dc_metrics_render(&s->view, mono_ns(), &s->page))
 			return nw_http_reply_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR,
 						  "out of memory\n");
+		/* The HTTP server's own counters (the slowloris guard). */
+		nw_http_server_guard_metrics(s->http, &s->page,
+					     "netwatch_dc_http_connections_cut_total", "dc_id",
+					     s->view.dc_id);
+		if (s->page.failed)
+			return nw_http_reply_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR,
+						  "out of memory\n");
 		return nw_http_reply(c, MHD_HTTP_OK, NW_HTTP_PROM, s->page.p, s->page.len, 1);
 	}
 	if (!strcmp(url, "/healthz"))

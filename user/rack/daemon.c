@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "caps.h"
+#include "pins.h"
 #include "rack.h"
 #include "snapshot.h"
 #include "source.h"
@@ -112,6 +113,40 @@ static int wait_events(struct nw_evloop *loop, int timeout_ms)
 	return mask;
 }
 
+/* 1 when this run is the one that will create the rack's pinned set (the
+ * kernel hooks only; the socket hook pins nothing). */
+static int fresh_pin_set(const struct rack_opts *o)
+{
+	char dir[NW_PATH_MAX];
+
+	if (o->hook == NW_HOOK_SOCKET || nw_pins_rack_dir(dir, sizeof(dir), o->pin_dir, o->rack))
+		return 0;
+	return nw_pins_exists(dir) == 0;
+}
+
+/* The rack's pin dir (kernel hooks), or NULL. */
+static const char *rack_pin_dir(const struct rack_opts *o, char *buf, size_t size)
+{
+	if (o->hook == NW_HOOK_SOCKET || nw_pins_rack_dir(buf, size, o->pin_dir, o->rack) ||
+	    nw_pins_exists(buf) != 1)
+		return NULL;
+	return buf;
+}
+
+static void remove_fresh_pins(const struct nw_log *log, const struct rack_opts *o)
+{
+	char dir[NW_PATH_MAX], q[NW_PATH_MAX + 64];
+
+	if (nw_pins_rack_dir(dir, sizeof(dir), o->pin_dir, o->rack) || nw_pins_exists(dir) != 1)
+		return;
+	if (nw_pins_remove_all(log, dir))
+		nw_warn(log, "start failed; could not remove its pins", "path=%s",
+			nw_log_quote(q, sizeof(q), dir));
+	else
+		nw_info(log, "start failed; removed the pins it made", "path=%s",
+			nw_log_quote(q, sizeof(q), dir));
+}
+
 int rack_daemon_run(const struct nw_log *log, const struct rack_opts *o, int signal_fd,
 		    struct rack_sink *sink)
 {
@@ -123,7 +158,9 @@ int rack_daemon_run(const struct nw_log *log, const struct rack_opts *o, int sig
 	};
 	struct nw_evloop loop = { .epfd = -1 };
 	struct rack_serve sv = { .http = NULL };
-	int err, rc = 1, attached = 0, serving = 0;
+	int err, rc = 1, attached = 0, serving = 0, started = 0;
+	int fresh_pins = fresh_pin_set(o);
+	char pin_dir[NW_PATH_MAX];
 
 	/* Open: the source's resources (the skeleton, against the pinned maps). */
 	if (src.ops->open(&src))
@@ -159,8 +196,11 @@ int rack_daemon_run(const struct nw_log *log, const struct rack_opts *o, int sig
 	/* Listen: --metrics binds while we may still bind anywhere. */
 	if (rack_serve_listen(&sv, log, o))
 		goto detach;
-	/* Drop privileges: keep only what the source needs to run and detach. */
-	nw_caps_keep_only(log, src.ops->keep_caps, src.ops->nkeep_caps);
+	/* Drop privileges: become --user, keeping only the capabilities the
+	 * source needs to run and detach; the pin dir goes to that user so the
+	 * XDP link pin can be removed at shutdown. */
+	nw_caps_drop(log, &o->run_as, rack_pin_dir(o, pin_dir, sizeof(pin_dir)), src.ops->keep_caps,
+		     src.ops->nkeep_caps);
 
 	/* Loop: receive on every wake-up; liveness and the fast classes per
 	 * tick; refresh, dump and flush per interval; serve HTTP and the
@@ -170,6 +210,7 @@ int rack_daemon_run(const struct nw_log *log, const struct rack_opts *o, int sig
 		nw_error(log, "cannot set up event loop", "err=%s", strerror(-err));
 		goto detach;
 	}
+	started = 1;
 	for (;;) {
 		int ev = wait_events(&loop, nw_evloop_sooner(rack_serve_timeout_ms(&sv),
 							     src.ops->wake_ms));
@@ -211,5 +252,9 @@ cleanup:
 	nw_evloop_close(&loop);
 	nw_drain_free(&src.drain);
 	src.ops->close(&src);
+	/* A start that failed leaves nothing behind it did not find: no maps,
+	 * no links, no pinned key. A set an earlier run left is kept. */
+	if (!started && fresh_pins)
+		remove_fresh_pins(log, o);
 	return rc;
 }

@@ -4,12 +4,31 @@
  * against this rack's pinned maps (or opens the socket hook), registers
  * servers, drains their records and dumps their counters.
  */
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
 #include "rack.h"
+
+/* The record log holds every sample's timing: created 0640 at most
+ * whatever the umask (the mode given to open() is only ever narrowed by
+ * it), appended to, never followed through a symbolic link. */
+static FILE *open_record_log(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY,
+		      S_IRUSR | S_IWUSR | S_IRGRP);
+	FILE *f;
+
+	if (fd < 0)
+		return NULL;
+	f = fdopen(fd, "a");
+	if (!f)
+		close(fd);
+	return f;
+}
 
 int main(int argc, char **argv)
 {
@@ -42,7 +61,7 @@ int main(int argc, char **argv)
 	}
 
 	if (opts.record_log) {
-		sink.record_log = fopen(opts.record_log, "ae");
+		sink.record_log = open_record_log(opts.record_log);
 		if (!sink.record_log) {
 			char q[512];
 

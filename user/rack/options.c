@@ -9,6 +9,7 @@
 
 #include "analysis.h"
 #include "attach.h"
+#include "caps.h"
 #include "cli.h"
 #include "hostport.h"
 #include "rack_http.h"
@@ -57,6 +58,19 @@ static int parse_dc(void *opts, const struct nw_opt *opt, const char *v, const c
 	return 0;
 }
 
+static int parse_user(void *opts, const struct nw_opt *opt, const char *v, const char **why)
+{
+	struct rack_opts *o = opts;
+
+	(void)opt;
+	if (!*v || strlen(v) >= sizeof(o->run_as.name))
+		return -1;
+	if (nw_run_as_resolve(v, &o->run_as, why))
+		return -1;
+	o->user = v;
+	return 0;
+}
+
 static const struct nw_opt_choice hooks[] = {
 	{ "auto", NW_HOOK_AUTO },
 	{ "xdp", NW_HOOK_XDP },
@@ -91,6 +105,7 @@ enum {
 	O_METRICS,
 	O_DC,
 	O_KEY_FILE,
+	O_USER,
 	O_DURATION,
 	O_UNPIN,
 	O_VERBOSE,
@@ -187,6 +202,11 @@ static const struct nw_opt opts[O__COUNT] = {
 			 .off2 = offsetof(struct rack_opts, keys), .arg = "FILE",
 			 .help = "shared key (64 hex digits, mode 600): HMAC on reports,\n"
 				 "samples without a valid SipHash tag are refused" },
+	[O_USER] = { "user", 0, "NETWATCH_USER", NW_OPT_CUSTOM, F(user), .parse = parse_user,
+		     .def_s = NW_RACK_DEFAULT_USER, .arg = "USER",
+		     .problem = "user must be a name from /etc/passwd or a numeric uid",
+		     .help = "once attached, run as USER with only the capabilities\n"
+			     "the hook needs (default nobody; root keeps uid 0)" },
 	[O_DURATION] = { "duration", 0, "NETWATCH_DURATION", NW_OPT_SECONDS, F(duration),
 			 .dmax = 1e9, .problem = "duration must be a positive number of seconds",
 			 .arg = "S", .help = "exit cleanly after S seconds" },
@@ -215,6 +235,15 @@ static int check_combination(void *opts, const int *on_cmdline)
 					&cli_spec, "--unpin",
 					"only --rack, --pin-dir, --state-dir and -v go with it");
 		return 0;
+	}
+	/* The default user, unlike a --user given, may be missing (a minimal
+	 * image): then the uid stays and only capabilities are dropped. */
+	if (!o->run_as.name[0] && o->user) {
+		const char *why;
+		struct rack_opts *w = opts;
+
+		if (nw_run_as_resolve(o->user, &w->run_as, &why))
+			memset(&w->run_as, 0, sizeof(w->run_as));
 	}
 	if (o->hook != NW_HOOK_SOCKET && !o->iface)
 		return nw_cli_bad(&cli_spec, "--iface", "required unless --hook socket");

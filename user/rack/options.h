@@ -7,8 +7,11 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "caps.h"
 #include "cli.h"
 #include "keyfile.h"
+
+#define NW_RACK_DEFAULT_USER "nobody"
 
 struct rack_opts {
 	uint32_t rack;
@@ -37,7 +40,9 @@ struct rack_opts {
 	socklen_t metrics_len;
 	const char *dc; /* --dc HOST[:PORT] as given; NULL: no reporting */
 	const char *key_file;
-	struct nw_keys keys; /* derived from --key-file; keys.present 0 without */
+	struct nw_keys keys;     /* derived from --key-file; keys.present 0 without */
+	const char *user;        /* --user as given */
+	struct nw_run_as run_as; /* resolved: who the rack becomes once attached */
 };
 
 /* On NW_CLI_BAD the one-line reason is already on stderr (exit 2);

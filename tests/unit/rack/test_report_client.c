@@ -354,6 +354,56 @@ static void test_peer_close_reconnects_after_backoff(void **state)
 	nw_report_client_close(&c);
 }
 
+/* The DC never sends. One that streams bytes back (an impostor) loses the
+ * connection instead of keeping the rack's loop busy reading them, and each
+ * such connection lengthens the backoff even though it took a report. */
+static void test_dc_that_sends_is_dropped(void **state)
+{
+	struct nw_report_client c;
+	uint16_t port = 0;
+	uint64_t one = 1, two = 2;
+	int lfd = listener(&port, 0), peer;
+	char noise[4096], tail[16];
+	unsigned first;
+
+	(void)state;
+	memset(noise, 'x', sizeof(noise));
+	open_client(&c, "127.0.0.1", port);
+	nw_report_client_submit_frame(&c, "NWR1", 4);
+	pump_until(&c, sent_at_least, &one);
+	peer = accept_nb(lfd);
+	assert_true(peer >= 0);
+	assert_true(send(peer, noise, sizeof(noise), MSG_NOSIGNAL) > 0);
+	pump_until(&c, disconnected, NULL);
+	assert_int_equal(c.st.protocol_errors, 1);
+	first = c.attempt;
+	assert_true(first >= 1);
+	/* The rack closed its end: after the report, EOF. */
+	{
+		struct pollfd p = { .fd = peer, .events = POLLIN };
+		ssize_t n;
+
+		assert_int_equal(read(peer, tail, 4), 4);
+		assert_int_equal(poll(&p, 1, 5000), 1);
+		n = recv(peer, tail, sizeof(tail), MSG_DONTWAIT);
+		assert_true(n == 0 || (n < 0 && errno == ECONNRESET));
+	}
+	close(peer);
+	/* Again, after a delivered report: the backoff does not start over. */
+	nw_report_client_submit_frame(&c, "NWR2", 4);
+	pump_until(&c, connects_at_least, &two);
+	peer = accept_nb(lfd);
+	assert_true(peer >= 0);
+	pump_until(&c, sent_at_least, &two);
+	assert_true(send(peer, noise, 1, MSG_NOSIGNAL) == 1);
+	pump_until(&c, disconnected, NULL);
+	assert_int_equal(c.st.protocol_errors, 2);
+	assert_true(c.attempt > first);
+	close(peer);
+	close(lfd);
+	nw_report_client_close(&c);
+}
+
 /* A partly written frame is lost with its connection and counted. */
 static void test_break_inside_frame_is_send_error(void **state)
 {
@@ -462,6 +512,7 @@ int main(void)
 		cmocka_unit_test(test_replaced_while_not_connected),
 		cmocka_unit_test(test_partial_frame_completes_then_newest),
 		cmocka_unit_test(test_peer_close_reconnects_after_backoff),
+		cmocka_unit_test(test_dc_that_sends_is_dropped),
 		cmocka_unit_test(test_break_inside_frame_is_send_error),
 		cmocka_unit_test(test_name_resolved_without_blocking),
 		cmocka_unit_test(test_close_while_resolving),

@@ -564,23 +564,33 @@ static void on_socket(struct nw_report_client *c, uint32_t events)
 	if (c->state != NW_DC_CONNECTED)
 		return;
 	if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
-		char junk[512];
+		char junk[64];
+		ssize_t n;
 
-		/* The DC never speaks: anything it sends is read and dropped
-		 * (bounded per wake-up), and EOF or an error is its close. */
-		for (int i = 0; i < 8; i++) {
-			ssize_t n = recv(c->fd, junk, sizeof(junk), MSG_DONTWAIT);
-
-			if (n > 0)
-				continue;
-			if (n == 0) {
-				fail(c, "closed by the dc", 0);
-				return;
-			}
-			if (errno == EAGAIN || errno == EWOULDBLOCK)
-				break;
-			if (errno == EINTR)
-				continue;
+		/* The DC never speaks. A byte from it is a protocol violation
+		 * (an impostor, or a DC that is not one): the connection ends
+		 * and the retry waits its backoff. Reading and dropping instead
+		 * would let a peer that streams keep this loop busy forever.
+		 * EOF or an error is its close. */
+		do
+			n = recv(c->fd, junk, sizeof(junk), MSG_DONTWAIT);
+		while (n < 0 && errno == EINTR);
+		if (n > 0) {
+			/* Each violation backs off further, also when the
+			 * connection delivered a report first. */
+			c->st.protocol_errors++;
+			if (c->strikes < 64)
+				c->strikes++;
+			if (c->attempt < c->strikes)
+				c->attempt = c->strikes;
+			fail(c, "the dc sent bytes (it never should)", EPROTO);
+			return;
+		}
+		if (n == 0) {
+			fail(c, "closed by the dc", 0);
+			return;
+		}
+		if (errno != EAGAIN && errno != EWOULDBLOCK) {
 			fail(c, "receive", errno);
 			return;
 		}

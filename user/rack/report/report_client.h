@@ -18,7 +18,10 @@
  *     with getaddrinfo_a at every connection attempt (a DNS answer may
  *     change: Kubernetes services, compose names), without blocking.
  *   - TCP keepalive and TCP_USER_TIMEOUT find a dead DC; the DC never sends,
- *     so readable-with-EOF is its close.
+ *     so readable-with-EOF is its close, and a byte from it ends the
+ *     connection (counted in st.protocol_errors) with a backoff that grows
+ *     with every such connection: a peer streaming bytes back costs one
+ *     recv per connection, not a busy loop.
  *
  * docs/decisions.md ("Issue 4: rack reporter") gives the reasons.
  */
@@ -75,6 +78,7 @@ struct nw_report_client {
 	uint64_t retry_at_ns;               /* CLOCK_MONOTONIC; while DISCONNECTED */
 	uint64_t connect_deadline_ns;
 	unsigned attempt; /* failures since a report was last delivered */
+	unsigned strikes; /* connections the DC sent bytes on: their backoff never resets */
 	uint64_t rng;
 	int warned; /* a failure has been logged since the last delivery */
 	uint64_t last_warn_ns;

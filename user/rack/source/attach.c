@@ -5,6 +5,7 @@
 #include <bpf/libbpf.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/if_link.h>
 #include <string.h>
 #include <unistd.h>
@@ -176,6 +177,7 @@ int nw_attach_start(const struct nw_log *log, struct nw_attach *a, uint32_t want
 	snprintf(name, sizeof(name), "link_xdp_%s", ifname);
 	if (nw_pins_path(a->link_pin, sizeof(a->link_pin), rack_dir, name))
 		return -ENAMETOOLONG;
+	a->dir_fd = open(rack_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 
 	if (want == NW_HOOK_AUTO) {
 		/* Prefer what an earlier run on this interface got: its link can
@@ -201,8 +203,12 @@ int nw_attach_start(const struct nw_log *log, struct nw_attach *a, uint32_t want
 		nw_debug(log, "hook not available", "hook=%s err=%s", nw_hook_name(order[i]),
 			 strerror(-err));
 	}
-	if (err)
+	if (err) {
+		if (a->dir_fd > 0)
+			close(a->dir_fd);
+		a->dir_fd = -1;
 		return err;
+	}
 	drop_other_links(log, a, rack_dir);
 	if (prev->hook == NW_HOOK_TC &&
 	    !(a->hook == NW_HOOK_TC && (int)prev->ifindex == a->ifindex))
@@ -213,13 +219,20 @@ int nw_attach_start(const struct nw_log *log, struct nw_attach *a, uint32_t want
 void nw_attach_stop(const struct nw_log *log, struct nw_attach *a)
 {
 	if (a->link_fd >= 0) {
-		if (unlink(a->link_pin) && errno != ENOENT)
+		const char *name = strrchr(a->link_pin, '/');
+
+		if ((a->dir_fd > 0 ? unlinkat(a->dir_fd, name ? name + 1 : a->link_pin, 0)
+				   : unlink(a->link_pin)) &&
+		    errno != ENOENT)
 			nw_warn(log, "cannot unpin XDP link", "err=%s", strerror(errno));
 		close(a->link_fd);
 		a->link_fd = -1;
 	} else if (a->hook == NW_HOOK_TC) {
 		tc_remove(log, a->ifindex, a->tc_handle, a->tc_priority, a->created_clsact);
 	}
+	if (a->dir_fd > 0)
+		close(a->dir_fd);
+	a->dir_fd = -1;
 	a->hook = NW_HOOK_NONE;
 }
 

@@ -24,6 +24,9 @@ struct nw_attach {
 	char ifname[IF_NAMESIZE];
 	int link_fd; /* XDP: the pinned link, -1 otherwise */
 	char link_pin[NW_PATH_MAX];
+	int dir_fd;         /* the rack dir (O_PATH), > 0 when open: the link pin is
+		     * removed through it once the rack runs as --user, which
+		     * may not search the pin dir's parents */
 	int created_clsact; /* tc: the qdisc is ours (now or from an earlier run) */
 	uint32_t tc_handle, tc_priority;
 };

@@ -5,9 +5,12 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "json_u64.h"
+
+/* Counters: exact below 2^63, never negative above (json_u64.h). */
 static json_t *u64(uint64_t v)
 {
-	return json_integer((json_int_t)v);
+	return nw_json_u64(v);
 }
 
 /* JSON has no NaN or infinity: those become null. */

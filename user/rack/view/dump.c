@@ -4,6 +4,8 @@
 #include <jansson.h>
 #include <stdlib.h>
 
+#include "json_u64.h"
+
 static const unsigned long long hist_bounds[NW_HIST_FINITE] = NW_HIST_BOUNDS_NS;
 
 static const char *const malformed_names[NW_MAL__MAX] = {
@@ -19,11 +21,10 @@ static const char *const anomaly_names[NW_ANOM__MAX] = {
 	[NW_ANOM_RESYNC] = "resync",
 };
 
-/* Counters are unsigned 64-bit; JSON integers in jansson are signed. A
- * counter never gets near 2^63, so the cast is only a formality. */
+/* Counters: exact below 2^63, never negative above (json_u64.h). */
 static json_t *u64(uint64_t v)
 {
-	return json_integer((json_int_t)v);
+	return nw_json_u64(v);
 }
 
 static json_t *stats_json(const struct nw_stats *s, uint64_t discovery_rejected)

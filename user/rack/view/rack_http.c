@@ -2,6 +2,7 @@
 #include "rack_http.h"
 
 #include <arpa/inet.h>
+#include <stdio.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <stdlib.h>
@@ -62,7 +63,16 @@ static int handle(void *ctx, struct MHD_Connection *c, const char *url)
 
 	if (!strcmp(url, "/metrics")) {
 		nw_buf_reset(&h->buf);
+		char id[16];
+
+		snprintf(id, sizeof(id), "%u", h->view->rack_id);
 		if (nw_metrics_render(h->view, &h->buf))
+			return text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n");
+		/* The HTTP server's own counters: only it knows them. */
+		nw_http_server_guard_metrics(h->s, &h->buf,
+					     "netwatch_rack_http_connections_cut_total", "rack_id",
+					     id);
+		if (h->buf.failed)
 			return text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n");
 		return nw_http_reply(c, MHD_HTTP_OK, NW_HTTP_PROM, h->buf.p, h->buf.len, 1);
 	}

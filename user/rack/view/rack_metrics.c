@@ -131,6 +131,9 @@ static void dc_families(struct nw_buf *b, const struct nw_rack_view *v)
 			    (int)v->dc.state == st);
 	rack_family_u64(b, "netwatch_rack_dc_connects_total", "counter", v,
 			"Connections to the DC controller established", v->dc.connects);
+	rack_family_u64(b, "netwatch_rack_dc_protocol_errors_total", "counter", v,
+			"Connections closed because the DC sent bytes (it never should)",
+			v->dc.protocol_errors);
 	rack_family_u64(b, "netwatch_rack_reports_sent_total", "counter", v,
 			"Reports written whole to the DC controller's connection", v->dc.sent);
 	nw_prom_family(b, "netwatch_rack_reports_failed_total", "counter",

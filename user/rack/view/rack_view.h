@@ -112,8 +112,9 @@ enum nw_dc_fail {
 };
 struct nw_dc_status {
 	enum nw_dc_state state;
-	uint64_t sent;     /* frames written whole to the socket */
-	uint64_t connects; /* connections established */
+	uint64_t sent;            /* frames written whole to the socket */
+	uint64_t connects;        /* connections established */
+	uint64_t protocol_errors; /* connections closed because the DC sent bytes */
 	uint64_t failed[NW_DC_FAIL__COUNT];
 };
 
