@@ -19,8 +19,10 @@ struct dc_opts {
 	uint32_t racks; /* expected: 0..racks-1 */
 	uint32_t max_racks;
 	double stale_s;
-	double max_skew_s;   /* 0: off */
-	const char *metrics; /* NULL: off */
+	double max_skew_s;    /* 0: off */
+	double forget_s;      /* 0: never */
+	double debug_delay_s; /* per parsed report: a slower core (tests) */
+	const char *metrics;  /* NULL: off */
 	struct sockaddr_storage metrics_addr;
 	socklen_t metrics_len;
 	const char *key_file;
