@@ -74,6 +74,7 @@ struct dc_srv {
 	double lag_window_s;                   /* max lag of this window's reports */
 	unsigned lag_sweeps;
 	uint64_t overload_seen_ns; /* last evidence of overload; 0 none */
+	uint64_t next_sweep_ns;
 };
 
 static uint64_t clock_ns(clockid_t id)
@@ -531,6 +532,7 @@ static void sweep(struct dc_srv *s, uint64_t now)
 			conn_reject(s, slot, DC_CONN_IDLE);
 		}
 	}
+	s->next_sweep_ns = now + DC_SWEEP_MS * 1000000ULL;
 	s->view.racks_behind = behind;
 	if (behind)
 		s->overload_seen_ns = now;
@@ -676,11 +678,15 @@ int dc_run(const struct nw_log *log, const struct dc_opts *o, int sfd)
 			} else if (tag >= TAG_CONN && tag - TAG_CONN < o->max_conns &&
 				   s.slots[tag - TAG_CONN]) {
 				conn_read(&s, (uint32_t)(tag - TAG_CONN));
+				/* A slow batch must not postpone the sweep (its peeks keep
+				 * racks whose reports wait unread fresh). */
+				if (mono_ns() >= s.next_sweep_ns)
+					sweep(&s, mono_ns());
 			}
 		}
 		if (s.http)
 			nw_http_server_run(s.http);
-		if (sweep_due)
+		if (sweep_due && mono_ns() >= s.next_sweep_ns)
 			sweep(&s, mono_ns());
 		if (deadline) {
 			nw_info(log, "duration reached", NULL);
