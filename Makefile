@@ -93,7 +93,7 @@ help:
 	@echo "make bpf-test           the BPF_PROG_TEST_RUN tests only (root; tests/bpf/)"
 	@echo "make integration-test   the pytest process and deployment tests only (root; tests/integration, tests/deploy)"
 	@echo "make fuzz               libFuzzer over the shared parser and the report protocol (FUZZ_SECONDS=$(FUZZ_SECONDS))"
-	@echo "make bench              collector cost per packet and other figures"
+	@echo "make bench              collector cost per packet, DC cost per report and other figures"
 	@echo "make evaluate           fault scenarios on a lab -> docs/EVALUATION.md (root, ~10 min)"
 	@echo "make demo               a live demo in network namespaces (root)"
 	@echo "make install            PREFIX=$(PREFIX) DESTDIR=$(DESTDIR)"
@@ -254,6 +254,7 @@ fuzz: $(FUZZ_BINS)
 
 bench: all $(BENCH_BINS)
 	@set -e; for b in $(BENCH_BINS); do echo "== $$b"; $$b; done
+	NETWATCH_BUILD=$(CURDIR)/$(BUILD) /usr/bin/python3 tests/bench/bench_dc.py
 	NETWATCH_BUILD=$(CURDIR)/$(BUILD) /usr/bin/python3 tests/bench/bench_scale.py
 
 # Not part of `make test`: it runs every fault scenario on a lab for minutes.

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <jansson.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -142,44 +143,56 @@ static json_t *real(double x)
 	return isfinite(x) ? json_real(x) : json_null();
 }
 
-static json_t *server_json(const struct nw_report_server *e)
+/* The racks are written straight into the buffer, not built as a jansson
+ * tree first: 100 racks x 40 servers as a tree cost ~60 ms, this ~5 ms.
+ * Reals with 9 significant digits, as reports carry them; no string here
+ * needs escaping (names from fixed tables, numbers). */
+static void put_real(struct nw_buf *b, const char *key, double x)
 {
-	return json_pack("{s:I, s:s, s:o, s:o, s:o, s:o, s:b}", "id", (json_int_t)e->id, "class",
-			 nw_health_name(e->cls), "error", real(e->error), "snr_db", real(e->snr_db),
-			 "loss_ratio", real(e->loss_ratio), "jitter_s", real(e->jitter_s), "up",
-			 e->up ? 1 : 0);
+	if (isfinite(x))
+		nw_buf_printf(b, ",\"%s\":%.9g", key, x);
+	else
+		nw_buf_printf(b, ",\"%s\":null", key);
 }
 
-static json_t *rack_json(const struct dc_state *st, const struct dc_rack *r, uint64_t mono_ns,
-			 int with_servers)
+static void put_server(struct nw_buf *b, const struct nw_report_server *e)
 {
-	json_t *o = json_pack("{s:I, s:s, s:b, s:o, s:o, s:o, s:o, s:o, s:o, s:b, s:I}", "rack_id",
-			      (json_int_t)r->rack_id, "state",
-			      dc_rack_state_name(dc_rack_state(st, r, mono_ns)), "expected",
-			      r->expected, "score", real(dc_rack_contribution(st, r, mono_ns)),
-			      "reported_score", r->have ? real(r->last.rack_score) : json_null(),
-			      "age_s", real(dc_rack_age_s(r, mono_ns)), "seq",
-			      r->have ? json_integer((json_int_t)r->last.seq) : json_null(),
-			      "boot_ns",
-			      r->have ? json_integer((json_int_t)r->last.boot_ns) : json_null(),
-			      "interval_s", r->have ? real(r->last.interval_s) : json_null(),
-			      "authenticated", r->have && r->last.authenticated, "reports_accepted",
-			      (json_int_t)r->accepted);
-	json_t *servers;
+	nw_buf_printf(b, "{\"id\":%u,\"class\":\"%s\"", e->id, nw_health_name(e->cls));
+	put_real(b, "error", e->error);
+	put_real(b, "snr_db", e->snr_db);
+	put_real(b, "loss_ratio", e->loss_ratio);
+	put_real(b, "jitter_s", e->jitter_s);
+	nw_buf_printf(b, ",\"up\":%s}", e->up ? "true" : "false");
+}
 
-	if (!o || !with_servers)
-		return o;
-	servers = json_array();
-	if (!servers || json_object_set_new(o, "servers", servers)) {
-		json_decref(o);
-		return NULL;
-	}
-	for (uint32_t i = 0; r->have && i < r->last.nservers; i++)
-		if (json_array_append_new(servers, server_json(&r->last.servers[i]))) {
-			json_decref(o);
-			return NULL;
+static void put_rack(struct nw_buf *b, const struct dc_state *st, const struct dc_rack *r,
+		     uint64_t mono_ns, int with_servers)
+{
+	nw_buf_printf(b, "{\"rack_id\":%u,\"state\":\"%s\",\"expected\":%s", r->rack_id,
+		      dc_rack_state_name(dc_rack_state(st, r, mono_ns)),
+		      r->expected ? "true" : "false");
+	put_real(b, "score", dc_rack_contribution(st, r, mono_ns));
+	put_real(b, "reported_score", r->have ? r->last.rack_score : NAN);
+	put_real(b, "age_s", dc_rack_age_s(r, mono_ns));
+	if (r->have)
+		nw_buf_printf(b, ",\"seq\":%llu,\"boot_ns\":%llu", (unsigned long long)r->last.seq,
+			      (unsigned long long)r->last.boot_ns);
+	else
+		nw_buf_printf(b, ",\"seq\":null,\"boot_ns\":null");
+	put_real(b, "interval_s", r->have ? r->last.interval_s : NAN);
+	nw_buf_printf(b, ",\"authenticated\":%s,\"reports_accepted\":%llu",
+		      r->have && r->last.authenticated ? "true" : "false",
+		      (unsigned long long)r->accepted);
+	if (with_servers) {
+		nw_buf_put(b, ",\"servers\":[", 12);
+		for (uint32_t i = 0; r->have && i < r->last.nservers; i++) {
+			if (i)
+				nw_buf_put(b, ",", 1);
+			put_server(b, &r->last.servers[i]);
 		}
-	return o;
+		nw_buf_put(b, "]", 1);
+	}
+	nw_buf_put(b, "}", 1);
 }
 
 static int wanted_id(const struct dc_api_query *q, uint32_t id)
@@ -204,13 +217,12 @@ static int matches(const struct dc_state *st, const struct dc_rack *r, const str
 }
 
 /* The DC_API_WORST racks with the lowest score (ties: lower id first). */
-static json_t *worst_json(const struct dc_state *st, uint64_t mono_ns)
+static void put_worst(struct nw_buf *b, const struct dc_state *st, uint64_t mono_ns)
 {
 	size_t idx[DC_API_WORST], n = 0;
 	double sc[DC_API_WORST];
-	json_t *arr = json_array();
 
-	for (size_t i = 0; arr && i < st->n; i++) {
+	for (size_t i = 0; i < st->n; i++) {
 		double x = dc_rack_contribution(st, &st->racks[i], mono_ns);
 		size_t at;
 
@@ -225,26 +237,48 @@ static json_t *worst_json(const struct dc_state *st, uint64_t mono_ns)
 		sc[at] = x;
 		idx[at] = i;
 	}
-	for (size_t i = 0; arr && i < n; i++)
-		if (json_array_append_new(arr, rack_json(st, &st->racks[idx[i]], mono_ns, 0))) {
-			json_decref(arr);
-			arr = NULL;
-		}
-	return arr;
+	nw_buf_put(b, ",\"worst_racks\":[", 16);
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			nw_buf_put(b, ",", 1);
+		put_rack(b, st, &st->racks[idx[i]], mono_ns, 0);
+	}
+	nw_buf_put(b, "]", 1);
 }
 
 char *dc_api_json(const struct dc_view *v, const struct dc_api_query *q, uint64_t mono_ns)
 {
 	const struct dc_state *st = v->state;
 	size_t counts[DC_RACK__COUNT] = { 0 }, budget = 0, listed = 0, first = 0;
-	json_t *racks = json_array(), *doc, *next = json_null();
-	json_int_t last_id = -1;
-	char *s;
+	long long last_id = -1, next = -1;
+	struct nw_buf b = { 0 };
+	json_t *head;
+	char *h;
 
-	if (!racks)
-		return NULL;
 	for (size_t i = 0; i < st->n; i++)
 		counts[dc_rack_state(st, &st->racks[i], mono_ns)]++;
+	/* The summary through jansson (dc_id needs escaping), then the lists. */
+	head = json_pack("{s:s, s:o, s:s, s:b, s:o, s:I, s:I, s:f, s:I, s:I, s:I,"
+			 " s:{s:I, s:I, s:I}, s:b, s:s}",
+			 "dc_id", v->dc_id, "health_score", real(dc_state_score(st, mono_ns)),
+			 "dc_state", v->overloaded ? "overloaded" : "ok", "overloaded",
+			 v->overloaded, "lag_s", real(v->lag_s), "reports_shed",
+			 (json_int_t)v->shed, "racks_behind", (json_int_t)v->racks_behind,
+			 "stale_s", st->cfg.stale_s, "racks_expected",
+			 (json_int_t)st->cfg.racks_expected, "racks_known", (json_int_t)st->n,
+			 "racks_reporting", (json_int_t)dc_state_reporting(st, mono_ns),
+			 "racks_by_state", "ok", (json_int_t)counts[DC_RACK_OK], "stale",
+			 (json_int_t)counts[DC_RACK_STALE], "never",
+			 (json_int_t)counts[DC_RACK_NEVER], "auth_required",
+			 v->auth_required ? 1 : 0, "version", NW_VERSION_STRING);
+	h = head ? json_dumps(head, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+	json_decref(head);
+	if (!h)
+		return NULL;
+	nw_buf_put(&b, h, strlen(h) - 1); /* without its closing brace */
+	free(h);
+	put_worst(&b, st, mono_ns);
+	nw_buf_put(&b, ",\"racks\":[", 10);
 	/* racks are sorted by id: the page starts after q->after */
 	while (first < st->n && (int64_t)st->racks[first].rack_id <= q->after)
 		first++;
@@ -256,34 +290,24 @@ char *dc_api_json(const struct dc_view *v, const struct dc_api_query *q, uint64_
 			continue;
 		cost = RACK_BYTES + (q->servers && r->have ? r->last.nservers * SERVER_BYTES : 0);
 		if (listed == q->limit || (listed > 0 && budget + cost > DC_API_PAGE_BYTES)) {
-			/* more to come: the next page starts after the last listed */
-			next = json_integer(last_id);
+			next = last_id; /* more to come: the next page starts after it */
 			break;
 		}
-		if (json_array_append_new(racks, rack_json(st, r, mono_ns, q->servers))) {
-			json_decref(racks);
-			return NULL;
-		}
+		if (listed)
+			nw_buf_put(&b, ",", 1);
+		put_rack(&b, st, r, mono_ns, q->servers);
 		budget += cost;
 		listed++;
 		last_id = r->rack_id;
 	}
-	doc = json_pack("{s:s, s:o, s:s, s:b, s:o, s:I, s:I, s:f, s:I, s:I, s:I, s:{s:I, s:I, s:I},"
-			" s:o, s:b, s:s, s:o, s:o}",
-			"dc_id", v->dc_id, "health_score", real(dc_state_score(st, mono_ns)),
-			"dc_state", v->overloaded ? "overloaded" : "ok", "overloaded",
-			v->overloaded, "lag_s", real(v->lag_s), "reports_shed", (json_int_t)v->shed,
-			"racks_behind", (json_int_t)v->racks_behind, "stale_s", st->cfg.stale_s,
-			"racks_expected", (json_int_t)st->cfg.racks_expected, "racks_known",
-			(json_int_t)st->n, "racks_reporting",
-			(json_int_t)dc_state_reporting(st, mono_ns), "racks_by_state", "ok",
-			(json_int_t)counts[DC_RACK_OK], "stale", (json_int_t)counts[DC_RACK_STALE],
-			"never", (json_int_t)counts[DC_RACK_NEVER], "worst_racks",
-			worst_json(st, mono_ns), "auth_required", v->auth_required ? 1 : 0,
-			"version", NW_VERSION_STRING, "racks", racks, "next_after", next);
-	if (!doc)
+	if (next >= 0)
+		nw_buf_printf(&b, "],\"next_after\":%lld}", next);
+	else
+		nw_buf_put(&b, "],\"next_after\":null}", 20);
+	nw_buf_put(&b, "", 1); /* the NUL the caller's string needs */
+	if (b.failed) {
+		nw_buf_free(&b);
 		return NULL;
-	s = json_dumps(doc, JSON_COMPACT);
-	json_decref(doc);
-	return s;
+	}
+	return b.p;
 }

@@ -102,7 +102,7 @@ enum dc_feed_result dc_conn_feed(struct dc_conn *c, struct dc_budget *b, const u
 			int stop = 0;
 
 			nw_report_frame_header(p, &len);
-			if (complete_frame_at(p + len, n - len))
+			if (c->rack != DC_NO_RACK && complete_frame_at(p + len, n - len))
 				(*shed)++;
 			else
 				stop = fn(ctx, c, p, len);
@@ -145,7 +145,7 @@ enum dc_feed_result dc_conn_feed(struct dc_conn *c, struct dc_budget *b, const u
 		{
 			int stop = 0;
 
-			if (complete_frame_at(p, n))
+			if (c->rack != DC_NO_RACK && complete_frame_at(p, n))
 				(*shed)++;
 			else
 				stop = fn(ctx, c, c->buf, c->frame_len);

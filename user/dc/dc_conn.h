@@ -85,10 +85,12 @@ void dc_conn_clear(struct dc_conn *c, struct dc_budget *b);
 /* Between frames nothing is pending; otherwise a close is a truncation. */
 int dc_conn_in_frame(const struct dc_conn *c);
 
-/* Feeds `n` bytes. A complete frame followed, in these same bytes, by
- * another complete frame is not handed to `fn` but counted in *shed: the DC
- * is behind that rack and only its newest report matters (oldest shed
- * first, newest kept; docs/dc.md "Overload"). */
+/* Feeds `n` bytes. On a connection that reports a rack, a complete frame
+ * followed, in these same bytes, by another complete frame is not handed to
+ * `fn` but counted in *shed: the DC is behind that rack and only its newest
+ * report matters (oldest shed first, newest kept; docs/dc.md "Overload").
+ * A connection that has not had a report accepted gets every frame read,
+ * so its bad reports count and close it as ever. */
 enum dc_feed_result dc_conn_feed(struct dc_conn *c, struct dc_budget *b, const uint8_t *p, size_t n,
 				 uint64_t now_ns, dc_frame_fn fn, void *ctx,
 				 enum nw_report_reject *why, uint64_t *shed);

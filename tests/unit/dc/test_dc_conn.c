@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * The frame reassembler's shedding (issue 20): of the whole frames one read
- * brings, only the newest reaches the callback; the older ones are counted
- * shed. A frame split across reads is never shed, and a complete frame
+ * brings on a connection that reports a rack, only the newest reaches the
+ * callback; the older ones are counted shed. A frame split across reads is never shed, and a complete frame
  * followed by a partial one is parsed (the partial one may never finish).
  */
 #include <setjmp.h>
@@ -64,7 +64,16 @@ static void test_only_the_newest_of_one_read(void **state)
 
 	(void)state;
 	frames(&in, 3);
+	/* not reporting a rack yet: every frame is read */
 	dc_conn_init(&c, -1, 1, 1);
+	assert_int_equal(dc_conn_feed(&c, &b, (const uint8_t *)in.p, in.len, 1, on_frame, &seen,
+				      &why, &shed),
+			 DC_FEED_OK);
+	assert_int_equal(seen.frames, 3);
+	assert_int_equal(shed, 0);
+	/* reporting rack 1: only the newest */
+	seen.frames = 0;
+	c.rack = 1;
 	assert_int_equal(dc_conn_feed(&c, &b, (const uint8_t *)in.p, in.len, 1, on_frame, &seen,
 				      &why, &shed),
 			 DC_FEED_OK);
@@ -91,9 +100,10 @@ static void test_split_and_partial_frames_are_not_shed(void **state)
 	frames(&in, 2);
 	one = in.len / 2;
 	dc_conn_init(&c, -1, 1, 1);
+	c.rack = 1;
 	/* the first frame whole plus half of the second: the first is parsed */
-	assert_int_equal(dc_conn_feed(&c, &b, (const uint8_t *)in.p, one + 10, 1, on_frame,
-				      &seen, &why, &shed),
+	assert_int_equal(dc_conn_feed(&c, &b, (const uint8_t *)in.p, one + 10, 1, on_frame, &seen,
+				      &why, &shed),
 			 DC_FEED_OK);
 	assert_int_equal(seen.frames, 1);
 	assert_true(dc_conn_in_frame(&c));

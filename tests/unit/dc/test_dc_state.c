@@ -147,8 +147,7 @@ static void test_unauthenticated_claim_lapses(void **state)
 	(void)state;
 	init(&st, 1, 16, 300);
 	assert_int_equal(offer(&st, rep(0, WALL - S, 1, 1.0), 1, 1 * S, NULL), NW_REJ_OK);
-	assert_int_equal(offer(&st, rep(0, WALL - S, 2, 1.0), 2, 2 * S, NULL),
-			 NW_REJ_RACK_CLAIMED);
+	assert_int_equal(offer(&st, rep(0, WALL - S, 2, 1.0), 2, 2 * S, NULL), NW_REJ_RACK_CLAIMED);
 	assert_int_equal(offer(&st, rep(0, WALL - S, 3, 1.0), 2, 7 * S, &ev), NW_REJ_OK);
 	assert_int_equal(ev, 1); /* the old holder: the server closes it */
 	dc_state_free(&st);
