@@ -64,9 +64,10 @@ int dc_state_init(struct dc_state *s, const struct dc_cfg *cfg)
 {
 	memset(s, 0, sizeof(*s));
 	s->cfg = *cfg;
-	if (cfg->racks_expected > cfg->max_racks)
+	if (cfg->racks_expected > cfg->max_racks ||
+	    (uint64_t)cfg->first_rack + cfg->racks_expected > NW_REPORT_MAX_RACK + 1ULL)
 		return -1;
-	for (uint32_t id = 0; id < cfg->racks_expected; id++) {
+	for (uint32_t id = cfg->first_rack; id < cfg->first_rack + cfg->racks_expected; id++) {
 		struct dc_rack *r = insert(s, id);
 
 		if (!r) {

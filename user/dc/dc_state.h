@@ -60,7 +60,8 @@ struct dc_rack {
 };
 
 struct dc_cfg {
-	uint32_t racks_expected; /* racks 0..N-1 */
+	uint32_t racks_expected; /* racks first_rack..first_rack+N-1 */
+	uint32_t first_rack;     /* a shard's first expected rack (docs/dc.md "Shards") */
 	uint32_t max_racks;      /* known racks at most (expected included) */
 	double stale_s;
 	double max_skew_s; /* 0: time_ns not checked */

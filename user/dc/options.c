@@ -45,6 +45,11 @@ static const struct nw_opt opts[] = {
 	  .problem = "racks must be an integer 0..65536", .arg = "N",
 	  .help = "expected racks 0..N-1, 0..65536 (default 0); one that never\n"
 		  "reports counts 0 in the DC score" },
+	{ "first-rack", 0, "NETWATCH_FIRST_RACK", NW_OPT_U64, F(first_rack),
+	  .max = NW_REPORT_MAX_RACK, .problem = "first-rack must be a rack id 0..65535",
+	  .arg = "ID",
+	  .help = "a shard's expected racks start here: ID..ID+N-1 with\n"
+		  "--racks N (default 0; docs/dc.md \"Shards\")" },
 	{ "max-racks", 0, "NETWATCH_MAX_RACKS", NW_OPT_U64, F(max_racks), .min = 1,
 	  .max = NW_REPORT_MAX_RACK + 1ULL, .def_u = 16384,
 	  .problem = "max-racks must be an integer 1..65536", .arg = "N",
@@ -113,6 +118,8 @@ static int check_combination(void *opts, const int *on_cmdline)
 	(void)on_cmdline;
 	if (o->racks > o->max_racks)
 		return nw_cli_bad(&cli_spec, "--racks", "more expected racks than --max-racks");
+	if ((uint64_t)o->first_rack + o->racks > NW_REPORT_MAX_RACK + 1ULL)
+		return nw_cli_bad(&cli_spec, "--first-rack", "expected racks beyond rack id 65535");
 	if (o->max_buffer < NW_REPORT_HDR_LEN + NW_REPORT_MAX_PAYLOAD + NW_REPORT_MAC_LEN)
 		return nw_cli_bad(&cli_spec, "--max-buffer", "smaller than one largest frame");
 	return 0;

@@ -568,6 +568,7 @@ static int setup(struct dc_srv *s)
 {
 	struct dc_cfg cfg = {
 		.racks_expected = s->o->racks,
+		.first_rack = s->o->first_rack,
 		.max_racks = s->o->max_racks,
 		.stale_s = s->o->stale_s,
 		.max_skew_s = s->o->max_skew_s,
