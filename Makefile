@@ -41,7 +41,7 @@ CFLAGS   += -std=gnu11 $(WARN) $(SANFLAGS) -D_GNU_SOURCE -DNW_VERSION_STRING='"$
 DEPFLAGS  = -MMD -MP -MF $@.d
 LDFLAGS  += $(SANFLAGS)
 LIBBPF_LIBS := $(shell pkg-config --libs libbpf 2>/dev/null || echo -lbpf -lelf -lz)
-USER_LIBS   := $(LIBBPF_LIBS) -ljansson -lcap -lfftw3 -lmicrohttpd -lsodium -lm
+USER_LIBS   := $(LIBBPF_LIBS) -ljansson -lyajl -lcap -lfftw3 -lmicrohttpd -lsodium -lm
 AGENT_LIBS  := -lm -lsodium -ljansson
 CMOCKA_LIBS := -lcmocka
 
@@ -93,7 +93,7 @@ help:
 	@echo "make bpf-test           the BPF_PROG_TEST_RUN tests only (root; tests/bpf/)"
 	@echo "make integration-test   the pytest process and deployment tests only (root; tests/integration, tests/deploy)"
 	@echo "make fuzz               libFuzzer over the shared parser and the report protocol (FUZZ_SECONDS=$(FUZZ_SECONDS))"
-	@echo "make bench              collector cost per packet and other figures"
+	@echo "make bench              collector cost per packet, DC cost per report and other figures"
 	@echo "make evaluate           fault scenarios on a lab -> docs/EVALUATION.md (root, ~10 min)"
 	@echo "make demo               a live demo in network namespaces (root)"
 	@echo "make install            PREFIX=$(PREFIX) DESTDIR=$(DESTDIR)"
@@ -107,7 +107,7 @@ help:
 
 # ------------------------------------------------------------------ deps
 DEB_PACKAGES := build-essential clang llvm libclang-rt-dev libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config \
-	libsodium-dev libjansson-dev libfftw3-dev libmicrohttpd-dev libcap-dev libnl-route-3-dev \
+	libsodium-dev libjansson-dev libyajl-dev libfftw3-dev libmicrohttpd-dev libcap-dev libnl-route-3-dev \
 	libmnl-dev libcmocka-dev python3-pytest python3-numpy python3-yaml iproute2 ethtool \
 	prometheus jq curl sudo util-linux kmod procps docker-compose \
 	clang-format cppcheck bear
@@ -182,10 +182,15 @@ endef
 $(foreach p,$(PROGS) agent,$(eval $(call PROG_RULE,$(p))))
 
 # A unit test in tests/unit/<prog>/ sees and links that program's code
-# (tests/unit/common/ only the shared code); helpers for every C test are in tests/lib.
+# (tests/unit/common/ only the shared code); helpers for every C test are in
+# tests/lib (headers, and *.c in an archive of their own).
 TEST_INC := -iquote tests/lib
+TESTLIB_SRCS := $(wildcard tests/lib/*.c)
+TESTLIB      := $(BUILD)/lib/libnw-testlib.a
+$(TESTLIB): $(call obj_of,$(TESTLIB_SRCS))
+$(BUILD)/obj/tests/lib/%.o: PROG_INC := -iquote tests/lib
 define UNIT_RULE
-$(BUILD)/tests/$(1)/%: tests/unit/$(1)/%.c $(if $(filter common,$(1)),,$(call lib_of,$(1))) $(COMMON_LIB) | $(SKELS)
+$(BUILD)/tests/$(1)/%: tests/unit/$(1)/%.c $(if $(filter common,$(1)),,$(call lib_of,$(1))) $(TESTLIB) $(COMMON_LIB) | $(SKELS)
 	@mkdir -p $$(dir $$@)
 	$$(CC) $$(CFLAGS) $(if $(filter common,$(1)),,$(call inc_of,$(1))) -iquote tests/unit/$(1) $$(TEST_INC) $$(DEPFLAGS) \
 		$$(LDFLAGS) -o $$@ $$< $$(filter %.a,$$^) $$(USER_LIBS) $$(EXTRA_LIBS_$(1)) $$(CMOCKA_LIBS)
@@ -195,6 +200,7 @@ $(foreach p,common $(PROGS) agent,$(eval $(call UNIT_RULE,$(p))))
 # BPF tests and benchmarks drive one program's BPF object through its loader
 # code: TEST_PROG_<name> names that program (the rack unless said).
 TEST_PROG_test_chaos := chaos
+TEST_PROG_bench_report := dc
 test_prog = $(or $(TEST_PROG_$(1)),rack)
 .SECONDEXPANSION:
 $(BUILD)/tests/bpf/%: tests/bpf/%.c $$(call lib_of,$$(call test_prog,$$*)) $(COMMON_LIB) | $(SKELS) $(TSKELS)
@@ -202,7 +208,7 @@ $(BUILD)/tests/bpf/%: tests/bpf/%.c $$(call lib_of,$$(call test_prog,$$*)) $(COM
 	$(CC) $(CFLAGS) $(call inc_of,$(call test_prog,$*)) -iquote tests/bpf $(TEST_INC) $(DEPFLAGS) \
 		$(LDFLAGS) -o $@ $< $(filter %.a,$^) $(USER_LIBS) $(EXTRA_LIBS_$(call test_prog,$*)) $(CMOCKA_LIBS)
 
-$(BUILD)/bench/%: tests/bench/%.c $$(call lib_of,$$(call test_prog,$$*)) $(COMMON_LIB) | $(SKELS) $(TSKELS)
+$(BUILD)/bench/%: tests/bench/%.c $$(call lib_of,$$(call test_prog,$$*)) $(TESTLIB) $(COMMON_LIB) | $(SKELS) $(TSKELS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(call inc_of,$(call test_prog,$*)) -iquote tests/bench $(TEST_INC) $(DEPFLAGS) \
 		$(LDFLAGS) -o $@ $< $(filter %.a,$^) $(USER_LIBS)
@@ -210,8 +216,9 @@ $(BUILD)/bench/%: tests/bench/%.c $$(call lib_of,$$(call test_prog,$$*)) $(COMMO
 # libFuzzer needs clang; the fuzzer always carries ASan+UBSan. A fuzzer
 # compiles the sources it exercises itself (FUZZ_EXTRA_<name>), so they are
 # instrumented too, and links FUZZ_LIBS_<name>.
-FUZZ_EXTRA_fuzz_report := user/common/report.c user/common/keyfile.c user/common/buf.c user/common/health_state.c
-FUZZ_LIBS_fuzz_report  := -ljansson -lsodium -lm
+FUZZ_EXTRA_fuzz_report := user/common/report.c user/common/report_parse.c user/common/keyfile.c \
+	user/common/buf.c user/common/health_state.c tests/lib/report_ref.c
+FUZZ_LIBS_fuzz_report  := -ljansson -lyajl -lsodium -lm
 $(BUILD)/fuzz/%: tests/fuzz/%.c $$(FUZZ_EXTRA_$$*)
 	@mkdir -p $(dir $@)
 	$(CLANG) -std=gnu11 -g -O1 $(WARN) -D_GNU_SOURCE -iquote bpf -iquote user/common -iquote tests/bpf \
@@ -247,6 +254,7 @@ fuzz: $(FUZZ_BINS)
 
 bench: all $(BENCH_BINS)
 	@set -e; for b in $(BENCH_BINS); do echo "== $$b"; $$b; done
+	NETWATCH_BUILD=$(CURDIR)/$(BUILD) /usr/bin/python3 tests/bench/bench_dc.py
 	NETWATCH_BUILD=$(CURDIR)/$(BUILD) /usr/bin/python3 tests/bench/bench_scale.py
 
 # Not part of `make test`: it runs every fault scenario on a lab for minutes.

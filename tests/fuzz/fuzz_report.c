@@ -7,7 +7,13 @@
  *      JSON checks behind the MAC are reached (the fuzzer cannot forge one);
  * and every accepted report is checked against its ranges, then encoded
  * again and parsed back: whatever the DC accepts, a rack could have sent,
- * and the second reading says the same.
+ * and the second reading says the same. Every frame is also read by the
+ * jansson DOM reference (tests/lib/report_ref.c): the streaming parser must
+ * accept exactly what it accepts, with the same values to the bit, and
+ * refuse for the same reason (a syntax-level NW_REJ_JSON may stand in for
+ * another reason: the pre-scan finds bad UTF-8 and escapes before yajl
+ * reaches an earlier error; TOO_LARGE for over NW_REPORT_MAX_UNKNOWN_KEYS
+ * keys is the one refusal the reference does not have).
  *
  * Seeds: tests/fuzz/seeds/fuzz_report/, written by
  *   NW_FUZZ_WRITE_SEEDS=tests/fuzz/seeds/fuzz_report build/fuzz/fuzz_report -runs=0
@@ -20,6 +26,7 @@
 #include <string.h>
 
 #include "report.h"
+#include "report_ref.h"
 
 #define CHECK(c)                                                                                   \
 	do {                                                                                       \
@@ -84,10 +91,54 @@ static void check_round_trip(const struct nw_report *r, const struct nw_keys *ke
 	nw_buf_free(&buf);
 }
 
+static int same_bits(double a, double b)
+{
+	return (isnan(a) && isnan(b)) || memcmp(&a, &b, sizeof(a)) == 0;
+}
+
+/* The streaming parser against the DOM reference, on the same frame. */
+static void check_against_reference(const uint8_t *f, size_t len, const struct nw_keys *keys,
+				    enum nw_report_reject rej, const struct nw_report *r)
+{
+	struct nw_report ref;
+	enum nw_report_reject want = nw_report_parse_ref(f, len, keys, &ref);
+
+	if (rej == NW_REJ_TOO_LARGE && want != NW_REJ_TOO_LARGE) {
+		nw_report_free(&ref);
+		return; /* the unknown-key limit: the reference has none */
+	}
+	if (want != rej) {
+		if (!((want == NW_REJ_JSON || rej == NW_REJ_JSON) && want != NW_REJ_OK &&
+		      rej != NW_REJ_OK))
+			fprintf(stderr, "streaming %s, reference %s\n", nw_report_reject_name(rej),
+				nw_report_reject_name(want));
+		CHECK((want == NW_REJ_JSON || rej == NW_REJ_JSON) && want != NW_REJ_OK &&
+		      rej != NW_REJ_OK);
+	}
+	CHECK(ref.authenticated == r->authenticated);
+	if (rej == NW_REJ_OK) {
+		CHECK(ref.rack_id == r->rack_id && ref.boot_ns == r->boot_ns && ref.seq == r->seq &&
+		      ref.time_ns == r->time_ns && ref.nservers == r->nservers);
+		CHECK(same_bits(ref.interval_s, r->interval_s) &&
+		      same_bits(ref.rack_score, r->rack_score));
+		for (uint32_t i = 0; i < r->nservers; i++) {
+			const struct nw_report_server *x = &ref.servers[i], *y = &r->servers[i];
+
+			CHECK(x->id == y->id && x->cls == y->cls && x->up == y->up);
+			CHECK(same_bits(x->error, y->error) && same_bits(x->snr_db, y->snr_db));
+			CHECK(same_bits(x->loss_ratio, y->loss_ratio) &&
+			      same_bits(x->jitter_s, y->jitter_s));
+		}
+	}
+	nw_report_free(&ref);
+}
+
 static void parse_one(const uint8_t *f, size_t len, const struct nw_keys *keys)
 {
 	struct nw_report r;
 	enum nw_report_reject rej = nw_report_parse(f, len, keys, &r);
+
+	check_against_reference(f, len, keys, rej, &r);
 
 	CHECK((unsigned)rej < NW_REJ__COUNT);
 	/* the codec never decides replay or rack ownership: the DC does */

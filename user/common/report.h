@@ -11,7 +11,8 @@
  *     4  1  flags: NW_REPORT_FLAG_MAC = a 32-byte HMAC-SHA-256 trailer
  *     5  3  reserved, zero
  *     8  4  payload length L, 2 .. NW_REPORT_MAX_PAYLOAD
- *    12  L  payload: one JSON object, UTF-8 (jansson; never hand-parsed)
+ *    12  L  payload: one JSON object, UTF-8 (written by jansson, read by
+ *             yajl's streaming parser: report_parse.c)
  *  12+L 32  HMAC-SHA-256(report key, bytes 0 .. 12+L-1), when flagged
  *
  * Payload (unknown keys are ignored, duplicate keys refused):
@@ -53,6 +54,9 @@
  * server; the rest is room for keys a later v1 may add. Over: TOO_LARGE. */
 #define NW_REPORT_MAX_CONTAINERS (2U * NW_REPORT_MAX_SERVERS + 64U)  /* '{' and '[' bytes */
 #define NW_REPORT_MAX_SEPARATORS (24U * NW_REPORT_MAX_SERVERS + 64U) /* ',' and ':' bytes */
+/* Keys the DC does not know, over the whole payload: each is remembered to
+ * refuse a duplicate (report_parse.c). A power of two. Over: TOO_LARGE. */
+#define NW_REPORT_MAX_UNKNOWN_KEYS 4096U
 
 /* Why a report (or its frame) was refused: the DC's
  * netwatch_dc_reports_rejected_total{reason} label. */
@@ -60,7 +64,8 @@ enum nw_report_reject {
 	NW_REJ_OK = 0,
 	NW_REJ_BAD_FRAME, /* wrong magic, version, flags or reserved bytes */
 	NW_REJ_TOO_LARGE, /* payload length 0, 1 or over NW_REPORT_MAX_PAYLOAD,
-				  * or over NW_REPORT_MAX_CONTAINERS/_SEPARATORS */
+				  * or over NW_REPORT_MAX_CONTAINERS/_SEPARATORS,
+				  * or more than NW_REPORT_MAX_UNKNOWN_KEYS keys */
 	NW_REJ_TRUNCATED, /* connection ended or stalled inside a frame */
 	NW_REJ_JSON,      /* not JSON (NaN / Infinity literals included) */
 	NW_REJ_DUPLICATE_KEY,
@@ -107,7 +112,8 @@ int nw_report_encode(const struct nw_report *r, const struct nw_keys *keys, stru
 enum nw_report_reject nw_report_frame_header(const uint8_t hdr[NW_REPORT_HDR_LEN],
 					     size_t *frame_len);
 
-/* Verifies (when keys->present) and parses one whole frame. On NW_REJ_OK
+/* Verifies (when keys->present) and parses one whole frame (report_parse.c:
+ * streaming, no document tree). On NW_REJ_OK
  * *out is filled, its servers in a malloc'ed array the caller frees with
  * nw_report_free. With a key, a frame without a MAC is NW_REJ_AUTH; without
  * one, a MAC is ignored (authenticated stays 0). Never reads past `len`;

@@ -8,8 +8,8 @@
 
 const char *dc_conn_reject_name(enum dc_conn_reject r)
 {
-	static const char *const names[DC_CONN__COUNT] = { "limit", "idle", "slow", "memory",
-							   "errors" };
+	static const char *const names[DC_CONN__COUNT] = { "limit",  "idle",   "slow",
+							   "memory", "errors", "evicted" };
 
 	return (unsigned)r < DC_CONN__COUNT ? names[r] : "unknown";
 }
@@ -21,6 +21,8 @@ void dc_conn_init(struct dc_conn *c, int fd, uint64_t id, uint64_t now_ns)
 	c->id = id;
 	c->rack = DC_NO_RACK;
 	c->last_rx_ns = now_ns;
+	c->arrival_ns = now_ns;
+	c->opened_ns = now_ns;
 }
 
 /* What a buffer of `cap` bytes costs the shared budget: the first
@@ -76,14 +78,40 @@ static int reserve(struct dc_conn *c, struct dc_budget *b, size_t need)
 	return 0;
 }
 
+/* A whole frame with a sound header starts at p? */
+static int complete_frame_at(const uint8_t *p, size_t n)
+{
+	size_t len;
+
+	return n >= NW_REPORT_HDR_LEN && nw_report_frame_header(p, &len) == NW_REJ_OK && len <= n;
+}
+
 enum dc_feed_result dc_conn_feed(struct dc_conn *c, struct dc_budget *b, const uint8_t *p, size_t n,
 				 uint64_t now_ns, dc_frame_fn fn, void *ctx,
-				 enum nw_report_reject *why)
+				 enum nw_report_reject *why, uint64_t *shed)
 {
 	if (n)
 		c->last_rx_ns = now_ns;
 	while (n) {
 		size_t take;
+
+		/* The usual case: a whole frame inside these bytes is read where it
+		 * lies, no copy and no buffer held between reports. */
+		if (c->hdr_have == 0 && complete_frame_at(p, n)) {
+			size_t len;
+			int stop = 0;
+
+			nw_report_frame_header(p, &len);
+			if (c->rack != DC_NO_RACK && complete_frame_at(p + len, n - len))
+				(*shed)++;
+			else
+				stop = fn(ctx, c, p, len);
+			p += len;
+			n -= len;
+			if (stop)
+				return DC_FEED_STOP;
+			continue;
+		}
 
 		if (c->hdr_have == 0)
 			c->frame_start_ns = now_ns ? now_ns : 1;
@@ -115,7 +143,12 @@ enum dc_feed_result dc_conn_feed(struct dc_conn *c, struct dc_budget *b, const u
 		if (c->have < c->frame_len)
 			break;
 		{
-			int stop = fn(ctx, c, c->buf, c->frame_len);
+			int stop = 0;
+
+			if (c->rack != DC_NO_RACK && complete_frame_at(p, n))
+				(*shed)++;
+			else
+				stop = fn(ctx, c, c->buf, c->frame_len);
 
 			c->hdr_have = c->frame_len = c->have = 0;
 			c->frame_start_ns = 0;

@@ -59,6 +59,46 @@ int dc_metrics_render(const struct dc_view *v, uint64_t mono_ns, struct nw_buf *
 	rack_sample(out, "netwatch_dc_rack_health_score", dc, r,
 		    dc_rack_contribution(st, r, mono_ns));
 
+	/* The DC score's numerator and denominator: shards of one DC add them
+	 * up (deploy/prometheus/rules, docs/dc.md "Shards"). */
+	nw_prom_family(
+		out, "netwatch_dc_score_numerator", "gauge",
+		"Sum over the racks in the DC score of what each counts (its score when ok, else 0); divided by netwatch_dc_racks_known it is netwatch_dc_health_score.");
+	nw_prom_sample(out, "netwatch_dc_score_numerator", dc, NULL,
+		       dc_state_score(st, mono_ns) * (double)st->n);
+	{
+		size_t counts[DC_RACK__COUNT] = { 0 };
+
+		EACH_RACK(st, r)
+		counts[dc_rack_state(st, r, mono_ns)]++;
+		nw_prom_family(out, "netwatch_dc_racks", "gauge",
+			       "Racks in the DC score by state (ok, stale, never).");
+		for (int st_i = 0; st_i < DC_RACK__COUNT; st_i++) {
+			snprintf(rest, sizeof(rest), ",state=\"%s\"",
+				 dc_rack_state_name((enum dc_rack_state)st_i));
+			nw_prom_sample_u64(out, "netwatch_dc_racks", dc, rest, counts[st_i]);
+		}
+	}
+	nw_prom_family(
+		out, "netwatch_dc_overloaded", "gauge",
+		"1 while the DC is behind its racks (a report processed over 1 s after it arrived, one shed, or a rack kept fresh only by unread data, in the last 5 s): its rack states are then a lower bound on health, not evidence of failure.");
+	nw_prom_sample_u64(out, "netwatch_dc_overloaded", dc, NULL, v->overloaded ? 1 : 0);
+	nw_prom_family(
+		out, "netwatch_dc_lag_seconds", "gauge",
+		"Longest time from a report's arrival (kernel receive time) to its processing, over the last second.");
+	nw_prom_sample(out, "netwatch_dc_lag_seconds", dc, NULL, v->lag_s);
+	nw_prom_family(
+		out, "netwatch_dc_reports_shed_total", "counter",
+		"Reports skipped unread because a newer one of the same rack came in the same read: the DC was behind (oldest shed, newest kept).");
+	nw_prom_sample_u64(out, "netwatch_dc_reports_shed_total", dc, NULL, v->shed);
+	nw_prom_family(
+		out, "netwatch_dc_racks_behind", "gauge",
+		"Racks kept fresh at the last sweep only because their connection held unread data.");
+	nw_prom_sample_u64(out, "netwatch_dc_racks_behind", dc, NULL, v->racks_behind);
+	nw_prom_family(out, "netwatch_dc_racks_forgotten_total", "counter",
+		       "Racks that were not expected and left the DC after --forget stale.");
+	nw_prom_sample_u64(out, "netwatch_dc_racks_forgotten_total", dc, NULL, v->forgotten);
+
 	nw_prom_family(out, "netwatch_dc_racks_reporting", "gauge",
 		       "Racks whose newest report is younger than --stale.");
 	nw_prom_sample_u64(out, "netwatch_dc_racks_reporting", dc, NULL,
@@ -131,7 +171,7 @@ int dc_metrics_render(const struct dc_view *v, uint64_t mono_ns, struct nw_buf *
 			   v->conns_accepted);
 	nw_prom_family(
 		out, "netwatch_dc_connections_rejected_total", "counter",
-		"Connections the DC closed itself, by reason (limit, idle, slow, memory, errors).");
+		"Connections the DC closed itself, by reason (limit, idle, slow, memory, errors, evicted).");
 	for (int why = 0; why < DC_CONN__COUNT; why++) {
 		snprintf(rest, sizeof(rest), ",reason=\"%s\"",
 			 dc_conn_reject_name((enum dc_conn_reject)why));

@@ -18,12 +18,41 @@ struct dc_view {
 	uint64_t conns_open, conns_accepted;
 	uint64_t conn_rejected[DC_CONN__COUNT];
 	uint64_t buffered_bytes;
+	/* overload (server.c): docs/dc.md "Overload" */
+	uint64_t shed;         /* reports shed: an older one behind a newer in one read */
+	uint64_t racks_behind; /* racks kept fresh only by unread data, last sweep */
+	uint64_t forgotten;    /* racks dropped after --forget */
+	double lag_s;          /* max seconds from arrival to processing, last 1 s */
+	int overloaded;
 };
+
+/* What GET /api/v1/dc returns: the summary always, and a page of racks.
+ * Query string (docs/dc.md): after, limit, state, min_score, max_score,
+ * rack, servers. */
+#define DC_API_DEFAULT_LIMIT 100U
+#define DC_API_MAX_LIMIT 1000U
+#define DC_API_MAX_RACK_IDS 256U
+#define DC_API_PAGE_BYTES (512U << 10) /* a page stops before this (estimated) */
+#define DC_API_WORST 10U
+
+struct dc_api_query {
+	int64_t after; /* racks with an id above; -1: from the first */
+	uint32_t limit;
+	unsigned states;             /* bit per enum dc_rack_state; 0: all */
+	double min_score, max_score; /* on the score the rack counts with */
+	uint32_t rack_ids[DC_API_MAX_RACK_IDS];
+	uint32_t nrack_ids; /* 0: any */
+	int servers;        /* include servers[] (default 1) */
+};
+
+void dc_api_query_default(struct dc_api_query *q);
+/* One query parameter; 0, or -1 with *why set (the caller answers 400). */
+int dc_api_query_set(struct dc_api_query *q, const char *key, const char *value, const char **why);
 
 /* Appends the page to `out`. 0, or -1 (out of memory). */
 int dc_metrics_render(const struct dc_view *v, uint64_t mono_ns, struct nw_buf *out);
 
 /* The /api/v1/dc document, malloc'ed; NULL when out of memory. */
-char *dc_api_json(const struct dc_view *v, uint64_t mono_ns);
+char *dc_api_json(const struct dc_view *v, const struct dc_api_query *q, uint64_t mono_ns);
 
 #endif

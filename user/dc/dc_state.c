@@ -64,9 +64,10 @@ int dc_state_init(struct dc_state *s, const struct dc_cfg *cfg)
 {
 	memset(s, 0, sizeof(*s));
 	s->cfg = *cfg;
-	if (cfg->racks_expected > cfg->max_racks)
+	if (cfg->racks_expected > cfg->max_racks ||
+	    (uint64_t)cfg->first_rack + cfg->racks_expected > NW_REPORT_MAX_RACK + 1ULL)
 		return -1;
-	for (uint32_t id = 0; id < cfg->racks_expected; id++) {
+	for (uint32_t id = cfg->first_rack; id < cfg->first_rack + cfg->racks_expected; id++) {
 		struct dc_rack *r = insert(s, id);
 
 		if (!r) {
@@ -93,32 +94,44 @@ void dc_state_count_reject(struct dc_state *s, enum nw_report_reject why)
 		s->rejected[why]++;
 }
 
+static int fresh(const struct dc_state *s, const struct dc_rack *k, uint64_t mono_ns)
+{
+	return dc_rack_state(s, k, mono_ns) == DC_RACK_OK;
+}
+
 static enum nw_report_reject check(struct dc_state *s, const struct nw_report *r, uint64_t conn_id,
-				   uint32_t conn_rack, uint64_t wall_ns)
+				   uint32_t conn_rack, uint64_t wall_ns, uint64_t mono_ns)
 {
 	const struct dc_rack *known = find(s, r->rack_id);
 	uint64_t others;
+	/* Unauthenticated state binds only while the rack is fresh: a forged
+	 * report cannot hold the real rack out for longer than --stale. */
+	int binding = known && known->have &&
+		      (fresh(s, known, mono_ns) || known->last.authenticated);
 
 	if (conn_rack != DC_NO_RACK && conn_rack != r->rack_id)
 		return NW_REJ_RACK_CLAIMED;
 	/* Another open connection holds the rack. Only a report that proves it
 	 * comes from the rack (a valid MAC) and is newer than everything seen
 	 * may take the rack over: its controller restarted or reconnected while
-	 * the old connection is still half-open. Without a key a claim is never
-	 * taken over, or anyone could push the real rack out. */
+	 * the old connection is still half-open. Without a key a claim is taken
+	 * over only once the rack is stale (the holder is not reporting it). */
 	if (known && known->owner && known->owner != conn_id &&
 	    !(r->authenticated && known->have &&
-	      nw_report_is_newer(known->last.boot_ns, known->last.seq, r->boot_ns, r->seq)))
+	      nw_report_is_newer(known->last.boot_ns, known->last.seq, r->boot_ns, r->seq)) &&
+	    (fresh(s, known, mono_ns) || known->last.authenticated))
 		return NW_REJ_RACK_CLAIMED;
 	if (!known && s->n >= s->cfg.max_racks)
 		return NW_REJ_RANGE;
 	if (s->cfg.max_skew_s > 0) {
 		double d = ((double)r->time_ns - (double)wall_ns) / 1e9;
+		double boot = ((double)r->boot_ns - (double)wall_ns) / 1e9;
 
-		if (fabs(d) > s->cfg.max_skew_s)
+		/* a rack did not start in the future either */
+		if (fabs(d) > s->cfg.max_skew_s || boot > s->cfg.max_skew_s)
 			return NW_REJ_REPLAY;
 	}
-	if (known && known->have &&
+	if (binding &&
 	    !nw_report_is_newer(known->last.boot_ns, known->last.seq, r->boot_ns, r->seq))
 		return NW_REJ_REPLAY;
 	others = s->servers_total - (known && known->have ? known->last.nservers : 0);
@@ -131,7 +144,14 @@ enum nw_report_reject dc_state_offer(struct dc_state *s, struct nw_report *r, ui
 				     uint32_t *conn_rack, uint64_t wall_ns, uint64_t mono_ns,
 				     uint64_t *evicted)
 {
-	enum nw_report_reject why = check(s, r, conn_id, *conn_rack, wall_ns);
+	return dc_state_offer_at(s, r, conn_id, conn_rack, wall_ns, mono_ns, mono_ns, evicted);
+}
+
+enum nw_report_reject dc_state_offer_at(struct dc_state *s, struct nw_report *r, uint64_t conn_id,
+					uint32_t *conn_rack, uint64_t wall_ns, uint64_t mono_ns,
+					uint64_t arrival_ns, uint64_t *evicted)
+{
+	enum nw_report_reject why = check(s, r, conn_id, *conn_rack, wall_ns, mono_ns);
 	struct dc_rack *k;
 
 	if (why == NW_REJ_OK) {
@@ -154,13 +174,53 @@ enum nw_report_reject dc_state_offer(struct dc_state *s, struct nw_report *r, ui
 	memset(r, 0, sizeof(*r));
 	s->servers_total += k->last.nservers;
 	k->have = 1;
-	k->rx_ns = mono_ns;
+	k->rx_ns = arrival_ns < mono_ns ? arrival_ns : mono_ns;
+	if (k->heard_ns < k->rx_ns)
+		k->heard_ns = k->rx_ns;
 	k->accepted++;
 	*evicted = k->owner != conn_id ? k->owner : 0;
 	k->owner = conn_id;
 	*conn_rack = k->rack_id;
 	s->accepted++;
 	return NW_REJ_OK;
+}
+
+void dc_state_heard(struct dc_state *s, uint32_t rack_id, uint64_t conn_id, uint64_t arrival_ns)
+{
+	struct dc_rack *k;
+
+	if (rack_id == DC_NO_RACK)
+		return;
+	k = find(s, rack_id);
+	if (k && k->owner == conn_id && k->heard_ns < arrival_ns)
+		k->heard_ns = arrival_ns;
+}
+
+size_t dc_state_forget(struct dc_state *s, uint64_t mono_ns)
+{
+	uint64_t after = (uint64_t)((s->cfg.stale_s + s->cfg.forget_s) * 1e9);
+	size_t out = 0, dropped;
+
+	if (s->cfg.forget_s <= 0)
+		return 0;
+	for (size_t i = 0; i < s->n; i++) {
+		struct dc_rack *k = &s->racks[i];
+		uint64_t last = k->heard_ns > k->rx_ns ? k->heard_ns : k->rx_ns;
+
+		if (!k->expected && !k->owner && k->have && mono_ns > last &&
+		    mono_ns - last > after) {
+			s->servers_total -= k->last.nservers;
+			nw_report_free(&k->last);
+			continue;
+		}
+		if (out != i)
+			s->racks[out] = *k;
+		out++;
+	}
+	dropped = s->n - out;
+	s->n = out;
+	s->forgotten += dropped;
+	return dropped;
 }
 
 void dc_state_release(struct dc_state *s, uint32_t rack_id, uint64_t conn_id)
@@ -184,9 +244,11 @@ enum dc_rack_state dc_rack_state(const struct dc_state *s, const struct dc_rack 
 
 double dc_rack_age_s(const struct dc_rack *r, uint64_t mono_ns)
 {
+	uint64_t last = r->heard_ns > r->rx_ns ? r->heard_ns : r->rx_ns;
+
 	if (!r->have)
 		return NAN;
-	return mono_ns > r->rx_ns ? (double)(mono_ns - r->rx_ns) / 1e9 : 0.0;
+	return mono_ns > last ? (double)(mono_ns - last) / 1e9 : 0.0;
 }
 
 double dc_rack_contribution(const struct dc_state *s, const struct dc_rack *r, uint64_t mono_ns)

@@ -45,10 +45,15 @@ static const struct nw_opt opts[] = {
 	  .problem = "racks must be an integer 0..65536", .arg = "N",
 	  .help = "expected racks 0..N-1, 0..65536 (default 0); one that never\n"
 		  "reports counts 0 in the DC score" },
+	{ "first-rack", 0, "NETWATCH_FIRST_RACK", NW_OPT_U64, F(first_rack),
+	  .max = NW_REPORT_MAX_RACK, .problem = "first-rack must be a rack id 0..65535",
+	  .arg = "ID",
+	  .help = "a shard's expected racks start here: ID..ID+N-1 with\n"
+		  "--racks N (default 0; docs/dc.md \"Shards\")" },
 	{ "max-racks", 0, "NETWATCH_MAX_RACKS", NW_OPT_U64, F(max_racks), .min = 1,
-	  .max = NW_REPORT_MAX_RACK + 1ULL, .def_u = 4096,
+	  .max = NW_REPORT_MAX_RACK + 1ULL, .def_u = 16384,
 	  .problem = "max-racks must be an integer 1..65536", .arg = "N",
-	  .help = "racks the DC keeps at most, expected included (default 4096)" },
+	  .help = "racks the DC keeps at most, expected included (default 16384)" },
 	{ "stale", 0, "NETWATCH_STALE", NW_OPT_SECONDS, F(stale_s), .dmin = 0.1, .dmax = 86400,
 	  .def_d = 5.0, .problem = "stale must be seconds, 0.1..86400", .arg = "S",
 	  .help = "a rack without a report for S seconds is stale and counts 0\n"
@@ -58,6 +63,15 @@ static const struct nw_opt opts[] = {
 	  .problem = "max-skew must be 0 (off) or seconds >= 1", .arg = "S",
 	  .help = "refuse reports whose time is more than S seconds away from\n"
 		  "this host's clock, 0 = off (default 300)" },
+	{ "forget", 0, "NETWATCH_FORGET", NW_OPT_SECONDS, NW_OPT_ZERO_OFF, F(forget_s), .dmin = 1,
+	  .dmax = 1e9, .def_d = 300.0, .problem = "forget must be 0 (never) or seconds >= 1",
+	  .arg = "S",
+	  .help = "a rack that is not expected and has been stale for S\n"
+		  "seconds leaves the DC (and its score), 0 = never (default 300)" },
+	{ "debug-report-delay", 0, "NETWATCH_DEBUG_REPORT_DELAY", NW_OPT_SECONDS, F(debug_delay_s),
+	  .dmax = 1, .problem = "debug-report-delay must be seconds, 0..1", .arg = "S",
+	  .help = "testing only: sleep S seconds before each report is parsed,\n"
+		  "a DC slower than its load (default 0)" },
 	{ "metrics", 0, "NETWATCH_METRICS", NW_OPT_ADDR, NW_OPT_OFF, F(metrics),
 	  .def_s = NW_HTTP_DEFAULT, .off2 = offsetof(struct dc_opts, metrics_addr),
 	  .off3 = offsetof(struct dc_opts, metrics_len),
@@ -69,8 +83,8 @@ static const struct nw_opt opts[] = {
 	  .help = "shared key (64 hex digits, mode 600): reports without a\n"
 		  "valid HMAC are refused" },
 	{ "max-conns", 0, "NETWATCH_MAX_CONNS", NW_OPT_U64, F(max_conns), .min = 1, .max = 1000000,
-	  .def_u = 1024, .problem = "max-conns must be an integer 1..1000000", .arg = "N",
-	  .help = "rack connections open at once, 1..1000000 (default 1024)" },
+	  .def_u = 16384, .problem = "max-conns must be an integer 1..1000000", .arg = "N",
+	  .help = "rack connections open at once, 1..1000000 (default 16384)" },
 	{ "idle-timeout", 0, "NETWATCH_IDLE_TIMEOUT", NW_OPT_SECONDS, F(idle_timeout_s),
 	  .dmin = 0.1, .dmax = 86400, .def_d = 30.0,
 	  .problem = "idle-timeout must be seconds, 0.1..86400", .arg = "S",
@@ -104,6 +118,8 @@ static int check_combination(void *opts, const int *on_cmdline)
 	(void)on_cmdline;
 	if (o->racks > o->max_racks)
 		return nw_cli_bad(&cli_spec, "--racks", "more expected racks than --max-racks");
+	if ((uint64_t)o->first_rack + o->racks > NW_REPORT_MAX_RACK + 1ULL)
+		return nw_cli_bad(&cli_spec, "--first-rack", "expected racks beyond rack id 65535");
 	if (o->max_buffer < NW_REPORT_HDR_LEN + NW_REPORT_MAX_PAYLOAD + NW_REPORT_MAC_LEN)
 		return nw_cli_bad(&cli_spec, "--max-buffer", "smaller than one largest frame");
 	return 0;

@@ -16,11 +16,14 @@ struct dc_opts {
 	struct sockaddr_storage listen_addr;
 	socklen_t listen_len;
 	const char *dc_id;
-	uint32_t racks; /* expected: 0..racks-1 */
+	uint32_t racks; /* expected: first_rack..first_rack+racks-1 */
+	uint32_t first_rack;
 	uint32_t max_racks;
 	double stale_s;
-	double max_skew_s;   /* 0: off */
-	const char *metrics; /* NULL: off */
+	double max_skew_s;    /* 0: off */
+	double forget_s;      /* 0: never */
+	double debug_delay_s; /* per parsed report: a slower core (tests) */
+	const char *metrics;  /* NULL: off */
 	struct sockaddr_storage metrics_addr;
 	socklen_t metrics_len;
 	const char *key_file;

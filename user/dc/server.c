@@ -6,12 +6,21 @@
  * sockets are non-blocking, reads per wake-up are bounded so one fast peer
  * cannot starve the others, and timeouts are enforced by a sweep every
  * DC_SWEEP_MS.
+ *
+ * Overload (docs/dc.md): every read carries the kernel's receive timestamp
+ * (SO_TIMESTAMPING), so a report's age counts from its arrival; of the
+ * frames one read brings only the newest is parsed (the rest are shed);
+ * the sweep peeks at the connections of racks about to turn stale, and
+ * unread data there keeps them fresh. Lag, shed reports and an
+ * `overloaded` flag say the DC is behind instead of racks reading stale.
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
 #include <netinet/in.h>
+#include <linux/errqueue.h>
+#include <linux/net_tstamp.h>
 #include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +44,15 @@
 #define DC_KEEPIDLE_S 10
 #define DC_KEEPINTVL_S 5
 #define DC_KEEPCNT 3
+/* A connection without an accepted report is evictable (when every slot is
+ * taken) once it is this old: a rack sends its first report at once. */
+#define DC_EVICT_GRACE_NS 1000000000ULL
+/* Overloaded: a report processed this long after it arrived, or one shed,
+ * or a rack kept fresh only by unread data, within the last DC_OVERLOAD_HOLD_NS. */
+#define DC_OVERLOAD_LAG_S 1.0
+#define DC_OVERLOAD_HOLD_NS 5000000000ULL
+#define DC_LAG_WINDOW_SWEEPS 10 /* the lag gauge: max over 1 s */
+#define NO_SLOT UINT32_MAX
 
 enum { TAG_SIGNAL = 1, TAG_LISTEN, TAG_HTTP, TAG_SWEEP, TAG_DEADLINE, TAG_CONN = 16 };
 
@@ -52,6 +70,11 @@ struct dc_srv {
 	struct dc_view view;
 	struct nw_buf page;
 	uint8_t *scratch;
+	uint32_t unproven_head, unproven_tail; /* oldest first */
+	double lag_window_s;                   /* max lag of this window's reports */
+	unsigned lag_sweeps;
+	uint64_t overload_seen_ns; /* last evidence of overload; 0 none */
+	uint64_t next_sweep_ns;
 };
 
 static uint64_t clock_ns(clockid_t id)
@@ -72,6 +95,22 @@ static uint64_t mono_ns(void)
 static void refresh_view(struct dc_srv *s)
 {
 	s->view.buffered_bytes = s->budget.used;
+}
+
+struct api_args {
+	struct dc_api_query q;
+	const char *why; /* the first bad parameter's complaint */
+};
+
+static enum MHD_Result api_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+			       const char *value)
+{
+	struct api_args *a = cls;
+
+	(void)kind;
+	if (dc_api_query_set(&a->q, key, value, &a->why))
+		return MHD_NO;
+	return MHD_YES;
 }
 
 static int http_handle(void *ctx, struct MHD_Connection *c, const char *url)
@@ -95,12 +134,47 @@ static int http_handle(void *ctx, struct MHD_Connection *c, const char *url)
 	}
 	if (!strcmp(url, "/healthz"))
 		return nw_http_reply_text(c, MHD_HTTP_OK, "ok\n");
-	if (!strcmp(url, "/api/v1/dc"))
-		return nw_http_reply_json(c, dc_api_json(&s->view, mono_ns()));
+	if (!strcmp(url, "/api/v1/dc")) {
+		struct api_args a = { .why = NULL };
+
+		dc_api_query_default(&a.q);
+		MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, api_arg, &a);
+		if (a.why)
+			return nw_http_reply_text(c, MHD_HTTP_BAD_REQUEST, a.why);
+		return nw_http_reply_json(c, dc_api_json(&s->view, &a.q, mono_ns()));
+	}
 	return nw_http_reply_text(c, MHD_HTTP_NOT_FOUND, "not found\n");
 }
 
 /* ------------------------------------------------------------ connections */
+
+/* ------------------------------------------------------------ unproven */
+
+/* Connections that have not had a report accepted, oldest first: when every
+ * slot is taken, the oldest of them makes room (docs/security.md). */
+static void unproven_push(struct dc_srv *s, struct dc_conn *c)
+{
+	c->unproven_prev = s->unproven_tail;
+	c->unproven_next = NO_SLOT;
+	if (s->unproven_tail != NO_SLOT)
+		s->slots[s->unproven_tail]->unproven_next = c->slot;
+	else
+		s->unproven_head = c->slot;
+	s->unproven_tail = c->slot;
+}
+
+static void unproven_remove(struct dc_srv *s, struct dc_conn *c)
+{
+	if (c->unproven_prev != NO_SLOT)
+		s->slots[c->unproven_prev]->unproven_next = c->unproven_next;
+	else
+		s->unproven_head = c->unproven_next;
+	if (c->unproven_next != NO_SLOT)
+		s->slots[c->unproven_next]->unproven_prev = c->unproven_prev;
+	else
+		s->unproven_tail = c->unproven_prev;
+	c->unproven_prev = c->unproven_next = NO_SLOT;
+}
 
 static void conn_close(struct dc_srv *s, uint32_t slot)
 {
@@ -108,6 +182,8 @@ static void conn_close(struct dc_srv *s, uint32_t slot)
 
 	if (!c)
 		return;
+	if (c->rack == DC_NO_RACK)
+		unproven_remove(s, c);
 	if (c->rack != DC_NO_RACK)
 		nw_info(s->log, "rack disconnected", "rack=%u peer=%s", c->rack, c->peer);
 	nw_evloop_del_fd(&s->loop, c->fd);
@@ -168,18 +244,36 @@ static int on_frame(void *ctx, struct dc_conn *c, const uint8_t *frame, size_t l
 	uint32_t before = c->rack;
 	uint64_t evicted = 0;
 
+	uint64_t now;
+	double lag;
+
+	if (s->o->debug_delay_s > 0) {
+		/* --debug-report-delay: a slower core, for the overload test */
+		struct timespec d = { .tv_sec = (time_t)s->o->debug_delay_s,
+				      .tv_nsec = (long)(fmod(s->o->debug_delay_s, 1.0) * 1e9) };
+
+		nanosleep(&d, NULL);
+	}
 	why = nw_report_parse(frame, len, keys, &r);
+	now = mono_ns();
+	lag = now > c->arrival_ns ? (double)(now - c->arrival_ns) / 1e9 : 0.0;
+	if (lag > s->lag_window_s)
+		s->lag_window_s = lag;
+	if (lag > DC_OVERLOAD_LAG_S)
+		s->overload_seen_ns = now;
 	if (why == NW_REJ_OK) {
-		why = dc_state_offer(&s->state, &r, c->id, &c->rack, clock_ns(CLOCK_REALTIME),
-				     mono_ns(), &evicted);
+		why = dc_state_offer_at(&s->state, &r, c->id, &c->rack, clock_ns(CLOCK_REALTIME),
+					now, c->arrival_ns, &evicted);
 		nw_report_free(&r);
 	} else {
 		dc_state_count_reject(&s->state, why);
 	}
 	if (why == NW_REJ_OK) {
-		if (before == DC_NO_RACK)
+		if (before == DC_NO_RACK) {
+			unproven_remove(s, c);
 			nw_info(s->log, "rack connected", "rack=%u peer=%s authenticated=%d",
 				c->rack, c->peer, keys->present);
+		}
 		if (evicted)
 			close_by_id(s, evicted, c);
 		return 0;
@@ -188,13 +282,54 @@ static int on_frame(void *ctx, struct dc_conn *c, const uint8_t *frame, size_t l
 	return c->errors >= DC_MAX_ERRORS ? -1 : 0;
 }
 
+/* CLOCK_MONOTONIC of the kernel's receive timestamp in `msg` (the newest
+ * segment read), or `now` without one. */
+static uint64_t arrival_of(struct msghdr *msg, uint64_t now)
+{
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(msg); cm; cm = CMSG_NXTHDR(msg, cm)) {
+		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_TIMESTAMPING) {
+			struct scm_timestamping ts;
+			uint64_t real, wall = clock_ns(CLOCK_REALTIME);
+
+			memcpy(&ts, CMSG_DATA(cm), sizeof(ts));
+			real = (uint64_t)ts.ts[0].tv_sec * 1000000000ULL +
+			       (uint64_t)ts.ts[0].tv_nsec;
+			if (!real || real >= wall)
+				return now;
+			return wall - real < now ? now - (wall - real) : now;
+		}
+	}
+	return now;
+}
+
+/* recv() that also says when the bytes arrived. */
+static ssize_t recv_stamped(int fd, void *buf, size_t len, int flags, uint64_t *arrival)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(struct scm_timestamping))];
+		struct cmsghdr align;
+	} ctl;
+	struct iovec iov = { .iov_base = buf, .iov_len = len };
+	struct msghdr msg = { .msg_iov = &iov,
+			      .msg_iovlen = 1,
+			      .msg_control = ctl.buf,
+			      .msg_controllen = sizeof(ctl.buf) };
+	ssize_t n = recvmsg(fd, &msg, flags | MSG_DONTWAIT);
+
+	if (n > 0)
+		*arrival = arrival_of(&msg, mono_ns());
+	return n;
+}
+
 static void conn_read(struct dc_srv *s, uint32_t slot)
 {
 	struct dc_conn *c = s->slots[slot];
 
 	for (int round = 0; round < DC_READS_PER_WAKE; round++) {
 		enum nw_report_reject why = NW_REJ_OK;
-		ssize_t n = read(c->fd, s->scratch, DC_READ_CHUNK);
+		ssize_t n = recv_stamped(c->fd, s->scratch, DC_READ_CHUNK, 0, &c->arrival_ns);
+		uint64_t shed = 0;
+		enum dc_feed_result fed;
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -209,8 +344,14 @@ static void conn_read(struct dc_srv *s, uint32_t slot)
 			conn_close(s, slot);
 			return;
 		}
-		switch (dc_conn_feed(c, &s->budget, s->scratch, (size_t)n, mono_ns(), on_frame, s,
-				     &why)) {
+		dc_state_heard(&s->state, c->rack, c->id, c->arrival_ns);
+		fed = dc_conn_feed(c, &s->budget, s->scratch, (size_t)n, mono_ns(), on_frame, s,
+				   &why, &shed);
+		if (shed) {
+			s->view.shed += shed;
+			s->overload_seen_ns = mono_ns();
+		}
+		switch (fed) {
 		case DC_FEED_OK:
 			break;
 		case DC_FEED_FRAMING:
@@ -262,6 +403,26 @@ static void keepalive(int fd)
 	setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
 }
 
+/* The kernel's receive time on every read: ages count from arrival. */
+static void rx_timestamps(int fd)
+{
+	int ts = SOF_TIMESTAMPING_RX_SOFTWARE | SOF_TIMESTAMPING_SOFTWARE;
+
+	setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPING, &ts, sizeof(ts));
+}
+
+/* Every slot taken: the oldest connection that has never had a report
+ * accepted and is past its grace makes room. 0 if one did. */
+static int evict_unproven(struct dc_srv *s)
+{
+	uint32_t slot = s->unproven_head;
+
+	if (slot == NO_SLOT || mono_ns() - s->slots[slot]->opened_ns < DC_EVICT_GRACE_NS)
+		return -1;
+	conn_reject(s, slot, DC_CONN_EVICTED);
+	return 0;
+}
+
 /* Out of descriptors, the pending connection would keep the listening
  * socket readable forever: the spare descriptor makes room to take it and
  * shut it. */
@@ -308,7 +469,7 @@ static void accept_all(struct dc_srv *s)
 			return;
 		}
 		s->view.conns_accepted++;
-		if (!s->nfree) {
+		if (!s->nfree && evict_unproven(s)) {
 			close(fd);
 			s->view.conn_rejected[DC_CONN_LIMIT]++;
 			continue;
@@ -321,8 +482,10 @@ static void accept_all(struct dc_srv *s)
 		}
 		slot = s->free_slots[--s->nfree];
 		dc_conn_init(c, fd, ++s->next_id, mono_ns());
+		c->slot = slot;
 		peer_name(c->peer, sizeof(c->peer), &ss);
 		keepalive(fd);
+		rx_timestamps(fd);
 		if (nw_evloop_add_fd(&s->loop, fd, TAG_CONN + (uint64_t)slot)) {
 			close(fd);
 			free(c);
@@ -330,6 +493,7 @@ static void accept_all(struct dc_srv *s)
 			continue;
 		}
 		s->slots[slot] = c;
+		unproven_push(s, c);
 		s->view.conns_open++;
 		nw_debug(s->log, "connection", "peer=%s open=%llu", c->peer,
 			 (unsigned long long)s->view.conns_open);
@@ -338,16 +502,35 @@ static void accept_all(struct dc_srv *s)
 
 /* Idle and slow connections; the slow one also counts a truncated report,
  * since a frame was begun and never finished. */
+/* A rack about to turn stale whose connection holds unread bytes is not
+ * silent, the DC is behind: the newest segment's arrival keeps it fresh. */
+static int peek_behind(struct dc_srv *s, struct dc_conn *c, uint64_t now)
+{
+	const struct dc_rack *r = dc_state_find(&s->state, c->rack);
+	uint64_t arrival = 0;
+	uint8_t byte;
+
+	if (!r || !r->have || dc_rack_age_s(r, now) < s->o->stale_s / 2)
+		return 0;
+	if (recv_stamped(c->fd, &byte, 1, MSG_PEEK, &arrival) <= 0)
+		return 0;
+	dc_state_heard(&s->state, c->rack, c->id, arrival);
+	return dc_rack_age_s(r, now) <= s->o->stale_s;
+}
+
 static void sweep(struct dc_srv *s, uint64_t now)
 {
 	uint64_t frame_ns = (uint64_t)(s->o->frame_timeout_s * 1e9);
 	uint64_t idle_ns = (uint64_t)(s->o->idle_timeout_s * 1e9);
+	uint64_t behind = 0;
 
 	for (uint32_t slot = 0; slot < s->o->max_conns; slot++) {
 		struct dc_conn *c = s->slots[slot];
 
 		if (!c)
 			continue;
+		if (c->rack != DC_NO_RACK && peek_behind(s, c, now))
+			behind++;
 		if (c->frame_start_ns && now - c->frame_start_ns > frame_ns) {
 			dc_state_count_reject(&s->state, NW_REJ_TRUNCATED);
 			bad_report(s, c, NW_REJ_TRUNCATED);
@@ -356,6 +539,17 @@ static void sweep(struct dc_srv *s, uint64_t now)
 			conn_reject(s, slot, DC_CONN_IDLE);
 		}
 	}
+	s->next_sweep_ns = now + DC_SWEEP_MS * 1000000ULL;
+	s->view.racks_behind = behind;
+	if (behind)
+		s->overload_seen_ns = now;
+	s->view.forgotten += dc_state_forget(&s->state, now);
+	if (++s->lag_sweeps >= DC_LAG_WINDOW_SWEEPS) {
+		s->view.lag_s = s->lag_window_s;
+		s->lag_window_s = 0;
+		s->lag_sweeps = 0;
+	}
+	s->view.overloaded = s->overload_seen_ns && now - s->overload_seen_ns < DC_OVERLOAD_HOLD_NS;
 }
 
 /* ------------------------------------------------------------ setup */
@@ -381,9 +575,11 @@ static int setup(struct dc_srv *s)
 {
 	struct dc_cfg cfg = {
 		.racks_expected = s->o->racks,
+		.first_rack = s->o->first_rack,
 		.max_racks = s->o->max_racks,
 		.stale_s = s->o->stale_s,
 		.max_skew_s = s->o->max_skew_s,
+		.forget_s = s->o->forget_s,
 		.max_servers_total = DC_MAX_SERVERS_TOTAL,
 	};
 
@@ -402,6 +598,7 @@ static int setup(struct dc_srv *s)
 	for (uint32_t i = 0; i < s->o->max_conns; i++)
 		s->free_slots[i] = s->o->max_conns - 1 - i;
 	s->nfree = s->o->max_conns;
+	s->unproven_head = s->unproven_tail = NO_SLOT;
 	s->spare = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	if (nw_evloop_init(&s->loop))
 		return -1;
@@ -489,11 +686,15 @@ int dc_run(const struct nw_log *log, const struct dc_opts *o, int sfd)
 			} else if (tag >= TAG_CONN && tag - TAG_CONN < o->max_conns &&
 				   s.slots[tag - TAG_CONN]) {
 				conn_read(&s, (uint32_t)(tag - TAG_CONN));
+				/* A slow batch must not postpone the sweep (its peeks keep
+				 * racks whose reports wait unread fresh). */
+				if (mono_ns() >= s.next_sweep_ns)
+					sweep(&s, mono_ns());
 			}
 		}
 		if (s.http)
 			nw_http_server_run(s.http);
-		if (sweep_due)
+		if (sweep_due && mono_ns() >= s.next_sweep_ns)
 			sweep(&s, mono_ns());
 		if (deadline) {
 			nw_info(log, "duration reached", NULL);

@@ -1,0 +1,187 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The DC's CPU per rack report, in process (no sockets): for 40 and 1000
+ * servers per report, without and with a key, the time of
+ *  - "parse": nw_report_parse (HMAC when keyed, pre-scan, yajl stream);
+ *  - "parse+offer": that plus dc_state_offer into a DC of 10,000 racks
+ *    (the previous report of the rack freed, the new one kept);
+ *  - "reference": the jansson DOM parser the DC used before
+ *    (tests/lib/report_ref.c), for comparison;
+ * and the state memory per rack and per server summary (mallinfo2 delta
+ * over 10,000 racks of 40 servers, and sizeof).
+ * CPU time (CLOCK_PROCESS_CPUTIME_ID), so a shared machine's other load
+ * counts less than in wall time. reports/s per core = 1e6 / us.
+ * The socket side (read, epoll) is in bench_dc.py. Not a test: nothing is
+ * asserted. `make bench`.
+ */
+#include <malloc.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "dc_state.h"
+#include "report.h"
+#include "report_ref.h"
+
+#define RACKS 10000U
+
+static double cpu_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* A report as a rack writes it: realistic values, 9 significant digits. */
+static void make_frame(uint32_t n, uint32_t rack, const struct nw_keys *keys, struct nw_buf *out)
+{
+	struct nw_report_server *s = calloc(n, sizeof(*s));
+	struct nw_report r = { .rack_id = rack,
+			       .boot_ns = 1764000000123456789ULL,
+			       .seq = 1,
+			       .time_ns = 1764000042123456789ULL,
+			       .interval_s = 1.0,
+			       .rack_score = 0.973125,
+			       .nservers = n,
+			       .servers = s };
+
+	for (uint32_t i = 0; i < n; i++)
+		s[i] = (struct nw_report_server){ .id = 1000 + i,
+						  .cls = NW_HEALTH_HEALTHY,
+						  .error = 0.0131 + 1e-5 * i,
+						  .snr_db = 18.93 + 0.01 * i,
+						  .loss_ratio = i % 10 ? 0.0 : 0.001,
+						  .jitter_s = 0.000123 + 1e-7 * i,
+						  .up = 1 };
+	if (nw_report_encode(&r, keys, out)) {
+		fprintf(stderr, "encode failed\n");
+		exit(1);
+	}
+	free(s);
+}
+
+typedef enum nw_report_reject (*parse_fn)(const uint8_t *, size_t, const struct nw_keys *,
+					  struct nw_report *);
+
+static double time_parse(parse_fn fn, const struct nw_buf *f, const struct nw_keys *keys,
+			 unsigned iters)
+{
+	double t0 = cpu_s();
+
+	for (unsigned i = 0; i < iters; i++) {
+		struct nw_report r;
+
+		if (fn((const uint8_t *)f->p, f->len, keys, &r) != NW_REJ_OK) {
+			fprintf(stderr, "parse failed\n");
+			exit(1);
+		}
+		nw_report_free(&r);
+	}
+	return (cpu_s() - t0) / iters * 1e6;
+}
+
+static double time_offer(const struct nw_buf *f, const struct nw_keys *keys, unsigned iters)
+{
+	struct dc_cfg cfg = { .racks_expected = RACKS,
+			      .max_racks = RACKS,
+			      .stale_s = 5,
+			      .max_servers_total = DC_MAX_SERVERS_TOTAL * 16 };
+	struct dc_state st;
+	double t0, us;
+
+	if (dc_state_init(&st, &cfg))
+		exit(1);
+	t0 = cpu_s();
+	for (unsigned i = 0; i < iters; i++) {
+		struct nw_report r;
+		uint32_t conn_rack = DC_NO_RACK;
+		uint64_t evicted;
+
+		if (nw_report_parse((const uint8_t *)f->p, f->len, keys, &r) != NW_REJ_OK)
+			exit(1);
+		r.seq = i + 1; /* newer each time */
+		if (dc_state_offer(&st, &r, 1, &conn_rack, r.time_ns, 1000000000ULL + i,
+				   &evicted) != NW_REJ_OK) {
+			fprintf(stderr, "offer refused\n");
+			exit(1);
+		}
+		nw_report_free(&r);
+	}
+	us = (cpu_s() - t0) / iters * 1e6;
+	dc_state_free(&st);
+	return us;
+}
+
+/* The DC's heap for RACKS racks of 40 servers each, one report kept per rack. */
+static void memory(void)
+{
+	struct dc_cfg cfg = { .racks_expected = RACKS,
+			      .max_racks = RACKS,
+			      .stale_s = 5,
+			      .max_servers_total = DC_MAX_SERVERS_TOTAL };
+	struct mallinfo2 a, b;
+	struct dc_state st;
+	struct nw_buf f = { 0 };
+	struct nw_keys none = { 0 };
+
+	make_frame(40, 0, NULL, &f);
+	a = mallinfo2();
+	if (dc_state_init(&st, &cfg))
+		exit(1);
+	for (uint32_t rack = 0; rack < RACKS; rack++) {
+		struct nw_report r;
+		uint32_t conn_rack = DC_NO_RACK;
+		uint64_t evicted;
+
+		if (nw_report_parse((const uint8_t *)f.p, f.len, &none, &r) != NW_REJ_OK)
+			exit(1);
+		r.rack_id = rack;
+		if (dc_state_offer(&st, &r, rack + 1, &conn_rack, r.time_ns, 1, &evicted))
+			exit(1);
+		nw_report_free(&r);
+	}
+	b = mallinfo2();
+	printf("state memory: %u racks x 40 servers: %.0f bytes per rack, %.1f per server summary"
+	       " (sizeof: rack %zu, server summary %zu)\n",
+	       RACKS, (double)(b.uordblks - a.uordblks) / RACKS,
+	       (double)(b.uordblks - a.uordblks) / (RACKS * 40.0), sizeof(struct dc_rack),
+	       sizeof(struct nw_report_server));
+	dc_state_free(&st);
+	nw_buf_free(&f);
+}
+
+int main(void)
+{
+	static const uint32_t sizes[] = { 40, 1000 };
+	uint8_t master[NW_KEY_MASTER_LEN];
+	struct nw_keys key = { 0 }, none = { 0 };
+
+	memset(master, 0x42, sizeof(master));
+	if (nw_keys_derive(&key, master))
+		return 1;
+	printf("bench_report: DC CPU per report (CLOCK_PROCESS_CPUTIME_ID)\n");
+	printf("%8s %6s %8s %10s %12s %12s %14s\n", "servers", "keyed", "bytes", "parse us",
+	       "+offer us", "reference us", "reports/s/core");
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		for (int keyed = 0; keyed < 2; keyed++) {
+			const struct nw_keys *k = keyed ? &key : &none;
+			unsigned iters = sizes[i] <= 40 ? 20000 : 500;
+			struct nw_buf f = { 0 };
+			double p, o, ref;
+
+			make_frame(sizes[i], 7, k, &f);
+			p = time_parse(nw_report_parse, &f, k, iters);
+			o = time_offer(&f, k, iters);
+			ref = time_parse(nw_report_parse_ref, &f, k, iters / 10);
+			printf("%8u %6s %8zu %10.2f %12.2f %12.2f %14.0f\n", sizes[i],
+			       keyed ? "yes" : "no", f.len, p, o, ref, 1e6 / o);
+			nw_buf_free(&f);
+		}
+	}
+	memory();
+	return 0;
+}

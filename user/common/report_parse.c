@@ -1,0 +1,791 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The DC's reading of a report frame (report.h): HMAC first, then the JSON
+ * payload streamed through yajl's callbacks straight into struct nw_report.
+ * No document tree is built: jansson's DOM cost ~3 us per server summary
+ * (allocating, hashing and freeing every key and value), which capped one DC
+ * core near 8000 racks; this reads a 40-server report in a few us
+ * (`make bench`, bench_report).
+ *
+ * It gives the verdicts the jansson DOM parser gave (kept as the reference
+ * in tests/lib/report_ref.c; the fuzzer and the unit tests compare the two):
+ * the first syntax error, duplicate key or numeric overflow in document
+ * order wins; otherwise the fields are checked in the order the reference
+ * checks them (v, rack_id, boot_ns, seq, time_ns, interval_s, rack_score,
+ * servers; per server id, class, error, snr_db, loss_ratio, jitter_s, up).
+ * To match jansson where yajl is laxer, a pre-scan (which also counts the
+ * byte budget) refuses invalid UTF-8, \u0000 and unpaired UTF-16 surrogate
+ * escapes as NW_REJ_JSON, and nesting deeper than jansson's 2048 is
+ * refused as JSON too. One difference is by design: at most
+ * NW_REPORT_MAX_UNKNOWN_KEYS keys the DC does not know per report (they are
+ * remembered to find duplicates), beyond that NW_REJ_TOO_LARGE.
+ */
+#include <errno.h>
+#include <math.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yajl/yajl_parse.h>
+
+#include "report.h"
+#include "report_ranges.h"
+
+#define MAX_DEPTH 2048 /* jansson's JSON_PARSER_DEFAULT_MAX_DEPTH */
+#define UNKNOWN_SLOTS (2U * NW_REPORT_MAX_UNKNOWN_KEYS)
+
+/* ------------------------------------------------------------ pre-scan */
+
+static int utf8_seq_ok(const uint8_t *p, size_t n, size_t *used)
+{
+	uint32_t c = p[0], cp;
+	size_t len;
+
+	if (c >= 0xC2 && c <= 0xDF)
+		len = 2, cp = c & 0x1F;
+	else if (c >= 0xE0 && c <= 0xEF)
+		len = 3, cp = c & 0x0F;
+	else if (c >= 0xF0 && c <= 0xF4)
+		len = 4, cp = c & 0x07;
+	else
+		return 0;
+	if (n < len)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((p[i] & 0xC0) != 0x80)
+			return 0;
+		cp = cp << 6 | (p[i] & 0x3F);
+	}
+	/* overlong, surrogate, beyond U+10FFFF: what jansson refuses */
+	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10FFFF ||
+	    (cp >= 0xD800 && cp <= 0xDFFF))
+		return 0;
+	*used = len;
+	return 1;
+}
+
+static int hex4(const uint8_t *p, uint32_t *out)
+{
+	uint32_t v = 0;
+
+	for (int i = 0; i < 4; i++) {
+		uint8_t c = p[i];
+
+		v <<= 4;
+		if (c >= '0' && c <= '9')
+			v |= (uint32_t)(c - '0');
+		else if (c >= 'a' && c <= 'f')
+			v |= (uint32_t)(c - 'a' + 10);
+		else if (c >= 'A' && c <= 'F')
+			v |= (uint32_t)(c - 'A' + 10);
+		else
+			return 0;
+	}
+	*out = v;
+	return 1;
+}
+
+/* One pass over the payload: the byte budget (report.h: every value a DOM
+ * parser would allocate follows one of these bytes, counted anywhere, in
+ * strings too, as v1 always did), then the UTF-8 and \u escapes jansson
+ * refuses and yajl would let through. Anything else malformed is left to
+ * yajl. NW_REJ_OK, TOO_LARGE or JSON. */
+enum { B_CONTAINER = 1, B_SEPARATOR = 2, B_SPECIAL = 4 };
+
+/* Per byte: what prescan counts or must look at; one load per byte. */
+static const uint8_t byte_class[256] = {
+	['{'] = B_CONTAINER, ['['] = B_CONTAINER, [','] = B_SEPARATOR,         [':'] = B_SEPARATOR,
+	['"'] = B_SPECIAL,   ['\\'] = B_SPECIAL,  [0x80 ... 0xFF] = B_SPECIAL,
+};
+
+static enum nw_report_reject prescan(const uint8_t *p, size_t n)
+{
+	size_t containers = 0, separators = 0;
+	int in_str = 0, bad = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		uint8_t c = p[i], k = byte_class[c];
+
+		containers += k & B_CONTAINER;
+		separators += (k & B_SEPARATOR) >> 1;
+		if (!(k & B_SPECIAL))
+			continue;
+		if (c >= 0x80) {
+			size_t used;
+
+			if (!utf8_seq_ok(p + i, n - i, &used)) {
+				bad = 1;
+				continue;
+			}
+			i += used - 1;
+		} else if (c == '"') {
+			in_str = !in_str;
+		} else if (in_str && i + 1 < n) { /* a backslash */
+			uint32_t u, lo;
+
+			if (p[i + 1] != 'u') {
+				/* the escaped byte is no quote, backslash or 'u' of ours */
+				k = byte_class[p[i + 1]];
+				containers += k & B_CONTAINER;
+				separators += (k & B_SEPARATOR) >> 1;
+				i++;
+				continue;
+			}
+			if (i + 6 > n || !hex4(p + i + 2, &u))
+				continue; /* malformed: yajl says so */
+			if (u == 0 || (u >= 0xDC00 && u <= 0xDFFF)) {
+				bad = 1;
+			} else if (u >= 0xD800 && u <= 0xDBFF) {
+				if (i + 12 > n || p[i + 6] != '\\' || p[i + 7] != 'u' ||
+				    !hex4(p + i + 8, &lo) || lo < 0xDC00 || lo > 0xDFFF)
+					bad = 1;
+				else
+					i += 6;
+			}
+			i += 5;
+		}
+	}
+	if (containers > NW_REPORT_MAX_CONTAINERS || separators > NW_REPORT_MAX_SEPARATORS)
+		return NW_REJ_TOO_LARGE;
+	return bad ? NW_REJ_JSON : NW_REJ_OK;
+}
+
+/* ------------------------------------------------------------ numbers */
+
+static const double pow10_exact[23] = { 1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+					1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+					1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22 };
+
+/* A JSON number token (yajl checked its grammar) as jansson reads it: an
+ * integer unless it has a fraction or exponent, out of int64 is overflow;
+ * a real by strtod, +-HUGE_VAL is overflow. Most reals take the exact
+ * fast path: a mantissa below 2^53 and a power of ten up to 1e22 are both
+ * exact doubles, so one IEEE multiply or divide rounds the true value
+ * correctly, the same bits strtod gives (Clinger 1990). 0, or -1 overflow. */
+static int read_number(const char *s, size_t len, int *is_int, int64_t *iv, double *dv)
+{
+	size_t i = 0;
+	int neg = 0, digits = 0, frac = 0, exp10 = 0, exp_neg = 0, exp_digits = 0, slow = 0;
+	uint64_t m = 0;
+
+	*is_int = memchr(s, '.', len) == NULL && memchr(s, 'e', len) == NULL &&
+		  memchr(s, 'E', len) == NULL;
+	if (i < len && s[i] == '-')
+		neg = 1, i++;
+	if (*is_int) {
+		uint64_t lim = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
+
+		for (; i < len; i++) {
+			uint64_t d = (uint64_t)(s[i] - '0');
+
+			if (m > (lim - d) / 10)
+				return -1;
+			m = m * 10 + d;
+		}
+		*iv = neg ? (int64_t)(0 - m) : (int64_t)m;
+		*dv = (double)*iv;
+		return 0;
+	}
+	for (; i < len && s[i] != 'e' && s[i] != 'E'; i++) {
+		if (s[i] == '.') {
+			frac = 1;
+			continue;
+		}
+		if (m == 0 && s[i] == '0') {
+			exp10 -= frac; /* a leading zero: only the scale moves */
+			continue;
+		}
+		if (digits >= 19) {
+			slow = 1;
+			break;
+		}
+		m = m * 10 + (uint64_t)(s[i] - '0');
+		digits++;
+		exp10 -= frac;
+	}
+	if (!slow && i < len) {
+		int e = 0;
+
+		i++;
+		if (s[i] == '+' || s[i] == '-')
+			exp_neg = s[i++] == '-';
+		for (; i < len; i++) {
+			if (++exp_digits > 5) {
+				slow = 1;
+				break;
+			}
+			e = e * 10 + (s[i] - '0');
+		}
+		exp10 += exp_neg ? -e : e;
+	}
+	if (!slow && m < (1ULL << 53) && exp10 >= -22 && exp10 <= 22) {
+		double x = (double)m;
+
+		x = exp10 < 0 ? x / pow10_exact[-exp10] : x * pow10_exact[exp10];
+		*dv = neg ? -x : x;
+		return 0;
+	}
+	{
+		char small[64], *buf = len < sizeof(small) ? small : malloc(len + 1);
+
+		if (!buf)
+			return -1;
+		memcpy(buf, s, len);
+		buf[len] = '\0';
+		errno = 0;
+		*dv = strtod(buf, NULL);
+		if (buf != small)
+			free(buf);
+		if ((*dv == HUGE_VAL || *dv == -HUGE_VAL) && errno == ERANGE)
+			return -1;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------ the walk */
+
+/* The fields, in the order the reference parser checks them. */
+enum root_field { R_V, R_RACK, R_BOOT, R_SEQ, R_TIME, R_INTERVAL, R_SCORE, R_SERVERS, R__N };
+enum srv_field { S_ID, S_CLASS, S_ERROR, S_SNR, S_LOSS, S_JITTER, S_UP, S__N };
+
+static const char *const root_keys[R__N] = { "v",       "rack_id",    "boot_ns",    "seq",
+					     "time_ns", "interval_s", "rack_score", "servers" };
+static const char *const srv_keys[S__N] = { "id",         "class",    "error", "snr_db",
+					    "loss_ratio", "jitter_s", "up" };
+static const uint8_t root_lens[R__N] = { 1, 7, 7, 3, 7, 10, 10, 7 };
+static const uint8_t srv_lens[S__N] = { 2, 5, 5, 6, 10, 8, 2 };
+
+/* What the container at a depth is. */
+enum frame_kind { F_IGNORED = 0, F_ROOT, F_SERVERS, F_SERVER };
+
+struct unknown_key {
+	uint64_t hash;
+	uint32_t obj; /* 0: free slot */
+	uint32_t len;
+};
+
+struct walk {
+	enum nw_report_reject fatal; /* syntax-level: ends the walk */
+	int depth;                   /* open containers */
+	int root_is_object;
+	enum frame_kind kind[4]; /* of depths 1..3; deeper is ignored */
+	uint32_t obj_seq;        /* objects opened so far: ids for duplicate keys */
+	uint32_t obj_id[MAX_DEPTH + 2];
+	int pending; /* the known field the next value is for; -1 none */
+	/* root */
+	uint32_t root_seen;
+	enum nw_report_reject root_rej[R__N];
+	struct nw_report *out;
+	size_t nservers; /* elements of "servers" seen (stored up to the limit) */
+	size_t cap;
+	enum nw_report_reject first_server_rej;
+	/* the server object being read */
+	uint32_t srv_seen;
+	enum nw_report_reject srv_rej[S__N];
+	struct nw_report_server srv;
+	/* keys we do not know, for duplicates: open addressing, lazily made */
+	struct unknown_key *unknown;
+	uint32_t nunknown;
+};
+
+static uint64_t fnv1a(const unsigned char *p, size_t n, uint32_t obj)
+{
+	uint64_t h = 0xcbf29ce484222325ULL ^ obj;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ p[i]) * 0x100000001b3ULL;
+	return h;
+}
+
+/* 1 new, 0 a duplicate, -1 over the limit or out of memory. */
+static int remember_unknown(struct walk *w, const unsigned char *k, size_t n)
+{
+	uint32_t obj = w->obj_id[w->depth];
+	uint64_t h = fnv1a(k, n, obj);
+	uint32_t i;
+
+	if (!w->unknown) {
+		w->unknown = calloc(UNKNOWN_SLOTS, sizeof(*w->unknown));
+		if (!w->unknown)
+			return -1;
+	}
+	for (i = (uint32_t)h & (UNKNOWN_SLOTS - 1); w->unknown[i].obj;
+	     i = (i + 1) & (UNKNOWN_SLOTS - 1))
+		if (w->unknown[i].obj == obj && w->unknown[i].hash == h &&
+		    w->unknown[i].len == (uint32_t)n)
+			return 0;
+	if (w->nunknown >= NW_REPORT_MAX_UNKNOWN_KEYS)
+		return -1;
+	w->nunknown++;
+	w->unknown[i] = (struct unknown_key){ .hash = h, .obj = obj, .len = (uint32_t)n };
+	return 1;
+}
+
+static enum frame_kind cur_kind(const struct walk *w)
+{
+	return w->depth >= 1 && w->depth <= 3 ? w->kind[w->depth] : F_IGNORED;
+}
+
+static int fail(struct walk *w, enum nw_report_reject why)
+{
+	w->fatal = why;
+	return 0; /* yajl: stop */
+}
+
+/* Where a value goes: a root field, a server field, a server (an element of
+ * "servers"), or nowhere. */
+enum slot { SLOT_NONE, SLOT_ROOT, SLOT_SRV_FIELD, SLOT_SERVER };
+
+static enum slot value_slot(const struct walk *w)
+{
+	switch (cur_kind(w)) {
+	case F_ROOT:
+		return w->pending >= 0 ? SLOT_ROOT : SLOT_NONE;
+	case F_SERVER:
+		return w->pending >= 0 ? SLOT_SRV_FIELD : SLOT_NONE;
+	case F_SERVERS:
+		return SLOT_SERVER;
+	default:
+		return SLOT_NONE;
+	}
+}
+
+/* A server element that is not an object: TYPE for that element. */
+static void server_done(struct walk *w, enum nw_report_reject rej)
+{
+	size_t i = w->nservers++;
+
+	if (rej != NW_REJ_OK) {
+		if (w->first_server_rej == NW_REJ_OK)
+			w->first_server_rej = rej;
+		return;
+	}
+	if (i >= NW_REPORT_MAX_SERVERS || w->first_server_rej != NW_REJ_OK)
+		return; /* refused anyway: nothing more to keep */
+	if (i == w->cap) {
+		size_t cap = w->cap ? w->cap * 2 : 64;
+		struct nw_report_server *p;
+
+		cap = cap < NW_REPORT_MAX_SERVERS ? cap : NW_REPORT_MAX_SERVERS;
+		p = realloc(w->out->servers, cap * sizeof(*p));
+		if (!p) {
+			w->first_server_rej = NW_REJ_TOO_LARGE; /* no memory: as good as too large */
+			return;
+		}
+		w->out->servers = p;
+		w->cap = cap;
+	}
+	w->out->servers[i] = w->srv;
+}
+
+/* A scalar (or the start of a container: `kind` says which) for a known
+ * field. Integer fields want a JSON integer, number fields any number,
+ * nullable ones accept null (NAN). */
+enum vkind { V_NULL, V_BOOL, V_INT, V_REAL, V_STRING, V_CONTAINER };
+
+struct value {
+	enum vkind kind;
+	int b;
+	int64_t i;
+	double d;
+	const unsigned char *s;
+	size_t len;
+};
+
+static enum nw_report_reject int_in(const struct value *v, int64_t lo, int64_t hi, int64_t *out)
+{
+	if (v->kind != V_INT)
+		return NW_REJ_TYPE;
+	*out = v->i;
+	return v->i >= lo && v->i <= hi ? NW_REJ_OK : NW_REJ_RANGE;
+}
+
+static enum nw_report_reject num_in(const struct value *v, int (*ok)(double), int nullable,
+				    double *out)
+{
+	if (nullable && v->kind == V_NULL) {
+		*out = NAN;
+		return NW_REJ_OK;
+	}
+	if (v->kind != V_INT && v->kind != V_REAL)
+		return NW_REJ_TYPE;
+	*out = v->d;
+	return ok(v->d) ? NW_REJ_OK : NW_REJ_RANGE;
+}
+
+static void root_value(struct walk *w, int f, const struct value *v)
+{
+	struct nw_report *r = w->out;
+	enum nw_report_reject *rej = &w->root_rej[f];
+	int64_t x = 0;
+
+	switch (f) {
+	case R_V:
+		*rej = int_in(v, NW_REPORT_VERSION, NW_REPORT_VERSION, &x);
+		break;
+	case R_RACK:
+		*rej = int_in(v, 0, NW_REPORT_MAX_RACK, &x);
+		r->rack_id = (uint32_t)x;
+		break;
+	case R_BOOT:
+		*rej = int_in(v, 0, INT64_MAX, &x);
+		r->boot_ns = (uint64_t)x;
+		break;
+	case R_SEQ:
+		*rej = int_in(v, 1, INT64_MAX, &x);
+		r->seq = (uint64_t)x;
+		break;
+	case R_TIME:
+		*rej = int_in(v, 0, INT64_MAX, &x);
+		r->time_ns = (uint64_t)x;
+		break;
+	case R_INTERVAL:
+		*rej = num_in(v, nw_report_interval_ok, 0, &r->interval_s);
+		break;
+	case R_SCORE:
+		*rej = num_in(v, nw_report_unit_ok, 0, &r->rack_score);
+		break;
+	default: /* R_SERVERS: an array is entered in on_start_array */
+		*rej = NW_REJ_TYPE;
+		break;
+	}
+}
+
+static void srv_value(struct walk *w, int f, const struct value *v)
+{
+	struct nw_report_server *s = &w->srv;
+	enum nw_report_reject *rej = &w->srv_rej[f];
+	int64_t x = 0;
+
+	switch (f) {
+	case S_ID:
+		*rej = int_in(v, 0, NW_REPORT_MAX_SERVER_ID, &x);
+		s->id = (uint32_t)x;
+		break;
+	case S_CLASS: {
+		char name[16];
+
+		*rej = NW_REJ_TYPE;
+		if (v->kind != V_STRING)
+			break;
+		*rej = NW_REJ_RANGE;
+		if (v->len >= sizeof(name))
+			break;
+		memcpy(name, v->s, v->len);
+		name[v->len] = '\0';
+		if (!nw_health_parse(name, &s->cls))
+			*rej = NW_REJ_OK;
+		break;
+	}
+	case S_ERROR:
+		*rej = num_in(v, nw_report_unit_ok, 1, &s->error);
+		break;
+	case S_SNR:
+		*rej = num_in(v, nw_report_snr_ok, 1, &s->snr_db);
+		break;
+	case S_LOSS:
+		*rej = num_in(v, nw_report_unit_ok, 0, &s->loss_ratio);
+		break;
+	case S_JITTER:
+		*rej = num_in(v, nw_report_jitter_ok, 0, &s->jitter_s);
+		break;
+	default: /* S_UP */
+		*rej = v->kind == V_BOOL ? NW_REJ_OK : NW_REJ_TYPE;
+		s->up = v->b;
+		break;
+	}
+}
+
+/* Every scalar and every container start passes here once. */
+static int on_value(struct walk *w, const struct value *v)
+{
+	if (w->depth == 0 && v->kind != V_CONTAINER)
+		return fail(w, NW_REJ_JSON); /* jansson: '[' or '{' expected */
+	switch (value_slot(w)) {
+	case SLOT_ROOT:
+		root_value(w, w->pending, v);
+		break;
+	case SLOT_SRV_FIELD:
+		srv_value(w, w->pending, v);
+		break;
+	case SLOT_SERVER:
+		if (v->kind != V_CONTAINER)
+			server_done(w, NW_REJ_TYPE);
+		break; /* an object is a server: on_start_map; an array: TYPE there */
+	default:
+		break;
+	}
+	w->pending = -1;
+	return 1;
+}
+
+static int on_null(void *ctx)
+{
+	return on_value(ctx, &(struct value){ .kind = V_NULL });
+}
+
+static int on_bool(void *ctx, int b)
+{
+	return on_value(ctx, &(struct value){ .kind = V_BOOL, .b = !!b });
+}
+
+static int on_number(void *ctx, const char *s, size_t len)
+{
+	struct value v = { .kind = V_REAL };
+	int is_int;
+
+	if (read_number(s, len, &is_int, &v.i, &v.d))
+		return fail(ctx, NW_REJ_RANGE); /* jansson: numeric overflow */
+	v.kind = is_int ? V_INT : V_REAL;
+	return on_value(ctx, &v);
+}
+
+static int on_string(void *ctx, const unsigned char *s, size_t len)
+{
+	return on_value(ctx, &(struct value){ .kind = V_STRING, .s = s, .len = len });
+}
+
+/* A container opens at depth+1 with `kind`. */
+static int open_container(struct walk *w, enum frame_kind kind, int is_object)
+{
+	if (w->depth >= MAX_DEPTH)
+		return fail(w, NW_REJ_JSON); /* jansson: maximum parsing depth */
+	w->depth++;
+	w->obj_id[w->depth] = is_object ? ++w->obj_seq : 0;
+	if (w->depth <= 3)
+		w->kind[w->depth] = kind;
+	w->pending = -1;
+	return 1;
+}
+
+static int on_start_map(void *ctx)
+{
+	struct walk *w = ctx;
+	enum slot slot = value_slot(w);
+	int pending = w->pending;
+
+	if (w->depth == 0) {
+		w->root_is_object = 1;
+		return open_container(w, F_ROOT, 1);
+	}
+	if (slot == SLOT_SERVER) {
+		w->srv_seen = 0;
+		for (int f = 0; f < S__N; f++)
+			w->srv_rej[f] = NW_REJ_TYPE; /* missing until seen */
+		memset(&w->srv, 0, sizeof(w->srv));
+		return open_container(w, F_SERVER, 1);
+	}
+	if (slot == SLOT_ROOT || slot == SLOT_SRV_FIELD) {
+		w->pending = pending;
+		on_value(w, &(struct value){ .kind = V_CONTAINER });
+	}
+	return open_container(w, F_IGNORED, 1);
+}
+
+static int on_end_map(void *ctx)
+{
+	struct walk *w = ctx;
+
+	if (cur_kind(w) == F_SERVER) {
+		enum nw_report_reject rej = NW_REJ_OK;
+
+		for (int f = 0; f < S__N && rej == NW_REJ_OK; f++)
+			rej = w->srv_rej[f];
+		w->depth--;
+		server_done(w, rej);
+		return 1;
+	}
+	w->depth--;
+	return 1;
+}
+
+static int on_start_array(void *ctx)
+{
+	struct walk *w = ctx;
+	enum slot slot = value_slot(w);
+
+	if (w->depth == 0)
+		return open_container(w, F_IGNORED, 0); /* an array: TYPE at the end */
+	if (slot == SLOT_ROOT && w->pending == R_SERVERS) {
+		w->root_rej[R_SERVERS] = NW_REJ_OK;
+		return open_container(w, F_SERVERS, 0);
+	}
+	if (slot == SLOT_SERVER)
+		server_done(w, NW_REJ_TYPE);
+	else if (slot != SLOT_NONE)
+		on_value(w, &(struct value){ .kind = V_CONTAINER });
+	return open_container(w, F_IGNORED, 0);
+}
+
+static int on_end_array(void *ctx)
+{
+	struct walk *w = ctx;
+
+	w->depth--;
+	return 1;
+}
+
+static int find_key(const char *const *keys, const uint8_t *lens, int n, const unsigned char *k,
+		    size_t len)
+{
+	for (int i = 0; i < n; i++)
+		if (lens[i] == len && !memcmp(keys[i], k, len))
+			return i;
+	return -1;
+}
+
+static int on_key(void *ctx, const unsigned char *k, size_t len)
+{
+	struct walk *w = ctx;
+	enum frame_kind kind = cur_kind(w);
+	int f = -1, rc;
+
+	if (kind == F_ROOT || kind == F_SERVER) {
+		uint32_t *seen = kind == F_ROOT ? &w->root_seen : &w->srv_seen;
+
+		f = kind == F_ROOT ? find_key(root_keys, root_lens, R__N, k, len)
+				   : find_key(srv_keys, srv_lens, S__N, k, len);
+		if (f >= 0) {
+			if (*seen & (1U << f))
+				return fail(w, NW_REJ_DUPLICATE_KEY);
+			*seen |= 1U << f;
+			w->pending = f;
+			return 1;
+		}
+	}
+	w->pending = -1;
+	rc = remember_unknown(w, k, len);
+	if (rc < 0)
+		return fail(w, NW_REJ_TOO_LARGE);
+	return rc ? 1 : fail(w, NW_REJ_DUPLICATE_KEY);
+}
+
+static const yajl_callbacks callbacks = {
+	.yajl_null = on_null,
+	.yajl_boolean = on_bool,
+	.yajl_number = on_number,
+	.yajl_string = on_string,
+	.yajl_start_map = on_start_map,
+	.yajl_map_key = on_key,
+	.yajl_end_map = on_end_map,
+	.yajl_start_array = on_start_array,
+	.yajl_end_array = on_end_array,
+};
+
+static int cmp_server(const void *a, const void *b)
+{
+	uint32_t x = ((const struct nw_report_server *)a)->id,
+		 y = ((const struct nw_report_server *)b)->id;
+
+	return (x > y) - (x < y);
+}
+
+/* The verdict once the whole payload was read without a fatal error. */
+static enum nw_report_reject verdict(struct walk *w)
+{
+	struct nw_report *r = w->out;
+
+	if (!w->root_is_object)
+		return NW_REJ_TYPE;
+	for (int f = 0; f < R__N; f++)
+		if (w->root_rej[f] != NW_REJ_OK)
+			return w->root_rej[f];
+	if (w->nservers > NW_REPORT_MAX_SERVERS)
+		return NW_REJ_TOO_MANY_SERVERS;
+	if (w->first_server_rej != NW_REJ_OK)
+		return w->first_server_rej;
+	r->nservers = (uint32_t)w->nservers;
+	if (w->cap > r->nservers && r->nservers) {
+		/* kept by the DC until the next report: no slack per rack */
+		struct nw_report_server *p = realloc(r->servers, r->nservers * sizeof(*r->servers));
+
+		if (p)
+			r->servers = p;
+	}
+	if (r->nservers < 2)
+		return NW_REJ_OK;
+	/* the DC gets the servers in id order (and can bsearch them) */
+	for (uint32_t i = 1; i < r->nservers; i++)
+		if (r->servers[i].id <= r->servers[i - 1].id) {
+			qsort(r->servers, r->nservers, sizeof(*r->servers), cmp_server);
+			break;
+		}
+	for (uint32_t i = 1; i < r->nservers; i++)
+		if (r->servers[i].id == r->servers[i - 1].id)
+			return NW_REJ_RANGE;
+	return NW_REJ_OK;
+}
+
+static enum nw_report_reject walk_payload(const uint8_t *p, size_t n, struct nw_report *out)
+{
+	struct walk *w = malloc(sizeof(*w));
+	enum nw_report_reject rej;
+	yajl_handle h;
+	yajl_status st;
+
+	if (!w)
+		return NW_REJ_TOO_LARGE;
+	memset(w, 0, offsetof(struct walk, obj_id));
+	memset(&w->pending, 0, sizeof(*w) - offsetof(struct walk, pending));
+	w->pending = -1;
+	w->out = out;
+	for (int f = 0; f < R__N; f++)
+		w->root_rej[f] = NW_REJ_TYPE;
+	h = yajl_alloc(&callbacks, NULL, w);
+	if (!h) {
+		free(w);
+		return NW_REJ_TOO_LARGE;
+	}
+	st = yajl_parse(h, p, n);
+	if (st == yajl_status_ok)
+		st = yajl_complete_parse(h);
+	if (w->fatal != NW_REJ_OK)
+		rej = w->fatal;
+	else if (st != yajl_status_ok)
+		rej = NW_REJ_JSON;
+	else
+		rej = verdict(w);
+	yajl_free(h);
+	free(w->unknown);
+	free(w);
+	return rej;
+}
+
+/* ------------------------------------------------------------ the frame */
+
+enum nw_report_reject nw_report_parse(const uint8_t *frame, size_t len, const struct nw_keys *keys,
+				      struct nw_report *out)
+{
+	enum nw_report_reject rej;
+	size_t frame_len, plen;
+	int has_mac;
+
+	memset(out, 0, sizeof(*out));
+	if (len < NW_REPORT_HDR_LEN)
+		return NW_REJ_TRUNCATED;
+	rej = nw_report_frame_header(frame, &frame_len);
+	if (rej != NW_REJ_OK)
+		return rej;
+	if (len != frame_len)
+		return NW_REJ_TRUNCATED;
+	has_mac = (frame[4] & NW_REPORT_FLAG_MAC) != 0;
+	plen = frame_len - NW_REPORT_HDR_LEN - (has_mac ? NW_REPORT_MAC_LEN : 0);
+	/* Authenticate before parsing: without the key nobody gets the parser
+	 * to look at a byte of the payload. */
+	if (keys && keys->present) {
+		if (!has_mac ||
+		    crypto_auth_hmacsha256_verify(frame + NW_REPORT_HDR_LEN + plen, frame,
+						  NW_REPORT_HDR_LEN + plen, keys->report))
+			return NW_REJ_AUTH;
+		out->authenticated = 1;
+	}
+	rej = prescan(frame + NW_REPORT_HDR_LEN, plen);
+	if (rej == NW_REJ_OK)
+		rej = walk_payload(frame + NW_REPORT_HDR_LEN, plen, out);
+	if (rej != NW_REJ_OK) {
+		int auth = out->authenticated;
+
+		nw_report_free(out);
+		out->authenticated = auth;
+	}
+	return rej;
+}
