@@ -108,6 +108,7 @@ static int server_setup(struct nw_analysis *a, struct nw_server_analysis *s, uin
 	 * 0.5 s outage every 5 s is a periodic fault to measure, not a new
 	 * presence each time). Only a silence this long starts over. */
 	s->rewarm_gap_ns = nw_analysis_rewarm_gap_ns(a->cfg.interval_s, rate_uhz);
+	s->down_gap_ns = nw_live_limit_ns(a->cfg.down_after, rate_uhz);
 	return 0;
 }
 
@@ -156,6 +157,12 @@ void nw_analysis_record(struct nw_analysis *a, uint32_t slot, uint32_t server_id
 	     nw_live_silent(s->sig.last_rx_ns, rec->rx_ns, s->rewarm_gap_ns))) {
 		s->warm_from_ns = rec->rx_ns;
 		nw_ms_reset(&s->ms); /* a new presence: its class starts from its own slots */
+	} else if (!(rec->flags & NW_REC_GOODBYE) && s->down_gap_ns &&
+		   nw_live_silent(s->sig.last_rx_ns, rec->rx_ns, s->down_gap_ns)) {
+		/* Back from an outage liveness reported (down, counted): the
+		 * window keeps its holes, but the class is measured again from
+		 * the slots after it, not presumed healthy nor kept critical. */
+		nw_ms_back(&s->ms, rec->rx_ns, (uint64_t)(a->cfg.window * s->sig.slot_ns));
 	}
 	nw_signal_add(&s->sig, rec);
 	if (rec->flags & NW_REC_GOODBYE)
@@ -315,14 +322,18 @@ void nw_analysis_refresh(struct nw_analysis *a, struct nw_rack_view *v, uint64_t
 	refresh_periods(a, now_ns);
 }
 
-/* Slots of the current presence at now: the short scales mean something
- * only once all their slots are its own (back after an outage, the older
- * slots hold the silence, which liveness already reported). */
-static uint64_t presence_slots(const struct nw_server_analysis *s, uint64_t now_ns)
+/* Fresh slots at now: of the current presence and newer than the last
+ * return (multiscale.h). The short scales mean something only once all
+ * their slots are fresh (back after an outage, the older slots hold the
+ * silence, which liveness already reported). */
+static uint64_t fresh_slots(const struct nw_server_analysis *s, uint64_t now_ns)
 {
-	if (now_ns <= s->warm_from_ns)
+	uint64_t from = s->warm_from_ns > s->ms.fresh_from_ns ? s->warm_from_ns
+							      : s->ms.fresh_from_ns;
+
+	if (now_ns <= from)
 		return 0;
-	return (uint64_t)((double)(now_ns - s->warm_from_ns) / s->sig.slot_ns);
+	return (uint64_t)((double)(now_ns - from) / s->sig.slot_ns);
 }
 
 void nw_analysis_tick(struct nw_analysis *a, struct nw_rack_view *v, uint64_t now_tai_ns)
@@ -341,7 +352,7 @@ void nw_analysis_tick(struct nw_analysis *a, struct nw_rack_view *v, uint64_t no
 			sv->short_valid = 0; /* liveness decides; the class waits for samples */
 			continue;
 		}
-		have = presence_slots(s, now_tai_ns);
+		have = fresh_slots(s, now_tai_ns);
 		in.quick_ok = have >= NW_MS_QUICK_SLOTS;
 		in.short_ok = have >= NW_MS_SHORT_SLOTS;
 		if (in.quick_ok) {
@@ -352,12 +363,16 @@ void nw_analysis_tick(struct nw_analysis *a, struct nw_rack_view *v, uint64_t no
 			in.quick_err = nw_tone_fit_error(a->short_x, NW_MS_QUICK_SLOTS, s->rate_hz,
 							 s->tone_hz);
 			in.quick_full = st.filled == NW_MS_QUICK_SLOTS && !st.collisions;
+			in.quick_holes = NW_MS_QUICK_SLOTS - st.filled;
+			in.quick_displaced = st.collisions;
+			in.quick_span_ns = (uint64_t)(NW_MS_QUICK_SLOTS * s->sig.slot_ns);
 		}
 		if (in.short_ok) {
 			nw_signal_window_n(&s->sig, NW_MS_SHORT_SLOTS, now_tai_ns, NULL, a->short_x,
 					   a->short_keep, &st);
 			in.short_err = nw_tone_fit_error(a->short_x, NW_MS_SHORT_SLOTS, s->rate_hz,
 							 s->tone_hz);
+			in.short_holes = NW_MS_SHORT_SLOTS - st.filled;
 		}
 		sv->analysis_class = nw_ms_tick(&s->ms, &in, now_tai_ns,
 						(uint64_t)(a->cfg.window * s->sig.slot_ns));

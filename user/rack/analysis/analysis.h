@@ -56,6 +56,7 @@ struct nw_server_analysis {
 	double rate_hz, tone_hz;
 	uint64_t warm_from_ns;  /* rx that began the current presence (first, after down or left) */
 	uint64_t rewarm_gap_ns; /* a silence longer than this starts a new presence */
+	uint64_t down_gap_ns;   /* one longer than this (liveness.h) is an outage */
 	struct nw_ms_state ms;  /* multi-scale class (multiscale.h) */
 	struct nw_signal sig;
 	struct nw_period_result delay_period, hole_period;
