@@ -209,9 +209,8 @@ def state_of(s):
 
 
 def is_good(st):
-    """Healthy by the analysis: the rack also shows an up server it has not
-    analysed (yet, or again after a silence) as healthy, a presumption that
-    is not a recovery."""
+    """Healthy by the analysis, backed by a measurement (an up server the
+    rack has not measured yet, or again after a silence, is `warming`)."""
     return st is not None and st[0] == "healthy" and st[1] is not False and \
         st[2] is not False
 
@@ -225,8 +224,8 @@ def is_up(st):
 
 
 def is_alarm(st):
-    """Left healthy: warning or worse, or not up (a class the rack had no
-    reason to give an untouched server)."""
+    """Left healthy: warning or worse, warming, or not up (a class the rack
+    had no reason to give an untouched server)."""
     return st is not None and (st[0] != "healthy" or st[1] is False)
 
 
@@ -982,9 +981,8 @@ def render(doc):
             "*critical*: first poll with a victim `warning` or worse / `critical` or worse "
             "(down included); *healthy again*: from the fault's end to the start of the "
             "victims' final run of healthy, measured (long window analysed, or the short scale's "
-            "figure) and up (the rack also shows an up server "
-            "it has not analysed again yet as healthy: that presumption is not counted; a flap "
-            "on the way back counts); *outage "
+            "figure) and up (an up server the rack has not measured again yet is shown "
+            "`warming`, which is not healthy; a flap on the way back counts); *outage "
             "counted*: every victim's `outages` (in `/api/v1/rack`) grew, with the outage "
             "seconds added for rack 0 server 0; *false alarms*: polls where an untouched "
             "server (any rack) was not healthy and up, and for the 5 % loss the victim leaving "

@@ -196,7 +196,7 @@ static void copy_period(struct nw_period *dst, const struct nw_period_result *sr
 }
 
 /* Periods and skew cost ~45 us a server: round robin within a time budget
- * per interval, each server at most every period_every_s. */
+ * per tick, each server at most every period_every_s. */
 static void refresh_periods(struct nw_analysis *a, uint64_t now_ns)
 {
 	double start = mono_s();
@@ -319,7 +319,6 @@ void nw_analysis_refresh(struct nw_analysis *a, struct nw_rack_view *v, uint64_t
 		copy_period(&sv->hole_period, &s->hole_period);
 		nw_rack_view_set_spectrum(v, slot, a->ctx.power, n / 2 + 1, s->rate_hz / n);
 	}
-	refresh_periods(a, now_ns);
 }
 
 /* Fresh slots at now: of the current presence and newer than the last
@@ -380,4 +379,5 @@ void nw_analysis_tick(struct nw_analysis *a, struct nw_rack_view *v, uint64_t no
 		sv->short_valid = in.quick_ok;
 		sv->spectral_error_short = in.short_ok ? in.short_err : in.quick_err;
 	}
+	refresh_periods(a, now_tai_ns);
 }
