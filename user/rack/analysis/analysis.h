@@ -37,7 +37,7 @@
  * are each re-evaluated every 2.5 s and 10,000 every ~3.7 s (issue 14: <= 5
  * s), and no tick stalls the drain by more than about a tenth of itself. */
 #define NW_ANALYSIS_PERIOD_EVERY 2.5    /* s between a server's period/skew evaluations */
-#define NW_ANALYSIS_PERIOD_BUDGET 0.012 /* s of period/skew work per tick, at most */
+#define NW_ANALYSIS_PERIOD_BUDGET 0.012 /* s of period/skew work (thread CPU) per tick */
 
 struct nw_analysis_cfg {
 	uint32_t window;   /* slots, power of two */
