@@ -506,7 +506,7 @@ def run_scenario(lab, spec):
            else None, "inject_s": spec["inject_s"], "expect": spec["expect"],
            "stay_healthy": spec["stay_healthy"], "t_warning": None, "t_critical": None,
            "t_down": None, "t_down_all": None, "t_up": None, "t_recovered": None,
-           "t_counters": None, "t_dc_notice": None, "false_alarms": 0,
+           "t_counters": None, "t_dc_notice": None, "false_alarms": 0, "false_classes": {},
            "false_alarm_servers": [], "victim_alarms": 0, "at_warning": None,
            "at_critical": None, "peak": None, "delay_period": None, "loss_period": None,
            "skew_ppm": None, "chaos_out": "", "events": [],
@@ -556,6 +556,8 @@ def run_scenario(lab, spec):
                 if key not in victims and is_alarm(c):
                     res["false_alarms"] += 1
                     bad_others.add(key)
+                    what = c[0] if c[1] is not False else "not up"
+                    res["false_classes"][what] = res["false_classes"].get(what, 0) + 1
             for v in victims:
                 c = st.get(v)
                 if c is None:
@@ -738,7 +740,11 @@ def fmt_outage(r):
 def fmt_false(r):
     out = str(r["false_alarms"])
     if r["false_alarms"]:
-        out += f" ({', '.join(r['false_alarm_servers'])})"
+        out += f" ({', '.join(r['false_alarm_servers'])}"
+        classes = r.get("false_classes") or {}
+        if classes:
+            out += "; " + ", ".join(f"{k} {v}" for k, v in sorted(classes.items()))
+        out += ")"
     if r.get("stay_healthy"):
         out += f"; victim left healthy: {r['victim_alarms']} samples, {times(r.get('flaps', 0))}"
     return out
