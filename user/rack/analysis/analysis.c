@@ -366,7 +366,7 @@ void nw_analysis_tick(struct nw_analysis *a, struct nw_rack_view *v, uint64_t no
 							 s->tone_hz);
 			in.quick_full = st.filled == NW_MS_QUICK_SLOTS && !st.collisions;
 			in.quick_holes = NW_MS_QUICK_SLOTS - st.filled;
-			in.quick_displaced = st.collisions;
+			in.quick_displaced = st.collided_slots;
 			in.quick_span_ns = (uint64_t)(NW_MS_QUICK_SLOTS * s->sig.slot_ns);
 		}
 		if (in.short_ok) {

@@ -38,13 +38,15 @@
  * peak costs twice the mean, one at a zero crossing nothing), so most entry
  * rules also ask the window's exact counts to agree that it is not a chance
  * cluster: enough empty slots (loss), or samples displaced into an occupied
- * slot (jitter beyond half a slot: random loss never displaces one).
+ * slot at enough places (jitter beyond half a slot: random loss never
+ * displaces one, and a sender that stalled and then sent a burst displaces
+ * many samples at one place only).
  * Warning is entered on any of:
  *   short error >= 0.28;
  *   short error >= 0.2 (the class boundary) with >= 13 of 64 slots empty;
  *   quick error >= 0.45;
  *   quick error >= 0.3 with >= 10 of 32 slots empty;
- *   quick error >= 0.2 with >= 4 of 32 samples displaced.
+ *   quick error >= 0.2 with samples displaced at >= 4 of 32 slots.
  * Critical above 0.7 (short); leave critical below 0.45 and warning below
  * 0.12 (short). Quick scale: clean below 0.02 (no hole, or one at a zero
  * crossing). Long window: enter at the seed's 0.2 / 0.5, leave warning below
@@ -75,8 +77,8 @@ double nw_tone_fit_error(const double *x, uint32_t n, double rate_hz, double ton
  * filled and no collision (exact, from the reconstruction): with the fit's
  * error below NW_MS_QUICK_CLEAN it is "clean for its length". The fit alone
  * cannot say so: a hole where the tone crosses zero costs it almost nothing.
- * Holes: empty slots of each window; displaced: samples that found their
- * slot taken (the reconstruction's collisions). */
+ * Holes: empty slots of each window; displaced: slots where a sample found
+ * its slot taken (the reconstruction's collided_slots). */
 struct nw_ms_tick_in {
 	bool short_ok, quick_ok, quick_full;
 	double short_err, quick_err;

@@ -160,8 +160,8 @@ static bool window_sorted(const struct nw_signal *sig, uint32_t n, double now_u,
 	const double off = 0.5 - base;
 	const int64_t newest = fast_floor(now_u - base + 0.5);
 	const int64_t oldest = newest - (int64_t)n + 1;
-	int64_t prev = INT64_MIN;
-	uint32_t filled = 0, collisions = 0; /* locals: `out` may alias `st` */
+	int64_t prev = INT64_MIN, prev_collided = INT64_MIN;
+	uint32_t filled = 0, collisions = 0, collided_slots = 0; /* locals: `out` may alias `st` */
 
 	memset(out, 0, n * sizeof(*out));
 	for (k = i; k < hi; k++) {
@@ -172,6 +172,8 @@ static bool window_sorted(const struct nw_signal *sig, uint32_t n, double now_u,
 			continue;
 		if (s == prev) {
 			collisions++;
+			collided_slots += s != prev_collided;
+			prev_collided = s;
 			continue;
 		}
 		prev = s;
@@ -182,6 +184,7 @@ static bool window_sorted(const struct nw_signal *sig, uint32_t n, double now_u,
 	}
 	*st = (struct nw_window_stats){ .filled = filled,
 					.collisions = collisions,
+					.collided_slots = collided_slots,
 					.newest_slot = newest };
 	return true;
 }
@@ -273,6 +276,8 @@ scanned_all:
 
 	/* Pass 2, oldest first over the same records: place; on a collision
 	 * the earliest arrival wins (ties: the first fed). */
+	uint64_t collided[NW_SIGNAL_DEFAULT_N / 64] = { 0 };
+
 	for (uint32_t i = 0; i < n; i++)
 		keep[i] = INFINITY;
 	for (uint32_t j = scanned; j-- > 0;) {
@@ -292,6 +297,12 @@ scanned_all:
 
 		if (keep[k] != INFINITY) {
 			st->collisions++;
+			if (k >= NW_SIGNAL_DEFAULT_N) {
+				st->collided_slots++;
+			} else if (!(collided[k / 64] >> (k % 64) & 1)) {
+				collided[k / 64] |= 1ULL << (k % 64);
+				st->collided_slots++;
+			}
 			if (!(r->u < keep[k]))
 				continue;
 		} else {

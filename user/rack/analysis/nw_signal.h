@@ -80,6 +80,12 @@ void nw_signal_add(struct nw_signal *sig, const struct nw_record *rec);
 struct nw_window_stats {
 	uint32_t filled;     /* slots holding a sample */
 	uint32_t collisions; /* extra samples that hit an occupied slot */
+	/* Slots hit more than once: where samples were displaced. Many
+	 * displaced samples in one slot are one event (a sender or path that
+	 * stalled and then sent a burst); jitter spreads them over many slots.
+	 * Exact for windows up to NW_SIGNAL_DEFAULT_N slots, else an upper
+	 * bound (the collisions). */
+	uint32_t collided_slots;
 	int64_t newest_slot; /* slot index of `now` on the newest stream's grid */
 };
 
