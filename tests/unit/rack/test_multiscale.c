@@ -64,13 +64,17 @@ static size_t make_stream(double tone, const struct gen_cfg *fault, double fault
 	return n;
 }
 
+/* The records drained up to this time make the windows (simulate sets it
+ * to the tick; the scatter test leaves it 0: the window's own end). */
+static uint64_t data_ns;
+
 /* The two scales as nw_analysis_tick measures them. */
 static void quick_scale(const struct nw_signal *sig, uint64_t now, double tone, double *x,
 			double *keep, struct nw_ms_tick_in *in)
 {
 	struct nw_window_stats st;
 
-	nw_signal_window_n(sig, NW_MS_QUICK_SLOTS, now, NULL, x, keep, &st);
+	nw_signal_window_at(sig, NW_MS_QUICK_SLOTS, now, data_ns, NULL, x, keep, &st);
 	in->quick_err = nw_tone_fit_error(x, NW_MS_QUICK_SLOTS, GEN_RATE, tone);
 	in->quick_full = st.filled == NW_MS_QUICK_SLOTS && !st.collisions;
 	in->quick_holes = NW_MS_QUICK_SLOTS - st.filled;
@@ -83,7 +87,7 @@ static double short_scale(const struct nw_signal *sig, uint64_t now, double tone
 {
 	struct nw_window_stats st;
 
-	nw_signal_window_n(sig, NW_MS_SHORT_SLOTS, now, NULL, x, keep, &st);
+	nw_signal_window_at(sig, NW_MS_SHORT_SLOTS, now, data_ns, NULL, x, keep, &st);
 	*holes = NW_MS_SHORT_SLOTS - st.filled;
 	return nw_tone_fit_error(x, NW_MS_SHORT_SLOTS, GEN_RATE, tone);
 }
@@ -94,6 +98,9 @@ struct sim_result {
 	uint64_t warn_ticks, crit_ticks, changes;
 	uint64_t plain_changes; /* of the long window's class without hysteresis */
 };
+
+/* The ticks' phase against the sender's slots (the lab's drifts). */
+static uint64_t tick_phase_ns;
 
 /* Ticks every 100 ms from the first sample to the end of the stream, the
  * long window every 10th tick once it holds only this presence; records
@@ -114,8 +121,13 @@ static void simulate(double tone, const struct nw_record *r, size_t n, double se
 	assert_int_equal(nw_spec_ctx_init(&ctx, N_LONG), 0);
 	nw_ms_reset(&ms);
 	*res = (struct sim_result){ .first_warn_s = -1, .first_crit_s = -1, .healthy_again_s = -1 };
-	for (uint64_t i = 1; start + i * TICK_NS <= end; i++) {
-		uint64_t now = start + i * TICK_NS, have = (now - start) / GEN_T_NS;
+	for (uint64_t i = 1; start + i * TICK_NS + tick_phase_ns <= end; i++) {
+		uint64_t now = start + i * TICK_NS + tick_phase_ns;
+		/* the windows end where nw_analysis_tick ends them */
+		uint64_t w_end = now - NW_MS_SETTLE_SLOTS * GEN_T_NS,
+			 have = (w_end - start) / GEN_T_NS;
+
+		data_ns = now;
 		double t = (double)(now - GEN_T0_NS) / 1e9;
 		struct nw_ms_tick_in in = { .short_ok = have >= NW_MS_SHORT_SLOTS,
 					    .quick_ok = have >= NW_MS_QUICK_SLOTS,
@@ -126,9 +138,9 @@ static void simulate(double tone, const struct nw_record *r, size_t n, double se
 		while (fed < n && r[fed].rx_ns <= now)
 			nw_signal_add(&sig, &r[fed++]);
 		if (in.quick_ok)
-			quick_scale(&sig, now, tone, x, keep, &in);
+			quick_scale(&sig, w_end, tone, x, keep, &in);
 		if (in.short_ok)
-			in.short_err = short_scale(&sig, now, tone, x, keep, &in.short_holes);
+			in.short_err = short_scale(&sig, w_end, tone, x, keep, &in.short_holes);
 		c = nw_ms_tick(&ms, &in, now, LONG_SPAN_NS);
 		if (i % TICKS_PER_REFRESH == 0 && have >= N_LONG) {
 			struct nw_spec_result lr;
@@ -463,6 +475,29 @@ static void test_sender_stalls_stay_healthy(void **state)
 	}
 }
 
+/* The way back does not depend on the tick's phase against the sender's
+ * clock: a tick just before the newest slot's sample is due must not count
+ * that slot as a hole (NW_MS_SETTLE_SLOTS). 50 % loss for 30 s, then clean,
+ * at phases across a slot: healthy again within 2 s at every one. */
+static void test_return_at_any_phase(void **state)
+{
+	struct gen_cfg loss = { .delay_ms = 30, .loss = 0.5 };
+
+	(void)state;
+	for (uint64_t ph = 0; ph < GEN_T_NS; ph += GEN_T_NS / 5) {
+		struct sim_result r;
+
+		tick_phase_ns = ph;
+		run_fault(1.0, &loss, 60, 90, 100, 3, &r);
+		tick_phase_ns = 0;
+		print_message("  tick phase %2llu ms: warning after %.1f s, healthy again %.1f s "
+			      "after the fault\n",
+			      (unsigned long long)(ph / 1000000), r.first_warn_s,
+			      r.healthy_again_s);
+		assert_true(r.healthy_again_s >= 0 && r.healthy_again_s <= 2.0);
+	}
+}
+
 struct onset_case {
 	const char *what;
 	struct gen_cfg fault;
@@ -575,6 +610,7 @@ int main(void)
 		cmocka_unit_test(test_clean_stays_healthy),
 		cmocka_unit_test(test_five_percent_never_warns),
 		cmocka_unit_test(test_sender_stalls_stay_healthy),
+		cmocka_unit_test(test_return_at_any_phase),
 		cmocka_unit_test(test_loss50_escalates),
 		cmocka_unit_test(test_loss30_escalates),
 		cmocka_unit_test(test_jitter25_escalates),

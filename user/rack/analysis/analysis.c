@@ -346,7 +346,7 @@ void nw_analysis_tick(struct nw_analysis *a, struct nw_rack_view *v, uint64_t no
 		struct nw_server_analysis *s = &a->srv[slot];
 		struct nw_window_stats st;
 		struct nw_ms_tick_in in = { .short_err = 1.0, .quick_err = 1.0 };
-		uint64_t have;
+		uint64_t have, end_ns;
 
 		if (!sv->present || !s->ready || s->server_id != sv->server_id || !s->sig.seen)
 			continue;
@@ -354,14 +354,16 @@ void nw_analysis_tick(struct nw_analysis *a, struct nw_rack_view *v, uint64_t no
 			sv->short_valid = 0; /* liveness decides; the class waits for samples */
 			continue;
 		}
-		have = fresh_slots(s, now_tai_ns);
+		/* the windows end at the newest slot whose sample is due */
+		end_ns = now_tai_ns - (uint64_t)(NW_MS_SETTLE_SLOTS * s->sig.slot_ns);
+		have = fresh_slots(s, end_ns);
 		in.quick_ok = have >= NW_MS_QUICK_SLOTS;
 		in.short_ok = have >= NW_MS_SHORT_SLOTS;
 		if (in.quick_ok) {
 			/* Each scale on its own reconstruction: its own baseline,
 			 * and the quick one's fill is exact. */
-			nw_signal_window_n(&s->sig, NW_MS_QUICK_SLOTS, now_tai_ns, NULL, a->short_x,
-					   a->short_keep, &st);
+			nw_signal_window_at(&s->sig, NW_MS_QUICK_SLOTS, end_ns, now_tai_ns, NULL,
+					    a->short_x, a->short_keep, &st);
 			in.quick_err = nw_tone_fit_error(a->short_x, NW_MS_QUICK_SLOTS, s->rate_hz,
 							 s->tone_hz);
 			in.quick_full = st.filled == NW_MS_QUICK_SLOTS && !st.collisions;
@@ -370,8 +372,8 @@ void nw_analysis_tick(struct nw_analysis *a, struct nw_rack_view *v, uint64_t no
 			in.quick_span_ns = (uint64_t)(NW_MS_QUICK_SLOTS * s->sig.slot_ns);
 		}
 		if (in.short_ok) {
-			nw_signal_window_n(&s->sig, NW_MS_SHORT_SLOTS, now_tai_ns, NULL, a->short_x,
-					   a->short_keep, &st);
+			nw_signal_window_at(&s->sig, NW_MS_SHORT_SLOTS, end_ns, now_tai_ns, NULL,
+					    a->short_x, a->short_keep, &st);
 			in.short_err = nw_tone_fit_error(a->short_x, NW_MS_SHORT_SLOTS, s->rate_hz,
 							 s->tone_hz);
 			in.short_holes = NW_MS_SHORT_SLOTS - st.filled;

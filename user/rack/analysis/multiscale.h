@@ -31,6 +31,14 @@
 
 #define NW_MS_SHORT_SLOTS 64U /* 3.2 s at 20 Hz: escalation */
 #define NW_MS_QUICK_SLOTS 32U /* 1.6 s at 20 Hz: the way back */
+/* The scales' windows end this many slots before the tick (built from all
+ * records drained by then, nw_signal_window_at): the sample of the slot
+ * that holds `now` is due anywhere within half a slot of it, so about every
+ * other tick (as the tick's phase drifts against the sender's clock) it is
+ * still on its way. Counted as a hole it kept the quick window from being
+ * "full" for seconds at a time on the lab, delaying the way back; one slot
+ * (50 ms at 20 Hz) of latency is the price. */
+#define NW_MS_SETTLE_SLOTS 1U
 
 /* Thresholds, from the measured scatter (docs/analysis.md, "Multi-scale
  * classes"; 5 % loss over 20 simulated hours at five tones never reaches any

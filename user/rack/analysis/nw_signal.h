@@ -104,4 +104,12 @@ uint32_t nw_signal_window_n(const struct nw_signal *sig, uint32_t n, uint64_t no
 			    const double *weight, double *out, double *keep,
 			    struct nw_window_stats *st);
 
+/* The same window (ending at the slot that holds now_ns) built from the
+ * records that arrived up to data_ns >= now_ns: a slot is observed whole
+ * only once its time has passed, and a record that arrived after now_ns
+ * may still belong to the slot holding now_ns (it rounds into it). */
+uint32_t nw_signal_window_at(const struct nw_signal *sig, uint32_t n, uint64_t now_ns,
+			     uint64_t data_ns, const double *weight, double *out, double *keep,
+			     struct nw_window_stats *st);
+
 #endif
