@@ -37,9 +37,9 @@ SCORE_STEPS = [("red", None), ("orange", 0.5), ("green", 0.8)]
 LOSS_STEPS = [("green", None), ("yellow", 0.01), ("red", 0.10)]
 ZERO_GOOD = [("green", None), ("red", 1e-9)]
 
-CLASS_CODES = ["healthy", "warning", "critical", "down", "left"]
+CLASS_CODES = ["healthy", "warning", "critical", "down", "left", "warming"]
 CLASS_COLORS = {"healthy": "green", "warning": "yellow", "critical": "red",
-                "down": "dark-red", "left": "blue"}
+                "down": "dark-red", "left": "blue", "warming": "purple"}
 # The DC's view of a rack (netwatch_dc_rack_state), best first.
 RACK_STATES = [("ok", "green"), ("stale", "red"), ("never", "dark-red")]
 # The reporter's connection, best first (docs/metrics.md's states).
@@ -77,7 +77,7 @@ def state_code_expr(metric, sel, states, by):
 
 
 def class_code_expr(sel):
-    """A server's health class as 0 healthy .. 4 left (class_mapping())."""
+    """A server's health class as 0 healthy .. 5 warming (class_mapping())."""
     return state_code_expr("netwatch_server_health_state", sel, CLASS_CODES,
                            "rack_id, server_id")
 
@@ -392,7 +392,7 @@ def dc_overview():
             target(f'sum by (state) (dc_state:netwatch_rack_servers:sum{{{DC}}})', "{{state}}",
                    instant=True)],
             "Registered servers of every rack by health class (healthy, warning, critical, "
-            "down, left), from the rack controllers.", unit="none"), 8, 8),
+            "down, left, warming), from the rack controllers.", unit="none"), 8, 8),
         (timeseries("Servers per class over time", [
             target(f'sum by (state) (dc_state:netwatch_rack_servers:sum{{{DC}}})', "{{state}}")],
             "The same counts over time, stacked.", unit="none", stack=True, minv=0), 8, 8),
@@ -442,8 +442,8 @@ def rack_drilldown():
     items = [
         row("Rack $rack"),
         (stat("Rack score", [target(f"netwatch_rack_health_score{per}", "rack {{rack_id}}")],
-              "Mean over the rack's servers (not left) of 1 − spectral error; a down server "
-              "counts 0. Below 0.8 NetWatchRackDegraded, below 0.5 NetWatchRackCritical.",
+              "Mean over the rack's servers (not left, not warming) of 1 − spectral error; a "
+              "down server counts 0. Below 0.8 NetWatchRackDegraded, below 0.5 NetWatchRackCritical.",
               unit="percentunit", minv=0, maxv=1, thresholds=SCORE_STEPS), 4, 6),
         (stat("Unhealthy servers", [target(f"rack:netwatch_servers_unhealthy:ratio{per}",
                                            "rack {{rack_id}}")],
@@ -465,7 +465,8 @@ def rack_drilldown():
         (state_timeline("Health class", [target(class_code_expr(RACK), "server {{server_id}}")],
                         "Each server's class over time: healthy, warning (spectral error "
                         "0.2-0.5), critical (> 0.5), down (silent for --down-after sample periods, 0.5 s at 20 Hz), "
-                        "left (clean goodbye). Click a row for the server.",
+                        "left (clean goodbye), warming (up, not measured yet: starting or just back). "
+                        "Click a row for the server.",
                         mappings=class_mapping(), links=[TO_SERVER],
                         thresholds=[("green", None)]), 12, 8),
         (state_timeline("Spectral error", [

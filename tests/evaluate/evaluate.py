@@ -209,9 +209,8 @@ def state_of(s):
 
 
 def is_good(st):
-    """Healthy by the analysis: the rack also shows an up server it has not
-    analysed (yet, or again after a silence) as healthy, a presumption that
-    is not a recovery."""
+    """Healthy by the analysis, backed by a measurement (an up server the
+    rack has not measured yet, or again after a silence, is `warming`)."""
     return st is not None and st[0] == "healthy" and st[1] is not False and \
         st[2] is not False
 
@@ -225,8 +224,8 @@ def is_up(st):
 
 
 def is_alarm(st):
-    """Left healthy: warning or worse, or not up (a class the rack had no
-    reason to give an untouched server)."""
+    """Left healthy: warning or worse, warming, or not up (a class the rack
+    had no reason to give an untouched server)."""
     return st is not None and (st[0] != "healthy" or st[1] is False)
 
 
@@ -507,7 +506,7 @@ def run_scenario(lab, spec):
            else None, "inject_s": spec["inject_s"], "expect": spec["expect"],
            "stay_healthy": spec["stay_healthy"], "t_warning": None, "t_critical": None,
            "t_down": None, "t_down_all": None, "t_up": None, "t_recovered": None,
-           "t_counters": None, "t_dc_notice": None, "false_alarms": 0,
+           "t_counters": None, "t_dc_notice": None, "false_alarms": 0, "false_classes": {},
            "false_alarm_servers": [], "victim_alarms": 0, "at_warning": None,
            "at_critical": None, "peak": None, "delay_period": None, "loss_period": None,
            "skew_ppm": None, "chaos_out": "", "events": [],
@@ -557,6 +556,8 @@ def run_scenario(lab, spec):
                 if key not in victims and is_alarm(c):
                     res["false_alarms"] += 1
                     bad_others.add(key)
+                    what = c[0] if c[1] is not False else "not up"
+                    res["false_classes"][what] = res["false_classes"].get(what, 0) + 1
             for v in victims:
                 c = st.get(v)
                 if c is None:
@@ -739,7 +740,11 @@ def fmt_outage(r):
 def fmt_false(r):
     out = str(r["false_alarms"])
     if r["false_alarms"]:
-        out += f" ({', '.join(r['false_alarm_servers'])})"
+        out += f" ({', '.join(r['false_alarm_servers'])}"
+        classes = r.get("false_classes") or {}
+        if classes:
+            out += "; " + ", ".join(f"{k} {v}" for k, v in sorted(classes.items()))
+        out += ")"
     if r.get("stay_healthy"):
         out += f"; victim left healthy: {r['victim_alarms']} samples, {times(r.get('flaps', 0))}"
     return out
@@ -982,9 +987,8 @@ def render(doc):
             "*critical*: first poll with a victim `warning` or worse / `critical` or worse "
             "(down included); *healthy again*: from the fault's end to the start of the "
             "victims' final run of healthy, measured (long window analysed, or the short scale's "
-            "figure) and up (the rack also shows an up server "
-            "it has not analysed again yet as healthy: that presumption is not counted; a flap "
-            "on the way back counts); *outage "
+            "figure) and up (an up server the rack has not measured again yet is shown "
+            "`warming`, which is not healthy; a flap on the way back counts); *outage "
             "counted*: every victim's `outages` (in `/api/v1/rack`) grew, with the outage "
             "seconds added for rack 0 server 0; *false alarms*: polls where an untouched "
             "server (any rack) was not healthy and up, and for the 5 % loss the victim leaving "

@@ -265,7 +265,7 @@ def check_report(p, rack_id):
     assert [s["id"] for s in p["servers"]] == sorted(servers)
     for s in p["servers"]:
         assert set(s) >= {"id", "class", "error", "snr_db", "loss_ratio", "jitter_s", "up"}, s
-        assert s["class"] in ("healthy", "warning", "critical", "down", "left")
+        assert s["class"] in ("healthy", "warning", "critical", "down", "left", "warming")
     # Server 3 never sent: down, never analysed.
     assert servers[3]["class"] == "down" and servers[3]["up"] is False
     assert servers[3]["error"] is None and servers[3]["snr_db"] is None

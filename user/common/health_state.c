@@ -6,7 +6,7 @@
 static const char *const health_names[NW_HEALTH__COUNT] = {
 	[NW_HEALTH_HEALTHY] = "healthy",   [NW_HEALTH_WARNING] = "warning",
 	[NW_HEALTH_CRITICAL] = "critical", [NW_HEALTH_DOWN] = "down",
-	[NW_HEALTH_LEFT] = "left",
+	[NW_HEALTH_LEFT] = "left",         [NW_HEALTH_WARMING] = "warming",
 };
 
 const char *nw_health_name(enum nw_health h)

@@ -23,6 +23,7 @@
 
 #define N_LONG 256U
 #define TICK_NS 100000000ULL
+#define S_NS 1000000000ULL
 #define TICKS_PER_REFRESH 10
 #define SLOTS_PER_S 20
 #define LONG_SPAN_NS (N_LONG * GEN_T_NS)
@@ -63,23 +64,31 @@ static size_t make_stream(double tone, const struct gen_cfg *fault, double fault
 	return n;
 }
 
+/* The records drained up to this time make the windows (simulate sets it
+ * to the tick; the scatter test leaves it 0: the window's own end). */
+static uint64_t data_ns;
+
 /* The two scales as nw_analysis_tick measures them. */
 static void quick_scale(const struct nw_signal *sig, uint64_t now, double tone, double *x,
 			double *keep, struct nw_ms_tick_in *in)
 {
 	struct nw_window_stats st;
 
-	nw_signal_window_n(sig, NW_MS_QUICK_SLOTS, now, NULL, x, keep, &st);
+	nw_signal_window_at(sig, NW_MS_QUICK_SLOTS, now, data_ns, NULL, x, keep, &st);
 	in->quick_err = nw_tone_fit_error(x, NW_MS_QUICK_SLOTS, GEN_RATE, tone);
 	in->quick_full = st.filled == NW_MS_QUICK_SLOTS && !st.collisions;
+	in->quick_holes = NW_MS_QUICK_SLOTS - st.filled;
+	in->quick_displaced = st.collided_slots;
+	in->quick_span_ns = NW_MS_QUICK_SLOTS * GEN_T_NS;
 }
 
 static double short_scale(const struct nw_signal *sig, uint64_t now, double tone, double *x,
-			  double *keep)
+			  double *keep, uint32_t *holes)
 {
 	struct nw_window_stats st;
 
-	nw_signal_window_n(sig, NW_MS_SHORT_SLOTS, now, NULL, x, keep, &st);
+	nw_signal_window_at(sig, NW_MS_SHORT_SLOTS, now, data_ns, NULL, x, keep, &st);
+	*holes = NW_MS_SHORT_SLOTS - st.filled;
 	return nw_tone_fit_error(x, NW_MS_SHORT_SLOTS, GEN_RATE, tone);
 }
 
@@ -89,6 +98,9 @@ struct sim_result {
 	uint64_t warn_ticks, crit_ticks, changes;
 	uint64_t plain_changes; /* of the long window's class without hysteresis */
 };
+
+/* The ticks' phase against the sender's slots (the lab's drifts). */
+static uint64_t tick_phase_ns;
 
 /* Ticks every 100 ms from the first sample to the end of the stream, the
  * long window every 10th tick once it holds only this presence; records
@@ -101,7 +113,7 @@ static void simulate(double tone, const struct nw_record *r, size_t n, double se
 	struct nw_ms_state ms;
 	double x[NW_MS_SHORT_SLOTS], keep[NW_MS_SHORT_SLOTS];
 	uint64_t start = r[0].rx_ns, end = GEN_T0_NS + (uint64_t)(secs * 1e9);
-	enum nw_health prev = NW_HEALTH_HEALTHY, plain_prev = NW_HEALTH_HEALTHY;
+	enum nw_health prev = NW_HEALTH_WARMING, plain_prev = NW_HEALTH_HEALTHY;
 	size_t fed = 0;
 	bool was_faulty = false;
 
@@ -109,8 +121,13 @@ static void simulate(double tone, const struct nw_record *r, size_t n, double se
 	assert_int_equal(nw_spec_ctx_init(&ctx, N_LONG), 0);
 	nw_ms_reset(&ms);
 	*res = (struct sim_result){ .first_warn_s = -1, .first_crit_s = -1, .healthy_again_s = -1 };
-	for (uint64_t i = 1; start + i * TICK_NS <= end; i++) {
-		uint64_t now = start + i * TICK_NS, have = (now - start) / GEN_T_NS;
+	for (uint64_t i = 1; start + i * TICK_NS + tick_phase_ns <= end; i++) {
+		uint64_t now = start + i * TICK_NS + tick_phase_ns;
+		/* the windows end where nw_analysis_tick ends them */
+		uint64_t w_end = now - NW_MS_SETTLE_SLOTS * GEN_T_NS,
+			 have = (w_end - start) / GEN_T_NS;
+
+		data_ns = now;
 		double t = (double)(now - GEN_T0_NS) / 1e9;
 		struct nw_ms_tick_in in = { .short_ok = have >= NW_MS_SHORT_SLOTS,
 					    .quick_ok = have >= NW_MS_QUICK_SLOTS,
@@ -121,9 +138,9 @@ static void simulate(double tone, const struct nw_record *r, size_t n, double se
 		while (fed < n && r[fed].rx_ns <= now)
 			nw_signal_add(&sig, &r[fed++]);
 		if (in.quick_ok)
-			quick_scale(&sig, now, tone, x, keep, &in);
+			quick_scale(&sig, w_end, tone, x, keep, &in);
 		if (in.short_ok)
-			in.short_err = short_scale(&sig, now, tone, x, keep);
+			in.short_err = short_scale(&sig, w_end, tone, x, keep, &in.short_holes);
 		c = nw_ms_tick(&ms, &in, now, LONG_SPAN_NS);
 		if (i % TICKS_PER_REFRESH == 0 && have >= N_LONG) {
 			struct nw_spec_result lr;
@@ -133,7 +150,7 @@ static void simulate(double tone, const struct nw_record *r, size_t n, double se
 			res->plain_changes += nw_health_class_of(lr.spectral_error) != plain_prev;
 			plain_prev = nw_health_class_of(lr.spectral_error);
 		}
-		res->changes += c != prev;
+		res->changes += c != prev && prev != NW_HEALTH_WARMING;
 		prev = c;
 		res->warn_ticks += c == NW_HEALTH_WARNING;
 		res->crit_ticks += c == NW_HEALTH_CRITICAL;
@@ -206,11 +223,12 @@ static void scatter_at(double tone, double p, double tol)
 		uint64_t now = GEN_T0_NS + last_k * GEN_T_NS + 1000000ULL + 10000000ULL;
 		struct nw_ms_tick_in in;
 		double es, eq;
+		uint32_t holes;
 
 		while (fed < n && r[fed].rx_ns <= now)
 			nw_signal_add(&sig, &r[fed++]);
 		quick_scale(&sig, now, tone, x, keep, &in);
-		es = short_scale(&sig, now, tone, x, keep);
+		es = short_scale(&sig, now, tone, x, keep, &holes);
 		eq = in.quick_err;
 		s_sum += es;
 		s_sq += es * es;
@@ -256,7 +274,25 @@ static enum nw_health tk(struct nw_ms_state *m, bool s_ok, double s_err, bool q_
 				    .quick_ok = q_ok,
 				    .quick_full = q_err < NW_MS_QUICK_CLEAN,
 				    .short_err = s_err,
-				    .quick_err = q_err };
+				    .quick_err = q_err,
+				    .quick_span_ns = NW_MS_QUICK_SLOTS * GEN_T_NS };
+
+	return nw_ms_tick(m, &in, t, LONG_SPAN_NS);
+}
+
+/* One tick with the windows' counts: holes of the short and quick windows,
+ * samples displaced in the quick one. */
+static enum nw_health tkc(struct nw_ms_state *m, double s_err, uint32_t s_holes, double q_err,
+			  uint32_t q_holes, uint32_t q_disp, uint64_t t)
+{
+	struct nw_ms_tick_in in = { .short_ok = true,
+				    .quick_ok = true,
+				    .short_err = s_err,
+				    .quick_err = q_err,
+				    .short_holes = s_holes,
+				    .quick_holes = q_holes,
+				    .quick_displaced = q_disp,
+				    .quick_span_ns = NW_MS_QUICK_SLOTS * GEN_T_NS };
 
 	return nw_ms_tick(m, &in, t, LONG_SPAN_NS);
 }
@@ -269,6 +305,14 @@ static void test_hysteresis_scripted(void **state)
 
 	(void)state;
 	nw_ms_reset(&m);
+	/* No verdict before the quick scale is full: warming, whatever the
+	 * long window says. */
+	assert_int_equal(nw_ms_long(&m, 0.6, t), NW_HEALTH_WARMING);
+	assert_int_equal(tk(&m, false, 0.9, false, 0.9, t), NW_HEALTH_WARMING);
+	/* Quick full, not clean, nothing escalates: the long window's class. */
+	assert_int_equal(tk(&m, false, 0, true, 0.1, t), NW_HEALTH_CRITICAL);
+	nw_ms_reset(&m);
+	assert_int_equal(tk(&m, false, 0, true, 0.1, t), NW_HEALTH_HEALTHY);
 	/* Long window near 0.2: enters warning at 0.2, stays down to 0.15. */
 	assert_int_equal(nw_ms_long(&m, 0.19, t), NW_HEALTH_HEALTHY);
 	assert_int_equal(nw_ms_long(&m, 0.2, t), NW_HEALTH_WARNING);
@@ -291,9 +335,11 @@ static void test_hysteresis_scripted(void **state)
 	assert_int_equal(tk(&m, true, 0.5, true, 0.1, t), NW_HEALTH_CRITICAL);
 	assert_int_equal(tk(&m, true, 0.3, true, 0.1, t), NW_HEALTH_WARNING);
 	assert_int_equal(tk(&m, true, NAN, true, NAN, t), NW_HEALTH_CRITICAL);
-	/* Not warm: no verdict from the short scale. */
+	/* Not warm: no verdict (warming), then a verdict once the quick scale
+	 * is full. */
 	nw_ms_reset(&m);
-	assert_int_equal(tk(&m, false, 0.9, false, 0.9, t), NW_HEALTH_HEALTHY);
+	assert_int_equal(tk(&m, false, 0.9, false, 0.9, t), NW_HEALTH_WARMING);
+	assert_int_equal(tk(&m, false, 0.9, true, 0.1, t), NW_HEALTH_HEALTHY);
 	/* Quick return: a clean quick window clears both scales, and the long
 	 * window's verdict is set aside until it turned over. */
 	assert_int_equal(nw_ms_long(&m, 0.6, t), NW_HEALTH_CRITICAL);
@@ -305,6 +351,60 @@ static void test_hysteresis_scripted(void **state)
 	assert_int_equal(tk(&m, true, 0.1, true, 0.1, t + 2), NW_HEALTH_HEALTHY);
 	/* Once the long window turned over, its verdict counts again. */
 	assert_int_equal(nw_ms_long(&m, 0.3, t + span), NW_HEALTH_WARNING);
+}
+
+/* The entry rules beside the errors' own marks (multiscale.h): each needs
+ * its count too, and a return from an outage starts the scales over. */
+static void test_entry_rules_scripted(void **state)
+{
+	struct nw_ms_state m;
+	const uint64_t span = LONG_SPAN_NS, q_span = NW_MS_QUICK_SLOTS * GEN_T_NS;
+	uint64_t t = GEN_T0_NS + 100 * S_NS;
+
+	(void)state;
+	/* Short error at the class boundary: a warning with 13 empty slots of
+	 * 64, not with 12 (a chance cluster at the tone's peaks), nor below it. */
+	nw_ms_reset(&m);
+	assert_int_equal(tkc(&m, 0.2, 12, 0.1, 0, 0, t), NW_HEALTH_HEALTHY);
+	assert_int_equal(tkc(&m, 0.199, 30, 0.1, 0, 0, t), NW_HEALTH_HEALTHY);
+	assert_int_equal(tkc(&m, 0.2, 13, 0.1, 0, 0, t), NW_HEALTH_WARNING);
+	/* Quick error 0.3 with 10 of 32 empty. */
+	nw_ms_reset(&m);
+	assert_int_equal(tkc(&m, 0.1, 0, 0.3, 9, 0, t), NW_HEALTH_HEALTHY);
+	assert_int_equal(tkc(&m, 0.1, 0, 0.29, 12, 0, t), NW_HEALTH_HEALTHY);
+	assert_int_equal(tkc(&m, 0.1, 0, 0.3, 10, 0, t), NW_HEALTH_WARNING);
+	/* Quick error 0.2 with 4 samples displaced (jitter beyond half a slot). */
+	nw_ms_reset(&m);
+	assert_int_equal(tkc(&m, 0.1, 0, 0.2, 0, 3, t), NW_HEALTH_HEALTHY);
+	assert_int_equal(tkc(&m, 0.1, 0, 0.19, 0, 8, t), NW_HEALTH_HEALTHY);
+	assert_int_equal(tkc(&m, 0.1, 0, 0.2, 0, 4, t), NW_HEALTH_WARNING);
+	/* The errors' own marks need no count. */
+	nw_ms_reset(&m);
+	assert_int_equal(tkc(&m, 0.1, 0, 0.45, 0, 0, t), NW_HEALTH_WARNING);
+	nw_ms_reset(&m);
+	assert_int_equal(tkc(&m, 0.28, 0, 0.1, 0, 0, t), NW_HEALTH_WARNING);
+
+	/* Back from an outage: warming until the quick scale is full again,
+	 * then measured on the fresh slots; the long window's verdict (it holds
+	 * the outage) is set aside until it turned over. */
+	nw_ms_reset(&m);
+	assert_int_equal(tkc(&m, 0.8, 40, 0.9, 30, 0, t), NW_HEALTH_CRITICAL);
+	assert_int_equal(nw_ms_long(&m, 0.6, t), NW_HEALTH_CRITICAL);
+	nw_ms_back(&m, t + S_NS, span);
+	assert_int_equal(m.fresh_from_ns, t + S_NS);
+	assert_int_equal(tk(&m, false, 0, false, 0, t + S_NS), NW_HEALTH_WARMING);
+	assert_int_equal(nw_ms_long(&m, 0.6, t + 2 * S_NS), NW_HEALTH_WARMING);
+	assert_int_equal(tk(&m, false, 0, true, 0.1, t + 3 * S_NS), NW_HEALTH_HEALTHY);
+	assert_int_equal(nw_ms_long(&m, 0.6, t + S_NS + span - 1), NW_HEALTH_HEALTHY);
+	assert_int_equal(nw_ms_long(&m, 0.6, t + S_NS + span), NW_HEALTH_CRITICAL);
+
+	/* A quick return counts the short scale from the clean window's start:
+	 * the older slots (the fault that is over) cannot escalate again. */
+	nw_ms_reset(&m);
+	assert_int_equal(tkc(&m, 0.5, 30, 0.6, 20, 0, t), NW_HEALTH_WARNING);
+	assert_int_equal(tk(&m, true, 0.3, true, 0.01, t + 5 * S_NS), NW_HEALTH_HEALTHY);
+	assert_int_equal(m.returns, 1);
+	assert_int_equal(m.fresh_from_ns, t + 5 * S_NS - q_span);
 }
 
 /* ------------------------------------- the state machine, synthetic streams */
@@ -340,6 +440,62 @@ static void test_five_percent_never_warns(void **state)
 				      (unsigned long long)r.warn_ticks);
 			assert_int_equal(r.warn_ticks + r.crit_ticks, 0);
 		}
+}
+
+/* A sender that stalls and then sends what it held back in one burst (a
+ * loaded host: every 2 s, 250 ms of samples arrive together) displaces
+ * several samples, all into one slot: one event, not jitter. It leaves 4
+ * holes a stall and never reaches warning (10 simulated minutes, both
+ * tones). */
+static void test_sender_stalls_stay_healthy(void **state)
+{
+	const double secs = 600;
+	struct gen_cfg clean = { .delay_ms = 30.0, .seed = 11 };
+
+	(void)state;
+	for (double tone = 1.0; tone < 5; tone += 3.35) {
+		struct nw_record *r = calloc((size_t)(secs * SLOTS_PER_S), sizeof(*r));
+		struct sim_result res;
+		size_t n;
+
+		assert_non_null(r);
+		clean.tone_hz = tone;
+		n = gen_stream(&clean, 0, (uint64_t)(secs * SLOTS_PER_S), GEN_T0_NS,
+			       NW_REC_STREAM_START, r);
+		/* records are in seq order (no jitter): samples 40j .. 40j + 4
+		 * arrive with the fifth */
+		for (size_t i = 40; i + 4 < n; i += 40)
+			for (size_t k = 0; k < 4; k++)
+				r[i + k].rx_ns = r[i + 4].rx_ns;
+		simulate(tone, r, n, secs, 1e9, 1e9, &res);
+		print_message("  stalls of 250 ms every 2 s, %.2f Hz, 10 min: %llu warning ticks\n",
+			      tone, (unsigned long long)(res.warn_ticks + res.crit_ticks));
+		assert_int_equal(res.warn_ticks + res.crit_ticks, 0);
+		free(r);
+	}
+}
+
+/* The way back does not depend on the tick's phase against the sender's
+ * clock: a tick just before the newest slot's sample is due must not count
+ * that slot as a hole (NW_MS_SETTLE_SLOTS). 50 % loss for 30 s, then clean,
+ * at phases across a slot: healthy again within 2 s at every one. */
+static void test_return_at_any_phase(void **state)
+{
+	struct gen_cfg loss = { .delay_ms = 30, .loss = 0.5 };
+
+	(void)state;
+	for (uint64_t ph = 0; ph < GEN_T_NS; ph += GEN_T_NS / 5) {
+		struct sim_result r;
+
+		tick_phase_ns = ph;
+		run_fault(1.0, &loss, 60, 90, 100, 3, &r);
+		tick_phase_ns = 0;
+		print_message("  tick phase %2llu ms: warning after %.1f s, healthy again %.1f s "
+			      "after the fault\n",
+			      (unsigned long long)(ph / 1000000), r.first_warn_s,
+			      r.healthy_again_s);
+		assert_true(r.healthy_again_s >= 0 && r.healthy_again_s <= 2.0);
+	}
 }
 
 struct onset_case {
@@ -405,9 +561,9 @@ static void test_loss30_escalates(void **state)
 {
 	(void)state;
 	onset(&(struct onset_case){
-		"30 % loss", { .delay_ms = 30, .loss = 0.3 }, 1.0, 3.5, 8.0, 0, 30 });
+		"30 % loss", { .delay_ms = 30, .loss = 0.3 }, 1.0, 3.0, 6.0, 0, 30 });
 	onset(&(struct onset_case){
-		"30 % loss", { .delay_ms = 30, .loss = 0.3 }, 4.35, 3.5, 8.0, 0, 30 });
+		"30 % loss", { .delay_ms = 30, .loss = 0.3 }, 4.35, 3.0, 6.0, 0, 30 });
 }
 
 /* 25 ms jitter at 20 Hz (sigma = T/2): 1.0 Hz is the tone it hurts least. */
@@ -415,7 +571,7 @@ static void test_jitter25_escalates(void **state)
 {
 	(void)state;
 	onset(&(struct onset_case){
-		"jitter 25 ms", { .delay_ms = 30, .jitter_ms = 25 }, 1.0, 3.5, 8.5, 0, 30 });
+		"jitter 25 ms", { .delay_ms = 30, .jitter_ms = 25 }, 1.0, 2.0, 3.0, 0, 30 });
 	onset(&(struct onset_case){
 		"jitter 25 ms", { .delay_ms = 30, .jitter_ms = 25 }, 4.35, 2.0, 3.0, 0, 30 });
 }
@@ -450,8 +606,11 @@ int main(void)
 		cmocka_unit_test(test_fit_exact),
 		cmocka_unit_test(test_short_scatter),
 		cmocka_unit_test(test_hysteresis_scripted),
+		cmocka_unit_test(test_entry_rules_scripted),
 		cmocka_unit_test(test_clean_stays_healthy),
 		cmocka_unit_test(test_five_percent_never_warns),
+		cmocka_unit_test(test_sender_stalls_stay_healthy),
+		cmocka_unit_test(test_return_at_any_phase),
 		cmocka_unit_test(test_loss50_escalates),
 		cmocka_unit_test(test_loss30_escalates),
 		cmocka_unit_test(test_jitter25_escalates),

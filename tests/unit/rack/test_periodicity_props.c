@@ -7,13 +7,14 @@
  *    over all of them is printed;
  *  - periods of 1-15 s of delay bumps (10 ms) and outages (5 % duty) found
  *    within +-2 % once the horizon holds them: asserted in every evaluation
- *    for 1-7.5 s; 10 and 15 s are printed, not asserted (not met yet: the
- *    red-noise fit takes part of a line that few cycles hold, see
- *    docs/periodicity.md);
+ *    for 1-7.5 s at the default 60 s horizon; 10 and 15 s there are printed
+ *    (the red-noise fit takes part of a line that few cycles hold, see
+ *    docs/periodicity.md), and asserted at a 120 s horizon
+ *    (test_long_horizon), with the closest null cases run there too;
  *  - how soon a periodic fault that starts on a clean series is reported
  *    (evaluated every 0.5 s here): asserted within max(4 periods, 15 s)
  *    + 10 s for 1-5 s periods; the issue's max(4 periods, 15 s) + one
- *    evaluation is printed, not met yet.
+ *    evaluation is printed, met for the 1 s bump only (docs/periodicity.md).
  * Deterministic seeds (splitmix64), 20 Hz, 60 s horizon. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -28,8 +29,11 @@
 #include "test_rng.h"
 
 #define RATE 20.0
-#define CAP 1200  /* 60 s at 20 Hz */
+#define CAP 1200  /* 60 s at 20 Hz: the analysis' default horizon */
 #define EVERY 100 /* samples between evaluations: 5 s */
+
+/* The horizon of the run, in points (test_long_horizon doubles it). */
+static size_t cap = CAP;
 
 /* A fault-free but noisy stream. */
 struct noise {
@@ -54,7 +58,7 @@ static void run_noise(const struct noise *nz, double seconds, uint64_t seed, str
 	double walk = 0, next_restart = 0, down_until = -1;
 	size_t total = (size_t)(seconds * RATE);
 
-	assert_int_equal(nw_periodicity_init(&p, CAP, RATE), 0);
+	assert_int_equal(nw_periodicity_init(&p, cap, RATE), 0);
 	if (nz->restart_every_s > 0)
 		next_restart = nz->restart_every_s * (0.5 + uni(&seed));
 	for (size_t k = 0; k < total; k++) {
@@ -81,7 +85,7 @@ static void run_noise(const struct noise *nz, double seconds, uint64_t seed, str
 			if (!lost)
 				nw_periodicity_add_delay(&p, tt, d);
 		}
-		if (k >= CAP && k % EVERY == 0) {
+		if (k >= cap && k % EVERY == 0) {
 			struct nw_period_result rd, rh;
 
 			nw_periodicity_eval(&p, &rd, &rh);
@@ -183,7 +187,7 @@ static double run_fault(const struct fault *f, double start_s, double seconds, s
 	struct nw_periodicity p;
 	double first = -1, phase = uni(&seed) * f->period_s;
 
-	assert_int_equal(nw_periodicity_init(&p, CAP, RATE), 0);
+	assert_int_equal(nw_periodicity_init(&p, cap, RATE), 0);
 	for (size_t k = 0; k < (size_t)(seconds * RATE); k++) {
 		double tt = (double)k / RATE, d = 5e-3 + 1e-3 * gauss(&seed);
 		bool on = tt >= start_s &&
@@ -271,6 +275,65 @@ static void test_reported_quickly(void **state)
 		}
 }
 
+/* Periods of 10 and 15 s hold only 6 and 4 cycles in the default 60 s
+ * horizon: there the red-noise fit takes part of their line and they are
+ * found in 53-72 of 72 evaluations and 0-9 of 72 (printed above). With a
+ * 120 s horizon (--horizon 120) they are found, within +-2 %, in every
+ * evaluation; the null cases that came closest at 60 s stay quiet there
+ * too (asserted as above: at most the false-alarm level). */
+static void test_long_horizon(void **state)
+{
+	static const double periods[] = { 10.0, 15.0 };
+	long evals = 0, falses = 0;
+
+	(void)state;
+	cap = 2 * CAP;
+	for (int outage = 0; outage < 2; outage++)
+		for (size_t i = 0; i < sizeof(periods) / sizeof(periods[0]); i++) {
+			struct fault f = { .period_s = periods[i],
+					   .duty = outage ? 0.05 : 0.25,
+					   .bump_s = 10e-3,
+					   .outage = outage };
+			int found = 0, right = 0, n = 0;
+
+			for (uint64_t seed = 1; seed <= 3; seed++)
+				run_fault(&f, 0, 300, EVERY, 120, 70 * seed + i, &found, &right,
+					  &n);
+			printf("[ props ] 120 s horizon: %s period %4.1f s: found %d/%d evaluations, "
+			       "within 2 %% %d\n",
+			       outage ? "outage 5 %   " : "bump 10 ms   ", periods[i], found, n,
+			       right);
+			assert_int_equal(right, n);
+		}
+	{
+		static const struct noise cases[] = {
+			{ .ge_loss = 0.05, .ge_burst = 10, .gauss_s = 1e-3 },
+			{ .ge_loss = 0.05, .ge_burst = 20, .gauss_s = 1e-3 },
+			{ .ge_loss = 0.20, .ge_burst = 10, .gauss_s = 1e-3 },
+			{ .walk_s = 1e-4, .gauss_s = 2e-4 },
+			{ .restart_every_s = 120,
+			  .ge_loss = 0.05,
+			  .ge_burst = 10,
+			  .walk_s = 2e-5,
+			  .gauss_s = 5e-4 },
+		};
+
+		for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+			struct tally t = { 0 };
+
+			run_noise(&cases[i], 3600.0, 500 + i, &t);
+			assert_true(t.false_delay + t.false_hole <= 1 + (2 * t.evals) / 1000);
+			evals += 2 * t.evals;
+			falses += t.false_delay + t.false_hole;
+		}
+		printf("[ props ] 120 s horizon: false periods in GE 5 %%/10, 5 %%/20, 20 %%/10, "
+		       "a random walk, restarts + GE + walk (1 h each): %ld in %ld series "
+		       "evaluations\n",
+		       falses, evals);
+	}
+	cap = CAP;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -279,6 +342,7 @@ int main(void)
 		cmocka_unit_test(test_random_walk_and_restarts),
 		cmocka_unit_test(test_periods_found_within_2_percent),
 		cmocka_unit_test(test_reported_quickly),
+		cmocka_unit_test(test_long_horizon),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

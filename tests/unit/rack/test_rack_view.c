@@ -76,14 +76,16 @@ static void test_states_and_score(void **state)
 	assert_int_equal(v.slots[2].health, NW_HEALTH_LEFT);
 	assert_true(v.slots[2].outages == 0);
 	assert_true(v.slots[3].up);
-	assert_int_equal(v.slots[3].health, NW_HEALTH_HEALTHY); /* up, not analysed yet */
+	assert_int_equal(v.slots[3].health, NW_HEALTH_WARMING); /* up, not measured yet */
 	assert_int_equal(v.slots[4].health, NW_HEALTH_DOWN);    /* registered, never heard */
 	assert_true(v.slots[4].outages == 0);
-	assert_int_equal(v.state_count[NW_HEALTH_HEALTHY], 1);
+	assert_int_equal(v.state_count[NW_HEALTH_HEALTHY], 0);
+	assert_int_equal(v.state_count[NW_HEALTH_WARMING], 1);
 	assert_int_equal(v.state_count[NW_HEALTH_WARNING], 1);
 	assert_int_equal(v.state_count[NW_HEALTH_DOWN], 2);
 	assert_int_equal(v.state_count[NW_HEALTH_LEFT], 1);
-	assert_float_equal(v.rack_score, (0.7 + 0 + 1 + 0) / 4.0, 1e-12);
+	/* the warming server is left out: nothing measured, good or bad */
+	assert_float_equal(v.rack_score, (0.7 + 0 + 0) / 3.0, 1e-12);
 	assert_int_equal(v.count, 5);
 
 	/* Everyone gone: nothing expected is failing. */
@@ -124,7 +126,7 @@ static void test_tick_updates_view(void **state)
 	nw_live_tick(&l, now);
 	nw_rack_view_set_live(&v, &l, now);
 	nw_rack_view_finish(&v);
-	assert_int_equal(v.state_count[NW_HEALTH_HEALTHY], 2);
+	assert_int_equal(v.state_count[NW_HEALTH_WARMING], 2); /* up, not analysed */
 
 	/* Server 2 keeps sending, server 1 does not: 600 ms later, a tick. */
 	heard(&l, 1, 2, now + 550 * MS_NS, 0);
@@ -134,9 +136,9 @@ static void test_tick_updates_view(void **state)
 	assert_int_equal(v.slots[0].health, NW_HEALTH_DOWN);
 	assert_true(v.slots[0].outages == 1);
 	assert_float_equal(v.slots[0].outage_s, 0.6, 1e-9);
-	assert_int_equal(v.slots[1].health, NW_HEALTH_HEALTHY);
+	assert_int_equal(v.slots[1].health, NW_HEALTH_WARMING);
 	assert_int_equal(v.state_count[NW_HEALTH_DOWN], 1);
-	assert_float_equal(v.rack_score, 0.5, 0);
+	assert_float_equal(v.rack_score, 0.0, 0); /* the down one; warming is left out */
 
 	/* Back at 2 s: up at the next tick, the outage stays counted. */
 	heard(&l, 0, 1, now + 2 * S_NS, 0);
@@ -144,7 +146,7 @@ static void test_tick_updates_view(void **state)
 	nw_live_tick(&l, now + 2 * S_NS);
 	nw_rack_view_set_live(&v, &l, now + 2 * S_NS);
 	nw_rack_view_derive(&v);
-	assert_int_equal(v.slots[0].health, NW_HEALTH_HEALTHY);
+	assert_int_equal(v.slots[0].health, NW_HEALTH_WARMING);
 	assert_true(v.slots[0].up && v.slots[0].outages == 1);
 	assert_float_equal(v.slots[0].outage_s, 2.0, 1e-9);
 	assert_float_equal(v.rack_score, 1.0, 0);
@@ -205,6 +207,15 @@ static void refresh(struct rig *r, uint64_t now)
 	nw_rack_view_finish(&r->v);
 }
 
+/* The daemon's sub-second tick: liveness, the short scales, the states. */
+static void tick(struct rig *r, uint64_t now)
+{
+	nw_live_tick(&r->l, now);
+	nw_rack_view_set_live(&r->v, &r->l, now);
+	nw_analysis_tick(&r->a, &r->v, now);
+	nw_rack_view_derive(&r->v);
+}
+
 /* The analysis withholds a warming server and reports a down one at error
  * 1.0, by the view's liveness: what /metrics shows agrees with itself. */
 static void test_analysis_follows_view(void **state)
@@ -242,12 +253,21 @@ static void test_analysis_follows_view(void **state)
 	assert_int_equal(e->health, NW_HEALTH_DOWN);
 	assert_float_equal(r.v.rack_score, 0.0, 0);
 
-	/* Back 10 s later: up, and withheld while the window holds the outage. */
+	/* Back 10 s later: up, and withheld while the window holds the outage:
+	 * warming, not a presumed healthy, and out of the score. */
 	n = gen_stream(&g, 600, 20, GEN_T0_NS, 0, recs);
 	feed(&r, recs, n);
 	refresh(&r, recs[n - 1].rx_ns);
 	assert_true(e->up);
 	assert_false(e->analysed);
+	assert_false(e->short_valid);
+	assert_int_equal(e->health, NW_HEALTH_WARMING);
+	assert_float_equal(r.v.rack_score, 1.0, 0);
+	/* Once the quick scale holds 32 slots of the new presence: measured. */
+	n = gen_stream(&g, 620, 20, GEN_T0_NS, 0, recs);
+	feed(&r, recs, n);
+	tick(&r, recs[n - 1].rx_ns + MS_NS);
+	assert_true(e->short_valid);
 	assert_int_equal(e->health, NW_HEALTH_HEALTHY);
 
 	assert_true(e->outages == 1);
@@ -285,13 +305,22 @@ static void test_short_outage_keeps_the_window(void **state)
 	assert_false(e->up);
 	assert_true(e->outages == 1);
 
-	/* Back after 14 missing sequences: up, and still analysed. */
-	n = gen_stream(&g, 414, 40, GEN_T0_NS, 0, recs);
+	/* Back after 14 missing sequences: up, and still analysed, but the
+	 * class is measured again from the slots after the outage: warming
+	 * until the quick scale holds 32 of them, not critical for the holes
+	 * liveness already reported. */
+	n = gen_stream(&g, 414, 10, GEN_T0_NS, 0, recs);
 	feed(&r, recs, n);
-	refresh(&r, recs[n - 1].rx_ns);
+	refresh(&r, recs[n - 1].rx_ns + MS_NS);
 	assert_true(e->up && e->analysed);
 	assert_true(e->outages == 1);
 	assert_true(e->spectral_error > 0.0);
+	assert_int_equal(e->health, NW_HEALTH_WARMING);
+	n = gen_stream(&g, 424, 30, GEN_T0_NS, 0, recs);
+	feed(&r, recs, n);
+	tick(&r, recs[n - 1].rx_ns + MS_NS);
+	assert_int_equal(e->health, NW_HEALTH_HEALTHY);
+	assert_true(e->short_valid);
 
 	rig_free(&r);
 	free(recs);

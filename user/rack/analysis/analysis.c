@@ -108,6 +108,7 @@ static int server_setup(struct nw_analysis *a, struct nw_server_analysis *s, uin
 	 * 0.5 s outage every 5 s is a periodic fault to measure, not a new
 	 * presence each time). Only a silence this long starts over. */
 	s->rewarm_gap_ns = nw_analysis_rewarm_gap_ns(a->cfg.interval_s, rate_uhz);
+	s->down_gap_ns = nw_live_limit_ns(a->cfg.down_after, rate_uhz);
 	return 0;
 }
 
@@ -156,6 +157,12 @@ void nw_analysis_record(struct nw_analysis *a, uint32_t slot, uint32_t server_id
 	     nw_live_silent(s->sig.last_rx_ns, rec->rx_ns, s->rewarm_gap_ns))) {
 		s->warm_from_ns = rec->rx_ns;
 		nw_ms_reset(&s->ms); /* a new presence: its class starts from its own slots */
+	} else if (!(rec->flags & NW_REC_GOODBYE) && s->down_gap_ns &&
+		   nw_live_silent(s->sig.last_rx_ns, rec->rx_ns, s->down_gap_ns)) {
+		/* Back from an outage liveness reported (down, counted): the
+		 * window keeps its holes, but the class is measured again from
+		 * the slots after it, not presumed healthy nor kept critical. */
+		nw_ms_back(&s->ms, rec->rx_ns, (uint64_t)(a->cfg.window * s->sig.slot_ns));
 	}
 	nw_signal_add(&s->sig, rec);
 	if (rec->flags & NW_REC_GOODBYE)
@@ -172,11 +179,14 @@ void nw_analysis_record(struct nw_analysis *a, uint32_t slot, uint32_t server_id
 	feed_holes(s, rec, t_s);
 }
 
-static double mono_s(void)
+/* The period budget counts this thread's CPU time: work done, not time
+ * the scheduler gave to others on a loaded host (where wall time would
+ * shrink the share of servers evaluated, and stretch their cycle). */
+static double work_s(void)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
@@ -189,10 +199,10 @@ static void copy_period(struct nw_period *dst, const struct nw_period_result *sr
 }
 
 /* Periods and skew cost ~45 us a server: round robin within a time budget
- * per interval, each server at most every period_every_s. */
+ * per tick, each server at most every period_every_s. */
 static void refresh_periods(struct nw_analysis *a, uint64_t now_ns)
 {
-	double start = mono_s();
+	double start = work_s();
 	uint64_t every = (uint64_t)llround(a->cfg.period_every_s * 1e9);
 
 	for (uint32_t i = 0; i < a->max_slots; i++) {
@@ -202,7 +212,7 @@ static void refresh_periods(struct nw_analysis *a, uint64_t now_ns)
 
 		if (!s->ready || !s->have_t0 || now_ns < s->next_period_ns)
 			continue;
-		if (mono_s() - start > a->cfg.period_budget_s) {
+		if (work_s() - start > a->cfg.period_budget_s) {
 			a->period_cursor = slot;
 			return;
 		}
@@ -312,17 +322,20 @@ void nw_analysis_refresh(struct nw_analysis *a, struct nw_rack_view *v, uint64_t
 		copy_period(&sv->hole_period, &s->hole_period);
 		nw_rack_view_set_spectrum(v, slot, a->ctx.power, n / 2 + 1, s->rate_hz / n);
 	}
-	refresh_periods(a, now_ns);
 }
 
-/* Slots of the current presence at now: the short scales mean something
- * only once all their slots are its own (back after an outage, the older
- * slots hold the silence, which liveness already reported). */
-static uint64_t presence_slots(const struct nw_server_analysis *s, uint64_t now_ns)
+/* Fresh slots at now: of the current presence and newer than the last
+ * return (multiscale.h). The short scales mean something only once all
+ * their slots are fresh (back after an outage, the older slots hold the
+ * silence, which liveness already reported). */
+static uint64_t fresh_slots(const struct nw_server_analysis *s, uint64_t now_ns)
 {
-	if (now_ns <= s->warm_from_ns)
+	uint64_t from = s->warm_from_ns > s->ms.fresh_from_ns ? s->warm_from_ns
+							      : s->ms.fresh_from_ns;
+
+	if (now_ns <= from)
 		return 0;
-	return (uint64_t)((double)(now_ns - s->warm_from_ns) / s->sig.slot_ns);
+	return (uint64_t)((double)(now_ns - from) / s->sig.slot_ns);
 }
 
 void nw_analysis_tick(struct nw_analysis *a, struct nw_rack_view *v, uint64_t now_tai_ns)
@@ -333,7 +346,7 @@ void nw_analysis_tick(struct nw_analysis *a, struct nw_rack_view *v, uint64_t no
 		struct nw_server_analysis *s = &a->srv[slot];
 		struct nw_window_stats st;
 		struct nw_ms_tick_in in = { .short_err = 1.0, .quick_err = 1.0 };
-		uint64_t have;
+		uint64_t have, end_ns;
 
 		if (!sv->present || !s->ready || s->server_id != sv->server_id || !s->sig.seen)
 			continue;
@@ -341,23 +354,29 @@ void nw_analysis_tick(struct nw_analysis *a, struct nw_rack_view *v, uint64_t no
 			sv->short_valid = 0; /* liveness decides; the class waits for samples */
 			continue;
 		}
-		have = presence_slots(s, now_tai_ns);
+		/* the windows end at the newest slot whose sample is due */
+		end_ns = now_tai_ns - (uint64_t)(NW_MS_SETTLE_SLOTS * s->sig.slot_ns);
+		have = fresh_slots(s, end_ns);
 		in.quick_ok = have >= NW_MS_QUICK_SLOTS;
 		in.short_ok = have >= NW_MS_SHORT_SLOTS;
 		if (in.quick_ok) {
 			/* Each scale on its own reconstruction: its own baseline,
 			 * and the quick one's fill is exact. */
-			nw_signal_window_n(&s->sig, NW_MS_QUICK_SLOTS, now_tai_ns, NULL, a->short_x,
-					   a->short_keep, &st);
+			nw_signal_window_at(&s->sig, NW_MS_QUICK_SLOTS, end_ns, now_tai_ns, NULL,
+					    a->short_x, a->short_keep, &st);
 			in.quick_err = nw_tone_fit_error(a->short_x, NW_MS_QUICK_SLOTS, s->rate_hz,
 							 s->tone_hz);
 			in.quick_full = st.filled == NW_MS_QUICK_SLOTS && !st.collisions;
+			in.quick_holes = NW_MS_QUICK_SLOTS - st.filled;
+			in.quick_displaced = st.collided_slots;
+			in.quick_span_ns = (uint64_t)(NW_MS_QUICK_SLOTS * s->sig.slot_ns);
 		}
 		if (in.short_ok) {
-			nw_signal_window_n(&s->sig, NW_MS_SHORT_SLOTS, now_tai_ns, NULL, a->short_x,
-					   a->short_keep, &st);
+			nw_signal_window_at(&s->sig, NW_MS_SHORT_SLOTS, end_ns, now_tai_ns, NULL,
+					    a->short_x, a->short_keep, &st);
 			in.short_err = nw_tone_fit_error(a->short_x, NW_MS_SHORT_SLOTS, s->rate_hz,
 							 s->tone_hz);
+			in.short_holes = NW_MS_SHORT_SLOTS - st.filled;
 		}
 		sv->analysis_class = nw_ms_tick(&s->ms, &in, now_tai_ns,
 						(uint64_t)(a->cfg.window * s->sig.slot_ns));
@@ -365,4 +384,5 @@ void nw_analysis_tick(struct nw_analysis *a, struct nw_rack_view *v, uint64_t no
 		sv->short_valid = in.quick_ok;
 		sv->spectral_error_short = in.short_ok ? in.short_err : in.quick_err;
 	}
+	refresh_periods(a, now_tai_ns);
 }

@@ -31,11 +31,13 @@
 
 #define NW_ANALYSIS_WINDOW_DEFAULT 256U  /* 12.8 s at 20 Hz: docs/analysis.md */
 #define NW_ANALYSIS_HORIZON_DEFAULT 60.0 /* s of history for periods and skew */
-/* A period/skew evaluation costs ~45 us a server (docs/benchmarks.md): the
- * budget covers ~1,100 servers per interval, so up to ~2,700 servers are
- * each re-evaluated every 2.5 s and 10,000 every ~9 s; half a tick at most. */
-#define NW_ANALYSIS_PERIOD_EVERY 2.5   /* s between a server's period/skew evaluations */
-#define NW_ANALYSIS_PERIOD_BUDGET 0.05 /* s of period/skew work per interval, at most */
+/* A period/skew evaluation costs ~45 us a server (docs/benchmarks.md). It
+ * runs in the tick, round robin within a budget per tick: 12 ms of every
+ * 100 ms tick covers ~270 servers, ~2,700 a second, so up to ~6,700 servers
+ * are each re-evaluated every 2.5 s and 10,000 every ~3.7 s (issue 14: <= 5
+ * s), and no tick stalls the drain by more than about a tenth of itself. */
+#define NW_ANALYSIS_PERIOD_EVERY 2.5    /* s between a server's period/skew evaluations */
+#define NW_ANALYSIS_PERIOD_BUDGET 0.012 /* s of period/skew work (thread CPU) per tick */
 
 struct nw_analysis_cfg {
 	uint32_t window;   /* slots, power of two */
@@ -56,6 +58,7 @@ struct nw_server_analysis {
 	double rate_hz, tone_hz;
 	uint64_t warm_from_ns;  /* rx that began the current presence (first, after down or left) */
 	uint64_t rewarm_gap_ns; /* a silence longer than this starts a new presence */
+	uint64_t down_gap_ns;   /* one longer than this (liveness.h) is an outage */
 	struct nw_ms_state ms;  /* multi-scale class (multiscale.h) */
 	struct nw_signal sig;
 	struct nw_period_result delay_period, hole_period;

@@ -12,26 +12,26 @@ enum nw_health nw_health_class_of(double error)
 	return NW_HEALTH_CRITICAL;
 }
 
-enum nw_health nw_health_state_of(bool left, bool up, bool analysed, enum nw_health analysis_class)
+enum nw_health nw_health_state_of(bool left, bool up, bool measured, enum nw_health analysis_class)
 {
 	if (left)
 		return NW_HEALTH_LEFT;
 	if (!up)
 		return NW_HEALTH_DOWN;
-	if (analysed && analysis_class <= NW_HEALTH_CRITICAL)
+	if (measured && analysis_class <= NW_HEALTH_CRITICAL)
 		return analysis_class;
-	return NW_HEALTH_HEALTHY;
+	return NW_HEALTH_WARMING;
 }
 
-void nw_rack_score_add(struct nw_rack_score *rs, enum nw_health state, bool analysed,
-		       double spectral_error)
+void nw_rack_score_add(struct nw_rack_score *rs, enum nw_health state, double error)
 {
 	double sc;
 
-	if (state == NW_HEALTH_LEFT)
-		return; /* out of the expected set, not an alarm */
-	sc = state == NW_HEALTH_DOWN ? 0.0 : analysed ? 1.0 - spectral_error : 1.0;
-	rs->sum += sc < 0 ? 0 : sc > 1 ? 1 : sc;
+	if (state == NW_HEALTH_LEFT || state == NW_HEALTH_WARMING)
+		return; /* out of the expected set, or nothing measured yet */
+	sc = state == NW_HEALTH_DOWN ? 0.0 : 1.0 - error;
+	/* NaN (a class without a figure) fails both and counts 0 */
+	rs->sum += sc >= 0 ? (sc > 1 ? 1 : sc) : 0;
 	rs->servers++;
 }
 

@@ -28,20 +28,22 @@
 enum nw_health nw_health_class_of(double error);
 
 /* The state a server is shown in: LEFT after a goodbye, DOWN when not up,
- * else the analysis class once analysed, HEALTHY until then. */
-enum nw_health nw_health_state_of(bool left, bool up, bool analysed, enum nw_health analysis_class);
+ * else the analysis class once a measurement backs it (`measured`),
+ * WARMING until then: never a presumed HEALTHY. */
+enum nw_health nw_health_state_of(bool left, bool up, bool measured, enum nw_health analysis_class);
 
-/* The rack score: the mean, over the servers that have not left, of 0 for a
- * down server, 1 - spectral_error (clamped to 0..1) for an analysed one and
- * 1 for one up but not analysed yet; 1.0 when no server is expected (empty
- * rack, or all left: nothing expected is failing). Add each server's state,
- * then read the value. */
+/* The rack score: the mean, over the servers that have not left and are
+ * not warming, of 0 for a down server and 1 - error (clamped to 0..1) for a
+ * measured one (`error`: the long window's, else the short scale's); 1.0
+ * when no server counts (empty rack, all left or warming: nothing measured
+ * is failing). A warming server has no measurement: counting it 1 would
+ * presume it healthy, counting it 0 would call every restart a fault.
+ * Add each server's state, then read the value. */
 struct nw_rack_score {
 	double sum;
 	uint32_t servers;
 };
-void nw_rack_score_add(struct nw_rack_score *rs, enum nw_health state, bool analysed,
-		       double spectral_error);
+void nw_rack_score_add(struct nw_rack_score *rs, enum nw_health state, double error);
 double nw_rack_score_value(const struct nw_rack_score *rs);
 
 #endif

@@ -61,7 +61,17 @@ void nw_ms_reset(struct nw_ms_state *m)
 {
 	*m = (struct nw_ms_state){ .short_lvl = NW_HEALTH_HEALTHY,
 				   .long_lvl = NW_HEALTH_HEALTHY,
-				   .cls = NW_HEALTH_HEALTHY };
+				   .cls = NW_HEALTH_WARMING };
+}
+
+void nw_ms_back(struct nw_ms_state *m, uint64_t now_ns, uint64_t long_span_ns)
+{
+	uint64_t returns = m->returns;
+
+	nw_ms_reset(m);
+	m->returns = returns;
+	m->fresh_from_ns = now_ns;
+	m->long_aside_until_ns = now_ns + long_span_ns;
 }
 
 static enum nw_health worst(enum nw_health a, enum nw_health b)
@@ -74,8 +84,23 @@ static enum nw_health update_cls(struct nw_ms_state *m, uint64_t now_ns)
 {
 	enum nw_health l = now_ns < m->long_aside_until_ns ? NW_HEALTH_HEALTHY : m->long_lvl;
 
-	m->cls = worst(m->short_lvl, l);
+	m->cls = m->ready ? worst(m->short_lvl, l) : NW_HEALTH_WARMING;
 	return m->cls;
+}
+
+/* Enough to enter warning (multiscale.h, the thresholds). NaN compares
+ * false everywhere: the critical rule catches it. */
+static bool warn_evidence(const struct nw_ms_tick_in *in)
+{
+	if (in->short_ok &&
+	    (in->short_err >= NW_MS_SHORT_WARN_ENTER ||
+	     (in->short_err >= NW_HEALTH_WARN_AT && in->short_holes >= NW_MS_SHORT_HOLES_ENTER)))
+		return true;
+	return in->quick_err >= NW_MS_QUICK_WARN_ENTER ||
+	       (in->quick_err >= NW_MS_QUICK_HOLES_ERR &&
+		in->quick_holes >= NW_MS_QUICK_HOLES_ENTER) ||
+	       (in->quick_err >= NW_MS_QUICK_DISPLACED_ERR &&
+		in->quick_displaced >= NW_MS_QUICK_DISPLACED_ENTER);
 }
 
 enum nw_health nw_ms_tick(struct nw_ms_state *m, const struct nw_ms_tick_in *in, uint64_t now_ns,
@@ -83,26 +108,34 @@ enum nw_health nw_ms_tick(struct nw_ms_state *m, const struct nw_ms_tick_in *in,
 {
 	double short_err = in->short_err, quick_err = in->quick_err;
 
+	m->ready = in->quick_ok;
+	if (!m->ready)
+		return update_cls(m, now_ns); /* warming: no verdict yet */
 	/* NaN never reads as clean, and escalates (critical). */
-	if (in->quick_ok && in->quick_full && quick_err < NW_MS_QUICK_CLEAN) {
+	if (in->quick_full && quick_err < NW_MS_QUICK_CLEAN) {
 		/* Clean for the quick window's whole length: whatever the older
-		 * slots of the short and long windows hold is over. */
+		 * slots of the short and long windows hold is over, and the short
+		 * scale counts from this window's start on. */
 		if (m->cls != NW_HEALTH_HEALTHY) {
-			m->returns++;
+			if (m->cls != NW_HEALTH_WARMING)
+				m->returns++;
 			m->long_aside_until_ns = now_ns + long_span_ns;
+			if (now_ns > in->quick_span_ns &&
+			    now_ns - in->quick_span_ns > m->fresh_from_ns)
+				m->fresh_from_ns = now_ns - in->quick_span_ns;
 		}
 		m->short_lvl = NW_HEALTH_HEALTHY;
 		m->long_lvl = NW_HEALTH_HEALTHY;
 		return update_cls(m, now_ns);
 	}
-	if (!in->short_ok)
-		return update_cls(m, now_ns);
-	if (!(short_err <= NW_MS_SHORT_CRIT_ENTER))
+	if ((in->short_ok && !(short_err <= NW_MS_SHORT_CRIT_ENTER)) || isnan(quick_err)) {
 		m->short_lvl = NW_HEALTH_CRITICAL;
-	else if ((short_err >= NW_MS_SHORT_WARN_ENTER ||
-		  (in->quick_ok && quick_err >= NW_MS_QUICK_WARN_ENTER)) &&
-		 m->short_lvl < NW_HEALTH_WARNING)
+	} else if (m->short_lvl < NW_HEALTH_WARNING && warn_evidence(in)) {
 		m->short_lvl = NW_HEALTH_WARNING;
+		return update_cls(m, now_ns); /* entered on the quick scale's word: stays a tick */
+	}
+	if (!in->short_ok)
+		return update_cls(m, now_ns); /* leaving waits for the short scale */
 	if (m->short_lvl == NW_HEALTH_CRITICAL && short_err < NW_MS_SHORT_CRIT_LEAVE)
 		m->short_lvl = NW_HEALTH_WARNING;
 	if (m->short_lvl == NW_HEALTH_WARNING && short_err < NW_MS_SHORT_WARN_LEAVE)

@@ -16,9 +16,10 @@
  *
  * Pure: no I/O, no allocation, no clock (times are passed in). One state per
  * server. Order: nw_ms_reset when a presence begins (first sample, back
- * after an outage or a goodbye), nw_ms_tick every tick with the short
- * scales, nw_ms_long every refresh with the long window's error once it is
- * warm; nw_ms_state.cls is the class to show.
+ * after a long silence or a goodbye), nw_ms_back on the first sample after
+ * a shorter outage, nw_ms_tick every tick with the short scales (counting
+ * slots from fresh_from_ns), nw_ms_long every refresh with the long
+ * window's error once it is warm; nw_ms_state.cls is the class to show.
  */
 #ifndef NW_MULTISCALE_H
 #define NW_MULTISCALE_H
@@ -30,15 +31,41 @@
 
 #define NW_MS_SHORT_SLOTS 64U /* 3.2 s at 20 Hz: escalation */
 #define NW_MS_QUICK_SLOTS 32U /* 1.6 s at 20 Hz: the way back */
+/* The scales' windows end this many slots before the tick (built from all
+ * records drained by then, nw_signal_window_at): the sample of the slot
+ * that holds `now` is due anywhere within half a slot of it, so about every
+ * other tick (as the tick's phase drifts against the sender's clock) it is
+ * still on its way. Counted as a hole it kept the quick window from being
+ * "full" for seconds at a time on the lab, delaying the way back; one slot
+ * (50 ms at 20 Hz) of latency is the price. */
+#define NW_MS_SETTLE_SLOTS 1U
 
-/* Thresholds, from the measured scatter (docs/analysis.md). Short scale:
- * enter warning at >= 0.22 (5 % loss: mean 0.049, sd 0.033, max 0.213 over
- * 30 min of ticks), critical above 0.7; leave critical below 0.45 and
- * warning below 0.12. Quick scale: clean below 0.02 (no hole, or one at a
- * zero crossing). Long window: enter at the seed's 0.2 / 0.5, leave warning
- * below 0.15 and critical below 0.45 (about 1.5 sd of a 256-slot window). */
+/* Thresholds, from the measured scatter (docs/analysis.md, "Multi-scale
+ * classes"; 5 % loss over 20 simulated hours at five tones never reaches any
+ * warning rule). A short or quick error alone is noisy (a hole at the tone's
+ * peak costs twice the mean, one at a zero crossing nothing), so most entry
+ * rules also ask the window's exact counts to agree that it is not a chance
+ * cluster: enough empty slots (loss), or samples displaced into an occupied
+ * slot at enough places (jitter beyond half a slot: random loss never
+ * displaces one, and a sender that stalled and then sent a burst displaces
+ * many samples at one place only).
+ * Warning is entered on any of:
+ *   short error >= 0.28;
+ *   short error >= 0.2 (the class boundary) with >= 13 of 64 slots empty;
+ *   quick error >= 0.45;
+ *   quick error >= 0.3 with >= 10 of 32 slots empty;
+ *   quick error >= 0.2 with samples displaced at >= 4 of 32 slots.
+ * Critical above 0.7 (short); leave critical below 0.45 and warning below
+ * 0.12 (short). Quick scale: clean below 0.02 (no hole, or one at a zero
+ * crossing). Long window: enter at the seed's 0.2 / 0.5, leave warning below
+ * 0.15 and critical below 0.45 (about 1.5 sd of a 256-slot window). */
 #define NW_MS_SHORT_WARN_ENTER 0.28
+#define NW_MS_SHORT_HOLES_ENTER 13U
 #define NW_MS_QUICK_WARN_ENTER 0.45
+#define NW_MS_QUICK_HOLES_ERR 0.3
+#define NW_MS_QUICK_HOLES_ENTER 10U
+#define NW_MS_QUICK_DISPLACED_ERR 0.2
+#define NW_MS_QUICK_DISPLACED_ENTER 4U
 #define NW_MS_SHORT_WARN_LEAVE 0.12
 #define NW_MS_SHORT_CRIT_ENTER 0.7
 #define NW_MS_SHORT_CRIT_LEAVE 0.45
@@ -52,14 +79,19 @@
  * window. No allocation. */
 double nw_tone_fit_error(const double *x, uint32_t n, double rate_hz, double tone_hz);
 
-/* What a tick measured. A scale is ok once all its slots belong to the
- * current presence. quick_full: the quick window has every slot filled and
- * no collision (exact, from the reconstruction): with the fit's error below
- * NW_MS_QUICK_CLEAN it is "clean for its length". The fit alone cannot say
- * so: a hole where the tone crosses zero costs it almost nothing. */
+/* What a tick measured. A scale is ok once all its slots are fresh: they
+ * belong to the current presence and are newer than the last return
+ * (nw_ms_state.fresh_from_ns). quick_full: the quick window has every slot
+ * filled and no collision (exact, from the reconstruction): with the fit's
+ * error below NW_MS_QUICK_CLEAN it is "clean for its length". The fit alone
+ * cannot say so: a hole where the tone crosses zero costs it almost nothing.
+ * Holes: empty slots of each window; displaced: slots where a sample found
+ * its slot taken (the reconstruction's collided_slots). */
 struct nw_ms_tick_in {
 	bool short_ok, quick_ok, quick_full;
 	double short_err, quick_err;
+	uint32_t short_holes, quick_holes, quick_displaced;
+	uint64_t quick_span_ns; /* the quick window's length */
 };
 
 struct nw_ms_state {
@@ -68,11 +100,27 @@ struct nw_ms_state {
 	/* After a quick return the long window still holds the fault that is
 	 * over: its verdict is set aside until it has turned over. */
 	uint64_t long_aside_until_ns;
-	enum nw_health cls; /* HEALTHY, WARNING or CRITICAL: max of the two */
-	uint64_t returns;   /* quick returns taken (for tests and the docs) */
+	/* The scales count slots from here (0: from the presence's start): a
+	 * quick return or a return from an outage leaves the slots before it
+	 * out, so what is over cannot escalate again. */
+	uint64_t fresh_from_ns;
+	bool ready; /* the quick scale had its slots at the last tick */
+	/* HEALTHY, WARNING or CRITICAL: max of the two; WARMING while not
+	 * ready (no measurement backs a class yet) */
+	enum nw_health cls;
+	uint64_t returns; /* quick returns taken (for tests and the docs) */
 };
 
+/* A presence begins (first sample, back after a long silence or a goodbye):
+ * no verdict until the quick scale is full (WARMING). */
 void nw_ms_reset(struct nw_ms_state *m);
+
+/* The first sample after a silence past the down limit (liveness.h) that
+ * did not start a new presence: the scales start over from now (WARMING
+ * until the quick one is full again) and the long window's verdict, which
+ * holds the silence liveness already reported, is set aside until it has
+ * turned over. */
+void nw_ms_back(struct nw_ms_state *m, uint64_t now_ns, uint64_t long_span_ns);
 
 /* Every tick. long_span_ns: the long window's length. Returns the class. */
 enum nw_health nw_ms_tick(struct nw_ms_state *m, const struct nw_ms_tick_in *in, uint64_t now_ns,

@@ -107,8 +107,9 @@ static inline const struct nw_sig_rec *rec_at(const struct nw_signal *sig, uint6
  * first fed on a tie, is already there), so no per-slot arrival times are
  * needed. Gives exactly the general path's result. Returns false when the
  * case does not apply (out untouched). */
-static bool window_sorted(const struct nw_signal *sig, uint32_t n, double now_u, double oldest_u,
-			  const double *weight, double *out, struct nw_window_stats *st)
+static bool window_sorted(const struct nw_signal *sig, uint32_t n, double now_u, double data_u,
+			  double oldest_u, const double *weight, double *out,
+			  struct nw_window_stats *st)
 {
 	const uint64_t end = sig->samples;       /* one past the newest sample index */
 	uint64_t lo = sig->samples - sig->count; /* oldest index held */
@@ -123,7 +124,7 @@ static bool window_sorted(const struct nw_signal *sig, uint32_t n, double now_u,
 	/* Newest first: skip what lies after now (a few at most). The window's
 	 * first record is about n + 1 records back (one per slot); walk from
 	 * there, sequentially, so a cold ring costs streaming reads only. */
-	for (hi = end; hi > lo && rec_at(sig, hi - 1)->u > now_u; hi--)
+	for (hi = end; hi > lo && rec_at(sig, hi - 1)->u > data_u; hi--)
 		;
 	i = hi - lo > (uint64_t)n + 1 ? hi - n - 1 : lo;
 	if (i == hi || rec_at(sig, i)->u >= oldest_u) {
@@ -160,8 +161,8 @@ static bool window_sorted(const struct nw_signal *sig, uint32_t n, double now_u,
 	const double off = 0.5 - base;
 	const int64_t newest = fast_floor(now_u - base + 0.5);
 	const int64_t oldest = newest - (int64_t)n + 1;
-	int64_t prev = INT64_MIN;
-	uint32_t filled = 0, collisions = 0; /* locals: `out` may alias `st` */
+	int64_t prev = INT64_MIN, prev_collided = INT64_MIN;
+	uint32_t filled = 0, collisions = 0, collided_slots = 0; /* locals: `out` may alias `st` */
 
 	memset(out, 0, n * sizeof(*out));
 	for (k = i; k < hi; k++) {
@@ -172,6 +173,8 @@ static bool window_sorted(const struct nw_signal *sig, uint32_t n, double now_u,
 			continue;
 		if (s == prev) {
 			collisions++;
+			collided_slots += s != prev_collided;
+			prev_collided = s;
 			continue;
 		}
 		prev = s;
@@ -182,6 +185,7 @@ static bool window_sorted(const struct nw_signal *sig, uint32_t n, double now_u,
 	}
 	*st = (struct nw_window_stats){ .filled = filled,
 					.collisions = collisions,
+					.collided_slots = collided_slots,
 					.newest_slot = newest };
 	return true;
 }
@@ -189,6 +193,13 @@ static bool window_sorted(const struct nw_signal *sig, uint32_t n, double now_u,
 uint32_t nw_signal_window_n(const struct nw_signal *sig, uint32_t n, uint64_t now_ns,
 			    const double *weight, double *out, double *keep,
 			    struct nw_window_stats *st)
+{
+	return nw_signal_window_at(sig, n, now_ns, now_ns, weight, out, keep, st);
+}
+
+uint32_t nw_signal_window_at(const struct nw_signal *sig, uint32_t n, uint64_t now_ns,
+			     uint64_t data_ns, const double *weight, double *out, double *keep,
+			     struct nw_window_stats *st)
 {
 	const uint32_t mask = sig->cap - 1, E = NW_SIGNAL_EPOCHS;
 	double base[NW_SIGNAL_EPOCHS], off[NW_SIGNAL_EPOCHS];
@@ -204,11 +215,14 @@ uint32_t nw_signal_window_n(const struct nw_signal *sig, uint32_t n, uint64_t no
 		return 0;
 
 	const double now_u = (double)(int64_t)(now_ns - sig->ref_ns) * sig->inv_slot_ns;
+	const double data_u = data_ns > now_ns
+				      ? (double)(int64_t)(data_ns - sig->ref_ns) * sig->inv_slot_ns
+				      : now_u;
 	/* One slot of margin: a record just older than the window may still
 	 * round into its oldest slot. */
 	const double oldest_u = now_u - (double)n - 1.0;
 
-	if (window_sorted(sig, n, now_u, oldest_u, weight, out, st))
+	if (window_sorted(sig, n, now_u, data_u, oldest_u, weight, out, st))
 		return st->filled;
 
 	/* Pass 1, newest first: each stream's baseline = min of (r_j - j*T) over
@@ -236,7 +250,7 @@ uint32_t nw_signal_window_n(const struct nw_signal *sig, uint32_t n, uint64_t no
 
 		scanned = j + 1;
 		oldest_epoch = e;
-		if (r->u > now_u)
+		if (r->u > data_u)
 			continue;
 		if (r->u < oldest_u) {
 			if (idx >= sig->unsorted_mark)
@@ -273,6 +287,8 @@ scanned_all:
 
 	/* Pass 2, oldest first over the same records: place; on a collision
 	 * the earliest arrival wins (ties: the first fed). */
+	uint64_t collided[NW_SIGNAL_DEFAULT_N / 64] = { 0 };
+
 	for (uint32_t i = 0; i < n; i++)
 		keep[i] = INFINITY;
 	for (uint32_t j = scanned; j-- > 0;) {
@@ -282,7 +298,7 @@ scanned_all:
 			e++;
 		const struct nw_sig_rec *r = &sig->ring[(sig->head - 1 - j) & mask];
 
-		if (r->u > now_u || r->u < oldest_u)
+		if (r->u > data_u || r->u < oldest_u)
 			continue;
 		int64_t s = fast_floor(r->u + off[e % E]);
 
@@ -292,6 +308,12 @@ scanned_all:
 
 		if (keep[k] != INFINITY) {
 			st->collisions++;
+			if (k >= NW_SIGNAL_DEFAULT_N) {
+				st->collided_slots++;
+			} else if (!(collided[k / 64] >> (k % 64) & 1)) {
+				collided[k / 64] |= 1ULL << (k % 64);
+				st->collided_slots++;
+			}
 			if (!(r->u < keep[k]))
 				continue;
 		} else {

@@ -80,6 +80,12 @@ void nw_signal_add(struct nw_signal *sig, const struct nw_record *rec);
 struct nw_window_stats {
 	uint32_t filled;     /* slots holding a sample */
 	uint32_t collisions; /* extra samples that hit an occupied slot */
+	/* Slots hit more than once: where samples were displaced. Many
+	 * displaced samples in one slot are one event (a sender or path that
+	 * stalled and then sent a burst); jitter spreads them over many slots.
+	 * Exact for windows up to NW_SIGNAL_DEFAULT_N slots, else an upper
+	 * bound (the collisions). */
+	uint32_t collided_slots;
 	int64_t newest_slot; /* slot index of `now` on the newest stream's grid */
 };
 
@@ -97,5 +103,13 @@ uint32_t nw_signal_window(const struct nw_signal *sig, uint64_t now_ns, const do
 uint32_t nw_signal_window_n(const struct nw_signal *sig, uint32_t n, uint64_t now_ns,
 			    const double *weight, double *out, double *keep,
 			    struct nw_window_stats *st);
+
+/* The same window (ending at the slot that holds now_ns) built from the
+ * records that arrived up to data_ns >= now_ns: a slot is observed whole
+ * only once its time has passed, and a record that arrived after now_ns
+ * may still belong to the slot holding now_ns (it rounds into it). */
+uint32_t nw_signal_window_at(const struct nw_signal *sig, uint32_t n, uint64_t now_ns,
+			     uint64_t data_ns, const double *weight, double *out, double *keep,
+			     struct nw_window_stats *st);
 
 #endif

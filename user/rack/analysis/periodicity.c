@@ -1207,8 +1207,17 @@ static void eval_one(struct nw_periodicity *p, struct nw_periodicity_scratch *sc
 		size_t mid = x->start + x->len / 2, end = x->start + x->len;
 
 		if (!below && (range_ls_power(g, x->start, mid, fs, f_peak) < need ||
-			       range_ls_power(g, mid, end, fs, f_peak) < need))
-			below = true;
+			       range_ls_power(g, mid, end, fs, f_peak) < need)) {
+			/* A fault that began within the window's older half: the
+			 * newest half holds it whole, and its two quarters must
+			 * each show it (at least four cycles in that half). */
+			size_t q = mid + (end - mid) / 2;
+			double need_q = fmax(NW_PER_SEG_MIN_POWER, p_ls / 8.0);
+
+			below = f_peak * (double)(end - mid) / fs < 4.0 ||
+				range_ls_power(g, mid, q, fs, f_peak) < need_q ||
+				range_ls_power(g, q, end, fs, f_peak) < need_q;
+		}
 		if (below) {
 			out->one_sided = true;
 			continue;

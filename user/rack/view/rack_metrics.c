@@ -189,8 +189,9 @@ int nw_metrics_render(const struct nw_rack_view *v, struct nw_buf *b)
 		     "Signal-to-noise ratio of the server's tone, dB", e_->analysed, e_->snr_db);
 	nw_prom_family(
 		b, "netwatch_rack_health_score", "gauge",
-		"Rack health, 0..1: mean over servers that have not left of 1 - spectral_error "
-		"(1 while up and not yet analysed, 0 when down)");
+		"Rack health, 0..1: mean over servers that have not left and are not warming of "
+		"1 - spectral_error (the short scale's until the long window is analysed; 0 when "
+		"down)");
 	nw_prom_sample(b, "netwatch_rack_health_score", rack_label, NULL, v->rack_score);
 	COUNTER_FAMILY(b, v, "netwatch_packets_received_total",
 		       "Unique samples accepted from the server", received);

@@ -159,11 +159,13 @@ void nw_rack_view_derive(struct nw_rack_view *v)
 		if (!e->present)
 			continue;
 		/* The class is backed by the long window or, while it warms up,
-		 * by the short scale (multi-scale classes, docs/analysis.md). */
+		 * by the short scale (multi-scale classes, docs/analysis.md);
+		 * the analysis says WARMING itself while its scales start over. */
 		e->health = nw_health_state_of(e->left, e->up, e->analysed || e->short_valid,
 					       e->analysis_class);
 		v->state_count[e->health]++;
-		nw_rack_score_add(&score, e->health, e->analysed, e->spectral_error);
+		nw_rack_score_add(&score, e->health,
+				  e->analysed ? e->spectral_error : e->spectral_error_short);
 	}
 	v->rack_score = nw_rack_score_value(&score);
 }

@@ -63,7 +63,7 @@ struct nw_server_view {
 	double loss_ratio; /* lost / (received + lost), 0 before any sample */
 	double jitter_s;   /* RFC 3550 interarrival jitter */
 	enum nw_health
-		health; /* derived: left, down, else `analysis_class` (healthy until analysed) */
+		health; /* derived: left, down, else `analysis_class` (warming until measured) */
 
 	/* ANALYSIS: written by the spectral engine; valid only when `analysed`. */
 	int analysed;
@@ -73,8 +73,9 @@ struct nw_server_view {
 	double peak_hz;
 	double tone_offset_hz;         /* peak_hz - expected_hz */
 	int tone_mismatch;             /* the announced tone is not the expected one */
-	enum nw_health analysis_class; /* HEALTHY, WARNING or CRITICAL: the multi-scale
-					* class (multiscale.h), valid when analysed or short_valid */
+	enum nw_health analysis_class; /* HEALTHY, WARNING, CRITICAL or WARMING: the
+					* multi-scale class (multiscale.h), valid when analysed or
+					* short_valid */
 	/* The short scale (nw_analysis_tick, every tick): the tone fit's error
 	 * over the newest 64 slots, valid once they all belong to the current
 	 * presence; until the long window is warm the class comes from it. */
@@ -165,8 +166,9 @@ void nw_rack_view_set_live(struct nw_rack_view *v, const struct nw_live *l, uint
  * without touching counters or order: the tick's update. */
 void nw_rack_view_derive(struct nw_rack_view *v);
 /* Derives loss/jitter/health, the per-state counts, the rack score
- * (health.h: mean over servers that have not left of 1 - spectral_error when
- * analysed, else 1 when up; down = 0; 1.0 for an empty rack) and `order`. */
+ * (health.h: mean over servers that have not left and are not warming of
+ * 1 - spectral_error (the short scale's until the long window is analysed);
+ * down = 0; 1.0 when none counts) and `order`. */
 void nw_rack_view_finish(struct nw_rack_view *v);
 
 /* The entry of `server_id`, or NULL. */
