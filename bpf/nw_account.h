@@ -74,6 +74,13 @@ static __always_inline __u64 nw_seq_room(const struct nw_server_state *st, __u64
 	return nw_ticks(nw_tx_room(el), st->rate_uhz) + NW_REORDER_SEQS;
 }
 
+/* Whether `ahead` sequences are more than that. The room is never below
+ * NW_REORDER_SEQS + 1: the common small step costs no division. */
+static __always_inline int nw_seq_too_far(const struct nw_server_state *st, __u64 ahead, __u64 el)
+{
+	return ahead > NW_REORDER_SEQS && ahead > nw_seq_room(st, el);
+}
+
 /* A newer sample's tx: not older than the stream's newest, not further
  * ahead than the elapsed time explains. */
 static __always_inline int nw_tx_follows(const struct nw_server_state *st, __u64 tx_ns, __u64 el)
@@ -262,7 +269,7 @@ static __always_inline void nw_account(struct nw_server_state *st, const struct 
 			nw_reject(st, out, 0, NW_ANOM_GOODBYE);
 			return;
 		}
-		if (seq - st->max_seq > nw_seq_room(st, el)) {
+		if (nw_seq_too_far(st, seq - st->max_seq, el)) {
 			nw_reject(st, out, 0, NW_ANOM_SEQ_JUMP);
 			return;
 		}
@@ -309,7 +316,7 @@ static __always_inline void nw_account(struct nw_server_state *st, const struct 
 				return;
 			goto resync;
 		}
-		if (seq > nw_seq_room(st, el)) {
+		if (nw_seq_too_far(st, seq, el)) {
 			if (!nw_reject(st, out, stale, NW_ANOM_RESTART))
 				return;
 			goto resync;
@@ -326,7 +333,7 @@ static __always_inline void nw_account(struct nw_server_state *st, const struct 
 	} else if (seq < st->max_seq && s->tx_ns > st->max_tx_ns) {
 		/* A new lifetime starts at seq 0: it cannot have generated
 		 * more than the time since our last sample allows. */
-		if (seq > nw_seq_room(st, el)) {
+		if (nw_seq_too_far(st, seq, el)) {
 			if (!nw_reject(st, out, stale, NW_ANOM_RESTART))
 				return;
 			goto resync;
@@ -342,7 +349,7 @@ static __always_inline void nw_account(struct nw_server_state *st, const struct 
 		out->rec_flags = NW_REC_STREAM_START | NW_REC_RESTART;
 		first = 1;
 	} else if (seq > st->max_seq) {
-		if (seq - st->max_seq > nw_seq_room(st, el)) {
+		if (nw_seq_too_far(st, seq - st->max_seq, el)) {
 			if (!nw_reject(st, out, stale, NW_ANOM_SEQ_JUMP))
 				return;
 			goto resync;
