@@ -222,6 +222,23 @@ static __always_inline void nw_timing(struct nw_server_state *st, __u64 tx_ns, _
 	}
 }
 
+/* Whether a sample was sent just now: its transit within NW_SLACK_NS of
+ * zero, or of the stream's last (a sender whose clock is off by a constant).
+ * Only such a sample may resync a stream: by the time a stream is stale, a
+ * replayed capture is at least NW_RESYNC_NS old, so a replay never reopens
+ * a stream that went quiet or said goodbye. |rx - tx| <= NW_CLOCK_MAX_NS. */
+static __always_inline int nw_fresh(const struct nw_server_state *st, __u64 tx_ns, __u64 rx_ns)
+{
+	__s64 transit = rx_ns >= tx_ns ? (__s64)(rx_ns - tx_ns) : -(__s64)(tx_ns - rx_ns);
+	__s64 last = st->last_transit_ns;
+
+	if (transit >= -(__s64)NW_SLACK_NS && transit <= (__s64)NW_SLACK_NS)
+		return 1;
+	if (last > (__s64)NW_CLOCK_MAX_NS || last < -(__s64)NW_CLOCK_MAX_NS)
+		return 0; /* a state from elsewhere: no difference to trust */
+	return transit - last >= -(__s64)NW_SLACK_NS && transit - last <= (__s64)NW_SLACK_NS;
+}
+
 /* A sample that does not fit the stream: dropped and counted, unless the
  * stream has been silent for NW_RESYNC_NS (then it resyncs, *resync = 1). */
 static __always_inline int nw_reject(struct nw_server_state *st, struct nw_outcome *out, int stale,
@@ -253,7 +270,7 @@ static __always_inline void nw_account(struct nw_server_state *st, const struct 
 		return;
 	}
 	el = nw_elapsed(st, rx_ns);
-	stale = (st->status & NW_ST_STARTED) && el > NW_RESYNC_NS;
+	stale = (st->status & NW_ST_STARTED) && el > NW_RESYNC_NS && nw_fresh(st, s->tx_ns, rx_ns);
 	/* Wire v2 names the sender's lifetime (a nonce new at every start,
 	 * inside the tag): a sample of another one is never this stream's. */
 	v2 = s->version == NW_VERSION;
