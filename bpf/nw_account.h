@@ -74,6 +74,13 @@ static __always_inline __u64 nw_seq_room(const struct nw_server_state *st, __u64
 	return nw_ticks(nw_tx_room(el), st->rate_uhz) + NW_REORDER_SEQS;
 }
 
+/* Whether `ahead` sequences are more than that. The room is never below
+ * NW_REORDER_SEQS + 1: the common small step costs no division. */
+static __always_inline int nw_seq_too_far(const struct nw_server_state *st, __u64 ahead, __u64 el)
+{
+	return ahead > NW_REORDER_SEQS && ahead > nw_seq_room(st, el);
+}
+
 /* A newer sample's tx: not older than the stream's newest, not further
  * ahead than the elapsed time explains. */
 static __always_inline int nw_tx_follows(const struct nw_server_state *st, __u64 tx_ns, __u64 el)
@@ -215,6 +222,23 @@ static __always_inline void nw_timing(struct nw_server_state *st, __u64 tx_ns, _
 	}
 }
 
+/* Whether a sample was sent just now: its transit within NW_SLACK_NS of
+ * zero, or of the stream's last (a sender whose clock is off by a constant).
+ * Only such a sample may resync a stream: by the time a stream is stale, a
+ * replayed capture is at least NW_RESYNC_NS old, so a replay never reopens
+ * a stream that went quiet or said goodbye. |rx - tx| <= NW_CLOCK_MAX_NS. */
+static __always_inline int nw_fresh(const struct nw_server_state *st, __u64 tx_ns, __u64 rx_ns)
+{
+	__s64 transit = rx_ns >= tx_ns ? (__s64)(rx_ns - tx_ns) : -(__s64)(tx_ns - rx_ns);
+	__s64 last = st->last_transit_ns;
+
+	if (transit >= -(__s64)NW_SLACK_NS && transit <= (__s64)NW_SLACK_NS)
+		return 1;
+	if (last > (__s64)NW_CLOCK_MAX_NS || last < -(__s64)NW_CLOCK_MAX_NS)
+		return 0; /* a state from elsewhere: no difference to trust */
+	return transit - last >= -(__s64)NW_SLACK_NS && transit - last <= (__s64)NW_SLACK_NS;
+}
+
 /* A sample that does not fit the stream: dropped and counted, unless the
  * stream has been silent for NW_RESYNC_NS (then it resyncs, *resync = 1). */
 static __always_inline int nw_reject(struct nw_server_state *st, struct nw_outcome *out, int stale,
@@ -246,7 +270,7 @@ static __always_inline void nw_account(struct nw_server_state *st, const struct 
 		return;
 	}
 	el = nw_elapsed(st, rx_ns);
-	stale = (st->status & NW_ST_STARTED) && el > NW_RESYNC_NS;
+	stale = (st->status & NW_ST_STARTED) && el > NW_RESYNC_NS && nw_fresh(st, s->tx_ns, rx_ns);
 	/* Wire v2 names the sender's lifetime (a nonce new at every start,
 	 * inside the tag): a sample of another one is never this stream's. */
 	v2 = s->version == NW_VERSION;
@@ -262,7 +286,7 @@ static __always_inline void nw_account(struct nw_server_state *st, const struct 
 			nw_reject(st, out, 0, NW_ANOM_GOODBYE);
 			return;
 		}
-		if (seq - st->max_seq > nw_seq_room(st, el)) {
+		if (nw_seq_too_far(st, seq - st->max_seq, el)) {
 			nw_reject(st, out, 0, NW_ANOM_SEQ_JUMP);
 			return;
 		}
@@ -309,7 +333,7 @@ static __always_inline void nw_account(struct nw_server_state *st, const struct 
 				return;
 			goto resync;
 		}
-		if (seq > nw_seq_room(st, el)) {
+		if (nw_seq_too_far(st, seq, el)) {
 			if (!nw_reject(st, out, stale, NW_ANOM_RESTART))
 				return;
 			goto resync;
@@ -326,7 +350,7 @@ static __always_inline void nw_account(struct nw_server_state *st, const struct 
 	} else if (seq < st->max_seq && s->tx_ns > st->max_tx_ns) {
 		/* A new lifetime starts at seq 0: it cannot have generated
 		 * more than the time since our last sample allows. */
-		if (seq > nw_seq_room(st, el)) {
+		if (nw_seq_too_far(st, seq, el)) {
 			if (!nw_reject(st, out, stale, NW_ANOM_RESTART))
 				return;
 			goto resync;
@@ -342,7 +366,7 @@ static __always_inline void nw_account(struct nw_server_state *st, const struct 
 		out->rec_flags = NW_REC_STREAM_START | NW_REC_RESTART;
 		first = 1;
 	} else if (seq > st->max_seq) {
-		if (seq - st->max_seq > nw_seq_room(st, el)) {
+		if (nw_seq_too_far(st, seq - st->max_seq, el)) {
 			if (!nw_reject(st, out, stale, NW_ANOM_SEQ_JUMP))
 				return;
 			goto resync;

@@ -657,10 +657,12 @@ def server_detail():
             target(f"rate(netwatch_packets_duplicate_total{per}{rate})", "duplicate"),
             target(f"rate(netwatch_packets_reordered_total{per}{rate})", "reordered"),
             target(f"rate(netwatch_packets_late_total{per}{rate})", "late"),
-            target(f"rate(netwatch_ring_full_total{per}{rate})", "ring full")],
+            target(f"rate(netwatch_ring_full_total{per}{rate})", "ring full"),
+            target(f"rate(netwatch_packets_anomalous_total{per}{rate})", "anomalous")],
             "Received: unique samples accepted; lost: left the reorder window unseen; "
             "duplicate: copies; reordered: accepted after a higher sequence; late: arrived "
-            "after leaving the window; ring full: counted but not queued to the controller.",
+            "after leaving the window; ring full: counted but not queued to the controller; "
+            "anomalous: dropped because their sequence or time does not fit the stream.",
             unit="none", minv=0), 8, 8),
     ]
     return dashboard("server", "NetWatch / Server detail",
@@ -713,7 +715,7 @@ def collector_internals():
                    f"(rate(netwatch_collector_malformed_total{per}{rate}))",
                    "rack {{rack_id}} {{reason}}")],
             "Refused datagrams to the NetWatch port per reason (truncated, length, magic, "
-            "version, flags, field, auth_failed).", unit="none", minv=0), 8, 8),
+            "version, flags, field, auth_failed, checksum).", unit="none", minv=0), 8, 8),
         (bargauge("Malformed in the time range", [
             target(f"sum by (reason) (increase(netwatch_collector_malformed_total{per}"
                    "[$__range]))", "{{reason}}", instant=True)],
@@ -742,10 +744,20 @@ def collector_internals():
                    "wrong rack {{rack_id}}"),
             target(f"sum by (rack_id, result) "
                    f"(rate(netwatch_collector_discovery_total{per}{rate}))",
-                   "discovery {{result}} rack {{rack_id}}")],
+                   "discovery {{result}} rack {{rack_id}}"),
+            target(f"netwatch_collector_probation_servers{per}", "on probation rack {{rack_id}}")],
             "Valid samples from a server with no slot, or addressed to another rack; "
-            "discovery of unknown senders (sent, suppressed, rejected).", unit="none",
-            minv=0), 8, 8),
+            "discovery of unknown senders (sent, suppressed, rejected, promoted, evicted) and "
+            "the discovered servers still on probation (not shown until they keep a tone up "
+            "for 5 s).", unit="none", minv=0), 8, 8),
+        (timeseries("Anomalous samples by reason", [
+            target(f"sum by (rack_id, reason) "
+                   f"(rate(netwatch_collector_anomalies_total{per}{rate}))",
+                   "rack {{rack_id}} {{reason}}")],
+            "Samples of known servers whose sequence or time does not fit their stream "
+            "(seq_jump, time_jump, clock, restart, goodbye, lifetime: dropped; resync: "
+            "accepted, a new stream). Forged, replayed or duplicated senders "
+            "(docs/security.md).", unit="none", minv=0), 8, 8),
         row("Report path to the DC"),
         (state_timeline("Rack → DC connection", [
             target(state_code_expr("netwatch_rack_dc_connection_state", RACKS,

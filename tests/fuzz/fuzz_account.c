@@ -82,7 +82,7 @@ static void write_seeds(const char *dir)
 	write_seed(dir, "in-order", b, 2 * REC_LEN);
 	seed_rec(b, 0, 0, 50, 1ULL << 63, ~0ULL);
 	seed_rec(b + REC_LEN, 0, 3, 50, 1, (uint64_t)-1000000);
-	write_seed(dir, "forged-2^63", b, 2 * REC_LEN);
+	write_seed(dir, "forged-seq-2p63", b, 2 * REC_LEN);
 	seed_rec(b, 1, 2, 50, 1ULL << 63, (uint64_t)-1000000);
 	seed_rec(b + REC_LEN, 1, 3, 50, (1ULL << 24) - 1, (uint64_t)-1000000);
 	write_seed(dir, "forged-goodbyes", b, 2 * REC_LEN);

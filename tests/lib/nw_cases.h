@@ -647,15 +647,29 @@ static inline size_t seq_cases_build(struct seq_case **out)
 	 * was forged, the genuine samples take over once nothing fitting has
 	 * been accepted for NW_RESYNC_NS. */
 	NEXT("a forged first sample gives way after NW_RESYNC_NS");
-	seq_add(c, 1ULL << 63, 1000, 0, NW_REC_STREAM_START);
-	seq_add(c, 5000, 10, 0, SEQ_NO_RECORD); /* older tx, lower seq: late */
-	seq_add(c, 5001, 11, 0, SEQ_NO_RECORD);
-	seq_add(c, 5300, 300, 0, NW_REC_STREAM_START | NW_REC_RESTART);
-	seq_wait(c, (int64_t)(NW_RESYNC_NS / SEQ_PERIOD_NS) + 1);
+	seq_add(c, 1ULL << 63, 1000, 0, NW_REC_STREAM_START); /* tx 50 s ahead */
+	c->steps[c->n - 1].rx_k = 0;
+	seq_add(c, 5000, 1, 0, SEQ_NO_RECORD); /* older tx, lower seq: late */
+	seq_add(c, 5001, 2, 0, SEQ_NO_RECORD);
+	seq_add(c, 5300, 300, 0, NW_REC_STREAM_START | NW_REC_RESTART); /* 15 s on */
 	c->steps[c->n - 1].anom = NW_ANOM_RESYNC + 1;
 	seq_add(c, 5301, 301, 0, 0);
-	c->steps[c->n - 1].rx_k = c->steps[c->n - 2].rx_k + 1;
 	c->want = (struct seq_want){ .received = 3, .late = 2, .restarts = 1 };
+
+	/* A stream that said goodbye (or went quiet) is not reopened by a
+	 * replay: by then any capture is too old to resync it. */
+	NEXT("a replay after the stream went quiet does not reopen it");
+	seq_range(c, 0, 9, SEQ_NONE, SEQ_NONE);
+	SEQ_GOODBYE(c, 9, 10);
+	seq_add(c, 5, 5, 0, SEQ_NO_RECORD);
+	seq_wait(c, 2 * (int64_t)(NW_RESYNC_NS / SEQ_PERIOD_NS));
+	seq_add(c, 7, 7, 0, SEQ_NO_RECORD); /* 20 s later: stale, but not fresh */
+	seq_add(c, 3, 3, 0, SEQ_NO_RECORD);
+	seq_range(c, 0, 1, SEQ_NONE, SEQ_NONE); /* then its next lifetime, fresh */
+	c->steps[c->n - 2].tx_k = c->steps[c->n - 2].rx_k = c->steps[c->n - 3].rx_k + 1;
+	c->steps[c->n - 2].rec = NW_REC_STREAM_START;
+	c->steps[c->n - 1].tx_k = c->steps[c->n - 1].rx_k = c->steps[c->n - 2].rx_k + 1;
+	c->want = (struct seq_want){ .received = 12, .late = 3, .goodbyes = 1 };
 
 	/* Item 6 without a key: samples of an earlier lifetime replayed into
 	 * the next one carry older tx and cannot move or close it. */

@@ -55,6 +55,13 @@ static void test_sustained_tone_is_promoted(void **state)
 	st = heard(4, 80);
 	assert_false(nw_probation_earned(&st));
 	assert_int_equal(nw_probation_judge(&st, T0, T0 + 4 * S), NW_PROBATION_KEEP);
+	/* A sender that claims a slow rate to be promoted on few samples is
+	 * not: below 1 Hz nothing is promoted. */
+	st = heard(6, NW_PROBATION_MIN_SAMPLES);
+	st.rate_uhz = NW_PROBATION_MIN_RATE_UHZ - 1;
+	assert_false(nw_probation_earned(&st));
+	st.rate_uhz = NW_PROBATION_MIN_RATE_UHZ;
+	assert_true(nw_probation_earned(&st));
 }
 
 static void test_phantoms_are_evicted(void **state)

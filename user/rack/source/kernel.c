@@ -210,9 +210,15 @@ static void handle_discoveries(struct rack_source *src)
 				continue;
 			if (nw_registry_lookup(&k->reg, ev[i].server_id, &slot))
 				continue; /* reported again before its first sample counted */
-			err = make_probation_room(src) ? nw_registry_add(&k->reg, ev[i].server_id,
-									 1, &slot, &created)
-						       : -ENOSPC;
+			if (!make_probation_room(src)) {
+				/* Every probation slot holds a sender with samples. */
+				if (k->discovery_rejected++ == 0)
+					nw_warn(src->log,
+						"probation slots full: not registering new senders",
+						"server=%u quota=%u", ev[i].server_id, k->quota);
+				continue;
+			}
+			err = nw_registry_add(&k->reg, ev[i].server_id, 1, &slot, &created);
 			if (err == -ENOSPC) {
 				if (k->discovery_rejected++ == 0)
 					nw_warn(src->log,

@@ -15,7 +15,8 @@ int nw_probation_earned(const struct nw_server_state *st)
 	uint64_t span, expected;
 
 	if (st->received < NW_PROBATION_MIN_SAMPLES || !st->first_rx_ns ||
-	    st->last_rx_ns < st->first_rx_ns + NW_PROBATION_NS || !st->rate_uhz)
+	    st->last_rx_ns < st->first_rx_ns + NW_PROBATION_NS ||
+	    st->rate_uhz < NW_PROBATION_MIN_RATE_UHZ)
 		return 0;
 	span = st->last_rx_ns - st->first_rx_ns;
 	if (span > NW_ELAPSED_CAP_NS)

@@ -4,7 +4,8 @@
  * sender the rack did not list gets a slot on probation: it is counted in its
  * slot but not shown in the scores, the metrics or the dump, and it holds one
  * of at most nw_probation_quota() probation slots. It is promoted once it has
- * kept a tone up for NW_PROBATION_NS at no less than half its announced rate;
+ * kept a tone up for NW_PROBATION_NS at no less than half its announced rate
+ * (at least 1 Hz) and NW_PROBATION_MIN_SAMPLES samples;
  * it is evicted (slot, index entry and state freed; the ring kept for the next
  * one) when it goes quiet for NW_PROBATION_IDLE_NS or has not made it within
  * NW_PROBATION_MAX_NS. When every probation slot is taken, a newcomer replaces
@@ -26,6 +27,9 @@
 #define NW_PROBATION_MAX_NS (60ULL * 1000000000ULL)
 #define NW_PROBATION_MIN_SAMPLES 10ULL
 #define NW_PROBATION_QUOTA_MAX 64U
+/* A tone slower than 1 Hz gives the analysis nothing within its window:
+ * not a server that earns a place by discovery (list it with --servers). */
+#define NW_PROBATION_MIN_RATE_UHZ 1000000U
 
 enum nw_probation_verdict { NW_PROBATION_KEEP, NW_PROBATION_PROMOTE, NW_PROBATION_EVICT };
 

@@ -332,7 +332,7 @@ static int discover(struct nw_socket_rx *s, uint32_t server_id, uint64_t rx_ns, 
 				victim = i;
 			}
 		if (victim == UINT32_MAX || fewest >= NW_PROBATION_MIN_SAMPLES)
-			return -ENOSPC;
+			return -EBUSY; /* every probation slot holds a sender with samples */
 		nw_debug(s->log, "evicted discovered server", "server=%u slot=%u reason=%s",
 			 s->p->state[victim].server_id, victim, "replaced");
 		evict(s, victim);
@@ -411,10 +411,12 @@ static void handle(struct nw_socket_rx *s, const uint8_t *buf, uint32_t len, int
 		}
 		reason = discover(s, smp.server_id, rx_ns, &slot);
 		if (reason) {
-			if (reason == -ENOSPC) {
+			if (reason == -ENOSPC || reason == -EBUSY) {
 				if (!s->p->discovery_rejected)
 					nw_warn(s->log,
-						"server table full: not registering new senders",
+						reason == -EBUSY
+							? "probation slots full: not registering new senders"
+							: "server table full: not registering new senders",
 						"server=%u max_servers=%u", smp.server_id,
 						s->max_slots);
 				s->p->discovery_rejected++;
