@@ -770,9 +770,12 @@ def collector_internals():
             target(f"rate(netwatch_rack_reports_sent_total{per}{rate})", "sent rack {{rack_id}}"),
             target(f"sum by (rack_id, reason) "
                    f"(rate(netwatch_rack_reports_failed_total{per}{rate}))",
-                   "failed {{reason}} rack {{rack_id}}")],
+                   "failed {{reason}} rack {{rack_id}}"),
+            target(f"rate(netwatch_rack_dc_protocol_errors_total{per}{rate})",
+                   "DC sent bytes, closed: rack {{rack_id}}")],
             "One report per interval while connected; failures by reason (not_connected, "
-            "replaced: the DC reads slower than the rack reports, send_error, encode).",
+            "replaced: the DC reads slower than the rack reports, send_error, encode); "
+            "connections closed because the DC sent bytes (it never should: an impostor).",
             unit="none", minv=0), 8, 8),
         (stat("DC connections made", [
             target(f"increase(netwatch_rack_dc_connects_total{per}[$__range])",
@@ -812,6 +815,16 @@ def collector_internals():
               mappings=[{"type": "value", "options": {
                   "0": {"text": "not required", "index": 0},
                   "1": {"text": "required", "index": 1}}}]), 8, 8),
+        (timeseries("HTTP connections cut (slowloris guard)", [
+            target(f"sum by (rack_id, reason) "
+                   f"(rate(netwatch_rack_http_connections_cut_total{per}{rate}))",
+                   "rack {{rack_id}} {{reason}}"),
+            target(f"sum by (reason) (rate(netwatch_dc_http_connections_cut_total{dcs}{rate}))",
+                   "DC {{reason}}")],
+            "/metrics and API connections the HTTP servers cut: evicted (the oldest "
+            "unfinished request, to make room when all slots were taken) or expired (no whole "
+            "request within 10 s). Non-zero means slow or hostile HTTP clients "
+            "(docs/security.md).", unit="none", minv=0), 8, 8),
     ]
     return dashboard("collector", "NetWatch / Collector internals",
                      "What the collectors, the rack → DC report path and the DC controller "
