@@ -338,6 +338,16 @@ static uint64_t fresh_slots(const struct nw_server_analysis *s, uint64_t now_ns)
 	return (uint64_t)((double)(now_ns - from) / s->sig.slot_ns);
 }
 
+/* Empty slots that no displaced sample accounts for: samples missing, not
+ * late. A sender that stalls and then sends a burst empties as many slots
+ * as it crowds into one; random loss empties slots and crowds none. */
+static uint32_t missing(uint32_t n, const struct nw_window_stats *st)
+{
+	uint32_t empty = n - st->filled;
+
+	return empty > st->collisions ? empty - st->collisions : 0;
+}
+
 void nw_analysis_tick(struct nw_analysis *a, struct nw_rack_view *v, uint64_t now_tai_ns)
 {
 	a->last_tick_ns = now_tai_ns;
@@ -367,7 +377,7 @@ void nw_analysis_tick(struct nw_analysis *a, struct nw_rack_view *v, uint64_t no
 			in.quick_err = nw_tone_fit_error(a->short_x, NW_MS_QUICK_SLOTS, s->rate_hz,
 							 s->tone_hz);
 			in.quick_full = st.filled == NW_MS_QUICK_SLOTS && !st.collisions;
-			in.quick_holes = NW_MS_QUICK_SLOTS - st.filled;
+			in.quick_holes = missing(NW_MS_QUICK_SLOTS, &st);
 			in.quick_displaced = st.collided_slots;
 			in.quick_span_ns = (uint64_t)(NW_MS_QUICK_SLOTS * s->sig.slot_ns);
 		}
@@ -376,7 +386,7 @@ void nw_analysis_tick(struct nw_analysis *a, struct nw_rack_view *v, uint64_t no
 					    a->short_x, a->short_keep, &st);
 			in.short_err = nw_tone_fit_error(a->short_x, NW_MS_SHORT_SLOTS, s->rate_hz,
 							 s->tone_hz);
-			in.short_holes = NW_MS_SHORT_SLOTS - st.filled;
+			in.short_holes = missing(NW_MS_SHORT_SLOTS, &st);
 		}
 		sv->analysis_class = nw_ms_tick(&s->ms, &in, now_tai_ns,
 						(uint64_t)(a->cfg.window * s->sig.slot_ns));
