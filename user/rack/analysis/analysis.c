@@ -362,6 +362,13 @@ void nw_analysis_tick(struct nw_analysis *a, struct nw_rack_view *v, uint64_t no
 			continue;
 		if (!sv->up || sv->left) {
 			sv->short_valid = 0; /* liveness decides; the class waits for samples */
+			/* What the refresh will say, said now: a silent server's
+			 * error is 1.0, so the figure agrees with the state the
+			 * tick shows (down) instead of lagging it by an interval. */
+			if (sv->analysed) {
+				sv->spectral_error = 1.0;
+				sv->analysis_class = nw_health_class_of(1.0);
+			}
 			continue;
 		}
 		/* the windows end at the newest slot whose sample is due */
