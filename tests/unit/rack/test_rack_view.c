@@ -245,7 +245,13 @@ static void test_analysis_follows_view(void **state)
 	assert_true(e->spectral_error < NW_HEALTH_WARN_AT);
 	assert_int_equal(e->health, NW_HEALTH_HEALTHY);
 
-	/* Silent past the limit: down, error 1.0 and critical underneath. */
+	/* Silent past the limit: the next tick shows it down with error 1.0
+	 * (not the last refresh's figure) ... */
+	tick(&r, last + 500 * MS_NS + 1);
+	assert_false(e->up);
+	assert_int_equal(e->health, NW_HEALTH_DOWN);
+	assert_true(e->analysed && e->spectral_error == 1.0);
+	/* ... and so does the refresh: critical underneath. */
 	refresh(&r, last + 500 * MS_NS + 1);
 	assert_false(e->up);
 	assert_true(e->analysed && e->spectral_error == 1.0);

@@ -338,6 +338,16 @@ static uint64_t fresh_slots(const struct nw_server_analysis *s, uint64_t now_ns)
 	return (uint64_t)((double)(now_ns - from) / s->sig.slot_ns);
 }
 
+/* Empty slots that no displaced sample accounts for: samples missing, not
+ * late. A sender that stalls and then sends a burst empties as many slots
+ * as it crowds into one; random loss empties slots and crowds none. */
+static uint32_t missing(uint32_t n, const struct nw_window_stats *st)
+{
+	uint32_t empty = n - st->filled;
+
+	return empty > st->collisions ? empty - st->collisions : 0;
+}
+
 void nw_analysis_tick(struct nw_analysis *a, struct nw_rack_view *v, uint64_t now_tai_ns)
 {
 	a->last_tick_ns = now_tai_ns;
@@ -352,6 +362,13 @@ void nw_analysis_tick(struct nw_analysis *a, struct nw_rack_view *v, uint64_t no
 			continue;
 		if (!sv->up || sv->left) {
 			sv->short_valid = 0; /* liveness decides; the class waits for samples */
+			/* What the refresh will say, said now: a silent server's
+			 * error is 1.0, so the figure agrees with the state the
+			 * tick shows (down) instead of lagging it by an interval. */
+			if (sv->analysed) {
+				sv->spectral_error = 1.0;
+				sv->analysis_class = nw_health_class_of(1.0);
+			}
 			continue;
 		}
 		/* the windows end at the newest slot whose sample is due */
@@ -367,7 +384,7 @@ void nw_analysis_tick(struct nw_analysis *a, struct nw_rack_view *v, uint64_t no
 			in.quick_err = nw_tone_fit_error(a->short_x, NW_MS_QUICK_SLOTS, s->rate_hz,
 							 s->tone_hz);
 			in.quick_full = st.filled == NW_MS_QUICK_SLOTS && !st.collisions;
-			in.quick_holes = NW_MS_QUICK_SLOTS - st.filled;
+			in.quick_holes = missing(NW_MS_QUICK_SLOTS, &st);
 			in.quick_displaced = st.collided_slots;
 			in.quick_span_ns = (uint64_t)(NW_MS_QUICK_SLOTS * s->sig.slot_ns);
 		}
@@ -376,7 +393,7 @@ void nw_analysis_tick(struct nw_analysis *a, struct nw_rack_view *v, uint64_t no
 					    a->short_x, a->short_keep, &st);
 			in.short_err = nw_tone_fit_error(a->short_x, NW_MS_SHORT_SLOTS, s->rate_hz,
 							 s->tone_hz);
-			in.short_holes = NW_MS_SHORT_SLOTS - st.filled;
+			in.short_holes = missing(NW_MS_SHORT_SLOTS, &st);
 		}
 		sv->analysis_class = nw_ms_tick(&s->ms, &in, now_tai_ns,
 						(uint64_t)(a->cfg.window * s->sig.slot_ns));

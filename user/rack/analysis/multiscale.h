@@ -45,7 +45,8 @@
  * warning rule). A short or quick error alone is noisy (a hole at the tone's
  * peak costs twice the mean, one at a zero crossing nothing), so most entry
  * rules also ask the window's exact counts to agree that it is not a chance
- * cluster: enough empty slots (loss), or samples displaced into an occupied
+ * cluster: enough missing samples (empty slots that no late sample accounts
+ * for: loss), or samples displaced into an occupied
  * slot at enough places (jitter beyond half a slot: random loss never
  * displaces one, and a sender that stalled and then sent a burst displaces
  * many samples at one place only).
@@ -85,8 +86,9 @@ double nw_tone_fit_error(const double *x, uint32_t n, double rate_hz, double ton
  * filled and no collision (exact, from the reconstruction): with the fit's
  * error below NW_MS_QUICK_CLEAN it is "clean for its length". The fit alone
  * cannot say so: a hole where the tone crosses zero costs it almost nothing.
- * Holes: empty slots of each window; displaced: slots where a sample found
- * its slot taken (the reconstruction's collided_slots). */
+ * Holes: empty slots of each window that no displaced sample accounts for
+ * (empty minus collisions: missing, not late); displaced: slots where a
+ * sample found its slot taken (the reconstruction's collided_slots). */
 struct nw_ms_tick_in {
 	bool short_ok, quick_ok, quick_full;
 	double short_err, quick_err;
