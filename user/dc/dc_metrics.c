@@ -85,7 +85,7 @@ int dc_metrics_render(const struct dc_view *v, uint64_t mono_ns, struct nw_buf *
 	nw_prom_sample_u64(out, "netwatch_dc_overloaded", dc, NULL, v->overloaded ? 1 : 0);
 	nw_prom_family(
 		out, "netwatch_dc_lag_seconds", "gauge",
-		"Longest time from a report's arrival (kernel receive time) to its processing, over the last second.");
+		"How far behind the DC is, over the last second: the longest time from a report's arrival (kernel receive time) to its processing, or since a connection whose reports were shed was last read.");
 	nw_prom_sample(out, "netwatch_dc_lag_seconds", dc, NULL, v->lag_s);
 	nw_prom_family(
 		out, "netwatch_dc_reports_shed_total", "counter",

@@ -337,12 +337,22 @@ static void conn_read(struct dc_srv *s, uint32_t slot)
 			conn_close(s, slot);
 			return;
 		}
+		uint64_t prev_read = c->last_rx_ns;
+
 		dc_state_heard(&s->state, c->rack, c->id, c->arrival_ns);
 		fed = dc_conn_feed(c, &s->budget, s->scratch, (size_t)n, mono_ns(), on_frame, s,
 				   &why, &shed);
 		if (shed) {
+			/* the shed reports waited since this connection was last read:
+			 * how far behind the loop is, which the newest report's own
+			 * wait (at most one rack interval) understates */
+			uint64_t now = mono_ns();
+			double waited = now > prev_read ? (double)(now - prev_read) / 1e9 : 0.0;
+
+			if (waited > s->lag_window_s)
+				s->lag_window_s = waited;
 			s->view.shed += shed;
-			s->overload_seen_ns = mono_ns();
+			s->overload_seen_ns = now;
 		}
 		switch (fed) {
 		case DC_FEED_OK:
