@@ -22,6 +22,8 @@
  */
 #include <errno.h>
 #include <math.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -752,6 +754,22 @@ static enum nw_report_reject walk_payload(const uint8_t *p, size_t n, struct nw_
 
 /* ------------------------------------------------------------ the frame */
 
+/* HMAC-SHA-256 (the rack writes it with libsodium, report.c) checked with
+ * OpenSSL's, which uses the CPU's SHA instructions: 3.9 us instead of 12 us
+ * for a 40-server report, a third of the DC's whole budget per report
+ * (bench_report). The comparison is libsodium's constant-time one. */
+static int mac_ok(const uint8_t *msg, size_t len, const uint8_t *mac,
+		  const uint8_t key[NW_KEY_REPORT_LEN])
+{
+	uint8_t want[NW_REPORT_MAC_LEN];
+	unsigned int n = 0;
+
+	if (!HMAC(EVP_sha256(), key, NW_KEY_REPORT_LEN, msg, len, want, &n) ||
+	    n != NW_REPORT_MAC_LEN)
+		return 0;
+	return sodium_memcmp(want, mac, NW_REPORT_MAC_LEN) == 0;
+}
+
 enum nw_report_reject nw_report_parse(const uint8_t *frame, size_t len, const struct nw_keys *keys,
 				      struct nw_report *out)
 {
@@ -772,9 +790,8 @@ enum nw_report_reject nw_report_parse(const uint8_t *frame, size_t len, const st
 	/* Authenticate before parsing: without the key nobody gets the parser
 	 * to look at a byte of the payload. */
 	if (keys && keys->present) {
-		if (!has_mac ||
-		    crypto_auth_hmacsha256_verify(frame + NW_REPORT_HDR_LEN + plen, frame,
-						  NW_REPORT_HDR_LEN + plen, keys->report))
+		if (!has_mac || !mac_ok(frame, NW_REPORT_HDR_LEN + plen,
+					frame + NW_REPORT_HDR_LEN + plen, keys->report))
 			return NW_REJ_AUTH;
 		out->authenticated = 1;
 	}
