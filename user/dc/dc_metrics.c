@@ -129,11 +129,11 @@ int dc_metrics_render(const struct dc_view *v, uint64_t mono_ns, struct nw_buf *
 	}
 	nw_prom_family(
 		out, "netwatch_dc_overloaded", "gauge",
-		"1 while the DC is behind its racks (a report processed over 1 s after it arrived, one shed, or a rack kept fresh only by unread data, in the last 5 s): its rack states are then a lower bound on health, not evidence of failure.");
+		"1 while the DC is behind its racks (lag over 1 s, or a rack kept fresh only by unread data, in the last 5 s): its rack states are then a lower bound on health, not evidence of failure.");
 	nw_prom_sample_u64(out, "netwatch_dc_overloaded", dc, NULL, v->overloaded ? 1 : 0);
 	nw_prom_family(
 		out, "netwatch_dc_lag_seconds", "gauge",
-		"How far behind the DC is, over the last second: the longest time from a report's arrival (kernel receive time) to its processing, or since a connection whose reports were shed was last read.");
+		"How far behind the DC is, over the last second: the longest time from a report's arrival (kernel receive time) to its processing, or, for a connection whose reports were shed, since it was last read less its rack's interval.");
 	nw_prom_sample(out, "netwatch_dc_lag_seconds", dc, NULL, v->lag_s);
 	nw_prom_family(
 		out, "netwatch_dc_reports_shed_total", "counter",
