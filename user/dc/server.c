@@ -518,7 +518,6 @@ static int peek_behind(struct dc_srv *s, struct dc_conn *c, uint64_t now)
 	const struct dc_rack *r = dc_state_find(&s->state, c->rack);
 	uint64_t arrival = 0;
 	uint8_t byte;
-
 	double age;
 
 	if (!r || !r->have || (age = dc_rack_age_s(r, now)) < s->o->stale_s / 2)
