@@ -825,6 +825,28 @@ def collector_internals():
             "unfinished request, to make room when all slots were taken) or expired (no whole "
             "request within 10 s). Non-zero means slow or hostile HTTP clients "
             "(docs/security.md).", unit="none", minv=0), 8, 8),
+        (timeseries("DC load", [
+            target(f"netwatch_dc_lag_seconds{dcs}", "lag (s)"),
+            target(f"netwatch_dc_overloaded{dcs}", "overloaded"),
+            target(f"rate(netwatch_dc_reports_shed_total{dcs}{rate})", "shed / s"),
+            target(f"netwatch_dc_racks_behind{dcs}", "racks behind"),
+            target(f"increase(netwatch_dc_racks_forgotten_total{dcs}[$__range])",
+                   "racks forgotten in range")],
+            "How far behind the DC controller is (arrival to processing), whether it says "
+            "it is overloaded (its stale racks may then be its own fault), reports shed "
+            "(an older one behind a newer of the same rack), racks kept fresh only by "
+            "unread data, and made-up racks dropped after --forget (dc.md, Overload).",
+            unit="none", minv=0), 8, 8),
+        (timeseries("DC score over shards", [
+            target(f"sum by (dc_id) (netwatch_dc_score_numerator{dcs}) / "
+                   f"sum by (dc_id) (netwatch_dc_racks_known{dcs})", "{{dc_id}}")],
+            "The DC score summed over every controller (shard) of a dc_id: the same "
+            "number one controller over all its racks gives (dc.md, Shards).",
+            unit="percentunit", minv=0, maxv=1), 8, 8),
+        (timeseries("Racks by state (all shards)", [
+            target(f"sum by (dc_id, state) (netwatch_dc_racks{dcs})", "{{dc_id}} {{state}}")],
+            "Racks in the DC score by state, over every controller of a dc_id.",
+            unit="none", minv=0, stack=True), 8, 8),
     ]
     return dashboard("collector", "NetWatch / Collector internals",
                      "What the collectors, the rack → DC report path and the DC controller "

@@ -22,6 +22,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "dc_metrics.h"
 #include "dc_state.h"
 #include "report.h"
 #include "report_ref.h"
@@ -116,6 +117,37 @@ static double time_offer(const struct nw_buf *f, const struct nw_keys *keys, uns
 	return us;
 }
 
+/* What one response holds the DC's loop for, at RACKS racks of 40 servers:
+ * rendering /metrics and the default /api/v1/dc (the socket write is
+ * libmicrohttpd's, non-blocking). */
+static void responses(const struct dc_state *st)
+{
+	struct dc_view v = { .dc_id = "fra1", .state = st };
+	struct dc_api_query q;
+	struct nw_buf page = { 0 };
+	double t0, t_metrics, t_api;
+	size_t metrics_len, api_len;
+	char *doc;
+
+	t0 = cpu_s();
+	if (dc_metrics_render(&v, 2000000000ULL, &page))
+		exit(1);
+	t_metrics = cpu_s() - t0;
+	metrics_len = page.len;
+	nw_buf_free(&page);
+	dc_api_query_default(&q);
+	t0 = cpu_s();
+	doc = dc_api_json(&v, &q, 2000000000ULL);
+	t_api = cpu_s() - t0;
+	if (!doc)
+		exit(1);
+	api_len = strlen(doc);
+	free(doc);
+	printf("responses at %u racks x 40 servers: /metrics %zu bytes in %.1f ms,"
+	       " /api/v1/dc (default) %zu bytes in %.1f ms\n",
+	       RACKS, metrics_len, t_metrics * 1e3, api_len, t_api * 1e3);
+}
+
 /* The DC's heap for RACKS racks of 40 servers each, one report kept per rack. */
 static void memory(void)
 {
@@ -150,6 +182,7 @@ static void memory(void)
 	       RACKS, (double)(b.uordblks - a.uordblks) / RACKS,
 	       (double)(b.uordblks - a.uordblks) / (RACKS * 40.0), sizeof(struct dc_rack),
 	       sizeof(struct nw_report_server));
+	responses(&st);
 	dc_state_free(&st);
 	nw_buf_free(&f);
 }

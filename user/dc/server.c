@@ -47,8 +47,9 @@
 /* A connection without an accepted report is evictable (when every slot is
  * taken) once it is this old: a rack sends its first report at once. */
 #define DC_EVICT_GRACE_NS 1000000000ULL
-/* Overloaded: a report processed this long after it arrived, or one shed,
- * or a rack kept fresh only by unread data, within the last DC_OVERLOAD_HOLD_NS. */
+/* Overloaded: a report processed this long after it arrived (or shed after
+ * waiting this long beyond its rack's interval), or a rack kept fresh only
+ * by unread data, within the last DC_OVERLOAD_HOLD_NS. */
 #define DC_OVERLOAD_LAG_S 1.0
 #define DC_OVERLOAD_HOLD_NS 5000000000ULL
 #define DC_LAG_WINDOW_SWEEPS 10 /* the lag gauge: max over 1 s */
@@ -344,12 +345,27 @@ static void conn_read(struct dc_srv *s, uint32_t slot)
 			conn_close(s, slot);
 			return;
 		}
+		uint64_t prev_read = c->last_rx_ns;
+
 		dc_state_heard(&s->state, c->rack, c->id, c->arrival_ns);
 		fed = dc_conn_feed(c, &s->budget, s->scratch, (size_t)n, mono_ns(), on_frame, s,
 				   &why, &shed);
 		if (shed) {
+			/* The shed reports waited since this connection was last read,
+			 * less the rack's interval between two reports: how far behind
+			 * the loop is, which the newest report's own wait (at most one
+			 * interval) understates. Two reports in one read from a rack
+			 * that sent them in a burst are no sign of overload. */
+			const struct dc_rack *r = dc_state_find(&s->state, c->rack);
+			uint64_t now = mono_ns();
+			double lag = now > prev_read ? (double)(now - prev_read) / 1e9 : 0.0;
+
+			lag -= r && r->have ? r->last.interval_s : 0.0;
+			if (lag > s->lag_window_s)
+				s->lag_window_s = lag;
+			if (lag > DC_OVERLOAD_LAG_S)
+				s->overload_seen_ns = now;
 			s->view.shed += shed;
-			s->overload_seen_ns = mono_ns();
 		}
 		switch (fed) {
 		case DC_FEED_OK:
@@ -509,13 +525,16 @@ static int peek_behind(struct dc_srv *s, struct dc_conn *c, uint64_t now)
 	const struct dc_rack *r = dc_state_find(&s->state, c->rack);
 	uint64_t arrival = 0;
 	uint8_t byte;
+	double age;
 
-	if (!r || !r->have || dc_rack_age_s(r, now) < s->o->stale_s / 2)
+	if (!r || !r->have || (age = dc_rack_age_s(r, now)) < s->o->stale_s / 2)
 		return 0;
 	if (recv_stamped(c->fd, &byte, 1, MSG_PEEK, &arrival) <= 0)
 		return 0;
 	dc_state_heard(&s->state, c->rack, c->id, arrival);
-	return dc_rack_age_s(r, now) <= s->o->stale_s;
+	/* behind only if it would have read stale: a report that came in since
+	 * this turn began is no sign of overload */
+	return age > s->o->stale_s && dc_rack_age_s(r, now) <= s->o->stale_s;
 }
 
 static void sweep(struct dc_srv *s, uint64_t now)
