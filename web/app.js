@@ -121,8 +121,10 @@
         table.append(row);
       }
       const byClass = {};
-      for (const r of d.racks) for (const s of r.servers)
-        byClass[s.class] = (byClass[s.class] || 0) + 1;
+      for (const r of d.racks) for (const s of r.servers) {
+        const c = r.state === "ok" ? s.class : r.state;
+        byClass[c] = (byClass[c] || 0) + 1;
+      }
       main.replaceChildren(
         el("h1", {}, "Datacenter " + d.dc_id),
         el("div", { class: "summary" },

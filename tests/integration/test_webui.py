@@ -10,6 +10,8 @@
 - a periodic outage (`--outage 500ms/5s`) on another server shows its 5 s
   period on that server's page;
 - netwatch-rack serves the same page at / for its own rack;
+- a paused rack controller's rack shows stale, a killed agent's server down,
+  both in words;
 - no page logs a console error, an uncaught exception or a failed request.
 
 The browser is Debian's chromium, driven by playwright-core (tests/ui/,
@@ -21,6 +23,7 @@ import json
 import os
 import secrets
 import shutil
+import signal
 import subprocess
 import urllib.error
 import urllib.request
@@ -222,3 +225,36 @@ def test_rack_controller_serves_its_own_rack(lab):
     out = browse(lab["racks"][0] + "/", f"{rows}.length === {SERVERS}", evaluate=rows,
                  screenshot="rack0.png")
     assert out["result"] == list(range(SERVERS))
+
+
+def lab_pid(lab, role, **where):
+    r = lab_cmd(lab["name"], "status", "--json")
+    for p in json.loads(r.stdout)["processes"]:
+        if p["role"] == role and p["alive"] and all(p.get(k) == v for k, v in where.items()):
+            return p["pid"]
+    raise AssertionError(f"no live {role} {where} in the lab")
+
+
+def test_stale_rack_and_down_server_are_shown_as_such(lab):
+    """Last: it leaves an agent dead. Rack 1's controller paused (SIGSTOP:
+    its reports stop, its connection stays) turns stale after the DC's
+    --stale; an agent killed without its goodbye turns its server down."""
+    rack_pid = lab_pid(lab, "rack", rack=1)
+    os.kill(lab_pid(lab, "agent", rack=0, server=2), signal.SIGKILL)
+    os.kill(rack_pid, signal.SIGSTOP)
+    try:
+        states = "[...document.querySelectorAll('#dc-grid tr[data-rack]')].map(r => r.dataset.state)"
+        out = browse(lab["dc"] + "/",
+                     f"(() => {{ const c = {CELLS}; return c['0/2'] === 'down' && "
+                     "['1/0', '1/1', '1/2'].every(k => c[k] === 'stale'); })()",
+                     evaluate=f"({{cells: {CELL_TEXT}, states: {states}}})",
+                     screenshot="dc-stale.png", timeout_s=30)
+        cells, states = out["result"]["cells"], out["result"]["states"]
+        assert states == ["ok", "stale"], states
+        assert "down" in cells["0/2"], cells
+        for s in range(SERVERS):
+            assert "stale" in cells[f"1/{s}"], cells  # in words, not only greyed
+        for s in range(2):
+            assert "healthy" in cells[f"0/{s}"], cells
+    finally:
+        os.kill(rack_pid, signal.SIGCONT)
