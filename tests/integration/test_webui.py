@@ -160,6 +160,12 @@ def test_dc_page_shows_every_server_healthy(lab):
     for key, text in out["result"].items():
         # the class is written in the cell, with the error: colour is not the only signal
         assert "healthy" in text and "err 0." in text, (key, text)
+    # The DC's rack page: that rack's servers as its reports have them, each
+    # linking to the rack controller's page of the server.
+    links = "[...document.querySelectorAll('table.list tr[data-server] a')].map(a => a.getAttribute('href'))"
+    out = browse(lab["dc"] + "/#/rack/1", f"{links}.length === {SERVERS}", evaluate=links,
+                 screenshot="dc-rack1.png")
+    assert out["result"] == [f"/racks/1/#/rack/1/server/{s}" for s in range(SERVERS)]
 
 
 def test_loss_turns_one_cell_critical_and_its_spectrum_peaks_at_the_tone(lab):
