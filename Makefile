@@ -110,7 +110,8 @@ DEB_PACKAGES := build-essential clang llvm libclang-rt-dev libbpf-dev bpftool li
 	libsodium-dev libjansson-dev libyajl-dev libssl-dev libfftw3-dev libmicrohttpd-dev libcap-dev libnl-route-3-dev \
 	libmnl-dev libcmocka-dev python3-pytest python3-numpy python3-yaml iproute2 ethtool \
 	prometheus jq curl sudo util-linux kmod procps docker-compose \
-	clang-format cppcheck bear
+	clang-format cppcheck bear chromium
+NPM_DIRS := tests/deploy web tests/ui
 
 deps:
 	@missing=$$(for p in $(DEB_PACKAGES); do \
@@ -123,14 +124,18 @@ deps:
 	else \
 		echo "deps: all $(words $(DEB_PACKAGES)) packages present"; \
 	fi
-	@# The deployment tests' Kubernetes schema validator comes from npm, pinned by
-	@# the committed package-lock.json (npm ci installs exactly that, nothing newer).
-	@if [ -f tests/deploy/package-lock.json ] && \
-	    [ ! tests/deploy/node_modules/.package-lock.json -nt tests/deploy/package-lock.json ]; then \
-		command -v npm >/dev/null || { export DEBIAN_FRONTEND=noninteractive; \
-			apt-get install -y -q --no-install-recommends npm; }; \
-		npm ci --prefix tests/deploy --no-audit --no-fund --loglevel=error; \
-	fi
+	@# npm packages, each folder's pinned by its committed package-lock.json (npm ci
+	@# installs exactly that, nothing newer): the deployment tests' Kubernetes schema
+	@# validator, the web UI's uPlot (embedded at build time) and the browser tests'
+	@# driver (playwright-core; the browser is Debian's chromium above).
+	@for d in $(NPM_DIRS); do \
+		if [ -f $$d/package-lock.json ] && \
+		    [ ! $$d/node_modules/.package-lock.json -nt $$d/package-lock.json ]; then \
+			command -v npm >/dev/null || { export DEBIAN_FRONTEND=noninteractive; \
+				apt-get install -y -q --no-install-recommends npm; }; \
+			npm ci --prefix $$d --no-audit --no-fund --loglevel=error || exit 1; \
+		fi; \
+	done
 
 # ------------------------------------------------------------------ BPF
 vmlinux:
@@ -168,7 +173,28 @@ $(BUILD)/lib/%.a:
 	rm -f $@
 	ar rcs $@ $^
 
-$(COMMON_LIB): $(call obj_of,$(COMMON_SRCS))
+# The web UI (web/, docs/web-ui.md) is embedded into every binary that links
+# user/common/webui.c: web/embed.py writes one C file of byte arrays from the
+# page's files and the pinned uPlot that `make deps` put in web/node_modules.
+# Nothing is fetched here: a missing uPlot stops the build with what to run.
+UPLOT_DIST := web/node_modules/uplot/dist
+WEB_ASSETS := web/index.html=/index.html web/app.js=/ui/app.js web/app.css=/ui/app.css \
+	$(UPLOT_DIST)/uPlot.iife.min.js=/ui/uplot.min.js $(UPLOT_DIST)/uPlot.min.css=/ui/uplot.min.css
+WEB_FILES  := $(foreach a,$(WEB_ASSETS),$(firstword $(subst =, ,$(a))))
+WEBUI_C    := $(BUILD)/webui_assets.c
+WEBUI_O    := $(BUILD)/obj/webui_assets.o
+
+$(UPLOT_DIST)/%:
+	@echo "$@ is missing: run 'make deps' (npm ci in web/ installs the pinned uPlot)" >&2; exit 1
+
+$(WEBUI_C): $(WEB_FILES) web/embed.py | $(BUILD)
+	/usr/bin/python3 web/embed.py $@ $(WEB_ASSETS)
+
+$(WEBUI_O): $(WEBUI_C)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(COMMON_LIB): $(call obj_of,$(COMMON_SRCS)) $(WEBUI_O)
 
 # Per program: an archive of everything but main.c (what its unit tests
 # link), and the binary: main.o, that archive, then the shared one.

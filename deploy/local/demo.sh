@@ -42,6 +42,7 @@ trap 'exit 0' INT TERM
 
 dc_json=$("$lab" status --json | jq -r '.endpoints.dc.json')
 echo
+echo "demo: open ${dc_json%/api/v1/dc}/ in a browser: the DC, each rack and server's spectrum (docs/web-ui.md)"
 echo "demo: live view from $dc_json in 3 s; Ctrl-C stops the demo and removes the lab"
 [ -x "$NETWATCH_BUILD/netwatch-chaos" ] &&
 	echo "demo: try from another terminal: sudo $NETWATCH_BUILD/netwatch-chaos --rack 0 --loss 20 (then --clear)"

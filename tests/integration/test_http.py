@@ -274,7 +274,8 @@ def test_healthz_ok(rack):
     assert http(rack.base, "/healthz") == (200, "ok\n")
 
 
-@pytest.mark.parametrize("path", ["/", "/metric", "/metrics/", "/healthz/x", "/api/v1",
+# "/" is the web UI's page (tests/integration/test_webui.py).
+@pytest.mark.parametrize("path", ["/index.htm", "/ui/", "/ui/x.js", "/metric", "/metrics/", "/healthz/x", "/api/v1",
                                   "/api/v1/rack/", "/api/v1/servers", "/api/v1/servers/1",
                                   "/api/v1/servers/1/spectrum/", "/api/v1/servers/1/other",
                                   "/../metrics"])
@@ -318,6 +319,17 @@ def test_spectrum_known_server(rack):
     assert doc["server_id"] == 2 and doc["rack_id"] == 0 and isinstance(doc["bins"], list)
     if not doc["analysed"]:
         assert doc["bins"] == []
+
+
+def test_delay_known_server(rack):
+    """The web UI's delay series: parallel arrays, at most NW_API_DELAY_MAX."""
+    status, body = http(rack.base, "/api/v1/servers/2/delay")
+    assert status == 200
+    doc = json.loads(body)
+    assert doc["server_id"] == 2 and doc["rack_id"] == 0
+    assert len(doc["t_s"]) == len(doc["delay_ms"]) <= 2400
+    assert doc["t_s"] == sorted(doc["t_s"])
+    assert http(rack.base, "/api/v1/servers/5/delay")[0] == 404
 
 
 @pytest.mark.parametrize("sid", ["5", "0", "abc", "-1", "+1", "01", "1.0", "1x", "0x1", " 1",

@@ -317,6 +317,9 @@ def test_demo_shows_live_health_and_cleans_up():
         assert r.returncode == 0, r.stderr
         out = r.stdout
         assert re.search(r"http://198\.19\.\d+\.2:8000/api/v1/dc", out), out
+        # the web UI's address comes before the terminal grid
+        web = re.search(r"open http://198\.19\.\d+\.2:8000/ in a browser", out)
+        assert web and web.start() < out.index("NetWatch lab  dc " + name), out
         assert re.search(r"http://198\.19\.\d+\.3:9090", out), out
         # The grid, refreshed: one frame a second, each with both racks and servers.
         frames = out.count("NetWatch lab  dc " + name)

@@ -22,6 +22,7 @@
 #include <linux/errqueue.h>
 #include <linux/net_tstamp.h>
 #include <netinet/tcp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -35,6 +36,7 @@
 #include "dc_state.h"
 #include "evloop.h"
 #include "http_server.h"
+#include "webui.h"
 
 #define DC_SWEEP_MS 100
 #define DC_MAX_ERRORS 3U /* bad reports before a connection is closed */
@@ -114,11 +116,49 @@ static enum MHD_Result api_arg(void *cls, enum MHD_ValueKind kind, const char *k
 	return MHD_YES;
 }
 
+/* GET /racks/<id>/: the web UI's way to a server's spectrum is the rack
+ * controller's own page (docs/web-ui.md): 302 to the address the rack's
+ * reports come from, at the default HTTP port; the browser keeps the
+ * fragment (#/rack/R/server/S) across the redirect. 404 for a rack with no
+ * open connection. */
+static int rack_ui_redirect(struct dc_srv *s, struct MHD_Connection *c, const char *rest)
+{
+	const char *port = strrchr(NW_HTTP_DEFAULT, ':') + 1;
+	const struct dc_rack *r;
+	uint64_t id = 0;
+	size_t n = 0;
+	char loc[128];
+
+	for (; rest[n] >= '0' && rest[n] <= '9' && n < 10; n++)
+		id = id * 10 + (uint64_t)(rest[n] - '0');
+	if (!n || (n > 1 && rest[0] == '0') || id > UINT32_MAX ||
+	    (rest[n] && strcmp(rest + n, "/")))
+		return nw_http_reply_text(c, MHD_HTTP_NOT_FOUND, "not found\n");
+	r = dc_state_find(&s->state, (uint32_t)id);
+	for (uint32_t slot = 0; r && r->owner && slot < s->o->max_conns; slot++) {
+		const struct dc_conn *k = s->slots[slot];
+		const char *colon;
+
+		if (!k || k->id != r->owner || !(colon = strrchr(k->peer, ':')))
+			continue;
+		snprintf(loc, sizeof(loc), "http://%.*s:%s/", (int)(colon - k->peer), k->peer,
+			 port);
+		return nw_webui_redirect(c, loc);
+	}
+	return nw_http_reply_text(c, MHD_HTTP_NOT_FOUND, "rack not connected\n");
+}
+
 static int http_handle(void *ctx, struct MHD_Connection *c, const char *url)
 {
+	static const char racks_prefix[] = "/racks/";
 	struct dc_srv *s = ctx;
+	int ret;
 
 	refresh_view(s);
+	if (nw_webui_handle(c, url, "{\"tier\":\"dc\"}", &ret))
+		return ret;
+	if (!strncmp(url, racks_prefix, sizeof(racks_prefix) - 1))
+		return rack_ui_redirect(s, c, url + sizeof(racks_prefix) - 1);
 	if (!strcmp(url, "/metrics")) {
 		nw_buf_reset(&s->page);
 		if (dc_metrics_render(&s->view, mono_ns(), &s->page))

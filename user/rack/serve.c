@@ -106,6 +106,7 @@ int rack_serve_listen(struct rack_serve *s, const struct nw_log *log, const stru
 			 nw_log_quote(q, sizeof(q), o->metrics));
 		return -EADDRNOTAVAIL;
 	}
+	nw_http_set_analysis(s->http, &s->analysis);
 	nw_info(log, "serving HTTP", "metrics=%s", nw_log_quote(q, sizeof(q), o->metrics));
 	return 0;
 }

@@ -228,6 +228,7 @@ static void refresh_periods(struct nw_analysis *a, uint64_t now_ns)
 						  .min_points = NW_SKEW_DEFAULT_MIN_POINTS,
 						  .min_span_s = NW_SKEW_DEFAULT_MIN_SPAN_S },
 			&a->skew_scratch, t_now, &s->skew_result);
+		s->skew_t_s = t_now;
 		s->next_period_ns = now_ns + every;
 	}
 }
@@ -402,4 +403,15 @@ void nw_analysis_tick(struct nw_analysis *a, struct nw_rack_view *v, uint64_t no
 		sv->spectral_error_short = in.short_ok ? in.short_err : in.quick_err;
 	}
 	refresh_periods(a, now_tai_ns);
+}
+
+const struct nw_server_analysis *nw_analysis_server(const struct nw_analysis *a, uint32_t slot,
+						    uint32_t server_id)
+{
+	const struct nw_server_analysis *s;
+
+	if (!a || slot >= a->max_slots)
+		return NULL;
+	s = &a->srv[slot];
+	return s->ready && s->server_id == server_id && s->have_t0 ? s : NULL;
 }

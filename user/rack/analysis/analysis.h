@@ -65,6 +65,7 @@ struct nw_server_analysis {
 	struct nw_signal sig;
 	struct nw_period_result delay_period, hole_period;
 	struct nw_skew_result skew_result;
+	double skew_t_s; /* the series time skew_result was fitted at (its delay_s is there) */
 	/* Its delay ring is also the skew fit's series (the same points:
 	 * nw_skew_eval_series), so there is no second copy. */
 	struct nw_periodicity per;
@@ -120,5 +121,11 @@ void nw_analysis_refresh(struct nw_analysis *a, struct nw_rack_view *v, uint64_t
  * entry (short_valid, spectral_error_short, analysis_class). No allocation;
  * one reconstruction of NW_MS_SHORT_SLOTS slots and one fit per server. */
 void nw_analysis_tick(struct nw_analysis *a, struct nw_rack_view *v, uint64_t now_tai_ns);
+
+/* The state of `slot` while it analyses `server_id` (its delay ring, the
+ * skew fit and periods, for the web UI's delay series: view/api_json.c),
+ * else NULL. Read-only, from the loop's thread between refreshes. */
+const struct nw_server_analysis *nw_analysis_server(const struct nw_analysis *a, uint32_t slot,
+						    uint32_t server_id);
 
 #endif

@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: MIT
 #include "api_json.h"
 
+#include "analysis.h"
+#include "spectrum.h"
+
 #include <jansson.h>
 #include <math.h>
 #include <stdlib.h>
@@ -125,5 +128,85 @@ char *nw_api_spectrum_json(const struct nw_rack_view *v, const struct nw_server_
 			u64(v->time_ns), "expected_hz",
 			e->analysed ? real(e->expected_hz) : json_null(), "bin_hz",
 			e->analysed && e->nbins ? real(e->bin_hz) : json_null(), "bins", bins);
+	/* The signal band as spectrum.h counts it (the web UI shades it): the
+	 * bins within NW_SPEC_LOBE_BINS of the expected tone's. */
+	if (doc && e->analysed && e->nbins)
+		json_object_set_new(doc, "lobe_hz",
+				    json_pack("[o, o]",
+					      real(e->expected_hz - NW_SPEC_LOBE_BINS * e->bin_hz),
+					      real(e->expected_hz + NW_SPEC_LOBE_BINS * e->bin_hz)));
 	return finish(doc);
+}
+
+/* The skew fit's envelope at series time t, in the ring's frame (seconds
+ * relative to its first delay): delay_s was fitted at skew_t_s. */
+static double skew_line(const struct nw_server_analysis *s, double t)
+{
+	return s->skew_result.delay_s - s->per.delay.y_ref +
+	       s->skew_result.ppm * 1e-6 * (t - s->skew_t_s);
+}
+
+static json_t *skew_json(const struct nw_server_analysis *s, double t_first, double t_last)
+{
+	const struct nw_skew_result *k = &s->skew_result;
+
+	if (!k->valid)
+		return json_pack("{s:b, s:b}", "valid", 0, "nonlinear", k->nonlinear);
+	return json_pack("{s:b, s:o, s:o, s:o, s:[[o, o], [o, o]]}", "valid", 1, "ppm",
+			 real(k->ppm), "owd_s", real(k->delay_s), "excess_s", real(k->excess_s),
+			 "line_ms", real(t_first), real(skew_line(s, t_first) * 1e3), real(t_last),
+			 real(skew_line(s, t_last) * 1e3));
+}
+
+static json_t *result_period_json(const struct nw_period_result *p)
+{
+	struct nw_period q = { .found = p->found,
+			       .period_s = p->found ? p->period_s : 0,
+			       .power = p->power,
+			       .fap = p->fap };
+
+	return period_json(&q);
+}
+
+char *nw_api_delay_json(const struct nw_rack_view *v, const struct nw_server_view *e,
+			const struct nw_server_analysis *s)
+{
+	json_t *t = json_array(), *d = json_array(), *doc;
+	size_t n = 0, cap, first;
+	char *out;
+
+	if (s && s->per.delay.t) {
+		const struct nw_pring *r = &s->per.delay;
+
+		cap = s->per.cfg.capacity;
+		n = r->count < NW_API_DELAY_MAX ? r->count : NW_API_DELAY_MAX;
+		first = (r->head + cap - n) % cap; /* the oldest of the newest n */
+		for (size_t i = 0; i < n; i++) {
+			size_t k = (first + i) % cap;
+
+			json_array_append_new(t, real(r->t[k]));
+			json_array_append_new(d, real((double)r->y[k] * 1e3));
+		}
+	}
+	doc = json_pack("{s:I, s:I, s:o, s:o, s:o, s:o}", "rack_id", (json_int_t)v->rack_id,
+			"server_id", (json_int_t)e->server_id, "time_ns", u64(v->time_ns),
+			"rate_hz", s ? real(s->rate_hz) : json_null(), "t_s", t, "delay_ms", d);
+	if (doc && s) {
+		const struct nw_pring *r = &s->per.delay;
+		double t_first = n ? r->t[(r->head + s->per.cfg.capacity - n) % s->per.cfg.capacity]
+				   : 0,
+		       t_last = n ? r->t[(r->head + s->per.cfg.capacity - 1) % s->per.cfg.capacity]
+				  : 0;
+
+		json_object_set_new(doc, "horizon_s", real(s->per.horizon_s));
+		json_object_set_new(doc, "skew", skew_json(s, t_first, t_last));
+		json_object_set_new(doc, "delay_period", result_period_json(&s->delay_period));
+		json_object_set_new(doc, "loss_period", result_period_json(&s->hole_period));
+	}
+	if (!doc)
+		return NULL;
+	/* 9 digits: a delay in ms to 10 ns, a week of seconds to the ms. */
+	out = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(9));
+	json_decref(doc);
+	return out;
 }

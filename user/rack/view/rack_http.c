@@ -5,10 +5,13 @@
 #include <stdio.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "analysis.h"
 #include "api_json.h"
+#include "webui.h"
 #include "rack_metrics.h"
 #include "argnum.h"
 
@@ -16,7 +19,9 @@ struct nw_http {
 	struct nw_http_server *s;
 	const struct nw_log *log;
 	const struct nw_rack_view *view;
-	struct nw_buf buf; /* /metrics, reused between scrapes */
+	const struct nw_analysis *analysis; /* the delay series; NULL: none */
+	struct nw_buf buf;                  /* /metrics, reused between scrapes */
+	char ui_tier[64];                   /* /api/v1/ui */
 };
 
 int nw_http_parse_id(const char *s, size_t n, uint32_t *id)
@@ -41,18 +46,24 @@ static int text(struct MHD_Connection *c, unsigned status, const char *msg)
 	return nw_http_reply_text(c, status, msg);
 }
 
-static int spectrum(struct nw_http *h, struct MHD_Connection *c, const char *rest)
+/* /api/v1/servers/<id>/spectrum and /api/v1/servers/<id>/delay */
+static int server_doc(struct nw_http *h, struct MHD_Connection *c, const char *rest)
 {
-	static const char suffix[] = "/spectrum";
 	const char *slash = strchr(rest, '/');
 	const struct nw_server_view *e;
 	uint32_t id;
 
-	if (!slash || strcmp(slash, suffix) || nw_http_parse_id(rest, (size_t)(slash - rest), &id))
+	if (!slash || (strcmp(slash, "/spectrum") && strcmp(slash, "/delay")) ||
+	    nw_http_parse_id(rest, (size_t)(slash - rest), &id))
 		return text(c, MHD_HTTP_NOT_FOUND, "not found\n");
 	e = nw_rack_view_find(h->view, id);
 	if (!e)
 		return text(c, MHD_HTTP_NOT_FOUND, "unknown server\n");
+	if (!strcmp(slash, "/delay"))
+		return nw_http_reply_json(c,
+					  nw_api_delay_json(h->view, e,
+							    nw_analysis_server(h->analysis, e->slot,
+									       e->server_id)));
 	return nw_http_reply_json(c, nw_api_spectrum_json(h->view, e));
 }
 
@@ -60,7 +71,10 @@ static int handle(void *ctx, struct MHD_Connection *c, const char *url)
 {
 	static const char servers_prefix[] = "/api/v1/servers/";
 	struct nw_http *h = ctx;
+	int ret;
 
+	if (nw_webui_handle(c, url, h->ui_tier, &ret))
+		return ret;
 	if (!strcmp(url, "/metrics")) {
 		nw_buf_reset(&h->buf);
 		char id[16];
@@ -82,7 +96,7 @@ static int handle(void *ctx, struct MHD_Connection *c, const char *url)
 	if (!strcmp(url, "/api/v1/rack"))
 		return nw_http_reply_json(c, nw_api_rack_json(h->view));
 	if (!strncmp(url, servers_prefix, sizeof(servers_prefix) - 1))
-		return spectrum(h, c, url + sizeof(servers_prefix) - 1);
+		return server_doc(h, c, url + sizeof(servers_prefix) - 1);
 	return text(c, MHD_HTTP_NOT_FOUND, "not found\n");
 }
 
@@ -95,12 +109,19 @@ struct nw_http *nw_http_start(const struct nw_log *log, const struct sockaddr *s
 		return NULL;
 	h->log = log;
 	h->view = view;
+	snprintf(h->ui_tier, sizeof(h->ui_tier), "{\"tier\":\"rack\",\"rack_id\":%u}",
+		 view->rack_id);
 	h->s = nw_http_server_start(sa, len, handle, h);
 	if (!h->s) {
 		free(h);
 		return NULL;
 	}
 	return h;
+}
+
+void nw_http_set_analysis(struct nw_http *h, const struct nw_analysis *a)
+{
+	h->analysis = a;
 }
 
 int nw_http_fd(const struct nw_http *h)

@@ -9,6 +9,8 @@
  *   GET /healthz                         200 "ok" when attached, else 503
  *   GET /api/v1/rack                     JSON: rack, hook, every server
  *   GET /api/v1/servers/<id>/spectrum    JSON: latest window's bins (404: unknown id)
+ *   GET /api/v1/servers/<id>/delay       JSON: newest one-way delay points, skew fit, periods
+ *   GET /, /ui/..., /api/v1/ui           the web UI (webui.h, docs/web-ui.md)
  * Anything else 404; methods other than GET and HEAD 405; request bodies 413.
  */
 #ifndef NW_HTTP_H
@@ -22,6 +24,7 @@
 #include "rack_view.h"
 
 struct nw_http;
+struct nw_analysis;
 
 /* Strict decimal server id (no sign, no leading zero, <= UINT32_MAX). 0 or -1. */
 int nw_http_parse_id(const char *s, size_t n, uint32_t *id);
@@ -29,6 +32,9 @@ int nw_http_parse_id(const char *s, size_t n, uint32_t *id);
 /* Binds and listens; `view` must outlive the server. NULL on failure. */
 struct nw_http *nw_http_start(const struct nw_log *log, const struct sockaddr *sa, socklen_t len,
 			      const struct nw_rack_view *view);
+/* Where /api/v1/servers/<id>/delay reads the series; `a` must outlive the
+ * server. Unset: every series is empty. */
+void nw_http_set_analysis(struct nw_http *h, const struct nw_analysis *a);
 int nw_http_fd(const struct nw_http *h);
 /* Milliseconds until MHD needs a run for its timeouts; -1: none. */
 int nw_http_timeout_ms(const struct nw_http *h);
