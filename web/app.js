@@ -100,7 +100,8 @@
   const dcView = {
     title: "DC",
     async update() {
-      const d = await getJSON("/api/v1/dc");
+      // One page of up to 1000 racks (docs/dc.md); a larger DC says how many are left out.
+      const d = await getJSON("/api/v1/dc?limit=1000");
       setCrumbs([["DC " + d.dc_id, null]]);
       const maxServers = Math.max(0, ...d.racks.map((r) => r.servers.length));
       const table = el("table", { class: "grid", id: "dc-grid" });
@@ -133,8 +134,14 @@
             Math.max(d.racks_expected, d.racks.length))),
           el("span", {}, "servers ", el("b", {}, Object.entries(byClass)
             .map(([k, v]) => v + " " + k).join(", ") || "none")),
-          el("span", {}, "stale after ", el("b", {}, num(d.stale_s, 0) + " s"))),
+          el("span", {}, "stale after ", el("b", {}, num(d.stale_s, 0) + " s")),
+          d.overloaded ? el("span", { class: "cls", id: "dc-overloaded" },
+            "\u26a0 DC controller overloaded (lag " + num(d.lag_s, 1) + " s)") : ""),
         table,
+        d.next_after !== null && d.next_after !== undefined
+          ? el("p", { id: "dc-more" }, "Showing the first " + d.racks.length + " of " +
+            d.racks_known + " racks; the worst: " +
+            (d.worst_racks || []).map((w) => w.rack_id).join(", ")) : "",
         el("p", { class: "legend-note" }, "Each cell: server, class (", ICON.healthy, " healthy, ",
           ICON.warning, " warning, ", ICON.critical, " critical, ", ICON.down, " down, ",
           ICON.left, " left) and spectral error (0 pure tone .. 1 noise). A cell opens the ",
@@ -149,7 +156,7 @@
   function dcRackView(rackId) {
     return {
       async update() {
-        const d = await getJSON("/api/v1/dc");
+        const d = await getJSON("/api/v1/dc?rack=" + rackId);
         const r = d.racks.find((x) => x.rack_id === rackId);
         setCrumbs([["DC " + d.dc_id, "#/"], ["rack " + rackId, null]]);
         if (!r) {
