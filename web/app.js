@@ -16,7 +16,7 @@
 (function () {
   const POLL_MS = 1000;
   const ICON = { healthy: "\u2713", warning: "!", critical: "\u2715", down: "\u2193",
-    left: "\u2190", stale: "?", never: "\u2013", unknown: "?" };
+    left: "\u2190", warming: "\u231b", stale: "?", never: "\u2013", unknown: "?" };
   /* The server page's periodogram: periods down to 0.5 s, as the controller's search. */
   const PERIODOGRAM_FMAX_HZ = 2.0;
 
@@ -94,7 +94,7 @@
         (stale ? " (rack " + r.state + ")" : "") + "; open its spectrum on the rack's controller" },
     el("span", { class: "id" }, "s" + s.id),
     el("span", { class: "cls" }, ICON[w] + " " + (stale ? r.state + " (" + s.class + ")" : s.class)),
-    el("span", { class: "err" }, s.error === null ? "err \u2013 (warming up)" : "err " + num(s.error, 3)));
+    el("span", { class: "err" }, s.error === null ? "err \u2013 (not measured)" : "err " + num(s.error, 3)));
   }
 
   const dcView = {
@@ -144,7 +144,7 @@
             (d.worst_racks || []).map((w) => w.rack_id).join(", ")) : "",
         el("p", { class: "legend-note" }, "Each cell: server, class (", ICON.healthy, " healthy, ",
           ICON.warning, " warning, ", ICON.critical, " critical, ", ICON.down, " down, ",
-          ICON.left, " left) and spectral error (0 pure tone .. 1 noise). A cell opens the ",
+          ICON.warming, " warming: up, not measured yet, ", ICON.left, " left) and spectral error (0 pure tone .. 1 noise). A cell opens the ",
           "server's live spectrum on its rack's controller."),
         /* The inter-rack path matrix goes here once the fabric issue lands. */
         el("section", { id: "paths", hidden: "" }));
