@@ -89,8 +89,8 @@ int chaos_fabric_targets(const struct chaos_opts *o, const struct nw_chaos_topol
 		    need_uplink(b, o->path[1], o->topology, err, errlen))
 			goto fail;
 		if (!a->mask || !b->mask) {
-			snprintf(err, errlen, "rack %u has no subnet in %s", a->mask ? b->rack_id : a->rack_id,
-				 o->topology);
+			snprintf(err, errlen, "rack %u has no subnet in %s",
+				 a->mask ? b->rack_id : a->rack_id, o->topology);
 			goto fail;
 		}
 		path_dir(&t[0], a, b);
