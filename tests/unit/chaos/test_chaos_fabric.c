@@ -15,9 +15,9 @@
 #include "chaos.h"
 
 static const char *const env_names[] = {
-	"NETWATCH_RACK",    "NETWATCH_SERVER",  "NETWATCH_LOSS",  "NETWATCH_DELAY",
-	"NETWATCH_UPLINK",  "NETWATCH_PATH",    "NETWATCH_CLEAR", "NETWATCH_LIST",
-	"NETWATCH_BACKEND", "NETWATCH_TOPOLOGY", "NETWATCH_SKEW", "NETWATCH_OUTAGE",
+	"NETWATCH_RACK",    "NETWATCH_SERVER",   "NETWATCH_LOSS",  "NETWATCH_DELAY",
+	"NETWATCH_UPLINK",  "NETWATCH_PATH",     "NETWATCH_CLEAR", "NETWATCH_LIST",
+	"NETWATCH_BACKEND", "NETWATCH_TOPOLOGY", "NETWATCH_SKEW",  "NETWATCH_OUTAGE",
 };
 
 static int clear_env(void **state)
@@ -82,7 +82,7 @@ static void test_options(void **state)
 static void test_options_refused(void **state)
 {
 	static const char *const cases[][8] = {
-		{ "apply", "--uplink", "--loss", "30" },                  /* whose uplink */
+		{ "apply", "--uplink", "--loss", "30" }, /* whose uplink */
 		{ "apply", "--rack", "1", "--server", "0", "--uplink", "--loss", "3" },
 		{ "apply", "--rack", "1", "--uplink", "--delay", "10ms" }, /* not bpf */
 		{ "apply", "--rack", "1", "--uplink", "--skew", "100" },
