@@ -19,9 +19,12 @@
 #include "nw_parse.h"
 #include "chaos_params.h"
 
+#define TC_ACT_UNSPEC (-1)
 #define TC_ACT_OK 0
 #define TC_ACT_SHOT 2
 #define ETH_P_ARP_ 0x0806
+#define ETH_P_IP_ 0x0800
+#define ETH_HLEN_ 14
 #define BPF_F_MARK_MANGLED_0_ (1ULL << 5)
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
@@ -93,10 +96,23 @@ static __always_inline void corrupt(struct __sk_buff *skb, const struct nw_chaos
 	s->corrupted++;
 }
 
+/* A fabric path's filter judges only the IPv4 packets between its two
+ * prefixes (chaos_params.h): 1 when this one is such a packet. */
+static __always_inline int matches(struct __sk_buff *skb, const struct nw_chaos_params *p)
+{
+	__be32 a[2]; /* saddr, daddr */
+
+	if (skb->protocol != bpf_htons(ETH_P_IP_) ||
+	    bpf_skb_load_bytes(skb, ETH_HLEN_ + 12, a, sizeof(a)))
+		return 0;
+	return (a[0] & p->src_mask) == p->src_net && (a[1] & p->dst_mask) == p->dst_net;
+}
+
 SEC("tc")
 int nw_chaos(struct __sk_buff *skb)
 {
 	__u32 k = 0, mark;
+	int pass;
 	struct nw_chaos_params *p = bpf_map_lookup_elem(&chaos_params, &k);
 	struct nw_chaos_state *st = bpf_map_lookup_elem(&chaos_state, &k);
 	struct nw_chaos_stats *s = bpf_map_lookup_elem(&chaos_stats, &k);
@@ -110,8 +126,15 @@ int nw_chaos(struct __sk_buff *skb)
 	}
 	/* Neighbour resolution is left alone: a lost ARP request stalls the
 	 * whole stream for a second, which is not the loss that was asked for. */
+	/* A path's filter hands what is not its own (and what it lets
+	 * through) to the next filter: the link's fault still sees it. */
+	pass = (p->flags & NW_CHAOS_F_MATCH) ? TC_ACT_UNSPEC : TC_ACT_OK;
 	if (!p->enabled || skb->protocol == bpf_htons(ETH_P_ARP_))
-		return TC_ACT_OK;
+		return pass;
+	if ((p->flags & NW_CHAOS_F_MATCH) && !matches(skb, p)) {
+		s->unmatched++;
+		return pass;
+	}
 	s->packets++;
 
 	/* An outage is a fixed schedule, not a draw: the monotonic clock's
@@ -148,5 +171,5 @@ int nw_chaos(struct __sk_buff *skb)
 	}
 	if (chance(p->corrupt))
 		corrupt(skb, p, s);
-	return TC_ACT_OK;
+	return pass;
 }

@@ -34,7 +34,22 @@ struct nw_chaos_params {
 	 * bpf_ktime_get_ns() % outage_period_ns < outage_len_ns (0: none). */
 	__u64 outage_period_ns;
 	__u64 outage_len_ns;
+	/* Only part of the traffic (NW_CHAOS_F_MATCH, a fabric path): IPv4
+	 * packets with (saddr & src_mask) == src_net and (daddr & dst_mask) ==
+	 * dst_net (network byte order; mask 0 matches any). Everything else, and
+	 * a matched packet the program lets through, goes on to the interface's
+	 * next filter (TC_ACT_UNSPEC), so several paths and a link fault can
+	 * share one interface. Without the flag every frame is judged and a
+	 * passed one ends the chain (TC_ACT_OK), as for a server. */
+	__u32 flags;
+	__u32 src_net;
+	__u32 src_mask;
+	__u32 dst_net;
+	__u32 dst_mask;
+	__u32 pad2;
 };
+
+#define NW_CHAOS_F_MATCH 0x0001U
 
 /* The tool created the clsact qdisc (none was there): --clear may remove it
  * once no filter of anyone's is left on it. */
@@ -56,6 +71,7 @@ struct nw_chaos_stats {
 	__u64 corrupt_failed; /* sample could not be rewritten */
 	__u64 bad_entries;    /* good->bad transitions: the number of loss bursts begun */
 	__u64 outage_dropped; /* of `dropped`, those inside an outage window */
+	__u64 unmatched;      /* NW_CHAOS_F_MATCH: frames left to the next filter */
 };
 
 /* skb->mark on the program's own duplicates while they pass egress again, so
@@ -66,5 +82,10 @@ struct nw_chaos_stats {
  * 0x4e57 prio 3 on ingress. */
 #define NW_CHAOS_TC_HANDLE 0x4E5CU
 #define NW_CHAOS_TC_PRIO 7U
+/* A fabric path's filters: before the link's (prio 6 < 7), one handle per
+ * source rack on the same priority, so every path into a rack and the
+ * rack's uplink fault can sit on the same interface at once. */
+#define NW_CHAOS_PATH_HANDLE_BASE 0x4E5D0000U
+#define NW_CHAOS_PATH_PRIO 6U
 
 #endif /* NW_CHAOS_PARAMS_H */

@@ -7,6 +7,7 @@
  * correlation. Needs root. The thread is pinned to one CPU: the chain's
  * state is per CPU, and a run that migrated would interleave two chains.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <math.h>
 #include <sched.h>
@@ -377,6 +378,90 @@ static void test_arp_and_disabled(void **state)
 	assert_int_equal(s.dropped, 1);
 }
 
+#define TC_UNSPEC 0xFFFFFFFFU /* TC_ACT_UNSPEC (-1): on to the next filter */
+
+static size_t ip4_frame(uint8_t *buf, const uint8_t src[4], const uint8_t dst[4])
+{
+	struct pb_frame pf = pb_frame_make(4);
+	uint8_t payload[16] = { 0 };
+
+	memcpy(pf.src, src, 4);
+	memcpy(pf.dst, dst, 4);
+	return pb_build(buf, &pf, payload, sizeof(payload));
+}
+
+/* A fabric path (NW_CHAOS_F_MATCH): only IPv4 packets from 198.18.1.0/24 to
+ * 198.18.2.0/24 are judged; the reverse direction, other racks, IPv6 and ARP
+ * go on to the next filter untouched, and so does a judged packet that is
+ * not lost, so a link's filter behind it still sees it. */
+static void test_path_match(void **state)
+{
+	struct fx *fx = *state;
+	struct nw_chaos_faults f = { .set = NW_FAULT_LOSS, .loss = 0.30 };
+	static const uint8_t r1[4] = { 198, 18, 1, 11 }, r2[4] = { 198, 18, 2, 1 },
+			     r3[4] = { 198, 18, 3, 11 }, r2_edge[4] = { 198, 18, 2, 255 },
+			     r1_next[4] = { 198, 18, 0, 255 };
+	uint8_t a[PB_FRAME_MAX], b[PB_FRAME_MAX], frame[PB_FRAME_MAX], payload[28] = { 0 };
+	struct pb_frame v6 = pb_frame_make(6), arp = pb_frame_make(0);
+	struct nw_chaos_params p;
+	struct nw_chaos_stats s;
+	uint64_t dropped = 0;
+	size_t la, lb, len;
+	__u32 zero = 0;
+
+	nw_chaos_bpf_params(&f, PB_PORT, &p);
+	p.flags = NW_CHAOS_F_MATCH;
+	p.src_net = htonl(0xC6120100U); /* 198.18.1.0/24 */
+	p.src_mask = htonl(0xFFFFFF00U);
+	p.dst_net = htonl(0xC6120200U); /* 198.18.2.0/24 */
+	p.dst_mask = htonl(0xFFFFFF00U);
+	assert_int_equal(bpf_map__update_elem(fx->skel->maps.chaos_params, &zero, sizeof(zero), &p,
+					      sizeof(p), BPF_ANY),
+			 0);
+	la = ip4_frame(a, r1, r2); /* the path's direction */
+	for (int i = 0; i < N; i++) {
+		uint32_t v = run1(fx, a, la, NULL, 0, NULL);
+
+		assert_true(v == TC_SHOT || v == TC_UNSPEC);
+		dropped += v == TC_SHOT;
+	}
+	assert_rate("path loss", dropped, N, 0.30, 1.0);
+
+	/* Never judged, whatever the loss. */
+	p.loss_good = NW_CHAOS_ALWAYS;
+	assert_int_equal(bpf_map__update_elem(fx->skel->maps.chaos_params, &zero, sizeof(zero), &p,
+					      sizeof(p), BPF_ANY),
+			 0);
+	lb = ip4_frame(b, r2, r1); /* the other direction: another filter's */
+	assert_int_equal(run1(fx, b, lb, NULL, 0, NULL), TC_UNSPEC);
+	len = ip4_frame(frame, r3, r2); /* another rack into rack 2 */
+	assert_int_equal(run1(fx, frame, len, NULL, 0, NULL), TC_UNSPEC);
+	len = ip4_frame(frame, r1, r3);
+	assert_int_equal(run1(fx, frame, len, NULL, 0, NULL), TC_UNSPEC);
+	len = ip4_frame(frame, r1_next, r2); /* just outside the source prefix */
+	assert_int_equal(run1(fx, frame, len, NULL, 0, NULL), TC_UNSPEC);
+	len = pb_build(frame, &v6, payload, sizeof(payload));
+	assert_int_equal(run1(fx, frame, len, NULL, 0, NULL), TC_UNSPEC);
+	arp.ethertype = PB_ETH_ARP;
+	len = pb_build(frame, &arp, payload, sizeof(payload));
+	assert_int_equal(run1(fx, frame, len, NULL, 0, NULL), TC_UNSPEC);
+	/* Inside both prefixes, to the last address: judged (lost). */
+	len = ip4_frame(frame, r1, r2_edge);
+	assert_int_equal(run1(fx, frame, len, NULL, 0, NULL), TC_SHOT);
+
+	stats(fx, &s);
+	assert_int_equal(s.packets, N + 1);
+	assert_int_equal(s.dropped, dropped + 1);
+	assert_int_equal(s.unmatched, 5); /* ARP is left alone before matching */
+
+	/* Nothing to lose: a matched packet still goes on to the next filter. */
+	p.loss_good = 0;
+	assert_int_equal(bpf_map__update_elem(fx->skel->maps.chaos_params, &zero, sizeof(zero), &p,
+					      sizeof(p), BPF_ANY),
+			 0);
+	assert_int_equal(run1(fx, a, la, NULL, 0, NULL), TC_UNSPEC);
+}
+
 static void test_outage(void **state)
 {
 	struct fx *fx = *state;
@@ -418,6 +503,7 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_arp_and_disabled, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_outage, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_path_match, setup, teardown),
 	};
 
 	CPU_ZERO(&set);

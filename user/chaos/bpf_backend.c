@@ -24,7 +24,13 @@ static const char *const map_names[] = { "chaos_params", "chaos_stats", "chaos_s
 
 int chaos_bpf_pin_dir(const char *root, const struct nw_chaos_target *t, char *out, size_t size)
 {
-	int n = snprintf(out, size, "%s/%s-%s", root, t->netns[0] ? t->netns : "host", t->iface);
+	/* A path's filter shares its interface with the link's and other
+	 * paths': one directory per source rack. */
+	int n = t->kind == NW_TARGET_PATH
+			? snprintf(out, size, "%s/%s-%s-from-%u", root,
+				   t->netns[0] ? t->netns : "host", t->iface, t->peer)
+			: snprintf(out, size, "%s/%s-%s", root, t->netns[0] ? t->netns : "host",
+				   t->iface);
 
 	return (n < 0 || (size_t)n >= size) ? -1 : 0;
 }
@@ -87,29 +93,30 @@ static int unpin(const char *dir)
 	return any;
 }
 
-/* The tool's own filter on clsact egress. */
-static struct nw_tc_filter our_filter(int ifindex)
+/* The tool's own filter on clsact egress (a path's: its own handle). */
+static struct nw_tc_filter our_filter(const struct nw_chaos_target *t, int ifindex)
 {
 	struct nw_tc_filter f = { .ifindex = ifindex,
 				  .egress = 1,
-				  .handle = NW_CHAOS_TC_HANDLE,
-				  .priority = NW_CHAOS_TC_PRIO };
+				  .handle = t->tc_handle ? t->tc_handle : NW_CHAOS_TC_HANDLE,
+				  .priority = t->tc_handle ? t->tc_prio : NW_CHAOS_TC_PRIO };
 
 	return f;
 }
 
 /* Our filter only: 1 removed, 0 none, -errno. */
-static int detach(int ifindex)
+static int detach(const struct nw_chaos_target *t, int ifindex)
 {
-	struct nw_tc_filter f = our_filter(ifindex);
+	struct nw_tc_filter f = our_filter(t, ifindex);
 
 	return nw_tc_filter_detach(&f);
 }
 
-int chaos_bpf_apply(const char *pin_dir, int ifindex, const struct nw_chaos_params *want,
-		    const struct nw_log *log, char *err, size_t errlen)
+int chaos_bpf_apply(const char *pin_dir, const struct nw_chaos_target *t, int ifindex,
+		    const struct nw_chaos_params *want, const struct nw_log *log, char *err,
+		    size_t errlen)
 {
-	struct nw_tc_filter filter = our_filter(ifindex);
+	struct nw_tc_filter filter = our_filter(t, ifindex);
 	struct nw_chaos_params p = *want, old;
 	struct chaos *skel = NULL;
 	char path[512];
@@ -118,7 +125,7 @@ int chaos_bpf_apply(const char *pin_dir, int ifindex, const struct nw_chaos_para
 
 	/* A clsact the tool made earlier stays the tool's to remove. */
 	made_before = read_params(pin_dir, &old) == 0 && (old.owner & NW_CHAOS_OWN_CLSACT);
-	r = detach(ifindex);
+	r = detach(t, ifindex);
 	if (r < 0) {
 		snprintf(err, errlen, "removing the earlier filter: %s", strerror(-r));
 		return -1;
@@ -182,19 +189,20 @@ int chaos_bpf_apply(const char *pin_dir, int ifindex, const struct nw_chaos_para
 fail:
 	chaos__destroy(skel);
 	unpin(pin_dir);
-	detach(ifindex);
+	detach(t, ifindex);
 	nw_tc_clsact_release(ifindex, p.owner & NW_CHAOS_OWN_CLSACT);
 	return -1;
 }
 
-int chaos_bpf_clear(const char *pin_dir, int ifindex, char *err, size_t errlen)
+int chaos_bpf_clear(const char *pin_dir, const struct nw_chaos_target *t, int ifindex, char *err,
+		    size_t errlen)
 {
 	struct nw_chaos_params p;
 	int owned = read_params(pin_dir, &p) == 0 && (p.owner & NW_CHAOS_OWN_CLSACT);
 	int removed = 0, r;
 
 	if (ifindex > 0) {
-		r = detach(ifindex);
+		r = detach(t, ifindex);
 		if (r < 0) {
 			snprintf(err, errlen, "detaching the filter: %s", strerror(-r));
 			return -1;
@@ -207,15 +215,15 @@ int chaos_bpf_clear(const char *pin_dir, int ifindex, char *err, size_t errlen)
 	return removed;
 }
 
-int chaos_bpf_query(const char *pin_dir, int ifindex, struct chaos_bpf_info *out, char *err,
-		    size_t errlen)
+int chaos_bpf_query(const char *pin_dir, const struct nw_chaos_target *t, int ifindex,
+		    struct chaos_bpf_info *out, char *err, size_t errlen)
 {
 	memset(out, 0, sizeof(*out));
 	out->pinned = read_params(pin_dir, &out->params) == 0;
 	if (out->pinned)
 		read_stats(pin_dir, &out->stats);
 	if (ifindex > 0) {
-		struct nw_tc_filter f = our_filter(ifindex);
+		struct nw_tc_filter f = our_filter(t, ifindex);
 		int r = nw_tc_filter_query(&f, &out->prog_id);
 
 		if (r < 0) {

@@ -34,15 +34,24 @@ struct chaos_bpf_info {
 /* <root>/<netns or "host">-<iface>: where one target's maps are pinned. */
 int chaos_bpf_pin_dir(const char *root, const struct nw_chaos_target *t, char *out, size_t size);
 /* Replaces the target's program and maps with fresh ones carrying p. */
-int chaos_bpf_apply(const char *pin_dir, int ifindex, const struct nw_chaos_params *p,
-		    const struct nw_log *log, char *err, size_t errlen);
+int chaos_bpf_apply(const char *pin_dir, const struct nw_chaos_target *t, int ifindex,
+		    const struct nw_chaos_params *p, const struct nw_log *log, char *err,
+		    size_t errlen);
 /* Detaches our filter (ifindex > 0), unpins, and removes clsact when the tool
  * made it and nobody's filter is left on it. 1 something removed, 0 nothing,
  * -1 error. */
-int chaos_bpf_clear(const char *pin_dir, int ifindex, char *err, size_t errlen);
-/* 0 (info filled, possibly empty) or -1. */
-int chaos_bpf_query(const char *pin_dir, int ifindex, struct chaos_bpf_info *out, char *err,
+int chaos_bpf_clear(const char *pin_dir, const struct nw_chaos_target *t, int ifindex, char *err,
 		    size_t errlen);
+/* 0 (info filled, possibly empty) or -1. */
+int chaos_bpf_query(const char *pin_dir, const struct nw_chaos_target *t, int ifindex,
+		    struct chaos_bpf_info *out, char *err, size_t errlen);
+
+/* chaos_fabric.c: the targets --uplink (both ends of the rack's uplink) or
+ * --path A,B (one filter per direction, on the fabric's port toward the
+ * destination rack) name, from racks[].subnet and racks[].fabric_uplink.
+ * 0 with *out (free()) and *n, or -1 with a one-line reason. */
+int chaos_fabric_targets(const struct chaos_opts *o, const struct nw_chaos_topology *topo,
+			 struct nw_chaos_target **out, size_t *n, char *err, size_t errlen);
 
 /* agent_state.c: the note of what the tool asked a server's agent for.
  * read: 1 with the SPEC when there is a note for this control socket. */
@@ -57,7 +66,8 @@ int chaos_apply_target(const struct chaos_ctx *c, const struct nw_chaos_target *
 int chaos_clear_target(const struct chaos_ctx *c, const struct nw_chaos_target *t, int ifindex);
 int chaos_list_target(const struct chaos_ctx *c, const struct nw_chaos_target *t, int ifindex);
 
-/* "rack 0 server 3 (nwlab-r0s3/eth0)" */
+/* "rack 0 server 3 (nwlab-r0s3/eth0)", "rack 2 uplink, rack end (nwlab-t2/core)",
+ * "path rack 1 -> rack 2 (nwlab-core/r2)" */
 void chaos_target_label(const struct nw_chaos_target *t, char *out, size_t size);
 
 #endif

@@ -283,5 +283,6 @@ void nw_chaos_stats_sum(struct nw_chaos_stats *sum, const struct nw_chaos_stats 
 		sum->corrupt_failed += per[c].corrupt_failed;
 		sum->bad_entries += per[c].bad_entries;
 		sum->outage_dropped += per[c].outage_dropped;
+		sum->unmatched += per[c].unmatched;
 	}
 }

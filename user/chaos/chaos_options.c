@@ -109,6 +109,28 @@ static int parse_rack(void *opts, const struct nw_opt *opt, const char *v, const
 	return 0;
 }
 
+/* "A,B": two different racks. */
+static int parse_path(void *opts, const struct nw_opt *opt, const char *v, const char **why)
+{
+	struct chaos_opts *o = opts;
+	const char *comma = strchr(v, ',');
+	char a[8];
+	uint64_t x, y;
+
+	(void)opt;
+	(void)why;
+	if (!comma || (size_t)(comma - v) >= sizeof(a))
+		return -1;
+	memcpy(a, v, (size_t)(comma - v));
+	a[comma - v] = '\0';
+	if (nw_parse_u64(a, 0, 65535, &x) || nw_parse_u64(comma + 1, 0, 65535, &y) || x == y)
+		return -1;
+	o->path[0] = (uint32_t)x;
+	o->path[1] = (uint32_t)y;
+	o->have_path = 1;
+	return 0;
+}
+
 static const struct nw_opt_choice backends[] = {
 	{ "auto", NW_BACKEND_AUTO },
 	{ "netem", NW_BACKEND_NETEM },
@@ -158,6 +180,13 @@ static const struct nw_opt opts[] = {
 	{ "server", 0, "NETWATCH_SERVER", NW_OPT_ID_LIST, F(servers),
 	  .off2 = offsetof(struct chaos_opts, nservers), .max = NW_TOPOLOGY_MAX_TARGETS,
 	  .arg = "LIST", .help = "only these servers of the rack, e.g. 3 or 0-3,7" },
+	{ "uplink", 0, "NETWATCH_UPLINK", NW_OPT_BOOL, F(uplink), .problem = bool_problem,
+	  .help = "the rack's uplink (both ends' egress) instead of its\n"
+		  "servers; with --rack (bpf faults only)" },
+	{ "path", 0, "NETWATCH_PATH", NW_OPT_CUSTOM, .parse = parse_path,
+	  .problem = "path must be two different rack ids A,B (0..65535)", .arg = "A,B",
+	  .help = "only the traffic between racks A and B, both ways\n"
+		  "(bpf faults only)" },
 	{ "backend", 0, "NETWATCH_BACKEND", NW_OPT_CHOICE, F(backend), .choices = backends,
 	  .problem = "backend must be auto, netem, bpf or agent", .arg = "B",
 	  .help = "auto|netem|bpf|agent (default auto: netem where the kernel\n"
@@ -191,8 +220,10 @@ static const struct nw_cli_spec cli_spec = {
 	.help_column = 22,
 	.usage_head =
 		"Usage: netwatch-chaos apply --rack R [--server LIST] FAULT...   (replaces)\n"
-		"       netwatch-chaos clear [--rack R [--server LIST]]   remove what it applied\n"
-		"       netwatch-chaos list [--rack R [--server LIST]]    show what is applied\n"
+		"       netwatch-chaos apply --rack R --uplink FAULT...  (a rack's uplink)\n"
+		"       netwatch-chaos apply --path A,B FAULT...         (between two racks)\n"
+		"       netwatch-chaos clear [--rack R [--server LIST | --uplink] | --path A,B]\n"
+		"       netwatch-chaos list [--rack R [--server LIST | --uplink] | --path A,B]\n"
 		"The verb may be left out: FAULT... alone applies, --clear is clear and\n"
 		"--list is list (the spelling from before the verbs keeps working).\n"
 		"Injects network faults on the egress of the servers' interfaces named by the\n"
@@ -239,8 +270,24 @@ static int check_combination(const struct chaos_opts *o)
 				  "nothing to do: give a fault, --clear or --list (--help)");
 	if (o->servers && !o->have_rack)
 		return nw_cli_bad(&cli_spec, "--server", "needs --rack (server ids are per rack)");
-	if (o->faults.set && !o->have_rack)
-		return nw_cli_bad(&cli_spec, "--rack", "required to apply a fault");
+	if (o->uplink && !o->have_rack)
+		return nw_cli_bad(&cli_spec, "--uplink", "needs --rack (whose uplink)");
+	if (o->uplink && o->servers)
+		return nw_cli_bad(&cli_spec, "--uplink", "does not go with --server");
+	if (o->have_path && o->have_rack)
+		return nw_cli_bad(&cli_spec, "--path",
+				  "does not go with --rack (it names two racks)");
+	if (o->faults.set && !o->have_rack && !o->have_path)
+		return nw_cli_bad(&cli_spec, "--rack", "required to apply a fault (or --path A,B)");
+	/* A link or a path is impaired by the tc program alone: no netem on
+	 * a router's port here, and no agent sends the traffic. */
+	if ((o->uplink || o->have_path) && o->faults.set & ~NW_FAULTS_BPF)
+		return nw_cli_bad(&cli_spec, o->uplink ? "--uplink" : "--path",
+				  "takes loss, burst, duplicate, corrupt and outage only (bpf)");
+	if ((o->uplink || o->have_path) && o->backend != NW_BACKEND_AUTO &&
+	    o->backend != NW_BACKEND_BPF)
+		return nw_cli_bad(&cli_spec, "--backend",
+				  "an uplink or a path has the bpf backend only");
 	if (nw_chaos_faults_check(&o->faults, &why))
 		return nw_cli_bad(&cli_spec, "--burst", why); /* the only combination it judges */
 	return 0;

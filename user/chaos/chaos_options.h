@@ -27,6 +27,9 @@ struct chaos_opts {
 	uint32_t rack;
 	uint32_t *servers; /* --server list; NULL = every server of the rack */
 	size_t nservers;
+	int uplink;    /* --uplink: the rack's uplink instead of its servers */
+	int have_path; /* --path A,B: the fabric between racks A and B */
+	uint32_t path[2];
 	struct nw_chaos_faults faults;
 	int clear; /* --clear / NETWATCH_CLEAR, or the verb clear */
 	int list;  /* --list / NETWATCH_LIST, or the verb list */

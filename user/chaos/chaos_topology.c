@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <arpa/inet.h>
 #include <jansson.h>
 
 /* Names end up in paths (/run/netns/NAME, bpffs directories): no slashes,
@@ -86,6 +87,68 @@ static int parse_server(json_t *rack, json_t *srv, uint32_t rack_id, struct nw_c
 	return 0;
 }
 
+/* "A.B.C.D/N" with no host bits set. */
+static int parse_subnet(const char *s, uint32_t *net, uint32_t *mask)
+{
+	char buf[24], *slash, *end;
+	struct in_addr a;
+	unsigned long n;
+
+	if (strlen(s) >= sizeof(buf))
+		return -1;
+	snprintf(buf, sizeof(buf), "%s", s);
+	slash = strchr(buf, '/');
+	if (!slash || !slash[1])
+		return -1;
+	*slash = '\0';
+	n = strtoul(slash + 1, &end, 10);
+	if (*end || n > 32 || slash[1] < '0' || slash[1] > '9' || inet_pton(AF_INET, buf, &a) != 1)
+		return -1;
+	*mask = htonl(n ? 0xFFFFFFFFU << (32 - n) : 0);
+	if (a.s_addr & ~*mask)
+		return -1;
+	*net = a.s_addr;
+	return 0;
+}
+
+static int parse_end(json_t *up, const char *key, struct nw_chaos_end *e)
+{
+	json_t *o = json_object_get(up, key);
+
+	if (!json_is_object(o) || get_str(o, "netns", e->netns, sizeof(e->netns), 0) ||
+	    get_str(o, "iface", e->iface, sizeof(e->iface), 0) || !e->iface[0])
+		return -1;
+	return 0;
+}
+
+/* racks[].subnet and racks[].fabric_uplink: both optional (a topology
+ * from before them names servers only), checked when present. */
+static int parse_rack_fabric(json_t *rack, uint32_t rack_id, struct nw_chaos_rack *r, char *err,
+			     size_t errlen)
+{
+	json_t *sub = json_object_get(rack, "subnet"), *up = json_object_get(rack, "fabric_uplink");
+
+	memset(r, 0, sizeof(*r));
+	r->rack_id = rack_id;
+	if (sub && !json_is_null(sub) &&
+	    (!json_is_string(sub) || parse_subnet(json_string_value(sub), &r->net, &r->mask) ||
+	     !r->mask)) {
+		snprintf(err, errlen,
+			 "rack %u: subnet must be an IPv4 prefix such as 198.18.1.0/24", rack_id);
+		return -1;
+	}
+	if (up && !json_is_null(up) &&
+	    (!json_is_object(up) || parse_end(up, "rack_end", &r->rack_end) ||
+	     parse_end(up, "fabric_end", &r->fabric_end))) {
+		snprintf(err, errlen,
+			 "rack %u: fabric_uplink wants rack_end and fabric_end, each "
+			 "{\"netns\": NAME or null, \"iface\": NAME}",
+			 rack_id);
+		return -1;
+	}
+	return 0;
+}
+
 int nw_chaos_topology_parse(const char *json, size_t len, struct nw_chaos_topology *t, char *err,
 			    size_t errlen)
 {
@@ -125,8 +188,13 @@ int nw_chaos_topology_parse(const char *json, size_t len, struct nw_chaos_topolo
 		snprintf(err, errlen, "more than %u servers", NW_TOPOLOGY_MAX_TARGETS);
 		goto out;
 	}
+	if (json_array_size(racks) > NW_TOPOLOGY_MAX_TARGETS) {
+		snprintf(err, errlen, "more than %u racks", NW_TOPOLOGY_MAX_TARGETS);
+		goto out;
+	}
 	t->targets = calloc(total ? total : 1, sizeof(*t->targets));
-	if (!t->targets) {
+	t->racks = calloc(json_array_size(racks) ? json_array_size(racks) : 1, sizeof(*t->racks));
+	if (!t->targets || !t->racks) {
 		snprintf(err, errlen, "out of memory");
 		goto out;
 	}
@@ -139,6 +207,14 @@ int nw_chaos_topology_parse(const char *json, size_t len, struct nw_chaos_topolo
 			snprintf(err, errlen, "racks[%zu]: rack_id must be an integer 0..65535", i);
 			goto out;
 		}
+		for (size_t k = 0; k < t->nracks; k++)
+			if (t->racks[k].rack_id == rack_id) {
+				snprintf(err, errlen, "rack %u listed twice", rack_id);
+				goto out;
+			}
+		if (parse_rack_fabric(rack, rack_id, &t->racks[t->nracks], err, errlen))
+			goto out;
+		t->nracks++;
 		json_array_foreach(servers, j, srv)
 		{
 			struct nw_chaos_target *n = &t->targets[t->count];
@@ -203,6 +279,9 @@ int nw_chaos_topology_load(const char *path, struct nw_chaos_topology *t, char *
 void nw_chaos_topology_free(struct nw_chaos_topology *t)
 {
 	free(t->targets);
+	free(t->racks);
 	t->targets = NULL;
+	t->racks = NULL;
 	t->count = 0;
+	t->nracks = 0;
 }

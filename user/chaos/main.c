@@ -14,6 +14,8 @@
 
 static int selected(const struct chaos_opts *o, const struct nw_chaos_target *t)
 {
+	if (o->uplink || o->have_path)
+		return t->kind != NW_TARGET_SERVER; /* the fabric list holds only those */
 	if (o->have_rack && t->rack_id != o->rack)
 		return 0;
 	if (!o->servers)
@@ -175,8 +177,22 @@ int main(int argc, char **argv)
 		fprintf(stderr, "netwatch-chaos: topology: %s\n", err);
 		goto out_opts;
 	}
-	if (check_selection(&o, &topo, &count))
+	if (o.uplink || o.have_path) {
+		/* The link's ends or the path's directions instead of servers. */
+		struct nw_chaos_target *fabric;
+		size_t n;
+
+		if (chaos_fabric_targets(&o, &topo, &fabric, &n, err, sizeof(err))) {
+			fprintf(stderr, "netwatch-chaos: %s: %s\n",
+				o.uplink ? "--uplink" : "--path", err);
+			goto out_topo;
+		}
+		free(topo.targets);
+		topo.targets = fabric;
+		topo.count = count = n;
+	} else if (check_selection(&o, &topo, &count)) {
 		goto out_topo;
+	}
 
 	/* Each target in its own namespace, then home again. */
 	c.home_ns = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);

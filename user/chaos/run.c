@@ -17,8 +17,17 @@
 
 void chaos_target_label(const struct nw_chaos_target *t, char *out, size_t size)
 {
-	snprintf(out, size, "rack %u server %u (%s/%s)", t->rack_id, t->server_id,
-		 t->netns[0] ? t->netns : "host", t->iface);
+	const char *ns = t->netns[0] ? t->netns : "host";
+
+	if (t->kind == NW_TARGET_UPLINK)
+		snprintf(out, size, "rack %u uplink, %s end (%s/%s)", t->rack_id,
+			 t->peer ? "fabric" : "rack", ns, t->iface);
+	else if (t->kind == NW_TARGET_PATH)
+		snprintf(out, size, "path rack %u -> rack %u (%s/%s)", t->peer, t->rack_id, ns,
+			 t->iface);
+	else
+		snprintf(out, size, "rack %u server %u (%s/%s)", t->rack_id, t->server_id, ns,
+			 t->iface);
 }
 
 static int fail(const char *label, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -51,6 +60,30 @@ static void netem_reason(int r, const char *kernel, char *out, size_t size)
 		snprintf(out, size, "%s%s%s", strerror(-r), kernel[0] ? "; kernel: " : "", kernel);
 }
 
+/* A link end or a path direction: the tc program only (options checked
+ * that the faults are its own). */
+static int apply_fabric(const struct chaos_ctx *c, const struct nw_chaos_target *t, int ifindex,
+			const char *label, const char *pin_dir)
+{
+	const struct chaos_opts *o = c->o;
+	struct nw_chaos_params p;
+	char what[256], err[256];
+
+	nw_chaos_bpf_params(&o->faults, o->port, &p);
+	if (t->kind == NW_TARGET_PATH) {
+		p.flags |= NW_CHAOS_F_MATCH;
+		p.src_net = t->src_net;
+		p.src_mask = t->src_mask;
+		p.dst_net = t->dst_net;
+		p.dst_mask = t->dst_mask;
+	}
+	nw_chaos_describe(&o->faults, o->faults.set, what, sizeof(what));
+	if (chaos_bpf_apply(pin_dir, t, ifindex, &p, c->log, err, sizeof(err)))
+		return fail(label, "backend bpf cannot apply %s: %s", what, err);
+	printf("%s: bpf: %s\n", label, what);
+	return 0;
+}
+
 int chaos_apply_target(const struct chaos_ctx *c, const struct nw_chaos_target *t, int ifindex)
 {
 	const struct chaos_opts *o = c->o;
@@ -64,6 +97,8 @@ int chaos_apply_target(const struct chaos_ctx *c, const struct nw_chaos_target *
 		return fail(label, "no interface %s in its namespace", t->iface);
 	if (chaos_bpf_pin_dir(o->pin_dir, t, pin_dir, sizeof(pin_dir)))
 		return fail(label, "pin directory name too long");
+	if (t->kind != NW_TARGET_SERVER)
+		return apply_fabric(c, t, ifindex, label, pin_dir);
 
 	switch (o->backend) {
 	case NW_BACKEND_NETEM:
@@ -168,10 +203,10 @@ int chaos_apply_target(const struct chaos_ctx *c, const struct nw_chaos_target *
 		mine.set &= to_bpf; /* what went to netem must not be done twice */
 		nw_chaos_bpf_params(&mine, o->port, &p);
 		nw_chaos_describe(f, to_bpf, what, sizeof(what));
-		if (chaos_bpf_apply(pin_dir, ifindex, &p, c->log, err, sizeof(err)))
+		if (chaos_bpf_apply(pin_dir, t, ifindex, &p, c->log, err, sizeof(err)))
 			return fail(label, "backend bpf cannot apply %s: %s", what, err);
 		printf("%s: bpf: %s\n", label, what);
-	} else if (chaos_bpf_clear(pin_dir, ifindex, err, sizeof(err)) > 0) {
+	} else if (chaos_bpf_clear(pin_dir, t, ifindex, err, sizeof(err)) > 0) {
 		printf("%s: bpf: removed the earlier impairment\n", label);
 	}
 	if (to_agent) {
@@ -202,14 +237,14 @@ int chaos_clear_target(const struct chaos_ctx *c, const struct nw_chaos_target *
 	chaos_target_label(t, label, sizeof(label));
 	if (chaos_bpf_pin_dir(c->o->pin_dir, t, pin_dir, sizeof(pin_dir)))
 		return fail(label, "pin directory name too long");
-	if (ifindex > 0) {
+	if (ifindex > 0 && t->kind == NW_TARGET_SERVER) {
 		r = nw_netem_clear(ifindex, err, sizeof(err));
 		if (r < 0)
 			failed = fail(label, "netem: %s", strerror(-r));
 		else if (r > 0)
 			strcat(done, " netem");
 	}
-	r = chaos_bpf_clear(pin_dir, ifindex, err, sizeof(err));
+	r = chaos_bpf_clear(pin_dir, t, ifindex, err, sizeof(err));
 	if (r < 0)
 		failed = fail(label, "bpf: %s", err);
 	else if (r > 0)
@@ -246,8 +281,10 @@ int chaos_list_target(const struct chaos_ctx *c, const struct nw_chaos_target *t
 		printf("  (interface %s not found in its namespace)\n", t->iface);
 		return 1;
 	}
-	r = nw_netem_query(ifindex, &seen, err, sizeof(err));
-	if (r < 0) {
+	r = t->kind == NW_TARGET_SERVER ? nw_netem_query(ifindex, &seen, err, sizeof(err)) : 0;
+	if (t->kind != NW_TARGET_SERVER) {
+		/* the tc program is a link's or a path's only backend */
+	} else if (r < 0) {
 		printf("  netem: cannot read the qdiscs: %s\n", strerror(-r));
 	} else if (r == 0) {
 		printf("  netem: none\n");
@@ -256,7 +293,7 @@ int chaos_list_target(const struct chaos_ctx *c, const struct nw_chaos_target *t
 		printf("  netem: %s\n", what);
 	}
 	if (chaos_bpf_pin_dir(c->o->pin_dir, t, pin_dir, sizeof(pin_dir)) ||
-	    chaos_bpf_query(pin_dir, ifindex, &info, err, sizeof(err))) {
+	    chaos_bpf_query(pin_dir, t, ifindex, &info, err, sizeof(err))) {
 		printf("  bpf: cannot read: %s\n", err);
 	} else if (!info.pinned && !info.prog_id) {
 		printf("  bpf: none\n");
@@ -274,8 +311,14 @@ int chaos_list_target(const struct chaos_ctx *c, const struct nw_chaos_target *t
 		       (unsigned long long)info.stats.duplicated,
 		       (unsigned long long)info.stats.corrupted,
 		       info.pinned ? pin_dir : "not pinned");
+		if (info.params.flags & NW_CHAOS_F_MATCH)
+			printf("  bpf: only packets between the two racks' subnets (%llu others "
+			       "passed on)\n",
+			       (unsigned long long)info.stats.unmatched);
 	}
-	if (!t->control[0]) {
+	if (t->kind != NW_TARGET_SERVER) {
+		/* no agent sends a link's or a path's traffic */
+	} else if (!t->control[0]) {
 		printf("  agent: no control socket\n");
 	} else {
 		char spec[256];
