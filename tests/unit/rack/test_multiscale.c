@@ -398,6 +398,9 @@ static void test_entry_rules_scripted(void **state)
 	nw_ms_reset(&m);
 	assert_int_equal(tkc(&m, 0.8, 40, 0.9, 30, 0, t), NW_HEALTH_CRITICAL);
 	assert_int_equal(nw_ms_long(&m, 0.6, t), NW_HEALTH_CRITICAL);
+	/* Back from an outage that began healthy: warming until measured. */
+	nw_ms_reset(&m);
+	assert_int_equal(tk(&m, false, 0, true, 0.01, t), NW_HEALTH_HEALTHY);
 	nw_ms_back(&m, t + S_NS, span);
 	assert_int_equal(m.fresh_from_ns, t + S_NS);
 	assert_int_equal(tk(&m, false, 0, false, 0, t + S_NS), NW_HEALTH_WARMING);
@@ -405,6 +408,16 @@ static void test_entry_rules_scripted(void **state)
 	assert_int_equal(tk(&m, false, 0, true, 0.1, t + 3 * S_NS), NW_HEALTH_HEALTHY);
 	assert_int_equal(nw_ms_long(&m, 0.6, t + S_NS + span - 1), NW_HEALTH_HEALTHY);
 	assert_int_equal(nw_ms_long(&m, 0.6, t + S_NS + span), NW_HEALTH_CRITICAL);
+
+	/* Back from an outage that began critical (heavy loss falls silent
+	 * now and then): the measured fault is held, not warming, and not
+	 * let go on a quick window that is merely quiet; a clean one returns. */
+	nw_ms_reset(&m);
+	assert_int_equal(tkc(&m, 0.8, 40, 0.9, 30, 0, t), NW_HEALTH_CRITICAL);
+	nw_ms_back(&m, t + S_NS, span);
+	assert_int_equal(tk(&m, false, 0, false, 0, t + S_NS), NW_HEALTH_CRITICAL);
+	assert_int_equal(tk(&m, false, 0, true, 0.1, t + 3 * S_NS), NW_HEALTH_CRITICAL);
+	assert_int_equal(tk(&m, false, 0, true, 0.01, t + 4 * S_NS), NW_HEALTH_HEALTHY);
 
 	/* A quick return counts the short scale from the clean window's start:
 	 * the older slots (the fault that is over) cannot escalate again. */

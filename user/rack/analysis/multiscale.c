@@ -67,8 +67,18 @@ void nw_ms_reset(struct nw_ms_state *m)
 void nw_ms_back(struct nw_ms_state *m, uint64_t now_ns, uint64_t long_span_ns)
 {
 	uint64_t returns = m->returns;
+	/* The class measured before the silence (ticks stop while a server is
+	 * down). A fault it showed is still the last measurement: under heavy
+	 * loss the server falls silent for 0.5 s every few seconds, and
+	 * warming after each of those would hide a critical server behind
+	 * down / warming / warning. It is held until the scales judge again:
+	 * a clean quick window still returns at once. */
+	enum nw_health held = m->cls == NW_HEALTH_WARNING || m->cls == NW_HEALTH_CRITICAL
+				      ? m->cls
+				      : NW_HEALTH_HEALTHY;
 
 	nw_ms_reset(m);
+	m->short_lvl = held;
 	m->returns = returns;
 	m->fresh_from_ns = now_ns;
 	m->long_aside_until_ns = now_ns + long_span_ns;
@@ -84,7 +94,10 @@ static enum nw_health update_cls(struct nw_ms_state *m, uint64_t now_ns)
 {
 	enum nw_health l = now_ns < m->long_aside_until_ns ? NW_HEALTH_HEALTHY : m->long_lvl;
 
-	m->cls = m->ready ? worst(m->short_lvl, l) : NW_HEALTH_WARMING;
+	if (m->ready)
+		m->cls = worst(m->short_lvl, l);
+	else /* warming, unless a fault measured before an outage is held */
+		m->cls = m->short_lvl == NW_HEALTH_HEALTHY ? NW_HEALTH_WARMING : m->short_lvl;
 	return m->cls;
 }
 

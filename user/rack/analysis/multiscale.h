@@ -119,7 +119,8 @@ void nw_ms_reset(struct nw_ms_state *m);
 
 /* The first sample after a silence past the down limit (liveness.h) that
  * did not start a new presence: the scales start over from now (WARMING
- * until the quick one is full again) and the long window's verdict, which
+ * until the quick one is full again, or the warning / critical measured
+ * before the silence, held until the scales judge) and the long window's verdict, which
  * holds the silence liveness already reported, is set aside until it has
  * turned over. */
 void nw_ms_back(struct nw_ms_state *m, uint64_t now_ns, uint64_t long_span_ns);
