@@ -2,8 +2,9 @@
 /*
  * Rack -> DC report frames (report.h). The payload is built and read with
  * jansson only; the MAC is libsodium's keyed BLAKE2b (crypto_generichash),
- * 3x cheaper than its HMAC-SHA-256 on the DC, which still reads that one
- * from racks not yet upgraded (report_parse.c). The encoder refuses
+ * 7.5 us for a 40-server report at the DC against 12.4 us for its
+ * HMAC-SHA-256, which the DC still reads from racks not yet upgraded
+ * (report_parse.c, bench_report). The encoder refuses
  * every value the parser would refuse, so a rack never sends a report the
  * DC must reject for its content.
  *
