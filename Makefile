@@ -41,7 +41,7 @@ CFLAGS   += -std=gnu11 $(WARN) $(SANFLAGS) -D_GNU_SOURCE -DNW_VERSION_STRING='"$
 DEPFLAGS  = -MMD -MP -MF $@.d
 LDFLAGS  += $(SANFLAGS)
 LIBBPF_LIBS := $(shell pkg-config --libs libbpf 2>/dev/null || echo -lbpf -lelf -lz)
-USER_LIBS   := $(LIBBPF_LIBS) -ljansson -lyajl -lcrypto -lcap -lfftw3 -lmicrohttpd -lsodium -lm
+USER_LIBS   := $(LIBBPF_LIBS) -ljansson -lyajl -lcap -lfftw3 -lmicrohttpd -lsodium -lm
 AGENT_LIBS  := -lm -lsodium -ljansson
 CMOCKA_LIBS := -lcmocka
 
@@ -107,7 +107,7 @@ help:
 
 # ------------------------------------------------------------------ deps
 DEB_PACKAGES := build-essential clang llvm libclang-rt-dev libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config \
-	libsodium-dev libjansson-dev libyajl-dev libssl-dev libfftw3-dev libmicrohttpd-dev libcap-dev libnl-route-3-dev \
+	libsodium-dev libjansson-dev libyajl-dev libfftw3-dev libmicrohttpd-dev libcap-dev libnl-route-3-dev \
 	libmnl-dev libcmocka-dev python3-pytest python3-numpy python3-yaml iproute2 ethtool \
 	prometheus jq curl sudo util-linux kmod procps docker-compose \
 	clang-format cppcheck bear chromium
@@ -244,7 +244,7 @@ $(BUILD)/bench/%: tests/bench/%.c $$(call lib_of,$$(call test_prog,$$*)) $(TESTL
 # instrumented too, and links FUZZ_LIBS_<name>.
 FUZZ_EXTRA_fuzz_report := user/common/report.c user/common/report_parse.c user/common/keyfile.c \
 	user/common/buf.c user/common/health_state.c tests/lib/report_ref.c
-FUZZ_LIBS_fuzz_report  := -ljansson -lyajl -lcrypto -lsodium -lm
+FUZZ_LIBS_fuzz_report  := -ljansson -lyajl -lsodium -lm
 $(BUILD)/fuzz/%: tests/fuzz/%.c $$(FUZZ_EXTRA_$$*)
 	@mkdir -p $(dir $@)
 	$(CLANG) -std=gnu11 -g -O1 $(WARN) -D_GNU_SOURCE -iquote bpf -iquote user/common -iquote tests/bpf \

@@ -24,7 +24,6 @@ Not a test: nothing is asserted. Environment:
   NETWATCH_BUILD directory of the binaries, default build/
 """
 import hashlib
-import hmac
 import json
 import os
 import resource
@@ -114,10 +113,11 @@ class Rack:
         self.seq += 1
         payload = (self.head + str(self.seq).encode() + self.mid + str(time.time_ns()).encode()
                    + self.tail)
-        hdr = b"NWR" + bytes([1, 1 if self.key else 0, 0, 0, 0]) + struct.pack(">I", len(payload))
+        # flags 0x02: keyed BLAKE2b-256, what racks write (report.h)
+        hdr = b"NWR" + bytes([1, 2 if self.key else 0, 0, 0, 0]) + struct.pack(">I", len(payload))
         body = hdr + payload
         if self.key:
-            body += hmac.new(self.key, body, hashlib.sha256).digest()
+            body += hashlib.blake2b(body, key=self.key, digest_size=32).digest()
         data = self.pending + body
         try:
             n = self.sock.send(data)

@@ -5,6 +5,8 @@
  *   1. as a whole frame, without a key and with a fixed key;
  *   2. as a payload, framed and MAC'ed here with the fixed key, so the
  *      JSON checks behind the MAC are reached (the fuzzer cannot forge one);
+ *      keyed BLAKE2b or HMAC-SHA-256 (the old racks' kind) by the input's
+ *      length, so both verifiers see every kind of payload;
  * and every accepted report is checked against its ranges, then encoded
  * again and parsed back: whatever the DC accepts, a rack could have sent,
  * and the second reading says the same. Every frame is also read by the
@@ -174,7 +176,9 @@ static void parse_one(const uint8_t *f, size_t len, const struct nw_keys *keys)
 	nw_report_free(&r);
 }
 
-static uint8_t *frame_of(const uint8_t *payload, size_t n, const struct nw_keys *keys, size_t *len)
+/* `kind`: NW_REPORT_FLAG_MAC (HMAC-SHA-256) or NW_REPORT_FLAG_MAC_BLAKE2B. */
+static uint8_t *frame_of(const uint8_t *payload, size_t n, const struct nw_keys *keys, uint8_t kind,
+			 size_t *len)
 {
 	size_t mac = keys ? NW_REPORT_MAC_LEN : 0;
 	uint8_t *f = malloc(NW_REPORT_HDR_LEN + n + mac);
@@ -184,16 +188,20 @@ static uint8_t *frame_of(const uint8_t *payload, size_t n, const struct nw_keys 
 	memset(f, 0, NW_REPORT_HDR_LEN);
 	memcpy(f, "NWR", 3);
 	f[3] = NW_REPORT_VERSION;
-	f[4] = keys ? NW_REPORT_FLAG_MAC : 0;
+	f[4] = keys ? kind : 0;
 	f[8] = (uint8_t)(n >> 24);
 	f[9] = (uint8_t)(n >> 16);
 	f[10] = (uint8_t)(n >> 8);
 	f[11] = (uint8_t)n;
 	if (n)
 		memcpy(f + NW_REPORT_HDR_LEN, payload, n);
-	if (keys)
+	if (keys && kind == NW_REPORT_FLAG_MAC)
 		crypto_auth_hmacsha256(f + NW_REPORT_HDR_LEN + n, f, NW_REPORT_HDR_LEN + n,
 				       keys->report);
+	else if (keys)
+		CHECK(crypto_generichash(f + NW_REPORT_HDR_LEN + n, NW_REPORT_MAC_LEN, f,
+					 NW_REPORT_HDR_LEN + n, keys->report,
+					 NW_KEY_REPORT_LEN) == 0);
 	*len = NW_REPORT_HDR_LEN + n + mac;
 	return f;
 }
@@ -260,9 +268,17 @@ static void write_seeds(const char *dir)
 	r.nservers = 0;
 	CHECK(nw_report_encode(&r, NULL, &buf) == 0);
 	write_seed(dir, "no-servers", (const uint8_t *)buf.p, buf.len);
-	f = frame_of((const uint8_t *)dup, sizeof(dup) - 1, NULL, &len);
+	f = frame_of((const uint8_t *)dup, sizeof(dup) - 1, NULL, 0, &len);
 	CHECK(f);
 	write_seed(dir, "duplicate-key", f, len);
+	free(f);
+	/* a rack from before BLAKE2b: the same report under HMAC-SHA-256 */
+	r.nservers = 3;
+	CHECK(nw_report_encode(&r, NULL, &buf) == 0);
+	f = frame_of((const uint8_t *)buf.p + NW_REPORT_HDR_LEN, buf.len - NW_REPORT_HDR_LEN,
+		     &g_key, NW_REPORT_FLAG_MAC, &len);
+	CHECK(f);
+	write_seed(dir, "three-servers-hmac", f, len);
 	free(f);
 	nw_buf_free(&buf);
 }
@@ -302,7 +318,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* 2. a payload behind a valid MAC */
 	if (size >= 2 && size <= NW_REPORT_MAX_PAYLOAD) {
 		size_t len;
-		uint8_t *f = frame_of(data, size, &g_key, &len);
+		uint8_t kind = size & 1 ? NW_REPORT_FLAG_MAC : NW_REPORT_FLAG_MAC_BLAKE2B;
+		uint8_t *f = frame_of(data, size, &g_key, kind, &len);
 		struct nw_report r;
 		enum nw_report_reject rej;
 

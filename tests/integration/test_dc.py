@@ -67,17 +67,31 @@ def derive_report_key(master):
                            person=b"NetWatch" + bytes(8)).digest()
 
 
-def frame(payload, key=None, mac=None, magic=b"NWR", version=1, flags=None, length=None):
-    """One frame; `key`: the report key (HMAC appended); `mac`: explicit trailer."""
+FLAG_HMAC, FLAG_BLAKE2B = 0x01, 0x02  # report.h: the two MAC kinds
+
+
+def mac_of(kind, key, data):
+    """The trailer over `data`: keyed BLAKE2b-256 (what racks send; equal to
+    libsodium's crypto_generichash with a 32-byte output and the key) or
+    HMAC-SHA-256 (racks from before it)."""
+    if kind == "hmac":
+        return hmac.new(key, data, hashlib.sha256).digest()
+    return hashlib.blake2b(data, key=key, digest_size=32).digest()
+
+
+def frame(payload, key=None, mac=None, magic=b"NWR", version=1, flags=None, length=None,
+          kind="blake2b"):
+    """One frame; `key`: the report key (a `kind` MAC appended); `mac`: explicit trailer."""
     if isinstance(payload, str):
         payload = payload.encode()
     if flags is None:
-        flags = 1 if (key is not None or mac is not None) else 0
+        flags = (FLAG_HMAC if kind == "hmac" else FLAG_BLAKE2B) \
+            if (key is not None or mac is not None) else 0
     hdr = magic + bytes([version, flags, 0, 0, 0]) + struct.pack(
         ">I", len(payload) if length is None else length)
     body = hdr + payload
     if key is not None:
-        body += hmac.new(key, body, hashlib.sha256).digest()
+        body += mac_of(kind, key, body)
     elif mac is not None:
         body += mac
     return body
@@ -205,15 +219,16 @@ class Dc:
 class Rack:
     """A simulated rack controller: one connection, increasing seq."""
 
-    def __init__(self, dc, rack, score=0.9, boot_ns=BOOT_NS):
+    def __init__(self, dc, rack, score=0.9, boot_ns=BOOT_NS, kind="blake2b"):
         self.dc, self.rack, self.score, self.boot_ns = dc, rack, score, boot_ns
+        self.kind = kind  # the MAC it writes with a key: "blake2b", or "hmac" (an old rack)
         self.seq = 0
         self.sock = dc.connect()
 
     def frame(self, **over):
         self.seq += 1
         return frame(encode(report(self.rack, self.seq, self.score, boot_ns=self.boot_ns, **over)),
-                     key=self.dc.report_key)
+                     key=self.dc.report_key, kind=self.kind)
 
     def send(self, **over):
         self.sock.sendall(self.frame(**over))
@@ -329,6 +344,7 @@ BAD_REPORTS = [
     ("wrong magic", lambda: frame(good_payload(), magic=b"XYZ"), "bad_frame"),
     ("wrong version", lambda: frame(good_payload(), version=2), "bad_frame"),
     ("unknown flag", lambda: frame(good_payload(), flags=0x80), "bad_frame"),
+    ("both MAC kinds flagged", lambda: frame(good_payload(), mac=bytes(32), flags=0x03), "bad_frame"),
     ("rack_id a string", lambda: frame(replace_value(good_payload(), "rack_id", '"9"')), "type"),
     ("rack_score a string", lambda: frame(replace_value(good_payload(), "rack_score", '"1"')), "type"),
     ("seq a real", lambda: frame(replace_value(good_payload(), "seq", "1.5")), "type"),
@@ -448,20 +464,27 @@ def test_replay_on_a_new_connection_is_refused(open_dc, good_rack):
     good_rack.send_accepted()
 
 
-def test_with_key_wrong_hmac_missing_hmac_and_replay_are_refused():
+def test_with_key_wrong_mac_missing_mac_and_replay_are_refused():
     master = secrets.token_bytes(32)
-    with Dc("--racks", "1", "--stale", "60", key=master) as dc:
+    with Dc("--racks", "2", "--stale", "60", key=master) as dc:
         assert dc.value("netwatch_dc_auth_required") == 1
         good = Rack(dc, 0, 0.7)
-        good.send_accepted()  # HMAC and key derivation agree with the C side
+        good.send_accepted()  # BLAKE2b and key derivation agree with the C side
         assert dc.api()["racks"][0]["authenticated"] is True
+        old_rack = Rack(dc, 1, 0.8, kind="hmac")
+        old_rack.send_accepted()  # a rack from before BLAKE2b: HMAC-SHA-256 still verifies
+        assert dc.api()["racks"][1]["authenticated"] is True
         payload = encode(report(3, 1, 0.5))
         wrong_key = derive_report_key(secrets.token_bytes(32))
+        right = frame(payload, key=dc.report_key)
         cases = [
-            ("wrong HMAC key", frame(payload, key=wrong_key), "auth"),
+            ("wrong BLAKE2b key", frame(payload, key=wrong_key), "auth"),
+            ("wrong HMAC key", frame(payload, key=wrong_key, kind="hmac"), "auth"),
             ("zero MAC", frame(payload, mac=bytes(32)), "auth"),
+            ("zero MAC flagged HMAC", frame(payload, mac=bytes(32), kind="hmac"), "auth"),
             ("no MAC", frame(payload), "auth"),
-            ("MAC over other bytes", frame(payload, key=dc.report_key)[:-1] + b"\x00", "auth"),
+            ("MAC over other bytes", right[:-1] + bytes([right[-1] ^ 1]), "auth"),
+            ("BLAKE2b tag flagged as HMAC", right[:4] + bytes([FLAG_HMAC]) + right[5:], "auth"),
         ]
         for name, data, reason in cases:
             before = dc.rejected()

@@ -1,8 +1,9 @@
 """netwatch-rack's reports to the DC controller (--dc), against a small
 Python TCP server standing in for netwatch-dc: the frames it receives are
 parsed here by the protocol's text (docs/report-protocol.md) and, with a
-key, their HMAC is checked with a key derived in Python, so the C side's
-derivation is checked too.
+key, their MAC (keyed BLAKE2b, or HMAC-SHA-256 from an older rack) is
+checked with a key derived in Python, so the C side's derivation is checked
+too.
 
 Everything runs on 127.0.0.1: the socket hook, the agents, the fake DC."""
 
@@ -44,10 +45,23 @@ def report_key(master):
                            person=b"NetWatch" + bytes(8)).digest()
 
 
+FLAG_HMAC, FLAG_BLAKE2B = 0x01, 0x02  # report.h: the two MAC kinds
+MAC_FLAGS = FLAG_HMAC | FLAG_BLAKE2B
+
+
+def mac_of(flags, key, data):
+    """The trailer the flag names: HMAC-SHA-256, or keyed BLAKE2b-256 (equal
+    to libsodium's crypto_generichash with a 32-byte output and the key)."""
+    if flags & FLAG_HMAC:
+        return hmac.new(key, data, hashlib.sha256).digest()
+    return hashlib.blake2b(data, key=key, digest_size=32).digest()
+
+
 class FakeDC:
     """Accepts connections on 127.0.0.1:port and parses every frame:
     12-byte header ("NWR", version 1, flags, 3 reserved, u32 BE length),
-    JSON payload, and a 32-byte HMAC-SHA-256 trailer when flags & 1."""
+    JSON payload, and a 32-byte MAC trailer when flags & 3: HMAC-SHA-256 for
+    bit 0 (racks before BLAKE2b), keyed BLAKE2b-256 for bit 1 (report.h)."""
 
     def __init__(self, port, key=None):
         self.port, self.key = port, key
@@ -108,15 +122,18 @@ class FakeDC:
                     return
                 flags = hdr[4]
                 (length,) = struct.unpack(">I", hdr[8:12])
-                body = self._exact(c, length + (32 if flags & 1 else 0))
+                if flags & ~MAC_FLAGS or flags == MAC_FLAGS:
+                    self.errors.append(f"bad flags {flags:#x}")
+                    return
+                body = self._exact(c, length + (32 if flags & MAC_FLAGS else 0))
                 if body is None or len(body) < length:
                     self.errors.append("truncated frame")
                     return
                 payload = json.loads(body[:length].decode())
                 mac_ok = None
-                if flags & 1:
+                if flags & MAC_FLAGS:
                     mac = body[length:]
-                    want = hmac.new(self.key or b"", hdr + body[:length], hashlib.sha256).digest()
+                    want = mac_of(flags, self.key or b"", hdr + body[:length])
                     mac_ok = self.key is not None and hmac.compare_digest(mac, want)
                 with self.lock:
                     self.frames.append((n, flags, payload, mac_ok, hdr + body))
@@ -305,7 +322,7 @@ def test_reports_every_interval_with_increasing_seq(env):
     assert failed["send_error"] == 0 and failed["encode"] == 0
 
 
-def test_with_key_the_hmac_verifies(env, tmp_path):
+def test_with_key_the_mac_verifies(env, tmp_path):
     master = os.urandom(32)
     key_file = tmp_path / "key"
     key_file.write_text(master.hex() + "\n")
@@ -318,13 +335,13 @@ def test_with_key_the_hmac_verifies(env, tmp_path):
     wait_for(lambda: len(dc.reports()) >= 5, 20, "5 reports")
     reps = dc.reports()
     assert not dc.errors, dc.errors
-    assert all(r[1] & 1 for r in reps), "every frame carries a MAC"
-    assert all(r[3] is True for r in reps), "the HMAC verifies with the Python-derived key"
+    assert all(r[1] == FLAG_BLAKE2B for r in reps), "every frame carries a keyed BLAKE2b MAC"
+    assert all(r[3] is True for r in reps), "the MAC verifies with the Python-derived key"
     check_report(reps[-1][2], 9)
     # The check above can fail: another master key's report key does not verify.
     raw = reps[-1][4]
     length = struct.unpack(">I", raw[8:12])[0]
-    wrong = hmac.new(report_key(bytes(32)), raw[:12 + length], hashlib.sha256).digest()
+    wrong = mac_of(FLAG_BLAKE2B, report_key(bytes(32)), raw[:12 + length])
     assert wrong != raw[12 + length:]
 
 

@@ -178,15 +178,26 @@ enum nw_report_reject nw_report_parse_ref(const uint8_t *frame, size_t len,
 		return rej;
 	if (len != frame_len)
 		return NW_REJ_TRUNCATED;
-	has_mac = (frame[4] & NW_REPORT_FLAG_MAC) != 0;
+	has_mac = (frame[4] & NW_REPORT_MAC_FLAGS) != 0;
 	plen = frame_len - NW_REPORT_HDR_LEN - (has_mac ? NW_REPORT_MAC_LEN : 0);
 	/* Authenticate before parsing: without the key nobody gets jansson to
-	 * look at a byte of the payload. */
+	 * look at a byte of the payload. HMAC-SHA-256 or keyed BLAKE2b, as
+	 * flagged (report.h). */
 	if (keys && keys->present) {
-		if (!has_mac ||
-		    crypto_auth_hmacsha256_verify(frame + NW_REPORT_HDR_LEN + plen, frame,
-						  NW_REPORT_HDR_LEN + plen, keys->report))
+		const uint8_t *mac = frame + NW_REPORT_HDR_LEN + plen;
+		uint8_t want[NW_REPORT_MAC_LEN];
+
+		if (!has_mac)
 			return NW_REJ_AUTH;
+		if (frame[4] & NW_REPORT_FLAG_MAC) {
+			if (crypto_auth_hmacsha256_verify(mac, frame, NW_REPORT_HDR_LEN + plen,
+							  keys->report))
+				return NW_REJ_AUTH;
+		} else if (crypto_generichash(want, sizeof(want), frame, NW_REPORT_HDR_LEN + plen,
+					      keys->report, NW_KEY_REPORT_LEN) ||
+			   sodium_memcmp(want, mac, sizeof(want))) {
+			return NW_REJ_AUTH;
+		}
 		out->authenticated = 1;
 	}
 	if (!within_budget(frame + NW_REPORT_HDR_LEN, plen))

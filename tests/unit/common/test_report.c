@@ -113,8 +113,11 @@ static void test_round_trip(void **state)
 
 /* ------------------------------------------------------------ frames */
 
-/* A frame around `payload` (`n` bytes), MAC'ed with `keys` when given. */
-static uint8_t *frame_of(const char *payload, size_t n, const struct nw_keys *keys, size_t *len)
+/* A frame around `payload` (`n` bytes), MAC'ed with `keys` when given:
+ * `kind` NW_REPORT_FLAG_MAC (HMAC-SHA-256, what racks sent before) or
+ * NW_REPORT_FLAG_MAC_BLAKE2B (keyed BLAKE2b, what they send now). */
+static uint8_t *frame_kind(const char *payload, size_t n, const struct nw_keys *keys, uint8_t kind,
+			   size_t *len)
 {
 	size_t mac = keys ? NW_REPORT_MAC_LEN : 0;
 	uint8_t *f = malloc(NW_REPORT_HDR_LEN + n + mac);
@@ -123,17 +126,27 @@ static uint8_t *frame_of(const char *payload, size_t n, const struct nw_keys *ke
 	memset(f, 0, NW_REPORT_HDR_LEN);
 	memcpy(f, "NWR", 3);
 	f[3] = NW_REPORT_VERSION;
-	f[4] = keys ? NW_REPORT_FLAG_MAC : 0;
+	f[4] = keys ? kind : 0;
 	f[8] = (uint8_t)(n >> 24);
 	f[9] = (uint8_t)(n >> 16);
 	f[10] = (uint8_t)(n >> 8);
 	f[11] = (uint8_t)n;
 	memcpy(f + NW_REPORT_HDR_LEN, payload, n);
-	if (keys)
+	if (keys && kind == NW_REPORT_FLAG_MAC)
 		crypto_auth_hmacsha256(f + NW_REPORT_HDR_LEN + n, f, NW_REPORT_HDR_LEN + n,
 				       keys->report);
+	else if (keys)
+		assert_int_equal(crypto_generichash(f + NW_REPORT_HDR_LEN + n, NW_REPORT_MAC_LEN, f,
+						    NW_REPORT_HDR_LEN + n, keys->report,
+						    NW_KEY_REPORT_LEN),
+				 0);
 	*len = NW_REPORT_HDR_LEN + n + mac;
 	return f;
+}
+
+static uint8_t *frame_of(const char *payload, size_t n, const struct nw_keys *keys, size_t *len)
+{
+	return frame_kind(payload, n, keys, NW_REPORT_FLAG_MAC_BLAKE2B, len);
 }
 
 /* Parses a frame and checks that a reject leaves nothing to free. */
@@ -541,8 +554,10 @@ static void test_frame_header(void **state)
 		assert_int_equal(parse_frame(g, len + 1, &none, &r), NW_REJ_TRUNCATED);
 		free(g);
 	}
-	/* MAC flagged but no room for it */
+	/* MAC flagged (either kind) but no room for it */
 	f[4] = NW_REPORT_FLAG_MAC;
+	assert_int_equal(parse_frame(f, len, &none, &r), NW_REJ_TRUNCATED);
+	f[4] = NW_REPORT_FLAG_MAC_BLAKE2B;
 	assert_int_equal(parse_frame(f, len, &none, &r), NW_REJ_TRUNCATED);
 	f[4] = 0;
 
@@ -552,11 +567,19 @@ static void test_frame_header(void **state)
 		uint8_t v;
 		enum nw_report_reject want;
 	} bad[] = {
-		{ 0, 'X', NW_REJ_BAD_FRAME },  { 1, 'w', NW_REJ_BAD_FRAME },
-		{ 2, 0, NW_REJ_BAD_FRAME },    { 3, 0, NW_REJ_BAD_FRAME },
-		{ 3, 2, NW_REJ_BAD_FRAME },    { 4, 0x02, NW_REJ_BAD_FRAME },
-		{ 4, 0x81, NW_REJ_BAD_FRAME }, { 5, 1, NW_REJ_BAD_FRAME },
-		{ 6, 0x80, NW_REJ_BAD_FRAME }, { 7, 1, NW_REJ_BAD_FRAME },
+		{ 0, 'X', NW_REJ_BAD_FRAME },
+		{ 1, 'w', NW_REJ_BAD_FRAME },
+		{ 2, 0, NW_REJ_BAD_FRAME },
+		{ 3, 0, NW_REJ_BAD_FRAME },
+		{ 3, 2, NW_REJ_BAD_FRAME },
+		{ 4, 0x04, NW_REJ_BAD_FRAME },
+		{ 4, 0x81, NW_REJ_BAD_FRAME },
+		{ 4, 0x82, NW_REJ_BAD_FRAME },
+		/* both MAC kinds at once: which would the trailer be? */
+		{ 4, NW_REPORT_FLAG_MAC | NW_REPORT_FLAG_MAC_BLAKE2B, NW_REJ_BAD_FRAME },
+		{ 5, 1, NW_REJ_BAD_FRAME },
+		{ 6, 0x80, NW_REJ_BAD_FRAME },
+		{ 7, 1, NW_REJ_BAD_FRAME },
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		memcpy(h, f, sizeof(h));
@@ -581,6 +604,9 @@ static void test_frame_header(void **state)
 	h[4] = NW_REPORT_FLAG_MAC;
 	assert_int_equal(nw_report_frame_header(h, &flen), NW_REJ_OK);
 	assert_int_equal(flen, NW_REPORT_HDR_LEN + NW_REPORT_MAX_PAYLOAD + NW_REPORT_MAC_LEN);
+	h[4] = NW_REPORT_FLAG_MAC_BLAKE2B;
+	assert_int_equal(nw_report_frame_header(h, &flen), NW_REJ_OK);
+	assert_int_equal(flen, NW_REPORT_HDR_LEN + NW_REPORT_MAX_PAYLOAD + NW_REPORT_MAC_LEN);
 	put_len(h, NW_REPORT_MAX_PAYLOAD + 1);
 	assert_int_equal(nw_report_frame_header(h, &flen), NW_REJ_TOO_LARGE);
 	put_len(h, 5U << 20);
@@ -595,7 +621,9 @@ static void test_frame_header(void **state)
 
 /* ------------------------------------------------------------ MAC */
 
-static void test_mac(void **state)
+/* One MAC kind: accepted with the key, read unauthenticated without one,
+ * refused (auth) with another key, a flipped bit or the other kind's flag. */
+static void check_mac_kind(uint8_t kind)
 {
 	static const char payload[] = TOPS("[" OKSRV "]");
 	struct nw_keys key, other, none = { 0 };
@@ -603,10 +631,9 @@ static void test_mac(void **state)
 	size_t len, plain_len;
 	uint8_t *f, *plain;
 
-	(void)state;
 	keys_for_test(&key, 1);
 	keys_for_test(&other, 2);
-	f = frame_of(payload, strlen(payload), &key, &len);
+	f = frame_kind(payload, strlen(payload), &key, kind, &len);
 	plain = frame_of(payload, strlen(payload), NULL, &plain_len);
 
 	assert_int_equal(parse_frame(f, len, &key, &r), NW_REJ_OK);
@@ -624,6 +651,10 @@ static void test_mac(void **state)
 	assert_int_equal(r.authenticated, 0);
 	/* missing MAC while we have a key */
 	assert_int_equal(parse_frame(plain, plain_len, &key, &r), NW_REJ_AUTH);
+	/* a right tag under the other kind's flag: the flag is MAC-covered */
+	f[4] = NW_REPORT_MAC_FLAGS & ~kind;
+	assert_int_equal(parse_frame(f, len, &key, &r), NW_REJ_AUTH);
+	f[4] = kind;
 	/* every single-bit change of the MAC, payload or header's MAC-covered bytes */
 	for (size_t i = 0; i < len; i++) {
 		enum nw_report_reject got;
@@ -631,7 +662,9 @@ static void test_mac(void **state)
 		f[i] ^= 0x01;
 		got = parse_frame(f, len, &key, &r);
 		f[i] ^= 0x01;
-		if ((i >= 8 && i < NW_REPORT_HDR_LEN) || i == 4) /* length, or MAC flag cleared */
+		if (i == 4 && kind == NW_REPORT_FLAG_MAC_BLAKE2B) /* both kinds flagged */
+			assert_int_equal(got, NW_REJ_BAD_FRAME);
+		else if ((i >= 8 && i < NW_REPORT_HDR_LEN) || i == 4) /* length, MAC flag cleared */
 			assert_true(got == NW_REJ_TRUNCATED || got == NW_REJ_TOO_LARGE);
 		else if (i < 8)
 			assert_int_equal(got, NW_REJ_BAD_FRAME);
@@ -643,7 +676,7 @@ static void test_mac(void **state)
 	{
 		static const char bad[] = TOP("1", "70000", "1", "1", "1", "1", "1", "[]");
 		size_t blen;
-		uint8_t *b = frame_of(bad, strlen(bad), &key, &blen);
+		uint8_t *b = frame_kind(bad, strlen(bad), &key, kind, &blen);
 
 		assert_int_equal(parse_frame(b, blen, &key, &r), NW_REJ_RANGE);
 		assert_int_equal(r.authenticated, 1);
@@ -651,6 +684,43 @@ static void test_mac(void **state)
 	}
 	free(f);
 	free(plain);
+}
+
+static void test_mac(void **state)
+{
+	(void)state;
+	check_mac_kind(NW_REPORT_FLAG_MAC_BLAKE2B);
+	check_mac_kind(NW_REPORT_FLAG_MAC); /* racks not yet upgraded */
+}
+
+/* The encoder writes keyed BLAKE2b: the flag, and a tag equal to
+ * crypto_generichash(32 bytes, header and payload, report key) - the
+ * definition docs/report-protocol.md and the Python tests use. */
+static void test_encode_mac_kind(void **state)
+{
+	struct nw_report_server s = { .id = 12, .cls = NW_HEALTH_HEALTHY, .loss_ratio = 0 };
+	struct nw_report r = { .rack_id = 3,
+			       .seq = 1,
+			       .interval_s = 1.0,
+			       .rack_score = 1,
+			       .nservers = 1,
+			       .servers = &s };
+	struct nw_keys key;
+	struct nw_buf buf = { 0 };
+	uint8_t want[NW_REPORT_MAC_LEN];
+	size_t body;
+
+	(void)state;
+	s.error = s.snr_db = NAN;
+	keys_for_test(&key, 5);
+	assert_int_equal(nw_report_encode(&r, &key, &buf), 0);
+	assert_int_equal((uint8_t)buf.p[4], NW_REPORT_FLAG_MAC_BLAKE2B);
+	body = buf.len - NW_REPORT_MAC_LEN;
+	assert_int_equal(crypto_generichash(want, sizeof(want), (const uint8_t *)buf.p, body,
+					    key.report, NW_KEY_REPORT_LEN),
+			 0);
+	assert_memory_equal(buf.p + body, want, sizeof(want));
+	nw_buf_free(&buf);
 }
 
 /* ------------------------------------------------------------ encoder */
@@ -807,12 +877,12 @@ static void test_doc_example(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_round_trip),     cmocka_unit_test(test_reject_table),
-		cmocka_unit_test(test_values_read),    cmocka_unit_test(test_server_counts),
-		cmocka_unit_test(test_frame_header),   cmocka_unit_test(test_mac),
-		cmocka_unit_test(test_encode_refuses), cmocka_unit_test(test_worst_case_size),
-		cmocka_unit_test(test_is_newer),       cmocka_unit_test(test_reject_names),
-		cmocka_unit_test(test_doc_example),
+		cmocka_unit_test(test_round_trip),      cmocka_unit_test(test_reject_table),
+		cmocka_unit_test(test_values_read),     cmocka_unit_test(test_server_counts),
+		cmocka_unit_test(test_frame_header),    cmocka_unit_test(test_mac),
+		cmocka_unit_test(test_encode_mac_kind), cmocka_unit_test(test_encode_refuses),
+		cmocka_unit_test(test_worst_case_size), cmocka_unit_test(test_is_newer),
+		cmocka_unit_test(test_reject_names),    cmocka_unit_test(test_doc_example),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
