@@ -54,8 +54,9 @@ def free_port():
 
 
 def derive_report_key(master):
-    # as tests/integration/test_dc.py: crypto_kdf_derive_from_key(32, 2, "NetWatch")
-    return hashlib.blake2b(b"", key=master, digest_size=32, salt=struct.pack("<Q", 2) + bytes(8),
+    # as tests/integration/test_dc.py: crypto_kdf_derive_from_key(32, 3, "NetWatch"),
+    # the keyed BLAKE2b subkey (keyfile.h)
+    return hashlib.blake2b(b"", key=master, digest_size=32, salt=struct.pack("<Q", 3) + bytes(8),
                            person=b"NetWatch" + bytes(8)).digest()
 
 

@@ -200,7 +200,7 @@ static uint8_t *frame_of(const uint8_t *payload, size_t n, const struct nw_keys 
 				       keys->report);
 	else if (keys)
 		CHECK(crypto_generichash(f + NW_REPORT_HDR_LEN + n, NW_REPORT_MAC_LEN, f,
-					 NW_REPORT_HDR_LEN + n, keys->report,
+					 NW_REPORT_HDR_LEN + n, keys->report_mac,
 					 NW_KEY_REPORT_LEN) == 0);
 	*len = NW_REPORT_HDR_LEN + n + mac;
 	return f;

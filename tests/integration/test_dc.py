@@ -58,13 +58,19 @@ def free_port():
 
 # ------------------------------------------------------------ the protocol
 
-def derive_report_key(master):
-    """libsodium crypto_kdf_derive_from_key(32, id 2, "NetWatch", master):
+def kdf(master, subkey_id):
+    """libsodium crypto_kdf_derive_from_key(32, id, "NetWatch", master):
     BLAKE2b keyed with the master, salt = id (8 bytes LE) + 8 zero bytes,
     personal = context + 8 zero bytes."""
     return hashlib.blake2b(b"", key=master, digest_size=32,
-                           salt=struct.pack("<Q", 2) + bytes(8),
+                           salt=struct.pack("<Q", subkey_id) + bytes(8),
                            person=b"NetWatch" + bytes(8)).digest()
+
+
+def derive_report_key(master):
+    """The report subkeys (keyfile.h): id 2 for HMAC-SHA-256 (old racks),
+    id 3 for keyed BLAKE2b; one algorithm per subkey."""
+    return {"hmac": kdf(master, 2), "blake2b": kdf(master, 3)}
 
 
 FLAG_HMAC, FLAG_BLAKE2B = 0x01, 0x02  # report.h: the two MAC kinds
@@ -75,8 +81,8 @@ def mac_of(kind, key, data):
     libsodium's crypto_generichash with a 32-byte output and the key) or
     HMAC-SHA-256 (racks from before it)."""
     if kind == "hmac":
-        return hmac.new(key, data, hashlib.sha256).digest()
-    return hashlib.blake2b(data, key=key, digest_size=32).digest()
+        return hmac.new(key["hmac"], data, hashlib.sha256).digest()
+    return hashlib.blake2b(data, key=key["blake2b"], digest_size=32).digest()
 
 
 def frame(payload, key=None, mac=None, magic=b"NWR", version=1, flags=None, length=None,

@@ -36,13 +36,18 @@ def free_port(kind=socket.SOCK_STREAM):
         return s.getsockname()[1]
 
 
-def report_key(master):
-    """libsodium crypto_kdf_derive_from_key(32, 2, "NetWatch", master):
+def kdf(master, subkey_id):
+    """libsodium crypto_kdf_derive_from_key(32, id, "NetWatch", master):
     BLAKE2b keyed by the master key, salt = subkey id (LE u64) + 8 zero
     bytes, personal = context + 8 zero bytes."""
     return hashlib.blake2b(key=master, digest_size=32,
-                           salt=(2).to_bytes(8, "little") + bytes(8),
+                           salt=(subkey_id).to_bytes(8, "little") + bytes(8),
                            person=b"NetWatch" + bytes(8)).digest()
+
+
+def report_key(master):
+    """The report subkeys (keyfile.h): id 2 HMAC-SHA-256, id 3 keyed BLAKE2b."""
+    return {"hmac": kdf(master, 2), "blake2b": kdf(master, 3)}
 
 
 FLAG_HMAC, FLAG_BLAKE2B = 0x01, 0x02  # report.h: the two MAC kinds
@@ -53,8 +58,8 @@ def mac_of(flags, key, data):
     """The trailer the flag names: HMAC-SHA-256, or keyed BLAKE2b-256 (equal
     to libsodium's crypto_generichash with a 32-byte output and the key)."""
     if flags & FLAG_HMAC:
-        return hmac.new(key, data, hashlib.sha256).digest()
-    return hashlib.blake2b(data, key=key, digest_size=32).digest()
+        return hmac.new(key["hmac"], data, hashlib.sha256).digest()
+    return hashlib.blake2b(data, key=key["blake2b"], digest_size=32).digest()
 
 
 class FakeDC:
@@ -133,7 +138,7 @@ class FakeDC:
                 mac_ok = None
                 if flags & MAC_FLAGS:
                     mac = body[length:]
-                    want = mac_of(flags, self.key or b"", hdr + body[:length])
+                    want = mac_of(flags, self.key or report_key(bytes(32)), hdr + body[:length])
                     mac_ok = self.key is not None and hmac.compare_digest(mac, want)
                 with self.lock:
                     self.frames.append((n, flags, payload, mac_ok, hdr + body))

@@ -194,7 +194,7 @@ enum nw_report_reject nw_report_parse_ref(const uint8_t *frame, size_t len,
 							  keys->report))
 				return NW_REJ_AUTH;
 		} else if (crypto_generichash(want, sizeof(want), frame, NW_REPORT_HDR_LEN + plen,
-					      keys->report, NW_KEY_REPORT_LEN) ||
+					      keys->report_mac, NW_KEY_REPORT_LEN) ||
 			   sodium_memcmp(want, mac, sizeof(want))) {
 			return NW_REJ_AUTH;
 		}

@@ -20,6 +20,8 @@ int nw_keys_derive(struct nw_keys *k, const uint8_t master[NW_KEY_MASTER_LEN])
 	    crypto_kdf_derive_from_key(k->sample, sizeof(k->sample), NW_KDF_ID_SAMPLE,
 				       NW_KDF_CONTEXT, master) ||
 	    crypto_kdf_derive_from_key(k->report, sizeof(k->report), NW_KDF_ID_REPORT,
+				       NW_KDF_CONTEXT, master) ||
+	    crypto_kdf_derive_from_key(k->report_mac, sizeof(k->report_mac), NW_KDF_ID_REPORT_MAC,
 				       NW_KDF_CONTEXT, master)) {
 		nw_keys_wipe(k);
 		return -1;

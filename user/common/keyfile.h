@@ -6,7 +6,8 @@
  *
  *   sample key  16 bytes  SipHash-2-4 tag of every tone sample (agent adds
  *                         it, the BPF collector / socket hook checks it)
- *   report key  32 bytes  HMAC-SHA-256 over every rack -> DC report frame
+ *   report keys 32 bytes  keyed BLAKE2b (id 3) / HMAC-SHA-256 of older racks (id 2)
+ *                         over every rack -> DC report frame
  *
  * Derivation: libsodium crypto_kdf_derive_from_key (BLAKE2b) from the
  * 32-byte master key, context "NetWatch", subkey ids NW_KDF_ID_*.
@@ -31,12 +32,14 @@
 #define NW_KEY_REPORT_LEN 32U /* crypto_auth_hmacsha256_KEYBYTES */
 #define NW_KDF_CONTEXT "NetWatch"
 #define NW_KDF_ID_SAMPLE 1U
-#define NW_KDF_ID_REPORT 2U
+#define NW_KDF_ID_REPORT 2U     /* HMAC-SHA-256: reports from racks before BLAKE2b */
+#define NW_KDF_ID_REPORT_MAC 3U /* keyed BLAKE2b on reports: one algorithm per subkey */
 
 struct nw_keys {
 	int present; /* 0: no --key-file, everything unauthenticated */
 	uint8_t sample[NW_KEY_SAMPLE_LEN];
-	uint8_t report[NW_KEY_REPORT_LEN];
+	uint8_t report[NW_KEY_REPORT_LEN];     /* HMAC-SHA-256 (old racks) */
+	uint8_t report_mac[NW_KEY_REPORT_LEN]; /* keyed BLAKE2b */
 };
 
 /* Derives both keys from a 32-byte master key. 0, or -1 (libsodium failed). */

@@ -227,7 +227,7 @@ int nw_report_encode(const struct nw_report *r, const struct nw_keys *keys, stru
 		uint8_t mac[NW_REPORT_MAC_LEN];
 
 		crypto_generichash(mac, sizeof(mac), (const uint8_t *)out->p, out->len,
-				   keys->report, NW_KEY_REPORT_LEN);
+				   keys->report_mac, NW_KEY_REPORT_LEN);
 		nw_buf_put(out, (const char *)mac, sizeof(mac));
 		if (out->failed)
 			return -1;

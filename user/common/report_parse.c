@@ -783,13 +783,13 @@ static enum nw_report_reject walk_payload(const uint8_t *p, size_t n, struct nw_
  * DC's 25 us budget per report (bench_report). HMAC-SHA-256 stays readable for
  * racks not yet upgraded. Both comparisons are constant time. */
 static int mac_ok(uint8_t flags, const uint8_t *msg, size_t len, const uint8_t *mac,
-		  const uint8_t key[NW_KEY_REPORT_LEN])
+		  const struct nw_keys *keys)
 {
 	uint8_t want[NW_REPORT_MAC_LEN];
 
 	if (flags & NW_REPORT_FLAG_MAC)
-		return crypto_auth_hmacsha256_verify(mac, msg, len, key) == 0;
-	if (crypto_generichash(want, sizeof(want), msg, len, key, NW_KEY_REPORT_LEN))
+		return crypto_auth_hmacsha256_verify(mac, msg, len, keys->report) == 0;
+	if (crypto_generichash(want, sizeof(want), msg, len, keys->report_mac, NW_KEY_REPORT_LEN))
 		return 0;
 	return sodium_memcmp(want, mac, NW_REPORT_MAC_LEN) == 0;
 }
@@ -815,7 +815,7 @@ enum nw_report_reject nw_report_parse(const uint8_t *frame, size_t len, const st
 	 * to look at a byte of the payload. */
 	if (keys && keys->present) {
 		if (!has_mac || !mac_ok(frame[4], frame, NW_REPORT_HDR_LEN + plen,
-					frame + NW_REPORT_HDR_LEN + plen, keys->report))
+					frame + NW_REPORT_HDR_LEN + plen, keys))
 			return NW_REJ_AUTH;
 		out->authenticated = 1;
 	}

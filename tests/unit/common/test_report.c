@@ -137,7 +137,7 @@ static uint8_t *frame_kind(const char *payload, size_t n, const struct nw_keys *
 				       keys->report);
 	else if (keys)
 		assert_int_equal(crypto_generichash(f + NW_REPORT_HDR_LEN + n, NW_REPORT_MAC_LEN, f,
-						    NW_REPORT_HDR_LEN + n, keys->report,
+						    NW_REPORT_HDR_LEN + n, keys->report_mac,
 						    NW_KEY_REPORT_LEN),
 				 0);
 	*len = NW_REPORT_HDR_LEN + n + mac;
@@ -717,7 +717,7 @@ static void test_encode_mac_kind(void **state)
 	assert_int_equal((uint8_t)buf.p[4], NW_REPORT_FLAG_MAC_BLAKE2B);
 	body = buf.len - NW_REPORT_MAC_LEN;
 	assert_int_equal(crypto_generichash(want, sizeof(want), (const uint8_t *)buf.p, body,
-					    key.report, NW_KEY_REPORT_LEN),
+					    key.report_mac, NW_KEY_REPORT_LEN),
 			 0);
 	assert_memory_equal(buf.p + body, want, sizeof(want));
 	nw_buf_free(&buf);
