@@ -109,7 +109,7 @@ help:
 DEB_PACKAGES := build-essential clang llvm libclang-rt-dev libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config \
 	libsodium-dev libjansson-dev libfftw3-dev libmicrohttpd-dev libcap-dev libnl-route-3-dev \
 	libmnl-dev libcmocka-dev python3-pytest python3-numpy python3-yaml iproute2 ethtool \
-	prometheus jq curl sudo util-linux kmod procps docker-compose \
+	prometheus jq curl sudo util-linux kmod procps docker-compose docker.io debootstrap \
 	clang-format cppcheck bear
 
 deps:
