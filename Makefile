@@ -77,7 +77,7 @@ BENCH_BINS := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 
 FUZZ_SECONDS ?= 60
 
-.PHONY: all deps test unit-test bpf-test integration-test fuzz bench evaluate install clean vmlinux demo help \
+.PHONY: all deps test unit-test bpf-test integration-test compose-test fuzz bench evaluate install clean vmlinux demo help \
 	format format-check lint compile_commands.json
 .DELETE_ON_ERROR:
 .SECONDARY:
@@ -92,6 +92,7 @@ help:
 	@echo "make unit-test          the cmocka unit tests only (tests/unit/<prog>/)"
 	@echo "make bpf-test           the BPF_PROG_TEST_RUN tests only (root; tests/bpf/)"
 	@echo "make integration-test   the pytest process and deployment tests only (root; tests/integration, tests/deploy)"
+	@echo "make compose-test       the compose stack on an engine of its own (root; Debian's docker.io; part of make test)"
 	@echo "make fuzz               libFuzzer over the shared parser and the report protocol (FUZZ_SECONDS=$(FUZZ_SECONDS))"
 	@echo "make bench              collector cost per packet and other figures"
 	@echo "make evaluate           fault scenarios on a lab -> docs/EVALUATION.md (root, ~10 min)"
@@ -235,6 +236,11 @@ bpf-test: all $(BPFT_BINS)
 
 integration-test: all
 	NETWATCH_BUILD=$(CURDIR)/$(BUILD) $(PYTEST) -q -p no:cacheprovider tests/integration tests/deploy
+
+# The compose stack built and brought up on a Docker engine of the test's own
+# (tests/deploy/compose_engine.py; images cached in /var/cache/netwatch-compose-test).
+compose-test: all
+	NETWATCH_BUILD=$(CURDIR)/$(BUILD) $(PYTEST) -q -p no:cacheprovider tests/deploy/test_compose_engine.py
 
 # Each fuzzer reads tests/fuzz/seeds/<name>/ when it has one, else tests/fuzz/seeds/.
 fuzz: $(FUZZ_BINS)
