@@ -77,7 +77,7 @@ BENCH_BINS := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 
 FUZZ_SECONDS ?= 60
 
-.PHONY: all deps test unit-test bpf-test integration-test fuzz bench evaluate install clean vmlinux demo help \
+.PHONY: all deps deps-build test unit-test bpf-test integration-test compose-test fuzz bench evaluate install clean vmlinux demo help \
 	format format-check lint compile_commands.json
 .DELETE_ON_ERROR:
 .SECONDARY:
@@ -88,10 +88,12 @@ help:
 	@echo "make                    build binaries and BPF objects into $(BUILD)/ (same as make all)"
 	@echo "make all                the same"
 	@echo "make deps               install every Debian package the build, tests, lab and tools need"
+	@echo "make deps-build         only what make all and make unit-test need (the image build stage)"
 	@echo "make test               deps, build, then unit, BPF (root) and integration tests; SANITIZE=1 for ASan+UBSan"
 	@echo "make unit-test          the cmocka unit tests only (tests/unit/<prog>/)"
 	@echo "make bpf-test           the BPF_PROG_TEST_RUN tests only (root; tests/bpf/)"
 	@echo "make integration-test   the pytest process and deployment tests only (root; tests/integration, tests/deploy)"
+	@echo "make compose-test       the compose stack on an engine of its own (root; Debian's docker.io; part of make test)"
 	@echo "make fuzz               libFuzzer over the shared parser and the report protocol (FUZZ_SECONDS=$(FUZZ_SECONDS))"
 	@echo "make bench              collector cost per packet, DC cost per report and other figures"
 	@echo "make evaluate           fault scenarios on a lab -> docs/EVALUATION.md (root, ~10 min)"
@@ -106,15 +108,25 @@ help:
 	@echo "make help               this list"
 
 # ------------------------------------------------------------------ deps
-DEB_PACKAGES := build-essential clang llvm libclang-rt-dev libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config \
-	libsodium-dev libjansson-dev libyajl-dev libfftw3-dev libmicrohttpd-dev libcap-dev libnl-route-3-dev \
-	libmnl-dev libcmocka-dev python3-pytest python3-numpy python3-yaml iproute2 ethtool \
-	prometheus jq curl sudo util-linux kmod procps docker-compose \
+# What `make all` and `make unit-test` need: the image build stage
+# (deploy/docker/Dockerfile) installs only these (`make deps-build`).
+DEB_BUILD_PACKAGES := build-essential clang llvm libclang-rt-dev libbpf-dev bpftool libelf-dev zlib1g-dev \
+	pkg-config libsodium-dev libjansson-dev libyajl-dev libfftw3-dev libmicrohttpd-dev libcap-dev \
+	libnl-route-3-dev libmnl-dev libcmocka-dev python3
+# What the tests, the lab, the engine test and the tools add.
+DEB_PACKAGES := $(DEB_BUILD_PACKAGES) python3-pytest python3-numpy python3-yaml iproute2 ethtool \
+	prometheus jq curl sudo util-linux kmod procps docker-compose docker.io debootstrap \
 	clang-format cppcheck bear chromium
-NPM_DIRS := tests/deploy web tests/ui
+# npm packages, each folder's pinned by its committed package-lock.json (npm ci
+# installs exactly that, nothing newer): the web UI's uPlot (embedded at build
+# time), the deployment tests' Kubernetes schema validator and the browser
+# tests' driver (playwright-core; the browser is Debian's chromium above).
+NPM_BUILD_DIRS := web
+NPM_DIRS := $(NPM_BUILD_DIRS) tests/deploy tests/ui
 
-deps:
-	@missing=$$(for p in $(DEB_PACKAGES); do \
+# $(call install_deps,DEBIAN PACKAGES,NPM FOLDERS)
+define install_deps
+	@missing=$$(for p in $(1); do \
 		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; \
 	done); \
 	if [ -n "$$missing" ]; then \
@@ -122,13 +134,9 @@ deps:
 		export DEBIAN_FRONTEND=noninteractive; \
 		apt-get update -q && apt-get install -y -q --no-install-recommends $$missing; \
 	else \
-		echo "deps: all $(words $(DEB_PACKAGES)) packages present"; \
+		echo "deps: all $(words $(1)) packages present"; \
 	fi
-	@# npm packages, each folder's pinned by its committed package-lock.json (npm ci
-	@# installs exactly that, nothing newer): the deployment tests' Kubernetes schema
-	@# validator, the web UI's uPlot (embedded at build time) and the browser tests'
-	@# driver (playwright-core; the browser is Debian's chromium above).
-	@for d in $(NPM_DIRS); do \
+	@for d in $(2); do \
 		if [ -f $$d/package-lock.json ] && \
 		    [ ! $$d/node_modules/.package-lock.json -nt $$d/package-lock.json ]; then \
 			command -v npm >/dev/null || { export DEBIAN_FRONTEND=noninteractive; \
@@ -136,6 +144,13 @@ deps:
 			npm ci --prefix $$d --no-audit --no-fund --loglevel=error || exit 1; \
 		fi; \
 	done
+endef
+
+deps:
+	$(call install_deps,$(DEB_PACKAGES),$(NPM_DIRS))
+
+deps-build:
+	$(call install_deps,$(DEB_BUILD_PACKAGES),$(NPM_BUILD_DIRS))
 
 # ------------------------------------------------------------------ BPF
 vmlinux:
@@ -268,6 +283,11 @@ bpf-test: all $(BPFT_BINS)
 
 integration-test: all
 	NETWATCH_BUILD=$(CURDIR)/$(BUILD) $(PYTEST) -q -p no:cacheprovider tests/integration tests/deploy
+
+# The compose stack built and brought up on a Docker engine of the test's own
+# (tests/deploy/compose_engine.py; images cached in /var/cache/netwatch-compose-test).
+compose-test: all
+	NETWATCH_BUILD=$(CURDIR)/$(BUILD) $(PYTEST) -q -p no:cacheprovider tests/deploy/test_compose_engine.py
 
 # Each fuzzer reads tests/fuzz/seeds/<name>/ when it has one, else tests/fuzz/seeds/.
 fuzz: $(FUZZ_BINS)

@@ -4,7 +4,9 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/capability.h>
 #include <unistd.h>
 
 #include "collector.skel.h"
@@ -85,13 +87,82 @@ void nw_loader_configure(const struct nw_log *log, const struct nw_load_cfg *cfg
 		*max_slots = s_index;
 }
 
+/* The BPF capabilities this process lacks, as "CAP_BPF,CAP_PERFMON", or ""
+ * when it holds them or CAP_SYS_ADMIN (what kernels < 5.8 and Docker 20.10
+ * go by instead). */
+static void missing_bpf_caps(char *out, size_t n)
+{
+	static const struct {
+		cap_value_t cap;
+		const char *name;
+	} need[] = { { CAP_BPF, "CAP_BPF" }, { CAP_PERFMON, "CAP_PERFMON" } };
+	cap_t have = cap_get_proc();
+	cap_flag_value_t admin = CAP_CLEAR;
+	size_t used = 0;
+
+	out[0] = '\0';
+	if (!have ||
+	    (!cap_get_flag(have, CAP_SYS_ADMIN, CAP_EFFECTIVE, &admin) && admin == CAP_SET)) {
+		cap_free(have);
+		return;
+	}
+	for (size_t i = 0; i < sizeof(need) / sizeof(need[0]); i++) {
+		cap_flag_value_t v = CAP_CLEAR;
+
+		if ((cap_get_flag(have, need[i].cap, CAP_EFFECTIVE, &v) || v != CAP_SET) &&
+		    used < n)
+			used += (size_t)snprintf(out + used, n - used, "%s%s", used ? "," : "",
+						 need[i].name);
+	}
+	cap_free(have);
+}
+
+/* A map pinned under the rack's dir that the failed load did not reuse:
+ * pins left by another build (another layout or size), --unpin's case. */
+static const char *unreused_pin(struct collector *skel)
+{
+	struct bpf_map *map;
+
+	bpf_object__for_each_map(map, skel->obj)
+	{
+		const char *path = bpf_map__pin_path(map);
+
+		if (path && !bpf_map__is_pinned(map) && nw_pins_exists(path) == 1)
+			return path;
+	}
+	return NULL;
+}
+
 int nw_loader_load(const struct nw_log *log, struct collector *skel)
 {
 	int err = collector__load(skel);
+	const char *stale;
+	char missing[64], q[NW_PATH_MAX + 8];
 
-	if (err)
+	if (!err)
+		return 0;
+	missing_bpf_caps(missing, sizeof(missing));
+	/* EPERM from bpf() itself; EACCES from a verifier that, without
+	 * CAP_PERFMON, treats the programs as untrusted. A privilege problem,
+	 * not a build one: say which (docs/containers.md has the engines). */
+	if (missing[0] && (err == -EPERM || err == -EACCES)) {
 		nw_error(log,
-			 "cannot load BPF collector (pinned maps from another build? remove them with --unpin)",
+			 "cannot load BPF collector: missing capabilities (grant CAP_BPF and "
+			 "CAP_PERFMON; kernels < 5.8 and Docker 20.10: CAP_SYS_ADMIN)",
+			 "missing=%s err=%s", missing, strerror(-err));
+	} else if (err == -EPERM) {
+		nw_error(log,
+			 "cannot load BPF collector: bpf() not permitted although the capabilities "
+			 "are held (a seccomp profile? Docker 20.10 allows bpf() only with "
+			 "CAP_SYS_ADMIN; kernels < 5.8 need it too)",
 			 "err=%s", strerror(-err));
+	} else if ((stale = unreused_pin(skel))) {
+		nw_error(log,
+			 "cannot load BPF collector: a pinned map does not match this build "
+			 "(remove the pins with --unpin)",
+			 "pin=%s err=%s", nw_log_quote(q, sizeof(q), stale), strerror(-err));
+	} else {
+		nw_error(log, "cannot load BPF collector", "err=%s", strerror(-err));
+	}
 	return err;
 }

@@ -1,0 +1,314 @@
+"""A Docker engine of the compose test's own: Debian's dockerd (20.10) with an
+isolated configuration, and the images the stack needs, built with nothing
+pulled from a registry.
+
+Isolation (docs/containers.md, "Tested against a real engine"):
+- its own unix socket, pidfile and exec-root in a fresh run directory under
+  /run; its data-root is the cache below (images and build layers only: every
+  container, network and volume is removed before and after a run);
+- `iptables: false`, `ip-forward: false`, `ip-masq: false`, no default bridge
+  (`bridge: none`): the host's firewall, NAT and forwarding are never touched.
+  Published ports go through docker-proxy on 127.0.0.1;
+- every address it may hand out is in 198.19.248.0/21, the top of
+  198.18.0.0/15 (the lab's default owns 198.18.0.0/16, named labs take /20s
+  of 198.19.0.0/16 from the bottom, the compose networks are
+  198.19.240-244.0/24).
+
+The cache (NETWATCH_COMPOSE_CACHE, default /var/cache/netwatch-compose-test):
+the debootstrap base as a tarball named by a key of what made it (imported,
+plus the host's local CA certificates so that the build's `npm ci` trusts
+what the host's npm trusts, as an image tagged by a key of both), and the
+daemon's data-root, whose layer cache keys every image by its Dockerfile
+step and build context. A fresh machine builds once; later runs rebuild only
+what changed. One run at a time per machine holds CACHE/lock.
+"""
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+
+CACHE = os.environ.get("NETWATCH_COMPOSE_CACHE", "/var/cache/netwatch-compose-test")
+DOCKERD = "/usr/sbin/dockerd"
+DOCKER = "/usr/bin/docker"            # Debian's client, of the engine's version
+COMPOSE = "/usr/bin/docker-compose"   # Debian's 1.29
+DEBOOTSTRAP = "/usr/sbin/debootstrap"
+ADDRESS_POOL = {"base": "198.19.248.0/21", "size": 26}
+
+# What the base is made of; its key names the cached tarball and the image.
+SUITE = "bookworm"
+VARIANT = "minbase"
+BASE_RECIPE = f"debootstrap --variant={VARIANT} {SUITE} (default mirror) v1"
+
+
+# The host's own trust anchors beyond Debian's (a site whose TLS goes through
+# an inspecting proxy puts its CA here): the build stage's `npm ci` must trust
+# what the host's npm trusts. Public certificates, no secret.
+LOCAL_CA_DIR = "/usr/local/share/ca-certificates"
+
+
+def base_key():
+    return hashlib.sha256(BASE_RECIPE.encode()).hexdigest()[:12]
+
+
+def local_cas():
+    out = []
+    for root, _, files in os.walk(LOCAL_CA_DIR):
+        out += [os.path.join(root, f) for f in files if f.endswith(".crt")]
+    return sorted(out)
+
+
+# The base: the debootstrap tree, plus the host's local CAs, which Debian's
+# ca-certificates (installed by the build stage before `make deps`) adds to
+# its bundle, and npm pointed at that bundle.
+BASE_DOCKERFILE = """FROM {raw}
+COPY certs/ /usr/local/share/ca-certificates/
+COPY npmrc /etc/npmrc
+"""
+NPMRC = "cafile=/etc/ssl/certs/ca-certificates.crt\n"
+
+
+@contextlib.contextmanager
+def machine_lock(timeout):
+    """One engine test per machine: the compose networks' subnets are fixed."""
+    os.makedirs(CACHE, exist_ok=True)
+    with open(os.path.join(CACHE, "lock"), "w") as f:
+        end = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > end:
+                    raise AssertionError(f"another compose engine test holds {CACHE}/lock")
+                time.sleep(1)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def base_tarball(log):
+    """The debootstrap base as a tarball, made once per recipe."""
+    tar = os.path.join(CACHE, f"base-{SUITE}-{base_key()}.tar")
+    if os.path.exists(tar):
+        return tar
+    root = tempfile.mkdtemp(prefix="base-", dir=CACHE)
+    try:
+        run([DEBOOTSTRAP, f"--variant={VARIANT}", SUITE, root], log, timeout=900)
+        run(["tar", "-C", root, "--numeric-owner", "-cf", tar + ".part", "."], log, timeout=300)
+        os.rename(tar + ".part", tar)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tar + ".part")
+    return tar
+
+
+def run(cmd, log=None, timeout=60, check=True, env=None, input=None):
+    """cmd's output goes to `log` (a file) as well as back to the caller."""
+    t0 = time.monotonic()
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env,
+                         input=input)
+    if log:
+        log.write(f"$ {' '.join(cmd)}  [{time.monotonic() - t0:.1f}s rc={res.returncode}]\n")
+        log.write(res.stdout[-20000:])
+        log.write(res.stderr[-20000:])
+        log.flush()
+    if check and res.returncode != 0:
+        raise AssertionError(f"{' '.join(cmd)} failed ({res.returncode}):\n"
+                             f"{res.stdout[-3000:]}\n{res.stderr[-3000:]}")
+    return res
+
+
+class Engine:
+    """dockerd started and stopped by this process, by its pid."""
+
+    def __init__(self, log):
+        self.log = log
+        self.run_dir = tempfile.mkdtemp(prefix="nwcompose-", dir="/run")
+        self.sock = os.path.join(self.run_dir, "docker.sock")
+        self.pidfile = os.path.join(self.run_dir, "docker.pid")
+        self.proc = None
+        self.env = {
+            # Debian's docker client first: compose 1.29 may run `docker`.
+            "PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
+            "HOME": self.run_dir,
+            "DOCKER_HOST": f"unix://{self.sock}",
+            "DOCKER_CONFIG": os.path.join(self.run_dir, "client"),
+            "COMPOSE_HTTP_TIMEOUT": "300",
+        }
+
+    def config(self):
+        return {
+            "data-root": os.path.join(CACHE, "docker"),
+            "exec-root": os.path.join(self.run_dir, "exec"),
+            "pidfile": self.pidfile,
+            "hosts": [f"unix://{self.sock}"],
+            "iptables": False,
+            "ip-forward": False,
+            "ip-masq": False,
+            "bridge": "none",
+            "default-address-pools": [ADDRESS_POOL],
+            "log-driver": "json-file",
+            "log-opts": {"max-size": "1m", "max-file": "1"},
+            "live-restore": False,
+            "shutdown-timeout": 10,
+        }
+
+    def start(self, timeout=60):
+        cfg = os.path.join(self.run_dir, "daemon.json")
+        with open(cfg, "w") as f:
+            json.dump(self.config(), f, indent=2)
+        self.dlog = open(os.path.join(self.run_dir, "dockerd.log"), "w")
+        self.proc = subprocess.Popen([DOCKERD, "--config-file", cfg], stdout=self.dlog,
+                                     stderr=subprocess.STDOUT, start_new_session=True)
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"dockerd exited {self.proc.returncode}:\n{self.daemon_log()}")
+            if os.path.exists(self.sock) and self.docker("version", check=False).returncode == 0:
+                return
+            time.sleep(0.5)
+        raise AssertionError(f"dockerd not answering after {timeout}s:\n{self.daemon_log()}")
+
+    def daemon_log(self, tail=4000):
+        try:
+            with open(os.path.join(self.run_dir, "dockerd.log")) as f:
+                return f.read()[-tail:]
+        except OSError:
+            return ""
+
+    def docker(self, *args, timeout=120, check=True, input=None):
+        return run([DOCKER, *args], self.log, timeout=timeout, check=check, env=self.env,
+                   input=input)
+
+    def compose(self, files, project, *args, env=None, timeout=600, check=True):
+        cmd = [COMPOSE, "-p", project]
+        for f in files:
+            cmd += ["-f", f]
+        return run(cmd + list(args), self.log, timeout=timeout, check=check,
+                   env={**self.env, **(env or {})})
+
+    def ids(self, kind, *filters):
+        """Every container/network/volume id of this daemon (the user-made
+        ones for networks: not bridge/host/none)."""
+        if kind == "container":
+            out = self.docker("ps", "-aq", *filters).stdout
+        elif kind == "network":
+            out = self.docker("network", "ls", "-q", "--filter", "type=custom", *filters).stdout
+        else:
+            out = self.docker("volume", "ls", "-q", *filters).stdout
+        return out.split()
+
+    def wipe(self):
+        """No container, network or volume left in this daemon (its data-root
+        is the cache, so a killed earlier run's are removed here too)."""
+        c = self.ids("container")
+        if c:
+            self.docker("rm", "-f", "-v", *c, check=False, timeout=120)
+        n = self.ids("network")
+        if n:
+            self.docker("network", "rm", *n, check=False)
+        v = self.ids("volume")
+        if v:
+            self.docker("volume", "rm", "-f", *v, check=False)
+
+    def has_image(self, img):
+        return self.docker("image", "inspect", img, check=False).returncode == 0
+
+    def ensure_base(self):
+        """The base image's name; its tag is a key of everything in it."""
+        raw = f"netwatch-debootstrap:{SUITE}-{base_key()}"
+        if not self.has_image(raw):
+            self.docker("import", base_tarball(self.log), raw, timeout=600)
+        cas = local_cas()
+        if not cas:
+            return raw
+        h = hashlib.sha256(raw.encode())
+        for c in cas:
+            with open(c, "rb") as f:
+                h.update(os.path.basename(c).encode() + b"\0" + f.read())
+        img = f"netwatch-base:{SUITE}-{h.hexdigest()[:12]}"
+        if not self.has_image(img):
+            ctx = tempfile.mkdtemp(prefix="base-ctx-", dir=CACHE)
+            try:
+                os.makedirs(os.path.join(ctx, "certs"))
+                for c in cas:
+                    shutil.copy(c, os.path.join(ctx, "certs", os.path.basename(c)))
+                with open(os.path.join(ctx, "npmrc"), "w") as f:
+                    f.write(NPMRC)
+                with open(os.path.join(ctx, "Dockerfile"), "w") as f:
+                    f.write(BASE_DOCKERFILE.format(raw=raw))
+                self.docker("build", "-t", img, ctx, timeout=300)
+            finally:
+                shutil.rmtree(ctx, ignore_errors=True)
+        # Earlier keys' bases are untagged (layers still used stay).
+        for repo in ("netwatch-debootstrap", "netwatch-base"):
+            for tag in self.docker("images", "--format", "{{.Repository}}:{{.Tag}}",
+                                   repo).stdout.split():
+                if tag not in (raw, img):
+                    self.docker("rmi", tag, check=False)
+        return img
+
+    def build(self, dockerfile, context, tag, target=None, args=None, timeout=3000):
+        """docker build with the host's network: the build stage's `make
+        deps` and the runtime stages' apt-get reach Debian's mirror as the
+        host does (the daemon has no NAT of its own)."""
+        cmd = ["build", "--network", "host", "-f", dockerfile, "-t", tag]
+        if target:
+            cmd += ["--target", target]
+        for k, v in (args or {}).items():
+            cmd += ["--build-arg", f"{k}={v}"]
+        self.docker(*cmd, context, timeout=timeout)
+
+    def stop(self):
+        """SIGTERM to our dockerd's pid, SIGKILL after a grace; then its
+        leftovers: shims under our run dir (by pid), mounts, the run dir."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        for pid in shim_pids(self.run_dir):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        for m in sorted(mounts_under(self.run_dir), reverse=True):
+            subprocess.run(["umount", "-l", m], capture_output=True)
+        if getattr(self, "dlog", None):
+            self.dlog.close()
+        shutil.rmtree(self.run_dir, ignore_errors=True)
+
+
+def shim_pids(run_dir):
+    """containerd and its shims started for our daemon (their command lines
+    name our run dir)."""
+    out = []
+    for p in os.listdir("/proc"):
+        if not p.isdigit():
+            continue
+        try:
+            with open(f"/proc/{p}/cmdline", "rb") as f:
+                cmd = f.read().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if run_dir in cmd and int(p) != os.getpid():
+            out.append(int(p))
+    return out
+
+
+def mounts_under(path):
+    out = []
+    with open("/proc/self/mounts") as f:
+        for line in f:
+            mp = line.split()[1]
+            if mp == path or mp.startswith(path.rstrip("/") + "/"):
+                out.append(mp)
+    return out
