@@ -222,6 +222,35 @@ def test_unpin_in_another_namespace_touches_only_netwatch_filter():
             col.unpin()
 
 
+def test_restart_never_replaces_a_stranger_at_the_recorded_place():
+    """Issue 15 item 14, at start: the rack replaced whatever filter sat at
+    its recorded handle and priority on that ifindex, whoever's it was. A
+    filter there that runs no program of this rack's (a stranger's, put in
+    after a crash) must survive a restart; the rack refuses that hook."""
+    from nwlab import Collector, VethPair
+
+    with VethPair() as lab:
+        col = Collector(lab, "tc").start()
+        try:
+            col.kill9()  # no detach: the filter and its record stay behind
+            assert "handle 0x4e57" in _tc(lab.ns_c, "filter", "show", "dev", "c0", "ingress")
+            # A stranger takes NetWatch's place (same handle and priority).
+            run("tc", "-n", lab.ns_c, "filter", "replace", "dev", "c0", "ingress", "prio", "3",
+                "handle", "0x4e57", "protocol", "all", "bpf", "bytecode", "1,6 0 0 0")
+            before = _tc(lab.ns_c, "filter", "show", "dev", "c0", "ingress")
+            assert "handle 0x4e57" in before
+
+            res = subprocess.run(col.args, capture_output=True, text=True, timeout=30)
+            assert res.returncode != 0, "the rack took a stranger's place: " + res.stderr
+            assert _tc(lab.ns_c, "filter", "show", "dev", "c0", "ingress") == before, \
+                res.stderr
+        finally:
+            if col.proc is not None:
+                col.stop()
+            run("tc", "-n", lab.ns_c, "qdisc", "del", "dev", "c0", "clsact", check=False)
+            col.unpin()
+
+
 # ------------------------------------------------------------- privileges
 
 CAP_NET_ADMIN, CAP_BPF = 12, 39

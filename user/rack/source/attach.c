@@ -105,6 +105,49 @@ static void tc_remove(const struct nw_log *log, int ifindex, uint32_t handle, ui
 			strerror(-err));
 }
 
+/* Map ids of the program behind fd (at most max), 0 when unknown. */
+static uint32_t prog_maps(int fd, uint32_t *ids, uint32_t max)
+{
+	struct bpf_prog_info info;
+	uint32_t len = sizeof(info);
+
+	memset(&info, 0, sizeof(info));
+	info.nr_map_ids = max;
+	info.map_ids = (uint64_t)(uintptr_t)ids;
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		return 0;
+	return info.nr_map_ids < max ? info.nr_map_ids : max;
+}
+
+#define NW_OWN_MAX_MAPS 32U
+
+/* Whether filter f runs a program of this rack's: one that shares a map
+ * with prog_fd's (the maps are pinned, and this run's programs reuse
+ * them). An ifindex and a handle name a filter only within one network
+ * namespace; the recorded place may hold a stranger's filter here
+ * (docs/security.md, "--unpin touches only what NetWatch owns"). *id gets
+ * its program id. */
+static int filter_is_ours(const struct nw_tc_filter *f, int prog_fd, uint32_t *id)
+{
+	uint32_t mine[NW_OWN_MAX_MAPS] = { 0 }, theirs[NW_OWN_MAX_MAPS] = { 0 };
+	uint32_t nmine, ntheirs;
+	int fd, ours = 0;
+
+	*id = 0;
+	if (prog_fd < 0 || nw_tc_filter_query(f, id) <= 0 || !*id)
+		return 0;
+	nmine = prog_maps(prog_fd, mine, NW_OWN_MAX_MAPS);
+	fd = bpf_prog_get_fd_by_id(*id);
+	if (fd < 0)
+		return 0;
+	ntheirs = prog_maps(fd, theirs, NW_OWN_MAX_MAPS);
+	close(fd);
+	for (uint32_t i = 0; i < nmine && !ours; i++)
+		for (uint32_t j = 0; j < ntheirs && !ours; j++)
+			ours = mine[i] == theirs[j];
+	return ours;
+}
+
 static int tc_attach(const struct nw_log *log, struct nw_attach *a, int prog_fd,
 		     const struct nw_meta *prev)
 {
@@ -112,6 +155,7 @@ static int tc_attach(const struct nw_log *log, struct nw_attach *a, int prog_fd,
 				  .handle = NW_TC_HANDLE,
 				  .priority = NW_TC_PRIORITY };
 	int ours_before = prev->hook == NW_HOOK_TC && (int)prev->ifindex == a->ifindex;
+	uint32_t there;
 	int ensured, err;
 
 	ensured = nw_tc_clsact_ensure(a->ifindex);
@@ -121,8 +165,10 @@ static int tc_attach(const struct nw_log *log, struct nw_attach *a, int prog_fd,
 	}
 	/* Already there: either another tool's qdisc, or the one our earlier run made. */
 	a->created_clsact = nw_tc_clsact_owned(ensured, ours_before && prev->created_clsact);
-	/* Replace only a filter we know is ours; otherwise fail on a stranger. */
-	err = nw_tc_filter_attach(&f, prog_fd, ours_before, NULL);
+	/* Replace only a filter we know is ours (recorded here, and running a
+	 * program on our maps); otherwise fail on a stranger. */
+	err = nw_tc_filter_attach(&f, prog_fd, ours_before && filter_is_ours(&f, prog_fd, &there),
+				  NULL);
 	if (err) {
 		nw_debug(log, "cannot attach tc filter", "err=%s", strerror(-err));
 		if (a->created_clsact && !ours_before)
@@ -212,7 +258,7 @@ int nw_attach_start(const struct nw_log *log, struct nw_attach *a, uint32_t want
 	drop_other_links(log, a, rack_dir);
 	if (prev->hook == NW_HOOK_TC &&
 	    !(a->hook == NW_HOOK_TC && (int)prev->ifindex == a->ifindex))
-		nw_attach_remove_recorded_tc(log, prev);
+		nw_attach_remove_recorded_tc(log, prev, tc_prog_fd);
 	return 0;
 }
 
@@ -236,11 +282,29 @@ void nw_attach_stop(const struct nw_log *log, struct nw_attach *a)
 	a->hook = NW_HOOK_NONE;
 }
 
-void nw_attach_remove_recorded_tc(const struct nw_log *log, const struct nw_meta *prev)
+void nw_attach_remove_recorded_tc(const struct nw_log *log, const struct nw_meta *prev, int prog_fd)
 {
+	struct nw_tc_filter f = { .ifindex = (int)prev->ifindex,
+				  .handle = prev->tc_handle,
+				  .priority = prev->tc_priority };
+	uint32_t id;
+	int err;
+
 	if (prev->hook != NW_HOOK_TC || !prev->ifindex || !prev->tc_handle)
 		return;
-	tc_remove(log, (int)prev->ifindex, prev->tc_handle, prev->tc_priority,
-		  (int)prev->created_clsact);
+	if (!filter_is_ours(&f, prog_fd, &id)) {
+		if (id)
+			nw_warn(log, "left the tc filter at the recorded place: not ours",
+				"ifindex=%u prog_id=%u", prev->ifindex, id);
+		return;
+	}
+	err = nw_tc_filter_detach_if(&f, id);
+	if (err < 0)
+		nw_warn(log, "cannot detach tc filter", "ifindex=%u err=%s", prev->ifindex,
+			strerror(-err));
+	err = nw_tc_clsact_release((int)prev->ifindex, (int)prev->created_clsact);
+	if (err < 0)
+		nw_warn(log, "cannot remove clsact qdisc", "ifindex=%u err=%s", prev->ifindex,
+			strerror(-err));
 	nw_info(log, "removed tc filter of an earlier run", "ifindex=%u", prev->ifindex);
 }

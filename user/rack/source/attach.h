@@ -44,8 +44,12 @@ int nw_attach_start(const struct nw_log *log, struct nw_attach *a, uint32_t want
  * is left on it (user/common/tc_hook.h's rule). */
 void nw_attach_stop(const struct nw_log *log, struct nw_attach *a);
 
-/* For --unpin after a crash: removes the tc filter (and our qdisc) an
- * earlier run recorded in its nw_meta. XDP links go with their pins. */
-void nw_attach_remove_recorded_tc(const struct nw_log *log, const struct nw_meta *prev);
+/* At start, when this run attached elsewhere: removes the tc filter (and
+ * our qdisc) an earlier run recorded in its nw_meta, only when the filter
+ * there runs a program sharing a map with prog_fd's (ours: the pinned
+ * maps); a stranger's filter at that place is left alone. XDP links go
+ * with their pins. --unpin has its own search (unpin.c). */
+void nw_attach_remove_recorded_tc(const struct nw_log *log, const struct nw_meta *prev,
+				  int prog_fd);
 
 #endif
