@@ -43,7 +43,7 @@ ADDRESS_POOL = {"base": "198.19.248.0/21", "size": 26}
 # What the base is made of; its key names the cached tarball and the image.
 SUITE = "bookworm"
 VARIANT = "minbase"
-BASE_RECIPE = f"debootstrap --variant={VARIANT} {SUITE} (default mirror) v1"
+BASE_RECIPE = f"debootstrap --variant={VARIANT} {SUITE} (default mirror) v2"
 
 
 # The host's own trust anchors beyond Debian's (a site whose TLS goes through
@@ -99,6 +99,10 @@ def base_tarball(log):
     if os.path.exists(tar):
         return tar
     root = tempfile.mkdtemp(prefix="base-", dir=CACHE)
+    # mkdtemp makes the directory 0700, and the tarball's "./" entry becomes
+    # the image's "/": a container user other than root could then reach no
+    # file ("stat /usr/local/bin/netwatch-dc: permission denied").
+    os.chmod(root, 0o755)
     try:
         run([DEBOOTSTRAP, f"--variant={VARIANT}", SUITE, root], log, timeout=900)
         run(["tar", "-C", root, "--numeric-owner", "-cf", tar + ".part", "."], log, timeout=300)
