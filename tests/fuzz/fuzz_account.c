@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "account_invariants.h"
+#include "fuzz_seed.h"
 
 #define REC_LEN 24
 #define MAX_RECS 64
@@ -55,20 +56,6 @@ static void seed_rec(uint8_t *r, uint8_t flags, uint8_t mode, uint16_t el, uint6
 	put_le(r + 2, el, 2);
 	put_le(r + 8, seq, 8);
 	put_le(r + 16, tx, 8);
-}
-
-static void write_seed(const char *dir, const char *name, const uint8_t *buf, size_t len)
-{
-	char path[512];
-	FILE *fp;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	fp = fopen(path, "wb");
-	if (!fp || fwrite(buf, 1, len, fp) != len) {
-		perror(path);
-		exit(1);
-	}
-	fclose(fp);
 }
 
 /* The issue-15 scenarios as starting points; relative modes keep them near

@@ -22,25 +22,12 @@
 #include "packet_builder.h"
 
 #include "account_invariants.h"
+#include "fuzz_seed.h"
 
 static struct nw_server_state g_state;
 /* The receiver's clock: it only moves forward, by an amount the input picks
  * (its UDP source port), from about the seeds' tx time. */
 static uint64_t g_rx = 1700000000000000000ULL + 1000000000ULL;
-
-static void write_seed(const char *dir, const char *name, const uint8_t *buf, size_t len)
-{
-	char path[512];
-	FILE *fp;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	fp = fopen(path, "wb");
-	if (!fp || fwrite(buf, 1, len, fp) != len) {
-		perror(path);
-		exit(1);
-	}
-	fclose(fp);
-}
 
 static void write_seeds(const char *dir)
 {
