@@ -10,66 +10,31 @@ dc:netwatch_dc_health_score:shards{dc_id="fra1"} must equal
 netwatch_dc_health_score{dc_id="one"} and the formula.
 """
 
-import json
 import os
-import shutil
-import subprocess
-import tempfile
-import urllib.parse
-import urllib.request
 
 import pytest
 
+import prom_run
 from nwlab import wait_for
-from test_dc import Dc, Rack, free_port
+from prom_run import PROMETHEUS
+from test_dc import Dc, Rack
 
-PROMETHEUS = shutil.which("prometheus") or "/usr/bin/prometheus"
 RULES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "deploy",
                      "prometheus", "rules", "netwatch-rules.yml")
 SCORES = [1.0, 0.9, 0.8, 1.0, 0.7, 1.0, 0.95, 0.6, 0.5]  # racks 0..8; 9 never reports
 
 
-class Prometheus:
+class Prometheus(prom_run.Prometheus):
     def __init__(self, targets):
-        self.dir = tempfile.mkdtemp(prefix="nwt-prom-shards-")
-        self.port = free_port()
-        cfg = os.path.join(self.dir, "prometheus.yml")
-        shutil.copy(RULES, os.path.join(self.dir, "rules.yml"))
-        with open(cfg, "w") as f:
-            f.write("global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
-                    "rule_files:\n  - rules.yml\n"
-                    "scrape_configs:\n  - job_name: netwatch-dc\n"
-                    "    static_configs:\n      - targets: ["
-                    + ", ".join(f"'{t}'" for t in targets) + "]\n")
-        self.log = open(os.path.join(self.dir, "prometheus.log"), "w")
-        self.proc = subprocess.Popen(
-            [PROMETHEUS, f"--config.file={cfg}", f"--storage.tsdb.path={self.dir}/data",
-             f"--web.listen-address=127.0.0.1:{self.port}"],
-            stdout=self.log, stderr=self.log)
+        super().__init__(targets, "netwatch-dc", rules=RULES, prefix="nwt-prom-shards-")
 
     def value(self, q):
         """The single sample of `q`, or None."""
-        if self.proc.poll() is not None:
-            raise AssertionError("prometheus exited")
-        url = f"http://127.0.0.1:{self.port}/api/v1/query?query={urllib.parse.quote(q)}"
         try:
-            with urllib.request.urlopen(url, timeout=5) as r:
-                doc = json.loads(r.read())
+            res = self.query(q)
         except OSError:
             return None
-        res = doc["data"]["result"] if doc.get("status") == "success" else []
         return float(res[0]["value"][1]) if len(res) == 1 else None
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.log.close()
-        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 def test_two_shards_give_the_score_of_one_dc():

@@ -22,11 +22,12 @@ import urllib.request
 
 import pytest
 
+import prom_run
 from nwlab import AGENT, RACK, Collector, VethPair, run, wait_for
+from prom_run import PROMETHEUS
 from slowloris import Slowloris
 
 DOCS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "docs", "metrics.md")
-PROMETHEUS = shutil.which("prometheus") or "/usr/bin/prometheus"
 PROMTOOL = shutil.which("promtool") or "/usr/bin/promtool"
 
 # A family that exists only once there is something to report: a disturbance
@@ -474,28 +475,9 @@ def test_promtool_check_metrics_clean(rack):
 
 # ------------------------------------------------------ a real Prometheus
 
-class Prometheus:
+class Prometheus(prom_run.Prometheus):
     def __init__(self, target):
-        self.dir = tempfile.mkdtemp(prefix="nwt-prom-")
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        cfg = os.path.join(self.dir, "prometheus.yml")
-        with open(cfg, "w") as f:
-            f.write("global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
-                    "scrape_configs:\n  - job_name: netwatch\n"
-                    f"    static_configs:\n      - targets: ['{target}']\n")
-        self.log = open(os.path.join(self.dir, "prometheus.log"), "w")
-        self.proc = subprocess.Popen(
-            [PROMETHEUS, f"--config.file={cfg}", f"--storage.tsdb.path={self.dir}/data",
-             f"--web.listen-address=127.0.0.1:{self.port}"],
-            stdout=self.log, stderr=self.log)
-
-    def query(self, q):
-        url = f"{self.base}/api/v1/query?query={urllib.parse.quote(q)}"
-        with urllib.request.urlopen(url, timeout=5) as r:
-            doc = json.loads(r.read())
-        assert doc["status"] == "success", doc
-        return doc["data"]["result"]
+        super().__init__([target], "netwatch")
 
     def scraped(self):
         if self.proc.poll() is not None:
@@ -505,17 +487,6 @@ class Prometheus:
             return up and up[0]["value"][1] == "1" and self.query("netwatch_server_up")
         except (OSError, ValueError):
             return False
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.log.close()
-        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,64 @@
+"""A real Prometheus on loopback for process tests: its own temp dir and
+port, scraping the given targets every second (rules evaluated every second
+when a rules file is given), stopped and removed by stop()."""
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import urllib.parse
+import urllib.request
+
+PROMETHEUS = shutil.which("prometheus") or "/usr/bin/prometheus"
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Prometheus:
+    def __init__(self, targets, job, rules=None, prefix="nwt-prom-"):
+        self.dir = tempfile.mkdtemp(prefix=prefix)
+        self.port = _free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        cfg = os.path.join(self.dir, "prometheus.yml")
+        rule_files = ""
+        if rules:
+            shutil.copy(rules, os.path.join(self.dir, "rules.yml"))
+            rule_files = "rule_files:\n  - rules.yml\n"
+        with open(cfg, "w") as f:
+            f.write("global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
+                    + rule_files
+                    + f"scrape_configs:\n  - job_name: {job}\n"
+                    "    static_configs:\n      - targets: ["
+                    + ", ".join(f"'{t}'" for t in targets) + "]\n")
+        self.log = open(os.path.join(self.dir, "prometheus.log"), "w")
+        self.proc = subprocess.Popen(
+            [PROMETHEUS, f"--config.file={cfg}", f"--storage.tsdb.path={self.dir}/data",
+             f"--web.listen-address=127.0.0.1:{self.port}"],
+            stdout=self.log, stderr=self.log)
+
+    def query(self, q):
+        """The result list of an instant query (raises OSError while it is not up)."""
+        if self.proc.poll() is not None:
+            raise AssertionError("prometheus exited")
+        url = f"{self.base}/api/v1/query?query={urllib.parse.quote(q)}"
+        with urllib.request.urlopen(url, timeout=5) as r:
+            doc = json.loads(r.read())
+        assert doc["status"] == "success", doc
+        return doc["data"]["result"]
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
