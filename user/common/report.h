@@ -98,6 +98,28 @@ struct nw_report_server {
 	double loss_ratio; /* 0..1 */
 	double jitter_s;   /* >= 0, <= 3600 */
 	int up;
+	/* Optional keys (absent in reports of racks before issue 16: 0 / NAN).
+	 * The fault-scope rules (docs/fabric.md section 6) need when a server
+	 * left healthy and its disturbance period to tell a common cause. */
+	uint64_t since_ns; /* CLOCK_REALTIME it left healthy; 0: healthy */
+	double period_s;   /* strongest significant period, s; NAN: none */
+};
+
+/* One inter-rack path as its destination (the reporting rack) measured
+ * it: the tone rack src_rack's host sends here (docs/fabric.md). The
+ * report's "paths_in" key is optional, so racks without --fabric and DCs
+ * from before it interoperate. */
+#define NW_REPORT_MAX_PATHS 4096U
+struct nw_report_path {
+	uint32_t src_rack; /* 0..65535 */
+	enum nw_health cls;
+	double error;         /* 0..1; NAN: not analysed yet */
+	double loss_ratio;    /* 0..1 */
+	double latency_p50_s; /* one-way, s; NAN: unknown */
+	double latency_p99_s; /* NAN: unknown */
+	double period_s;      /* strongest significant period, s; NAN: none */
+	uint32_t mesh_epoch;  /* 0..65535 */
+	uint64_t since_ns;    /* CLOCK_REALTIME it left healthy; 0: healthy */
 };
 
 struct nw_report {
@@ -107,6 +129,8 @@ struct nw_report {
 	double rack_score; /* 0..1 */
 	uint32_t nservers;
 	struct nw_report_server *servers; /* [nservers] */
+	uint32_t npaths;
+	struct nw_report_path *paths; /* [npaths], sorted by src_rack; optional */
 	int authenticated;                /* parse: the frame carried a MAC that verified */
 };
 
