@@ -61,8 +61,13 @@ def one(lab, q):
 
 
 def scores(lab):
-    """(shards combined, single DC) from Prometheus, or None."""
+    """(shards combined, single DC) from Prometheus, or None until both
+    shards' and the single DC's scrapes count every rack (one shard alone
+    would give its own racks' mean)."""
     name = lab["name"]
+    if one(lab, f'dc:netwatch_dc_racks_known:sum{{dc_id="{name}"}}') != RACKS or \
+            one(lab, f'netwatch_dc_racks_known{{dc_id="{name}-one"}}') != RACKS:
+        return None
     shards = one(lab, f'dc:netwatch_dc_health_score:shards{{dc_id="{name}"}}')
     single = one(lab, f'netwatch_dc_health_score{{dc_id="{name}-one"}}')
     return None if shards is None or single is None else (shards, single)
