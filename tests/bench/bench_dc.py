@@ -12,7 +12,8 @@ Per step (racks R, servers per report S, keyed or not):
          spread evenly over the second.
 After WARM s, the DC's utime+stime over MEASURE s gives CPU % and µs per
 report (CPU / reports accepted in the window); reports/s per core =
-1e6 / µs. Then: VmRSS, racks read `ok` (of R), overloaded, and the time and
+1e6 / µs. Then: VmRSS (at the window's start, rss0, and its end: flat over
+time), racks read `ok` (of R), overloaded, and the time and
 size of GET /api/v1/dc (default: summary + first page) and GET /metrics.
 A step whose generator falls behind says so (sent/s below R).
 
@@ -171,6 +172,7 @@ def step(nracks, nservers, keyed):
                 body, _ = get(http, "/metrics")
                 acc0 = metric(body, "netwatch_dc_reports_accepted_total")
                 c0, t0 = cpu_ticks(pid), time.monotonic()
+                rss0 = rss_mb(pid)
             lo = (tick % 50) * nracks // 50
             hi = (tick % 50 + 1) * nracks // 50
             for r in racks[lo:hi]:
@@ -196,7 +198,7 @@ def step(nracks, nservers, keyed):
             "us_per_report": 1e6 * cpu_s / accepted if accepted else None,
             "reports_per_s_per_core": accepted / cpu_s if cpu_s else None,
             "racks_ok": ok, "overloaded": overloaded, "sends_pending": behind,
-            "rss_mb": rss_mb(pid), "api_bytes": len(api), "api_ms": 1000 * t_api,
+            "rss0_mb": rss0, "rss_mb": rss_mb(pid), "api_bytes": len(api), "api_ms": 1000 * t_api,
             "metrics_bytes": len(body), "metrics_ms": 1000 * t_metrics,
         }
     finally:
@@ -227,7 +229,7 @@ def main():
     print(f"bench_dc: DC on CPU 1, racks on CPU 0, 1 report/s per rack, "
           f"{WARM:.0f} s warm-up, {MEASURE:.0f} s measured")
     print(f"{'racks':>6} {'servers':>7} {'keyed':>5} {'sent/s':>7} {'acc/s':>7} {'cpu%':>6} "
-          f"{'us/rep':>7} {'rep/s/core':>10} {'ok':>6} {'ovl':>3} {'rss MB':>7} "
+          f"{'us/rep':>7} {'rep/s/core':>10} {'ok':>6} {'ovl':>3} {'rss0 MB':>7} {'rss MB':>7} "
           f"{'api KB':>7} {'api ms':>7} {'metr KB':>8} {'metr ms':>7}")
     for spec in STEPS:
         parts = spec.split(":")
@@ -241,7 +243,8 @@ def main():
         print(f"{r['racks']:>6} {r['servers']:>7} {'yes' if keyed else 'no':>5} "
               f"{r['sent_per_s']:>7.0f} {r['accepted_per_s']:>7.0f} {r['dc_cpu_pct']:>6.1f} "
               f"{fmt(r['us_per_report'], '>7.1f')} {fmt(r['reports_per_s_per_core'], '>10.0f')} "
-              f"{fmt(r['racks_ok'], '>6.0f')} {fmt(r['overloaded'], '>3.0f')} {r['rss_mb']:>7.1f} "
+              f"{fmt(r['racks_ok'], '>6.0f')} {fmt(r['overloaded'], '>3.0f')} "
+              f"{r['rss0_mb']:>7.1f} {r['rss_mb']:>7.1f} "
               f"{r['api_bytes'] / 1024:>7.0f} {r['api_ms']:>7.1f} "
               f"{r['metrics_bytes'] / 1024:>8.0f} {r['metrics_ms']:>7.1f}", flush=True)
         print("  " + json.dumps(r), flush=True)

@@ -78,12 +78,60 @@ static void rack_sample_age(struct nw_buf *out, const char *name, const char *dc
 	for (size_t i_ = 0; i_ < (st)->n; i_++) \
 		for (const struct dc_rack *r = &(st)->racks[i_]; r; r = NULL)
 
+/* The per-rack detail families (--rack-detail-max): most of the page at
+ * 10,000 racks, and not needed by the rules, alerts or the DC score. */
+static void rack_detail_age(struct nw_buf *out, const char *dc, const struct dc_state *st,
+			    uint64_t mono_ns)
+{
+	nw_prom_family(
+		out, "netwatch_dc_rack_report_age_seconds", "gauge",
+		"Seconds since the rack's newest report was accepted (absent until one was).");
+	EACH_RACK(st, r)
+	if (r->have)
+		rack_sample_age(out, "netwatch_dc_rack_report_age_seconds", dc, r, mono_ns);
+}
+
+static void rack_detail_rest(struct nw_buf *out, const char *dc, const struct dc_state *st,
+			     uint64_t mono_ns)
+{
+	nw_prom_family(out, "netwatch_dc_rack_state", "gauge",
+		       "One series per state (ok, stale, never); 1 for the rack's current one.");
+	EACH_RACK(st, r)
+	{
+		enum dc_rack_state cur = dc_rack_state(st, r, mono_ns);
+
+		static const char *const state_label[DC_RACK__COUNT] = {
+			[DC_RACK_OK] = ",state=\"ok\"",
+			[DC_RACK_STALE] = ",state=\"stale\"",
+			[DC_RACK_NEVER] = ",state=\"never\"",
+		};
+
+		for (int s = 0; s < DC_RACK__COUNT; s++) {
+			rack_prefix(out, "netwatch_dc_rack_state", dc, r, state_label[s]);
+			nw_buf_put(out, (int)cur == s ? "1\n" : "0\n", 2);
+		}
+	}
+
+	nw_prom_family(out, "netwatch_dc_rack_servers", "gauge",
+		       "Servers in the rack's newest accepted report.");
+	EACH_RACK(st, r)
+	if (r->have)
+		rack_sample_u64(out, "netwatch_dc_rack_servers", dc, r, r->last.nservers);
+
+	nw_prom_family(out, "netwatch_dc_rack_reports_accepted_total", "counter",
+		       "Reports accepted per rack since the DC started.");
+	EACH_RACK(st, r)
+	if (r->have)
+		rack_sample_u64(out, "netwatch_dc_rack_reports_accepted_total", dc, r, r->accepted);
+}
+
 int dc_metrics_render(const struct dc_view *v, uint64_t mono_ns, struct nw_buf *out)
 {
 	const struct dc_state *st = v->state;
 	struct nw_buf lab = { 0 };
 	char rest[96];
 	const char *dc;
+	int detail = st->n <= v->rack_detail_max;
 
 	/* Every series carries dc_id: escaped once, pasted everywhere. */
 	PUTS(&lab, "dc_id=\"");
@@ -157,12 +205,8 @@ int dc_metrics_render(const struct dc_view *v, uint64_t mono_ns, struct nw_buf *
 		       "Racks in the DC score: expected ones and every rack that has reported.");
 	nw_prom_sample_u64(out, "netwatch_dc_racks_known", dc, NULL, st->n);
 
-	nw_prom_family(
-		out, "netwatch_dc_rack_report_age_seconds", "gauge",
-		"Seconds since the rack's newest report was accepted (absent until one was).");
-	EACH_RACK(st, r)
-	if (r->have)
-		rack_sample_age(out, "netwatch_dc_rack_report_age_seconds", dc, r, mono_ns);
+	if (detail)
+		rack_detail_age(out, dc, st, mono_ns);
 
 	nw_prom_family(
 		out, "netwatch_dc_rack_stale", "gauge",
@@ -171,35 +215,8 @@ int dc_metrics_render(const struct dc_view *v, uint64_t mono_ns, struct nw_buf *
 	rack_sample_u64(out, "netwatch_dc_rack_stale", dc, r,
 			dc_rack_state(st, r, mono_ns) != DC_RACK_OK);
 
-	nw_prom_family(out, "netwatch_dc_rack_state", "gauge",
-		       "One series per state (ok, stale, never); 1 for the rack's current one.");
-	EACH_RACK(st, r)
-	{
-		enum dc_rack_state cur = dc_rack_state(st, r, mono_ns);
-
-		static const char *const state_label[DC_RACK__COUNT] = {
-			[DC_RACK_OK] = ",state=\"ok\"",
-			[DC_RACK_STALE] = ",state=\"stale\"",
-			[DC_RACK_NEVER] = ",state=\"never\"",
-		};
-
-		for (int s = 0; s < DC_RACK__COUNT; s++) {
-			rack_prefix(out, "netwatch_dc_rack_state", dc, r, state_label[s]);
-			nw_buf_put(out, (int)cur == s ? "1\n" : "0\n", 2);
-		}
-	}
-
-	nw_prom_family(out, "netwatch_dc_rack_servers", "gauge",
-		       "Servers in the rack's newest accepted report.");
-	EACH_RACK(st, r)
-	if (r->have)
-		rack_sample_u64(out, "netwatch_dc_rack_servers", dc, r, r->last.nservers);
-
-	nw_prom_family(out, "netwatch_dc_rack_reports_accepted_total", "counter",
-		       "Reports accepted per rack since the DC started.");
-	EACH_RACK(st, r)
-	if (r->have)
-		rack_sample_u64(out, "netwatch_dc_rack_reports_accepted_total", dc, r, r->accepted);
+	if (detail)
+		rack_detail_rest(out, dc, st, mono_ns);
 
 	nw_prom_family(out, "netwatch_dc_reports_accepted_total", "counter",
 		       "Reports accepted from all racks.");

@@ -11,6 +11,9 @@
 #include "dc_conn.h"
 #include "dc_state.h"
 
+/* --rack-detail-max's default: a page of ~1 MB and ~5 ms to render */
+#define DC_RACK_DETAIL_MAX_DEFAULT 2000U
+
 struct dc_view {
 	const char *dc_id;
 	const struct dc_state *state;
@@ -24,6 +27,11 @@ struct dc_view {
 	uint64_t forgotten;    /* racks dropped after --forget */
 	double lag_s;          /* max seconds from arrival to processing, last 1 s */
 	int overloaded;
+	/* --rack-detail-max: the per-rack detail families (age, state, servers,
+	 * reports accepted) only while the DC knows at most this many racks;
+	 * above it /metrics keeps per rack only its score and stale flag
+	 * (docs/metrics.md "Cardinality"). */
+	uint32_t rack_detail_max;
 };
 
 /* What GET /api/v1/dc returns: the summary always, and a page of racks.

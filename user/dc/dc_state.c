@@ -30,7 +30,17 @@ static size_t lower_bound(const struct dc_state *s, uint32_t rack_id)
 
 static struct dc_rack *find(const struct dc_state *s, uint32_t rack_id)
 {
-	size_t i = lower_bound(s, rack_id);
+	size_t i;
+
+	/* Rack ids are usually dense (a DC's or a shard's F..F+N-1): the slot
+	 * an id has when there are no gaps is one cache line, where the binary
+	 * search over 10,000 racks is ~14 misses, several times per report. */
+	if (s->n && rack_id >= s->racks[0].rack_id) {
+		i = rack_id - s->racks[0].rack_id;
+		if (i < s->n && s->racks[i].rack_id == rack_id)
+			return &s->racks[i];
+	}
+	i = lower_bound(s, rack_id);
 
 	return i < s->n && s->racks[i].rack_id == rack_id ? &s->racks[i] : NULL;
 }

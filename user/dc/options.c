@@ -8,6 +8,7 @@
 
 #include "cli.h"
 #include "dc_conn.h"
+#include "dc_metrics.h"
 #include "http_server.h"
 #include "report.h"
 
@@ -54,6 +55,12 @@ static const struct nw_opt opts[] = {
 	  .max = NW_REPORT_MAX_RACK + 1ULL, .def_u = 16384,
 	  .problem = "max-racks must be an integer 1..65536", .arg = "N",
 	  .help = "racks the DC keeps at most, expected included (default 16384)" },
+	{ "rack-detail-max", 0, "NETWATCH_RACK_DETAIL_MAX", NW_OPT_U64, F(rack_detail_max),
+	  .max = NW_REPORT_MAX_RACK + 1ULL, .def_u = DC_RACK_DETAIL_MAX_DEFAULT,
+	  .problem = "rack-detail-max must be an integer 0..65536", .arg = "N",
+	  .help = "/metrics has the per-rack detail families (age, state,\n"
+		  "servers, reports) while the DC knows at most N racks; above,\n"
+		  "per rack only its score and stale flag (default 2000)" },
 	{ "stale", 0, "NETWATCH_STALE", NW_OPT_SECONDS, F(stale_s), .dmin = 0.1, .dmax = 86400,
 	  .def_d = 5.0, .problem = "stale must be seconds, 0.1..86400", .arg = "S",
 	  .help = "a rack without a report for S seconds is stale and counts 0\n"

@@ -19,6 +19,7 @@ struct dc_opts {
 	uint32_t racks; /* expected: first_rack..first_rack+racks-1 */
 	uint32_t first_rack;
 	uint32_t max_racks;
+	uint32_t rack_detail_max; /* /metrics: per-rack detail up to this many racks */
 	double stale_s;
 	double max_skew_s;    /* 0: off */
 	double forget_s;      /* 0: never */

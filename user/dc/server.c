@@ -647,6 +647,7 @@ static int setup(struct dc_srv *s)
 	s->view.dc_id = s->o->dc_id;
 	s->view.state = &s->state;
 	s->view.auth_required = s->o->keys.present;
+	s->view.rack_detail_max = s->o->rack_detail_max;
 	s->budget.max = s->o->max_buffer;
 	s->slots = calloc(s->o->max_conns, sizeof(*s->slots));
 	s->free_slots = calloc(s->o->max_conns, sizeof(*s->free_slots));
