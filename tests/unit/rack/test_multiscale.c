@@ -293,7 +293,9 @@ static void test_short_scatter(void **state)
 
 /* ------------------------------------------- the state machine, scripted */
 
-/* One tick; a quick window under the clean mark is taken as full here. */
+/* One tick; a quick window under the clean mark is taken as full here, and
+ * the short window misses a few samples (more than NW_MS_LEAVE_HOLES, so
+ * the leaving rules' other conditions decide). */
 static enum nw_health tk(struct nw_ms_state *m, bool s_ok, double s_err, bool q_ok, double q_err,
 			 uint64_t t)
 {
@@ -301,6 +303,7 @@ static enum nw_health tk(struct nw_ms_state *m, bool s_ok, double s_err, bool q_
 				    .quick_ok = q_ok,
 				    .quick_full = q_err < NW_MS_QUICK_CLEAN,
 				    .short_full = s_ok && s_err < NW_MS_QUICK_CLEAN,
+				    .short_holes = NW_MS_LEAVE_HOLES + 3,
 				    .short_err = s_err,
 				    .quick_err = q_err,
 				    .quick_span_ns = NW_MS_QUICK_SLOTS * GEN_T_NS };
@@ -406,6 +409,16 @@ static void test_hysteresis_scripted(void **state)
 	assert_int_equal(tk(&m, true, 0.1, true, 0.1, t + 5), NW_HEALTH_WARNING);
 	assert_int_equal(nw_ms_long_counts(&m, 0.14, 0.09, t + 6), NW_HEALTH_WARNING);
 	assert_int_equal(tk(&m, true, 0.1, true, 0.1, t + 7), NW_HEALTH_HEALTHY);
+	/* Whatever the long window or a relapse says, a short window that misses
+	 * no sample lets the warning go (the fault is over; late samples may
+	 * keep the quick window from being clean). */
+	assert_int_equal(tk(&m, true, 0.3, true, 0.3, t + 8), NW_HEALTH_WARNING);
+	assert_int_equal(nw_ms_long_counts(&m, 0.3, 0.3, t + 9), NW_HEALTH_WARNING);
+	assert_int_equal(nw_ms_long_counts(&m, 0.1, 0.3, t + 10), NW_HEALTH_WARNING);
+	m.strict_return = true;
+	assert_int_equal(tkc(&m, 0.1, NW_MS_LEAVE_HOLES + 1, 0.1, 0, 0, t + 11), NW_HEALTH_WARNING);
+	assert_int_equal(tkc(&m, 0.1, NW_MS_LEAVE_HOLES, 0.1, 0, 0, t + 12), NW_HEALTH_WARNING);
+	assert_int_equal(m.short_lvl, NW_HEALTH_HEALTHY); /* the long window's is its own */
 }
 
 /* The entry rules beside the errors' own marks (multiscale.h): each needs
@@ -627,6 +640,40 @@ static void test_host_load_stays_healthy(void **state)
 	assert_true(reached > 0);
 }
 
+/* The way back under host load: 30 % loss for 30 s while the sender is
+ * loaded all along (a third of its samples late by ~15 ms, so the quick
+ * window is rarely clean: a displaced sample leaves a hole and a
+ * collision). Once the short window misses no sample the warning goes:
+ * healthy again within 4 s (the short window's 3.2 s plus a tick or two),
+ * not after the long window has drained its missing share (~10 s). */
+static void test_return_under_host_load(void **state)
+{
+	struct gen_cfg loss = { .delay_ms = 30, .loss = 0.3 };
+	double worst = 0;
+
+	(void)state;
+	for (uint64_t seed = 1; seed <= 8; seed++) {
+		struct nw_record *r;
+		struct sim_result res;
+		size_t n = make_stream(1.0, &loss, 60, 90, 120, seed, &r);
+		uint64_t s = seed * 31;
+
+		for (size_t i = 0; i < n; i++)
+			if (gen_uniform(&s) < 0.33)
+				r[i].rx_ns += (uint64_t)(-log(1.0 - gen_uniform(&s)) * 15e6);
+		qsort(r, n, sizeof(*r), gen_cmp_rx);
+		for (size_t i = 0; i < n; i++)
+			r[i].flags = i ? 0 : NW_REC_STREAM_START;
+		simulate(1.0, r, n, 120, 60, 90, &res);
+		assert_true(res.first_warn_s >= 0);
+		assert_true(res.healthy_again_s >= 0 && res.healthy_again_s <= 4.0);
+		worst = fmax(worst, res.healthy_again_s);
+		free(r);
+	}
+	print_message("  30 %% loss on a loaded sender, 8 seeds: healthy again within %.1f s\n",
+		      worst);
+}
+
 /* The way back does not depend on the tick's phase against the sender's
  * clock: a tick just before the newest slot's sample is due must not count
  * that slot as a hole (NW_MS_SETTLE_SLOTS). 50 % loss for 30 s, then clean,
@@ -770,6 +817,7 @@ int main(void)
 		cmocka_unit_test(test_sender_stalls_stay_healthy),
 		cmocka_unit_test(test_host_load_stays_healthy),
 		cmocka_unit_test(test_return_at_any_phase),
+		cmocka_unit_test(test_return_under_host_load),
 		cmocka_unit_test(test_loss50_escalates),
 		cmocka_unit_test(test_loss30_escalates),
 		cmocka_unit_test(test_jitter25_escalates),

@@ -103,11 +103,15 @@ static enum nw_health update_cls(struct nw_ms_state *m, uint64_t now_ns)
 }
 
 /* Whether the short scale may let its warning go (its error below the
- * leave mark): not while the long window, where it counts (not set aside),
- * still misses NW_MS_LEAVE_MISSING of its samples, nor after a relapse
- * soon after a return (strict_return: only a return ends that warning). */
-static bool may_leave(const struct nw_ms_state *m, uint64_t now_ns)
+ * leave mark): when its own window misses no more than NW_MS_LEAVE_HOLES
+ * samples (the fault is over, even where late samples keep the quick
+ * window from being clean: a loaded sender), or else when the long window,
+ * where it counts (not set aside), misses fewer than NW_MS_LEAVE_MISSING
+ * and no relapse after a return (strict_return) waits for a return. */
+static bool may_leave(const struct nw_ms_state *m, const struct nw_ms_tick_in *in, uint64_t now_ns)
 {
+	if (in->short_holes <= NW_MS_LEAVE_HOLES)
+		return true;
 	return !m->strict_return &&
 	       !(now_ns >= m->long_aside_until_ns && m->long_missing >= NW_MS_LEAVE_MISSING);
 }
@@ -186,7 +190,7 @@ enum nw_health nw_ms_tick(struct nw_ms_state *m, const struct nw_ms_tick_in *in,
 	if (m->short_lvl == NW_HEALTH_CRITICAL && short_err < NW_MS_SHORT_CRIT_LEAVE)
 		m->short_lvl = NW_HEALTH_WARNING;
 	if (m->short_lvl == NW_HEALTH_WARNING && short_err < NW_MS_SHORT_WARN_LEAVE &&
-	    may_leave(m, now_ns))
+	    may_leave(m, in, now_ns))
 		m->short_lvl = NW_HEALTH_HEALTHY;
 	return update_cls(m, now_ns);
 }
