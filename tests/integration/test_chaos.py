@@ -490,6 +490,26 @@ def test_shared_interface(lab):
     assert "server 1" in res.stdout and "applied there" in res.stdout, res.stdout
 
 
+def test_rack_applied_together(lab):
+    """A rack's servers are loaded first and attached together
+    (docs/chaos.md): each gets its own filter and maps, each is said once,
+    after all are on; a second apply replaces each filter in place."""
+    with open(lab.topology) as f:
+        doc = json.load(f)
+    doc["racks"][0]["servers"].append({"server_id": 1, "netns": lab.pair.ns_c, "iface": "c0"})
+    with open(lab.topology, "w") as f:
+        json.dump(doc, f)
+    res = lab.chaos("--rack", "0", "--loss", "100")
+    lines = [x for x in res.stdout.splitlines() if ": bpf: loss 100%" in x]
+    assert [x.split(" (")[0] for x in lines] == ["rack 0 server 0", "rack 0 server 1"], res
+    ids = re.findall(r"filter attached, prog id (\d+)", lab.chaos("--list").stdout)
+    assert len(ids) == 2 and ids[0] != ids[1], ids
+    lab.chaos("--rack", "0", "--duplicate", "3")
+    out = lab.chaos("--list").stdout
+    again = re.findall(r"bpf: duplicate 3% \(filter attached, prog id (\d+)", out)
+    assert len(again) == 2 and not set(again) & set(ids), out
+
+
 @pytest.mark.parametrize("args,needle,rc", [
     (["--rack", "0", "--loss", "120"], "--loss", 2),
     (["--rack", "7", "--loss", "5"], "no rack 7", 2),

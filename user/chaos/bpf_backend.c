@@ -112,30 +112,31 @@ static int detach(const struct nw_chaos_target *t, int ifindex)
 	return nw_tc_filter_detach(&f);
 }
 
-int chaos_bpf_apply(const char *pin_dir, const struct nw_chaos_target *t, int ifindex,
-		    const struct nw_chaos_params *want, const struct nw_log *log, char *err,
-		    size_t errlen)
+/* Everything but the attach: the earlier filter of ours (if any) keeps
+ * working until chaos_bpf_commit replaces it, so the fault changes in one
+ * step. On failure nothing of ours is left on the target. */
+int chaos_bpf_prepare(const char *pin_dir, const struct nw_chaos_target *t, int ifindex,
+		      const struct nw_chaos_params *want, struct chaos_bpf_staged *out, char *err,
+		      size_t errlen)
 {
-	struct nw_tc_filter filter = our_filter(t, ifindex);
 	struct nw_chaos_params p = *want, old;
 	struct chaos *skel = NULL;
 	char path[512];
-	__u32 zero = 0, prog_id = 0;
+	__u32 zero = 0;
 	int r, made_before;
 
+	memset(out, 0, sizeof(*out));
+	out->filter = our_filter(t, ifindex);
+	snprintf(out->pin_dir, sizeof(out->pin_dir), "%s", pin_dir);
 	/* A clsact the tool made earlier stays the tool's to remove. */
 	made_before = read_params(pin_dir, &old) == 0 && (old.owner & NW_CHAOS_OWN_CLSACT);
-	r = detach(t, ifindex);
-	if (r < 0) {
-		snprintf(err, errlen, "removing the earlier filter: %s", strerror(-r));
-		return -1;
-	}
+	/* The earlier maps: the attached program holds its own until replaced. */
 	unpin(pin_dir);
 
 	skel = chaos__open_and_load();
 	if (!skel) {
 		snprintf(err, errlen, "loading the BPF program: %s", strerror(errno));
-		return -1;
+		goto fail;
 	}
 	r = nw_tc_clsact_ensure(ifindex);
 	if (r < 0) {
@@ -176,15 +177,8 @@ int chaos_bpf_apply(const char *pin_dir, const struct nw_chaos_target *t, int if
 			}
 		}
 	}
-	/* Our handle and priority on egress are the tool's by definition. */
-	r = nw_tc_filter_attach(&filter, bpf_program__fd(skel->progs.nw_chaos), 1, &prog_id);
-	if (r) {
-		snprintf(err, errlen, "attaching to clsact egress: %s", strerror(-r));
-		goto fail;
-	}
-	nw_debug(log, "bpf attached", "ifindex=%d prog_id=%u pin_dir=%s", ifindex, prog_id,
-		 pin_dir);
-	chaos__destroy(skel); /* the filter and the pins keep what is needed */
+	out->skel = skel;
+	out->owner = p.owner;
 	return 0;
 fail:
 	chaos__destroy(skel);
@@ -192,6 +186,48 @@ fail:
 	detach(t, ifindex);
 	nw_tc_clsact_release(ifindex, p.owner & NW_CHAOS_OWN_CLSACT);
 	return -1;
+}
+
+int chaos_bpf_commit(struct chaos_bpf_staged *s, const struct nw_log *log, char *err, size_t errlen)
+{
+	__u32 prog_id = 0;
+	/* Our handle and priority on egress are the tool's by definition:
+	 * replaced in one netlink request, no moment without a filter. */
+	int r = nw_tc_filter_attach(&s->filter, bpf_program__fd(s->skel->progs.nw_chaos), 1,
+				    &prog_id);
+
+	if (r) {
+		snprintf(err, errlen, "attaching to clsact egress: %s", strerror(-r));
+		unpin(s->pin_dir);
+		nw_tc_filter_detach(&s->filter);
+		nw_tc_clsact_release(s->filter.ifindex, s->owner & NW_CHAOS_OWN_CLSACT);
+	} else {
+		nw_debug(log, "bpf attached", "ifindex=%d prog_id=%u pin_dir=%s", s->filter.ifindex,
+			 prog_id, s->pin_dir);
+	}
+	chaos__destroy(s->skel); /* the filter and the pins keep what is needed */
+	s->skel = NULL;
+	return r ? -1 : 0;
+}
+
+void chaos_bpf_discard(struct chaos_bpf_staged *s)
+{
+	if (!s->skel)
+		return;
+	chaos__destroy(s->skel);
+	s->skel = NULL;
+	unpin(s->pin_dir);
+}
+
+int chaos_bpf_apply(const char *pin_dir, const struct nw_chaos_target *t, int ifindex,
+		    const struct nw_chaos_params *want, const struct nw_log *log, char *err,
+		    size_t errlen)
+{
+	struct chaos_bpf_staged s;
+
+	if (chaos_bpf_prepare(pin_dir, t, ifindex, want, &s, err, errlen))
+		return -1;
+	return chaos_bpf_commit(&s, log, err, errlen);
 }
 
 int chaos_bpf_clear(const char *pin_dir, const struct nw_chaos_target *t, int ifindex, char *err,

@@ -11,11 +11,18 @@
 #include "chaos_params.h"
 #include "chaos_topology.h"
 #include "log.h"
+#include "tc_hook.h"
+
+struct chaos;       /* chaos.skel.h */
+struct chaos_batch; /* below */
 
 struct chaos_ctx {
 	const struct chaos_opts *o;
 	const struct nw_log *log;
 	int home_ns; /* the namespace the tool started in */
+	/* apply: servers' BPF programs staged here, attached together (NULL:
+	 * each attached at once) */
+	struct chaos_batch *batch;
 };
 
 /* netns.c: enters /run/netns/NAME ("" stays home). 0, or -1 with err. */
@@ -33,6 +40,39 @@ struct chaos_bpf_info {
 
 /* <root>/<netns or "host">-<iface>: where one target's maps are pinned. */
 int chaos_bpf_pin_dir(const char *root, const struct nw_chaos_target *t, char *out, size_t size);
+/* A target's program loaded and its maps pinned, not yet attached. */
+struct chaos_bpf_staged {
+	struct chaos *skel;
+	struct nw_tc_filter filter;
+	uint32_t owner; /* NW_CHAOS_OWN_* */
+	char pin_dir[512];
+};
+/* An apply in two steps. prepare loads (the verifier: tens of ms on a busy
+ * host) and pins, in the target's namespace; commit, in the same namespace,
+ * replaces our filter with it in one request. A rack's servers are all
+ * prepared first and then committed one right after the other, so a
+ * rack-wide fault starts on all of them within a few ms instead of ~50 ms
+ * apart (docs/chaos.md). 0, or -1 with err and nothing of ours left. */
+int chaos_bpf_prepare(const char *pin_dir, const struct nw_chaos_target *t, int ifindex,
+		      const struct nw_chaos_params *p, struct chaos_bpf_staged *out, char *err,
+		      size_t errlen);
+int chaos_bpf_commit(struct chaos_bpf_staged *s, const struct nw_log *log, char *err,
+		     size_t errlen);
+/* A staged program never committed (its namespace is gone): unpinned. */
+void chaos_bpf_discard(struct chaos_bpf_staged *s);
+
+/* One staged server of an apply, and the apply's batch of them. */
+struct chaos_staged_target {
+	const struct nw_chaos_target *t;
+	struct chaos_bpf_staged bpf;
+	char label[160], what[256];
+	int attached;
+};
+struct chaos_batch {
+	struct chaos_staged_target *v;
+	size_t n, cap;
+};
+
 /* Replaces the target's program and maps with fresh ones carrying p. */
 int chaos_bpf_apply(const char *pin_dir, const struct nw_chaos_target *t, int ifindex,
 		    const struct nw_chaos_params *p, const struct nw_log *log, char *err,

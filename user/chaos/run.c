@@ -203,9 +203,21 @@ int chaos_apply_target(const struct chaos_ctx *c, const struct nw_chaos_target *
 		mine.set &= to_bpf; /* what went to netem must not be done twice */
 		nw_chaos_bpf_params(&mine, o->port, &p);
 		nw_chaos_describe(f, to_bpf, what, sizeof(what));
-		if (chaos_bpf_apply(pin_dir, t, ifindex, &p, c->log, err, sizeof(err)))
-			return fail(label, "backend bpf cannot apply %s: %s", what, err);
-		printf("%s: bpf: %s\n", label, what);
+		if (c->batch && c->batch->n < c->batch->cap) {
+			/* attached with the others (main.c), said then */
+			struct chaos_staged_target *s = &c->batch->v[c->batch->n];
+
+			if (chaos_bpf_prepare(pin_dir, t, ifindex, &p, &s->bpf, err, sizeof(err)))
+				return fail(label, "backend bpf cannot apply %s: %s", what, err);
+			s->t = t;
+			snprintf(s->label, sizeof(s->label), "%s", label);
+			snprintf(s->what, sizeof(s->what), "%s", what);
+			c->batch->n++;
+		} else {
+			if (chaos_bpf_apply(pin_dir, t, ifindex, &p, c->log, err, sizeof(err)))
+				return fail(label, "backend bpf cannot apply %s: %s", what, err);
+			printf("%s: bpf: %s\n", label, what);
+		}
 	} else if (chaos_bpf_clear(pin_dir, t, ifindex, err, sizeof(err)) > 0) {
 		printf("%s: bpf: removed the earlier impairment\n", label);
 	}

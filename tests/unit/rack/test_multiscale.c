@@ -87,17 +87,23 @@ static void quick_scale(const struct nw_signal *sig, uint64_t now, double tone, 
 	in->quick_full = st.filled == NW_MS_QUICK_SLOTS && !st.collisions;
 	in->quick_holes = missing(NW_MS_QUICK_SLOTS, &st);
 	in->quick_displaced = st.collided_slots;
+	if (in->quick_displaced)
+		in->quick_spread = nw_signal_delay_spread(sig, NW_MS_QUICK_SLOTS, now, data_ns);
 	in->quick_span_ns = NW_MS_QUICK_SLOTS * GEN_T_NS;
 }
 
-static double short_scale(const struct nw_signal *sig, uint64_t now, double tone, double *x,
-			  double *keep, uint32_t *holes)
+static void short_scale(const struct nw_signal *sig, uint64_t now, double tone, double *x,
+			double *keep, struct nw_ms_tick_in *in)
 {
 	struct nw_window_stats st;
 
 	nw_signal_window_at(sig, NW_MS_SHORT_SLOTS, now, data_ns, NULL, x, keep, &st);
-	*holes = missing(NW_MS_SHORT_SLOTS, &st);
-	return nw_tone_fit_error(x, NW_MS_SHORT_SLOTS, GEN_RATE, tone);
+	in->short_holes = missing(NW_MS_SHORT_SLOTS, &st);
+	in->short_full = st.filled == NW_MS_SHORT_SLOTS && !st.collisions;
+	in->short_displaced = st.collided_slots;
+	if (in->short_displaced)
+		in->short_spread = nw_signal_delay_spread(sig, NW_MS_SHORT_SLOTS, now, data_ns);
+	in->short_err = nw_tone_fit_error(x, NW_MS_SHORT_SLOTS, GEN_RATE, tone);
 }
 
 struct sim_result {
@@ -105,6 +111,10 @@ struct sim_result {
 	double healthy_again_s;            /* after fault_off: first healthy tick; -1: never */
 	uint64_t warn_ticks, crit_ticks, changes;
 	uint64_t plain_changes; /* of the long window's class without hysteresis */
+	/* ticks where the displaced-sample rule's error and count marks held
+	 * (what fired it before the spread was asked for too) */
+	uint64_t displaced_ticks;
+	uint64_t returns; /* quick returns (nw_ms_state.returns) */
 };
 
 /* The ticks' phase against the sender's slots (the lab's drifts). */
@@ -148,13 +158,21 @@ static void simulate(double tone, const struct nw_record *r, size_t n, double se
 		if (in.quick_ok)
 			quick_scale(&sig, w_end, tone, x, keep, &in);
 		if (in.short_ok)
-			in.short_err = short_scale(&sig, w_end, tone, x, keep, &in.short_holes);
+			short_scale(&sig, w_end, tone, x, keep, &in);
+		res->displaced_ticks += in.quick_ok && in.quick_err >= NW_MS_QUICK_DISPLACED_ERR &&
+					in.quick_displaced >= NW_MS_QUICK_DISPLACED_ENTER;
 		c = nw_ms_tick(&ms, &in, now, LONG_SPAN_NS);
 		if (i % TICKS_PER_REFRESH == 0 && have >= N_LONG) {
 			struct nw_spec_result lr;
 
 			assert_int_equal(nw_spec_analyze(&ctx, &sig, now, &lr), 0);
-			c = nw_ms_long(&ms, lr.spectral_error, now);
+			uint32_t empty = N_LONG - lr.filled;
+
+			c = nw_ms_long_counts(&ms, lr.spectral_error,
+					      empty > lr.collisions
+						      ? (double)(empty - lr.collisions) / N_LONG
+						      : 0.0,
+					      now);
 			res->plain_changes += nw_health_class_of(lr.spectral_error) != plain_prev;
 			plain_prev = nw_health_class_of(lr.spectral_error);
 		}
@@ -172,6 +190,7 @@ static void simulate(double tone, const struct nw_record *r, size_t n, double se
 		    res->healthy_again_s < 0)
 			res->healthy_again_s = t - fault_off_s;
 	}
+	res->returns = ms.returns;
 	nw_spec_ctx_free(&ctx);
 	nw_signal_free(&sig);
 }
@@ -231,12 +250,12 @@ static void scatter_at(double tone, double p, double tol)
 		uint64_t now = GEN_T0_NS + last_k * GEN_T_NS + 1000000ULL + 10000000ULL;
 		struct nw_ms_tick_in in;
 		double es, eq;
-		uint32_t holes;
 
 		while (fed < n && r[fed].rx_ns <= now)
 			nw_signal_add(&sig, &r[fed++]);
 		quick_scale(&sig, now, tone, x, keep, &in);
-		es = short_scale(&sig, now, tone, x, keep, &holes);
+		short_scale(&sig, now, tone, x, keep, &in);
+		es = in.short_err;
 		eq = in.quick_err;
 		s_sum += es;
 		s_sq += es * es;
@@ -274,19 +293,27 @@ static void test_short_scatter(void **state)
 
 /* ------------------------------------------- the state machine, scripted */
 
-/* One tick; a quick window under the clean mark is taken as full here. */
+/* One tick; a quick window under the clean mark is taken as full here, and
+ * the short window misses a few samples (more than NW_MS_LEAVE_HOLES, so
+ * the leaving rules' other conditions decide). */
 static enum nw_health tk(struct nw_ms_state *m, bool s_ok, double s_err, bool q_ok, double q_err,
 			 uint64_t t)
 {
 	struct nw_ms_tick_in in = { .short_ok = s_ok,
 				    .quick_ok = q_ok,
 				    .quick_full = q_err < NW_MS_QUICK_CLEAN,
+				    .short_full = s_ok && s_err < NW_MS_QUICK_CLEAN,
+				    .short_holes = NW_MS_LEAVE_HOLES + 3,
 				    .short_err = s_err,
 				    .quick_err = q_err,
 				    .quick_span_ns = NW_MS_QUICK_SLOTS * GEN_T_NS };
 
 	return nw_ms_tick(m, &in, t, LONG_SPAN_NS);
 }
+
+/* The quick window's arrival spread (slots) tkc passes with displaced
+ * samples: jitter's by default. */
+static double script_spread = 0.5;
 
 /* One tick with the windows' counts: holes of the short and quick windows,
  * samples displaced in the quick one. */
@@ -300,6 +327,7 @@ static enum nw_health tkc(struct nw_ms_state *m, double s_err, uint32_t s_holes,
 				    .short_holes = s_holes,
 				    .quick_holes = q_holes,
 				    .quick_displaced = q_disp,
+				    .quick_spread = q_disp ? script_spread : 0,
 				    .quick_span_ns = NW_MS_QUICK_SLOTS * GEN_T_NS };
 
 	return nw_ms_tick(m, &in, t, LONG_SPAN_NS);
@@ -354,11 +382,43 @@ static void test_hysteresis_scripted(void **state)
 	assert_int_equal(tk(&m, true, 0.4, true, 0.01, t), NW_HEALTH_HEALTHY);
 	assert_int_equal(m.returns, 1);
 	assert_int_equal(nw_ms_long(&m, 0.4, t + span - 1), NW_HEALTH_HEALTHY);
-	/* ... while the short scale still escalates. */
+	/* ... while the short scale still escalates. A warning so soon after a
+	 * return (that clean window was a lucky run of a steady loss) is left
+	 * only by a return that finds the short window clean too: not on the
+	 * short error, not on a clean quick window alone. */
 	assert_int_equal(tk(&m, true, 0.3, true, 0.3, t + 1), NW_HEALTH_WARNING);
-	assert_int_equal(tk(&m, true, 0.1, true, 0.1, t + 2), NW_HEALTH_HEALTHY);
+	assert_true(m.strict_return);
+	assert_int_equal(tk(&m, true, 0.1, true, 0.1, t + 2), NW_HEALTH_WARNING);
+	assert_int_equal(tk(&m, true, 0.1, true, 0.01, t + 3), NW_HEALTH_WARNING);
 	/* Once the long window turned over, its verdict counts again. */
 	assert_int_equal(nw_ms_long(&m, 0.3, t + span), NW_HEALTH_WARNING);
+	assert_int_equal(tk(&m, true, 0.01, true, 0.01, t + span + 1), NW_HEALTH_HEALTHY);
+	assert_int_equal(m.returns, 2);
+	assert_false(m.strict_return);
+	/* A warning long after the last return is left as before. */
+	t += span + 1 + NW_MS_RELAPSE_SPANS * span;
+	assert_int_equal(tk(&m, true, 0.3, true, 0.3, t), NW_HEALTH_WARNING);
+	assert_false(m.strict_return);
+	assert_int_equal(tk(&m, true, 0.1, true, 0.1, t + 1), NW_HEALTH_HEALTHY);
+	/* A steady loss: the long window still misses 10 % of its samples,
+	 * so neither scale lets the warning go on its error alone. */
+	assert_int_equal(nw_ms_long_counts(&m, 0.2, 0.15, t + 2), NW_HEALTH_WARNING);
+	assert_int_equal(nw_ms_long_counts(&m, 0.14, NW_MS_LEAVE_MISSING, t + 3),
+			 NW_HEALTH_WARNING);
+	assert_int_equal(tk(&m, true, 0.28, true, 0.1, t + 4), NW_HEALTH_WARNING);
+	assert_int_equal(tk(&m, true, 0.1, true, 0.1, t + 5), NW_HEALTH_WARNING);
+	assert_int_equal(nw_ms_long_counts(&m, 0.14, 0.09, t + 6), NW_HEALTH_WARNING);
+	assert_int_equal(tk(&m, true, 0.1, true, 0.1, t + 7), NW_HEALTH_HEALTHY);
+	/* Whatever the long window or a relapse says, a short window that misses
+	 * no sample lets the warning go (the fault is over; late samples may
+	 * keep the quick window from being clean). */
+	assert_int_equal(tk(&m, true, 0.3, true, 0.3, t + 8), NW_HEALTH_WARNING);
+	assert_int_equal(nw_ms_long_counts(&m, 0.3, 0.3, t + 9), NW_HEALTH_WARNING);
+	assert_int_equal(nw_ms_long_counts(&m, 0.1, 0.3, t + 10), NW_HEALTH_WARNING);
+	m.strict_return = true;
+	assert_int_equal(tkc(&m, 0.1, NW_MS_LEAVE_HOLES + 1, 0.1, 0, 0, t + 11), NW_HEALTH_WARNING);
+	assert_int_equal(tkc(&m, 0.1, NW_MS_LEAVE_HOLES, 0.1, 0, 0, t + 12), NW_HEALTH_WARNING);
+	assert_int_equal(m.short_lvl, NW_HEALTH_HEALTHY); /* the long window's is its own */
 }
 
 /* The entry rules beside the errors' own marks (multiscale.h): each needs
@@ -386,6 +446,16 @@ static void test_entry_rules_scripted(void **state)
 	assert_int_equal(tkc(&m, 0.1, 0, 0.2, 0, 3, t), NW_HEALTH_HEALTHY);
 	assert_int_equal(tkc(&m, 0.1, 0, 0.19, 0, 8, t), NW_HEALTH_HEALTHY);
 	assert_int_equal(tkc(&m, 0.1, 0, 0.2, 0, 4, t), NW_HEALTH_WARNING);
+	/* ... and only when the arrivals spread about their schedule: a few
+	 * late samples among on-time ones (a loaded host) are not jitter. */
+	nw_ms_reset(&m);
+	script_spread = NW_MS_QUICK_DISPLACED_SPREAD - 0.01;
+	assert_int_equal(tkc(&m, 0.1, 0, 0.3, 0, 8, t), NW_HEALTH_HEALTHY);
+	script_spread = NAN; /* too few samples to tell */
+	assert_int_equal(tkc(&m, 0.1, 0, 0.3, 0, 8, t), NW_HEALTH_HEALTHY);
+	script_spread = NW_MS_QUICK_DISPLACED_SPREAD;
+	assert_int_equal(tkc(&m, 0.1, 0, 0.2, 0, 4, t), NW_HEALTH_WARNING);
+	script_spread = 0.5;
 	/* The errors' own marks need no count. */
 	nw_ms_reset(&m);
 	assert_int_equal(tkc(&m, 0.1, 0, 0.45, 0, 0, t), NW_HEALTH_WARNING);
@@ -497,6 +567,113 @@ static void test_sender_stalls_stay_healthy(void **state)
 	}
 }
 
+/* A loaded host's scheduling as the shared lab showed it (docs/analysis.md,
+ * "Multi-scale classes"): bursts of 1-6 s, one starting every 10-20 s, in
+ * which a share q of the samples leave late by an exponential delay of mean
+ * mean_ms while the rest leave on time. Returns the largest RFC 3550 jitter
+ * estimate (ms) the collector's counter would have shown. */
+static double host_load(struct nw_record *r, size_t n, double q, double mean_ms, uint64_t seed)
+{
+	uint64_t s = seed, burst_from = 0, burst_to = 0;
+	double j = 0, jmax = 0, prev_transit = NAN;
+
+	for (size_t i = 0; i < n; i++) {
+		uint64_t tx = r[i].tx_ns;
+
+		if (tx >= burst_to) { /* the next burst */
+			burst_from = tx + (uint64_t)((10 + 10 * gen_uniform(&s)) * 1e9);
+			burst_to = burst_from + (uint64_t)((1 + 5 * gen_uniform(&s)) * 1e9);
+		}
+		if (tx >= burst_from && gen_uniform(&s) < q)
+			r[i].rx_ns += (uint64_t)(-log(1.0 - gen_uniform(&s)) * mean_ms * 1e6);
+		double transit = (double)(r[i].rx_ns - tx) / 1e6;
+
+		if (!isnan(prev_transit))
+			j += (fabs(transit - prev_transit) - j) / 16;
+		jmax = fmax(jmax, j);
+		prev_transit = transit;
+	}
+	qsort(r, n, sizeof(*r), gen_cmp_rx);
+	for (size_t i = 0; i < n; i++)
+		r[i].flags = i ? 0 : NW_REC_STREAM_START;
+	return jmax;
+}
+
+/* The false alarms of issue 13 under host load: samples now and then late
+ * by tens of ms, in bursts, with the collector's jitter counter at 8-20 ms.
+ * The displaced-sample rule's error and count marks are reached (the test
+ * would fail without the spread), the class never leaves healthy: 30
+ * simulated minutes at each load and tone. */
+static void test_host_load_stays_healthy(void **state)
+{
+	const double secs = 1800;
+	const struct {
+		double q, mean_ms;
+	} load[] = { { 0.3, 12 }, { 0.5, 10 }, { 0.15, 30 }, { 0.3, 20 } };
+	uint64_t reached = 0;
+
+	(void)state;
+	for (size_t l = 0; l < sizeof(load) / sizeof(load[0]); l++)
+		for (double tone = 1.0; tone < 5; tone += 3.35) {
+			struct gen_cfg clean = { .tone_hz = tone, .delay_ms = 30.0, .seed = 5 + l };
+			struct nw_record *r = calloc((size_t)(secs * SLOTS_PER_S), sizeof(*r));
+			struct sim_result res;
+			double jit;
+			size_t n;
+
+			assert_non_null(r);
+			n = gen_stream(&clean, 0, (uint64_t)(secs * SLOTS_PER_S), GEN_T0_NS,
+				       NW_REC_STREAM_START, r);
+			jit = host_load(r, n, load[l].q, load[l].mean_ms, 77 + l);
+			simulate(tone, r, n, secs, 1e9, 1e9, &res);
+			print_message(
+				"  host load %.0f %% late by ~%.0f ms in bursts, %.2f Hz, 30 min "
+				"(jitter counter up to %.1f ms): displaced-rule marks at %llu "
+				"ticks, %llu warning ticks\n",
+				100 * load[l].q, load[l].mean_ms, tone, jit,
+				(unsigned long long)res.displaced_ticks,
+				(unsigned long long)(res.warn_ticks + res.crit_ticks));
+			reached += res.displaced_ticks;
+			assert_int_equal(res.warn_ticks + res.crit_ticks, 0);
+			free(r);
+		}
+	assert_true(reached > 0);
+}
+
+/* The way back under host load: 30 % loss for 30 s while the sender is
+ * loaded all along (a third of its samples late by ~15 ms, so the quick
+ * window is rarely clean: a displaced sample leaves a hole and a
+ * collision). Once the short window misses no sample the warning goes:
+ * healthy again within 4 s (the short window's 3.2 s plus a tick or two),
+ * not after the long window has drained its missing share (~10 s). */
+static void test_return_under_host_load(void **state)
+{
+	struct gen_cfg loss = { .delay_ms = 30, .loss = 0.3 };
+	double worst = 0;
+
+	(void)state;
+	for (uint64_t seed = 1; seed <= 8; seed++) {
+		struct nw_record *r;
+		struct sim_result res;
+		size_t n = make_stream(1.0, &loss, 60, 90, 120, seed, &r);
+		uint64_t s = seed * 31;
+
+		for (size_t i = 0; i < n; i++)
+			if (gen_uniform(&s) < 0.33)
+				r[i].rx_ns += (uint64_t)(-log(1.0 - gen_uniform(&s)) * 15e6);
+		qsort(r, n, sizeof(*r), gen_cmp_rx);
+		for (size_t i = 0; i < n; i++)
+			r[i].flags = i ? 0 : NW_REC_STREAM_START;
+		simulate(1.0, r, n, 120, 60, 90, &res);
+		assert_true(res.first_warn_s >= 0);
+		assert_true(res.healthy_again_s >= 0 && res.healthy_again_s <= 4.0);
+		worst = fmax(worst, res.healthy_again_s);
+		free(r);
+	}
+	print_message("  30 %% loss on a loaded sender, 8 seeds: healthy again within %.1f s\n",
+		      worst);
+}
+
 /* The way back does not depend on the tick's phase against the sender's
  * clock: a tick just before the newest slot's sample is due must not count
  * that slot as a hole (NW_MS_SETTLE_SLOTS). 50 % loss for 30 s, then clean,
@@ -598,28 +775,34 @@ static void test_jitter25_escalates(void **state)
 		"jitter 25 ms", { .delay_ms = 30, .jitter_ms = 25 }, 4.35, 2.0, 3.0, 0, 30 });
 }
 
-/* Near the boundary: 15, 20 and 25 % loss for 30 minutes each. Above it
- * (25 %) hysteresis holds warning: at most a sixth of the changes the long
- * window's plain class makes. Below it (15 %) the short scale's scatter
- * still reaches its mark now and then: printed, see docs/analysis.md. */
+/* Near the boundary: 10, 12, 15, 20 and 25 % loss for 30 minutes each, at
+ * both tones and two seeds. Whatever the class (these may read either), it
+ * settles: from 12 % on at most 10 changes in 30 minutes, at 10 % (about as
+ * often warning as healthy) at most 20. Before the leaving rules
+ * (NW_MS_LEAVE_MISSING, strict_return): 15 % changed 207 times, 20 % 131,
+ * 10 % 32 (seed 3, 1.0 Hz); the long window's plain class 80-230 times. */
 static void test_boundary_does_not_flap(void **state)
 {
-	const double ps[] = { 0.15, 0.2, 0.25 };
+	const double ps[] = { 0.1, 0.12, 0.15, 0.2, 0.25 };
 	struct sim_result r;
 
 	(void)state;
-	for (size_t i = 0; i < sizeof(ps) / sizeof(ps[0]); i++) {
-		struct gen_cfg loss = { .delay_ms = 30.0, .loss = ps[i] };
+	for (size_t i = 0; i < sizeof(ps) / sizeof(ps[0]); i++)
+		for (uint64_t seed = 3; seed <= 4; seed++)
+			for (double tone = 1.0; tone < 5; tone += 3.35) {
+				struct gen_cfg loss = { .delay_ms = 30.0, .loss = ps[i] };
 
-		run_fault(1.0, &loss, 0, 1e9, 1800, 3, &r);
-		print_message("  %.0f %% loss 1.00 Hz, 30 min: %llu class changes (long window "
-			      "alone, no hysteresis: %llu), %.1f %% of ticks warning\n",
-			      100 * ps[i], (unsigned long long)r.changes,
-			      (unsigned long long)r.plain_changes,
-			      100.0 * (double)r.warn_ticks / 18000);
-		if (ps[i] > 0.2)
-			assert_true(r.changes * 6 <= r.plain_changes);
-	}
+				run_fault(tone, &loss, 0, 1e9, 1800, seed, &r);
+				print_message("  %.0f %% loss %.2f Hz seed %llu, 30 min: %llu class "
+					      "changes (%llu quick returns; long window alone, no "
+					      "hysteresis: %llu), %.1f %% of ticks warning\n",
+					      100 * ps[i], tone, (unsigned long long)seed,
+					      (unsigned long long)r.changes,
+					      (unsigned long long)r.returns,
+					      (unsigned long long)r.plain_changes,
+					      100.0 * (double)r.warn_ticks / 18000);
+				assert_true(r.changes <= (ps[i] < 0.12 ? 20U : 10U));
+			}
 }
 
 int main(void)
@@ -632,7 +815,9 @@ int main(void)
 		cmocka_unit_test(test_clean_stays_healthy),
 		cmocka_unit_test(test_five_percent_never_warns),
 		cmocka_unit_test(test_sender_stalls_stay_healthy),
+		cmocka_unit_test(test_host_load_stays_healthy),
 		cmocka_unit_test(test_return_at_any_phase),
+		cmocka_unit_test(test_return_under_host_load),
 		cmocka_unit_test(test_loss50_escalates),
 		cmocka_unit_test(test_loss30_escalates),
 		cmocka_unit_test(test_jitter25_escalates),

@@ -315,6 +315,69 @@ static int teardown(void **state)
 	return 0;
 }
 
+/* The arrivals' robust spread about their own schedule (the displaced-
+ * sample rule, multiscale.h): 0 for a steady delay; about sigma/T for
+ * Gaussian jitter; about 0 when a few samples are late among on-time ones
+ * (a loaded sender); NaN with too few samples; the current stream only. */
+static void test_delay_spread(void **state)
+{
+	struct nw_signal sig;
+	uint64_t seed = 17, now = last_now() + 40000000ULL;
+	double spread;
+
+	(void)state;
+	/* steady 30 ms */
+	assert_int_equal(nw_signal_init(&sig, N, GEN_RATE, 1.0), 0);
+	for (uint64_t k = 0; k < N; k++) {
+		struct nw_record r = rec_at(k, GEN_T0_NS, 30.0, 1.0, k ? 0 : NW_REC_STREAM_START);
+
+		nw_signal_add(&sig, &r);
+	}
+	spread = nw_signal_delay_spread(&sig, 32, now, now);
+	assert_true(spread >= 0 && spread < 1e-6);
+	nw_signal_free(&sig);
+
+	/* Gaussian jitter, sigma 25 ms = half a slot (records fed in rx order) */
+	{
+		struct gen_cfg c = { .tone_hz = 1.0, .delay_ms = 100, .jitter_ms = 25, .seed = 3 };
+		struct nw_record recs[N];
+		size_t n = gen_stream(&c, 0, N, GEN_T0_NS, NW_REC_STREAM_START, recs);
+
+		assert_int_equal(nw_signal_init(&sig, N, GEN_RATE, 1.0), 0);
+		for (size_t i = 0; i < n; i++)
+			nw_signal_add(&sig, &recs[i]);
+		spread = nw_signal_delay_spread(&sig, 64, now + 70000000ULL, now + 70000000ULL);
+		print_message("  jitter sigma 25 ms: spread %.3f slots\n", spread);
+		assert_true(spread > 0.35 && spread < 0.65);
+		nw_signal_free(&sig);
+	}
+
+	/* every fifth sample 40 ms late, the rest on time */
+	assert_int_equal(nw_signal_init(&sig, N, GEN_RATE, 1.0), 0);
+	for (uint64_t k = 0; k < N; k++) {
+		struct nw_record r = rec_at(k, GEN_T0_NS,
+					    k % 5 ? 30.0 : 70.0 + 10 * gen_uniform(&seed), 1.0,
+					    k ? 0 : NW_REC_STREAM_START);
+
+		nw_signal_add(&sig, &r);
+	}
+	spread = nw_signal_delay_spread(&sig, 32, now, now);
+	print_message("  a fifth late by 40-50 ms: spread %.3f slots\n", spread);
+	assert_true(spread < 0.05);
+	/* fewer than NW_SIGNAL_SPREAD_MIN samples in the window: not known */
+	assert_true(isnan(nw_signal_delay_spread(&sig, 4, now, now)));
+	/* a new stream: only its samples count (two are too few) */
+	for (uint64_t k = 0; k < 2; k++) {
+		struct nw_record r = rec_at(k, now + 1000000, 30.0, 1.0,
+					    k ? 0 : NW_REC_STREAM_START);
+
+		nw_signal_add(&sig, &r);
+	}
+	assert_true(
+		isnan(nw_signal_delay_spread(&sig, 32, now + 200000000ULL, now + 200000000ULL)));
+	nw_signal_free(&sig);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -326,6 +389,7 @@ int main(void)
 		cmocka_unit_test(test_goodbye),
 		cmocka_unit_test(test_nan_value),
 		cmocka_unit_test(test_many_restarts),
+		cmocka_unit_test(test_delay_spread),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

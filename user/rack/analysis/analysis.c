@@ -258,6 +258,15 @@ static void prefetch_ring(const struct nw_server_analysis *s, const struct nw_se
 		__builtin_prefetch(&g->ring[(g->head - 1 - j) & (g->cap - 1)]);
 }
 
+/* The long window's share of missing samples: empty slots that no
+ * displaced sample accounts for (as the short scales count them). */
+static double long_missing(uint32_t n, const struct nw_spec_result *r)
+{
+	uint32_t empty = n > r->filled ? n - r->filled : 0;
+
+	return empty > r->collisions ? (double)(empty - r->collisions) / n : 0.0;
+}
+
 void nw_analysis_refresh(struct nw_analysis *a, struct nw_rack_view *v, uint64_t now_ns)
 {
 	uint32_t n = a->cfg.window;
@@ -314,7 +323,8 @@ void nw_analysis_refresh(struct nw_analysis *a, struct nw_rack_view *v, uint64_t
 		sv->peak_hz = res.peak_hz;
 		sv->tone_offset_hz = res.tone_offset_hz;
 		sv->tone_mismatch = res.tone_mismatch && res.fill > 0.5;
-		sv->analysis_class = sv->up ? nw_ms_long(&s->ms, error, now_ns)
+		sv->analysis_class = sv->up ? nw_ms_long_counts(&s->ms, error,
+								long_missing(n, &res), now_ns)
 					    : nw_health_class_of(error);
 		sv->skew_valid = s->skew_result.valid;
 		sv->skew_ppm = s->skew_result.valid ? s->skew_result.ppm : 0;
@@ -387,6 +397,9 @@ void nw_analysis_tick(struct nw_analysis *a, struct nw_rack_view *v, uint64_t no
 			in.quick_full = st.filled == NW_MS_QUICK_SLOTS && !st.collisions;
 			in.quick_holes = missing(NW_MS_QUICK_SLOTS, &st);
 			in.quick_displaced = st.collided_slots;
+			if (in.quick_displaced) /* rare: only then */
+				in.quick_spread = nw_signal_delay_spread(&s->sig, NW_MS_QUICK_SLOTS,
+									 end_ns, now_tai_ns);
 			in.quick_span_ns = (uint64_t)(NW_MS_QUICK_SLOTS * s->sig.slot_ns);
 		}
 		if (in.short_ok) {
@@ -395,6 +408,11 @@ void nw_analysis_tick(struct nw_analysis *a, struct nw_rack_view *v, uint64_t no
 			in.short_err = nw_tone_fit_error(a->short_x, NW_MS_SHORT_SLOTS, s->rate_hz,
 							 s->tone_hz);
 			in.short_holes = missing(NW_MS_SHORT_SLOTS, &st);
+			in.short_full = st.filled == NW_MS_SHORT_SLOTS && !st.collisions;
+			in.short_displaced = st.collided_slots;
+			if (in.short_displaced)
+				in.short_spread = nw_signal_delay_spread(&s->sig, NW_MS_SHORT_SLOTS,
+									 end_ns, now_tai_ns);
 		}
 		sv->analysis_class = nw_ms_tick(&s->ms, &in, now_tai_ns,
 						(uint64_t)(a->cfg.window * s->sig.slot_ns));

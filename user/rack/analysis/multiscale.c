@@ -61,6 +61,7 @@ void nw_ms_reset(struct nw_ms_state *m)
 {
 	*m = (struct nw_ms_state){ .short_lvl = NW_HEALTH_HEALTHY,
 				   .long_lvl = NW_HEALTH_HEALTHY,
+				   .long_missing = NAN,
 				   .cls = NW_HEALTH_WARMING };
 }
 
@@ -101,19 +102,43 @@ static enum nw_health update_cls(struct nw_ms_state *m, uint64_t now_ns)
 	return m->cls;
 }
 
+/* Whether the short scale may let its warning go (its error below the
+ * leave mark): when its own window misses no more than NW_MS_LEAVE_HOLES
+ * samples (the fault is over, even where late samples keep the quick
+ * window from being clean: a loaded sender), or else when the long window,
+ * where it counts (not set aside), misses fewer than NW_MS_LEAVE_MISSING
+ * and no relapse after a return (strict_return) waits for a return. */
+static bool may_leave(const struct nw_ms_state *m, const struct nw_ms_tick_in *in, uint64_t now_ns)
+{
+	if (in->short_holes <= NW_MS_LEAVE_HOLES)
+		return true;
+	return !m->strict_return &&
+	       !(now_ns >= m->long_aside_until_ns && m->long_missing >= NW_MS_LEAVE_MISSING);
+}
+
+/* Samples displaced, arrivals not spread: a few late among on-time ones
+ * (multiscale.h). NaN (too few samples) is not late-only. */
+static bool late_only(uint32_t displaced, double spread)
+{
+	return displaced > 0 && spread < NW_MS_QUICK_DISPLACED_SPREAD;
+}
+
 /* Enough to enter warning (multiscale.h, the thresholds). NaN compares
  * false everywhere: the critical rule catches it. */
 static bool warn_evidence(const struct nw_ms_tick_in *in)
 {
 	if (in->short_ok &&
-	    (in->short_err >= NW_MS_SHORT_WARN_ENTER ||
+	    ((in->short_err >= NW_MS_SHORT_WARN_ENTER &&
+	      !late_only(in->short_displaced, in->short_spread)) ||
 	     (in->short_err >= NW_HEALTH_WARN_AT && in->short_holes >= NW_MS_SHORT_HOLES_ENTER)))
 		return true;
-	return in->quick_err >= NW_MS_QUICK_WARN_ENTER ||
+	return (in->quick_err >= NW_MS_QUICK_WARN_ENTER &&
+		!late_only(in->quick_displaced, in->quick_spread)) ||
 	       (in->quick_err >= NW_MS_QUICK_HOLES_ERR &&
 		in->quick_holes >= NW_MS_QUICK_HOLES_ENTER) ||
 	       (in->quick_err >= NW_MS_QUICK_DISPLACED_ERR &&
-		in->quick_displaced >= NW_MS_QUICK_DISPLACED_ENTER);
+		in->quick_displaced >= NW_MS_QUICK_DISPLACED_ENTER &&
+		in->quick_spread >= NW_MS_QUICK_DISPLACED_SPREAD);
 }
 
 enum nw_health nw_ms_tick(struct nw_ms_state *m, const struct nw_ms_tick_in *in, uint64_t now_ns,
@@ -124,14 +149,22 @@ enum nw_health nw_ms_tick(struct nw_ms_state *m, const struct nw_ms_tick_in *in,
 	m->ready = in->quick_ok;
 	if (!m->ready)
 		return update_cls(m, now_ns); /* warming: no verdict yet */
+	if ((in->short_ok && late_only(in->short_displaced, in->short_spread)) ||
+	    late_only(in->quick_displaced, in->quick_spread))
+		m->late_until_ns = now_ns + long_span_ns;
 	/* NaN never reads as clean, and escalates (critical). */
-	if (in->quick_full && quick_err < NW_MS_QUICK_CLEAN) {
+	if (in->quick_full && quick_err < NW_MS_QUICK_CLEAN &&
+	    (!m->strict_return ||
+	     (in->short_ok && in->short_full && short_err < NW_MS_QUICK_CLEAN))) {
 		/* Clean for the quick window's whole length: whatever the older
 		 * slots of the short and long windows hold is over, and the short
 		 * scale counts from this window's start on. */
 		if (m->cls != NW_HEALTH_HEALTHY) {
-			if (m->cls != NW_HEALTH_WARMING)
+			if (m->cls != NW_HEALTH_WARMING) {
 				m->returns++;
+				m->returned_until_ns = now_ns + NW_MS_RELAPSE_SPANS * long_span_ns;
+			}
+			m->strict_return = false;
 			m->long_aside_until_ns = now_ns + long_span_ns;
 			if (now_ns > in->quick_span_ns &&
 			    now_ns - in->quick_span_ns > m->fresh_from_ns)
@@ -142,8 +175,13 @@ enum nw_health nw_ms_tick(struct nw_ms_state *m, const struct nw_ms_tick_in *in,
 		return update_cls(m, now_ns);
 	}
 	if ((in->short_ok && !(short_err <= NW_MS_SHORT_CRIT_ENTER)) || isnan(quick_err)) {
+		if (m->short_lvl < NW_HEALTH_WARNING)
+			m->strict_return = now_ns < m->returned_until_ns;
 		m->short_lvl = NW_HEALTH_CRITICAL;
 	} else if (m->short_lvl < NW_HEALTH_WARNING && warn_evidence(in)) {
+		/* Back in a fault soon after a quick return: that window was a
+		 * lucky run of a steady loss, not the fault's end. */
+		m->strict_return = now_ns < m->returned_until_ns;
 		m->short_lvl = NW_HEALTH_WARNING;
 		return update_cls(m, now_ns); /* entered on the quick scale's word: stays a tick */
 	}
@@ -151,22 +189,33 @@ enum nw_health nw_ms_tick(struct nw_ms_state *m, const struct nw_ms_tick_in *in,
 		return update_cls(m, now_ns); /* leaving waits for the short scale */
 	if (m->short_lvl == NW_HEALTH_CRITICAL && short_err < NW_MS_SHORT_CRIT_LEAVE)
 		m->short_lvl = NW_HEALTH_WARNING;
-	if (m->short_lvl == NW_HEALTH_WARNING && short_err < NW_MS_SHORT_WARN_LEAVE)
+	if (m->short_lvl == NW_HEALTH_WARNING && short_err < NW_MS_SHORT_WARN_LEAVE &&
+	    may_leave(m, in, now_ns))
 		m->short_lvl = NW_HEALTH_HEALTHY;
 	return update_cls(m, now_ns);
 }
 
 enum nw_health nw_ms_long(struct nw_ms_state *m, double long_err, uint64_t now_ns)
 {
+	return nw_ms_long_counts(m, long_err, NAN, now_ns);
+}
+
+enum nw_health nw_ms_long_counts(struct nw_ms_state *m, double long_err, double long_missing,
+				 uint64_t now_ns)
+{
 	enum nw_health l;
+
+	m->long_missing = long_missing;
 
 	if (!(long_err <= NW_HEALTH_CRIT_ABOVE)) /* NaN: critical, as nw_health_class_of */
 		l = NW_HEALTH_CRITICAL;
 	else if (m->long_lvl == NW_HEALTH_CRITICAL && long_err >= NW_MS_LONG_CRIT_LEAVE)
 		l = NW_HEALTH_CRITICAL;
-	else if (long_err >= NW_HEALTH_WARN_AT)
+	else if (long_err >= NW_HEALTH_WARN_AT &&
+		 !(m->long_lvl == NW_HEALTH_HEALTHY && now_ns < m->late_until_ns))
 		l = NW_HEALTH_WARNING;
-	else if (m->long_lvl >= NW_HEALTH_WARNING && long_err >= NW_MS_LONG_WARN_LEAVE)
+	else if (m->long_lvl >= NW_HEALTH_WARNING &&
+		 (long_err >= NW_MS_LONG_WARN_LEAVE || long_missing >= NW_MS_LEAVE_MISSING))
 		l = NW_HEALTH_WARNING;
 	else
 		l = NW_HEALTH_HEALTHY;

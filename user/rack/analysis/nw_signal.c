@@ -330,3 +330,60 @@ uint32_t nw_signal_window(const struct nw_signal *sig, uint64_t now_ns, const do
 {
 	return nw_signal_window_n(sig, sig->n, now_ns, weight, out, keep, st);
 }
+
+/* In-place insertion sort: n <= NW_SIGNAL_SPREAD_MAX, called only when a
+ * window shows displaced samples (nw_signal.h). */
+static void sort_small(double *v, uint32_t n)
+{
+	for (uint32_t i = 1; i < n; i++) {
+		double x = v[i];
+		uint32_t j = i;
+
+		for (; j > 0 && v[j - 1] > x; j--)
+			v[j] = v[j - 1];
+		v[j] = x;
+	}
+}
+
+static double median_sorted(const double *v, uint32_t n)
+{
+	return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+double nw_signal_delay_spread(const struct nw_signal *sig, uint32_t n, uint64_t now_ns,
+			      uint64_t data_ns)
+{
+	double d[NW_SIGNAL_SPREAD_MAX], med;
+	uint64_t first = sig->epoch_first[sig->epoch % NW_SIGNAL_EPOCHS];
+	uint32_t m = 0;
+
+	if (!sig->count || !sig->in_stream)
+		return NAN;
+	const double now_u = (double)(int64_t)(now_ns - sig->ref_ns) * sig->inv_slot_ns;
+	const double data_u = data_ns > now_ns
+				      ? (double)(int64_t)(data_ns - sig->ref_ns) * sig->inv_slot_ns
+				      : now_u;
+	const double oldest_u = now_u - (double)n;
+
+	/* Newest first, the current stream only (its seq offsets share one
+	 * origin); at most two records a slot are looked at. */
+	for (uint32_t j = 0; j < sig->count && j < 2 * n && m < NW_SIGNAL_SPREAD_MAX; j++) {
+		uint64_t idx = sig->samples - 1 - j;
+		const struct nw_sig_rec *r;
+
+		if (idx < first)
+			break;
+		r = rec_at(sig, idx);
+		if (r->u > data_u || r->u <= oldest_u)
+			continue;
+		d[m++] = r->u - (double)r->seqoff;
+	}
+	if (m < NW_SIGNAL_SPREAD_MIN)
+		return NAN;
+	sort_small(d, m);
+	med = median_sorted(d, m);
+	for (uint32_t i = 0; i < m; i++)
+		d[i] = fabs(d[i] - med);
+	sort_small(d, m);
+	return 1.4826 * median_sorted(d, m); /* MAD, scaled to a Gaussian's sd */
+}

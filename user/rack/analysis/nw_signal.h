@@ -112,4 +112,19 @@ uint32_t nw_signal_window_at(const struct nw_signal *sig, uint32_t n, uint64_t n
 			     uint64_t data_ns, const double *weight, double *out, double *keep,
 			     struct nw_window_stats *st);
 
+/* How far the current stream's samples that arrived in the newest n slots
+ * before now_ns (up to data_ns) lie from their own schedule, in slots: the
+ * robust spread (1.4826 x the median absolute deviation about the median)
+ * of each sample's arrival minus its sequence's slot. A steady delay gives
+ * 0; Gaussian jitter of sd s gives about s/T; a sender that is on time but
+ * now and then late (a loaded host's scheduling) gives about the spread of
+ * its on-time majority, which is what tells the two apart (multiscale.h,
+ * the displaced-sample rule). NAN with fewer than NW_SIGNAL_SPREAD_MIN
+ * samples. At most NW_SIGNAL_SPREAD_MAX samples (the newest) count; no
+ * allocation. */
+#define NW_SIGNAL_SPREAD_MIN 8U
+#define NW_SIGNAL_SPREAD_MAX 128U
+double nw_signal_delay_spread(const struct nw_signal *sig, uint32_t n, uint64_t now_ns,
+			      uint64_t data_ns);
+
 #endif
