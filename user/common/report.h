@@ -131,7 +131,7 @@ struct nw_report {
 	struct nw_report_server *servers; /* [nservers] */
 	uint32_t npaths;
 	struct nw_report_path *paths; /* [npaths], sorted by src_rack; optional */
-	int authenticated;                /* parse: the frame carried a MAC that verified */
+	int authenticated;            /* parse: the frame carried a MAC that verified */
 };
 
 /* Encodes one frame into `out` (reset first). With keys->present a keyed

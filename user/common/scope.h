@@ -24,6 +24,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "buf.h"
+
 /* Ordered by width: a wider scope compares greater. */
 enum nw_scope { NW_SCOPE_SERVER = 0, NW_SCOPE_PATH, NW_SCOPE_RACK, NW_SCOPE_DC, NW_SCOPE__COUNT };
 /* Why a rack fault is a rack fault; NONE for the other scopes. */
@@ -134,5 +136,12 @@ int nw_scope_update(struct nw_scope_state *st, const struct nw_scope_snapshot *s
 size_t nw_scope_reported(const struct nw_scope_state *st);
 /* "server:3/12", "rack:2", "path:1-2", "path:1>2", "dc" into buf. */
 void nw_scope_fault_name(const struct nw_scope_fault *f, char *buf, size_t len);
+
+/* The fault as a JSON object appended to b (scope_json.c): id, name, scope,
+ * subject, cause, since, reported_ns, members (at most
+ * NW_SCOPE_JSON_MEMBERS names), members_total, loss_ratio, period_s,
+ * scope_changes. */
+#define NW_SCOPE_JSON_MEMBERS 64U
+void nw_scope_fault_json(const struct nw_scope_fault *f, struct nw_buf *b);
 
 #endif

@@ -14,7 +14,6 @@
 #include "dc_metrics.h"
 
 #define DC_API_MAX_PATHS 16384U /* rows listed at most; the rest: paths_truncated */
-#define DC_API_MAX_MEMBERS 64U  /* member names per fault; all of them: members_total */
 
 static void put_num(struct nw_buf *b, const char *key, double x)
 {
@@ -50,58 +49,6 @@ static void put_path(struct nw_buf *b, const struct dc_path *p)
 		      (unsigned long long)r->since_ns);
 	put_num(b, "age_s", p->age_s);
 	nw_buf_printf(b, ",\"stale\":%s}", p->stale ? "true" : "false");
-}
-
-static void put_member(struct nw_buf *b, uint64_t key)
-{
-	uint32_t hi = (uint32_t)((key & ~NW_SCOPE_PATH_BIT) >> 32), lo = (uint32_t)key;
-
-	if (key & NW_SCOPE_PATH_BIT)
-		nw_buf_printf(b, "\"path:%u>%u\"", lo, hi);
-	else
-		nw_buf_printf(b, "\"server:%u/%u\"", hi, lo);
-}
-
-static void put_fault(struct nw_buf *b, const struct nw_scope_fault *f)
-{
-	char name[48];
-
-	nw_scope_fault_name(f, name, sizeof(name));
-	nw_buf_printf(b, "{\"id\":");
-	put_member(b, f->id);
-	nw_buf_printf(b, ",\"name\":\"%s\",\"scope\":\"%s\",\"subject\":", name,
-		      nw_scope_name(f->scope));
-	switch (f->scope) {
-	case NW_SCOPE_SERVER:
-		nw_buf_printf(b, "{\"rack_id\":%u,\"server_id\":%u}", f->rack_id, f->server_id);
-		break;
-	case NW_SCOPE_PATH:
-		nw_buf_printf(b, "{\"src_rack\":%u,\"dst_rack\":%u,\"both_directions\":%s}",
-			      f->src_rack, f->dst_rack, f->both_directions ? "true" : "false");
-		break;
-	case NW_SCOPE_RACK:
-		nw_buf_printf(b, "{\"rack_id\":%u}", f->rack_id);
-		break;
-	default:
-		nw_buf_put(b, "{}", 2);
-		break;
-	}
-	if (f->cause != NW_CAUSE_NONE)
-		nw_buf_printf(b, ",\"cause\":\"%s\"", nw_scope_cause_name(f->cause));
-	else
-		nw_buf_put(b, ",\"cause\":null", 13);
-	nw_buf_printf(b, ",\"since\":%llu,\"reported_ns\":%llu,\"members\":[",
-		      (unsigned long long)f->since_ns, (unsigned long long)f->reported_ns);
-	for (size_t i = 0; i < f->nmembers && i < DC_API_MAX_MEMBERS; i++) {
-		if (i)
-			nw_buf_put(b, ",", 1);
-		put_member(b, f->members[i]);
-	}
-	nw_buf_printf(b, "],\"members_total\":%zu,", f->nmembers);
-	put_num(b, "loss_ratio", f->loss_ratio);
-	nw_buf_put(b, ",", 1);
-	put_num(b, "period_s", f->period_s);
-	nw_buf_printf(b, ",\"scope_changes\":%u}", f->scope_changes);
 }
 
 /* classes[i][j]: the class code of src racks[i] -> dst racks[j], null
@@ -185,7 +132,7 @@ int dc_fabric_json(const struct dc_view *v, const struct dc_api_query *q, uint64
 			continue;
 		if (listed++)
 			nw_buf_put(b, ",", 1);
-		put_fault(b, x);
+		nw_scope_fault_json(x, b);
 	}
 	nw_buf_printf(b, "],\"faults_pending\":%zu}",
 		      v->scope ? v->scope->faults.n - nw_scope_reported(v->scope) : 0);
