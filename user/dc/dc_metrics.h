@@ -10,6 +10,7 @@
 #include "buf.h"
 #include "dc_conn.h"
 #include "dc_state.h"
+#include "scope.h"
 
 /* --rack-detail-max's default: a page of ~1 MB and ~5 ms to render */
 #define DC_RACK_DETAIL_MAX_DEFAULT 2000U
@@ -32,6 +33,9 @@ struct dc_view {
 	 * above it /metrics keeps per rack only its score and stale flag
 	 * (docs/metrics.md "Cardinality"). */
 	uint32_t rack_detail_max;
+	/* fabric and fault scope (docs/fabric.md sections 5, 6) */
+	const struct nw_scope_state *scope;
+	uint32_t pair_series_max; /* per-pair series while probed pairs <= this */
 };
 
 /* What GET /api/v1/dc returns: the summary always, and a page of racks.
@@ -51,6 +55,7 @@ struct dc_api_query {
 	uint32_t rack_ids[DC_API_MAX_RACK_IDS];
 	uint32_t nrack_ids; /* 0: any */
 	int servers;        /* include servers[] (default 1) */
+	int dense;          /* matrix=dense: fabric.classes as an N x N array */
 };
 
 void dc_api_query_default(struct dc_api_query *q);
@@ -59,6 +64,15 @@ int dc_api_query_set(struct dc_api_query *q, const char *key, const char *value,
 
 /* Appends the page to `out`. 0, or -1 (out of memory). */
 int dc_metrics_render(const struct dc_view *v, uint64_t mono_ns, struct nw_buf *out);
+
+/* The fabric and fault families (dc_fabric_metrics.c); `dc` is the
+ * escaped dc_id="..." label. 0 or -1. */
+int dc_fabric_metrics(const struct dc_view *v, const char *dc, uint64_t mono_ns,
+		      struct nw_buf *out);
+/* The "fabric" member of /api/v1/dc (dc_fabric_json.c), with its leading
+ * comma; sets *score to the DC score (rack mean, capped by the fabric). */
+int dc_fabric_json(const struct dc_view *v, const struct dc_api_query *q, uint64_t mono_ns,
+		   struct nw_buf *b, double *score);
 
 /* The /api/v1/dc document, malloc'ed; NULL when out of memory. */
 char *dc_api_json(const struct dc_view *v, const struct dc_api_query *q, uint64_t mono_ns);
