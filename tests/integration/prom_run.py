@@ -1,13 +1,17 @@
 """A real Prometheus on loopback for process tests: its own temp dir and
 port, scraping the given targets every second (rules evaluated every second
-when a rules file is given), stopped and removed by stop()."""
+when a rules file is given), stopped and removed by stop(). Exposition is a
+loopback target serving fixed exposition text, for series no process of the
+test makes."""
 
+import http.server
 import json
 import os
 import shutil
 import socket
 import subprocess
 import tempfile
+import threading
 import urllib.parse
 import urllib.request
 
@@ -62,3 +66,30 @@ class Prometheus:
                 self.proc.wait()
         self.log.close()
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class Exposition:
+    """A loopback HTTP server answering /metrics with fixed text."""
+
+    def __init__(self, text):
+        body = text.encode()
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                self.send_response(200 if self.path == "/metrics" else 404)
+                self.send_header("Content-Type", "text/plain; version=0.0.4")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.addr = "127.0.0.1:%d" % self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
