@@ -12,25 +12,36 @@
 - netwatch-rack serves the same page at / for its own rack;
 - a paused rack controller's rack shows stale, a killed agent's server down,
   both in words;
-- no page logs a console error, an uncaught exception or a failed request.
+- no page logs a console error, an uncaught exception or a failed request;
+- the DC page's fabric section (docs/fabric.md sections 5 and 6): the rack x
+  rack matrix, cells by class with loss/latency/period in their tooltip,
+  unprobed pairs shown as unmeasured (never healthy), and the scoped faults.
+  Once against the documented `fabric` block (a loopback proxy in front of a
+  real netwatch-dc answers /api/v1/dc with it; page, assets and headers are
+  the DC's), once from a real netwatch-dc fed crafted rack reports with
+  `paths_in` rows (rack 2's uplink at 30 % loss), as test_dc.py sends them.
 
 The browser is Debian's chromium, driven by playwright-core (tests/ui/,
 pinned by its package-lock.json); both come from `make deps`. Each look is one
 run of tests/ui/browse.mjs, which waits for a condition in the page with a
 bounded timeout. Screenshots are kept in $NETWATCH_BUILD/test-artifacts/."""
 
+import http.server
 import json
 import os
 import secrets
 import shutil
 import signal
 import subprocess
+import threading
+import time
 import urllib.error
 import urllib.request
 
 import pytest
 
 from nwlab import BUILD, wait_for
+from test_dc import Dc, Rack
 
 TOP = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
 LAB = os.path.join(TOP, "deploy", "local", "netwatch-lab")
@@ -231,6 +242,211 @@ def test_rack_controller_serves_its_own_rack(lab):
     out = browse(lab["racks"][0] + "/", f"{rows}.length === {SERVERS}", evaluate=rows,
                  screenshot="rack0.png")
     assert out["result"] == list(range(SERVERS))
+
+
+# ------------------------------------------------------------ the fabric
+
+# The DC page's fabric section as {"src>dst": [class, text, tooltip]}, and
+# its fault rows as [scope, headline].
+MATRIX = ("Object.fromEntries([...document.querySelectorAll('#fabric-matrix .pcell')]"
+          ".map(c => [c.dataset.src + '>' + c.dataset.dst, [c.dataset.class, c.innerText, c.title]]))")
+FAULT_ROWS = ("[...document.querySelectorAll('#fabric-faults tr[data-scope]')]"
+              ".map(r => [r.dataset.scope, r.children[1].innerText])")
+FABRIC_RACKS = 4
+
+
+def fabric_block():
+    """/api/v1/dc's `fabric` as docs/fabric.md section 5-6 documents it: 4
+    racks, rack 2's uplink at 30 % loss (every path in and out critical),
+    pair 0 <-> 3 not probed, 3 -> 1 stale, a rack and a server fault."""
+    paths = []
+    for a in range(FABRIC_RACKS):
+        for b in range(FABRIC_RACKS):
+            if a == b or {a, b} == {0, 3}:
+                continue
+            bad = 2 in (a, b)
+            paths.append({"src_rack": a, "dst_rack": b, "class": "critical" if bad else "healthy",
+                          "error": 0.62 if bad else 0.03, "loss_ratio": 0.3 if bad else 0.0,
+                          "latency_ms": {"p50": 0.21, "p99": 0.9},
+                          "periods": [5.0] if (a, b) == (1, 2) else [],
+                          "age_s": 0.8, "stale": (a, b) == (3, 1)})
+    return {
+        "mesh": {"mode": "full", "k": 3, "epoch": 0, "pairs_probed": len(paths),
+                 "pairs_total": FABRIC_RACKS * (FABRIC_RACKS - 1)},
+        "score": 0.79,
+        "paths": paths,
+        "faults": [
+            {"id": "rack:2", "scope": "rack", "subject": {"rack_id": 2}, "cause": "uplink",
+             "since": time.time_ns() - 4 * 10**9,
+             "members": [{"src_rack": 2, "dst_rack": b} for b in (0, 1, 3)],
+             "loss_ratio": 0.3, "period_s": None, "scope_changes": []},
+            {"id": "server:1/1", "scope": "server", "subject": {"rack_id": 1, "server_id": 1},
+             "cause": None, "since": time.time_ns() - 9 * 10**9,
+             "members": [{"rack_id": 1, "server_id": 1}], "loss_ratio": 0.05, "period_s": 5.0,
+             "scope_changes": []}],
+    }
+
+
+class ContractProxy:
+    """Loopback HTTP in front of a real DC: /api/v1/dc is the DC's own answer
+    with `fabric` replaced by the documented block (and the DC score by
+    min(its score, the fabric's), as documented); everything else (the
+    page, its assets and their headers) is the DC's, unchanged."""
+
+    def __init__(self, dc_base, fabric):
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                try:
+                    with urllib.request.urlopen(dc_base + self.path, timeout=5) as r:
+                        status, headers, body = r.status, r.headers, r.read()
+                except urllib.error.HTTPError as e:
+                    status, headers, body = e.code, e.headers, e.read()
+                if self.path.startswith("/api/v1/dc") and status == 200:
+                    doc = json.loads(body)
+                    doc["fabric"] = fabric
+                    # the documented DC score: min(mean rack score, fabric score)
+                    doc["health_score"] = min(doc["health_score"], fabric["score"])
+                    body = json.dumps(doc).encode()
+                self.send_response(status)
+                for k in ("Content-Type", "Content-Security-Policy", "Cache-Control"):
+                    if headers.get(k):
+                        self.send_header(k, headers[k])
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.base = "http://127.0.0.1:%d" % self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class Reporting:
+    """Racks 0..FABRIC_RACKS-1 reporting to `dc` once a second (so none goes
+    stale while the browser looks), each report's extra keys from
+    extra(rack_id); stopped and closed on exit."""
+
+    def __init__(self, dc, extra, score=0.99):
+        self.racks = [Rack(dc, r, score=score) for r in range(FABRIC_RACKS)]
+        self.extra, self.stop = extra, threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+
+    def run(self):
+        while not self.stop.is_set():
+            for r in self.racks:
+                r.send(interval_s=1, **self.extra(r.rack))
+            self.stop.wait(1.0)
+
+    def __enter__(self):
+        for r in self.racks:
+            r.send_accepted()
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        self.thread.join(5)
+        for r in self.racks:
+            r.close()
+
+
+def check_matrix(cells, bad_rack, unmeasured, stale=()):
+    """Every ordered pair present once; the diagonal is the rack itself; an
+    unprobed pair reads unmeasured (not healthy); the paths touching
+    bad_rack critical, the others healthy (or stale)."""
+    assert len(cells) == FABRIC_RACKS ** 2, cells
+    for a in range(FABRIC_RACKS):
+        for b in range(FABRIC_RACKS):
+            cls, text, title = cells[f"{a}>{b}"]
+            if a == b:
+                assert cls == "self"
+            elif (a, b) in unmeasured:
+                assert cls == "unmeasured" and "unmeasured" in text and "healthy" not in text
+                assert "unmeasured" in title, title
+            elif (a, b) in stale:
+                assert cls == "stale" and "stale" in text, (a, b, text)
+            else:
+                want = "critical" if bad_rack in (a, b) else "healthy"
+                assert cls == want and want in text, (a, b, cls, text)  # in words too
+
+
+def test_fabric_matrix_and_faults_from_the_documented_block():
+    def one_warning_server(rack):
+        # the server fault's server, as its rack reports it
+        if rack != 1:
+            return {}
+        bad = {"id": 1, "class": "warning", "error": 0.25, "snr_db": 5.0, "loss_ratio": 0.05,
+               "jitter_s": 0.0001, "up": True}
+        return {"servers": [dict(bad, id=0, **{"class": "healthy"}, error=0.01, loss_ratio=0.0),
+                            bad, dict(bad, id=2, **{"class": "healthy"}, error=0.01,
+                                      loss_ratio=0.0)]}
+
+    with Dc("--racks", str(FABRIC_RACKS)) as dc, Reporting(dc, one_warning_server):
+        proxy = ContractProxy(f"http://127.0.0.1:{dc.http_port}", fabric_block())
+        try:
+            out = browse(proxy.base + "/",
+                         f"Object.keys({MATRIX}).length === {FABRIC_RACKS ** 2} && "
+                         f"{FAULT_ROWS}.length === 2",
+                         evaluate=f"({{m: {MATRIX}, f: {FAULT_ROWS}, "
+                         "score: document.getElementById('fabric-score').innerText, "
+                         "pairs: document.getElementById('fabric-pairs').innerText})",
+                         screenshot="dc-fabric-contract.png", viewport=(1280, 1000))
+        finally:
+            proxy.close()
+    res = out["result"]
+    check_matrix(res["m"], 2, unmeasured={(0, 3), (3, 0)}, stale={(3, 1)})
+    tip = res["m"]["1>2"][2]
+    for part in ("rack 1 \u2192 rack 2: critical", "loss 30.00 %", "p50 0.210 ms",
+                 "p99 0.900 ms", "period 5.00 s"):
+        assert part in tip, (part, tip)
+    assert "no period" in res["m"]["0>1"][2]
+    assert res["f"] == [["rack", "rack 2 uplink: 30 % loss"],
+                        ["server", "rack 1 server 1: 5 % loss"]], res["f"]
+    assert res["score"] == "0.790" and res["pairs"] == "10 / 12", res
+
+
+def path_row(src, dst, bad, since_ns):
+    """A `paths_in` row (docs/report-protocol.md) of rack dst for src."""
+    return {"src_rack": src, "class": "critical" if bad else "healthy",
+            "error": 0.62 if bad else 0.02, "loss_ratio": 0.3 if bad else 0.0,
+            "latency_ms": {"p50": 0.2, "p99": 0.8}, "period_s": None, "mesh_epoch": 0,
+            "since_ns": since_ns if bad else 0}
+
+
+def test_fabric_from_a_real_dc():
+    """A real netwatch-dc fed four racks' reports: every rack healthy, its
+    paths_in rows from every other rack except 0 -> 3, and every path into
+    and out of rack 2 critical from the same instant (its uplink). The page
+    draws the DC's matrix and the one rack fault the DC places on rack 2."""
+    since = time.time_ns() - 2 * 10**9
+
+    def paths_in(rack):
+        return {"paths_in": [path_row(s, rack, 2 in (s, rack), since)
+                             for s in range(FABRIC_RACKS) if s != rack and (s, rack) != (0, 3)]}
+
+    with Dc("--racks", str(FABRIC_RACKS)) as dc, Reporting(dc, paths_in):
+        if "fabric" not in dc.api():
+            pytest.skip("this netwatch-dc serves no `fabric` block yet (the DC side of issue "
+                        "16, branch s23-fabdc); the documented block is tested above")
+        out = browse(f"http://127.0.0.1:{dc.http_port}/",
+                     f"Object.keys({MATRIX}).length === {FABRIC_RACKS ** 2} && "
+                     f"{FAULT_ROWS}.some(f => f[0] === 'rack')",
+                     evaluate=f"({{m: {MATRIX}, f: {FAULT_ROWS}}})",
+                     screenshot="dc-fabric.png", viewport=(1280, 1000), timeout_s=30)
+        api = dc.api()
+    res = out["result"]
+    check_matrix(res["m"], 2, unmeasured={(0, 3)})
+    assert [f for f in res["f"] if f[0] == "rack"] == [["rack", "rack 2 uplink: 30 % loss"]], res
+    assert not [f for f in res["f"] if f[0] in ("server", "path", "dc")], res["f"]
+    assert {(p["src_rack"], p["dst_rack"]) for p in api["fabric"]["paths"]} == {
+        (a, b) for a in range(FABRIC_RACKS) for b in range(FABRIC_RACKS)
+        if a != b and (a, b) != (0, 3)}
 
 
 def lab_pid(lab, role, **where):
