@@ -139,7 +139,7 @@
   function faultSubject(f) {
     const s = f.subject || {};
     if (f.scope === "dc") return "the DC";
-    if (f.scope === "path") return "rack " + s.src_rack + (f.id && /-/.test(f.id) ? " \u2194 " : " \u2192 ") +
+    if (f.scope === "path") return "rack " + s.src_rack + (s.both_directions ? " \u2194 " : " \u2192 ") +
       "rack " + s.dst_rack;
     if (f.scope === "server") return "rack " + s.rack_id + " server " + s.server_id;
     return "rack " + s.rack_id;
@@ -152,18 +152,20 @@
     return isNaN(when) ? String(t) : when.toLocaleTimeString();
   }
 
+  /* Members are named "server:R/S" and "path:A>B" (the DC's fault ids). */
   function memberText(m) {
-    if (typeof m !== "object" || m === null) return String(m);
-    if (m.server_id !== undefined) return "server " + m.rack_id + "/" + m.server_id;
-    if (m.src_rack !== undefined) return "path " + m.src_rack + "\u2192" + m.dst_rack;
-    return JSON.stringify(m);
+    const t = String(m), sm = t.match(/^server:(\d+)\/(\d+)$/), pm = t.match(/^path:(\d+)>(\d+)$/);
+    if (sm) return "server " + sm[1] + "/" + sm[2];
+    if (pm) return "path " + pm[1] + "\u2192" + pm[2];
+    return t;
   }
 
   function faultRow(f) {
     const headline = faultSubject(f) + (f.cause ? " " + f.cause : "") +
       (f.loss_ratio === null || f.loss_ratio === undefined ? "" : ": " + num(100 * f.loss_ratio, 0) + " % loss");
     const members = f.members || [];
-    return el("tr", { "data-scope": f.scope, "data-id": f.id },
+    const total = f.members_total !== undefined ? f.members_total : members.length;
+    return el("tr", { "data-scope": f.scope, "data-id": f.id, title: f.name || null },
       el("td", {}, el("span", { class: "badge scope-" + f.scope }, f.scope)),
       el("td", { class: "cls" }, headline),
       el("td", {}, f.cause || "\u2013"),
@@ -171,10 +173,9 @@
       el("td", {}, pct(f.loss_ratio)),
       el("td", {}, f.period_s > 0 ? num(f.period_s, 2) + " s" : "\u2013"),
       el("td", { class: "cls", title: members.map(memberText).join(", ") },
-        members.length + (members.length ? ": " + members.slice(0, 4).map(memberText).join(", ") +
-          (members.length > 4 ? ", \u2026" : "") : "")),
-      el("td", {}, (f.scope_changes || []).map((c) => typeof c === "string" ? c
-        : (c.from || "?") + "\u2192" + (c.to || "?")).join(", ") || "\u2013"));
+        total + (members.length ? ": " + members.slice(0, 4).map(memberText).join(", ") +
+          (total > 4 ? ", \u2026" : "") : "")),
+      el("td", {}, String(f.scope_changes || 0)));
   }
 
   function fabricSection(d) {

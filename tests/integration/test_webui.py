@@ -276,14 +276,14 @@ def fabric_block():
         "score": 0.79,
         "paths": paths,
         "faults": [
-            {"id": "rack:2", "scope": "rack", "subject": {"rack_id": 2}, "cause": "uplink",
-             "since": time.time_ns() - 4 * 10**9,
-             "members": [{"src_rack": 2, "dst_rack": b} for b in (0, 1, 3)],
-             "loss_ratio": 0.3, "period_s": None, "scope_changes": []},
-            {"id": "server:1/1", "scope": "server", "subject": {"rack_id": 1, "server_id": 1},
-             "cause": None, "since": time.time_ns() - 9 * 10**9,
-             "members": [{"rack_id": 1, "server_id": 1}], "loss_ratio": 0.05, "period_s": 5.0,
-             "scope_changes": []}],
+            {"id": "path:2>0", "name": "rack:2", "scope": "rack", "subject": {"rack_id": 2},
+             "cause": "uplink", "since": time.time_ns() - 4 * 10**9,
+             "members": [f"path:2>{b}" for b in (0, 1, 3)] + [f"path:{a}>2" for a in (0, 1, 3)],
+             "members_total": 6, "loss_ratio": 0.3, "period_s": None, "scope_changes": 1},
+            {"id": "server:1/1", "name": "server:1/1", "scope": "server",
+             "subject": {"rack_id": 1, "server_id": 1}, "cause": None,
+             "since": time.time_ns() - 9 * 10**9, "members": ["server:1/1"], "members_total": 1,
+             "loss_ratio": 0.05, "period_s": 5.0, "scope_changes": 0}],
     }
 
 
