@@ -253,6 +253,23 @@ static void write_seeds(const char *dir)
 			       .rack_score = 0.97,
 			       .nservers = 3,
 			       .servers = s };
+	struct nw_report_path paths[2] = {
+		{ .src_rack = 1,
+		  .cls = NW_HEALTH_WARNING,
+		  .error = 0.31,
+		  .loss_ratio = 0.3,
+		  .latency_p50_s = 0.00021,
+		  .latency_p99_s = 0.0009,
+		  .period_s = 2.5,
+		  .mesh_epoch = 41,
+		  .since_ns = 1764000040000000000ULL },
+		{ .src_rack = 7,
+		  .cls = NW_HEALTH_HEALTHY,
+		  .error = NAN,
+		  .latency_p50_s = NAN,
+		  .latency_p99_s = NAN,
+		  .period_s = NAN },
+	};
 	struct nw_buf buf = { 0 };
 	static const char dup[] = "{\"v\":1,\"v\":1}";
 	size_t len;
@@ -265,6 +282,16 @@ static void write_seeds(const char *dir)
 		   buf.len - NW_REPORT_HDR_LEN);
 	CHECK(nw_report_encode(&r, &g_key, &buf) == 0);
 	write_seed(dir, "three-servers-mac", (const uint8_t *)buf.p, buf.len);
+	/* issue 16: a degraded server's onset and period, and paths_in rows */
+	s[2].since_ns = 1764000040000000000ULL;
+	s[2].period_s = 2.5;
+	r.paths = paths;
+	r.npaths = 2;
+	CHECK(nw_report_encode(&r, NULL, &buf) == 0);
+	write_seed(dir, "paths-in", (const uint8_t *)buf.p, buf.len);
+	write_seed(dir, "paths-in-payload", (const uint8_t *)buf.p + NW_REPORT_HDR_LEN,
+		   buf.len - NW_REPORT_HDR_LEN);
+	r.npaths = 0;
 	r.nservers = 0;
 	CHECK(nw_report_encode(&r, NULL, &buf) == 0);
 	write_seed(dir, "no-servers", (const uint8_t *)buf.p, buf.len);

@@ -103,12 +103,79 @@ static enum nw_report_reject parse_server(const json_t *o, struct nw_report_serv
 	if (!json_is_boolean(up))
 		return NW_REJ_TYPE;
 	s->up = json_is_true(up);
+	/* optional since issue 16: absent is healthy / no period */
+	s->since_ns = 0;
+	s->period_s = NAN;
+	if (json_object_get(o, "since_ns")) {
+		TRY(get_int(o, "since_ns", 0, INT64_MAX, &id));
+		s->since_ns = (uint64_t)id;
+	}
+	if (json_object_get(o, "period_s"))
+		TRY(get_num(o, "period_s", nw_report_period_ok, 1, &s->period_s));
 	return NW_REJ_OK;
+}
+
+/* latency_ms: null, or {"p50": ms|null, "p99": ms|null}; kept in s. */
+static enum nw_report_reject parse_latency(const json_t *lat, struct nw_report_path *p)
+{
+	p->latency_p50_s = p->latency_p99_s = NAN;
+	if (json_is_null(lat))
+		return NW_REJ_OK;
+	if (!json_is_object(lat))
+		return NW_REJ_TYPE;
+	TRY(get_num(lat, "p50", nw_report_latency_ok, 1, &p->latency_p50_s));
+	TRY(get_num(lat, "p99", nw_report_latency_ok, 1, &p->latency_p99_s));
+	p->latency_p50_s /= 1e3;
+	p->latency_p99_s /= 1e3;
+	return NW_REJ_OK;
+}
+
+static enum nw_report_reject parse_path(const json_t *o, struct nw_report_path *p)
+{
+	const json_t *cls;
+	json_int_t x;
+
+	if (!json_is_object(o))
+		return NW_REJ_TYPE;
+	TRY(get_int(o, "src_rack", 0, NW_REPORT_MAX_RACK, &x));
+	p->src_rack = (uint32_t)x;
+	cls = json_object_get(o, "class");
+	if (!json_is_string(cls))
+		return NW_REJ_TYPE;
+	if (nw_health_parse(json_string_value(cls), &p->cls))
+		return NW_REJ_RANGE;
+	TRY(get_num(o, "error", unit_ok, 1, &p->error));
+	TRY(get_num(o, "loss_ratio", unit_ok, 0, &p->loss_ratio));
+	TRY(parse_latency(json_object_get(o, "latency_ms"), p));
+	TRY(get_num(o, "period_s", nw_report_period_ok, 1, &p->period_s));
+	TRY(get_int(o, "mesh_epoch", 0, NW_REPORT_MAX_RACK, &x));
+	p->mesh_epoch = (uint32_t)x;
+	TRY(get_int(o, "since_ns", 0, INT64_MAX, &x));
+	p->since_ns = (uint64_t)x;
+	return NW_REJ_OK;
+}
+
+/* The optional "paths_in" array (its type was checked with the root). */
+static enum nw_report_reject parse_paths(const json_t *paths, struct nw_report *out)
+{
+	size_t n = json_array_size(paths);
+
+	if (n > NW_REPORT_MAX_PATHS)
+		return NW_REJ_TOO_LARGE;
+	if (n == 0)
+		return NW_REJ_OK;
+	out->paths = calloc(n, sizeof(*out->paths));
+	if (!out->paths)
+		return NW_REJ_TOO_LARGE;
+	out->npaths = (uint32_t)n;
+	for (size_t i = 0; i < n; i++)
+		TRY(parse_path(json_array_get(paths, i), &out->paths[i]));
+	return nw_report_paths_order(out);
 }
 
 static enum nw_report_reject parse_payload(const json_t *root, struct nw_report *out)
 {
-	const json_t *servers;
+	const json_t *servers, *paths;
 	json_int_t v;
 	size_t n;
 
@@ -128,12 +195,15 @@ static enum nw_report_reject parse_payload(const json_t *root, struct nw_report 
 	servers = json_object_get(root, "servers");
 	if (!json_is_array(servers))
 		return NW_REJ_TYPE;
+	paths = json_object_get(root, "paths_in");
+	if (paths && !json_is_array(paths))
+		return NW_REJ_TYPE;
 	n = json_array_size(servers);
 	/* Before any allocation: a hostile count never sizes our memory. */
 	if (n > NW_REPORT_MAX_SERVERS)
 		return NW_REJ_TOO_MANY_SERVERS;
 	if (n == 0)
-		return NW_REJ_OK;
+		return parse_paths(paths, out);
 	out->servers = calloc(n, sizeof(*out->servers));
 	if (!out->servers)
 		return NW_REJ_TOO_LARGE; /* no memory for it: as good as too large */
@@ -146,7 +216,7 @@ static enum nw_report_reject parse_payload(const json_t *root, struct nw_report 
 	for (size_t i = 1; i < n; i++)
 		if (out->servers[i].id == out->servers[i - 1].id)
 			return NW_REJ_RANGE;
-	return NW_REJ_OK;
+	return parse_paths(paths, out);
 }
 
 static enum nw_report_reject json_reject(const json_error_t *e)

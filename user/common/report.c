@@ -74,7 +74,57 @@ static int within_budget(const uint8_t *p, size_t n)
 	return containers <= NW_REPORT_MAX_CONTAINERS && separators <= NW_REPORT_MAX_SEPARATORS;
 }
 
+static int cmp_path(const void *a, const void *b)
+{
+	return cmp_u32(&((const struct nw_report_path *)a)->src_rack,
+		       &((const struct nw_report_path *)b)->src_rack);
+}
+
+enum nw_report_reject nw_report_paths_order(struct nw_report *r)
+{
+	for (uint32_t i = 1; i < r->npaths; i++)
+		if (r->paths[i].src_rack <= r->paths[i - 1].src_rack) {
+			qsort(r->paths, r->npaths, sizeof(*r->paths), cmp_path);
+			break;
+		}
+	for (uint32_t i = 0; i < r->npaths; i++)
+		if (r->paths[i].src_rack == r->rack_id ||
+		    (i && r->paths[i].src_rack == r->paths[i - 1].src_rack))
+			return NW_REJ_RANGE;
+	return NW_REJ_OK;
+}
+
 /* ------------------------------------------------------------ encode */
+
+/* NAN or 0 (a zero-initialised summary): no period to write. */
+static int has_period(double x)
+{
+	return isfinite(x) && x != 0.0;
+}
+
+/* The rows the parser accepts: in range, src_rack unique and not the
+ * reporting rack (sorted by the rack, as report.h asks, so a neighbour
+ * compare finds a repeat). */
+static int paths_ok(const struct nw_report *r)
+{
+	if (r->npaths > NW_REPORT_MAX_PATHS || (r->npaths && !r->paths))
+		return 0;
+	for (uint32_t i = 0; i < r->npaths; i++) {
+		const struct nw_report_path *p = &r->paths[i];
+
+		if (p->src_rack > NW_REPORT_MAX_RACK || p->src_rack == r->rack_id ||
+		    (i && p->src_rack <= r->paths[i - 1].src_rack) ||
+		    (unsigned)p->cls >= NW_HEALTH__COUNT ||
+		    (isfinite(p->error) && !nw_report_unit_ok(p->error)) ||
+		    !nw_report_unit_ok(p->loss_ratio) ||
+		    (isfinite(p->latency_p50_s) && !nw_report_latency_ok(p->latency_p50_s * 1e3)) ||
+		    (isfinite(p->latency_p99_s) && !nw_report_latency_ok(p->latency_p99_s * 1e3)) ||
+		    (has_period(p->period_s) && !nw_report_period_ok(p->period_s)) ||
+		    p->mesh_epoch > NW_REPORT_MAX_RACK || p->since_ns > INT64_MAX)
+			return 0;
+	}
+	return 1;
+}
 
 static int values_ok(const struct nw_report *r)
 {
@@ -89,10 +139,12 @@ static int values_ok(const struct nw_report *r)
 		if ((unsigned)s->cls >= NW_HEALTH__COUNT ||
 		    (isfinite(s->error) && !nw_report_unit_ok(s->error)) ||
 		    (isfinite(s->snr_db) && !nw_report_snr_ok(s->snr_db)) ||
-		    !nw_report_unit_ok(s->loss_ratio) || !nw_report_jitter_ok(s->jitter_s))
+		    !nw_report_unit_ok(s->loss_ratio) || !nw_report_jitter_ok(s->jitter_s) ||
+		    s->since_ns > INT64_MAX ||
+		    (has_period(s->period_s) && !nw_report_period_ok(s->period_s)))
 			return 0;
 	}
-	return 1;
+	return paths_ok(r);
 }
 
 /* The parser refuses a report naming a server twice; checking that here
@@ -142,11 +194,71 @@ static json_t *server_json(const struct nw_report_server *s)
 	err |= set(o, "loss_ratio", json_real(s->loss_ratio));
 	err |= set(o, "jitter_s", json_real(s->jitter_s));
 	err |= set(o, "up", json_boolean(s->up));
+	/* Optional (issue 16): only when there is something to say, so a
+	 * healthy server's summary is as long as before. */
+	if (s->since_ns)
+		err |= set(o, "since_ns", json_integer((json_int_t)s->since_ns));
+	if (has_period(s->period_s))
+		err |= set(o, "period_s", json_real(s->period_s));
 	if (err) {
 		json_decref(o);
 		return NULL;
 	}
 	return o;
+}
+
+static json_t *path_json(const struct nw_report_path *p)
+{
+	json_t *o = json_object(), *lat = NULL;
+	int err = !o;
+
+	if (!err && (isfinite(p->latency_p50_s) || isfinite(p->latency_p99_s))) {
+		lat = json_object();
+		err |= !lat;
+		if (lat) {
+			err |= set(lat, "p50", real_or_null(p->latency_p50_s * 1e3));
+			err |= set(lat, "p99", real_or_null(p->latency_p99_s * 1e3));
+		}
+	}
+	if (!err) {
+		err |= set(o, "src_rack", json_integer(p->src_rack));
+		err |= set(o, "class", json_string(nw_health_name(p->cls)));
+		err |= set(o, "error", real_or_null(p->error));
+		err |= set(o, "loss_ratio", json_real(p->loss_ratio));
+		err |= set(o, "latency_ms", lat ? lat : json_null());
+		lat = NULL; /* owned by o now, even on failure */
+		err |= set(o, "period_s",
+			   has_period(p->period_s) ? json_real(p->period_s) : json_null());
+		err |= set(o, "mesh_epoch", json_integer(p->mesh_epoch));
+		err |= set(o, "since_ns", json_integer((json_int_t)p->since_ns));
+	}
+	json_decref(lat);
+	if (err) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+/* "paths_in" only when the rack has rows: a rack without --fabric sends
+ * what it sent before. */
+static int add_paths(json_t *o, const struct nw_report *r)
+{
+	json_t *arr;
+	int err = 0;
+
+	if (!r->npaths)
+		return 0;
+	arr = json_array();
+	if (!arr)
+		return -1;
+	for (uint32_t i = 0; !err && i < r->npaths; i++)
+		err |= json_array_append_new(arr, path_json(&r->paths[i])) ? -1 : 0;
+	if (err) {
+		json_decref(arr);
+		return -1;
+	}
+	return set(o, "paths_in", arr);
 }
 
 static json_t *report_json(const struct nw_report *r)
@@ -169,6 +281,8 @@ static json_t *report_json(const struct nw_report *r)
 		err |= set(o, "servers", arr);
 		arr = NULL; /* owned by o now, even on failure */
 	}
+	if (!err)
+		err |= add_paths(o, r);
 	json_decref(arr);
 	if (err) {
 		json_decref(o);
@@ -259,5 +373,6 @@ enum nw_report_reject nw_report_frame_header(const uint8_t hdr[NW_REPORT_HDR_LEN
 void nw_report_free(struct nw_report *r)
 {
 	free(r->servers);
+	free(r->paths);
 	memset(r, 0, sizeof(*r));
 }

@@ -102,7 +102,7 @@ struct nw_report_server {
 	 * The fault-scope rules (docs/fabric.md section 6) need when a server
 	 * left healthy and its disturbance period to tell a common cause. */
 	uint64_t since_ns; /* CLOCK_REALTIME it left healthy; 0: healthy */
-	double period_s;   /* strongest significant period, s; NAN: none */
+	double period_s;   /* strongest significant period, s; NAN or 0: none */
 };
 
 /* One inter-rack path as its destination (the reporting rack) measured
@@ -117,7 +117,7 @@ struct nw_report_path {
 	double loss_ratio;    /* 0..1 */
 	double latency_p50_s; /* one-way, s; NAN: unknown */
 	double latency_p99_s; /* NAN: unknown */
-	double period_s;      /* strongest significant period, s; NAN: none */
+	double period_s;      /* strongest significant period, s; NAN or 0: none */
 	uint32_t mesh_epoch;  /* 0..65535 */
 	uint64_t since_ns;    /* CLOCK_REALTIME it left healthy; 0: healthy */
 };
@@ -131,7 +131,7 @@ struct nw_report {
 	struct nw_report_server *servers; /* [nservers] */
 	uint32_t npaths;
 	struct nw_report_path *paths; /* [npaths], sorted by src_rack; optional */
-	int authenticated;                /* parse: the frame carried a MAC that verified */
+	int authenticated;            /* parse: the frame carried a MAC that verified */
 };
 
 /* Encodes one frame into `out` (reset first). With keys->present a keyed

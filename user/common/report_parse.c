@@ -167,6 +167,10 @@ static enum nw_report_reject prescan(const uint8_t *p, size_t n)
 		if (containers > NW_REPORT_MAX_CONTAINERS || separators > NW_REPORT_MAX_SEPARATORS)
 			return NW_REJ_TOO_LARGE;
 	}
+	/* yajl takes \v and \f for whitespace, jansson (and JSON) do not; in a
+	 * string they are unescaped control characters: refused either way. */
+	if (memchr(p, '\v', n) || memchr(p, '\f', n))
+		return NW_REJ_JSON;
 	return needs_string_checks(p, n) && !strings_ok(p, n) ? NW_REJ_JSON : NW_REJ_OK;
 }
 
@@ -269,18 +273,44 @@ static int read_number(const char *s, size_t len, int *is_int, int64_t *iv, doub
 /* ------------------------------------------------------------ the walk */
 
 /* The fields, in the order the reference parser checks them. */
-enum root_field { R_V, R_RACK, R_BOOT, R_SEQ, R_TIME, R_INTERVAL, R_SCORE, R_SERVERS, R__N };
-enum srv_field { S_ID, S_CLASS, S_ERROR, S_SNR, S_LOSS, S_JITTER, S_UP, S__N };
+enum root_field {
+	R_V,
+	R_RACK,
+	R_BOOT,
+	R_SEQ,
+	R_TIME,
+	R_INTERVAL,
+	R_SCORE,
+	R_SERVERS,
+	R_PATHS,
+	R__N
+};
+enum srv_field { S_ID, S_CLASS, S_ERROR, S_SNR, S_LOSS, S_JITTER, S_UP, S_SINCE, S_PERIOD, S__N };
+/* A "paths_in" row and its "latency_ms" object (issue 16, optional). */
+enum path_field { P_SRC, P_CLASS, P_ERROR, P_LOSS, P_LAT, P_PERIOD, P_EPOCH, P_SINCE, P__N };
+enum lat_field { L_P50, L_P99, L__N };
+/* Optional keys: their verdict is OK until a present value says otherwise. */
+#define ROOT_OPTIONAL (1U << R_PATHS)
+#define SRV_OPTIONAL (1U << S_SINCE | 1U << S_PERIOD)
 
-static const char *const root_keys[R__N] = { "v",       "rack_id",    "boot_ns",    "seq",
-					     "time_ns", "interval_s", "rack_score", "servers" };
-static const char *const srv_keys[S__N] = { "id",         "class",    "error", "snr_db",
-					    "loss_ratio", "jitter_s", "up" };
-static const uint8_t root_lens[R__N] = { 1, 7, 7, 3, 7, 10, 10, 7 };
-static const uint8_t srv_lens[S__N] = { 2, 5, 5, 6, 10, 8, 2 };
+static const char *const path_keys[P__N] = { "src_rack",   "class",    "error",      "loss_ratio",
+					     "latency_ms", "period_s", "mesh_epoch", "since_ns" };
+static const uint8_t path_lens[P__N] = { 8, 5, 5, 10, 10, 8, 10, 8 };
+static const char *const lat_keys[L__N] = { "p50", "p99" };
+static const uint8_t lat_lens[L__N] = { 3, 3 };
+
+static const char *const root_keys[R__N] = { "v",          "rack_id", "boot_ns",
+					     "seq",        "time_ns", "interval_s",
+					     "rack_score", "servers", "paths_in" };
+static const char *const srv_keys[S__N] = { "id",     "class",      "error",
+					    "snr_db", "loss_ratio", "jitter_s",
+					    "up",     "since_ns",   "period_s" };
+static const uint8_t root_lens[R__N] = { 1, 7, 7, 3, 7, 10, 10, 7, 8 };
+static const uint8_t srv_lens[S__N] = { 2, 5, 5, 6, 10, 8, 2, 8, 8 };
 
 /* What the container at a depth is. */
-enum frame_kind { F_IGNORED = 0, F_ROOT, F_SERVERS, F_SERVER };
+enum frame_kind { F_IGNORED = 0, F_ROOT, F_SERVERS, F_SERVER, F_PATHS, F_PATH, F_LAT };
+#define KNOWN_DEPTH 4 /* root, array, element, a path's latency_ms */
 
 struct unknown_key {
 	uint64_t hash;
@@ -292,8 +322,8 @@ struct walk {
 	enum nw_report_reject fatal; /* syntax-level: ends the walk */
 	int depth;                   /* open containers */
 	int root_is_object;
-	enum frame_kind kind[4]; /* of depths 1..3; deeper is ignored */
-	uint32_t obj_seq;        /* objects opened so far: ids for duplicate keys */
+	enum frame_kind kind[KNOWN_DEPTH + 1]; /* of depths 1..4; deeper is ignored */
+	uint32_t obj_seq;                      /* objects opened so far: ids for duplicate keys */
 	uint32_t obj_id[MAX_DEPTH + 2];
 	int pending; /* the known field the next value is for; -1 none */
 	/* root */
@@ -307,6 +337,12 @@ struct walk {
 	uint32_t srv_seen;
 	enum nw_report_reject srv_rej[S__N];
 	struct nw_report_server srv;
+	/* "paths_in": the same, per row, and the row's latency object */
+	size_t npaths, pcap;
+	enum nw_report_reject first_path_rej;
+	uint32_t path_seen, lat_seen;
+	enum nw_report_reject path_rej[P__N], lat_rej[L__N];
+	struct nw_report_path path;
 	/* keys we do not know, for duplicates: open addressing, lazily made */
 	struct unknown_key *unknown;
 	uint32_t nunknown;
@@ -347,7 +383,7 @@ static int remember_unknown(struct walk *w, const unsigned char *k, size_t n)
 
 static enum frame_kind cur_kind(const struct walk *w)
 {
-	return w->depth >= 1 && w->depth <= 3 ? w->kind[w->depth] : F_IGNORED;
+	return w->depth >= 1 && w->depth <= KNOWN_DEPTH ? w->kind[w->depth] : F_IGNORED;
 }
 
 static int fail(struct walk *w, enum nw_report_reject why)
@@ -358,7 +394,15 @@ static int fail(struct walk *w, enum nw_report_reject why)
 
 /* Where a value goes: a root field, a server field, a server (an element of
  * "servers"), or nowhere. */
-enum slot { SLOT_NONE, SLOT_ROOT, SLOT_SRV_FIELD, SLOT_SERVER };
+enum slot {
+	SLOT_NONE,
+	SLOT_ROOT,
+	SLOT_SRV_FIELD,
+	SLOT_SERVER,
+	SLOT_PATH_FIELD,
+	SLOT_PATH,
+	SLOT_LAT_FIELD
+};
 
 static enum slot value_slot(const struct walk *w)
 {
@@ -369,37 +413,66 @@ static enum slot value_slot(const struct walk *w)
 		return w->pending >= 0 ? SLOT_SRV_FIELD : SLOT_NONE;
 	case F_SERVERS:
 		return SLOT_SERVER;
+	case F_PATH:
+		return w->pending >= 0 ? SLOT_PATH_FIELD : SLOT_NONE;
+	case F_PATHS:
+		return SLOT_PATH;
+	case F_LAT:
+		return w->pending >= 0 ? SLOT_LAT_FIELD : SLOT_NONE;
 	default:
 		return SLOT_NONE;
 	}
 }
 
+/* One element of an array (servers or paths_in) read with verdict `rej`:
+ * the first refusal is remembered, an accepted one copied to slot n of
+ * *arr (grown by doubling up to `max`). Elements past `max`, or after a
+ * refusal, are counted, not kept. */
+static void element_done(void **arr, size_t *n, size_t *cap, size_t max, size_t size,
+			 const void *elem, enum nw_report_reject rej, enum nw_report_reject *first)
+{
+	size_t i = (*n)++;
+
+	if (rej != NW_REJ_OK) {
+		if (*first == NW_REJ_OK)
+			*first = rej;
+		return;
+	}
+	if (i >= max || *first != NW_REJ_OK)
+		return; /* refused anyway: nothing more to keep */
+	if (i == *cap) {
+		size_t c = *cap ? *cap * 2 : 64;
+		void *p;
+
+		c = c < max ? c : max;
+		p = realloc(*arr, c * size);
+		if (!p) {
+			*first = NW_REJ_TOO_LARGE; /* no memory: as good as too large */
+			return;
+		}
+		*arr = p;
+		*cap = c;
+	}
+	memcpy((char *)*arr + i * size, elem, size);
+}
+
 /* A server element that is not an object: TYPE for that element. */
 static void server_done(struct walk *w, enum nw_report_reject rej)
 {
-	size_t i = w->nservers++;
+	void *arr = w->out->servers;
 
-	if (rej != NW_REJ_OK) {
-		if (w->first_server_rej == NW_REJ_OK)
-			w->first_server_rej = rej;
-		return;
-	}
-	if (i >= NW_REPORT_MAX_SERVERS || w->first_server_rej != NW_REJ_OK)
-		return; /* refused anyway: nothing more to keep */
-	if (i == w->cap) {
-		size_t cap = w->cap ? w->cap * 2 : 64;
-		struct nw_report_server *p;
+	element_done(&arr, &w->nservers, &w->cap, NW_REPORT_MAX_SERVERS, sizeof(w->srv), &w->srv,
+		     rej, &w->first_server_rej);
+	w->out->servers = arr;
+}
 
-		cap = cap < NW_REPORT_MAX_SERVERS ? cap : NW_REPORT_MAX_SERVERS;
-		p = realloc(w->out->servers, cap * sizeof(*p));
-		if (!p) {
-			w->first_server_rej = NW_REJ_TOO_LARGE; /* no memory: as good as too large */
-			return;
-		}
-		w->out->servers = p;
-		w->cap = cap;
-	}
-	w->out->servers[i] = w->srv;
+static void path_done(struct walk *w, enum nw_report_reject rej)
+{
+	void *arr = w->out->paths;
+
+	element_done(&arr, &w->npaths, &w->pcap, NW_REPORT_MAX_PATHS, sizeof(w->path), &w->path,
+		     rej, &w->first_path_rej);
+	w->out->paths = arr;
 }
 
 /* A scalar (or the start of a container: `kind` says which) for a known
@@ -469,10 +542,24 @@ static void root_value(struct walk *w, int f, const struct value *v)
 	case R_SCORE:
 		*rej = num_in(v, nw_report_unit_ok, 0, &r->rack_score);
 		break;
-	default: /* R_SERVERS: an array is entered in on_start_array */
+	default: /* R_SERVERS, R_PATHS: an array is entered in on_start_array */
 		*rej = NW_REJ_TYPE;
 		break;
 	}
+}
+
+/* A class name: a string naming an enum nw_health. */
+static enum nw_report_reject class_in(const struct value *v, enum nw_health *out)
+{
+	char name[16];
+
+	if (v->kind != V_STRING)
+		return NW_REJ_TYPE;
+	if (v->len >= sizeof(name))
+		return NW_REJ_RANGE;
+	memcpy(name, v->s, v->len);
+	name[v->len] = '\0';
+	return nw_health_parse(name, out) ? NW_REJ_RANGE : NW_REJ_OK;
 }
 
 static void srv_value(struct walk *w, int f, const struct value *v)
@@ -486,21 +573,9 @@ static void srv_value(struct walk *w, int f, const struct value *v)
 		*rej = int_in(v, 0, NW_REPORT_MAX_SERVER_ID, &x);
 		s->id = (uint32_t)x;
 		break;
-	case S_CLASS: {
-		char name[16];
-
-		*rej = NW_REJ_TYPE;
-		if (v->kind != V_STRING)
-			break;
-		*rej = NW_REJ_RANGE;
-		if (v->len >= sizeof(name))
-			break;
-		memcpy(name, v->s, v->len);
-		name[v->len] = '\0';
-		if (!nw_health_parse(name, &s->cls))
-			*rej = NW_REJ_OK;
+	case S_CLASS:
+		*rej = class_in(v, &s->cls);
 		break;
-	}
 	case S_ERROR:
 		*rej = num_in(v, nw_report_unit_ok, 1, &s->error);
 		break;
@@ -513,11 +588,65 @@ static void srv_value(struct walk *w, int f, const struct value *v)
 	case S_JITTER:
 		*rej = num_in(v, nw_report_jitter_ok, 0, &s->jitter_s);
 		break;
-	default: /* S_UP */
+	case S_UP:
 		*rej = v->kind == V_BOOL ? NW_REJ_OK : NW_REJ_TYPE;
 		s->up = v->b;
 		break;
+	case S_SINCE:
+		*rej = int_in(v, 0, INT64_MAX, &x);
+		s->since_ns = (uint64_t)x;
+		break;
+	default: /* S_PERIOD */
+		*rej = num_in(v, nw_report_period_ok, 1, &s->period_s);
+		break;
 	}
+}
+
+static void path_value(struct walk *w, int f, const struct value *v)
+{
+	struct nw_report_path *p = &w->path;
+	enum nw_report_reject *rej = &w->path_rej[f];
+	int64_t x = 0;
+
+	switch (f) {
+	case P_SRC:
+		*rej = int_in(v, 0, NW_REPORT_MAX_RACK, &x);
+		p->src_rack = (uint32_t)x;
+		break;
+	case P_CLASS:
+		*rej = class_in(v, &p->cls);
+		break;
+	case P_ERROR:
+		*rej = num_in(v, nw_report_unit_ok, 1, &p->error);
+		break;
+	case P_LOSS:
+		*rej = num_in(v, nw_report_unit_ok, 0, &p->loss_ratio);
+		break;
+	case P_LAT: /* an object is entered in on_start_map */
+		*rej = v->kind == V_NULL ? NW_REJ_OK : NW_REJ_TYPE;
+		p->latency_p50_s = p->latency_p99_s = NAN;
+		break;
+	case P_PERIOD:
+		*rej = num_in(v, nw_report_period_ok, 1, &p->period_s);
+		break;
+	case P_EPOCH:
+		*rej = int_in(v, 0, NW_REPORT_MAX_RACK, &x);
+		p->mesh_epoch = (uint32_t)x;
+		break;
+	default: /* P_SINCE */
+		*rej = int_in(v, 0, INT64_MAX, &x);
+		p->since_ns = (uint64_t)x;
+		break;
+	}
+}
+
+/* latency_ms.p50 / .p99 in ms, null: unknown; kept in seconds. */
+static void lat_value(struct walk *w, int f, const struct value *v)
+{
+	double ms = NAN;
+
+	w->lat_rej[f] = num_in(v, nw_report_latency_ok, 1, &ms);
+	*(f == L_P50 ? &w->path.latency_p50_s : &w->path.latency_p99_s) = ms / 1e3;
 }
 
 /* Every scalar and every container start passes here once. */
@@ -536,6 +665,16 @@ static int on_value(struct walk *w, const struct value *v)
 		if (v->kind != V_CONTAINER)
 			server_done(w, NW_REJ_TYPE);
 		break; /* an object is a server: on_start_map; an array: TYPE there */
+	case SLOT_PATH_FIELD:
+		path_value(w, w->pending, v);
+		break;
+	case SLOT_PATH:
+		if (v->kind != V_CONTAINER)
+			path_done(w, NW_REJ_TYPE);
+		break;
+	case SLOT_LAT_FIELD:
+		lat_value(w, w->pending, v);
+		break;
 	default:
 		break;
 	}
@@ -576,7 +715,7 @@ static int open_container(struct walk *w, enum frame_kind kind, int is_object)
 		return fail(w, NW_REJ_JSON); /* jansson: maximum parsing depth */
 	w->depth++;
 	w->obj_id[w->depth] = is_object ? ++w->obj_seq : 0;
-	if (w->depth <= 3)
+	if (w->depth <= KNOWN_DEPTH)
 		w->kind[w->depth] = kind;
 	w->pending = -1;
 	return 1;
@@ -594,12 +733,25 @@ static int on_start_map(void *ctx)
 	}
 	if (slot == SLOT_SERVER) {
 		w->srv_seen = 0;
-		for (int f = 0; f < S__N; f++)
-			w->srv_rej[f] = NW_REJ_TYPE; /* missing until seen */
+		for (int f = 0; f < S__N; f++) /* missing until seen, unless optional */
+			w->srv_rej[f] = (SRV_OPTIONAL >> f) & 1U ? NW_REJ_OK : NW_REJ_TYPE;
 		memset(&w->srv, 0, sizeof(w->srv));
+		w->srv.period_s = NAN;
 		return open_container(w, F_SERVER, 1);
 	}
-	if (slot == SLOT_ROOT || slot == SLOT_SRV_FIELD) {
+	if (slot == SLOT_PATH) {
+		w->path_seen = 0;
+		for (int f = 0; f < P__N; f++)
+			w->path_rej[f] = NW_REJ_TYPE;
+		memset(&w->path, 0, sizeof(w->path));
+		return open_container(w, F_PATH, 1);
+	}
+	if (slot == SLOT_PATH_FIELD && pending == P_LAT) {
+		w->lat_seen = 0;
+		w->lat_rej[L_P50] = w->lat_rej[L_P99] = NW_REJ_TYPE;
+		return open_container(w, F_LAT, 1);
+	}
+	if (slot != SLOT_NONE && slot != SLOT_SERVER && slot != SLOT_PATH) {
 		w->pending = pending;
 		on_value(w, &(struct value){ .kind = V_CONTAINER });
 	}
@@ -619,6 +771,18 @@ static int on_end_map(void *ctx)
 		server_done(w, rej);
 		return 1;
 	}
+	if (cur_kind(w) == F_PATH) {
+		enum nw_report_reject rej = NW_REJ_OK;
+
+		for (int f = 0; f < P__N && rej == NW_REJ_OK; f++)
+			rej = w->path_rej[f];
+		w->depth--;
+		path_done(w, rej);
+		return 1;
+	}
+	if (cur_kind(w) == F_LAT)
+		w->path_rej[P_LAT] = w->lat_rej[L_P50] != NW_REJ_OK ? w->lat_rej[L_P50]
+								    : w->lat_rej[L_P99];
 	w->depth--;
 	return 1;
 }
@@ -630,12 +794,14 @@ static int on_start_array(void *ctx)
 
 	if (w->depth == 0)
 		return open_container(w, F_IGNORED, 0); /* an array: TYPE at the end */
-	if (slot == SLOT_ROOT && w->pending == R_SERVERS) {
-		w->root_rej[R_SERVERS] = NW_REJ_OK;
-		return open_container(w, F_SERVERS, 0);
+	if (slot == SLOT_ROOT && (w->pending == R_SERVERS || w->pending == R_PATHS)) {
+		w->root_rej[w->pending] = NW_REJ_OK;
+		return open_container(w, w->pending == R_SERVERS ? F_SERVERS : F_PATHS, 0);
 	}
 	if (slot == SLOT_SERVER)
 		server_done(w, NW_REJ_TYPE);
+	else if (slot == SLOT_PATH)
+		path_done(w, NW_REJ_TYPE);
 	else if (slot != SLOT_NONE)
 		on_value(w, &(struct value){ .kind = V_CONTAINER });
 	return open_container(w, F_IGNORED, 0);
@@ -664,11 +830,16 @@ static int on_key(void *ctx, const unsigned char *k, size_t len)
 	enum frame_kind kind = cur_kind(w);
 	int f = -1, rc;
 
-	if (kind == F_ROOT || kind == F_SERVER) {
-		uint32_t *seen = kind == F_ROOT ? &w->root_seen : &w->srv_seen;
+	if (kind != F_IGNORED && kind != F_SERVERS && kind != F_PATHS) {
+		uint32_t *seen = kind == F_ROOT     ? &w->root_seen
+				 : kind == F_SERVER ? &w->srv_seen
+				 : kind == F_PATH   ? &w->path_seen
+						    : &w->lat_seen;
 
-		f = kind == F_ROOT ? find_key(root_keys, root_lens, R__N, k, len)
-				   : find_key(srv_keys, srv_lens, S__N, k, len);
+		f = kind == F_ROOT     ? find_key(root_keys, root_lens, R__N, k, len)
+		    : kind == F_SERVER ? find_key(srv_keys, srv_lens, S__N, k, len)
+		    : kind == F_PATH   ? find_key(path_keys, path_lens, P__N, k, len)
+				       : find_key(lat_keys, lat_lens, L__N, k, len);
 		if (f >= 0) {
 			if (*seen & (1U << f))
 				return fail(w, NW_REJ_DUPLICATE_KEY);
@@ -704,6 +875,27 @@ static int cmp_server(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+/* The paths_in rows once the servers passed: as many as allowed, each
+ * valid, sorted by src_rack, none twice and none from the reporting rack
+ * itself (a rack does not probe itself: a forged row, RANGE). */
+static enum nw_report_reject paths_verdict(struct walk *w)
+{
+	struct nw_report *r = w->out;
+
+	if (w->npaths > NW_REPORT_MAX_PATHS)
+		return NW_REJ_TOO_LARGE;
+	if (w->first_path_rej != NW_REJ_OK)
+		return w->first_path_rej;
+	r->npaths = (uint32_t)w->npaths;
+	if (w->pcap > r->npaths && r->npaths) {
+		struct nw_report_path *p = realloc(r->paths, r->npaths * sizeof(*r->paths));
+
+		if (p)
+			r->paths = p;
+	}
+	return nw_report_paths_order(r);
+}
+
 /* The verdict once the whole payload was read without a fatal error. */
 static enum nw_report_reject verdict(struct walk *w)
 {
@@ -726,18 +918,18 @@ static enum nw_report_reject verdict(struct walk *w)
 		if (p)
 			r->servers = p;
 	}
-	if (r->nservers < 2)
-		return NW_REJ_OK;
-	/* the DC gets the servers in id order (and can bsearch them) */
-	for (uint32_t i = 1; i < r->nservers; i++)
-		if (r->servers[i].id <= r->servers[i - 1].id) {
-			qsort(r->servers, r->nservers, sizeof(*r->servers), cmp_server);
-			break;
-		}
-	for (uint32_t i = 1; i < r->nservers; i++)
-		if (r->servers[i].id == r->servers[i - 1].id)
-			return NW_REJ_RANGE;
-	return NW_REJ_OK;
+	if (r->nservers >= 2) {
+		/* the DC gets the servers in id order (and can bsearch them) */
+		for (uint32_t i = 1; i < r->nservers; i++)
+			if (r->servers[i].id <= r->servers[i - 1].id) {
+				qsort(r->servers, r->nservers, sizeof(*r->servers), cmp_server);
+				break;
+			}
+		for (uint32_t i = 1; i < r->nservers; i++)
+			if (r->servers[i].id == r->servers[i - 1].id)
+				return NW_REJ_RANGE;
+	}
+	return paths_verdict(w);
 }
 
 static enum nw_report_reject walk_payload(const uint8_t *p, size_t n, struct nw_report *out)
@@ -754,7 +946,7 @@ static enum nw_report_reject walk_payload(const uint8_t *p, size_t n, struct nw_
 	w->pending = -1;
 	w->out = out;
 	for (int f = 0; f < R__N; f++)
-		w->root_rej[f] = NW_REJ_TYPE;
+		w->root_rej[f] = (ROOT_OPTIONAL >> f) & 1U ? NW_REJ_OK : NW_REJ_TYPE;
 	h = yajl_alloc(&callbacks, NULL, w);
 	if (!h) {
 		free(w);

@@ -126,12 +126,16 @@ int dc_api_query_set(struct dc_api_query *q, const char *key, const char *value,
 		if (parse_ids(value, q))
 			return *why = "rack must be up to 256 rack ids 0..65535, comma-separated",
 			       -1;
+	} else if (!strcmp(key, "matrix")) {
+		if (strcmp(value, "dense") && strcmp(value, "list"))
+			return *why = "matrix must be dense or list", -1;
+		q->dense = value[0] == 'd';
 	} else if (!strcmp(key, "servers")) {
 		if (strcmp(value, "0") && strcmp(value, "1"))
 			return *why = "servers must be 0 or 1", -1;
 		q->servers = value[0] == '1';
 	} else {
-		return *why = "unknown parameter (after, limit, state, min_score, max_score, rack, servers)",
+		return *why = "unknown parameter (after, limit, state, min_score, max_score, rack, servers, matrix)",
 		       -1;
 	}
 	return 0;
@@ -251,20 +255,25 @@ char *dc_api_json(const struct dc_view *v, const struct dc_api_query *q, uint64_
 	const struct dc_state *st = v->state;
 	size_t counts[DC_RACK__COUNT] = { 0 }, budget = 0, listed = 0, first = 0;
 	long long last_id = -1, next = -1;
-	struct nw_buf b = { 0 };
+	struct nw_buf b = { 0 }, fab = { 0 };
+	double score;
 	json_t *head;
 	char *h;
 
 	for (size_t i = 0; i < st->n; i++)
 		counts[dc_rack_state(st, &st->racks[i], mono_ns)]++;
+	/* the fabric first: the DC score is capped by its score */
+	if (dc_fabric_json(v, q, mono_ns, &fab, &score)) {
+		nw_buf_free(&fab);
+		return NULL;
+	}
 	/* The summary through jansson (dc_id needs escaping), then the lists. */
 	head = json_pack("{s:s, s:o, s:s, s:b, s:o, s:I, s:I, s:f, s:I, s:I, s:I,"
 			 " s:{s:I, s:I, s:I}, s:b, s:s}",
-			 "dc_id", v->dc_id, "health_score", real(dc_state_score(st, mono_ns)),
-			 "dc_state", v->overloaded ? "overloaded" : "ok", "overloaded",
-			 v->overloaded, "lag_s", real(v->lag_s), "reports_shed",
-			 (json_int_t)v->shed, "racks_behind", (json_int_t)v->racks_behind,
-			 "stale_s", st->cfg.stale_s, "racks_expected",
+			 "dc_id", v->dc_id, "health_score", real(score), "dc_state",
+			 v->overloaded ? "overloaded" : "ok", "overloaded", v->overloaded, "lag_s",
+			 real(v->lag_s), "reports_shed", (json_int_t)v->shed, "racks_behind",
+			 (json_int_t)v->racks_behind, "stale_s", st->cfg.stale_s, "racks_expected",
 			 (json_int_t)st->cfg.racks_expected, "racks_known", (json_int_t)st->n,
 			 "racks_reporting", (json_int_t)dc_state_reporting(st, mono_ns),
 			 "racks_by_state", "ok", (json_int_t)counts[DC_RACK_OK], "stale",
@@ -273,10 +282,14 @@ char *dc_api_json(const struct dc_view *v, const struct dc_api_query *q, uint64_
 			 v->auth_required ? 1 : 0, "version", NW_VERSION_STRING);
 	h = head ? json_dumps(head, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
 	json_decref(head);
-	if (!h)
+	if (!h) {
+		nw_buf_free(&fab);
 		return NULL;
+	}
 	nw_buf_put(&b, h, strlen(h) - 1); /* without its closing brace */
 	free(h);
+	nw_buf_put(&b, fab.p, fab.len);
+	nw_buf_free(&fab);
 	put_worst(&b, st, mono_ns);
 	nw_buf_put(&b, ",\"racks\":[", 10);
 	/* racks are sorted by id: the page starts after q->after */

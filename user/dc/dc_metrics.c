@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "dc_fabric.h"
 #include "prom.h"
 
 #define PUTS(b, lit) nw_buf_put((b), (lit), sizeof(lit) - 1)
@@ -74,6 +75,19 @@ static void rack_sample_age(struct nw_buf *out, const char *name, const char *dc
 	PUTS(out, "\n");
 }
 
+/* min(mean rack score, fabric score): dc_fabric.h */
+static double dc_score(const struct dc_state *st, uint64_t mono_ns)
+{
+	struct dc_fabric f;
+	double x;
+
+	if (dc_fabric_build(&f, st, mono_ns))
+		return dc_state_score(st, mono_ns);
+	x = dc_fabric_dc_score(&f, st, mono_ns);
+	dc_fabric_free(&f);
+	return x;
+}
+
 #define EACH_RACK(st, r)                        \
 	for (size_t i_ = 0; i_ < (st)->n; i_++) \
 		for (const struct dc_rack *r = &(st)->racks[i_]; r; r = NULL)
@@ -97,8 +111,8 @@ int dc_metrics_render(const struct dc_view *v, uint64_t mono_ns, struct nw_buf *
 
 	nw_prom_family(
 		out, "netwatch_dc_health_score", "gauge",
-		"Mean over expected and reporting racks of the rack score; a stale or never-reporting rack counts 0.");
-	nw_prom_sample(out, "netwatch_dc_health_score", dc, NULL, dc_state_score(st, mono_ns));
+		"Mean over expected and reporting racks of the rack score (a stale or never-reporting rack counts 0), capped by netwatch_fabric_score when inter-rack paths are measured.");
+	nw_prom_sample(out, "netwatch_dc_health_score", dc, NULL, dc_score(st, mono_ns));
 
 	nw_prom_family(
 		out, "netwatch_dc_rack_health_score", "gauge",
@@ -239,6 +253,9 @@ int dc_metrics_render(const struct dc_view *v, uint64_t mono_ns, struct nw_buf *
 		out, "netwatch_dc_auth_required", "gauge",
 		"1 when reports must carry a valid HMAC (--key-file), 0 when unauthenticated reports are accepted.");
 	nw_prom_sample_u64(out, "netwatch_dc_auth_required", dc, NULL, v->auth_required ? 1 : 0);
+
+	if (dc_fabric_metrics(v, dc, mono_ns, out))
+		out->failed = 1;
 
 	nw_prom_family(out, "netwatch_dc_build_info", "gauge", "The running build (git describe).");
 	nw_buf_printf(out, "netwatch_dc_build_info{%s,version=\"", dc);

@@ -10,6 +10,7 @@
 #include "buf.h"
 #include "dc_conn.h"
 #include "dc_state.h"
+#include "scope.h"
 
 struct dc_view {
 	const char *dc_id;
@@ -24,6 +25,9 @@ struct dc_view {
 	uint64_t forgotten;    /* racks dropped after --forget */
 	double lag_s;          /* max seconds from arrival to processing, last 1 s */
 	int overloaded;
+	/* fabric and fault scope (docs/fabric.md sections 5, 6) */
+	const struct nw_scope_state *scope;
+	uint32_t pair_series_max; /* per-pair series while probed pairs <= this */
 };
 
 /* What GET /api/v1/dc returns: the summary always, and a page of racks.
@@ -43,6 +47,7 @@ struct dc_api_query {
 	uint32_t rack_ids[DC_API_MAX_RACK_IDS];
 	uint32_t nrack_ids; /* 0: any */
 	int servers;        /* include servers[] (default 1) */
+	int dense;          /* matrix=dense: fabric.classes as an N x N array */
 };
 
 void dc_api_query_default(struct dc_api_query *q);
@@ -51,6 +56,15 @@ int dc_api_query_set(struct dc_api_query *q, const char *key, const char *value,
 
 /* Appends the page to `out`. 0, or -1 (out of memory). */
 int dc_metrics_render(const struct dc_view *v, uint64_t mono_ns, struct nw_buf *out);
+
+/* The fabric and fault families (dc_fabric_metrics.c); `dc` is the
+ * escaped dc_id="..." label. 0 or -1. */
+int dc_fabric_metrics(const struct dc_view *v, const char *dc, uint64_t mono_ns,
+		      struct nw_buf *out);
+/* The "fabric" member of /api/v1/dc (dc_fabric_json.c), with its leading
+ * comma; sets *score to the DC score (rack mean, capped by the fabric). */
+int dc_fabric_json(const struct dc_view *v, const struct dc_api_query *q, uint64_t mono_ns,
+		   struct nw_buf *b, double *score);
 
 /* The /api/v1/dc document, malloc'ed; NULL when out of memory. */
 char *dc_api_json(const struct dc_view *v, const struct dc_api_query *q, uint64_t mono_ns);

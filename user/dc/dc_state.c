@@ -137,6 +137,10 @@ static enum nw_report_reject check(struct dc_state *s, const struct nw_report *r
 	others = s->servers_total - (known && known->have ? known->last.nservers : 0);
 	if (others + r->nservers > s->cfg.max_servers_total)
 		return NW_REJ_TOO_MANY_SERVERS;
+	/* paths_in rows likewise (issue 16): 64 bytes each, 64 MiB at most */
+	others = s->paths_total - (known && known->have ? known->last.npaths : 0);
+	if (others + r->npaths > DC_MAX_PATHS_TOTAL)
+		return NW_REJ_TOO_LARGE;
 	return NW_REJ_OK;
 }
 
@@ -168,11 +172,13 @@ enum nw_report_reject dc_state_offer_at(struct dc_state *s, struct nw_report *r,
 	}
 	if (k->have) {
 		s->servers_total -= k->last.nservers;
+		s->paths_total -= k->last.npaths;
 		nw_report_free(&k->last);
 	}
 	k->last = *r;
 	memset(r, 0, sizeof(*r));
 	s->servers_total += k->last.nservers;
+	s->paths_total += k->last.npaths;
 	k->have = 1;
 	k->rx_ns = arrival_ns < mono_ns ? arrival_ns : mono_ns;
 	if (k->heard_ns < k->rx_ns)
@@ -210,6 +216,7 @@ size_t dc_state_forget(struct dc_state *s, uint64_t mono_ns)
 		if (!k->expected && !k->owner && k->have && mono_ns > last &&
 		    mono_ns - last > after) {
 			s->servers_total -= k->last.nservers;
+			s->paths_total -= k->last.npaths;
 			nw_report_free(&k->last);
 			continue;
 		}

@@ -42,6 +42,10 @@
 
 #define DC_NO_RACK UINT32_MAX
 #define DC_MAX_SERVERS_TOTAL (1U << 20) /* stored summaries over all racks: ~48 MiB */
+/* Stored paths_in rows over all racks (64 bytes each: 64 MiB); a report
+ * that would pass it is refused as too_large. 1000 racks in full mesh are
+ * 999 000 rows, the limited mesh (k = 16) 16 000. */
+#define DC_MAX_PATHS_TOTAL (1U << 20)
 
 enum dc_rack_state { DC_RACK_OK = 0, DC_RACK_STALE, DC_RACK_NEVER, DC_RACK__COUNT };
 
@@ -74,6 +78,7 @@ struct dc_state {
 	struct dc_rack *racks; /* sorted by rack_id */
 	size_t n, cap;
 	uint64_t servers_total;
+	uint64_t paths_total; /* paths_in rows kept, over all racks */
 	uint64_t accepted;
 	uint64_t rejected[NW_REJ__COUNT];
 	uint64_t forgotten; /* racks dropped by dc_state_forget */

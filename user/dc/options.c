@@ -68,6 +68,17 @@ static const struct nw_opt opts[] = {
 	  .arg = "S",
 	  .help = "a rack that is not expected and has been stale for S\n"
 		  "seconds leaves the DC (and its score), 0 = never (default 300)" },
+	{ "fabric-pair-series-max", 0, "NETWATCH_FABRIC_PAIR_SERIES_MAX", NW_OPT_U64,
+	  F(fabric_pair_series_max), .max = 1U << 20, .def_u = 4096,
+	  .problem = "fabric-pair-series-max must be an integer 0..1048576", .arg = "N",
+	  .help = "per-pair netwatch_path_* series while at most N pairs are\n"
+		  "probed; above, per-rack means and the worst 64 (default 4096)" },
+	{ "scope-hold", 0, "NETWATCH_SCOPE_HOLD", NW_OPT_U64, F(scope_hold), .min = 1, .max = 60,
+	  .def_u = 2, .problem = "scope-hold must be an integer 1..60", .arg = "N",
+	  .help = "a fault is reported after N intervals of evidence (default 2)" },
+	{ "scope-clear", 0, "NETWATCH_SCOPE_CLEAR", NW_OPT_U64, F(scope_clear), .min = 1,
+	  .max = 3600, .def_u = 5, .problem = "scope-clear must be an integer 1..3600", .arg = "N",
+	  .help = "a fault ends after N intervals with all its members healthy\n(default 5)" },
 	{ "debug-report-delay", 0, "NETWATCH_DEBUG_REPORT_DELAY", NW_OPT_SECONDS, F(debug_delay_s),
 	  .dmax = 1, .problem = "debug-report-delay must be seconds, 0..1", .arg = "S",
 	  .help = "testing only: sleep S seconds before each report is parsed,\n"

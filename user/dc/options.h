@@ -34,6 +34,8 @@ struct dc_opts {
 	uint64_t max_buffer;
 	double duration_s; /* 0: until a signal */
 	int verbose;
+	uint32_t fabric_pair_series_max;  /* docs/fabric.md section 5 */
+	uint32_t scope_hold, scope_clear; /* intervals (docs/fabric.md section 6) */
 };
 
 /* On NW_CLI_BAD the one-line reason is already on stderr (exit 2);

@@ -33,13 +33,15 @@
 #include "dc.h"
 #include "dc_conn.h"
 #include "dc_metrics.h"
+#include "dc_fabric.h"
 #include "dc_state.h"
 #include "evloop.h"
 #include "http_server.h"
 #include "webui.h"
 
 #define DC_SWEEP_MS 100
-#define DC_MAX_ERRORS 3U /* bad reports before a connection is closed */
+#define DC_SCOPE_INTERVAL_NS 1000000000ULL /* the scope's interval: 1 s */
+#define DC_MAX_ERRORS 3U                   /* bad reports before a connection is closed */
 #define DC_READ_CHUNK (64U << 10)
 #define DC_READS_PER_WAKE 4 /* 256 KiB per connection per wake-up */
 #define DC_ACCEPTS_PER_WAKE 256
@@ -78,6 +80,8 @@ struct dc_srv {
 	unsigned lag_sweeps;
 	uint64_t overload_seen_ns; /* last evidence of overload; 0 none */
 	uint64_t next_sweep_ns;
+	struct nw_scope_state scope; /* fault scope, moved on once a second */
+	uint64_t next_scope_ns;
 };
 
 static uint64_t clock_ns(clockid_t id)
@@ -577,6 +581,27 @@ static int peek_behind(struct dc_srv *s, struct dc_conn *c, uint64_t now)
 	return age > s->o->stale_s && dc_rack_age_s(r, now) <= s->o->stale_s;
 }
 
+/* One scope interval (docs/fabric.md section 6) over the racks' newest
+ * reports. Out of memory: this interval is skipped, the faults stay. */
+static void scope_tick(struct dc_srv *s, uint64_t now)
+{
+	struct dc_fabric f;
+	struct nw_scope_snapshot snap;
+	struct nw_scope_entity *ents = NULL;
+	uint32_t *racks = NULL;
+
+	s->next_scope_ns = now + DC_SCOPE_INTERVAL_NS;
+	if (dc_fabric_build(&f, &s->state, now))
+		return;
+	if (!dc_fabric_snapshot(&f, &s->state, now, clock_ns(CLOCK_REALTIME), &ents, &racks,
+				&snap) &&
+	    nw_scope_update(&s->scope, &snap))
+		nw_warn(s->log, "fault scope: out of memory, interval skipped", NULL);
+	free(ents);
+	free(racks);
+	dc_fabric_free(&f);
+}
+
 static void sweep(struct dc_srv *s, uint64_t now)
 {
 	uint64_t frame_ns = (uint64_t)(s->o->frame_timeout_s * 1e9);
@@ -609,6 +634,8 @@ static void sweep(struct dc_srv *s, uint64_t now)
 		s->lag_sweeps = 0;
 	}
 	s->view.overloaded = s->overload_seen_ns && now - s->overload_seen_ns < DC_OVERLOAD_HOLD_NS;
+	if (now >= s->next_scope_ns)
+		scope_tick(s, now);
 }
 
 /* ------------------------------------------------------------ setup */
@@ -647,6 +674,16 @@ static int setup(struct dc_srv *s)
 	s->view.dc_id = s->o->dc_id;
 	s->view.state = &s->state;
 	s->view.auth_required = s->o->keys.present;
+	s->view.scope = &s->scope;
+	s->view.pair_series_max = s->o->fabric_pair_series_max;
+	{
+		struct nw_scope_cfg sc;
+
+		nw_scope_cfg_default(&sc);
+		sc.hold = s->o->scope_hold;
+		sc.clear = s->o->scope_clear;
+		nw_scope_init(&s->scope, &sc);
+	}
 	s->budget.max = s->o->max_buffer;
 	s->slots = calloc(s->o->max_conns, sizeof(*s->slots));
 	s->free_slots = calloc(s->o->max_conns, sizeof(*s->free_slots));
@@ -693,6 +730,7 @@ static void teardown(struct dc_srv *s)
 	if (s->spare >= 0)
 		close(s->spare);
 	dc_state_free(&s->state);
+	nw_scope_free(&s->scope);
 	nw_buf_free(&s->page);
 	free(s->slots);
 	free(s->free_slots);

@@ -44,6 +44,8 @@ static void fill_report(struct nw_report *r, struct nw_report_server *s, uint32_
 			.loss_ratio = (i % 101) / 100.0,
 			.jitter_s = 0.00012 * (i % 13),
 			.up = (int)(i & 1),
+			.since_ns = i % 3 ? 0 : 1764000000000000000ULL + i,
+			.period_s = i % 5 ? NAN : 0.5 + (double)(i % 10),
 		};
 	}
 }
@@ -93,7 +95,11 @@ static void round_trip(uint32_t n, int with_key)
 		assert_close(got.servers[i].loss_ratio, s[i].loss_ratio);
 		assert_close(got.servers[i].jitter_s, s[i].jitter_s);
 		assert_int_equal(got.servers[i].up, s[i].up);
+		assert_true(got.servers[i].since_ns == s[i].since_ns);
+		assert_close(got.servers[i].period_s, s[i].period_s);
 	}
+	assert_int_equal(got.npaths, 0);
+	assert_null(got.paths);
 	nw_report_free(&got);
 	assert_null(got.servers);
 	nw_buf_free(&buf);
@@ -109,6 +115,70 @@ static void test_round_trip(void **state)
 	round_trip(5, 1);
 	round_trip(NW_REPORT_MAX_SERVERS, 0);
 	round_trip(NW_REPORT_MAX_SERVERS, 1);
+}
+
+/* paths_in rows (issue 16) come back as written, sorted by src_rack,
+ * nulls as NAN, latency in seconds (ms on the wire). */
+static void test_paths_round_trip(void **state)
+{
+	uint32_t n = NW_REPORT_MAX_PATHS;
+	struct nw_report_server srv[2];
+	struct nw_report_path *p = calloc(n, sizeof(*p));
+	struct nw_report r, got;
+	struct nw_buf buf = { 0 };
+
+	(void)state;
+	assert_non_null(p);
+	fill_report(&r, srv, 2);
+	r.rack_id = 4000; /* not one of the sources below */
+	for (uint32_t i = 0; i < n; i++)
+		p[i] = (struct nw_report_path){
+			.src_rack = i * 16 + 1, /* 1..65521, ascending as report.h asks */
+			.cls = (enum nw_health)(i % NW_HEALTH__COUNT),
+			.error = i % 4 ? 0.3 * (i % 3) : NAN,
+			.loss_ratio = (i % 11) / 10.0,
+			.latency_p50_s = i % 6 ? 0.00021 * (i % 5) : NAN,
+			.latency_p99_s = i % 6 ? 0.0009 : NAN,
+			.period_s = i % 2 ? 2.5 : NAN,
+			.mesh_epoch = i % 65536,
+			.since_ns = i % 2 ? 1764000000000000000ULL + i : 0,
+		};
+	r.paths = p;
+	r.npaths = n;
+	assert_int_equal(nw_report_encode(&r, NULL, &buf), 0);
+	assert_int_equal(nw_report_parse((const uint8_t *)buf.p, buf.len, NULL, &got), NW_REJ_OK);
+	assert_int_equal(got.npaths, n);
+	for (uint32_t i = 0; i < n; i++) {
+		const struct nw_report_path *a = &got.paths[i], *b = &p[i];
+
+		assert_int_equal(a->src_rack, b->src_rack);
+		assert_int_equal(a->cls, b->cls);
+		assert_close(a->error, b->error);
+		assert_close(a->loss_ratio, b->loss_ratio);
+		assert_close(a->latency_p50_s, b->latency_p50_s);
+		assert_close(a->latency_p99_s, b->latency_p99_s);
+		assert_close(a->period_s, b->period_s);
+		assert_int_equal(a->mesh_epoch, b->mesh_epoch);
+		assert_true(a->since_ns == b->since_ns);
+	}
+	nw_report_free(&got);
+	assert_null(got.paths);
+	/* what the parser would refuse is not written */
+	p[1].src_rack = p[0].src_rack;
+	assert_int_equal(nw_report_encode(&r, NULL, &buf), -1);
+	p[1].src_rack = r.rack_id;
+	assert_int_equal(nw_report_encode(&r, NULL, &buf), -1);
+	p[1].src_rack = 17;
+	p[1].latency_p99_s = -1e-3;
+	assert_int_equal(nw_report_encode(&r, NULL, &buf), -1);
+	p[1].latency_p99_s = 0.0;
+	p[1].mesh_epoch = 65536;
+	assert_int_equal(nw_report_encode(&r, NULL, &buf), -1);
+	p[1].mesh_epoch = 0;
+	r.npaths = NW_REPORT_MAX_PATHS + 1;
+	assert_int_equal(nw_report_encode(&r, NULL, &buf), -1);
+	nw_buf_free(&buf);
+	free(p);
 }
 
 /* ------------------------------------------------------------ frames */
@@ -195,6 +265,16 @@ static enum nw_report_reject parse_payload(const char *payload)
 #define SRV(id, cls, err, snr, loss, jit, up) "{" SRVB(id, cls, err, snr, loss, jit, up) "}"
 #define S1(id, cls, err, snr, loss, jit, up) TOPS("[" SRV(id, cls, err, snr, loss, jit, up) "]")
 #define OKSRV SRV("12", "\"healthy\"", "0.013", "18.9", "0.0", "0.00012", "true")
+
+/* A report with servers [] and paths_in `paths` (rack 3). */
+#define TOPP(paths) TOP("1", "3", "1000", "1", "2000", "1.0", "0.97", "[],\"paths_in\":" paths)
+#define PATH(src, cls, err, loss, lat, period, epoch, since)                             \
+	"{\"src_rack\":" src ",\"class\":" cls ",\"error\":" err ",\"loss_ratio\":" loss \
+	",\"latency_ms\":" lat ",\"period_s\":" period ",\"mesh_epoch\":" epoch          \
+	",\"since_ns\":" since "}"
+#define OKPATH                                                                             \
+	PATH("1", "\"warning\"", "0.31", "0.3", "{\"p50\":0.21,\"p99\":0.9}", "2.5", "41", \
+	     "1764000000000000000")
 
 struct bad_case {
 	const char *name, *payload;
@@ -368,6 +448,10 @@ static const struct bad_case cases[] = {
 	  "{\"x\":\"\xed\xa0\x80\"," TOPB("1", "3", "1000", "1", "2000", "1.0", "0.97", "[]") "}",
 	  NW_REJ_JSON },
 	{ "top-level scalar", "55", NW_REJ_JSON },
+	{ "vertical tab as whitespace",
+	  "{\"v\":\v1," TOPB("1", "3", "1000", "1", "2000", "1.0", "0.97", "[]") "}", NW_REJ_JSON },
+	{ "form feed as whitespace",
+	  "{\f" TOPB("1", "3", "1000", "1", "2000", "1.0", "0.97", "[]") "}", NW_REJ_JSON },
 	{ "top-level array", "[1,2]", NW_REJ_TYPE },
 	{ "duplicate key in an ignored nested object",
 	  "{\"x\":{\"a\":1,\"a\":2}," TOPB("1", "3", "1000", "1", "2000", "1.0", "0.97", "[]") "}",
@@ -386,6 +470,102 @@ static const struct bad_case cases[] = {
 	{ "server is an array", TOPS("[[1]]"), NW_REJ_TYPE },
 	{ "rack_id nested", TOP("1", "{\"a\":1}", "1000", "1", "2000", "1.0", "0.97", "[]"),
 	  NW_REJ_TYPE },
+	/* issue 16: the optional per-server keys and paths_in rows */
+	{ "server since and period",
+	  S1("1", "\"warning\"", "0.3", "1", "0", "0", "true,\"since_ns\":5,\"period_s\":2.5"),
+	  NW_REJ_OK },
+	{ "server period null",
+	  S1("1", "\"warning\"", "0.3", "1", "0", "0", "true,\"period_s\":null"), NW_REJ_OK },
+	{ "server since real",
+	  S1("1", "\"warning\"", "0.3", "1", "0", "0", "true,\"since_ns\":5.0"), NW_REJ_TYPE },
+	{ "server since -1", S1("1", "\"warning\"", "0.3", "1", "0", "0", "true,\"since_ns\":-1"),
+	  NW_REJ_RANGE },
+	{ "server period 0", S1("1", "\"warning\"", "0.3", "1", "0", "0", "true,\"period_s\":0"),
+	  NW_REJ_RANGE },
+	{ "server period string",
+	  S1("1", "\"warning\"", "0.3", "1", "0", "0", "true,\"period_s\":\"2\""), NW_REJ_TYPE },
+	{ "server since twice",
+	  S1("1", "\"warning\"", "0.3", "1", "0", "0", "true,\"since_ns\":5,\"since_ns\":5"),
+	  NW_REJ_DUPLICATE_KEY },
+	{ "paths valid",
+	  TOPP("[" OKPATH
+	       "," PATH("7", "\"critical\"", "null", "1", "null", "null", "65535", "0") "]"),
+	  NW_REJ_OK },
+	{ "paths empty", TOPP("[]"), NW_REJ_OK },
+	{ "paths object", TOPP("{}"), NW_REJ_TYPE },
+	{ "paths null", TOPP("null"), NW_REJ_TYPE },
+	{ "paths type after servers type",
+	  TOP("1", "3", "1000", "1", "2000", "1.0", "0.97", "5,\"paths_in\":5"), NW_REJ_TYPE },
+	{ "paths type before a server's range",
+	  TOP("1", "3", "1000", "1", "2000", "1.0", "0.97",
+	      "[" SRV("-1", "\"healthy\"", "0", "1", "0", "0", "true") "],\"paths_in\":5"),
+	  NW_REJ_TYPE },
+	{ "server range before a path's type",
+	  TOP("1", "3", "1000", "1", "2000", "1.0", "0.97",
+	      "[" SRV("-1", "\"healthy\"", "0", "1", "0", "0", "true") "],\"paths_in\":[5]"),
+	  NW_REJ_RANGE },
+	{ "path a number", TOPP("[5]"), NW_REJ_TYPE },
+	{ "path an array", TOPP("[[]]"), NW_REJ_TYPE },
+	{ "path empty", TOPP("[{}]"), NW_REJ_TYPE },
+	{ "path src string",
+	  TOPP("[" PATH("\"1\"", "\"healthy\"", "0", "0", "null", "null", "0", "0") "]"),
+	  NW_REJ_TYPE },
+	{ "path src 65536",
+	  TOPP("[" PATH("65536", "\"healthy\"", "0", "0", "null", "null", "0", "0") "]"),
+	  NW_REJ_RANGE },
+	{ "path class unknown",
+	  TOPP("[" PATH("1", "\"bad\"", "0", "0", "null", "null", "0", "0") "]"), NW_REJ_RANGE },
+	{ "path error 2",
+	  TOPP("[" PATH("1", "\"healthy\"", "2", "0", "null", "null", "0", "0") "]"),
+	  NW_REJ_RANGE },
+	{ "path loss null",
+	  TOPP("[" PATH("1", "\"healthy\"", "0", "null", "null", "null", "0", "0") "]"),
+	  NW_REJ_TYPE },
+	{ "path latency number",
+	  TOPP("[" PATH("1", "\"healthy\"", "0", "0", "5", "null", "0", "0") "]"), NW_REJ_TYPE },
+	{ "path latency array",
+	  TOPP("[" PATH("1", "\"healthy\"", "0", "0", "[]", "null", "0", "0") "]"), NW_REJ_TYPE },
+	{ "path latency p99 missing",
+	  TOPP("[" PATH("1", "\"healthy\"", "0", "0", "{\"p50\":1}", "null", "0", "0") "]"),
+	  NW_REJ_TYPE },
+	{ "path latency negative",
+	  TOPP("[" PATH("1", "\"healthy\"", "0", "0", "{\"p50\":-1,\"p99\":1}", "null", "0",
+			"0") "]"),
+	  NW_REJ_RANGE },
+	{ "path latency nulls",
+	  TOPP("[" PATH("1", "\"healthy\"", "0", "0", "{\"p50\":null,\"p99\":null,\"x\":{}}",
+			"null", "0", "0") "]"),
+	  NW_REJ_OK },
+	{ "path latency p50 twice",
+	  TOPP("[" PATH("1", "\"healthy\"", "0", "0", "{\"p50\":1,\"p50\":1,\"p99\":1}", "null",
+			"0", "0") "]"),
+	  NW_REJ_DUPLICATE_KEY },
+	{ "path latency type before period range",
+	  TOPP("[" PATH("1", "\"healthy\"", "0", "0", "{\"p50\":\"1\",\"p99\":1}", "-1", "0",
+			"0") "]"),
+	  NW_REJ_TYPE },
+	{ "path period -1",
+	  TOPP("[" PATH("1", "\"healthy\"", "0", "0", "null", "-1", "0", "0") "]"), NW_REJ_RANGE },
+	{ "path epoch 65536",
+	  TOPP("[" PATH("1", "\"healthy\"", "0", "0", "null", "null", "65536", "0") "]"),
+	  NW_REJ_RANGE },
+	{ "path epoch missing",
+	  TOPP("[{\"src_rack\":1,\"class\":\"healthy\",\"error\":0,\"loss_ratio\":0,\"latency_ms\":null,\"period_s\":null,\"since_ns\":0}]"),
+	  NW_REJ_TYPE },
+	{ "path since real",
+	  TOPP("[" PATH("1", "\"healthy\"", "0", "0", "null", "null", "0", "1.5") "]"),
+	  NW_REJ_TYPE },
+	{ "path duplicate src",
+	  TOPP("[" OKPATH
+	       "," PATH("7", "\"healthy\"", "0", "0", "null", "null", "0", "0") "," OKPATH "]"),
+	  NW_REJ_RANGE },
+	{ "path from the reporting rack",
+	  TOPP("[" PATH("3", "\"healthy\"", "0", "0", "null", "null", "0", "0") "]"),
+	  NW_REJ_RANGE },
+	{ "path row type before duplicate", TOPP("[" OKPATH "," OKPATH ",5]"), NW_REJ_TYPE },
+	{ "paths twice",
+	  TOP("1", "3", "1000", "1", "2000", "1.0", "0.97", "[],\"paths_in\":[],\"paths_in\":[]"),
+	  NW_REJ_DUPLICATE_KEY },
 	{ "long real",
 	  TOP("1", "3", "1000", "1", "2000",
 	      "0.100000000000000000000000000000000000000000000000000000000000000000000001", "0.97",
@@ -780,12 +960,14 @@ static void test_encode_refuses(void **state)
 static void test_worst_case_size(void **state)
 {
 	struct nw_report_server *s = calloc(NW_REPORT_MAX_SERVERS, sizeof(*s));
+	struct nw_report_path *p = calloc(NW_REPORT_MAX_PATHS, sizeof(*p));
 	struct nw_keys key;
 	struct nw_report r, got;
 	struct nw_buf buf = { 0 };
 
 	(void)state;
 	assert_non_null(s);
+	assert_non_null(p);
 	keys_for_test(&key, 3);
 	fill_report(&r, s, NW_REPORT_MAX_SERVERS);
 	r.boot_ns = r.time_ns = r.seq = INT64_MAX;
@@ -799,6 +981,8 @@ static void test_worst_case_size(void **state)
 		s[i].loss_ratio = 1.23456789e-300;
 		s[i].jitter_s = 1.23456789e-300;
 		s[i].up = 0;
+		s[i].since_ns = INT64_MAX;
+		s[i].period_s = 1.23456789e-300;
 	}
 	assert_int_equal(nw_report_encode(&r, &key, &buf), 0);
 	print_message("worst-case 16384-server frame: %zu bytes (limit %u)\n", buf.len,
@@ -807,7 +991,30 @@ static void test_worst_case_size(void **state)
 	assert_int_equal(nw_report_parse((const uint8_t *)buf.p, buf.len, &key, &got), NW_REJ_OK);
 	assert_int_equal(got.nservers, NW_REPORT_MAX_SERVERS);
 	nw_report_free(&got);
+	/* All 4096 path rows at their longest fit beside 8192 such servers
+	 * (both at their maxima would not: 4.6 MB; the encoder refuses it). */
+	r.rack_id = 0;
+	r.nservers = NW_REPORT_MAX_SERVERS / 2;
+	r.npaths = NW_REPORT_MAX_PATHS;
+	r.paths = p;
+	for (uint32_t i = 0; i < NW_REPORT_MAX_PATHS; i++)
+		p[i] = (struct nw_report_path){ .src_rack = 65535 - NW_REPORT_MAX_PATHS + 1 + i,
+						.cls = NW_HEALTH_CRITICAL,
+						.error = 1.23456789e-300,
+						.loss_ratio = 1.23456789e-300,
+						.latency_p50_s = 1.23456789e-300,
+						.latency_p99_s = 1.23456789e-300,
+						.period_s = 1.23456789e-300,
+						.mesh_epoch = 65535,
+						.since_ns = INT64_MAX };
+	assert_int_equal(nw_report_encode(&r, &key, &buf), 0);
+	print_message("worst-case 8192-server, 4096-path frame: %zu bytes\n", buf.len);
+	assert_true(buf.len <= NW_REPORT_HDR_LEN + NW_REPORT_MAX_PAYLOAD + NW_REPORT_MAC_LEN);
+	assert_int_equal(nw_report_parse((const uint8_t *)buf.p, buf.len, &key, &got), NW_REJ_OK);
+	assert_int_equal(got.npaths, NW_REPORT_MAX_PATHS);
+	nw_report_free(&got);
 	nw_buf_free(&buf);
+	free(p);
 	free(s);
 }
 
@@ -877,12 +1084,19 @@ static void test_doc_example(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_round_trip),      cmocka_unit_test(test_reject_table),
-		cmocka_unit_test(test_values_read),     cmocka_unit_test(test_server_counts),
-		cmocka_unit_test(test_frame_header),    cmocka_unit_test(test_mac),
-		cmocka_unit_test(test_encode_mac_kind), cmocka_unit_test(test_encode_refuses),
-		cmocka_unit_test(test_worst_case_size), cmocka_unit_test(test_is_newer),
-		cmocka_unit_test(test_reject_names),    cmocka_unit_test(test_doc_example),
+		cmocka_unit_test(test_round_trip),
+		cmocka_unit_test(test_paths_round_trip),
+		cmocka_unit_test(test_reject_table),
+		cmocka_unit_test(test_values_read),
+		cmocka_unit_test(test_server_counts),
+		cmocka_unit_test(test_frame_header),
+		cmocka_unit_test(test_mac),
+		cmocka_unit_test(test_encode_mac_kind),
+		cmocka_unit_test(test_encode_refuses),
+		cmocka_unit_test(test_worst_case_size),
+		cmocka_unit_test(test_is_newer),
+		cmocka_unit_test(test_reject_names),
+		cmocka_unit_test(test_doc_example),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 
 #include "analysis.h"
+#include "faults.h"
 #include "liveness.h"
 #include "rack_view.h"
 #include "test_spectrum_gen.h"
@@ -87,6 +88,24 @@ static void test_states_and_score(void **state)
 	/* the warming server is left out: nothing measured, good or bad */
 	assert_float_equal(v.rack_score, (0.7 + 0 + 0) / 3.0, 1e-12);
 	assert_int_equal(v.count, 5);
+	/* three of the four servers that have not left are degraded, with no
+	 * onset to tell them apart: one rack fault (faults.c, scope rule 1) */
+	{
+		json_t *f = nw_rack_faults_json(&v);
+
+		assert_non_null(f);
+		assert_int_equal(json_array_size(f), 1);
+		assert_string_equal(json_string_value(
+					    json_object_get(json_array_get(f, 0), "name")),
+				    "rack:0");
+		assert_string_equal(json_string_value(
+					    json_object_get(json_array_get(f, 0), "cause")),
+				    "servers");
+		assert_int_equal(json_integer_value(
+					 json_object_get(json_array_get(f, 0), "members_total")),
+				 3);
+		json_decref(f);
+	}
 
 	/* Everyone gone: nothing expected is failing. */
 	nw_rack_view_begin(&v, now, NULL, 0, 1);

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "api_json.h"
+#include "faults.h"
 
 #include "analysis.h"
 #include "spectrum.h"
@@ -111,6 +112,8 @@ char *nw_api_rack_json(const struct nw_rack_view *v)
 			u64(v->time_ns), "interval_s", real(v->interval_s), "version", v->version,
 			"health_score", real(v->rack_score), "servers_by_state", states, "servers",
 			list);
+	if (doc) /* scoped faults of this rack's view (faults.c) */
+		json_object_set_new(doc, "faults", nw_rack_faults_json(v));
 	return finish(doc);
 }
 

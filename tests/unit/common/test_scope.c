@@ -1,0 +1,460 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Fault scope (scope.h, docs/fabric.md section 6) over crafted snapshots of
+ * a 4-rack x 8-server DC with a full mesh of paths, on a controlled clock
+ * (one interval = 1 s of snapshot time): every scope is decided from its
+ * evidence, shared periods count as a common cause even with different
+ * onsets, and the stability rules (pending, widen, never narrow, clear)
+ * hold interval by interval.
+ */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "scope.h"
+
+#define RACKS 4
+#define SERVERS 8
+#define NS 1000000000ULL
+#define T0 (1764000000ULL * NS)
+
+/* The DC as a test sees it: which entities are degraded, with what onset
+ * and period. */
+struct dc {
+	struct nw_scope_entity e[RACKS * SERVERS + RACKS * (RACKS - 1)];
+	size_t n;
+	uint32_t racks[RACKS];
+	uint64_t now;
+};
+
+static void dc_init(struct dc *d)
+{
+	memset(d, 0, sizeof(*d));
+	d->now = T0;
+	for (uint32_t r = 0; r < RACKS; r++) {
+		d->racks[r] = r;
+		for (uint32_t s = 0; s < SERVERS; s++)
+			d->e[d->n++] = (struct nw_scope_entity){ .key = nw_scope_server_key(r, s),
+								 .period_s = NAN };
+		for (uint32_t src = 0; src < RACKS; src++)
+			if (src != r)
+				d->e[d->n++] = (struct nw_scope_entity){
+					.key = nw_scope_path_key(src, r), .period_s = NAN
+				};
+	}
+}
+
+static struct nw_scope_entity *ent(struct dc *d, uint64_t key)
+{
+	for (size_t i = 0; i < d->n; i++)
+		if (d->e[i].key == key)
+			return &d->e[i];
+	fail_msg("no entity %llx", (unsigned long long)key);
+	return NULL;
+}
+
+/* Degrades (or heals, onset 0) an entity: onset `at` s after T0. */
+static void set(struct dc *d, uint64_t key, int bad, double at, double period)
+{
+	struct nw_scope_entity *e = ent(d, key);
+
+	e->degraded = bad;
+	e->loss_ratio = bad ? 0.3 : 0;
+	e->since_ns = bad ? T0 + (uint64_t)(at * 1e9) : 0;
+	e->period_s = bad ? period : NAN;
+}
+
+static void srv(struct dc *d, uint32_t r, uint32_t s, int bad, double at)
+{
+	set(d, nw_scope_server_key(r, s), bad, at, NAN);
+}
+
+static void path(struct dc *d, uint32_t src, uint32_t dst, int bad, double at)
+{
+	set(d, nw_scope_path_key(src, dst), bad, at, NAN);
+}
+
+static struct nw_scope_snapshot snap(const struct dc *d)
+{
+	return (struct nw_scope_snapshot){
+		.now_ns = d->now, .e = d->e, .n = d->n, .racks = d->racks, .nracks = RACKS
+	};
+}
+
+/* The names of this snapshot's candidates, sorted, space-separated. */
+static void decide(struct dc *d, char *out, size_t len)
+{
+	struct nw_scope_cfg cfg;
+	struct nw_scope_list l = { 0 };
+	struct nw_scope_snapshot s = snap(d);
+	char names[16][48];
+
+	nw_scope_cfg_default(&cfg);
+	assert_int_equal(nw_scope_decide(&cfg, &s, &l), 0);
+	assert_true(l.n <= 16);
+	for (size_t i = 0; i < l.n; i++) {
+		nw_scope_fault_name(&l.f[i], names[i], sizeof(names[i]));
+		if (l.f[i].cause != NW_CAUSE_NONE) {
+			strcat(names[i], "/");
+			strcat(names[i], nw_scope_cause_name(l.f[i].cause));
+		}
+	}
+	qsort(names, l.n, sizeof(names[0]), (int (*)(const void *, const void *))strcmp);
+	out[0] = '\0';
+	for (size_t i = 0; i < l.n; i++) {
+		if (i)
+			strncat(out, " ", len - strlen(out) - 1);
+		strncat(out, names[i], len - strlen(out) - 1);
+	}
+	nw_scope_list_free(&l);
+}
+
+#define ASSERT_DECIDED(d, want)                  \
+	do {                                     \
+		char got_[512];                  \
+		decide((d), got_, sizeof(got_)); \
+		assert_string_equal(got_, want); \
+	} while (0)
+
+static void test_nothing(void **state)
+{
+	struct dc d;
+
+	(void)state;
+	dc_init(&d);
+	ASSERT_DECIDED(&d, "");
+}
+
+static void test_one_server(void **state)
+{
+	struct dc d;
+
+	(void)state;
+	dc_init(&d);
+	srv(&d, 1, 3, 1, 0);
+	ASSERT_DECIDED(&d, "server:1/3");
+	/* two servers of eight: still servers, not the rack */
+	srv(&d, 1, 5, 1, 0);
+	ASSERT_DECIDED(&d, "server:1/3 server:1/5");
+}
+
+static void test_rack_servers(void **state)
+{
+	struct dc d;
+
+	(void)state;
+	dc_init(&d);
+	for (uint32_t s = 0; s < 5; s++)
+		srv(&d, 2, s, 1, 0.1 * s);
+	ASSERT_DECIDED(&d, "rack:2/servers");
+	/* five of eight but onsets far apart and no common period: no common
+	 * cause, five server faults */
+	for (uint32_t s = 0; s < 5; s++)
+		srv(&d, 2, s, 1, 10.0 * s);
+	ASSERT_DECIDED(&d, "server:2/0 server:2/1 server:2/2 server:2/3 server:2/4");
+	/* the same onsets, one shared period: a common cause after all */
+	for (uint32_t s = 0; s < 5; s++)
+		set(&d, nw_scope_server_key(2, s), 1, 10.0 * s, 2.0 + 0.05 * s);
+	ASSERT_DECIDED(&d, "rack:2/servers");
+}
+
+static void uplink(struct dc *d, uint32_t r, int bad)
+{
+	for (uint32_t o = 0; o < RACKS; o++)
+		if (o != r) {
+			path(d, r, o, bad, 0);
+			path(d, o, r, bad, 0.5);
+		}
+}
+
+static void test_rack_uplink(void **state)
+{
+	struct dc d;
+
+	(void)state;
+	dc_init(&d);
+	uplink(&d, 2, 1);
+	ASSERT_DECIDED(&d, "rack:2/uplink");
+	/* the servers too: the ToR */
+	for (uint32_t s = 0; s < SERVERS; s++)
+		srv(&d, 2, s, 1, 1);
+	ASSERT_DECIDED(&d, "rack:2/tor");
+	/* servers fine, but the rest of the fabric is bad as well: not this
+	 * rack's uplink */
+	dc_init(&d);
+	uplink(&d, 2, 1);
+	path(&d, 0, 1, 1, 0);
+	path(&d, 1, 0, 1, 0);
+	path(&d, 3, 1, 1, 0);
+	ASSERT_DECIDED(&d, "path:0-1 path:0-2 path:1-2 path:2-3 path:3>1");
+}
+
+static void test_one_pair(void **state)
+{
+	struct dc d;
+
+	(void)state;
+	dc_init(&d);
+	path(&d, 1, 2, 1, 0);
+	ASSERT_DECIDED(&d, "path:1>2");
+	path(&d, 2, 1, 1, 0.2);
+	ASSERT_DECIDED(&d, "path:1-2");
+}
+
+static void test_all_racks(void **state)
+{
+	struct dc d;
+
+	(void)state;
+	dc_init(&d);
+	for (uint32_t r = 0; r < RACKS; r++)
+		for (uint32_t s = 0; s < SERVERS; s++)
+			srv(&d, r, s, 1, 0.3 * r);
+	ASSERT_DECIDED(&d, "dc");
+	/* half the racks are enough (theta_dc 0.5) */
+	for (uint32_t r = 2; r < RACKS; r++)
+		for (uint32_t s = 0; s < SERVERS; s++)
+			srv(&d, r, s, 0, 0);
+	ASSERT_DECIDED(&d, "dc");
+	/* one rack is a rack */
+	for (uint32_t s = 0; s < SERVERS; s++)
+		srv(&d, 1, s, 0, 0);
+	ASSERT_DECIDED(&d, "rack:0/servers");
+}
+
+/* Onsets 20 s apart but one period (within 10 %): one cause. */
+static void test_shared_period(void **state)
+{
+	struct dc d;
+
+	(void)state;
+	dc_init(&d);
+	for (uint32_t r = 0; r < RACKS; r++)
+		for (uint32_t s = 0; s < SERVERS; s++)
+			set(&d, nw_scope_server_key(r, s), 1, 20.0 * (r * SERVERS + s),
+			    5.0 * (1 + 0.01 * s));
+	ASSERT_DECIDED(&d, "dc");
+	/* different periods and onsets: each its own */
+	dc_init(&d);
+	set(&d, nw_scope_server_key(0, 0), 1, 0, 2.0);
+	set(&d, nw_scope_server_key(0, 1), 1, 30, 7.0);
+	ASSERT_DECIDED(&d, "server:0/0 server:0/1");
+}
+
+/* ------------------------------------------------------------ stability */
+
+struct tracked {
+	struct nw_scope_state st;
+	struct dc d;
+};
+
+static void step(struct tracked *t)
+{
+	struct nw_scope_snapshot s = snap(&t->d);
+
+	assert_int_equal(nw_scope_update(&t->st, &s), 0);
+	t->d.now += NS;
+}
+
+/* The reported faults as "name" or "name/cause", space-separated. */
+static const char *reported(struct tracked *t)
+{
+	static char out[512];
+
+	out[0] = '\0';
+	for (size_t i = 0; i < t->st.faults.n; i++) {
+		const struct nw_scope_fault *f = &t->st.faults.f[i];
+		char name[48];
+
+		if (!f->reported)
+			continue;
+		nw_scope_fault_name(f, name, sizeof(name));
+		if (out[0])
+			strcat(out, " ");
+		strcat(out, name);
+		if (f->cause != NW_CAUSE_NONE) {
+			strcat(out, "/");
+			strcat(out, nw_scope_cause_name(f->cause));
+		}
+	}
+	return out;
+}
+
+static void tracked_init(struct tracked *t)
+{
+	struct nw_scope_cfg cfg;
+
+	nw_scope_cfg_default(&cfg);
+	nw_scope_init(&t->st, &cfg);
+	dc_init(&t->d);
+}
+
+static void test_pending_then_reported(void **state)
+{
+	struct tracked t;
+
+	(void)state;
+	tracked_init(&t);
+	srv(&t.d, 1, 3, 1, 0);
+	step(&t);
+	assert_string_equal(reported(&t), ""); /* pending: hold 2 */
+	step(&t);
+	assert_string_equal(reported(&t), "server:1/3");
+	assert_int_equal(t.st.hist[NW_SCOPE_SERVER].count, 1);
+	/* a blip of one interval is never reported */
+	srv(&t.d, 0, 0, 1, 2);
+	step(&t);
+	srv(&t.d, 0, 0, 0, 0);
+	step(&t);
+	assert_string_equal(reported(&t), "server:1/3");
+	/* ends after clear = 5 healthy intervals, not before */
+	srv(&t.d, 1, 3, 0, 0);
+	for (int i = 0; i < 4; i++) {
+		step(&t);
+		assert_string_equal(reported(&t), "server:1/3");
+	}
+	step(&t);
+	assert_string_equal(reported(&t), "");
+	assert_int_equal(t.st.faults.n, 0);
+	assert_int_equal(t.st.ended, 1);
+	nw_scope_free(&t.st);
+}
+
+/* Servers of a rack fail one by one: the first is a server fault, which
+ * widens to the rack (same id, scope_changes 1), then to the DC; it never
+ * narrows back while enough members stay degraded. */
+static void test_widen_never_narrow(void **state)
+{
+	struct tracked t;
+	const struct nw_scope_fault *f;
+	uint64_t id;
+
+	(void)state;
+	tracked_init(&t);
+	srv(&t.d, 1, 0, 1, 0);
+	step(&t);
+	step(&t);
+	assert_string_equal(reported(&t), "server:1/0");
+	id = t.st.faults.f[0].id;
+	for (uint32_t s = 1; s < 5; s++)
+		srv(&t.d, 1, s, 1, 2);
+	step(&t);
+	assert_string_equal(reported(&t), "rack:1/servers");
+	f = &t.st.faults.f[0];
+	assert_int_equal(t.st.faults.n, 1);
+	assert_true(f->id == id);
+	assert_int_equal(f->scope_changes, 1);
+	assert_int_equal(f->nmembers, 5);
+	assert_true(f->since_ns == T0);
+	/* rack 2 as well: the DC */
+	for (uint32_t s = 0; s < SERVERS; s++)
+		srv(&t.d, 2, s, 1, 3);
+	step(&t);
+	assert_string_equal(reported(&t), "dc");
+	assert_int_equal(t.st.faults.f[0].scope_changes, 2);
+	assert_true(t.st.faults.f[0].id == id);
+	/* rack 2 recovers: the evidence says rack 1; the fault stays dc */
+	for (uint32_t s = 0; s < SERVERS; s++)
+		srv(&t.d, 2, s, 0, 0);
+	step(&t);
+	assert_string_equal(reported(&t), "dc");
+	nw_scope_free(&t.st);
+}
+
+/* A rack fault whose servers recover one by one ends when fewer than
+ * theta_rack / 2 remain; the rest become server faults, pending again. */
+static void test_rack_recovers(void **state)
+{
+	struct tracked t;
+
+	(void)state;
+	tracked_init(&t);
+	for (uint32_t s = 0; s < SERVERS; s++)
+		srv(&t.d, 3, s, 1, 0);
+	step(&t);
+	step(&t);
+	assert_string_equal(reported(&t), "rack:3/servers");
+	for (uint32_t s = 0; s < 6; s++) {
+		srv(&t.d, 3, s, 0, 0); /* 7, 6 ... 2 left: 2/8 = theta/2 still a rack */
+		step(&t);
+		assert_string_equal(reported(&t), "rack:3/servers");
+	}
+	srv(&t.d, 3, 6, 0, 0); /* 1 of 8 left */
+	step(&t);
+	assert_string_equal(reported(&t), "");
+	step(&t);
+	assert_string_equal(reported(&t), "server:3/7");
+	assert_int_equal(t.st.ended, 1);
+	nw_scope_free(&t.st);
+}
+
+static void test_uplink_tracked(void **state)
+{
+	struct tracked t;
+
+	(void)state;
+	tracked_init(&t);
+	uplink(&t.d, 2, 1);
+	step(&t);
+	step(&t);
+	assert_string_equal(reported(&t), "rack:2/uplink");
+	assert_int_equal(t.st.faults.f[0].nmembers, 6);
+	assert_int_equal(t.st.hist[NW_SCOPE_RACK].count, 1);
+	uplink(&t.d, 2, 0);
+	for (int i = 0; i < 5; i++)
+		step(&t);
+	assert_string_equal(reported(&t), "");
+	nw_scope_free(&t.st);
+}
+
+/* The rack's own view (rules 1 and 5): one rack, no paths. */
+static void test_rack_view(void **state)
+{
+	struct nw_scope_entity e[SERVERS];
+	uint32_t rack = 7;
+	struct nw_scope_snapshot s = {
+		.now_ns = T0, .e = e, .n = SERVERS, .racks = &rack, .nracks = 1
+	};
+	struct nw_scope_cfg cfg;
+	struct nw_scope_list l = { 0 };
+
+	(void)state;
+	nw_scope_cfg_default(&cfg);
+	for (uint32_t i = 0; i < SERVERS; i++)
+		e[i] = (struct nw_scope_entity){ .key = nw_scope_server_key(rack, i),
+						 .degraded = i < 6,
+						 .period_s = NAN,
+						 .since_ns = T0 };
+	assert_int_equal(nw_scope_decide(&cfg, &s, &l), 0);
+	assert_int_equal(l.n, 1);
+	assert_int_equal(l.f[0].scope, NW_SCOPE_RACK); /* not dc: one rack only */
+	assert_int_equal(l.f[0].cause, NW_CAUSE_SERVERS);
+	nw_scope_list_free(&l);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_nothing),
+		cmocka_unit_test(test_one_server),
+		cmocka_unit_test(test_rack_servers),
+		cmocka_unit_test(test_rack_uplink),
+		cmocka_unit_test(test_one_pair),
+		cmocka_unit_test(test_all_racks),
+		cmocka_unit_test(test_shared_period),
+		cmocka_unit_test(test_pending_then_reported),
+		cmocka_unit_test(test_widen_never_narrow),
+		cmocka_unit_test(test_rack_recovers),
+		cmocka_unit_test(test_uplink_tracked),
+		cmocka_unit_test(test_rack_view),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
