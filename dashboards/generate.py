@@ -962,6 +962,19 @@ def dc_fabric():
             "The strongest periodic disturbance found on a path; paths sharing one period "
             "share a cause (the fault scope uses that). Nothing while none is found.",
             unit="s", minv=0, draw="points"), 8, 8),
+        (table("Worst pairs (above the per-pair series cap)", [
+            target(f"netwatch_path_worst_spectral_error{path} * on (dc_id, rank) "
+                   f"group_left (src_rack, dst_rack) netwatch_path_worst_info{path}",
+                   instant=True, fmt="table")],
+            "A DC probing more pairs than its --fabric-pair-series-max (default 4096) exports "
+            "no per-pair series (the matrices above stay empty there) but the 64 worst pairs "
+            "by spectral error, rank 0 the worst; the full matrix is in /api/v1/dc.",
+            rename={"Value": "spectral error", "rank": "rank", "src_rack": "src rack",
+                    "dst_rack": "dst rack", "dc_id": "DC"},
+            unit="percentunit", thresholds=ERROR_STEPS,
+            overrides=[{"matcher": {"id": "byName", "options": "spectral error"},
+                        "properties": [{"id": "custom.cellOptions",
+                                        "value": {"type": "color-background"}}]}]), 24, 8),
         row("Scoped faults"),
         (table("Active scoped faults", [
             target(f"netwatch_fault_active{path} == 1", instant=True, fmt="table")],

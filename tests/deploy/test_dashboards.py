@@ -42,9 +42,10 @@ With a lab of its own (root; 2 racks x 4 servers, a unique --name):
 
 The fabric dashboard is not in the lab tests: the lab sends no inter-rack
 tones yet (docs/fabric.md). Its queries are checked against a real
-Prometheus scraping tests/deploy/data/fabric.prom, the DC's fabric families
-(docs/metrics.md) as exposition text for 3 racks with rack 2's uplink at
-30 % loss, pair 0 -> 2 unprobed, a rack and a server fault: every panel
+Prometheus scraping tests/deploy/data/fabric*.prom, the DC's fabric families
+(docs/metrics.md) as exposition text of two DCs: "lab", 3 racks with rack
+2's uplink at 30 % loss, pair 0 -> 2 unprobed, a rack and a server fault;
+"big", above the per-pair series cap (only the worst pairs). Every panel
 query is accepted and returns data, the matrix has the probed pairs and no
 other, the faults table has the two faults.
 
@@ -96,7 +97,10 @@ ALLOWED_EMPTY = {}
 # Dashboards whose series the lab cannot make yet, with the reason; each is
 # checked against fixed exposition text instead (test_fabric_* below).
 NOT_IN_LAB = {"fabric": "the lab sends no inter-rack tones yet (docs/fabric.md)"}
-FABRIC_EXPOSITION = os.path.join(REPO, "tests", "deploy", "data", "fabric.prom")
+# Two DCs as fixed exposition text: "lab" under the per-pair series cap
+# (pair, rack and fault families), "big" above it (only the worst pairs).
+FABRIC_EXPOSITIONS = [os.path.join(REPO, "tests", "deploy", "data", f)
+                      for f in ("fabric.prom", "fabric-capped.prom")]
 
 # Time for every panel to have data: the analysis needs one window (256
 # samples at 20 Hz, 12.8 s) before the spectral families exist, and the
@@ -732,25 +736,30 @@ def fabric_rows():
 def test_fabric_exposition_holds_every_fabric_family():
     """The fixed series are the contract's: every fabric family of
     metrics.md with its type, nothing else but the DC score."""
-    with open(FABRIC_EXPOSITION) as f:
-        typed = dict(re.findall(r"^# TYPE (\S+) (\S+)$", f.read(), re.M))
+    typed = {}
+    for path in FABRIC_EXPOSITIONS:
+        with open(path) as f:
+            typed.update(re.findall(r"^# TYPE (\S+) (\S+)$", f.read(), re.M))
     assert fabric_rows(), "docs/metrics.md has no fabric families"
     assert typed == {**fabric_rows(), "netwatch_dc_health_score": "gauge"}
 
 
 @pytest.fixture(scope="module")
 def fabric_prom():
-    """A real Prometheus scraping the fabric exposition as job netwatch-dc."""
+    """A real Prometheus scraping the fabric expositions as job netwatch-dc."""
     if not os.path.exists(prom_run.PROMETHEUS):
         pytest.fail("prometheus is not installed (make deps installs it)")
-    with open(FABRIC_EXPOSITION) as f:
-        target = prom_run.Exposition(f.read())
-    prom = prom_run.Prometheus([target.addr], "netwatch-dc", prefix="nwt-fabric-")
+    targets = []
+    for path in FABRIC_EXPOSITIONS:
+        with open(path) as f:
+            targets.append(prom_run.Exposition(f.read()))
+    prom = prom_run.Prometheus([t.addr for t in targets], "netwatch-dc", prefix="nwt-fabric-")
     try:
         yield prom.base
     finally:
         prom.stop()
-        target.close()
+        for t in targets:
+            t.close()
 
 
 def test_fabric_panel_queries_return_data(fabric_prom):
@@ -783,7 +792,7 @@ def test_fabric_matrix_and_faults_show_the_exposition(fabric_prom):
     """The matrix holds exactly the probed pairs (0 -> 2 is absent: an
     unmeasured cell, not a healthy one) with their values, and the faults
     table the two faults with their subject labels."""
-    values = {"dc": ".*"}
+    values = {"dc": "lab"}
 
     def result(q):
         doc = prom_get(fabric_prom, "/api/v1/query", {"query": q})
@@ -799,3 +808,8 @@ def test_fabric_matrix_and_faults_show_the_exposition(fabric_prom):
     got = sorted((f["metric"]["scope"], f["metric"].get("rack_id"), f["metric"].get("server_id"),
                   f["metric"].get("cause")) for f in faults)
     assert got == [("rack", "2", None, "uplink"), ("server", "1", "3", None)]
+    worst_q = panel_query("fabric", "Worst pairs (above the per-pair series cap)", {"dc": "big"})
+    worst = wait_for(lambda: result(worst_q), 60, "the worst pairs of the capped DC")
+    assert sorted((w["metric"]["rank"], w["metric"]["src_rack"], w["metric"]["dst_rack"],
+                   float(w["value"][1])) for w in worst) == [
+        ("0", "17", "212", 0.55), ("1", "212", "17", 0.31), ("2", "5", "6", 0.04)]

@@ -19,7 +19,7 @@
   Once against the documented `fabric` block (a loopback proxy in front of a
   real netwatch-dc answers /api/v1/dc with it; page, assets and headers are
   the DC's), once from a real netwatch-dc fed crafted rack reports with
-  `paths_in` rows (rack 2's uplink at 30 % loss), as test_dc.py sends them.
+  `paths_in` rows (rack 2's uplink at 30 % loss), test_dc_fabric.py's racks.
 
 The browser is Debian's chromium, driven by playwright-core (tests/ui/,
 pinned by its package-lock.json); both come from `make deps`. Each look is one
@@ -41,7 +41,8 @@ import urllib.request
 import pytest
 
 from nwlab import BUILD, wait_for
-from test_dc import Dc, Rack
+from test_dc import Dc
+from test_dc_fabric import Fabric
 
 TOP = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
 LAB = os.path.join(TOP, "deploy", "local", "netwatch-lab")
@@ -283,7 +284,7 @@ def fabric_block():
             {"id": "server:1/1", "name": "server:1/1", "scope": "server",
              "subject": {"rack_id": 1, "server_id": 1}, "cause": None,
              "since": time.time_ns() - 9 * 10**9, "members": ["server:1/1"], "members_total": 1,
-             "loss_ratio": 0.05, "period_s": 5.0, "scope_changes": 0}],
+             "loss_ratio": 0.3, "period_s": 2.0, "scope_changes": 0}],
     }
 
 
@@ -327,33 +328,12 @@ class ContractProxy:
         self.server.server_close()
 
 
-class Reporting:
-    """Racks 0..FABRIC_RACKS-1 reporting to `dc` once a second (so none goes
-    stale while the browser looks), each report's extra keys from
-    extra(rack_id); stopped and closed on exit."""
+class MeshWithoutPair(Fabric):
+    """test_dc_fabric's four racks of eight servers in full mesh, except
+    that rack 3 reports no row for rack 0: pair 0 -> 3 is not probed."""
 
-    def __init__(self, dc, extra, score=0.99):
-        self.racks = [Rack(dc, r, score=score) for r in range(FABRIC_RACKS)]
-        self.extra, self.stop = extra, threading.Event()
-        self.thread = threading.Thread(target=self.run, daemon=True)
-
-    def run(self):
-        while not self.stop.is_set():
-            for r in self.racks:
-                r.send(interval_s=1, **self.extra(r.rack))
-            self.stop.wait(1.0)
-
-    def __enter__(self):
-        for r in self.racks:
-            r.send_accepted()
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.stop.set()
-        self.thread.join(5)
-        for r in self.racks:
-            r.close()
+    def paths(self, rack):
+        return [r for r in super().paths(rack) if (r["src_rack"], rack) != (0, 3)]
 
 
 def check_matrix(cells, bad_rack, unmeasured, stale=()):
@@ -377,17 +357,8 @@ def check_matrix(cells, bad_rack, unmeasured, stale=()):
 
 
 def test_fabric_matrix_and_faults_from_the_documented_block():
-    def one_warning_server(rack):
-        # the server fault's server, as its rack reports it
-        if rack != 1:
-            return {}
-        bad = {"id": 1, "class": "warning", "error": 0.25, "snr_db": 5.0, "loss_ratio": 0.05,
-               "jitter_s": 0.0001, "up": True}
-        return {"servers": [dict(bad, id=0, **{"class": "healthy"}, error=0.01, loss_ratio=0.0),
-                            bad, dict(bad, id=2, **{"class": "healthy"}, error=0.01,
-                                      loss_ratio=0.0)]}
-
-    with Dc("--racks", str(FABRIC_RACKS)) as dc, Reporting(dc, one_warning_server):
+    with Dc("--racks", str(FABRIC_RACKS), "--stale", "30") as dc, Fabric(dc) as fab:
+        fab.bad_servers = {(1, 1)}  # the server fault's server, as its rack reports it
         proxy = ContractProxy(f"http://127.0.0.1:{dc.http_port}", fabric_block())
         try:
             out = browse(proxy.base + "/",
@@ -407,43 +378,30 @@ def test_fabric_matrix_and_faults_from_the_documented_block():
         assert part in tip, (part, tip)
     assert "no period" in res["m"]["0>1"][2]
     assert res["f"] == [["rack", "rack 2 uplink: 30 % loss"],
-                        ["server", "rack 1 server 1: 5 % loss"]], res["f"]
+                        ["server", "rack 1 server 1: 30 % loss"]], res["f"]
     assert res["score"] == "0.790" and res["pairs"] == "10 / 12", res
 
 
-def path_row(src, dst, bad, since_ns):
-    """A `paths_in` row (docs/report-protocol.md) of rack dst for src."""
-    return {"src_rack": src, "class": "critical" if bad else "healthy",
-            "error": 0.62 if bad else 0.02, "loss_ratio": 0.3 if bad else 0.0,
-            "latency_ms": {"p50": 0.2, "p99": 0.8}, "period_s": None, "mesh_epoch": 0,
-            "since_ns": since_ns if bad else 0}
-
-
 def test_fabric_from_a_real_dc():
-    """A real netwatch-dc fed four racks' reports: every rack healthy, its
-    paths_in rows from every other rack except 0 -> 3, and every path into
-    and out of rack 2 critical from the same instant (its uplink). The page
-    draws the DC's matrix and the one rack fault the DC places on rack 2."""
-    since = time.time_ns() - 2 * 10**9
-
-    def paths_in(rack):
-        return {"paths_in": [path_row(s, rack, 2 in (s, rack), since)
-                             for s in range(FABRIC_RACKS) if s != rack and (s, rack) != (0, 3)]}
-
-    with Dc("--racks", str(FABRIC_RACKS)) as dc, Reporting(dc, paths_in):
-        if "fabric" not in dc.api():
-            pytest.skip("this netwatch-dc serves no `fabric` block yet (the DC side of issue "
-                        "16, branch s23-fabdc); the documented block is tested above")
+    """A real netwatch-dc fed four racks' reports (test_dc_fabric's): every
+    server healthy, paths_in rows from every other rack except 0 -> 3, and
+    every path into and out of rack 2 critical at 30 % loss from the same
+    onset (its uplink). The page draws the DC's matrix and the one fault the
+    DC places: rack 2, cause uplink."""
+    bad = {(a, b) for a in range(FABRIC_RACKS) for b in range(FABRIC_RACKS)
+           if a != b and 2 in (a, b)}
+    with Dc("--racks", str(FABRIC_RACKS), "--stale", "30") as dc, MeshWithoutPair(dc) as fab:
+        wait_for(lambda: "fabric" in dc.api(), 10, "the DC's first answer")
+        fab.bad_paths = bad
         out = browse(f"http://127.0.0.1:{dc.http_port}/",
                      f"Object.keys({MATRIX}).length === {FABRIC_RACKS ** 2} && "
                      f"{FAULT_ROWS}.some(f => f[0] === 'rack')",
                      evaluate=f"({{m: {MATRIX}, f: {FAULT_ROWS}}})",
-                     screenshot="dc-fabric.png", viewport=(1280, 1000), timeout_s=30)
+                     screenshot="dc-fabric.png", viewport=(1280, 900), timeout_s=30)
         api = dc.api()
     res = out["result"]
     check_matrix(res["m"], 2, unmeasured={(0, 3)})
-    assert [f for f in res["f"] if f[0] == "rack"] == [["rack", "rack 2 uplink: 30 % loss"]], res
-    assert not [f for f in res["f"] if f[0] in ("server", "path", "dc")], res["f"]
+    assert res["f"] == [["rack", "rack 2 uplink: 30 % loss"]], res["f"]
     assert {(p["src_rack"], p["dst_rack"]) for p in api["fabric"]["paths"]} == {
         (a, b) for a in range(FABRIC_RACKS) for b in range(FABRIC_RACKS)
         if a != b and (a, b) != (0, 3)}
