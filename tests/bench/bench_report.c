@@ -40,10 +40,14 @@ static double cpu_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* A report as a rack writes it: realistic values, 9 significant digits. */
-static void make_frame(uint32_t n, uint32_t rack, const struct nw_keys *keys, struct nw_buf *out)
+/* A report as a rack writes it: realistic values, 9 significant digits;
+ * with `npaths` > 0 also a fabric rack's (issue 16): that many paths_in
+ * rows and every tenth server degraded with an onset and a period. */
+static void make_frame_paths(uint32_t n, uint32_t npaths, uint32_t rack, const struct nw_keys *keys,
+			     struct nw_buf *out)
 {
 	struct nw_report_server *s = calloc(n, sizeof(*s));
+	struct nw_report_path *p = calloc(npaths + 1, sizeof(*p));
 	struct nw_report r = { .rack_id = rack,
 			       .boot_ns = 1764000000123456789ULL,
 			       .seq = 1,
@@ -51,8 +55,19 @@ static void make_frame(uint32_t n, uint32_t rack, const struct nw_keys *keys, st
 			       .interval_s = 1.0,
 			       .rack_score = 0.973125,
 			       .nservers = n,
-			       .servers = s };
+			       .servers = s,
+			       .npaths = npaths,
+			       .paths = p };
 
+	for (uint32_t i = 0; i < npaths; i++)
+		p[i] = (struct nw_report_path){ .src_rack = rack + 1 + i,
+						.cls = NW_HEALTH_HEALTHY,
+						.error = 0.0212 + 1e-5 * i,
+						.loss_ratio = 0.0,
+						.latency_p50_s = 0.000213,
+						.latency_p99_s = 0.000912,
+						.period_s = NAN,
+						.mesh_epoch = 41 };
 	for (uint32_t i = 0; i < n; i++)
 		s[i] = (struct nw_report_server){ .id = 1000 + i,
 						  .cls = NW_HEALTH_HEALTHY,
@@ -61,11 +76,22 @@ static void make_frame(uint32_t n, uint32_t rack, const struct nw_keys *keys, st
 						  .loss_ratio = i % 10 ? 0.0 : 0.001,
 						  .jitter_s = 0.000123 + 1e-7 * i,
 						  .up = 1 };
+	for (uint32_t i = 0; npaths && i < n; i += 10) {
+		s[i].cls = NW_HEALTH_WARNING;
+		s[i].since_ns = 1764000040123456789ULL;
+		s[i].period_s = 2.5;
+	}
 	if (nw_report_encode(&r, keys, out)) {
 		fprintf(stderr, "encode failed\n");
 		exit(1);
 	}
 	free(s);
+	free(p);
+}
+
+static void make_frame(uint32_t n, uint32_t rack, const struct nw_keys *keys, struct nw_buf *out)
+{
+	make_frame_paths(n, 0, rack, keys, out);
 }
 
 /* The frame as a rack from before keyed BLAKE2b wrote it: HMAC-SHA-256. */
@@ -256,6 +282,20 @@ int main(void)
 			ref = time_parse(nw_report_parse_ref, &f, k, iters / 10);
 			printf("%8u %6s %8zu %10.2f %12.2f %12.2f %14.0f\n", sizes[i], kind[keyed],
 			       f.len, p, o, ref, 1e6 / o);
+			nw_buf_free(&f);
+		}
+		if (sizes[i] == 40) {
+			/* a fabric rack's report: 16 paths_in rows (k = 16), 4
+			 * degraded servers with since_ns and period_s */
+			struct nw_buf f = { 0 };
+			double p, o, ref;
+
+			make_frame_paths(40, 16, 7, &none, &f);
+			p = time_parse(nw_report_parse, &f, &none, 20000);
+			o = time_offer(&f, &none, 20000);
+			ref = time_parse(nw_report_parse_ref, &f, &none, 2000);
+			printf("%8s %6s %8zu %10.2f %12.2f %12.2f %14.0f\n", "40+16p", "no", f.len,
+			       p, o, ref, 1e6 / o);
 			nw_buf_free(&f);
 		}
 	}

@@ -296,7 +296,7 @@ def documented_dc_families():
         for line in f:
             if line.startswith("## "):
                 inside = line.strip() == "## netwatch-dc"
-            m = re.match(r"^\|\s*(netwatch_dc_[a-z0-9_]+)\s*\|\s*(\w+)\s*\|", line)
+            m = re.match(r"^\|\s*(netwatch_[a-z0-9_]+)\s*\|\s*(\w+)\s*\|", line)
             if inside and m:
                 fams[m.group(1)] = m.group(2)
     return fams

@@ -10,13 +10,15 @@ and metrics are checked against what was sent.
 (c) above --fabric-pair-series-max only the worst pairs are exported.
 """
 
+import json
+import subprocess
 import threading
 import time
 
 import pytest
 
 from nwlab import wait_for
-from test_dc import Dc, Rack, server
+from test_dc import PROMTOOL, Dc, Rack, server
 
 RACKS = 4
 SERVERS = 8
@@ -94,6 +96,13 @@ def active(dc):
             if k[0] == "netwatch_fault_active" and v == 1}
 
 
+def promtool_ok(dc):
+    status, body = dc.get("/metrics")
+    assert status == 200
+    p = subprocess.run([PROMTOOL, "check", "metrics"], input=body, capture_output=True, text=True)
+    assert p.returncode == 0, p.stdout + p.stderr
+
+
 def test_healthy_mesh_matrix_score_and_series():
     with Dc("--racks", str(RACKS), "--stale", "30") as dc, Fabric(dc):
         wait_for(lambda: dc.api()["fabric"]["mesh"]["pairs_probed"] == 12, 10, "12 pairs")
@@ -111,7 +120,6 @@ def test_healthy_mesh_matrix_score_and_series():
         assert fab["faults"] == []
         status, body = dc.get("/api/v1/dc?matrix=dense")
         assert status == 200
-        import json
         dense = json.loads(body)["fabric"]
         assert dense["matrix_racks"] == [0, 1, 2, 3]
         assert [dense["classes"][i][i] for i in range(RACKS)] == [None] * RACKS
@@ -124,6 +132,7 @@ def test_healthy_mesh_matrix_score_and_series():
         assert dc.value("netwatch_rack_fabric_error", rack_id="2",
                         direction="out") == pytest.approx(0.02)
         assert dc.value("netwatch_fabric_score") == pytest.approx(0.98)
+        promtool_ok(dc)
 
 
 SCENARIOS = [
@@ -154,6 +163,7 @@ def test_scope(name, servers, paths, want):
         assert labels["cause"] == (want[0][1] or "")
         hist = dc.value("netwatch_fault_scope_seconds_count", scope=scope)
         assert hist >= 1
+        promtool_ok(dc)
         fab.bad_servers, fab.bad_paths = set(), set()
         wait_clear(dc)
         assert active(dc) == set()

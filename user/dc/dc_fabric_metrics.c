@@ -23,21 +23,23 @@ static void pair_labels(char *buf, size_t len, const struct dc_path *p, const ch
 		 extra ? extra : "");
 }
 
-static void per_pair(struct nw_buf *out, const char *dc, const struct dc_fabric *f)
+/* Every family is always declared (HELP, TYPE); the per-pair samples only
+ * while `on`, the worst-pair ones only while not. */
+static void per_pair(struct nw_buf *out, const char *dc, const struct dc_fabric *f, int on)
 {
 	char l[96];
 
 	nw_prom_family(
 		out, "netwatch_path_class", "gauge",
 		"Class of the inter-rack path src_rack -> dst_rack as a code: 0 healthy, 1 warning, 2 critical, 3 down, 4 left, 5 warming.");
-	for (size_t i = 0; i < f->n; i++)
+	for (size_t i = 0; on && i < f->n; i++)
 		if (!f->paths[i].stale) {
 			pair_labels(l, sizeof(l), &f->paths[i], NULL);
 			nw_prom_sample_u64(out, "netwatch_path_class", dc, l, f->paths[i].row->cls);
 		}
 	nw_prom_family(out, "netwatch_path_spectral_error", "gauge",
 		       "Spectral error of the path's tone (absent until analysed).");
-	for (size_t i = 0; i < f->n; i++)
+	for (size_t i = 0; on && i < f->n; i++)
 		if (!f->paths[i].stale && isfinite(f->paths[i].row->error)) {
 			pair_labels(l, sizeof(l), &f->paths[i], NULL);
 			nw_prom_sample(out, "netwatch_path_spectral_error", dc, l,
@@ -45,15 +47,17 @@ static void per_pair(struct nw_buf *out, const char *dc, const struct dc_fabric 
 		}
 	nw_prom_family(out, "netwatch_path_loss_ratio", "gauge",
 		       "Lost fraction of the path's tone samples.");
-	for (size_t i = 0; i < f->n; i++)
+	for (size_t i = 0; on && i < f->n; i++)
 		if (!f->paths[i].stale) {
 			pair_labels(l, sizeof(l), &f->paths[i], NULL);
 			nw_prom_sample(out, "netwatch_path_loss_ratio", dc, l,
 				       f->paths[i].row->loss_ratio);
 		}
-	nw_prom_family(out, "netwatch_path_latency_seconds", "gauge",
-		       "One-way delay of the path, quantile 0.5 and 0.99 (absent when unknown).");
-	for (size_t i = 0; i < f->n; i++) {
+	/* a summary, not a gauge: only a summary may carry `quantile`
+	 * (promtool); the rack's window quantiles, without _sum and _count */
+	nw_prom_family(out, "netwatch_path_latency_seconds", "summary",
+		       "One-way delay of the path, quantile 0.5 and 0.99 over the rack's window (absent when unknown).");
+	for (size_t i = 0; on && i < f->n; i++) {
 		const struct nw_report_path *r = f->paths[i].row;
 
 		if (f->paths[i].stale)
@@ -71,7 +75,7 @@ static void per_pair(struct nw_buf *out, const char *dc, const struct dc_fabric 
 	}
 	nw_prom_family(out, "netwatch_path_period_seconds", "gauge",
 		       "Strongest significant disturbance period of the path (absent when none).");
-	for (size_t i = 0; i < f->n; i++)
+	for (size_t i = 0; on && i < f->n; i++)
 		if (!f->paths[i].stale && isfinite(f->paths[i].row->period_s)) {
 			pair_labels(l, sizeof(l), &f->paths[i], NULL);
 			nw_prom_sample(out, "netwatch_path_period_seconds", dc, l,
@@ -92,7 +96,7 @@ static int cmp_worse(const void *a, const void *b)
 }
 
 /* Above the cap: the worst pairs by error, rank 0 the worst. */
-static int worst_pairs(struct nw_buf *out, const char *dc, const struct dc_fabric *f)
+static int worst_pairs(struct nw_buf *out, const char *dc, const struct dc_fabric *f, int on)
 {
 	const struct dc_path **w = malloc(f->n * sizeof(*w) + 1);
 	size_t n = 0;
@@ -100,7 +104,7 @@ static int worst_pairs(struct nw_buf *out, const char *dc, const struct dc_fabri
 
 	if (!w)
 		return -1;
-	for (size_t i = 0; i < f->n; i++)
+	for (size_t i = 0; on && i < f->n; i++)
 		if (!f->paths[i].stale && isfinite(f->paths[i].row->error))
 			w[n++] = &f->paths[i];
 	qsort(w, n, sizeof(*w), cmp_worse);
@@ -220,10 +224,8 @@ int dc_fabric_metrics(const struct dc_view *v, const char *dc, uint64_t mono_ns,
 		"Rack pairs: probed now (fresh, current mesh epoch) and total N(N-1) over the known racks.");
 	nw_prom_sample_u64(out, "netwatch_fabric_pairs", dc, ",state=\"probed\"", f.probed);
 	nw_prom_sample_u64(out, "netwatch_fabric_pairs", dc, ",state=\"total\"", f.pairs_total);
-	if (f.probed <= v->pair_series_max)
-		per_pair(out, dc, &f);
-	else
-		rc = worst_pairs(out, dc, &f);
+	per_pair(out, dc, &f, f.probed <= v->pair_series_max);
+	rc = worst_pairs(out, dc, &f, f.probed > v->pair_series_max);
 	if (!rc)
 		rc = rack_errors(out, dc, &f, st);
 	faults(out, dc, v->scope);

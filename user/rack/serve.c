@@ -145,7 +145,7 @@ void rack_serve_run(struct rack_serve *s)
 
 static void report(struct rack_serve *s)
 {
-	struct nw_report r;
+	struct nw_report r = { 0 }; /* npaths, paths: none unless filled (issue 16) */
 
 	nw_report_from_view(&s->view, &r, s->report_servers, s->report_max);
 	r.boot_ns = s->boot_ns;
