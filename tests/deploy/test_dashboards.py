@@ -742,6 +742,12 @@ def test_fabric_exposition_holds_every_fabric_family():
             typed.update(re.findall(r"^# TYPE (\S+) (\S+)$", f.read(), re.M))
     assert fabric_rows(), "docs/metrics.md has no fabric families"
     assert typed == {**fabric_rows(), "netwatch_dc_health_score": "gauge"}
+    promtool = shutil.which("promtool") or "/usr/bin/promtool"
+    for path in FABRIC_EXPOSITIONS:  # valid exposition text, as the DC's must be
+        with open(path) as f:
+            r = subprocess.run([promtool, "check", "metrics"], stdin=f, capture_output=True,
+                               text=True, timeout=60)
+        assert r.returncode == 0, (path, r.stdout + r.stderr)
 
 
 @pytest.fixture(scope="module")
