@@ -636,11 +636,17 @@ def test_every_panel_query_is_accepted_and_returns_data(lab, use_all):
             if key not in ALLOWED_EMPTY:
                 pending[key] = substitute(expr, values)
     assert len(pending) > 80
+    assert_queries_return_data(lab["prom"], pending, DATA_TIMEOUT_S, 2.0)
+
+
+def assert_queries_return_data(prom, pending, timeout, interval):
+    """Asks Prometheus every query of {key: PromQL} until each has returned
+    data (bounded by timeout); fails naming the refused and the empty ones."""
     refused = {}
 
     def all_have_data():
         for key, q in list(pending.items()):
-            doc = prom_get(lab["prom"], "/api/v1/query", {"query": q})
+            doc = prom_get(prom, "/api/v1/query", {"query": q})
             if doc is None:
                 continue  # not reachable this once: ask again
             if doc["status"] != "success":
@@ -651,7 +657,7 @@ def test_every_panel_query_is_accepted_and_returns_data(lab, use_all):
         return not pending or refused
 
     try:
-        wait_for(all_have_data, DATA_TIMEOUT_S, "every panel query to return data", 2.0)
+        wait_for(all_have_data, timeout, "every panel query to return data", interval)
     except AssertionError:
         pass
     assert not refused, "queries Prometheus refused:\n" + "\n".join(
@@ -772,26 +778,7 @@ def test_fabric_panel_queries_return_data(fabric_prom):
     d = DASHES["fabric"]
     values = resolve_variables(fabric_prom, d, use_all=True)
     pending = {(t, r): substitute(e, values) for t, r, e in panel_targets(d)}
-    refused = {}
-
-    def all_have_data():
-        for key, q in list(pending.items()):
-            doc = prom_get(fabric_prom, "/api/v1/query", {"query": q})
-            if doc is None:
-                continue
-            if doc["status"] != "success":
-                refused[key] = (q, doc.get("error"))
-                del pending[key]
-            elif doc["data"]["result"]:
-                del pending[key]
-        return not pending or refused
-
-    try:
-        wait_for(all_have_data, 60, "every fabric panel query to return data", 1.0)
-    except AssertionError:
-        pass
-    assert not refused, refused
-    assert not pending, pending
+    assert_queries_return_data(fabric_prom, pending, 60, 1.0)
 
 
 def test_fabric_matrix_and_faults_show_the_exposition(fabric_prom):

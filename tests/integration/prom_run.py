@@ -68,16 +68,17 @@ class Prometheus:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-class Exposition:
-    """A loopback HTTP server answering /metrics with fixed text."""
+class LoopbackHTTP:
+    """A loopback HTTP server answering GET with respond(path) ->
+    (status, {header: value}, body bytes); .base is its URL."""
 
-    def __init__(self, text):
-        body = text.encode()
-
+    def __init__(self, respond):
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_GET(self):
-                self.send_response(200 if self.path == "/metrics" else 404)
-                self.send_header("Content-Type", "text/plain; version=0.0.4")
+                status, headers, body = respond(self.path)
+                self.send_response(status)
+                for k, v in headers.items():
+                    self.send_header(k, v)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)
@@ -87,9 +88,19 @@ class Exposition:
 
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.addr = "127.0.0.1:%d" % self.server.server_address[1]
+        self.base = "http://" + self.addr
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 
     def close(self):
         self.server.shutdown()
         self.server.server_close()
+
+
+class Exposition(LoopbackHTTP):
+    """A loopback HTTP server answering /metrics with fixed text."""
+
+    def __init__(self, text):
+        body = text.encode()
+        super().__init__(lambda path: (200 if path == "/metrics" else 404,
+                                       {"Content-Type": "text/plain; version=0.0.4"}, body))

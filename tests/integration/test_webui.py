@@ -26,14 +26,12 @@ pinned by its package-lock.json); both come from `make deps`. Each look is one
 run of tests/ui/browse.mjs, which waits for a condition in the page with a
 bounded timeout. Screenshots are kept in $NETWATCH_BUILD/test-artifacts/."""
 
-import http.server
 import json
 import os
 import secrets
 import shutil
 import signal
 import subprocess
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -41,6 +39,7 @@ import urllib.request
 import pytest
 
 from nwlab import BUILD, wait_for
+from prom_run import LoopbackHTTP
 from test_dc import Dc
 from test_dc_fabric import Fabric
 
@@ -288,44 +287,25 @@ def fabric_block():
     }
 
 
-class ContractProxy:
+def contract_proxy(dc_base, fabric):
     """Loopback HTTP in front of a real DC: /api/v1/dc is the DC's own answer
     with `fabric` replaced by the documented block (and the DC score by
     min(its score, the fabric's), as documented); everything else (the
     page, its assets and their headers) is the DC's, unchanged."""
-
-    def __init__(self, dc_base, fabric):
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self):
-                try:
-                    with urllib.request.urlopen(dc_base + self.path, timeout=5) as r:
-                        status, headers, body = r.status, r.headers, r.read()
-                except urllib.error.HTTPError as e:
-                    status, headers, body = e.code, e.headers, e.read()
-                if self.path.startswith("/api/v1/dc") and status == 200:
-                    doc = json.loads(body)
-                    doc["fabric"] = fabric
-                    # the documented DC score: min(mean rack score, fabric score)
-                    doc["health_score"] = min(doc["health_score"], fabric["score"])
-                    body = json.dumps(doc).encode()
-                self.send_response(status)
-                for k in ("Content-Type", "Content-Security-Policy", "Cache-Control"):
-                    if headers.get(k):
-                        self.send_header(k, headers[k])
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.base = "http://127.0.0.1:%d" % self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
+    def respond(path):
+        try:
+            with urllib.request.urlopen(dc_base + path, timeout=5) as r:
+                status, headers, body = r.status, r.headers, r.read()
+        except urllib.error.HTTPError as e:
+            status, headers, body = e.code, e.headers, e.read()
+        if path.startswith("/api/v1/dc") and status == 200:
+            doc = json.loads(body)
+            doc["fabric"] = fabric
+            doc["health_score"] = min(doc["health_score"], fabric["score"])
+            body = json.dumps(doc).encode()
+        keep = ("Content-Type", "Content-Security-Policy", "Cache-Control")
+        return status, {k: headers[k] for k in keep if headers.get(k)}, body
+    return LoopbackHTTP(respond)
 
 
 class MeshWithoutPair(Fabric):
@@ -359,7 +339,7 @@ def check_matrix(cells, bad_rack, unmeasured, stale=()):
 def test_fabric_matrix_and_faults_from_the_documented_block():
     with Dc("--racks", str(FABRIC_RACKS), "--stale", "30") as dc, Fabric(dc) as fab:
         fab.bad_servers = {(1, 1)}  # the server fault's server, as its rack reports it
-        proxy = ContractProxy(f"http://127.0.0.1:{dc.http_port}", fabric_block())
+        proxy = contract_proxy(f"http://127.0.0.1:{dc.http_port}", fabric_block())
         try:
             out = browse(proxy.base + "/",
                          f"Object.keys({MATRIX}).length === {FABRIC_RACKS ** 2} && "
