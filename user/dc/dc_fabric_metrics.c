@@ -55,8 +55,9 @@ static void per_pair(struct nw_buf *out, const char *dc, const struct dc_fabric 
 		}
 	/* a summary, not a gauge: only a summary may carry `quantile`
 	 * (promtool); the rack's window quantiles, without _sum and _count */
-	nw_prom_family(out, "netwatch_path_latency_seconds", "summary",
-		       "One-way delay of the path, quantile 0.5 and 0.99 over the rack's window (absent when unknown).");
+	nw_prom_family(
+		out, "netwatch_path_latency_seconds", "summary",
+		"One-way delay of the path, quantile 0.5 and 0.99 over the rack's window (absent when unknown).");
 	for (size_t i = 0; on && i < f->n; i++) {
 		const struct nw_report_path *r = f->paths[i].row;
 

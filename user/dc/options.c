@@ -79,6 +79,24 @@ static const struct nw_opt opts[] = {
 	{ "scope-clear", 0, "NETWATCH_SCOPE_CLEAR", NW_OPT_U64, F(scope_clear), .min = 1,
 	  .max = 3600, .def_u = 5, .problem = "scope-clear must be an integer 1..3600", .arg = "N",
 	  .help = "a fault ends after N intervals with all its members healthy\n(default 5)" },
+	/* The ratios go through the seconds parser: a plain decimal, bounded */
+	{ "scope-theta-rack", 0, "NETWATCH_SCOPE_THETA_RACK", NW_OPT_SECONDS, F(scope_theta_rack),
+	  .dmin = 0.01, .dmax = 1, .def_d = 0.5,
+	  .problem = "scope-theta-rack must be a fraction 0.01..1", .arg = "X",
+	  .help = "a rack fault needs this fraction of its servers, or of its\n"
+		  "paths in and out, degraded together (default 0.5)" },
+	{ "scope-theta-path-bg", 0, "NETWATCH_SCOPE_THETA_PATH_BG", NW_OPT_SECONDS,
+	  F(scope_theta_path_bg), .dmin = 0.01, .dmax = 1, .def_d = 0.2,
+	  .problem = "scope-theta-path-bg must be a fraction 0.01..1", .arg = "X",
+	  .help = "an uplink fault needs the paths not touching the rack\n"
+		  "degraded below this fraction (default 0.2)" },
+	{ "scope-theta-dc", 0, "NETWATCH_SCOPE_THETA_DC", NW_OPT_SECONDS, F(scope_theta_dc),
+	  .dmin = 0.01, .dmax = 1, .def_d = 0.5,
+	  .problem = "scope-theta-dc must be a fraction 0.01..1", .arg = "X",
+	  .help = "a dc fault needs this fraction of the reporting racks\n(default 0.5)" },
+	{ "scope-share", 0, "NETWATCH_SCOPE_SHARE", NW_OPT_SECONDS, F(scope_share_s), .dmin = 0.1,
+	  .dmax = 600, .def_d = 3.0, .problem = "scope-share must be seconds, 0.1..600", .arg = "S",
+	  .help = "onsets within S seconds share timing (default 3)" },
 	{ "debug-report-delay", 0, "NETWATCH_DEBUG_REPORT_DELAY", NW_OPT_SECONDS, F(debug_delay_s),
 	  .dmax = 1, .problem = "debug-report-delay must be seconds, 0..1", .arg = "S",
 	  .help = "testing only: sleep S seconds before each report is parsed,\n"

@@ -36,6 +36,7 @@ struct dc_opts {
 	int verbose;
 	uint32_t fabric_pair_series_max;  /* docs/fabric.md section 5 */
 	uint32_t scope_hold, scope_clear; /* intervals (docs/fabric.md section 6) */
+	double scope_theta_rack, scope_theta_path_bg, scope_theta_dc, scope_share_s;
 };
 
 /* On NW_CLI_BAD the one-line reason is already on stderr (exit 2);

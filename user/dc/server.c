@@ -682,6 +682,10 @@ static int setup(struct dc_srv *s)
 		nw_scope_cfg_default(&sc);
 		sc.hold = s->o->scope_hold;
 		sc.clear = s->o->scope_clear;
+		sc.theta_rack = s->o->scope_theta_rack;
+		sc.theta_path_bg = s->o->scope_theta_path_bg;
+		sc.theta_dc = s->o->scope_theta_dc;
+		sc.share_s = s->o->scope_share_s;
 		nw_scope_init(&s->scope, &sc);
 	}
 	s->budget.max = s->o->max_buffer;

@@ -439,6 +439,35 @@ static void test_rack_view(void **state)
 	nw_scope_list_free(&l);
 }
 
+/* The thresholds are configuration (netwatch-dc --scope-theta-rack ...):
+ * two servers of eight are a rack at theta_rack 0.25, not at 0.5. */
+static void test_thresholds(void **state)
+{
+	struct nw_scope_cfg cfg;
+	struct nw_scope_list l = { 0 };
+	struct nw_scope_snapshot s;
+	struct dc d;
+
+	(void)state;
+	dc_init(&d);
+	srv(&d, 1, 3, 1, 0);
+	srv(&d, 1, 4, 1, 0);
+	s = snap(&d);
+	nw_scope_cfg_default(&cfg);
+	cfg.theta_rack = 0.25;
+	assert_int_equal(nw_scope_decide(&cfg, &s, &l), 0);
+	assert_int_equal(l.n, 1);
+	assert_int_equal(l.f[0].scope, NW_SCOPE_RACK);
+	/* onsets 5 s apart: shared only with share_s >= 5 */
+	srv(&d, 1, 4, 1, 5);
+	assert_int_equal(nw_scope_decide(&cfg, &s, &l), 0);
+	assert_int_equal(l.n, 2);
+	cfg.share_s = 5;
+	assert_int_equal(nw_scope_decide(&cfg, &s, &l), 0);
+	assert_int_equal(l.n, 1);
+	nw_scope_list_free(&l);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -454,6 +483,7 @@ int main(void)
 		cmocka_unit_test(test_rack_recovers),
 		cmocka_unit_test(test_uplink_tracked),
 		cmocka_unit_test(test_rack_view),
+		cmocka_unit_test(test_thresholds),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
