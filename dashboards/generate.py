@@ -854,8 +854,165 @@ def collector_internals():
                      [DC_VAR, rack_var], items)
 
 
+# Fault scopes (netwatch_fault_active's `scope`), widest first, for colours.
+FAULT_SCOPES = [("dc", "dark-red"), ("rack", "red"), ("path", "orange"), ("server", "yellow")]
+
+
+def pair_matrix(title, expr, desc, thresholds=None, mappings=None, unit=None):
+    """One instant value per (src_rack, dst_rack) pair as a src × dst grid:
+    Grafana's groupingToMatrix turns the rows into a matrix, one column per
+    destination rack, and every cell is coloured by its value (the pair
+    heatmap). A pair without a series (not probed in this mesh epoch) stays
+    an empty cell reading "unmeasured": absent, not healthy."""
+    unmeasured = {"type": "special", "options": {
+        "match": "null", "result": {"text": "unmeasured", "color": "transparent", "index": 99}}}
+    p = panel("table", title, [target(expr, instant=True, fmt="table")], desc, unit=unit,
+              thresholds=thresholds, mappings=(mappings or []) + [unmeasured],
+              transformations=[
+                  {"id": "groupingToMatrix", "options": {
+                      "rowField": "src_rack", "columnField": "dst_rack",
+                      "valueField": "Value", "emptyValue": "null"}},
+                  {"id": "organize", "options": {
+                      "excludeByName": {}, "indexByName": {},
+                      "renameByName": {"src_rack\\dst_rack": "src \\ dst rack"}}}],
+              custom={"align": "center", "cellOptions": {"type": "color-background"},
+                      "inspect": False},
+              overrides=[{"matcher": {"id": "byName", "options": "src \\ dst rack"},
+                          "properties": [{"id": "custom.cellOptions",
+                                          "value": {"type": "auto"}},
+                                         {"id": "mappings", "value": []}]}],
+              options={"showHeader": True, "cellHeight": "sm"})
+    return p
+
+
+def dc_fabric():
+    path = f"{{{DC}}}"
+    items = [
+        row("Fabric"),
+        (stat("Fabric score", [target(f"netwatch_fabric_score{path}", "{{dc_id}}")],
+              "1 − the mean spectral error of the measured inter-rack paths. The DC score is "
+              "min(mean rack score, fabric score): a bad fabric is not averaged away by healthy "
+              "racks (docs/fabric.md).", unit="percentunit", minv=0, maxv=1,
+              thresholds=SCORE_STEPS), 5, 6),
+        (stat("Pairs probed / total", [
+            target(f'netwatch_fabric_pairs{{{DC},state="probed"}}', "probed"),
+            target(f'netwatch_fabric_pairs{{{DC},state="total"}}', "total")],
+            "Rack pairs measured in the current mesh epoch, and all ordered pairs N·(N − 1). "
+            "A limited mesh probes k peers per rack and rotates, so probed < total is "
+            "expected there.", unit="none", graph=False), 5, 6),
+        (stat("Scoped faults now", [
+            target(f"count(netwatch_fault_active{path} == 1) or vector(0)", "faults")],
+            "Faults the DC reports now, every scope (the table below lists them). Each one "
+            "fires one NetWatchFault* alert.", unit="none", thresholds=ZERO_GOOD,
+            graph=False), 4, 6),
+        (timeseries("Fabric and DC score", [
+            target(f"netwatch_fabric_score{path}", "fabric {{dc_id}}"),
+            target(f"netwatch_dc_health_score{path}", "DC {{dc_id}}")],
+            "The fabric score beside the DC score: the DC score follows the fabric when the "
+            "fabric is the worse of the two.", unit="percentunit", minv=0, maxv=1,
+            thresholds=SCORE_STEPS), 10, 6),
+        row("Rack × rack matrix"),
+        (pair_matrix("Path spectral error (src rack × dst rack)",
+                     f"max by (src_rack, dst_rack) (netwatch_path_spectral_error{path})",
+                     "Spectral error of every measured path, rows the source rack, columns the "
+                     "destination: green < 0.2, yellow to 0.5, red above (the server classes). "
+                     "A whole row and column red is one rack's uplink; one cell, that pair's "
+                     "fabric; \"unmeasured\" a pair the mesh does not probe now.",
+                     thresholds=ERROR_STEPS, unit="percentunit"), 12, 9),
+        (pair_matrix("Path class (src rack × dst rack)",
+                     f"max by (src_rack, dst_rack) (netwatch_path_class{path})",
+                     "The class of every measured path (healthy, warning, critical, down, "
+                     "warming) as the rack controllers' engine decides it for servers.",
+                     mappings=class_mapping(), thresholds=[("green", None)]), 12, 9),
+        (state_timeline("Path class over time", [
+            target(f"max by (src_rack, dst_rack) (netwatch_path_class{path})",
+                   "{{src_rack}} → {{dst_rack}}")],
+            "Each measured pair's class over time (rows appear and go as a limited mesh "
+            "rotates).", mappings=class_mapping(), thresholds=[("green", None)]), 24, 8),
+        row("Per rack and per path"),
+        (timeseries("Rack fabric error in / out", [
+            target(f'netwatch_rack_fabric_error{{{DC},direction="in"}}', "rack {{rack_id}} in"),
+            target(f'netwatch_rack_fabric_error{{{DC},direction="out"}}',
+                   "rack {{rack_id}} out")],
+            "Mean spectral error over each rack's measured paths into it and out of it. Both "
+            "high for one rack while the others stay low: that rack's ToR uplink.",
+            unit="percentunit", minv=0, maxv=1, thresholds=ERROR_STEPS, links=[TO_RACK]),
+         12, 8),
+        (bargauge("Rack fabric error now", [
+            target(f"netwatch_rack_fabric_error{path}", "rack {{rack_id}} {{direction}}",
+                   instant=True)],
+            "The same, now: one bar per rack and direction.", unit="percentunit", minv=0,
+            maxv=1, thresholds=ERROR_STEPS, links=[TO_RACK]), 12, 8),
+        (timeseries("Worst paths: loss", [
+            target(f"topk(10, netwatch_path_loss_ratio{path})",
+                   "{{src_rack}} → {{dst_rack}}")],
+            "Lost / sent of the ten worst paths in the analysis window (the tones are "
+            "counted exactly, as servers' are).", unit="percentunit", minv=0,
+            thresholds=LOSS_STEPS), 8, 8),
+        (timeseries("Worst paths: latency p99", [
+            target(f'topk(10, netwatch_path_latency_seconds{{{DC},quantile="0.99"}})',
+                   "p99 {{src_rack}} → {{dst_rack}}"),
+            target(f'topk(10, netwatch_path_latency_seconds{{{DC},quantile="0.5"}})',
+                   "p50 {{src_rack}} → {{dst_rack}}")],
+            "One-way latency between the two rack controllers' clocks (PTP/NTP caveats as for "
+            "servers); a step in a path's own line says more than its level.", unit="s",
+            minv=0), 8, 8),
+        (timeseries("Path disturbance periods", [
+            target(f"netwatch_path_period_seconds{path}", "{{src_rack}} → {{dst_rack}}")],
+            "The strongest periodic disturbance found on a path; paths sharing one period "
+            "share a cause (the fault scope uses that). Nothing while none is found.",
+            unit="s", minv=0, draw="points"), 8, 8),
+        (table("Worst pairs (above the per-pair series cap)", [
+            target(f"netwatch_path_worst_spectral_error{path} * on (dc_id, rank) "
+                   f"group_left (src_rack, dst_rack) netwatch_path_worst_info{path}",
+                   instant=True, fmt="table")],
+            "A DC probing more pairs than its --fabric-pair-series-max (default 4096) exports "
+            "no per-pair series (the matrices above stay empty there) but the 64 worst pairs "
+            "by spectral error, rank 0 the worst; the full matrix is in /api/v1/dc.",
+            rename={"Value": "spectral error", "rank": "rank", "src_rack": "src rack",
+                    "dst_rack": "dst rack", "dc_id": "DC"},
+            unit="percentunit", thresholds=ERROR_STEPS,
+            overrides=[{"matcher": {"id": "byName", "options": "spectral error"},
+                        "properties": [{"id": "custom.cellOptions",
+                                        "value": {"type": "color-background"}}]}]), 24, 8),
+        row("Scoped faults"),
+        (table("Active scoped faults", [
+            target(f"netwatch_fault_active{path} == 1", instant=True, fmt="table")],
+            "Every fault the DC reports now, placed at the widest scope its evidence supports: "
+            "dc > rack (cause servers, uplink or tor) > path > server. One row, one "
+            "NetWatchFault* alert (docs/alerts.md).",
+            hide=("Value",),
+            rename={"dc_id": "DC", "scope": "scope", "rack_id": "rack", "src_rack": "src rack",
+                    "dst_rack": "dst rack", "server_id": "server", "cause": "cause"},
+            overrides=[{"matcher": {"id": "byName", "options": "scope"},
+                        "properties": [{"id": "mappings", "value": [
+                            {"type": "value", "options": {
+                                s: {"text": s, "color": c, "index": i}
+                                for i, (s, c) in enumerate(FAULT_SCOPES)}}]},
+                            {"id": "custom.cellOptions", "value": {"type": "color-text"}}]}]),
+         16, 8),
+        (bargauge("Faults by scope", [
+            target(f"count by (scope) (netwatch_fault_active{path} == 1)", "{{scope}}",
+                   instant=True)],
+            "Active faults per scope.", unit="none"), 8, 8),
+        (timeseries("Faults over time", [
+            target(f"count by (scope) (netwatch_fault_active{path} == 1)", "{{scope}}")],
+            "Active faults per scope over time.", unit="none", minv=0, stack=True), 12, 8),
+        (timeseries("Onset to scope decided (mean)", [
+            target(f"sum by (scope) (netwatch_fault_scope_seconds_sum{path}) / "
+                   f"sum by (scope) (netwatch_fault_scope_seconds_count{path})", "{{scope}}")],
+            "Seconds from a fault's onset (its first member leaving healthy) to its scope "
+            "being decided, per scope, mean since the DC started (the target is 5 s after "
+            "the first class change).", unit="s", minv=0), 12, 8),
+    ]
+    return dashboard("fabric", "NetWatch / DC fabric",
+                     "The network between racks: the rack × rack path matrix, the fabric "
+                     "score, each rack's fabric error in and out, and the scoped faults the DC "
+                     "places.", [DC_VAR], items)
+
+
 DASHBOARDS = {"dc-overview": dc_overview, "rack": rack_drilldown, "server": server_detail,
-              "collector": collector_internals}
+              "collector": collector_internals, "fabric": dc_fabric}
 
 
 def render(build):

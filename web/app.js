@@ -1,6 +1,8 @@
 /* NetWatch web UI: one page for both tiers (docs/web-ui.md).
  *
- *   netwatch-dc    #/                  the DC grid: racks x servers, from /api/v1/dc
+ *   netwatch-dc    #/                  the DC grid: racks x servers, from /api/v1/dc,
+ *                                      and the fabric: the rack x rack path matrix
+ *                                      and the scoped faults (its `fabric` block)
  *                  #/rack/R            one rack's servers as the DC has them
  *                  a server            /racks/R/#/rack/R/server/S: the DC sends the
  *                                      browser to rack R's own controller (302)
@@ -97,6 +99,132 @@
     el("span", { class: "err" }, s.error === null ? "err \u2013 (not measured)" : "err " + num(s.error, 3)));
   }
 
+  /* ------------------------------------------------------------ fabric */
+  /* The DC's `fabric` block (docs/fabric.md sections 5 and 6): the measured
+   * inter-rack paths and the scoped faults. A pair with no row is not
+   * probed now: drawn as unmeasured, never as healthy. */
+  function pathKey(src, dst) { return src + ">" + dst; }
+
+  function periodsText(p) {
+    const ps = (p.periods || []).map((x) => typeof x === "number" ? x : x && x.period_s)
+      .filter((x) => x > 0);
+    return ps.length ? "period " + ps.map((x) => num(x, 2) + " s").join(", ") : "no period";
+  }
+
+  function pathTitle(src, dst, p) {
+    if (!p) return "rack " + src + " \u2192 rack " + dst + ": unmeasured (not probed in this mesh epoch)";
+    const lat = p.latency_ms || {};
+    return "rack " + src + " \u2192 rack " + dst + ": " + p.class + (p.stale ? " (stale)" : "") +
+      "; error " + num(p.error, 3) + "; loss " + pct(p.loss_ratio) +
+      "; latency p50 " + num(lat.p50, 3) + " ms, p99 " + num(lat.p99, 3) + " ms; " +
+      periodsText(p) + "; " + num(p.age_s, 1) + " s old";
+  }
+
+  function pathCell(src, dst, p) {
+    if (src === dst)
+      return el("span", { class: "pcell self", "data-src": src, "data-dst": dst, "data-class": "self",
+        title: "rack " + src + " itself" }, "\u00b7");
+    if (!p)
+      return el("span", { class: "pcell c-unmeasured", "data-src": src, "data-dst": dst,
+        "data-class": "unmeasured", title: pathTitle(src, dst, null) }, "\u2013 unmeasured");
+    const w = p.stale ? "stale" : clsWord(p.class);
+    return el("span", { class: "pcell c-" + w, "data-src": src, "data-dst": dst,
+      "data-class": p.stale ? "stale" : p.class, "data-error": p.error === null ? "" : p.error,
+      "data-loss": p.loss_ratio, title: pathTitle(src, dst, p) },
+    el("span", { class: "cls" }, ICON[w] + " " + (p.stale ? "stale (" + p.class + ")" : p.class)),
+    el("span", { class: "err" }, p.error === null || p.error === undefined ? "err \u2013"
+      : "err " + num(p.error, 2)));
+  }
+
+  function faultSubject(f) {
+    const s = f.subject || {};
+    if (f.scope === "dc") return "the DC";
+    if (f.scope === "path") return "rack " + s.src_rack + (s.both_directions ? " \u2194 " : " \u2192 ") +
+      "rack " + s.dst_rack;
+    if (f.scope === "server") return "rack " + s.rack_id + " server " + s.server_id;
+    return "rack " + s.rack_id;
+  }
+
+  function sinceText(t) {
+    if (t === null || t === undefined) return "\u2013";
+    /* CLOCK_REALTIME: ns (as the reports' since_ns) or s, or an ISO string */
+    const when = typeof t === "number" ? new Date(t > 1e14 ? t / 1e6 : t * 1e3) : new Date(t);
+    return isNaN(when) ? String(t) : when.toLocaleTimeString();
+  }
+
+  /* Members are named "server:R/S" and "path:A>B" (the DC's fault ids). */
+  function memberText(m) {
+    const t = String(m), sm = t.match(/^server:(\d+)\/(\d+)$/), pm = t.match(/^path:(\d+)>(\d+)$/);
+    if (sm) return "server " + sm[1] + "/" + sm[2];
+    if (pm) return "path " + pm[1] + "\u2192" + pm[2];
+    return t;
+  }
+
+  function faultRow(f) {
+    const headline = faultSubject(f) + (f.cause ? " " + f.cause : "") +
+      (f.loss_ratio === null || f.loss_ratio === undefined ? "" : ": " + num(100 * f.loss_ratio, 0) + " % loss");
+    const members = f.members || [];
+    const total = f.members_total !== undefined ? f.members_total : members.length;
+    return el("tr", { "data-scope": f.scope, "data-id": f.id, title: f.name || null },
+      el("td", {}, el("span", { class: "badge scope-" + f.scope }, f.scope)),
+      el("td", { class: "cls" }, headline),
+      el("td", {}, f.cause || "\u2013"),
+      el("td", {}, sinceText(f.since)),
+      el("td", {}, pct(f.loss_ratio)),
+      el("td", {}, f.period_s > 0 ? num(f.period_s, 2) + " s" : "\u2013"),
+      el("td", { class: "cls", title: members.map(memberText).join(", ") },
+        total + (members.length ? ": " + members.slice(0, 4).map(memberText).join(", ") +
+          (total > 4 ? ", \u2026" : "") : "")),
+      el("td", {}, String(f.scope_changes || 0)));
+  }
+
+  function fabricSection(d) {
+    const sec = el("section", { id: "paths" });
+    const f = d.fabric;
+    if (!f) {
+      sec.append(el("h2", {}, "Fabric"),
+        el("p", { class: "legend-note" }, "This DC controller reports no fabric block."));
+      return sec;
+    }
+    const paths = f.paths || [];
+    const byPair = new Map(paths.map((p) => [pathKey(p.src_rack, p.dst_rack), p]));
+    const ids = new Set(d.racks.map((r) => r.rack_id));
+    for (const p of paths) { ids.add(p.src_rack); ids.add(p.dst_rack); }
+    const racks = [...ids].sort((a, b) => a - b);
+    const mesh = f.mesh || {};
+    sec.append(el("h2", {}, "Fabric: rack \u00d7 rack paths"),
+      el("div", { class: "summary" },
+        el("span", {}, "fabric score ", el("b", { id: "fabric-score" }, num(f.score, 3))),
+        el("span", {}, "mesh ", el("b", {}, (mesh.mode || "\u2013") +
+          (mesh.k ? ", k " + mesh.k : "") + (mesh.epoch !== undefined ? ", epoch " + mesh.epoch : ""))),
+        el("span", {}, "pairs probed ", el("b", { id: "fabric-pairs" },
+          (mesh.pairs_probed !== undefined ? mesh.pairs_probed : paths.length) + " / " +
+          (mesh.pairs_total !== undefined ? mesh.pairs_total : racks.length * (racks.length - 1))))));
+    if (!paths.length && racks.length < 2) {
+      sec.append(el("p", { id: "fabric-none" }, "No inter-rack path measured (no rack runs its fabric sender)."));
+    } else {
+      const table = el("table", { class: "grid matrix", id: "fabric-matrix" },
+        el("tr", {}, el("th", {}, "from \\ to"), ...racks.map((r) => el("th", { class: "dst" }, "rack " + r))));
+      for (const src of racks)
+        table.append(el("tr", { "data-src": src }, el("th", {}, "rack " + src),
+          ...racks.map((dst) => el("td", {}, pathCell(src, dst, byPair.get(pathKey(src, dst)))))));
+      sec.append(table,
+        el("p", { class: "legend-note" }, "Row: the sending rack; column: the receiving rack. Each cell: the path's class and spectral ",
+          "error; hover for loss, latency and period. \u2013 unmeasured: the mesh does not probe that pair now ",
+          "(it is not known to be healthy). A whole row and column degraded is that rack's uplink."));
+    }
+    const faults = f.faults || [];
+    sec.append(el("h2", {}, "Faults by scope"));
+    if (!faults.length) {
+      sec.append(el("p", { id: "fabric-faults-none" }, "No fault: every measured server and path is healthy."));
+    } else {
+      sec.append(el("table", { class: "list", id: "fabric-faults" },
+        el("tr", {}, ...["scope", "fault", "cause", "since", "loss", "period", "members",
+          "scope changes"].map((h) => el("th", {}, h))), ...faults.map(faultRow)));
+    }
+    return sec;
+  }
+
   const dcView = {
     title: "DC",
     async update() {
@@ -146,8 +274,7 @@
           ICON.warning, " warning, ", ICON.critical, " critical, ", ICON.down, " down, ",
           ICON.warming, " warming: up, not measured yet, ", ICON.left, " left) and spectral error (0 pure tone .. 1 noise). A cell opens the ",
           "server's live spectrum on its rack's controller."),
-        /* The inter-rack path matrix goes here once the fabric issue lands. */
-        el("section", { id: "paths", hidden: "" }));
+        fabricSection(d));
       document.getElementById("version").textContent = "netwatch-dc " + d.version;
     },
   };

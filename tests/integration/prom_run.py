@@ -1,13 +1,17 @@
 """A real Prometheus on loopback for process tests: its own temp dir and
 port, scraping the given targets every second (rules evaluated every second
-when a rules file is given), stopped and removed by stop()."""
+when a rules file is given), stopped and removed by stop(). Exposition is a
+loopback target serving fixed exposition text, for series no process of the
+test makes."""
 
+import http.server
 import json
 import os
 import shutil
 import socket
 import subprocess
 import tempfile
+import threading
 import urllib.parse
 import urllib.request
 
@@ -62,3 +66,41 @@ class Prometheus:
                 self.proc.wait()
         self.log.close()
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class LoopbackHTTP:
+    """A loopback HTTP server answering GET with respond(path) ->
+    (status, {header: value}, body bytes); .base is its URL."""
+
+    def __init__(self, respond):
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                status, headers, body = respond(self.path)
+                self.send_response(status)
+                for k, v in headers.items():
+                    self.send_header(k, v)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.addr = "127.0.0.1:%d" % self.server.server_address[1]
+        self.base = "http://" + self.addr
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class Exposition(LoopbackHTTP):
+    """A loopback HTTP server answering /metrics with fixed text."""
+
+    def __init__(self, text):
+        body = text.encode()
+        super().__init__(lambda path: (200 if path == "/metrics" else 404,
+                                       {"Content-Type": "text/plain; version=0.0.4"}, body))

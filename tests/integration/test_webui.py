@@ -12,7 +12,14 @@
 - netwatch-rack serves the same page at / for its own rack;
 - a paused rack controller's rack shows stale, a killed agent's server down,
   both in words;
-- no page logs a console error, an uncaught exception or a failed request.
+- no page logs a console error, an uncaught exception or a failed request;
+- the DC page's fabric section (docs/fabric.md sections 5 and 6): the rack x
+  rack matrix, cells by class with loss/latency/period in their tooltip,
+  unprobed pairs shown as unmeasured (never healthy), and the scoped faults.
+  Once against the documented `fabric` block (a loopback proxy in front of a
+  real netwatch-dc answers /api/v1/dc with it; page, assets and headers are
+  the DC's), once from a real netwatch-dc fed crafted rack reports with
+  `paths_in` rows (rack 2's uplink at 30 % loss), test_dc_fabric.py's racks.
 
 The browser is Debian's chromium, driven by playwright-core (tests/ui/,
 pinned by its package-lock.json); both come from `make deps`. Each look is one
@@ -25,12 +32,16 @@ import secrets
 import shutil
 import signal
 import subprocess
+import time
 import urllib.error
 import urllib.request
 
 import pytest
 
 from nwlab import BUILD, wait_for
+from prom_run import LoopbackHTTP
+from test_dc import Dc
+from test_dc_fabric import Fabric
 
 TOP = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
 LAB = os.path.join(TOP, "deploy", "local", "netwatch-lab")
@@ -231,6 +242,149 @@ def test_rack_controller_serves_its_own_rack(lab):
     out = browse(lab["racks"][0] + "/", f"{rows}.length === {SERVERS}", evaluate=rows,
                  screenshot="rack0.png")
     assert out["result"] == list(range(SERVERS))
+
+
+# ------------------------------------------------------------ the fabric
+
+# The DC page's fabric section as {"src>dst": [class, text, tooltip]}, and
+# its fault rows as [scope, headline].
+MATRIX = ("Object.fromEntries([...document.querySelectorAll('#fabric-matrix .pcell')]"
+          ".map(c => [c.dataset.src + '>' + c.dataset.dst, [c.dataset.class, c.innerText, c.title]]))")
+FAULT_ROWS = ("[...document.querySelectorAll('#fabric-faults tr[data-scope]')]"
+              ".map(r => [r.dataset.scope, r.children[1].innerText])")
+FABRIC_RACKS = 4
+
+
+def fabric_block():
+    """/api/v1/dc's `fabric` as docs/fabric.md section 5-6 documents it: 4
+    racks, rack 2's uplink at 30 % loss (every path in and out critical),
+    pair 0 <-> 3 not probed, 3 -> 1 stale, a rack and a server fault."""
+    paths = []
+    for a in range(FABRIC_RACKS):
+        for b in range(FABRIC_RACKS):
+            if a == b or {a, b} == {0, 3}:
+                continue
+            bad = 2 in (a, b)
+            paths.append({"src_rack": a, "dst_rack": b, "class": "critical" if bad else "healthy",
+                          "error": 0.62 if bad else 0.03, "loss_ratio": 0.3 if bad else 0.0,
+                          "latency_ms": {"p50": 0.21, "p99": 0.9},
+                          "periods": [5.0] if (a, b) == (1, 2) else [],
+                          "age_s": 0.8, "stale": (a, b) == (3, 1)})
+    return {
+        "mesh": {"mode": "full", "k": 3, "epoch": 0, "pairs_probed": len(paths),
+                 "pairs_total": FABRIC_RACKS * (FABRIC_RACKS - 1)},
+        "score": 0.79,
+        "paths": paths,
+        "faults": [
+            {"id": "path:2>0", "name": "rack:2", "scope": "rack", "subject": {"rack_id": 2},
+             "cause": "uplink", "since": time.time_ns() - 4 * 10**9,
+             "members": [f"path:2>{b}" for b in (0, 1, 3)] + [f"path:{a}>2" for a in (0, 1, 3)],
+             "members_total": 6, "loss_ratio": 0.3, "period_s": None, "scope_changes": 1},
+            {"id": "server:1/1", "name": "server:1/1", "scope": "server",
+             "subject": {"rack_id": 1, "server_id": 1}, "cause": None,
+             "since": time.time_ns() - 9 * 10**9, "members": ["server:1/1"], "members_total": 1,
+             "loss_ratio": 0.3, "period_s": 2.0, "scope_changes": 0}],
+    }
+
+
+def contract_proxy(dc_base, fabric):
+    """Loopback HTTP in front of a real DC: /api/v1/dc is the DC's own answer
+    with `fabric` replaced by the documented block (and the DC score by
+    min(its score, the fabric's), as documented); everything else (the
+    page, its assets and their headers) is the DC's, unchanged."""
+    def respond(path):
+        try:
+            with urllib.request.urlopen(dc_base + path, timeout=5) as r:
+                status, headers, body = r.status, r.headers, r.read()
+        except urllib.error.HTTPError as e:
+            status, headers, body = e.code, e.headers, e.read()
+        if path.startswith("/api/v1/dc") and status == 200:
+            doc = json.loads(body)
+            doc["fabric"] = fabric
+            doc["health_score"] = min(doc["health_score"], fabric["score"])
+            body = json.dumps(doc).encode()
+        keep = ("Content-Type", "Content-Security-Policy", "Cache-Control")
+        return status, {k: headers[k] for k in keep if headers.get(k)}, body
+    return LoopbackHTTP(respond)
+
+
+class MeshWithoutPair(Fabric):
+    """test_dc_fabric's four racks of eight servers in full mesh, except
+    that rack 3 reports no row for rack 0: pair 0 -> 3 is not probed."""
+
+    def paths(self, rack):
+        return [r for r in super().paths(rack) if (r["src_rack"], rack) != (0, 3)]
+
+
+def check_matrix(cells, bad_rack, unmeasured, stale=()):
+    """Every ordered pair present once; the diagonal is the rack itself; an
+    unprobed pair reads unmeasured (not healthy); the paths touching
+    bad_rack critical, the others healthy (or stale)."""
+    assert len(cells) == FABRIC_RACKS ** 2, cells
+    for a in range(FABRIC_RACKS):
+        for b in range(FABRIC_RACKS):
+            cls, text, title = cells[f"{a}>{b}"]
+            if a == b:
+                assert cls == "self"
+            elif (a, b) in unmeasured:
+                assert cls == "unmeasured" and "unmeasured" in text and "healthy" not in text
+                assert "unmeasured" in title, title
+            elif (a, b) in stale:
+                assert cls == "stale" and "stale" in text, (a, b, text)
+            else:
+                want = "critical" if bad_rack in (a, b) else "healthy"
+                assert cls == want and want in text, (a, b, cls, text)  # in words too
+
+
+def test_fabric_matrix_and_faults_from_the_documented_block():
+    with Dc("--racks", str(FABRIC_RACKS), "--stale", "30") as dc, Fabric(dc) as fab:
+        fab.bad_servers = {(1, 1)}  # the server fault's server, as its rack reports it
+        proxy = contract_proxy(f"http://127.0.0.1:{dc.http_port}", fabric_block())
+        try:
+            out = browse(proxy.base + "/",
+                         f"Object.keys({MATRIX}).length === {FABRIC_RACKS ** 2} && "
+                         f"{FAULT_ROWS}.length === 2",
+                         evaluate=f"({{m: {MATRIX}, f: {FAULT_ROWS}, "
+                         "score: document.getElementById('fabric-score').innerText, "
+                         "pairs: document.getElementById('fabric-pairs').innerText})",
+                         screenshot="dc-fabric-contract.png", viewport=(1280, 1000))
+        finally:
+            proxy.close()
+    res = out["result"]
+    check_matrix(res["m"], 2, unmeasured={(0, 3), (3, 0)}, stale={(3, 1)})
+    tip = res["m"]["1>2"][2]
+    for part in ("rack 1 \u2192 rack 2: critical", "loss 30.00 %", "p50 0.210 ms",
+                 "p99 0.900 ms", "period 5.00 s"):
+        assert part in tip, (part, tip)
+    assert "no period" in res["m"]["0>1"][2]
+    assert res["f"] == [["rack", "rack 2 uplink: 30 % loss"],
+                        ["server", "rack 1 server 1: 30 % loss"]], res["f"]
+    assert res["score"] == "0.790" and res["pairs"] == "10 / 12", res
+
+
+def test_fabric_from_a_real_dc():
+    """A real netwatch-dc fed four racks' reports (test_dc_fabric's): every
+    server healthy, paths_in rows from every other rack except 0 -> 3, and
+    every path into and out of rack 2 critical at 30 % loss from the same
+    onset (its uplink). The page draws the DC's matrix and the one fault the
+    DC places: rack 2, cause uplink."""
+    bad = {(a, b) for a in range(FABRIC_RACKS) for b in range(FABRIC_RACKS)
+           if a != b and 2 in (a, b)}
+    with Dc("--racks", str(FABRIC_RACKS), "--stale", "30") as dc, MeshWithoutPair(dc) as fab:
+        wait_for(lambda: "fabric" in dc.api(), 10, "the DC's first answer")
+        fab.bad_paths = bad
+        out = browse(f"http://127.0.0.1:{dc.http_port}/",
+                     f"Object.keys({MATRIX}).length === {FABRIC_RACKS ** 2} && "
+                     f"{FAULT_ROWS}.some(f => f[0] === 'rack')",
+                     evaluate=f"({{m: {MATRIX}, f: {FAULT_ROWS}}})",
+                     screenshot="dc-fabric.png", viewport=(1280, 900), timeout_s=30)
+        api = dc.api()
+    res = out["result"]
+    check_matrix(res["m"], 2, unmeasured={(0, 3)})
+    assert res["f"] == [["rack", "rack 2 uplink: 30 % loss"]], res["f"]
+    assert {(p["src_rack"], p["dst_rack"]) for p in api["fabric"]["paths"]} == {
+        (a, b) for a in range(FABRIC_RACKS) for b in range(FABRIC_RACKS)
+        if a != b and (a, b) != (0, 3)}
 
 
 def lab_pid(lab, role, **where):
