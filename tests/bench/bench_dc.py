@@ -23,7 +23,6 @@ Not a test: nothing is asserted. Environment:
   NW_DC_MEASURE  seconds measured, default 10
   NETWATCH_BUILD directory of the binaries, default build/
 """
-import hashlib
 import json
 import os
 import resource
@@ -46,18 +45,14 @@ STEPS = os.environ.get(
 WARM = float(os.environ.get("NW_DC_WARM", "4"))
 MEASURE = float(os.environ.get("NW_DC_MEASURE", "10"))
 
+sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
+from report_frame import FLAG_OF, WRITTEN, mac_of, report_keys  # noqa: E402
+
 
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def derive_report_key(master):
-    # as tests/integration/test_dc.py: crypto_kdf_derive_from_key(32, 3, "NetWatch"),
-    # the keyed BLAKE2b subkey (keyfile.h)
-    return hashlib.blake2b(b"", key=master, digest_size=32, salt=struct.pack("<Q", 3) + bytes(8),
-                           person=b"NetWatch" + bytes(8)).digest()
 
 
 def cpu_ticks(pid):
@@ -114,11 +109,12 @@ class Rack:
         self.seq += 1
         payload = (self.head + str(self.seq).encode() + self.mid + str(time.time_ns()).encode()
                    + self.tail)
-        # flags 0x02: keyed BLAKE2b-256, what racks write (report.h)
-        hdr = b"NWR" + bytes([1, 2 if self.key else 0, 0, 0, 0]) + struct.pack(">I", len(payload))
+        # the MAC kind racks write (report_mac.h)
+        flags = FLAG_OF[WRITTEN] if self.key else 0
+        hdr = b"NWR" + bytes([1, flags, 0, 0, 0]) + struct.pack(">I", len(payload))
         body = hdr + payload
         if self.key:
-            body += hashlib.blake2b(body, key=self.key, digest_size=32).digest()
+            body += mac_of(WRITTEN, self.key, body)
         data = self.pending + body
         try:
             n = self.sock.send(data)
@@ -142,7 +138,7 @@ def step(nracks, nservers, keyed):
         os.write(fd, master.hex().encode() + b"\n")
         os.close(fd)
         args += ["--key-file", path]
-        key = derive_report_key(master)
+        key = report_keys(master)
     dc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     racks = []
     try:
