@@ -21,6 +21,8 @@ Not a test: nothing is asserted. Environment:
                  "1000:40,1000:40:keyed,4000:40,10000:40,10000:40:keyed,100:1000,100:1000:keyed"
   NW_DC_WARM     seconds before measuring, default 4
   NW_DC_MEASURE  seconds measured, default 10
+  NW_DC_MAC      the MAC kind keyed racks write: xchacha (default, what racks
+                 send), blake2b or hmac (racks not yet upgraded)
   NETWATCH_BUILD directory of the binaries, default build/
 """
 import json
@@ -47,6 +49,9 @@ MEASURE = float(os.environ.get("NW_DC_MEASURE", "10"))
 
 sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
 from report_frame import FLAG_OF, WRITTEN, mac_of, report_keys  # noqa: E402
+
+# the MAC kind keyed racks write: what racks send, or an older one to compare
+MAC_KIND = os.environ.get("NW_DC_MAC", WRITTEN)
 
 
 def free_port():
@@ -109,12 +114,11 @@ class Rack:
         self.seq += 1
         payload = (self.head + str(self.seq).encode() + self.mid + str(time.time_ns()).encode()
                    + self.tail)
-        # the MAC kind racks write (report_mac.h)
-        flags = FLAG_OF[WRITTEN] if self.key else 0
+        flags = FLAG_OF[MAC_KIND] if self.key else 0  # report_mac.h
         hdr = b"NWR" + bytes([1, flags, 0, 0, 0]) + struct.pack(">I", len(payload))
         body = hdr + payload
         if self.key:
-            body += mac_of(WRITTEN, self.key, body)
+            body += mac_of(MAC_KIND, self.key, body)
         data = self.pending + body
         try:
             n = self.sock.send(data)
