@@ -258,7 +258,7 @@ $(BUILD)/bench/%: tests/bench/%.c $$(call lib_of,$$(call test_prog,$$*)) $(TESTL
 # compiles the sources it exercises itself (FUZZ_EXTRA_<name>), so they are
 # instrumented too, and links FUZZ_LIBS_<name>.
 FUZZ_EXTRA_fuzz_report := user/common/report.c user/common/report_parse.c user/common/keyfile.c \
-	user/common/buf.c user/common/health_state.c tests/lib/report_ref.c
+	user/common/report_mac.c user/common/buf.c user/common/health_state.c tests/lib/report_ref.c
 FUZZ_LIBS_fuzz_report  := -ljansson -lyajl -lsodium -lm
 $(BUILD)/fuzz/%: tests/fuzz/%.c $$(FUZZ_EXTRA_$$*)
 	@mkdir -p $(dir $@)

@@ -22,9 +22,10 @@ Not a test: nothing is asserted. Environment:
                  "1000:40,1000:40:keyed,4000:40,10000:40,10000:40:keyed,100:1000,100:1000:keyed"
   NW_DC_WARM     seconds before measuring, default 4
   NW_DC_MEASURE  seconds measured, default 10
+  NW_DC_MAC      the MAC kind keyed racks write: xchacha (default, what racks
+                 send), blake2b or hmac (racks not yet upgraded)
   NETWATCH_BUILD directory of the binaries, default build/
 """
-import hashlib
 import json
 import os
 import resource
@@ -47,18 +48,17 @@ STEPS = os.environ.get(
 WARM = float(os.environ.get("NW_DC_WARM", "4"))
 MEASURE = float(os.environ.get("NW_DC_MEASURE", "10"))
 
+sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
+from report_frame import FLAG_OF, WRITTEN, mac_of, report_keys  # noqa: E402
+
+# the MAC kind keyed racks write: what racks send, or an older one to compare
+MAC_KIND = os.environ.get("NW_DC_MAC", WRITTEN)
+
 
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def derive_report_key(master):
-    # as tests/integration/test_dc.py: crypto_kdf_derive_from_key(32, 3, "NetWatch"),
-    # the keyed BLAKE2b subkey (keyfile.h)
-    return hashlib.blake2b(b"", key=master, digest_size=32, salt=struct.pack("<Q", 3) + bytes(8),
-                           person=b"NetWatch" + bytes(8)).digest()
 
 
 def cpu_ticks(pid):
@@ -115,11 +115,11 @@ class Rack:
         self.seq += 1
         payload = (self.head + str(self.seq).encode() + self.mid + str(time.time_ns()).encode()
                    + self.tail)
-        # flags 0x02: keyed BLAKE2b-256, what racks write (report.h)
-        hdr = b"NWR" + bytes([1, 2 if self.key else 0, 0, 0, 0]) + struct.pack(">I", len(payload))
+        flags = FLAG_OF[MAC_KIND] if self.key else 0  # report_mac.h
+        hdr = b"NWR" + bytes([1, flags, 0, 0, 0]) + struct.pack(">I", len(payload))
         body = hdr + payload
         if self.key:
-            body += hashlib.blake2b(body, key=self.key, digest_size=32).digest()
+            body += mac_of(MAC_KIND, self.key, body)
         data = self.pending + body
         try:
             n = self.sock.send(data)
@@ -143,7 +143,7 @@ def step(nracks, nservers, keyed):
         os.write(fd, master.hex().encode() + b"\n")
         os.close(fd)
         args += ["--key-file", path]
-        key = derive_report_key(master)
+        key = report_keys(master)
     dc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     racks = []
     try:

@@ -1,14 +1,15 @@
 // SPDX-License-Identifier: MIT
 /*
  * The DC's CPU per rack report, in process (no sockets): for 40 and 1000
- * servers per report, without a key, with one (keyed BLAKE2b, what racks
- * write) and with an old rack's HMAC-SHA-256 trailer, the time of
+ * servers per report, without a key, with one (XChaCha20-Poly1305, what
+ * racks write) and with an old rack's keyed BLAKE2b or HMAC-SHA-256
+ * trailer, the time of
  *  - "parse": nw_report_parse (the MAC when keyed, pre-scan, yajl stream);
  *  - "parse+offer": that plus dc_state_offer into a DC of 10,000 racks
  *    (the previous report of the rack freed, the new one kept);
  *  - "reference": the jansson DOM parser the DC used before
  *    (tests/lib/report_ref.c), for comparison;
- * the MAC alone (keyed BLAKE2b, HMAC-SHA-256),
+ * the MAC check alone (each kind),
  * and the state memory per rack and per server summary (mallinfo2 delta
  * over 10,000 racks of 40 servers, and sizeof).
  * CPU time (CLOCK_PROCESS_CPUTIME_ID), so a shared machine's other load
@@ -94,41 +95,48 @@ static void make_frame(uint32_t n, uint32_t rack, const struct nw_keys *keys, st
 	make_frame_paths(n, 0, rack, keys, out);
 }
 
-/* The frame as a rack from before keyed BLAKE2b wrote it: HMAC-SHA-256. */
-static void to_hmac(struct nw_buf *f, const struct nw_keys *keys)
+/* The frame as a rack not yet upgraded wrote it: its trailer replaced by
+ * one of `kind`. */
+static void to_kind(struct nw_buf *f, uint8_t kind, const struct nw_keys *keys)
 {
-	uint8_t *p = (uint8_t *)f->p;
-	size_t body = f->len - NW_REPORT_MAC_LEN;
-
-	p[4] = NW_REPORT_FLAG_MAC;
-	crypto_auth_hmacsha256(p + body, p, body, keys->report);
+	f->len -= nw_report_mac_len((uint8_t)f->p[4]);
+	f->p[4] = (char)kind;
+	if (nw_report_mac_append(f, kind, keys))
+		exit(1);
 }
 
-/* The MAC alone over a 40- and a 1000-server frame, each kind the DC reads
- * (libsodium's, picked at sodium_init, which nw_keys_derive calls). */
+/* The DC's MAC check alone over a 40- and a 1000-server frame, each kind
+ * it reads (libsodium's, picked at sodium_init, which nw_keys_derive
+ * calls). */
 static void mac_alone(const struct nw_keys *keys)
 {
 	static const uint32_t sizes[] = { 40, 1000 };
+	static const uint8_t kinds[] = { NW_REPORT_FLAG_MAC_XCHACHA, NW_REPORT_FLAG_MAC_BLAKE2B,
+					 NW_REPORT_FLAG_MAC };
 
 	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
 		unsigned iters = sizes[i] <= 40 ? 20000 : 500;
-		struct nw_buf f = { 0 };
-		uint8_t mac[NW_REPORT_MAC_LEN];
-		double t0, b2b, hmac;
+		double us[3];
+		size_t body = 0;
 
-		make_frame(sizes[i], 7, keys, &f);
-		t0 = cpu_s();
-		for (unsigned j = 0; j < iters; j++)
-			crypto_generichash(mac, sizeof(mac), (const uint8_t *)f.p, f.len,
-					   keys->report_mac, NW_KEY_REPORT_LEN);
-		b2b = (cpu_s() - t0) / iters * 1e6;
-		t0 = cpu_s();
-		for (unsigned j = 0; j < iters; j++)
-			crypto_auth_hmacsha256(mac, (const uint8_t *)f.p, f.len, keys->report);
-		hmac = (cpu_s() - t0) / iters * 1e6;
-		printf("MAC alone over %zu bytes: keyed BLAKE2b %.2f us, HMAC-SHA-256 %.2f us\n",
-		       f.len, b2b, hmac);
-		nw_buf_free(&f);
+		for (size_t k = 0; k < 3; k++) {
+			struct nw_buf f = { 0 };
+			double t0;
+
+			make_frame(sizes[i], 7, keys, &f);
+			to_kind(&f, kinds[k], keys);
+			body = f.len - nw_report_mac_len(kinds[k]);
+			t0 = cpu_s();
+			for (unsigned j = 0; j < iters; j++)
+				if (!nw_report_mac_verify(kinds[k], (const uint8_t *)f.p, body,
+							  (const uint8_t *)f.p + body, keys))
+					exit(1);
+			us[k] = (cpu_s() - t0) / iters * 1e6;
+			nw_buf_free(&f);
+		}
+		printf("MAC check alone over %zu bytes: XChaCha20-Poly1305 %.2f us, keyed BLAKE2b"
+		       " %.2f us, HMAC-SHA-256 %.2f us\n",
+		       body, us[0], us[1], us[2]);
 	}
 }
 
@@ -279,23 +287,26 @@ int main(void)
 	if (nw_keys_derive(&key, master))
 		return 1;
 	printf("bench_report: DC CPU per report (CLOCK_PROCESS_CPUTIME_ID)\n");
-	printf("%8s %6s %8s %10s %12s %12s %14s\n", "servers", "keyed", "bytes", "parse us",
+	printf("%8s %7s %8s %10s %12s %12s %14s\n", "servers", "keyed", "bytes", "parse us",
 	       "+offer us", "reference us", "reports/s/core");
 	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
-		for (int keyed = 0; keyed < 3; keyed++) {
-			static const char *const kind[] = { "no", "b2b", "hmac" };
+		for (int keyed = 0; keyed < 4; keyed++) {
+			static const char *const kind[] = { "no", "xchacha", "b2b", "hmac" };
 			const struct nw_keys *k = keyed ? &key : &none;
 			unsigned iters = sizes[i] <= 40 ? 20000 : 500;
 			struct nw_buf f = { 0 };
 			double p, o, ref;
 
 			make_frame(sizes[i], 7, k, &f);
-			if (keyed == 2)
-				to_hmac(&f, k);
+			if (keyed >= 2)
+				to_kind(&f,
+					keyed == 2 ? NW_REPORT_FLAG_MAC_BLAKE2B
+						   : NW_REPORT_FLAG_MAC,
+					k);
 			p = time_parse(nw_report_parse, &f, k, iters);
 			o = time_offer(&f, k, iters);
 			ref = time_parse(nw_report_parse_ref, &f, k, iters / 10);
-			printf("%8u %6s %8zu %10.2f %12.2f %12.2f %14.0f\n", sizes[i], kind[keyed],
+			printf("%8u %7s %8zu %10.2f %12.2f %12.2f %14.0f\n", sizes[i], kind[keyed],
 			       f.len, p, o, ref, 1e6 / o);
 			nw_buf_free(&f);
 		}

@@ -5,8 +5,9 @@
  *   1. as a whole frame, without a key and with a fixed key;
  *   2. as a payload, framed and MAC'ed here with the fixed key, so the
  *      JSON checks behind the MAC are reached (the fuzzer cannot forge one);
- *      keyed BLAKE2b or HMAC-SHA-256 (the old racks' kind) by the input's
- *      length, so both verifiers see every kind of payload;
+ *      XChaCha20-Poly1305, keyed BLAKE2b or HMAC-SHA-256 (the old racks'
+ *      kinds) by the input's length, so every verifier sees every kind of
+ *      payload;
  * and every accepted report is checked against its ranges, then encoded
  * again and parsed back: whatever the DC accepts, a rack could have sent,
  * and the second reading says the same. Every frame is also read by the
@@ -22,13 +23,14 @@
  *   NW_FUZZ_WRITE_SEEDS=tests/fuzz/seeds/fuzz_report build/fuzz/fuzz_report -runs=0
  */
 #include <math.h>
-#include <sodium.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_seed.h"
 #include "report.h"
+#include "report_frame.h"
 #include "report_ref.h"
 
 #define CHECK(c)                                                                                   \
@@ -106,8 +108,7 @@ static int payload_has_nul(const uint8_t *f, size_t len)
 	if (len < NW_REPORT_HDR_LEN || nw_report_frame_header(f, &flen) != NW_REJ_OK || flen != len)
 		return 0;
 	return memchr(f + NW_REPORT_HDR_LEN, 0,
-		      len - NW_REPORT_HDR_LEN -
-			      ((f[4] & NW_REPORT_FLAG_MAC) ? NW_REPORT_MAC_LEN : 0)) != NULL;
+		      len - NW_REPORT_HDR_LEN - nw_report_mac_len(f[4])) != NULL;
 }
 
 /* The streaming parser against the DOM reference, on the same frame. */
@@ -174,50 +175,6 @@ static void parse_one(const uint8_t *f, size_t len, const struct nw_keys *keys)
 		CHECK(r.servers == NULL && r.nservers == 0);
 	}
 	nw_report_free(&r);
-}
-
-/* `kind`: NW_REPORT_FLAG_MAC (HMAC-SHA-256) or NW_REPORT_FLAG_MAC_BLAKE2B. */
-static uint8_t *frame_of(const uint8_t *payload, size_t n, const struct nw_keys *keys, uint8_t kind,
-			 size_t *len)
-{
-	size_t mac = keys ? NW_REPORT_MAC_LEN : 0;
-	uint8_t *f = malloc(NW_REPORT_HDR_LEN + n + mac);
-
-	if (!f)
-		return NULL;
-	memset(f, 0, NW_REPORT_HDR_LEN);
-	memcpy(f, "NWR", 3);
-	f[3] = NW_REPORT_VERSION;
-	f[4] = keys ? kind : 0;
-	f[8] = (uint8_t)(n >> 24);
-	f[9] = (uint8_t)(n >> 16);
-	f[10] = (uint8_t)(n >> 8);
-	f[11] = (uint8_t)n;
-	if (n)
-		memcpy(f + NW_REPORT_HDR_LEN, payload, n);
-	if (keys && kind == NW_REPORT_FLAG_MAC)
-		crypto_auth_hmacsha256(f + NW_REPORT_HDR_LEN + n, f, NW_REPORT_HDR_LEN + n,
-				       keys->report);
-	else if (keys)
-		CHECK(crypto_generichash(f + NW_REPORT_HDR_LEN + n, NW_REPORT_MAC_LEN, f,
-					 NW_REPORT_HDR_LEN + n, keys->report_mac,
-					 NW_KEY_REPORT_LEN) == 0);
-	*len = NW_REPORT_HDR_LEN + n + mac;
-	return f;
-}
-
-static void write_seed(const char *dir, const char *name, const uint8_t *p, size_t n)
-{
-	char path[512];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	f = fopen(path, "wb");
-	if (!f || fwrite(p, 1, n, f) != n) {
-		perror(path);
-		exit(1);
-	}
-	fclose(f);
 }
 
 static void write_seeds(const char *dir)
@@ -295,17 +252,23 @@ static void write_seeds(const char *dir)
 	r.nservers = 0;
 	CHECK(nw_report_encode(&r, NULL, &buf) == 0);
 	write_seed(dir, "no-servers", (const uint8_t *)buf.p, buf.len);
-	f = frame_of((const uint8_t *)dup, sizeof(dup) - 1, NULL, 0, &len);
+	f = nw_test_frame((const uint8_t *)dup, sizeof(dup) - 1, NULL, 0, &len);
 	CHECK(f);
 	write_seed(dir, "duplicate-key", f, len);
 	free(f);
 	/* a rack from before BLAKE2b: the same report under HMAC-SHA-256 */
 	r.nservers = 3;
 	CHECK(nw_report_encode(&r, NULL, &buf) == 0);
-	f = frame_of((const uint8_t *)buf.p + NW_REPORT_HDR_LEN, buf.len - NW_REPORT_HDR_LEN,
-		     &g_key, NW_REPORT_FLAG_MAC, &len);
+	f = nw_test_frame((const uint8_t *)buf.p + NW_REPORT_HDR_LEN, buf.len - NW_REPORT_HDR_LEN,
+			  &g_key, NW_REPORT_FLAG_MAC, &len);
 	CHECK(f);
 	write_seed(dir, "three-servers-hmac", f, len);
+	free(f);
+	/* and under keyed BLAKE2b, what racks sent before XChaCha20-Poly1305 */
+	f = nw_test_frame((const uint8_t *)buf.p + NW_REPORT_HDR_LEN, buf.len - NW_REPORT_HDR_LEN,
+			  &g_key, NW_REPORT_FLAG_MAC_BLAKE2B, &len);
+	CHECK(f);
+	write_seed(dir, "three-servers-blake2b", f, len);
 	free(f);
 	nw_buf_free(&buf);
 }
@@ -345,8 +308,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* 2. a payload behind a valid MAC */
 	if (size >= 2 && size <= NW_REPORT_MAX_PAYLOAD) {
 		size_t len;
-		uint8_t kind = size & 1 ? NW_REPORT_FLAG_MAC : NW_REPORT_FLAG_MAC_BLAKE2B;
-		uint8_t *f = frame_of(data, size, &g_key, kind, &len);
+		static const uint8_t kinds[] = { NW_REPORT_FLAG_MAC_XCHACHA, NW_REPORT_FLAG_MAC,
+						 NW_REPORT_FLAG_MAC_BLAKE2B };
+		uint8_t kind = kinds[size % 3];
+		uint8_t *f = nw_test_frame(data, size, &g_key, kind, &len);
 		struct nw_report r;
 		enum nw_report_reject rej;
 

@@ -11,8 +11,6 @@ so every hostile variant can be sent byte for byte.
     ends the DC cleanly.
 """
 
-import hashlib
-import hmac
 import json
 import os
 import re
@@ -21,7 +19,6 @@ import secrets
 import shutil
 import signal
 import socket
-import struct
 import subprocess
 import tempfile
 import threading
@@ -32,6 +29,7 @@ import urllib.request
 import pytest
 
 from nwlab import BUILD, wait_for
+from report_frame import FLAG_HMAC, WRITTEN, frame, report_keys
 
 DC = os.path.join(BUILD, "netwatch-dc")
 PROMTOOL = shutil.which("promtool") or "/usr/bin/promtool"
@@ -57,51 +55,6 @@ def free_port():
 
 
 # ------------------------------------------------------------ the protocol
-
-def kdf(master, subkey_id):
-    """libsodium crypto_kdf_derive_from_key(32, id, "NetWatch", master):
-    BLAKE2b keyed with the master, salt = id (8 bytes LE) + 8 zero bytes,
-    personal = context + 8 zero bytes."""
-    return hashlib.blake2b(b"", key=master, digest_size=32,
-                           salt=struct.pack("<Q", subkey_id) + bytes(8),
-                           person=b"NetWatch" + bytes(8)).digest()
-
-
-def derive_report_key(master):
-    """The report subkeys (keyfile.h): id 2 for HMAC-SHA-256 (old racks),
-    id 3 for keyed BLAKE2b; one algorithm per subkey."""
-    return {"hmac": kdf(master, 2), "blake2b": kdf(master, 3)}
-
-
-FLAG_HMAC, FLAG_BLAKE2B = 0x01, 0x02  # report.h: the two MAC kinds
-
-
-def mac_of(kind, key, data):
-    """The trailer over `data`: keyed BLAKE2b-256 (what racks send; equal to
-    libsodium's crypto_generichash with a 32-byte output and the key) or
-    HMAC-SHA-256 (racks from before it)."""
-    if kind == "hmac":
-        return hmac.new(key["hmac"], data, hashlib.sha256).digest()
-    return hashlib.blake2b(data, key=key["blake2b"], digest_size=32).digest()
-
-
-def frame(payload, key=None, mac=None, magic=b"NWR", version=1, flags=None, length=None,
-          kind="blake2b"):
-    """One frame; `key`: the report key (a `kind` MAC appended); `mac`: explicit trailer."""
-    if isinstance(payload, str):
-        payload = payload.encode()
-    if flags is None:
-        flags = (FLAG_HMAC if kind == "hmac" else FLAG_BLAKE2B) \
-            if (key is not None or mac is not None) else 0
-    hdr = magic + bytes([version, flags, 0, 0, 0]) + struct.pack(
-        ">I", len(payload) if length is None else length)
-    body = hdr + payload
-    if key is not None:
-        body += mac_of(kind, key, body)
-    elif mac is not None:
-        body += mac
-    return body
-
 
 def server(i, error=0.01):
     return {"id": i, "class": "healthy", "error": error, "snr_db": 20.0, "loss_ratio": 0.0,
@@ -148,7 +101,7 @@ class Dc:
             os.write(fd, key.hex().encode() + b"\n")
             os.close(fd)
             self.args += ["--key-file", path]
-            self.report_key = derive_report_key(key)
+            self.report_key = report_keys(key)
         self.log_path = os.path.join(self.dir, "dc.log")
         self.proc = None
 
@@ -225,9 +178,10 @@ class Dc:
 class Rack:
     """A simulated rack controller: one connection, increasing seq."""
 
-    def __init__(self, dc, rack, score=0.9, boot_ns=BOOT_NS, kind="blake2b"):
+    def __init__(self, dc, rack, score=0.9, boot_ns=BOOT_NS, kind=WRITTEN):
         self.dc, self.rack, self.score, self.boot_ns = dc, rack, score, boot_ns
-        self.kind = kind  # the MAC it writes with a key: "blake2b", or "hmac" (an old rack)
+        # the MAC it writes with a key: "xchacha", or "blake2b" / "hmac" (racks not yet upgraded)
+        self.kind = kind
         self.seq = 0
         self.sock = dc.connect()
 
@@ -375,7 +329,7 @@ BAD_REPORTS = [
     # allocates them (report.h NW_REPORT_MAX_SEPARATORS): too_large.
     ("a rack claiming 10^6 servers", lambda: frame(huge_servers(10**6)), "too_large"),
     ("duplicate keys", lambda: frame(good_payload().replace('{"v":1,', '{"v":1,"v":1,')), "duplicate_key"),
-    ("a MAC the DC cannot check is ignored, payload bad", lambda: frame("nope", mac=bytes(32)), "json"),
+    ("a MAC the DC cannot check is ignored, payload bad", lambda: frame("nope", mac=bytes(40)), "json"),
 ]
 
 
@@ -472,25 +426,34 @@ def test_replay_on_a_new_connection_is_refused(open_dc, good_rack):
 
 def test_with_key_wrong_mac_missing_mac_and_replay_are_refused():
     master = secrets.token_bytes(32)
-    with Dc("--racks", "2", "--stale", "60", key=master) as dc:
+    with Dc("--racks", "3", "--stale", "60", key=master) as dc:
         assert dc.value("netwatch_dc_auth_required") == 1
         good = Rack(dc, 0, 0.7)
-        good.send_accepted()  # BLAKE2b and key derivation agree with the C side
+        good.send_accepted()  # XChaCha20-Poly1305 and key derivation agree with the C side
         assert dc.api()["racks"][0]["authenticated"] is True
-        old_rack = Rack(dc, 1, 0.8, kind="hmac")
-        old_rack.send_accepted()  # a rack from before BLAKE2b: HMAC-SHA-256 still verifies
-        assert dc.api()["racks"][1]["authenticated"] is True
+        # racks not yet upgraded: keyed BLAKE2b and HMAC-SHA-256 still verify
+        for rack, kind in ((1, "blake2b"), (2, "hmac")):
+            Rack(dc, rack, 0.8, kind=kind).send_accepted()
+            assert dc.api()["racks"][rack]["authenticated"] is True, kind
         payload = encode(report(3, 1, 0.5))
-        wrong_key = derive_report_key(secrets.token_bytes(32))
+        wrong_key = report_keys(secrets.token_bytes(32))
         right = frame(payload, key=dc.report_key)
+        b2b = frame(payload, key=dc.report_key, kind="blake2b")
+        nonce_at = len(right) - 40  # the trailer: 24-byte nonce, 16-byte tag
         cases = [
-            ("wrong BLAKE2b key", frame(payload, key=wrong_key), "auth"),
+            ("wrong XChaCha20-Poly1305 key", frame(payload, key=wrong_key), "auth"),
+            ("wrong BLAKE2b key", frame(payload, key=wrong_key, kind="blake2b"), "auth"),
             ("wrong HMAC key", frame(payload, key=wrong_key, kind="hmac"), "auth"),
-            ("zero MAC", frame(payload, mac=bytes(32)), "auth"),
+            ("zero trailer", frame(payload, mac=bytes(40)), "auth"),
+            ("zero MAC flagged BLAKE2b", frame(payload, mac=bytes(32), kind="blake2b"), "auth"),
             ("zero MAC flagged HMAC", frame(payload, mac=bytes(32), kind="hmac"), "auth"),
             ("no MAC", frame(payload), "auth"),
-            ("MAC over other bytes", right[:-1] + bytes([right[-1] ^ 1]), "auth"),
-            ("BLAKE2b tag flagged as HMAC", right[:4] + bytes([FLAG_HMAC]) + right[5:], "auth"),
+            ("tag bit flipped", right[:-1] + bytes([right[-1] ^ 1]), "auth"),
+            ("nonce bit flipped",
+             right[:nonce_at] + bytes([right[nonce_at] ^ 1]) + right[nonce_at + 1:], "auth"),
+            ("payload bit flipped", right[:20] + bytes([right[20] ^ 1]) + right[21:], "auth"),
+            ("BLAKE2b tag flagged as HMAC", b2b[:4] + bytes([FLAG_HMAC]) + b2b[5:], "auth"),
+            ("two MAC kinds flagged", right[:4] + bytes([0x06]) + right[5:], "bad_frame"),
         ]
         for name, data, reason in cases:
             before = dc.rejected()

@@ -1,14 +1,12 @@
 """netwatch-rack's reports to the DC controller (--dc), against a small
 Python TCP server standing in for netwatch-dc: the frames it receives are
 parsed here by the protocol's text (docs/report-protocol.md) and, with a
-key, their MAC (keyed BLAKE2b, or HMAC-SHA-256 from an older rack) is
-checked with a key derived in Python, so the C side's derivation is checked
-too.
+key, their MAC (XChaCha20-Poly1305; keyed BLAKE2b or HMAC-SHA-256 from
+older racks) is checked with a key derived in Python (report_frame.py), so
+the C side's derivation is checked too.
 
 Everything runs on 127.0.0.1: the socket hook, the agents, the fake DC."""
 
-import hashlib
-import hmac
 import json
 import os
 import shutil
@@ -24,6 +22,7 @@ import urllib.request
 import pytest
 
 from nwlab import AGENT, RACK, wait_for
+from report_frame import FLAG_XCHACHA, KIND_OF, MAC_FLAGS, TRAILER_LEN, mac_of, mac_ok, report_keys
 
 SERVERS = (1, 2, 3)  # 1 and 2 send; 3 is registered and never does
 INTERVAL = 0.2
@@ -36,37 +35,12 @@ def free_port(kind=socket.SOCK_STREAM):
         return s.getsockname()[1]
 
 
-def kdf(master, subkey_id):
-    """libsodium crypto_kdf_derive_from_key(32, id, "NetWatch", master):
-    BLAKE2b keyed by the master key, salt = subkey id (LE u64) + 8 zero
-    bytes, personal = context + 8 zero bytes."""
-    return hashlib.blake2b(key=master, digest_size=32,
-                           salt=(subkey_id).to_bytes(8, "little") + bytes(8),
-                           person=b"NetWatch" + bytes(8)).digest()
-
-
-def report_key(master):
-    """The report subkeys (keyfile.h): id 2 HMAC-SHA-256, id 3 keyed BLAKE2b."""
-    return {"hmac": kdf(master, 2), "blake2b": kdf(master, 3)}
-
-
-FLAG_HMAC, FLAG_BLAKE2B = 0x01, 0x02  # report.h: the two MAC kinds
-MAC_FLAGS = FLAG_HMAC | FLAG_BLAKE2B
-
-
-def mac_of(flags, key, data):
-    """The trailer the flag names: HMAC-SHA-256, or keyed BLAKE2b-256 (equal
-    to libsodium's crypto_generichash with a 32-byte output and the key)."""
-    if flags & FLAG_HMAC:
-        return hmac.new(key["hmac"], data, hashlib.sha256).digest()
-    return hashlib.blake2b(data, key=key["blake2b"], digest_size=32).digest()
-
-
 class FakeDC:
     """Accepts connections on 127.0.0.1:port and parses every frame:
     12-byte header ("NWR", version 1, flags, 3 reserved, u32 BE length),
-    JSON payload, and a 32-byte MAC trailer when flags & 3: HMAC-SHA-256 for
-    bit 0 (racks before BLAKE2b), keyed BLAKE2b-256 for bit 1 (report.h)."""
+    JSON payload, and the MAC trailer of the one kind flagged (report_mac.h):
+    HMAC-SHA-256 (bit 0) or keyed BLAKE2b-256 (bit 1), 32 bytes, from older
+    racks; XChaCha20-Poly1305 (bit 2), a 24-byte nonce and a 16-byte tag."""
 
     def __init__(self, port, key=None):
         self.port, self.key = port, key
@@ -127,21 +101,21 @@ class FakeDC:
                     return
                 flags = hdr[4]
                 (length,) = struct.unpack(">I", hdr[8:12])
-                if flags & ~MAC_FLAGS or flags == MAC_FLAGS:
+                if flags & ~MAC_FLAGS or flags & (flags - 1):
                     self.errors.append(f"bad flags {flags:#x}")
                     return
-                body = self._exact(c, length + (32 if flags & MAC_FLAGS else 0))
+                kind = KIND_OF.get(flags)
+                body = self._exact(c, length + (TRAILER_LEN[kind] if kind else 0))
                 if body is None or len(body) < length:
                     self.errors.append("truncated frame")
                     return
                 payload = json.loads(body[:length].decode())
-                mac_ok = None
-                if flags & MAC_FLAGS:
-                    mac = body[length:]
-                    want = mac_of(flags, self.key or report_key(bytes(32)), hdr + body[:length])
-                    mac_ok = self.key is not None and hmac.compare_digest(mac, want)
+                verified = None
+                if kind:
+                    verified = self.key is not None and mac_ok(kind, self.key, hdr + body[:length],
+                                                             body[length:])
                 with self.lock:
-                    self.frames.append((n, flags, payload, mac_ok, hdr + body))
+                    self.frames.append((n, flags, payload, verified, hdr + body))
         except (OSError, ValueError) as e:
             if not isinstance(e, OSError):
                 self.errors.append(repr(e))
@@ -333,21 +307,23 @@ def test_with_key_the_mac_verifies(env, tmp_path):
     key_file.write_text(master.hex() + "\n")
     os.chmod(key_file, 0o600)
     port = free_port()
-    dc = FakeDC(port, key=report_key(master)).start()
+    dc = FakeDC(port, key=report_keys(master)).start()
     env.append(dc)
     rack = Rack(port, key_file=str(key_file), rack_id=9).start()
     env.append(rack)
     wait_for(lambda: len(dc.reports()) >= 5, 20, "5 reports")
     reps = dc.reports()
     assert not dc.errors, dc.errors
-    assert all(r[1] == FLAG_BLAKE2B for r in reps), "every frame carries a keyed BLAKE2b MAC"
+    assert all(r[1] == FLAG_XCHACHA for r in reps), "every frame carries XChaCha20-Poly1305"
     assert all(r[3] is True for r in reps), "the MAC verifies with the Python-derived key"
+    assert len({r[4][-40:-16] for r in reps}) == len(reps), "a fresh nonce per frame"
     check_report(reps[-1][2], 9)
     # The check above can fail: another master key's report key does not verify.
     raw = reps[-1][4]
     length = struct.unpack(">I", raw[8:12])[0]
-    wrong = mac_of(FLAG_BLAKE2B, report_key(bytes(32)), raw[:12 + length])
-    assert wrong != raw[12 + length:]
+    trailer = raw[12 + length:]
+    wrong = mac_of("xchacha", report_keys(bytes(32)), raw[:12 + length], nonce=trailer[:24])
+    assert wrong != trailer
 
 
 def test_without_dc_the_rack_keeps_working_then_connects(env):

@@ -6,7 +6,6 @@
 
 #include <jansson.h>
 #include <math.h>
-#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -249,25 +248,14 @@ enum nw_report_reject nw_report_parse_ref(const uint8_t *frame, size_t len,
 	if (len != frame_len)
 		return NW_REJ_TRUNCATED;
 	has_mac = (frame[4] & NW_REPORT_MAC_FLAGS) != 0;
-	plen = frame_len - NW_REPORT_HDR_LEN - (has_mac ? NW_REPORT_MAC_LEN : 0);
+	plen = frame_len - NW_REPORT_HDR_LEN - nw_report_mac_len(frame[4]);
 	/* Authenticate before parsing: without the key nobody gets jansson to
-	 * look at a byte of the payload. HMAC-SHA-256 or keyed BLAKE2b, as
-	 * flagged (report.h). */
+	 * look at a byte of the payload. The MAC is the product's (report_mac.c):
+	 * this reference is for the JSON. */
 	if (keys && keys->present) {
-		const uint8_t *mac = frame + NW_REPORT_HDR_LEN + plen;
-		uint8_t want[NW_REPORT_MAC_LEN];
-
-		if (!has_mac)
+		if (!has_mac || !nw_report_mac_verify(frame[4], frame, NW_REPORT_HDR_LEN + plen,
+						      frame + NW_REPORT_HDR_LEN + plen, keys))
 			return NW_REJ_AUTH;
-		if (frame[4] & NW_REPORT_FLAG_MAC) {
-			if (crypto_auth_hmacsha256_verify(mac, frame, NW_REPORT_HDR_LEN + plen,
-							  keys->report))
-				return NW_REJ_AUTH;
-		} else if (crypto_generichash(want, sizeof(want), frame, NW_REPORT_HDR_LEN + plen,
-					      keys->report_mac, NW_KEY_REPORT_LEN) ||
-			   sodium_memcmp(want, mac, sizeof(want))) {
-			return NW_REJ_AUTH;
-		}
 		out->authenticated = 1;
 	}
 	if (!within_budget(frame + NW_REPORT_HDR_LEN, plen))

@@ -12,6 +12,8 @@ int nw_keys_derive(struct nw_keys *k, const uint8_t master[NW_KEY_MASTER_LEN])
 {
 	_Static_assert(NW_KEY_SAMPLE_LEN == crypto_shorthash_KEYBYTES, "SipHash key size");
 	_Static_assert(NW_KEY_REPORT_LEN == crypto_auth_hmacsha256_KEYBYTES, "HMAC key size");
+	_Static_assert(NW_KEY_REPORT_LEN == crypto_aead_xchacha20poly1305_ietf_KEYBYTES,
+		       "XChaCha20-Poly1305 key size");
 	_Static_assert(NW_KEY_MASTER_LEN == crypto_kdf_KEYBYTES, "KDF master key size");
 	_Static_assert(sizeof(NW_KDF_CONTEXT) - 1 == crypto_kdf_CONTEXTBYTES, "KDF context size");
 
@@ -22,7 +24,9 @@ int nw_keys_derive(struct nw_keys *k, const uint8_t master[NW_KEY_MASTER_LEN])
 	    crypto_kdf_derive_from_key(k->report, sizeof(k->report), NW_KDF_ID_REPORT,
 				       NW_KDF_CONTEXT, master) ||
 	    crypto_kdf_derive_from_key(k->report_mac, sizeof(k->report_mac), NW_KDF_ID_REPORT_MAC,
-				       NW_KDF_CONTEXT, master)) {
+				       NW_KDF_CONTEXT, master) ||
+	    crypto_kdf_derive_from_key(k->report_aead, sizeof(k->report_aead),
+				       NW_KDF_ID_REPORT_AEAD, NW_KDF_CONTEXT, master)) {
 		nw_keys_wipe(k);
 		return -1;
 	}

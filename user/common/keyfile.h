@@ -6,8 +6,9 @@
  *
  *   sample key  16 bytes  SipHash-2-4 tag of every tone sample (agent adds
  *                         it, the BPF collector / socket hook checks it)
- *   report keys 32 bytes  keyed BLAKE2b (id 3) / HMAC-SHA-256 of older racks (id 2)
- *                         over every rack -> DC report frame
+ *   report keys 32 bytes  XChaCha20-Poly1305 (id 4), keyed BLAKE2b (id 3) and
+ *                         HMAC-SHA-256 (id 2) of older racks, over every
+ *                         rack -> DC report frame (report_mac.h)
  *
  * Derivation: libsodium crypto_kdf_derive_from_key (BLAKE2b) from the
  * 32-byte master key, context "NetWatch", subkey ids NW_KDF_ID_*.
@@ -32,17 +33,19 @@
 #define NW_KEY_REPORT_LEN 32U /* crypto_auth_hmacsha256_KEYBYTES */
 #define NW_KDF_CONTEXT "NetWatch"
 #define NW_KDF_ID_SAMPLE 1U
-#define NW_KDF_ID_REPORT 2U     /* HMAC-SHA-256: reports from racks before BLAKE2b */
-#define NW_KDF_ID_REPORT_MAC 3U /* keyed BLAKE2b on reports: one algorithm per subkey */
+#define NW_KDF_ID_REPORT 2U      /* HMAC-SHA-256: reports from racks before BLAKE2b */
+#define NW_KDF_ID_REPORT_MAC 3U  /* keyed BLAKE2b on reports: one algorithm per subkey */
+#define NW_KDF_ID_REPORT_AEAD 4U /* XChaCha20-Poly1305 tag on reports: what racks write */
 
 struct nw_keys {
 	int present; /* 0: no --key-file, everything unauthenticated */
 	uint8_t sample[NW_KEY_SAMPLE_LEN];
-	uint8_t report[NW_KEY_REPORT_LEN];     /* HMAC-SHA-256 (old racks) */
-	uint8_t report_mac[NW_KEY_REPORT_LEN]; /* keyed BLAKE2b */
+	uint8_t report[NW_KEY_REPORT_LEN];      /* HMAC-SHA-256 (old racks) */
+	uint8_t report_mac[NW_KEY_REPORT_LEN];  /* keyed BLAKE2b (older racks) */
+	uint8_t report_aead[NW_KEY_REPORT_LEN]; /* XChaCha20-Poly1305 */
 };
 
-/* Derives both keys from a 32-byte master key. 0, or -1 (libsodium failed). */
+/* Derives every key from a 32-byte master key. 0, or -1 (libsodium failed). */
 int nw_keys_derive(struct nw_keys *k, const uint8_t master[NW_KEY_MASTER_LEN]);
 
 /* Reads `path` and derives. 0, or -1 with a one-line reason (static text)

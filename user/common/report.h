@@ -8,17 +8,21 @@
  * Frame (all integers big-endian):
  *     0  3  magic "NWR"
  *     3  1  version (1)
- *     4  1  flags: at most one MAC kind, each a 32-byte trailer:
- *             NW_REPORT_FLAG_MAC        HMAC-SHA-256 (racks before BLAKE2b)
- *             NW_REPORT_FLAG_MAC_BLAKE2B keyed BLAKE2b-256 (what racks send)
- *             both bits, or any other bit: NW_REJ_BAD_FRAME
+ *     4  1  flags: at most one MAC kind (report_mac.h):
+ *             NW_REPORT_FLAG_MAC         HMAC-SHA-256 (racks before BLAKE2b)
+ *             NW_REPORT_FLAG_MAC_BLAKE2B keyed BLAKE2b-256 (racks before 0x04)
+ *             NW_REPORT_FLAG_MAC_XCHACHA XChaCha20-Poly1305 (what racks send)
+ *             two MAC bits, or any other bit: NW_REJ_BAD_FRAME
  *     5  3  reserved, zero
  *     8  4  payload length L, 2 .. NW_REPORT_MAX_PAYLOAD
  *    12  L  payload: one JSON object, UTF-8 (written by jansson, read by
  *             yajl's streaming parser: report_parse.c)
- *  12+L 32  MAC(report key, bytes 0 .. 12+L-1), when flagged: HMAC-SHA-256
- *             (crypto_auth_hmacsha256) or BLAKE2b with a 32-byte output keyed
- *             with the report key (crypto_generichash)
+ *  12+L 32  MAC(report key, bytes 0 .. 12+L-1), when flagged 0x01 or 0x02:
+ *             HMAC-SHA-256 (crypto_auth_hmacsha256) or BLAKE2b with a 32-byte
+ *             output keyed with the report key (crypto_generichash)
+ *  12+L 40  when flagged 0x04: a 24-byte random nonce, then the 16-byte tag
+ *             of crypto_aead_xchacha20poly1305_ietf_encrypt_detached with an
+ *             empty message and bytes 0 .. 12+L-1 as additional data
  *
  * Payload (unknown keys are ignored, duplicate keys refused):
  *   {"v":1, "rack_id":3, "boot_ns":<u64>, "seq":<u64>, "time_ns":<u64>,
@@ -40,14 +44,11 @@
 #include "keyfile.h"
 #include "buf.h"
 #include "health_state.h"
+#include "report_mac.h"
 
 #define NW_REPORT_DEFAULT_PORT 9990
 #define NW_REPORT_VERSION 1
 #define NW_REPORT_HDR_LEN 12U
-#define NW_REPORT_MAC_LEN 32U
-#define NW_REPORT_FLAG_MAC 0x01U         /* HMAC-SHA-256 trailer: read, no longer written */
-#define NW_REPORT_FLAG_MAC_BLAKE2B 0x02U /* keyed BLAKE2b-256 trailer: written */
-#define NW_REPORT_MAC_FLAGS (NW_REPORT_FLAG_MAC | NW_REPORT_FLAG_MAC_BLAKE2B)
 #define NW_REPORT_MAX_PAYLOAD (4U << 20) /* 4 MiB: 16384 servers fit with room */
 #define NW_REPORT_MAX_SERVERS 16384U
 #define NW_REPORT_MAX_RACK 65535U /* the wire's rack id is 16 bits */
@@ -134,11 +135,11 @@ struct nw_report {
 	int authenticated;            /* parse: the frame carried a MAC that verified */
 };
 
-/* Encodes one frame into `out` (reset first). With keys->present a keyed
- * BLAKE2b MAC is appended (NW_REPORT_FLAG_MAC_BLAKE2B): a DC older than that
- * flag refuses the frame as bad_frame, so DCs are upgraded first
- * (docs/report-protocol.md). 0, or -1 (out of memory, a value JSON cannot
- * hold). */
+/* Encodes one frame into `out` (reset first). With keys->present an
+ * XChaCha20-Poly1305 trailer is appended (NW_REPORT_FLAG_MAC_XCHACHA): a DC
+ * older than that flag refuses the frame as bad_frame, so DCs are upgraded
+ * first (docs/report-protocol.md). 0, or -1 (out of memory, a value JSON
+ * cannot hold). */
 int nw_report_encode(const struct nw_report *r, const struct nw_keys *keys, struct nw_buf *out);
 
 /* Checks a frame's first NW_REPORT_HDR_LEN bytes; on success *frame_len is
@@ -148,8 +149,8 @@ enum nw_report_reject nw_report_frame_header(const uint8_t hdr[NW_REPORT_HDR_LEN
 					     size_t *frame_len);
 
 /* Verifies (when keys->present) and parses one whole frame (report_parse.c:
- * streaming, no document tree). Either MAC kind verifies, with libsodium, in
- * constant time. On NW_REJ_OK
+ * streaming, no document tree). Each MAC kind verifies, with libsodium, in
+ * constant time (report_mac.c). On NW_REJ_OK
  * *out is filled, its servers in a malloc'ed array the caller frees with
  * nw_report_free. With a key, a frame without a MAC is NW_REJ_AUTH; without
  * one, a MAC is ignored (authenticated stays 0). Never reads past `len`;

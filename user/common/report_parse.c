@@ -24,7 +24,6 @@
  */
 #include <errno.h>
 #include <math.h>
-#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 #include <yajl/yajl_parse.h>
@@ -969,29 +968,11 @@ static enum nw_report_reject walk_payload(const uint8_t *p, size_t n, struct nw_
 
 /* ------------------------------------------------------------ the frame */
 
-/* The trailer's kind is the header's flag (nw_report_frame_header allows at
- * most one). Keyed BLAKE2b is what racks write: libsodium's takes 7.5 us
- * for a 40-server report where its HMAC-SHA-256 takes 12.4 us, half of the
- * DC's 25 us budget per report (bench_report). HMAC-SHA-256 stays readable for
- * racks not yet upgraded. Both comparisons are constant time. */
-static int mac_ok(uint8_t flags, const uint8_t *msg, size_t len, const uint8_t *mac,
-		  const struct nw_keys *keys)
-{
-	uint8_t want[NW_REPORT_MAC_LEN];
-
-	if (flags & NW_REPORT_FLAG_MAC)
-		return crypto_auth_hmacsha256_verify(mac, msg, len, keys->report) == 0;
-	if (crypto_generichash(want, sizeof(want), msg, len, keys->report_mac, NW_KEY_REPORT_LEN))
-		return 0;
-	return sodium_memcmp(want, mac, NW_REPORT_MAC_LEN) == 0;
-}
-
 enum nw_report_reject nw_report_parse(const uint8_t *frame, size_t len, const struct nw_keys *keys,
 				      struct nw_report *out)
 {
 	enum nw_report_reject rej;
-	size_t frame_len, plen;
-	int has_mac;
+	size_t frame_len, plen, mac_len;
 
 	memset(out, 0, sizeof(*out));
 	if (len < NW_REPORT_HDR_LEN)
@@ -1001,13 +982,13 @@ enum nw_report_reject nw_report_parse(const uint8_t *frame, size_t len, const st
 		return rej;
 	if (len != frame_len)
 		return NW_REJ_TRUNCATED;
-	has_mac = (frame[4] & NW_REPORT_MAC_FLAGS) != 0;
-	plen = frame_len - NW_REPORT_HDR_LEN - (has_mac ? NW_REPORT_MAC_LEN : 0);
+	mac_len = nw_report_mac_len(frame[4]);
+	plen = frame_len - NW_REPORT_HDR_LEN - mac_len;
 	/* Authenticate before parsing: without the key nobody gets the parser
 	 * to look at a byte of the payload. */
 	if (keys && keys->present) {
-		if (!has_mac || !mac_ok(frame[4], frame, NW_REPORT_HDR_LEN + plen,
-					frame + NW_REPORT_HDR_LEN + plen, keys))
+		if (!mac_len || !nw_report_mac_verify(frame[4], frame, NW_REPORT_HDR_LEN + plen,
+						      frame + NW_REPORT_HDR_LEN + plen, keys))
 			return NW_REJ_AUTH;
 		out->authenticated = 1;
 	}

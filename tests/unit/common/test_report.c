@@ -14,6 +14,7 @@
 #include <sodium.h>
 
 #include "report.h"
+#include "report_frame.h"
 #include "report_ref.h"
 
 static void keys_for_test(struct nw_keys *k, uint8_t fill)
@@ -184,39 +185,19 @@ static void test_paths_round_trip(void **state)
 /* ------------------------------------------------------------ frames */
 
 /* A frame around `payload` (`n` bytes), MAC'ed with `keys` when given:
- * `kind` NW_REPORT_FLAG_MAC (HMAC-SHA-256, what racks sent before) or
- * NW_REPORT_FLAG_MAC_BLAKE2B (keyed BLAKE2b, what they send now). */
+ * `kind` one of the MAC kinds (report_mac.h). */
 static uint8_t *frame_kind(const char *payload, size_t n, const struct nw_keys *keys, uint8_t kind,
 			   size_t *len)
 {
-	size_t mac = keys ? NW_REPORT_MAC_LEN : 0;
-	uint8_t *f = malloc(NW_REPORT_HDR_LEN + n + mac);
+	uint8_t *f = nw_test_frame((const uint8_t *)payload, n, keys, kind, len);
 
 	assert_non_null(f);
-	memset(f, 0, NW_REPORT_HDR_LEN);
-	memcpy(f, "NWR", 3);
-	f[3] = NW_REPORT_VERSION;
-	f[4] = keys ? kind : 0;
-	f[8] = (uint8_t)(n >> 24);
-	f[9] = (uint8_t)(n >> 16);
-	f[10] = (uint8_t)(n >> 8);
-	f[11] = (uint8_t)n;
-	memcpy(f + NW_REPORT_HDR_LEN, payload, n);
-	if (keys && kind == NW_REPORT_FLAG_MAC)
-		crypto_auth_hmacsha256(f + NW_REPORT_HDR_LEN + n, f, NW_REPORT_HDR_LEN + n,
-				       keys->report);
-	else if (keys)
-		assert_int_equal(crypto_generichash(f + NW_REPORT_HDR_LEN + n, NW_REPORT_MAC_LEN, f,
-						    NW_REPORT_HDR_LEN + n, keys->report_mac,
-						    NW_KEY_REPORT_LEN),
-				 0);
-	*len = NW_REPORT_HDR_LEN + n + mac;
 	return f;
 }
 
 static uint8_t *frame_of(const char *payload, size_t n, const struct nw_keys *keys, size_t *len)
 {
-	return frame_kind(payload, n, keys, NW_REPORT_FLAG_MAC_BLAKE2B, len);
+	return frame_kind(payload, n, keys, NW_REPORT_MAC_WRITTEN, len);
 }
 
 /* Parses a frame and checks that a reject leaves nothing to free. */
@@ -725,10 +706,12 @@ static void test_frame_header(void **state)
 		assert_int_equal(parse_frame(g, len + 1, &none, &r), NW_REJ_TRUNCATED);
 		free(g);
 	}
-	/* MAC flagged (either kind) but no room for it */
+	/* MAC flagged (any kind) but no room for it */
 	f[4] = NW_REPORT_FLAG_MAC;
 	assert_int_equal(parse_frame(f, len, &none, &r), NW_REJ_TRUNCATED);
 	f[4] = NW_REPORT_FLAG_MAC_BLAKE2B;
+	assert_int_equal(parse_frame(f, len, &none, &r), NW_REJ_TRUNCATED);
+	f[4] = NW_REPORT_FLAG_MAC_XCHACHA;
 	assert_int_equal(parse_frame(f, len, &none, &r), NW_REJ_TRUNCATED);
 	f[4] = 0;
 
@@ -743,11 +726,15 @@ static void test_frame_header(void **state)
 		{ 2, 0, NW_REJ_BAD_FRAME },
 		{ 3, 0, NW_REJ_BAD_FRAME },
 		{ 3, 2, NW_REJ_BAD_FRAME },
-		{ 4, 0x04, NW_REJ_BAD_FRAME },
+		{ 4, 0x08, NW_REJ_BAD_FRAME },
 		{ 4, 0x81, NW_REJ_BAD_FRAME },
 		{ 4, 0x82, NW_REJ_BAD_FRAME },
-		/* both MAC kinds at once: which would the trailer be? */
+		{ 4, 0x84, NW_REJ_BAD_FRAME },
+		/* two MAC kinds at once: which would the trailer be? */
 		{ 4, NW_REPORT_FLAG_MAC | NW_REPORT_FLAG_MAC_BLAKE2B, NW_REJ_BAD_FRAME },
+		{ 4, NW_REPORT_FLAG_MAC | NW_REPORT_FLAG_MAC_XCHACHA, NW_REJ_BAD_FRAME },
+		{ 4, NW_REPORT_FLAG_MAC_BLAKE2B | NW_REPORT_FLAG_MAC_XCHACHA, NW_REJ_BAD_FRAME },
+		{ 4, NW_REPORT_MAC_FLAGS, NW_REJ_BAD_FRAME },
 		{ 5, 1, NW_REJ_BAD_FRAME },
 		{ 6, 0x80, NW_REJ_BAD_FRAME },
 		{ 7, 1, NW_REJ_BAD_FRAME },
@@ -774,10 +761,14 @@ static void test_frame_header(void **state)
 	put_len(h, NW_REPORT_MAX_PAYLOAD);
 	h[4] = NW_REPORT_FLAG_MAC;
 	assert_int_equal(nw_report_frame_header(h, &flen), NW_REJ_OK);
-	assert_int_equal(flen, NW_REPORT_HDR_LEN + NW_REPORT_MAX_PAYLOAD + NW_REPORT_MAC_LEN);
+	assert_int_equal(flen, NW_REPORT_HDR_LEN + NW_REPORT_MAX_PAYLOAD + 32);
 	h[4] = NW_REPORT_FLAG_MAC_BLAKE2B;
 	assert_int_equal(nw_report_frame_header(h, &flen), NW_REJ_OK);
-	assert_int_equal(flen, NW_REPORT_HDR_LEN + NW_REPORT_MAX_PAYLOAD + NW_REPORT_MAC_LEN);
+	assert_int_equal(flen, NW_REPORT_HDR_LEN + NW_REPORT_MAX_PAYLOAD + 32);
+	h[4] = NW_REPORT_FLAG_MAC_XCHACHA; /* 24-byte nonce, 16-byte tag */
+	assert_int_equal(nw_report_frame_header(h, &flen), NW_REJ_OK);
+	assert_int_equal(flen, NW_REPORT_HDR_LEN + NW_REPORT_MAX_PAYLOAD + 40);
+	assert_int_equal(NW_REPORT_MAC_LEN, 40); /* the longest trailer */
 	put_len(h, NW_REPORT_MAX_PAYLOAD + 1);
 	assert_int_equal(nw_report_frame_header(h, &flen), NW_REJ_TOO_LARGE);
 	put_len(h, 5U << 20);
@@ -793,7 +784,9 @@ static void test_frame_header(void **state)
 /* ------------------------------------------------------------ MAC */
 
 /* One MAC kind: accepted with the key, read unauthenticated without one,
- * refused (auth) with another key, a flipped bit or the other kind's flag. */
+ * refused (auth) with another key, a flipped bit anywhere it covers or in the
+ * trailer (nonce and tag alike), another kind's flag; a cut trailer is
+ * truncated. */
 static void check_mac_kind(uint8_t kind)
 {
 	static const char payload[] = TOPS("[" OKSRV "]");
@@ -822,10 +815,21 @@ static void check_mac_kind(uint8_t kind)
 	assert_int_equal(r.authenticated, 0);
 	/* missing MAC while we have a key */
 	assert_int_equal(parse_frame(plain, plain_len, &key, &r), NW_REJ_AUTH);
-	/* a right tag under the other kind's flag: the flag is MAC-covered */
-	f[4] = NW_REPORT_MAC_FLAGS & ~kind;
-	assert_int_equal(parse_frame(f, len, &key, &r), NW_REJ_AUTH);
+	/* a right trailer under another kind's flag: the flag is MAC-covered,
+	 * and a trailer of another length makes the frame's length wrong */
+	for (uint8_t k = NW_REPORT_FLAG_MAC; k <= NW_REPORT_FLAG_MAC_XCHACHA; k <<= 1) {
+		if (k == kind)
+			continue;
+		f[4] = k;
+		assert_int_equal(parse_frame(f, len, &key, &r),
+				 nw_report_mac_len(k) == nw_report_mac_len(kind)
+					 ? NW_REJ_AUTH
+					 : NW_REJ_TRUNCATED);
+	}
 	f[4] = kind;
+	/* the trailer cut short, by one byte up to all of it */
+	for (size_t cut = 1; cut <= nw_report_mac_len(kind); cut++)
+		assert_int_equal(parse_frame(f, len - cut, &key, &r), NW_REJ_TRUNCATED);
 	/* every single-bit change of the MAC, payload or header's MAC-covered bytes */
 	for (size_t i = 0; i < len; i++) {
 		enum nw_report_reject got;
@@ -833,7 +837,7 @@ static void check_mac_kind(uint8_t kind)
 		f[i] ^= 0x01;
 		got = parse_frame(f, len, &key, &r);
 		f[i] ^= 0x01;
-		if (i == 4 && kind == NW_REPORT_FLAG_MAC_BLAKE2B) /* both kinds flagged */
+		if (i == 4 && kind != NW_REPORT_FLAG_MAC) /* two kinds flagged */
 			assert_int_equal(got, NW_REJ_BAD_FRAME);
 		else if ((i >= 8 && i < NW_REPORT_HDR_LEN) || i == 4) /* length, MAC flag cleared */
 			assert_true(got == NW_REJ_TRUNCATED || got == NW_REJ_TOO_LARGE);
@@ -857,16 +861,49 @@ static void check_mac_kind(uint8_t kind)
 	free(plain);
 }
 
+/* The old kinds' trailers are the libsodium calls docs/report-protocol.md
+ * names, with their own subkeys: what racks not yet upgraded write. */
+static void old_mac_kinds(void)
+{
+	static const uint8_t msg[] = "NWR\x01 any bytes";
+	struct nw_keys key;
+	uint8_t got[NW_REPORT_MAC_LEN], want[NW_REPORT_MAC_TAG32_LEN];
+
+	keys_for_test(&key, 6);
+	assert_int_equal(nw_report_mac_sign(NW_REPORT_FLAG_MAC, msg, sizeof(msg), &key, got), 0);
+	crypto_auth_hmacsha256(want, msg, sizeof(msg), key.report);
+	assert_memory_equal(got, want, sizeof(want));
+	assert_int_equal(nw_report_mac_sign(NW_REPORT_FLAG_MAC_BLAKE2B, msg, sizeof(msg), &key,
+					    got),
+			 0);
+	assert_int_equal(crypto_generichash(want, sizeof(want), msg, sizeof(msg), key.report_mac,
+					    NW_KEY_REPORT_LEN),
+			 0);
+	assert_memory_equal(got, want, sizeof(want));
+	/* one subkey per algorithm */
+	assert_memory_not_equal(key.report, key.report_mac, NW_KEY_REPORT_LEN);
+	assert_memory_not_equal(key.report_mac, key.report_aead, NW_KEY_REPORT_LEN);
+	assert_memory_not_equal(key.report, key.report_aead, NW_KEY_REPORT_LEN);
+	/* no kind, or two: nothing is signed, nothing verifies */
+	assert_int_equal(nw_report_mac_sign(0, msg, sizeof(msg), &key, got), -1);
+	assert_int_equal(nw_report_mac_sign(NW_REPORT_MAC_FLAGS, msg, sizeof(msg), &key, got), -1);
+	assert_int_equal(nw_report_mac_verify(0, msg, sizeof(msg), got, &key), 0);
+}
+
 static void test_mac(void **state)
 {
 	(void)state;
-	check_mac_kind(NW_REPORT_FLAG_MAC_BLAKE2B);
-	check_mac_kind(NW_REPORT_FLAG_MAC); /* racks not yet upgraded */
+	check_mac_kind(NW_REPORT_FLAG_MAC_XCHACHA);
+	check_mac_kind(NW_REPORT_FLAG_MAC_BLAKE2B); /* racks not yet upgraded */
+	check_mac_kind(NW_REPORT_FLAG_MAC);
+	old_mac_kinds();
 }
 
-/* The encoder writes keyed BLAKE2b: the flag, and a tag equal to
- * crypto_generichash(32 bytes, header and payload, report key) - the
- * definition docs/report-protocol.md and the Python tests use. */
+/* The encoder writes XChaCha20-Poly1305: the flag, a 24-byte nonce and a
+ * 16-byte tag that libsodium's AEAD accepts for an empty message with the
+ * header and payload as additional data under subkey 4 - the definition
+ * docs/report-protocol.md and the Python tests use. The nonce is fresh per
+ * frame. */
 static void test_encode_mac_kind(void **state)
 {
 	struct nw_report_server s = { .id = 12, .cls = NW_HEALTH_HEALTHY, .loss_ratio = 0 };
@@ -877,20 +914,36 @@ static void test_encode_mac_kind(void **state)
 			       .nservers = 1,
 			       .servers = &s };
 	struct nw_keys key;
-	struct nw_buf buf = { 0 };
-	uint8_t want[NW_REPORT_MAC_LEN];
+	struct nw_buf buf = { 0 }, again = { 0 };
+	const uint8_t *nonce, *tag;
+	static const uint8_t empty[1]; /* an empty ciphertext */
 	size_t body;
 
 	(void)state;
 	s.error = s.snr_db = NAN;
 	keys_for_test(&key, 5);
 	assert_int_equal(nw_report_encode(&r, &key, &buf), 0);
-	assert_int_equal((uint8_t)buf.p[4], NW_REPORT_FLAG_MAC_BLAKE2B);
-	body = buf.len - NW_REPORT_MAC_LEN;
-	assert_int_equal(crypto_generichash(want, sizeof(want), (const uint8_t *)buf.p, body,
-					    key.report_mac, NW_KEY_REPORT_LEN),
+	assert_int_equal((uint8_t)buf.p[4], NW_REPORT_FLAG_MAC_XCHACHA);
+	body = buf.len - 40;
+	nonce = (const uint8_t *)buf.p + body;
+	tag = nonce + 24;
+	assert_int_equal(crypto_aead_xchacha20poly1305_ietf_decrypt_detached(NULL, NULL, empty, 0,
+									     tag,
+									     (const uint8_t *)buf.p,
+									     body, nonce,
+									     key.report_aead),
 			 0);
-	assert_memory_equal(buf.p + body, want, sizeof(want));
+	/* not under the BLAKE2b subkey: one algorithm per subkey */
+	assert_int_not_equal(crypto_aead_xchacha20poly1305_ietf_decrypt_detached(
+				     NULL, NULL, empty, 0, tag, (const uint8_t *)buf.p, body, nonce,
+				     key.report_mac),
+			     0);
+	/* the same report again: the same body, another nonce and tag */
+	assert_int_equal(nw_report_encode(&r, &key, &again), 0);
+	assert_int_equal(again.len, buf.len);
+	assert_memory_equal(again.p, buf.p, body);
+	assert_memory_not_equal(again.p + body, nonce, 24);
+	nw_buf_free(&again);
 	nw_buf_free(&buf);
 }
 
