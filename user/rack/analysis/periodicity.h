@@ -75,6 +75,8 @@ struct nw_periodicity_scratch {
 	double *power;      /* periodogram, capacity / 2 + 1 */
 	double *bg;         /* fitted background at each searched bin */
 	fftw_complex *spec; /* capacity / 2 + 1 */
+	double *gf, *xf;    /* a folded residual on the grid, and its FFT input */
+	double *pf, *bgf;   /* its periodogram and fitted background */
 	size_t capacity;
 	size_t nplans;
 	size_t plan_n[NW_PER_MAX_PLANS];
