@@ -1048,6 +1048,11 @@ static long window_peak(struct nw_periodicity_scratch *sc, const double *g, doub
  * candidate's harmonics (a bound of 24 let one random walk through in
  * 25,296 evaluations, 50 and 200 none; docs/periodicity.md). */
 #define NW_PER_FOLD_FAP_DIV 200.0
+/* When neither the halves nor the newest half's quarters show the period,
+ * the halves' folded profiles may: their correlation as a z (halves_agree)
+ * at least this (4 let 3 more false periods through in 6,960 evaluations
+ * of the 120 s null cases; 6 none, docs/periodicity.md). */
+#define NW_PER_HALVES_AGREE_Z 6.0
 /* Folds are tried only when the window's highest z reaches this. */
 #ifndef NW_PER_FOLD_MIN_Z
 #define NW_PER_FOLD_MIN_Z 5.0
@@ -1191,6 +1196,59 @@ static long fold_search(struct nw_periodicity_scratch *sc, const struct win *w, 
 		}
 	}
 	return -1;
+}
+
+/* Whether the two halves of the window hold the same cycle: each half's
+ * residual folded at `per` grid points into phase bins, and the
+ * correlation of the two profiles over the bins both fill, as a z
+ * (r sqrt(bins - 1), ~N(0, 1) for independent white halves). A sparse
+ * pulse train (an outage of 5 % duty) has little power at its fundamental
+ * in a half, but its profile repeats; a step or one burst has no profile
+ * in the half that does not hold it. */
+static double halves_agree(const double *g, const struct win *w, double per)
+{
+	size_t nph = (size_t)lround(per), mid = w->start + w->len / 2, end = w->start + w->len;
+	double sum[2][NW_PER_FOLD_MAX] = { { 0 } }, cnt[2][NW_PER_FOLD_MAX] = { { 0 } };
+	double m[2] = { 0, 0 }, n[2] = { 0, 0 }, sab = 0, saa = 0, sbb = 0, step, ph = 0;
+	size_t used = 0;
+
+	nph = nph < 4 ? 4 : nph > NW_PER_FOLD_MAX ? NW_PER_FOLD_MAX : nph;
+	step = (double)nph / per;
+	for (size_t i = w->start; i < end; i++, ph += step) {
+		int h = i >= mid;
+		size_t b;
+		double v;
+
+		if (ph >= (double)nph)
+			ph -= (double)nph;
+		if (isnan(g[i]))
+			continue;
+		b = (size_t)ph < nph ? (size_t)ph : nph - 1;
+		v = g[i] - w->slope * ((double)i - w->imean);
+		sum[h][b] += v;
+		cnt[h][b] += 1;
+		m[h] += v;
+		n[h] += 1;
+	}
+	if (!(n[0] > 0 && n[1] > 0))
+		return 0;
+	m[0] /= n[0];
+	m[1] /= n[1];
+	for (size_t b = 0; b < nph; b++) {
+		double a, c;
+
+		if (!(cnt[0][b] > 0 && cnt[1][b] > 0))
+			continue;
+		a = sum[0][b] / cnt[0][b] - m[0];
+		c = sum[1][b] / cnt[1][b] - m[1];
+		sab += a * c;
+		saa += a * a;
+		sbb += c * c;
+		used++;
+	}
+	if (used < 4 || !(saa > 0 && sbb > 0))
+		return 0;
+	return sab / sqrt(saa * sbb) * sqrt((double)(used - 1));
 }
 
 static void eval_one(struct nw_periodicity *p, struct nw_periodicity_scratch *sc,
@@ -1402,6 +1460,8 @@ static void eval_one(struct nw_periodicity *p, struct nw_periodicity_scratch *sc
 			below = f_peak * (double)(end - mid) / fs < 4.0 ||
 				range_ls_power(g, mid, q, fs, f_peak) < need_q ||
 				range_ls_power(g, q, end, fs, f_peak) < need_q;
+			if (below)
+				below = halves_agree(g, x, fs / f_peak) < NW_PER_HALVES_AGREE_Z;
 		}
 		if (below) {
 			out->one_sided = true;
