@@ -1415,6 +1415,23 @@ static void eval_one(struct nw_periodicity *p, struct nw_periodicity_scratch *sc
 			if (!(z1 >= 3.0 && zsum / (k - 1) >= sub_min_z[k - 2]))
 				jbest = jp;
 		}
+		/* A fundamental in the red low bins may stay below the
+		 * multiples' test (a 0.5 s outage every 10 s read as 5 s in 13
+		 * of 72 evaluations): against the background of the residual
+		 * folded at it, a true fundamental stands out; a subharmonic
+		 * that is not one holds no line there. */
+		double kb = jbest == jp ? kp : log_parabola(sc->power, x, jbest);
+
+		for (int k = NW_PER_FOLD_SUB; k >= 2 && !folded; k--) {
+			long j = -1;
+			double zk = fold_z(sc, x, rate, detrend, kb / k, &j);
+
+			if (j >= 0 && fap_of(zk, m_total) < p->cfg.fap_max / NW_PER_FOLD_FAP_DIV) {
+				jbest = j;
+				zf = zk;
+				folded = true;
+			}
+		}
 		f_peak = refine(sc->x, x, jbest, fs);
 		out->power = folded ? zf : sc->power[jbest] / sc->bg[jbest];
 		out->fap = fap_of(out->power, m_total);
