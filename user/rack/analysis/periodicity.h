@@ -24,7 +24,7 @@
  * detrended neighbours.
  *
  * Memory: two rings of `capacity` points (12 B each, see nw_pring) and the
- * evaluation scratch (~48 B a point plus FFTW plans), all allocated by init;
+ * evaluation scratch (~72 B a point plus FFTW plans), all allocated by init;
  * with nw_periodicity_init_shared the scratch is the caller's, shared between
  * states. The add functions and the evaluation never allocate. No global
  * state of our own; FFTW's planner (scratch_fit, init, free) is not
