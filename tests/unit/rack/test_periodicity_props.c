@@ -7,14 +7,16 @@
  *    over all of them is printed;
  *  - periods of 1-15 s of delay bumps (10 ms) and outages (5 % duty) found
  *    within +-2 % once the horizon holds them: asserted in every evaluation
- *    for 1-7.5 s at the default 60 s horizon; 10 and 15 s there are printed
- *    (the red-noise fit takes part of a line that few cycles hold, see
- *    docs/periodicity.md), and asserted at a 120 s horizon
+ *    at the default 60 s horizon, except the 15 s outage (printed: four
+ *    cycles of a 5 % duty outage are not found in every evaluation, see
+ *    docs/periodicity.md), and at a 120 s horizon for 10 and 15 s
  *    (test_long_horizon), with the closest null cases run there too;
  *  - how soon a periodic fault that starts on a clean series is reported
  *    (evaluated every 0.5 s here): asserted within max(4 periods, 15 s)
- *    + 10 s for 1-5 s periods; the issue's max(4 periods, 15 s) + one
- *    evaluation is printed, met for the 1 s bump only (docs/periodicity.md).
+ *    + 10 s for 1-5 s periods, within the issue's max(4 periods, 15 s)
+ *    + one evaluation for the 1 and 3 s bumps and + 5 s for the 5 s bump;
+ *    the rest is printed
+ *    (docs/periodicity.md).
  * Deterministic seeds (splitmix64), 20 Hz, 60 s horizon. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -238,8 +240,10 @@ static void test_periods_found_within_2_percent(void **state)
 			printf("[ props ] %s period %4.1f s: found %d/%d evaluations, within 2 %% %d\n",
 			       outage ? "outage 5 %   " : "bump 10 ms   ", periods[i], found, evals,
 			       right);
-			/* reported right in every evaluation (1-7.5 s) */
-			if (periods[i] <= 7.5)
+			/* reported right in every evaluation (all but the 15 s
+			 * outage, which four cycles of 5 % duty do not always
+			 * show: docs/periodicity.md) */
+			if (periods[i] <= 10.0 || !outage)
 				assert_int_equal(right, evals);
 		}
 }
@@ -272,15 +276,22 @@ static void test_reported_quickly(void **state)
 			       limit);
 			if (periods[i] <= 5.0)
 				assert_true(worst <= limit + 10.0);
+			/* the issue's bound, max(4 P, 15 s) + one evaluation, for
+			 * the bumps of 1 and 3 s (the lab's 3 s delay toggle);
+			 * within 5 s of max(4 P, 15 s) for the 5 s bump */
+			if (periods[i] <= 3.0 && !outage)
+				assert_true(worst <= limit + 0.5);
+			if (periods[i] <= 5.0 && !outage)
+				assert_true(worst <= limit + 5.0);
 		}
 }
 
 /* Periods of 10 and 15 s hold only 6 and 4 cycles in the default 60 s
- * horizon: there the red-noise fit takes part of their line and they are
- * found in 53-72 of 72 evaluations and 0-9 of 72 (printed above). With a
- * 120 s horizon (--horizon 120) they are found, within +-2 %, in every
- * evaluation; the null cases that came closest at 60 s stay quiet there
- * too (asserted as above: at most the false-alarm level). */
+ * horizon: there the folded test finds them (all but 3 of 72 evaluations
+ * of the 15 s outage, above). With a 120 s horizon (--horizon 120) they
+ * are found, within +-2 %, in every evaluation; the null cases that came
+ * closest at 60 s stay quiet there too (asserted as above: at most the
+ * false-alarm level). */
 static void test_long_horizon(void **state)
 {
 	static const double periods[] = { 10.0, 15.0 };

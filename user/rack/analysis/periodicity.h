@@ -9,6 +9,9 @@
  * number of independent frequencies searched (Sidak). Three windows (the
  * horizon, its last half and its last quarter) so a fault is reported once
  * four of its periods (at least a quarter of the horizon) are in the data.
+ * A peak that fails against that background is tried again against the
+ * background of the series folded at it (its own lines removed), so a new
+ * pulse train's harmonics do not hide it.
  * Method, parameters and measured costs: docs/periodicity.md.
  *
  * Two series per server:
@@ -21,7 +24,7 @@
  * detrended neighbours.
  *
  * Memory: two rings of `capacity` points (12 B each, see nw_pring) and the
- * evaluation scratch (~48 B a point plus FFTW plans), all allocated by init;
+ * evaluation scratch (~72 B a point plus FFTW plans), all allocated by init;
  * with nw_periodicity_init_shared the scratch is the caller's, shared between
  * states. The add functions and the evaluation never allocate. No global
  * state of our own; FFTW's planner (scratch_fit, init, free) is not
@@ -75,6 +78,8 @@ struct nw_periodicity_scratch {
 	double *power;      /* periodogram, capacity / 2 + 1 */
 	double *bg;         /* fitted background at each searched bin */
 	fftw_complex *spec; /* capacity / 2 + 1 */
+	double *gf, *xf;    /* a folded residual on the grid, and its FFT input */
+	double *pf, *bgf;   /* its periodogram and fitted background */
 	size_t capacity;
 	size_t nplans;
 	size_t plan_n[NW_PER_MAX_PLANS];
