@@ -118,6 +118,12 @@ static __always_inline int nw_auth_ok(const __u8 *payload, const void *end,
 		return 0;
 	/* v2: the nonce is tagged too, binding the sample to its sender's
 	 * current lifetime (the bound is for the verifier; the parser checked). */
+	if (s->flags & NW_FLAG_FABRIC) {
+		if ((const void *)(payload + NW_WIRE_FABRIC_LEN) > end)
+			return 0;
+		return nw_sip_tag_ok_len(payload, NW_WIRE_FABRIC_LEN, s->tag, nw_sip_le64(k->key),
+					 nw_sip_le64(k->key + 8));
+	}
 	if (s->version == NW_VERSION) {
 		if ((const void *)(payload + NW_WIRE_V2_LEN) > end)
 			return 0;
