@@ -399,6 +399,15 @@ static void handle(struct nw_socket_rx *s, const uint8_t *buf, uint32_t len, int
 		s->p->stats.malformed[NW_MAL_AUTH]++;
 		return;
 	}
+	/* Inter-rack tones are the eBPF hook's only (docs/fabric.md): here a
+	 * path has no slot, so it counts as an unknown sender. */
+	if (smp.flags & NW_FLAG_FABRIC) {
+		if (smp.dst_rack != s->rack_id)
+			s->p->stats.fabric_misdirected++;
+		else
+			s->p->stats.unknown_server++;
+		return;
+	}
 	if (smp.rack_id != s->rack_id) {
 		s->p->stats.wrong_rack++;
 		return;

@@ -46,6 +46,9 @@ static json_t *stats_json(const struct nw_stats *s, uint64_t discovery_rejected)
 		json_object_set_new(o, "discovery_promoted", u64(s->discovery_promoted));
 		json_object_set_new(o, "discovery_evicted", u64(s->discovery_evicted));
 		json_object_set_new(o, "discovery_probation", u64(s->discovery_probation));
+		/* Inter-rack tones (docs/fabric.md). */
+		json_object_set_new(o, "fabric_samples", u64(s->fabric_samples));
+		json_object_set_new(o, "fabric_misdirected", u64(s->fabric_misdirected));
 	}
 	return o;
 }

@@ -316,6 +316,12 @@ int nw_metrics_render(const struct nw_rack_view *v, struct nw_buf *b)
 			"Valid samples from a server with no slot", v->stats.unknown_server);
 	rack_family_u64(b, "netwatch_collector_wrong_rack_total", "counter", v,
 			"Valid samples addressed to another rack id", v->stats.wrong_rack);
+	rack_family_u64(b, "netwatch_collector_fabric_samples_total", "counter", v,
+			"Valid inter-rack samples accounted on a path into this rack",
+			v->stats.fabric_samples);
+	rack_family_u64(b, "netwatch_collector_fabric_misdirected_total", "counter", v,
+			"Valid inter-rack samples addressed to another destination rack",
+			v->stats.fabric_misdirected);
 	rack_family_u64(b, "netwatch_collector_ring_full_total", "counter", v,
 			"Samples counted but not queued because their server's ring was full",
 			v->stats.ring_full);
