@@ -19,7 +19,7 @@
 
 #include "hostport.h"
 
-#define NW_FABRIC_PEERS_MAX 4096U            /* racks in one file */
+#define NW_FABRIC_PEERS_MAX 4096U           /* racks in one file */
 #define NW_FABRIC_PEERS_FILE_MAX (1U << 20) /* bytes: a bigger file is refused */
 
 struct nw_fabric_peer {
