@@ -105,9 +105,18 @@ static void test_fabric_streams(void **state)
 		bind_peer(&rx[i], 10 + (unsigned)i, p);
 	write_peers(path, 7, first, 2);
 	{
-		char *argv[] = { "netwatch-agent", "--fabric", "--fabric-peers", path,
-				 "--fabric-rate", "200", "--fabric-freq", "10",
-				 "--count", "5", "-q", NULL };
+		char *argv[] = { "netwatch-agent",
+				 "--fabric",
+				 "--fabric-peers",
+				 path,
+				 "--fabric-rate",
+				 "200",
+				 "--fabric-freq",
+				 "10",
+				 "--count",
+				 "5",
+				 "-q",
+				 NULL };
 
 		assert_int_equal(nw_opts_parse(11, argv, &o, err, sizeof(err)), NW_OPTS_RUN);
 	}
