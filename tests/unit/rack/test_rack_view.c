@@ -162,6 +162,7 @@ struct rig {
 	struct nw_analysis a;
 	struct nw_server_rx rx;
 	uint32_t id;
+	uint32_t rate_uhz; /* 0: RATE_UHZ */
 };
 
 /* One server (slot 0) with the view, the liveness tracker and the analysis
@@ -196,13 +197,12 @@ static void feed(struct rig *r, const struct nw_record *recs, size_t n)
 
 static void refresh(struct rig *r, uint64_t now)
 {
-	struct nw_server_state st = { .server_id = r->id,
-				      .rate_uhz = RATE_UHZ,
-				      .freq_uhz = 1000000 };
+	uint32_t rate = r->rate_uhz ? r->rate_uhz : RATE_UHZ;
+	struct nw_server_state st = { .server_id = r->id, .rate_uhz = rate, .freq_uhz = 1000000 };
 
 	nw_rack_view_begin(&r->v, now, NULL, 0, 1);
 	nw_rack_view_set_server(&r->v, 0, &st, &r->rx);
-	nw_live_set_rate(&r->l, 0, r->id, RATE_UHZ);
+	nw_live_set_rate(&r->l, 0, r->id, rate);
 	nw_live_tick(&r->l, now);
 	nw_rack_view_set_live(&r->v, &r->l, now);
 	nw_analysis_refresh(&r->a, &r->v, now);
@@ -334,6 +334,52 @@ static void test_short_outage_keeps_the_window(void **state)
 	free(recs);
 }
 
+/* A clean tone at 5 Hz (an inter-rack path's rate), ticked every 100 ms
+ * and refreshed every second as the daemon does: once healthy it stays
+ * healthy. The quick scale's return counted its fresh slots from one slot
+ * after the window's start, and with a 200 ms slot the next tick found 31
+ * of 32: warming and healthy in turn, for ever. */
+static void test_slow_rate_stays_healthy(void **state)
+{
+	struct rig r = { .id = 10,
+			 .rx = { .slot = 0, .server_id = 10, .registered = 1 },
+			 .rate_uhz = 5000000 };
+	struct gen_cfg g = { 0 };
+	const uint64_t t_ns = 200 * MS_NS;
+	int healthy_at = -1, flips = 0;
+	double tone;
+
+	(void)state;
+	rig_init(&r, &g);
+	tone = nw_analysis_expected_tone(0, r.id, 1.0, 5.0);
+	refresh(&r, GEN_T0_NS);
+	for (int k = 0; k < 5 * 90; k++) {
+		uint64_t tx = GEN_T0_NS + (uint64_t)k * t_ns;
+		struct nw_record rec = { .seq = (uint64_t)k,
+					 .tx_ns = tx,
+					 .rx_ns = tx + MS_NS,
+					 .value_bits = gen_bits(
+						 (float)sin(2 * M_PI * tone * k / 5.0)),
+					 .flags = k ? 0 : NW_REC_STREAM_START };
+
+		feed(&r, &rec, 1);
+		for (int t = 0; t < 2; t++) { /* two 100 ms ticks per sample */
+			uint64_t now = tx + MS_NS + (uint64_t)t * 100 * MS_NS;
+
+			tick(&r, now);
+			if (k % 5 == 0 && t == 0)
+				refresh(&r, now);
+			if (r.v.slots[0].health == NW_HEALTH_HEALTHY && healthy_at < 0)
+				healthy_at = k;
+			else if (healthy_at >= 0 && r.v.slots[0].health != NW_HEALTH_HEALTHY)
+				flips++;
+		}
+	}
+	assert_true(healthy_at >= 0 && healthy_at < 5 * 20); /* the quick scale: 6.4 s */
+	assert_int_equal(flips, 0);
+	rig_free(&r);
+}
+
 /* Inter-rack paths (docs/fabric.md section 3): kept after the servers in
  * `order`, never in the rack score or the server counts; a degraded path
  * or server gets its onset (since_ns) and keeps it until healthy again. */
@@ -434,6 +480,7 @@ int main(void)
 		cmocka_unit_test(test_tick_updates_view),
 		cmocka_unit_test(test_analysis_follows_view),
 		cmocka_unit_test(test_short_outage_keeps_the_window),
+		cmocka_unit_test(test_slow_rate_stays_healthy),
 		cmocka_unit_test(test_paths_apart_from_servers),
 		cmocka_unit_test(test_hist_quantile),
 	};

@@ -93,7 +93,7 @@ struct nw_ms_tick_in {
 	bool short_ok, quick_ok, quick_full;
 	double short_err, quick_err;
 	uint32_t short_holes, quick_holes, quick_displaced;
-	uint64_t quick_span_ns; /* the quick window's length */
+	uint64_t quick_span_ns; /* from now back to the quick window's start */
 };
 
 struct nw_ms_state {
