@@ -146,9 +146,9 @@ class FabricLab:
         return None
 
     def chaos(self, args):
-        return subprocess.run([os.path.join(self.build, "netwatch-chaos"), "--topology",
-                               self.topology, *args], capture_output=True, text=True,
-                              timeout=30)
+        # The verb first (docs/chaos.md), then its options.
+        return subprocess.run([os.path.join(self.build, "netwatch-chaos"), *args, "--topology",
+                               self.topology], capture_output=True, text=True, timeout=30)
 
     def overhead(self):
         """pps per rack from the counters; rack controller CPU with and

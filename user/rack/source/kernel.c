@@ -210,7 +210,9 @@ static int register_static(struct rack_source *src)
 
 /* The paths of --fabric-peers (docs/fabric.md section 3): one slot each,
  * keyed (source rack, NW_SERVER_FABRIC). */
-static int register_paths(struct rack_source *src)
+/* Read before adoption: an adopted path of the file is static, not on
+ * probation. */
+static int load_paths(struct rack_source *src)
 {
 	struct kernel_source *k = src->priv;
 	char err[200];
@@ -222,6 +224,13 @@ static int register_paths(struct rack_source *src)
 			 src->o->fabric_peers, err);
 		return -EINVAL;
 	}
+	return 0;
+}
+
+static int register_paths(struct rack_source *src)
+{
+	struct kernel_source *k = src->priv;
+
 	for (size_t i = 0; i < k->peers.n; i++) {
 		uint32_t rack = k->peers.peer[i].rack_id, slot;
 		int created, e;
@@ -416,6 +425,9 @@ static int kernel_load(struct rack_source *src)
 		return err;
 	nw_meta_read(bpf_map__fd(k->skel->maps.nw_meta), &k->prev);
 
+	err = load_paths(src);
+	if (err)
+		return err;
 	err = nw_drain_open_rings(&src->drain, bpf_map__fd(k->skel->maps.nw_discovery));
 	if (!err)
 		err = nw_registry_init(&k->reg, src->log, bpf_map__fd(k->skel->maps.nw_state),

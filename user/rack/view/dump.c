@@ -73,6 +73,9 @@ static json_t *server_json(const struct nw_dump_server *d)
 		      u64(st->latency_negative));
 	if (!o)
 		return NULL;
+	/* An inter-rack path (server NW_SERVER_FABRIC): which rack sends it. */
+	if (st->server_id == NW_SERVER_FABRIC)
+		json_object_set_new(o, "src_rack", json_integer(st->rack_id));
 	json_object_set_new(o, "latency_hist", hist);
 	json_object_set_new(o, "latency_bounds_ns", bounds);
 	json_object_set_new(o, "anomalous", u64(st->anomalous));
