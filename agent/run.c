@@ -208,7 +208,8 @@ streams:
 		a->start_k = calloc(a->n, sizeof(*a->start_k));
 	}
 	if (!a->st || !a->tmpl || !a->ikey || !a->b || (a->fabric && (!a->fab || !a->start_k)) ||
-	    (a->delayed && nw_pq_init(&a->pq, pending_capacity(o, &a->imp, a->n)) < 0)) {
+	    ((a->delayed || a->fabric) &&
+	     nw_pq_init(&a->pq, pending_capacity(o, &a->imp, a->n)) < 0)) {
 		snprintf(err, errlen, "out of memory for %u servers", a->n);
 		nw_fabric_peers_free(&peers);
 		nw_agent_close(a);
@@ -381,6 +382,13 @@ int nw_agent_set_peers(struct nw_agent *a, const char *path, char *err, size_t e
 	}
 	/* Held-back samples name old indexes: they never go out. */
 	discard_pending(a);
+	if (pq_reserve(&a->pq, pending_capacity(a->o, &a->imp, m)) < 0) {
+		snprintf(err, errlen, "out of memory for the send queue of %u peers", m);
+		free(st), free(tmpl), free(fab), free(ikey), free(start_k), free(gone);
+		free(dest);
+		nw_fabric_peers_free(&p);
+		return -1;
+	}
 	memset(gone, 1, a->n);
 	for (uint32_t j = 0; j < m; j++) {
 		uint32_t i;
@@ -459,6 +467,16 @@ static void flush(struct nw_agent *a)
 	a->b->n = 0;
 }
 
+/* A fabric stream's place in the period: stream i of n leaves i/n of a
+ * period after the tick, so n paths are n sends spread evenly, not a burst
+ * (docs/fabric.md section 1). Its tx_ns says when it really leaves. */
+static uint64_t spread_ns(const struct nw_agent *a, uint32_t i)
+{
+	if (!a->fabric || a->n < 2)
+		return 0;
+	return (uint64_t)((unsigned __int128)i * (1000000000000000ULL / a->o->rate_uhz) / a->n);
+}
+
 /* Puts tick k's sample of server i (and its duplicate) into the batch. Its
  * seq is k, or for a path that joined later (nw_agent_set_peers) the ticks
  * since it joined: every stream's seq starts at 0. */
@@ -470,7 +488,8 @@ static void emit(struct nw_agent *a, uint32_t i, uint64_t k, int dup)
 	if (nw_batch_room(a->b) < 2)
 		flush(a); /* a DUP must share its FIRST's batch to be accounted against it */
 	m = nw_batch_add(a->b, i, NW_MSG_FIRST);
-	nw_wire_sample(m, &a->tmpl[i], seq, a->tx0_ns + nw_sched_agent_off(&a->sched, k),
+	nw_wire_sample(m, &a->tmpl[i], seq,
+		       a->tx0_ns + nw_sched_agent_off(&a->sched, k) + spread_ns(a, i),
 		       nw_tone_value(a->o->amplitude, (uint32_t)a->st[i].freq_uhz,
 				     (uint32_t)a->o->rate_uhz, seq));
 	if (dup)
@@ -492,9 +511,9 @@ static void generate_tick(struct nw_agent *a, uint64_t k, uint64_t due)
 				continue;
 			}
 		}
-		if (a->delayed) {
+		if (a->delayed || spread_ns(a, i)) {
 			struct nw_pending e = {
-				.due_ns = due + d.delay_ns,
+				.due_ns = due + d.delay_ns + spread_ns(a, i),
 				.seq = k,
 				.server = i,
 				.dup = (uint32_t)d.dup,

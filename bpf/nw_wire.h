@@ -81,7 +81,7 @@ _Static_assert(sizeof(struct nw_wire_fabric) == NW_FABRIC_LEN, "the fabric block
 
 /* The bytes a sample's tag covers (and where the tag starts): 40 for v1, 48
  * for v2, 56 for a FABRIC v2 sample. The flags are those of a parsed sample. */
-static inline __u32 nw_wire_tagged_len(__u8 version, __u8 flags)
+static inline __attribute__((always_inline)) __u32 nw_wire_tagged_len(__u8 version, __u8 flags)
 {
 	if (version == NW_VERSION_V1)
 		return NW_WIRE_LEN;

@@ -28,7 +28,7 @@
 struct peer_rx {
 	int fd;
 	unsigned samples, goodbyes;
-	uint64_t first_seq, last_seq;
+	uint64_t first_seq, last_seq, first_tx;
 	uint16_t dst_rack, src_rack, epoch;
 };
 
@@ -66,8 +66,10 @@ static void drain(struct peer_rx *r)
 			r->goodbyes++;
 			continue;
 		}
-		if (!r->samples)
+		if (!r->samples) {
 			r->first_seq = s.seq;
+			r->first_tx = s.tx_ns;
+		}
 		r->last_seq = s.seq;
 		r->samples++;
 	}
@@ -136,6 +138,9 @@ static void test_fabric_streams(void **state)
 		assert_int_equal(rx[i].epoch, 7);
 	}
 	assert_int_equal(rx[2].samples + rx[2].goodbyes, 0);
+	/* Spread over the period, not a burst: the second stream's samples
+	 * leave half a period (200 Hz: 2.5 ms) after the first's, and say so. */
+	assert_true(rx[1].first_tx - rx[0].first_tx == 2500000ULL);
 
 	/* The mesh rotates: 10 leaves (its goodbye now), 11 stays, 12 joins. */
 	a.next_tick = 5;
