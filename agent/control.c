@@ -118,6 +118,34 @@ int nw_control_parse(const char *buf, size_t len, struct nw_impair *imp, char *e
 	return rc;
 }
 
+int nw_control_parse_peers(const char *buf, size_t len, char *path, size_t pathlen, char *err,
+			   size_t errlen)
+{
+	json_error_t jerr;
+	json_t *root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr), *v;
+	int rc = -1;
+
+	if (!root)
+		return 0; /* nw_control_parse says why */
+	v = json_object_get(root, "fabric_peers");
+	if (!json_is_object(root) || !v)
+		rc = 0;
+	else if (json_object_size(root) != 1)
+		snprintf(err, errlen, "want exactly one key, \"fabric_peers\"");
+	else if (!json_is_string(v) || !json_string_length(v))
+		snprintf(err, errlen, "\"fabric_peers\" must be a file name");
+	else if (strlen(json_string_value(v)) != json_string_length(v))
+		snprintf(err, errlen, "\"fabric_peers\" contains a NUL character");
+	else if (json_string_length(v) >= pathlen)
+		snprintf(err, errlen, "\"fabric_peers\": path too long");
+	else {
+		snprintf(path, pathlen, "%s", json_string_value(v));
+		rc = 1;
+	}
+	json_decref(root);
+	return rc;
+}
+
 static void answer(int fd, const struct sockaddr_un *to, socklen_t tolen, const char *error)
 {
 	json_t *doc = error ? json_pack("{s:b, s:s}", "ok", 0, "error", error)
@@ -162,9 +190,20 @@ int nw_control_poll(struct nw_control *c, nw_control_apply_fn apply, void *ctx)
 				 NW_CONTROL_MAX_DGRAM);
 			ok = -1;
 		} else {
-			ok = nw_control_parse(buf, (size_t)n, &imp, err, sizeof(err));
-			if (ok == 0)
-				ok = apply(ctx, &imp, err, sizeof(err));
+			char path[4096];
+
+			ok = nw_control_parse_peers(buf, (size_t)n, path, sizeof(path), err,
+						    sizeof(err));
+			if (ok == 1 && !c->peers) {
+				snprintf(err, sizeof(err), "fabric_peers needs --fabric");
+				ok = -1;
+			} else if (ok == 1) {
+				ok = c->peers(ctx, path, err, sizeof(err));
+			} else if (ok == 0) {
+				ok = nw_control_parse(buf, (size_t)n, &imp, err, sizeof(err));
+				if (ok == 0)
+					ok = apply(ctx, &imp, err, sizeof(err));
+			}
 		}
 		if (ok == 0) {
 			c->accepted++;

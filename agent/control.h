@@ -2,7 +2,8 @@
 /*
  * The agent's run-time control channel (--control PATH): a unix datagram
  * socket, one JSON object per datagram, {"impair": "SPEC"} replacing the
- * impairment (SPEC as --impair; "" clears it). Each datagram is answered with
+ * impairment (SPEC as --impair; "" clears it) or, with --fabric,
+ * {"fabric_peers": "FILE"} replacing the peers. Each datagram is answered with
  * {"ok":true} or {"ok":false,"error":"..."} to the sender's address when it
  * bound one. The socket is non-blocking and drained a bounded number of
  * datagrams at a time, so a chatty or hostile peer never delays a tick.
@@ -23,8 +24,12 @@
 typedef int (*nw_control_apply_fn)(void *ctx, const struct nw_impair *imp, char *err,
 				   size_t errlen);
 
+/* --fabric: {"fabric_peers": "FILE"} replaces the peers (run.h). */
+typedef int (*nw_control_peers_fn)(void *ctx, const char *path, char *err, size_t errlen);
+
 struct nw_control {
 	int fd;
+	nw_control_peers_fn peers; /* NULL: a fabric_peers request is refused */
 	char path[108];
 	uint64_t accepted; /* requests applied */
 	uint64_t rejected; /* malformed, oversized or refused by apply */
@@ -37,6 +42,12 @@ int nw_control_open(struct nw_control *c, const char *path, char *err, size_t er
 /* Parses one request strictly: an object with exactly the key "impair" whose
  * value is a string. 0 and *imp filled, or -1 with a reason in err. */
 int nw_control_parse(const char *buf, size_t len, struct nw_impair *imp, char *err, size_t errlen);
+
+/* A fabric_peers request: exactly the key "fabric_peers", a non-empty path
+ * string of < 4096 bytes. 1 and the path in `path`; 0 when the request is
+ * not one (then it is nw_control_parse's); -1 with a reason in err. */
+int nw_control_parse_peers(const char *buf, size_t len, char *path, size_t pathlen, char *err,
+			   size_t errlen);
 
 /* Handles up to NW_CONTROL_BATCH waiting datagrams without blocking. Returns
  * how many were handled. */

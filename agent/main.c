@@ -88,7 +88,13 @@ int main(int argc, char **argv)
 		return 1;
 	}
 
-	if (o.verbosity >= 0) {
+	if (o.verbosity >= 0 && o.fabric) {
+		nw_uhz_format(o.freq_uhz, f0, sizeof(f0));
+		nw_uhz_format(o.rate_uhz, rate, sizeof(rate));
+		fprintf(stderr, "netwatch-agent: fabric: rack %u tone %s Hz at %s Hz -> %s%s\n",
+			(unsigned)a.st[0].rack, f0, rate, a.peer,
+			a.keyed ? " (samples tagged: SipHash-2-4)" : "");
+	} else if (o.verbosity >= 0) {
 		nw_uhz_format(nw_opts_tone_uhz(&o, 0), f0, sizeof(f0));
 		nw_uhz_format(nw_opts_tone_uhz(&o, o.servers - 1), f1, sizeof(f1));
 		nw_uhz_format(o.rate_uhz, rate, sizeof(rate));

@@ -28,6 +28,10 @@ enum {
 	O_VERBOSE,
 	O_KEY_FILE,
 	O_CONTROL,
+	O_FABRIC,
+	O_FABRIC_PEERS,
+	O_FABRIC_RATE,
+	O_FABRIC_FREQ,
 	O__N,
 	O_HELP = 0x100,
 	O_VERSION,
@@ -56,6 +60,10 @@ static const struct opt_spec {
 	{ "verbose", "NETWATCH_VERBOSE", no_argument, 'v' },
 	{ "key-file", "NETWATCH_KEY_FILE", required_argument, O_KEY_FILE },
 	{ "control", "NETWATCH_CONTROL", required_argument, O_CONTROL },
+	{ "fabric", "NETWATCH_FABRIC", no_argument, O_FABRIC },
+	{ "fabric-peers", "NETWATCH_FABRIC_PEERS", required_argument, O_FABRIC_PEERS },
+	{ "fabric-rate", "NETWATCH_FABRIC_RATE", required_argument, O_FABRIC_RATE },
+	{ "fabric-freq", "NETWATCH_FABRIC_FREQ", required_argument, O_FABRIC_FREQ },
 	{ "help", NULL, no_argument, 'h' },
 	{ "version", NULL, no_argument, O_VERSION },
 };
@@ -94,6 +102,15 @@ void nw_opts_usage(FILE *f)
 	      "                            controller checks (docs/wire-format.md)\n"
 	      "  --control PATH            unix datagram socket taking {\"impair\": \"SPEC\"} to\n"
 	      "                            replace the impairment at run time (\"\" clears it)\n"
+	      "  --fabric                  inter-rack tones (docs/fabric.md): run on a rack\n"
+	      "                            controller's host, one tone to each rack of\n"
+	      "                            --fabric-peers; no --controller/--server/--servers/\n"
+	      "                            --rate/--freq; --control also takes\n"
+	      "                            {\"fabric_peers\": \"FILE\"} to change the peers\n"
+	      "  --fabric-peers FILE       the peers file {\"self\": R, \"racks\": [{\"rack_id\":\n"
+	      "                            N, \"addr\": \"HOST\"}, ...]}; self is the source rack\n"
+	      "  --fabric-rate HZ          samples per second per path (default 5)\n"
+	      "  --fabric-freq HZ          tone of every path (default 1), below rate/2\n"
 	      "  -q, --quiet               only errors on stderr\n"
 	      "  -v, --verbose             more detail on stderr\n"
 	      "  -h, --help                this text\n"
@@ -163,17 +180,60 @@ static enum nw_opts_result validate(const struct raw *r, struct nw_opts *o, char
 	double d;
 	int b;
 
-	if (!r->val[O_CONTROLLER])
-		FAIL("--controller HOST[:PORT] is required (or NETWATCH_CONTROLLER)");
-	if (nw_split_hostport(r->val[O_CONTROLLER], NW_DEFAULT_PORT, o->host, sizeof(o->host),
-			      &o->port, err, errlen) < 0)
-		return NW_OPTS_ERROR;
+	if (r->val[O_FABRIC]) {
+		if (parse_bool(r->val[O_FABRIC], &b) < 0)
+			FAIL("%s '%s': want 1/0, true/false, yes/no or on/off", r->from[O_FABRIC],
+			     r->val[O_FABRIC]);
+		o->fabric = b;
+	}
+	if (o->fabric) {
+		static const int not_with_fabric[] = { O_CONTROLLER, O_SERVER, O_SERVERS, O_RATE,
+						       O_FREQ };
+
+		for (size_t i = 0; i < sizeof(not_with_fabric) / sizeof(not_with_fabric[0]); i++)
+			if (r->val[not_with_fabric[i]])
+				FAIL("%s does not go with --fabric (the peers file says where, "
+				     "--fabric-rate/--fabric-freq the tone)",
+				     r->from[not_with_fabric[i]]);
+		if (!r->val[O_FABRIC_PEERS])
+			FAIL("--fabric needs --fabric-peers FILE");
+		if (strlen(r->val[O_FABRIC_PEERS]) >= sizeof(o->fabric_peers))
+			FAIL("%s: path too long", r->from[O_FABRIC_PEERS]);
+		strcpy(o->fabric_peers, r->val[O_FABRIC_PEERS]);
+		o->rate_uhz = (uint64_t)NW_FABRIC_RATE_HZ_DEFAULT * 1000000U;
+		o->has_freq = 1;
+		o->freq_uhz = NW_FABRIC_FREQ_UHZ_DEFAULT;
+		if (r->val[O_FABRIC_RATE]) {
+			if (parse_num(r->val[O_FABRIC_RATE], &d) < 0 || d <= 0 ||
+			    nw_hz_to_uhz(d, &v) < 0 || v == 0 || v > UINT32_MAX)
+				FAIL("%s '%s': want a rate in Hz, 0 < rate <= 4294.967295",
+				     r->from[O_FABRIC_RATE], r->val[O_FABRIC_RATE]);
+			o->rate_uhz = v;
+		}
+		if (r->val[O_FABRIC_FREQ]) {
+			if (parse_num(r->val[O_FABRIC_FREQ], &d) < 0 || d <= 0 ||
+			    nw_hz_to_uhz(d, &v) < 0 || v == 0)
+				FAIL("%s '%s': want a tone in Hz above 0", r->from[O_FABRIC_FREQ],
+				     r->val[O_FABRIC_FREQ]);
+			o->freq_uhz = v;
+		}
+	} else {
+		for (int i = O_FABRIC_PEERS; i <= O_FABRIC_FREQ; i++)
+			if (r->val[i])
+				FAIL("%s needs --fabric", r->from[i]);
+		if (!r->val[O_CONTROLLER])
+			FAIL("--controller HOST[:PORT] is required (or NETWATCH_CONTROLLER)");
+		if (nw_split_hostport(r->val[O_CONTROLLER], NW_DEFAULT_PORT, o->host,
+				      sizeof(o->host), &o->port, err, errlen) < 0)
+			return NW_OPTS_ERROR;
+	}
 
 	if (r->val[O_RACK]) {
 		if (parse_u64(r->val[O_RACK], UINT16_MAX, &v) < 0)
 			FAIL("%s '%s': want a rack id in 0..65535", r->from[O_RACK],
 			     r->val[O_RACK]);
 		o->rack = (uint16_t)v;
+		o->has_rack = 1;
 	}
 	if (r->val[O_SERVER]) {
 		if (parse_u64(r->val[O_SERVER], UINT32_MAX, &v) < 0)
@@ -187,9 +247,11 @@ static enum nw_opts_result validate(const struct raw *r, struct nw_opts *o, char
 			     r->val[O_SERVERS], NW_MAX_SERVERS);
 		o->servers = (uint32_t)v;
 	}
-	if ((uint64_t)o->server + o->servers - 1 > UINT32_MAX)
-		FAIL("--server %u with --servers %u runs past server id 4294967295", o->server,
-		     o->servers);
+	/* The last id names inter-rack paths on the wire (NW_SERVER_FABRIC). */
+	if ((uint64_t)o->server + o->servers - 1 >= NW_SERVER_FABRIC)
+		FAIL("--server %u with --servers %u reaches server id 4294967295, reserved for "
+		     "inter-rack tones (--fabric)",
+		     o->server, o->servers);
 
 	if (r->val[O_RATE]) {
 		if (parse_num(r->val[O_RATE], &d) < 0 || d <= 0 || nw_hz_to_uhz(d, &v) < 0 ||
@@ -259,7 +321,7 @@ static enum nw_opts_result validate(const struct raw *r, struct nw_opts *o, char
 
 	/* Every server's tone must be carried and sampled correctly: the plan's
 	 * tones grow with the server id, so the last server is the one to check. */
-	if (!o->has_freq) {
+	if (!o->has_freq && !o->fabric) {
 		uint32_t last = o->server + o->servers - 1;
 
 		if (nw_plan_tone_uhz(o->rack, last, &v) < 0)
@@ -317,6 +379,10 @@ enum nw_opts_result nw_opts_parse(int argc, char **argv, struct nw_opts *o, char
 			r.val[O_QUIET] = "1";
 			r.val[O_VERBOSE] = NULL; /* the last of -q/-v on the line wins */
 			snprintf(r.from[O_QUIET], sizeof(r.from[O_QUIET]), "--quiet");
+			break;
+		case O_FABRIC:
+			r.val[O_FABRIC] = "1";
+			snprintf(r.from[O_FABRIC], sizeof(r.from[O_FABRIC]), "--fabric");
 			break;
 		case 'v':
 			r.val[O_VERBOSE] = "1";

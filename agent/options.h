@@ -34,10 +34,19 @@ struct nw_opts {
 	int verbosity;       /* -1 quiet, 0 normal, 1 verbose */
 	char key_file[4096]; /* empty: samples go untagged */
 	char control[108];   /* empty: no control socket; sizeof(sun_path) */
+	/* --fabric (docs/fabric.md): on a rack controller's host, one tone per
+	 * peer rack of fabric_peers, at rate_uhz/freq_uhz (--fabric-rate,
+	 * --fabric-freq); rack = the file's self. */
+	int fabric;
+	char fabric_peers[4096];
 	/* Filled by main from key_file (the parser does no file I/O): */
 	int keyed;
 	uint8_t sample_key[16]; /* keyfile.h's sample key: SipHash-2-4 */
+	int has_rack;           /* --rack given: in fabric mode it must be the file's self */
 };
+
+#define NW_FABRIC_RATE_HZ_DEFAULT 5
+#define NW_FABRIC_FREQ_UHZ_DEFAULT 1000000ULL
 
 enum nw_opts_result {
 	NW_OPTS_RUN = 0,

@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fabric_peers.h"
 #include "impair.h"
 #include "rng.h"
 #include "wire.h"
@@ -61,10 +62,105 @@ static uint64_t start_nonce(void)
 	return ((uint64_t)ts.tv_sec << 32) ^ (uint64_t)ts.tv_nsec ^ ((uint64_t)getpid() << 16);
 }
 
+static int control_peers(void *ctx, const char *path, char *err, size_t errlen);
+static void flush(struct nw_agent *a);
+static void discard_pending(struct nw_agent *a);
+
+/* The impairment key of stream i: a server's (rack, id), or for a path
+ * (source rack, a value no server id below NW_SERVER_FABRIC can have). */
+static uint64_t stream_ikey(const struct nw_agent *a, uint32_t i)
+{
+	if (a->fabric)
+		return nw_impair_server_key(a->seed, a->st[i].rack, 0xFFFF0000U | a->st[i].server);
+	return nw_impair_server_key(a->seed, a->o->rack, a->o->server + i);
+}
+
+/* Reads and resolves a peers file: every address to o->port, all of one
+ * family. *out and *dest are the caller's to free on success. */
+static enum nw_open_result load_peers(const struct nw_opts *o, const char *path,
+				      struct nw_fabric_peers *out, struct nw_endpoint **dest,
+				      int *family, char *err, size_t errlen)
+{
+	char why[256];
+
+	if (nw_fabric_peers_load(path, out, why, sizeof(why))) {
+		snprintf(err, errlen, "--fabric-peers %.200s: %s", path, why);
+		return NW_OPEN_BAD_INPUT;
+	}
+	if (o->has_rack && out->self != o->rack) {
+		snprintf(err, errlen, "--fabric-peers %.200s: self is rack %u, not --rack %u", path,
+			 (unsigned)out->self, (unsigned)o->rack);
+		nw_fabric_peers_free(out);
+		return NW_OPEN_BAD_INPUT;
+	}
+	if (!out->n) {
+		snprintf(err, errlen, "--fabric-peers %.200s: no rack to send to", path);
+		nw_fabric_peers_free(out);
+		return NW_OPEN_BAD_INPUT;
+	}
+	*dest = calloc(out->n, sizeof(**dest));
+	if (!*dest) {
+		snprintf(err, errlen, "out of memory for %zu peers", out->n);
+		nw_fabric_peers_free(out);
+		return NW_OPEN_FAILED;
+	}
+	for (size_t i = 0; i < out->n; i++) {
+		if (nw_resolve(out->peer[i].addr, o->port, *family, &(*dest)[i], why, sizeof(why)) <
+		    0) {
+			snprintf(err, errlen, "--fabric-peers: rack %u: %s",
+				 (unsigned)out->peer[i].rack_id, why);
+			free(*dest);
+			*dest = NULL;
+			nw_fabric_peers_free(out);
+			return NW_OPEN_BAD_INPUT;
+		}
+		*family = (*dest)[i].addr.ss_family; /* the first one's, for all */
+	}
+	return NW_OPEN_OK;
+}
+
+/* Stream i of a fabric agent: the path to peer p. */
+static void fabric_stream(struct nw_agent *a, uint32_t i, const struct nw_fabric_peers *p,
+			  size_t peer)
+{
+	const struct nw_opts *o = a->o;
+
+	a->st[i].rack = p->self;
+	a->st[i].server = p->peer[peer].rack_id; /* the report's "server": the dst rack */
+	a->st[i].freq_uhz = o->freq_uhz;
+	nw_wire_fabric_template(&a->tmpl[i], &a->fab[i], p->self, p->peer[peer].rack_id, p->epoch,
+				(uint32_t)o->freq_uhz, (uint32_t)o->rate_uhz);
+	nw_wire_set_nonce(&a->tmpl[i], a->nonce);
+}
+
+static enum nw_open_result fabric_open(struct nw_agent *a, const struct nw_opts *o,
+				       struct nw_fabric_peers *p, char *err, size_t errlen)
+{
+	struct nw_endpoint src;
+	enum nw_open_result r;
+
+	err[0] = 0;
+	a->family = AF_UNSPEC;
+	r = load_peers(o, o->fabric_peers, p, &a->dest, &a->family, err, errlen);
+	if (r != NW_OPEN_OK)
+		return r;
+	if (o->source[0] && nw_resolve(o->source, 0, a->family, &src, err, errlen) < 0)
+		return NW_OPEN_BAD_INPUT;
+	a->fd = nw_sender_open_unconnected(a->family, o->source[0] ? &src : NULL, err, errlen);
+	if (a->fd < 0)
+		return NW_OPEN_BAD_INPUT;
+	a->n = (uint32_t)p->n;
+	snprintf(a->peer, sizeof(a->peer), "%zu racks (fabric, from rack %u)", p->n,
+		 (unsigned)p->self);
+	return NW_OPEN_OK;
+}
+
 enum nw_open_result nw_agent_open(struct nw_agent *a, const struct nw_opts *o, char *err,
 				  size_t errlen)
 {
 	struct nw_endpoint dst, src;
+	struct nw_fabric_peers peers = { 0 };
+	enum nw_open_result r;
 	uint64_t nonce;
 
 	memset(a, 0, sizeof(*a));
@@ -77,6 +173,15 @@ enum nw_open_result nw_agent_open(struct nw_agent *a, const struct nw_opts *o, c
 	a->delayed = nw_impair_delays(&a->imp);
 	a->seed = a->imp.has_seed ? a->imp.seed : nw_seed_from_clock();
 
+	if (o->fabric) {
+		a->fabric = 1;
+		r = fabric_open(a, o, &peers, err, errlen);
+		if (r != NW_OPEN_OK) {
+			nw_agent_close(a);
+			return r;
+		}
+		goto streams;
+	}
 	if (nw_resolve(o->host, o->port, AF_UNSPEC, &dst, err, errlen) < 0)
 		return NW_OPEN_BAD_INPUT;
 	if (o->source[0] && nw_resolve(o->source, 0, dst.addr.ss_family, &src, err, errlen) < 0) {
@@ -93,13 +198,20 @@ enum nw_open_result nw_agent_open(struct nw_agent *a, const struct nw_opts *o, c
 	snprintf(a->peer, sizeof(a->peer), dst.addr.ss_family == AF_INET6 ? "[%s]:%u" : "%s:%u",
 		 o->host, (unsigned)o->port);
 
+streams:
 	a->st = calloc(a->n, sizeof(*a->st));
 	a->tmpl = calloc(a->n, sizeof(*a->tmpl));
 	a->ikey = calloc(a->n, sizeof(*a->ikey));
 	a->b = nw_batch_new();
-	if (!a->st || !a->tmpl || !a->ikey || !a->b ||
-	    (a->delayed && nw_pq_init(&a->pq, pending_capacity(o, &a->imp, a->n)) < 0)) {
+	if (a->fabric) {
+		a->fab = calloc(a->n, sizeof(*a->fab));
+		a->start_k = calloc(a->n, sizeof(*a->start_k));
+	}
+	if (!a->st || !a->tmpl || !a->ikey || !a->b || (a->fabric && (!a->fab || !a->start_k)) ||
+	    ((a->delayed || a->fabric) &&
+	     nw_pq_init(&a->pq, pending_capacity(o, &a->imp, a->n)) < 0)) {
 		snprintf(err, errlen, "out of memory for %u servers", a->n);
+		nw_fabric_peers_free(&peers);
 		nw_agent_close(a);
 		return NW_OPEN_FAILED;
 	}
@@ -110,7 +222,16 @@ enum nw_open_result nw_agent_open(struct nw_agent *a, const struct nw_opts *o, c
 	/* One nonce per start for all our servers: what binds a tagged
 	 * sample to this lifetime (docs/wire-format.md). */
 	nonce = start_nonce();
-	for (uint32_t i = 0; i < a->n; i++) {
+	a->nonce = nonce;
+	if (a->fabric) {
+		for (uint32_t i = 0; i < a->n; i++) {
+			fabric_stream(a, i, &peers, i);
+			a->ikey[i] = stream_ikey(a, i);
+		}
+		nw_batch_set_fabric(a->b, a->fab, a->dest);
+		nw_fabric_peers_free(&peers);
+	}
+	for (uint32_t i = 0; i < a->n && !a->fabric; i++) {
 		uint32_t id = o->server + i;
 
 		a->st[i].rack = o->rack;
@@ -125,6 +246,8 @@ enum nw_open_result nw_agent_open(struct nw_agent *a, const struct nw_opts *o, c
 		nw_agent_close(a);
 		return NW_OPEN_BAD_INPUT;
 	}
+	if (a->fabric)
+		a->ctl.peers = control_peers;
 	return NW_OPEN_OK;
 }
 
@@ -156,7 +279,7 @@ int nw_agent_set_impair(struct nw_agent *a, const struct nw_impair *imp, char *e
 	if (imp->has_seed && imp->seed != a->seed) {
 		a->seed = imp->seed;
 		for (uint32_t i = 0; i < a->n; i++)
-			a->ikey[i] = nw_impair_server_key(a->seed, o->rack, o->server + i);
+			a->ikey[i] = stream_ikey(a, i);
 	}
 	/* A new skew bends the schedule from the next tick on: due times continue
 	 * from where they are, tx_ns keeps counting whole periods, so the
@@ -188,6 +311,130 @@ static int control_apply(void *ctx, const struct nw_impair *imp, char *err, size
 	return 0;
 }
 
+/* Goodbyes (NW_GOODBYE_REPEAT copies, back to back: the control request
+ * must not stall the ticks) for the streams of `gone` [n] that sent. */
+static void goodbye_now(struct nw_agent *a, const uint8_t *gone)
+{
+	uint64_t tx = nw_sched_agent_now(&a->sched, clock_ns(CLOCK_MONOTONIC));
+
+	flush(a);
+	for (int round = 0; round < NW_GOODBYE_REPEAT; round++) {
+		for (uint32_t i = 0; i < a->n; i++) {
+			if (!gone[i] || !a->st[i].c.generated)
+				continue;
+			if (!nw_batch_room(a->b))
+				flush(a);
+			nw_wire_goodbye(nw_batch_add(a->b, i, NW_MSG_GOODBYE), &a->tmpl[i],
+					a->st[i].c.generated - 1, tx);
+		}
+		flush(a);
+	}
+}
+
+int nw_agent_set_peers(struct nw_agent *a, const char *path, char *err, size_t errlen)
+{
+	struct nw_fabric_peers p;
+	struct nw_endpoint *dest = NULL;
+	struct nw_server_stats *st;
+	struct nw_wire_sample *tmpl;
+	struct nw_wire_fabric *fab;
+	uint64_t *ikey, *start_k;
+	uint8_t *gone;
+	int family = a->family;
+	uint32_t m;
+
+	err[0] = 0;
+	if (!a->fabric) {
+		snprintf(err, errlen, "fabric_peers needs --fabric");
+		return -1;
+	}
+	if (load_peers(a->o, path, &p, &dest, &family, err, errlen) != NW_OPEN_OK)
+		return -1;
+	if (family != a->family) {
+		snprintf(err, errlen,
+			 "--fabric-peers %.200s: another address family than the "
+			 "agent's socket",
+			 path);
+		free(dest);
+		nw_fabric_peers_free(&p);
+		return -1;
+	}
+	if (p.self != a->st[0].rack) {
+		snprintf(err, errlen, "--fabric-peers %.200s: self is rack %u, not %u", path,
+			 (unsigned)p.self, (unsigned)a->st[0].rack);
+		free(dest);
+		nw_fabric_peers_free(&p);
+		return -1;
+	}
+	m = (uint32_t)p.n;
+	st = calloc(m, sizeof(*st));
+	tmpl = calloc(m, sizeof(*tmpl));
+	fab = calloc(m, sizeof(*fab));
+	ikey = calloc(m, sizeof(*ikey));
+	start_k = calloc(m, sizeof(*start_k));
+	gone = calloc(a->n, 1);
+	if (!st || !tmpl || !fab || !ikey || !start_k || !gone) {
+		snprintf(err, errlen, "out of memory for %u peers", m);
+		free(st), free(tmpl), free(fab), free(ikey), free(start_k), free(gone);
+		free(dest);
+		nw_fabric_peers_free(&p);
+		return -1;
+	}
+	/* Held-back samples name old indexes: they never go out. */
+	discard_pending(a);
+	if (pq_reserve(&a->pq, pending_capacity(a->o, &a->imp, m)) < 0) {
+		snprintf(err, errlen, "out of memory for the send queue of %u peers", m);
+		free(st), free(tmpl), free(fab), free(ikey), free(start_k), free(gone);
+		free(dest);
+		nw_fabric_peers_free(&p);
+		return -1;
+	}
+	memset(gone, 1, a->n);
+	for (uint32_t j = 0; j < m; j++) {
+		uint32_t i;
+
+		for (i = 0; i < a->n && a->st[i].server != p.peer[j].rack_id; i++)
+			;
+		if (i < a->n) { /* still a peer: its stream goes on */
+			gone[i] = 0;
+			st[j] = a->st[i];
+			start_k[j] = a->start_k[i];
+		} else {
+			start_k[j] = a->next_tick;
+		}
+	}
+	goodbye_now(a, gone);
+	free(gone);
+	free(a->st), free(a->tmpl), free(a->fab), free(a->ikey), free(a->start_k), free(a->dest);
+	a->st = st, a->tmpl = tmpl, a->fab = fab, a->ikey = ikey, a->start_k = start_k;
+	a->dest = dest;
+	a->n = m;
+	for (uint32_t j = 0; j < m; j++) {
+		struct nw_counters c = st[j].c;
+
+		fabric_stream(a, j, &p, j); /* the new epoch too */
+		st[j].c = c;
+		ikey[j] = stream_ikey(a, j);
+	}
+	nw_batch_set_fabric(a->b, a->fab, a->dest);
+	snprintf(a->peer, sizeof(a->peer), "%zu racks (fabric, from rack %u)", p.n,
+		 (unsigned)p.self);
+	nw_fabric_peers_free(&p);
+	return 0;
+}
+
+static int control_peers(void *ctx, const char *path, char *err, size_t errlen)
+{
+	struct nw_agent *a = ctx;
+
+	if (nw_agent_set_peers(a, path, err, errlen) < 0)
+		return -1;
+	if (a->o->verbosity >= 0)
+		fprintf(stderr, "netwatch-agent: control: fabric peers from %s: %u racks\n", path,
+			a->n);
+	return 0;
+}
+
 void nw_agent_close(struct nw_agent *a)
 {
 	nw_control_close(&a->ctl);
@@ -197,11 +444,17 @@ void nw_agent_close(struct nw_agent *a)
 	free(a->st);
 	free(a->tmpl);
 	free(a->ikey);
+	free(a->fab);
+	free(a->dest);
+	free(a->start_k);
 	nw_batch_free(a->b);
 	nw_pq_free(&a->pq);
 	a->st = NULL;
 	a->tmpl = NULL;
 	a->ikey = NULL;
+	a->fab = NULL;
+	a->dest = NULL;
+	a->start_k = NULL;
 	a->b = NULL;
 }
 
@@ -214,15 +467,29 @@ static void flush(struct nw_agent *a)
 	a->b->n = 0;
 }
 
-/* Puts sample `seq` of server i (and its duplicate) into the batch. */
-static void emit(struct nw_agent *a, uint32_t i, uint64_t seq, int dup)
+/* A fabric stream's place in the period: stream i of n leaves i/n of a
+ * period after the tick, so n paths are n sends spread evenly, not a burst
+ * (docs/fabric.md section 1). Its tx_ns says when it really leaves. */
+static uint64_t spread_ns(const struct nw_agent *a, uint32_t i)
+{
+	if (!a->fabric || a->n < 2)
+		return 0;
+	return (uint64_t)((unsigned __int128)i * (1000000000000000ULL / a->o->rate_uhz) / a->n);
+}
+
+/* Puts tick k's sample of server i (and its duplicate) into the batch. Its
+ * seq is k, or for a path that joined later (nw_agent_set_peers) the ticks
+ * since it joined: every stream's seq starts at 0. */
+static void emit(struct nw_agent *a, uint32_t i, uint64_t k, int dup)
 {
 	struct nw_wire_sample *m;
+	uint64_t seq = a->start_k ? k - a->start_k[i] : k;
 
 	if (nw_batch_room(a->b) < 2)
 		flush(a); /* a DUP must share its FIRST's batch to be accounted against it */
 	m = nw_batch_add(a->b, i, NW_MSG_FIRST);
-	nw_wire_sample(m, &a->tmpl[i], seq, a->tx0_ns + nw_sched_agent_off(&a->sched, seq),
+	nw_wire_sample(m, &a->tmpl[i], seq,
+		       a->tx0_ns + nw_sched_agent_off(&a->sched, k) + spread_ns(a, i),
 		       nw_tone_value(a->o->amplitude, (uint32_t)a->st[i].freq_uhz,
 				     (uint32_t)a->o->rate_uhz, seq));
 	if (dup)
@@ -244,9 +511,9 @@ static void generate_tick(struct nw_agent *a, uint64_t k, uint64_t due)
 				continue;
 			}
 		}
-		if (a->delayed) {
+		if (a->delayed || spread_ns(a, i)) {
 			struct nw_pending e = {
-				.due_ns = due + d.delay_ns,
+				.due_ns = due + d.delay_ns + spread_ns(a, i),
 				.seq = k,
 				.server = i,
 				.dup = (uint32_t)d.dup,

@@ -47,6 +47,13 @@ struct nw_agent {
 	uint64_t next_tick;          /* the next tick to generate, for a rebase */
 	int running;                 /* the schedule exists */
 	char peer[NW_HOST_MAX + 16]; /* for logs */
+	uint64_t nonce;              /* this start's, in every template */
+	/* --fabric (docs/fabric.md): stream i is the path to rack dst[i]. */
+	int fabric;
+	struct nw_wire_fabric *fab; /* [n] each stream's block */
+	struct nw_endpoint *dest;   /* [n] each stream's destination */
+	uint64_t *start_k;          /* [n] the tick of the stream's seq 0 */
+	int family;                 /* of the socket and every destination */
 };
 
 enum nw_open_result {
@@ -62,6 +69,11 @@ void nw_agent_run(struct nw_agent *a, volatile sig_atomic_t *stop);
 /* Replaces the impairment from now on (the control socket's request). Samples
  * already held back keep their due times. 0, or -1 with a reason in err. */
 int nw_agent_set_impair(struct nw_agent *a, const struct nw_impair *imp, char *err, size_t errlen);
+/* --fabric: replaces the peers from FILE (the control socket's request).
+ * Streams to racks still listed go on; a dropped one says goodbye; a new
+ * one starts at seq 0. Held-back samples are dropped (their stream indexes
+ * change). 0, or -1 with a reason in err (nothing changed). */
+int nw_agent_set_peers(struct nw_agent *a, const char *path, char *err, size_t errlen);
 void nw_agent_report(const struct nw_agent *a, FILE *f);
 void nw_agent_close(struct nw_agent *a);
 

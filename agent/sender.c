@@ -15,9 +15,10 @@ struct nw_batch *nw_batch_new(void)
 
 	if (!b)
 		return NULL;
+	b->msg_len = sizeof(b->buf[0].s); /* wire v2: with the nonce */
 	for (unsigned i = 0; i < NW_BATCH_MAX; i++) {
 		b->iov[i][0].iov_base = &b->buf[i];
-		b->iov[i][0].iov_len = sizeof(b->buf[i]); /* wire v2: with the nonce */
+		b->iov[i][0].iov_len = b->msg_len;
 		b->iov[i][1].iov_base = b->tag[i];
 		b->iov[i][1].iov_len = NW_TAG_LEN;
 		b->mm[i].msg_hdr.msg_iov = b->iov[i];
@@ -32,6 +33,19 @@ void nw_batch_set_key(struct nw_batch *b, const uint8_t key[NW_TAG_KEY_LEN])
 	b->keyed = 1;
 	for (unsigned i = 0; i < NW_BATCH_MAX; i++)
 		b->mm[i].msg_hdr.msg_iovlen = 2;
+}
+
+void nw_batch_set_fabric(struct nw_batch *b, const struct nw_wire_fabric *fab,
+			 const struct nw_endpoint *dest)
+{
+	b->fab = fab;
+	b->dest = dest;
+	b->msg_len = fab ? sizeof(b->buf[0]) : sizeof(b->buf[0].s);
+	for (unsigned i = 0; i < NW_BATCH_MAX; i++) {
+		b->iov[i][0].iov_len = b->msg_len;
+		b->mm[i].msg_hdr.msg_name = NULL;
+		b->mm[i].msg_hdr.msg_namelen = 0;
+	}
 }
 
 void nw_batch_free(struct nw_batch *b)
@@ -49,7 +63,12 @@ struct nw_wire_sample *nw_batch_add(struct nw_batch *b, uint32_t owner, enum nw_
 	b->owner[i] = owner;
 	b->kind[i] = (uint8_t)kind;
 	b->ok[i] = 0;
-	return &b->buf[i];
+	if (b->fab) {
+		b->buf[i].f = b->fab[owner];
+		b->mm[i].msg_hdr.msg_name = (void *)&b->dest[owner].addr;
+		b->mm[i].msg_hdr.msg_namelen = b->dest[owner].len;
+	}
+	return &b->buf[i].s;
 }
 
 void nw_batch_send(int fd, struct nw_batch *b)
@@ -59,7 +78,7 @@ void nw_batch_send(int fd, struct nw_batch *b)
 
 	if (b->keyed)
 		for (unsigned j = 0; j < b->n; j++)
-			nw_wire_seal(&b->buf[j], b->tag[j], b->key);
+			nw_wire_seal_len(&b->buf[j], b->msg_len, b->tag[j], b->key);
 	while (i < b->n) {
 		int r = sendmmsg(fd, &b->mm[i], b->n - i, 0);
 
@@ -104,6 +123,24 @@ int nw_sender_open(const struct nw_endpoint *dst, const struct nw_endpoint *src,
 	}
 	if (connect(fd, (const struct sockaddr *)&dst->addr, dst->len) < 0) {
 		snprintf(err, errlen, "--controller: cannot connect: %s", strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+int nw_sender_open_unconnected(int family, const struct nw_endpoint *src, char *err, size_t errlen)
+{
+	int fd = socket(family, SOCK_DGRAM | SOCK_CLOEXEC, IPPROTO_UDP);
+	int sndbuf = 4 << 20;
+
+	if (fd < 0) {
+		snprintf(err, errlen, "socket: %s", strerror(errno));
+		return -1;
+	}
+	(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
+	if (src && bind(fd, (const struct sockaddr *)&src->addr, src->len) < 0) {
+		snprintf(err, errlen, "--source: cannot bind: %s", strerror(errno));
 		close(fd);
 		return -1;
 	}

@@ -30,7 +30,11 @@ struct nw_batch {
 	unsigned n;
 	struct mmsghdr mm[NW_BATCH_MAX];
 	struct iovec iov[NW_BATCH_MAX][2]; /* the sample, then its tag when keyed */
-	struct nw_wire_sample buf[NW_BATCH_MAX];
+	struct nw_wire_msg buf[NW_BATCH_MAX];
+	size_t msg_len; /* bytes of each message before its tag: 48, 56 in fabric mode */
+	/* Fabric mode (nw_batch_set_fabric): per owner, its block and where it goes. */
+	const struct nw_wire_fabric *fab;
+	const struct nw_endpoint *dest;
 	uint8_t tag[NW_BATCH_MAX][NW_TAG_LEN];
 	uint32_t owner[NW_BATCH_MAX]; /* server index */
 	uint8_t kind[NW_BATCH_MAX];
@@ -43,6 +47,11 @@ struct nw_batch {
 struct nw_batch *nw_batch_new(void);
 /* Tags every message from now on with `key` (crypto_shorthash key). */
 void nw_batch_set_key(struct nw_batch *b, const uint8_t key[NW_TAG_KEY_LEN]);
+/* Fabric mode: every message of owner i carries fab[i] after the sample
+ * and goes to dest[i] (the socket is not connected). The arrays stay the
+ * caller's and must outlive the batch's use of them; NULL, NULL: off. */
+void nw_batch_set_fabric(struct nw_batch *b, const struct nw_wire_fabric *fab,
+			 const struct nw_endpoint *dest);
 /* Wipes the key and frees; NULL is fine. */
 void nw_batch_free(struct nw_batch *b);
 static inline unsigned nw_batch_room(const struct nw_batch *b)
@@ -57,5 +66,8 @@ void nw_batch_send(int fd, struct nw_batch *b);
 /* A UDP socket connected to dst, bound to src when given. -1 with err on failure. */
 int nw_sender_open(const struct nw_endpoint *dst, const struct nw_endpoint *src, char *err,
 		   size_t errlen);
+/* An unconnected UDP socket of `family` (fabric mode: one per agent, each
+ * message names its destination), bound to src when given. */
+int nw_sender_open_unconnected(int family, const struct nw_endpoint *src, char *err, size_t errlen);
 
 #endif /* NW_AGENT_SENDER_H */

@@ -20,6 +20,17 @@ void nw_wire_template(struct nw_wire_sample *t, uint16_t rack, uint32_t server, 
 	t->rate_uhz = htonl(rate_uhz);
 }
 
+void nw_wire_fabric_template(struct nw_wire_sample *t, struct nw_wire_fabric *fab, uint16_t rack,
+			     uint16_t dst_rack, uint16_t mesh_epoch, uint32_t freq_uhz,
+			     uint32_t rate_uhz)
+{
+	nw_wire_template(t, rack, NW_SERVER_FABRIC, freq_uhz, rate_uhz);
+	t->flags = NW_FLAG_FABRIC;
+	memset(fab, 0, sizeof(*fab));
+	fab->dst_rack = htons(dst_rack);
+	fab->mesh_epoch = htons(mesh_epoch);
+}
+
 void nw_wire_set_nonce(struct nw_wire_sample *t, uint64_t nonce)
 {
 	t->nonce = htobe64(nonce);
@@ -41,7 +52,7 @@ void nw_wire_goodbye(struct nw_wire_sample *out, const struct nw_wire_sample *tm
 		     uint64_t last_seq, uint64_t tx_ns)
 {
 	nw_wire_sample(out, tmpl, last_seq, tx_ns, 0.0f);
-	out->flags = NW_FLAG_GOODBYE;
+	out->flags = NW_FLAG_GOODBYE | (tmpl->flags & NW_FLAG_FABRIC);
 }
 
 _Static_assert(crypto_shorthash_BYTES == NW_TAG_LEN, "the tag is SipHash-2-4's 8 bytes");
@@ -54,6 +65,13 @@ void nw_wire_seal(struct nw_wire_sample *s, uint8_t tag[NW_TAG_LEN],
 	 * stripped or swapped either. */
 	s->flags |= NW_FLAG_AUTH;
 	crypto_shorthash(tag, (const unsigned char *)s, sizeof(*s), key);
+}
+
+void nw_wire_seal_len(struct nw_wire_msg *m, size_t len, uint8_t tag[NW_TAG_LEN],
+		      const uint8_t key[NW_TAG_KEY_LEN])
+{
+	m->s.flags |= NW_FLAG_AUTH;
+	crypto_shorthash(tag, (const unsigned char *)m, len, key);
 }
 
 float nw_tone_value(double amplitude, uint32_t freq_uhz, uint32_t rate_uhz, uint64_t k)

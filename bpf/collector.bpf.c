@@ -118,6 +118,12 @@ static __always_inline int nw_auth_ok(const __u8 *payload, const void *end,
 		return 0;
 	/* v2: the nonce is tagged too, binding the sample to its sender's
 	 * current lifetime (the bound is for the verifier; the parser checked). */
+	if (s->flags & NW_FLAG_FABRIC) {
+		if ((const void *)(payload + NW_WIRE_FABRIC_LEN) > end)
+			return 0;
+		return nw_sip_tag_ok_len(payload, NW_WIRE_FABRIC_LEN, s->tag, nw_sip_le64(k->key),
+					 nw_sip_le64(k->key + 8));
+	}
 	if (s->version == NW_VERSION) {
 		if ((const void *)(payload + NW_WIRE_V2_LEN) > end)
 			return 0;
@@ -206,13 +212,23 @@ static __always_inline enum nw_action nw_collect(void *data, void *data_end)
 	}
 
 	now = bpf_ktime_get_tai_ns();
-	if (s.rack_id != nw_rack_id) {
+	/* An inter-rack tone (docs/fabric.md): rack_id is its source, the
+	 * stream is the path (source, NW_SERVER_FABRIC) into this rack. The
+	 * parser made sure server_id is NW_SERVER_FABRIC exactly when the
+	 * flag is set, so no server's key can name a path. */
+	if (s.flags & NW_FLAG_FABRIC) {
+		if (s.dst_rack != nw_rack_id) {
+			stats->fabric_misdirected++;
+			return NW_ACT_CONSUME;
+		}
+	} else if (s.rack_id != nw_rack_id) {
 		stats->wrong_rack++;
 		return NW_ACT_CONSUME;
 	}
 	/* Fast path: nw_direct[server_id] holds slot + 1 (an inlined array
 	 * lookup instead of hashing the key). It is only a hint: the slot's
-	 * state must name this server, else the index decides as before. */
+	 * state must name this server, else the index decides as before.
+	 * NW_SERVER_FABRIC is past the array's end: paths take the index. */
 	st = NULL;
 	direct = bpf_map_lookup_elem(&nw_direct, &s.server_id);
 	if (direct && *direct) {
@@ -241,8 +257,12 @@ static __always_inline enum nw_action nw_collect(void *data, void *data_end)
 
 	bpf_spin_lock(&st->lock);
 	nw_account(st, &s, now, &out);
+	if (s.flags & NW_FLAG_FABRIC)
+		st->mesh_epoch = s.mesh_epoch;
 	bpf_spin_unlock(&st->lock);
 	stats->samples++;
+	if (s.flags & NW_FLAG_FABRIC)
+		stats->fabric_samples++;
 	if (out.anomaly > 0 && out.anomaly <= NW_ANOM__MAX)
 		stats->anomalies[out.anomaly - 1]++;
 

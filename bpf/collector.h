@@ -112,11 +112,14 @@ struct nw_server_state {
 	__u64 latency_sum_ns;   /* sum of positive rx - tx */
 	__u64 latency_negative; /* rx - tx < 0: sender clock ahead */
 	__u64 latency_hist[NW_HIST_BUCKETS];
-	__u64 anomalous; /* samples dropped as implausible (nw_stats.anomalies by reason) */
-	__u64 nonce;     /* with NW_ST_NONCE: the open stream's sender lifetime */
+	__u64 anomalous;  /* samples dropped as implausible (nw_stats.anomalies by reason) */
+	__u64 nonce;      /* with NW_ST_NONCE: the open stream's sender lifetime */
+	__u32 mesh_epoch; /* a path (server_id NW_SERVER_FABRIC): the last sample's epoch */
+	__u32 reserved;
 };
 
-/* Key of the slot index (hash map): which server owns which slot. */
+/* Key of the slot index (hash map): which server owns which slot. A path
+ * into this rack is {source rack, NW_SERVER_FABRIC}. */
 struct nw_server_key {
 	__u32 rack_id;
 	__u32 server_id;
@@ -139,6 +142,11 @@ struct nw_stats {
 	__u64 discovery_promoted;
 	__u64 discovery_evicted;
 	__u64 discovery_probation; /* a gauge: servers on probation now */
+	/* Inter-rack tones (docs/fabric.md): valid FABRIC samples addressed to
+	 * another rack (dropped), and those accounted on a path (in `samples`
+	 * too). Kept last so the userspace-only fields above keep their place. */
+	__u64 fabric_misdirected;
+	__u64 fabric_samples;
 };
 
 /* An unknown sender, reported to userspace through the discovery ring. */

@@ -263,7 +263,10 @@ static __always_inline int nw_parse_sample(const __u8 *payload, const void *end,
 		return NW_MAL_VERSION;
 	if (w->flags & ~NW_FLAGS_KNOWN)
 		return NW_MAL_FLAGS;
-	base = w->version == NW_VERSION ? NW_WIRE_V2_LEN : NW_WIRE_LEN;
+	/* v1 has no room for the fabric block: an older sender never sets it. */
+	if ((w->flags & NW_FLAG_FABRIC) && w->version != NW_VERSION)
+		return NW_MAL_FLAGS;
+	base = nw_wire_tagged_len(w->version, w->flags);
 	want = (w->flags & NW_FLAG_AUTH) ? base + NW_TAG_LEN : base;
 	if (len != want)
 		return NW_MAL_LENGTH;
@@ -285,6 +288,9 @@ static __always_inline int nw_parse_sample(const __u8 *payload, const void *end,
 		return NW_MAL_FIELD; /* NaN or infinity is never a tone sample */
 	if (s->rate_uhz == 0 || s->freq_uhz == 0 || (__u64)s->freq_uhz * 2 >= s->rate_uhz)
 		return NW_MAL_FIELD;
+	/* The fabric id names a path, never a server: only with the flag. */
+	if ((s->server_id == NW_SERVER_FABRIC) != !!(s->flags & NW_FLAG_FABRIC))
+		return NW_MAL_FIELD;
 
 	s->nonce = 0;
 	if (w->version == NW_VERSION) {
@@ -295,6 +301,18 @@ static __always_inline int nw_parse_sample(const __u8 *payload, const void *end,
 		NW_UNROLL
 		for (unsigned i = 0; i < NW_NONCE_LEN; i++)
 			s->nonce = s->nonce << 8 | n[i];
+	}
+	s->dst_rack = 0;
+	s->mesh_epoch = 0;
+	if (s->flags & NW_FLAG_FABRIC) {
+		const __u8 *fb = payload + NW_WIRE_V2_LEN;
+
+		if ((const void *)(fb + NW_FABRIC_LEN) > end)
+			return NW_MAL_TRUNCATED;
+		if (fb[4] | fb[5] | fb[6] | fb[7])
+			return NW_MAL_FIELD;
+		s->dst_rack = (__u16)(fb[0] << 8 | fb[1]);
+		s->mesh_epoch = (__u16)(fb[2] << 8 | fb[3]);
 	}
 	if (s->flags & NW_FLAG_AUTH) {
 		const __u8 *tag = payload + base;
@@ -330,7 +348,7 @@ static __always_inline __u32 nw_csum_fold(__u64 sum)
 /*
  * What the IP stack would check before it delivers the datagram: the IPv4
  * header checksum and the UDP checksum (pseudo-header, header and the
- * payload of `payload_len` <= NW_WIRE_V2_LEN_AUTH bytes, i.e. after
+ * payload of `payload_len` <= NW_WIRE_MAX bytes, i.e. after
  * nw_parse_sample accepted it). Returns NW_OK or NW_MAL_CHECKSUM.
  *
  * A UDP checksum of 0 means "none" in IPv4 and is refused in IPv6, as the
@@ -348,7 +366,7 @@ static __always_inline int nw_check_sums(const void *data, const void *end,
 	__u64 pseudo = 0, sum;
 	__u16 check;
 
-	if (f->payload_len > NW_WIRE_V2_LEN_AUTH)
+	if (f->payload_len > NW_WIRE_MAX)
 		return NW_MAL_CHECKSUM;
 	if (f->family == 4) {
 		sum = 0;
@@ -377,9 +395,9 @@ static __always_inline int nw_check_sums(const void *data, const void *end,
 		return f->family == 4 ? NW_OK : NW_MAL_CHECKSUM;
 	if (check == (__u16)nw_csum_fold(pseudo))
 		return NW_OK; /* offload's partial checksum from a local sender */
-	/* The payload is 40, 48 or 56 bytes (nw_parse_sample): fixed loops. */
+	/* The payload is 40, 48, 56 or 64 bytes (nw_parse_sample): fixed loops. */
 	if (ulen != 8 + NW_WIRE_LEN && ulen != 8 + NW_WIRE_V2_LEN &&
-	    ulen != 8 + NW_WIRE_V2_LEN_AUTH)
+	    ulen != 8 + NW_WIRE_V2_LEN_AUTH && ulen != 8 + NW_WIRE_FABRIC_LEN_AUTH)
 		return NW_MAL_CHECKSUM;
 	if ((const void *)(udp + 8 + NW_WIRE_LEN) > end)
 		return NW_MAL_CHECKSUM;
@@ -394,11 +412,18 @@ static __always_inline int nw_check_sums(const void *data, const void *end,
 		for (__u32 i = 8 + NW_WIRE_LEN; i < 8 + NW_WIRE_V2_LEN; i += 2)
 			sum += nw_load16(udp + i);
 	}
-	if (ulen == 8 + NW_WIRE_V2_LEN_AUTH) {
+	if (ulen >= 8 + NW_WIRE_V2_LEN_AUTH) {
 		if ((const void *)(udp + 8 + NW_WIRE_V2_LEN_AUTH) > end)
 			return NW_MAL_CHECKSUM;
 		NW_UNROLL
 		for (__u32 i = 8 + NW_WIRE_V2_LEN; i < 8 + NW_WIRE_V2_LEN_AUTH; i += 2)
+			sum += nw_load16(udp + i);
+	}
+	if (ulen == 8 + NW_WIRE_FABRIC_LEN_AUTH) {
+		if ((const void *)(udp + 8 + NW_WIRE_FABRIC_LEN_AUTH) > end)
+			return NW_MAL_CHECKSUM;
+		NW_UNROLL
+		for (__u32 i = 8 + NW_WIRE_V2_LEN_AUTH; i < 8 + NW_WIRE_FABRIC_LEN_AUTH; i += 2)
 			sum += nw_load16(udp + i);
 	}
 	return nw_csum_fold(sum) == 0xFFFF ? NW_OK : NW_MAL_CHECKSUM;

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * SipHash-2-4 of the one message NetWatch authenticates: the 40 bytes of a
- * wire v1 sample or the 48 of a v2 one (docs/wire-format.md). The agent tags with libsodium's
+ * wire v1 sample, the 48 of a v2 one or the 56 of a FABRIC one (docs/wire-format.md). The agent tags with libsodium's
  * crypto_shorthash (the same function); this copy exists because the BPF
  * collector cannot call libsodium, and the socket hook includes it too so
  * both hooks judge a tag with the same code.
@@ -21,8 +21,8 @@
 
 #define NW_SIP_KEY_LEN 16U
 #define NW_SIP_MSG_LEN NW_WIRE_LEN
-#define NW_SIP_WORDS_MAX (NW_WIRE_V2_LEN / 8U)
-_Static_assert(NW_SIP_MSG_LEN % 8U == 0 && NW_WIRE_V2_LEN % 8U == 0,
+#define NW_SIP_WORDS_MAX (NW_WIRE_FABRIC_LEN / 8U)
+_Static_assert(NW_SIP_MSG_LEN % 8U == 0 && NW_WIRE_V2_LEN % 8U == 0 && NW_WIRE_FABRIC_LEN % 8U == 0,
 	       "the samples are whole words: no tail block");
 
 /* A little-endian 64-bit word at any alignment. BPF packet loads may be
@@ -63,8 +63,8 @@ static __always_inline __u64 nw_sip_le64(const __u8 *p)
 		v2 = NW_SIP_ROTL(v2, 32); \
 	} while (0)
 
-/* SipHash-2-4 of msg[0..len-1], len 40 (wire v1) or 48 (v2: with the
- * nonce), under the key words k0, k1 (nw_sip_le64 of key bytes 0..7 and
+/* SipHash-2-4 of msg[0..len-1], len 40 (wire v1), 48 (v2: with the
+ * nonce) or 56 (v2 FABRIC), under the key words k0, k1 (nw_sip_le64 of key bytes 0..7 and
  * 8..15). Returns the tag as a number; its wire bytes are that number
  * little-endian, as crypto_shorthash writes them. The caller has made sure
  * len bytes are there. */

@@ -680,6 +680,87 @@ static void test_unknown_server_discovery(void **state)
 	ring_buffer__free(rb);
 }
 
+/* Inter-rack tones (docs/fabric.md section 3): a path is the key
+ * (source rack, NW_SERVER_FABRIC) on its destination's collector. */
+static void test_fabric_path(void **state)
+{
+	struct fx *fx = *state;
+	struct nw_server_key key = { .rack_id = 3, .server_id = NW_SERVER_FABRIC };
+	struct nw_server_state st;
+	struct nw_stats stats;
+	uint8_t buf[PB_FRAME_MAX];
+	uint64_t t0 = tai_now() - 1000000000ULL;
+	uint32_t slot = 5;
+
+	register_server(fx, 1, 0, NW_RING_BYTES_DEFAULT);
+	/* The path 3 -> PB_RACK in slot 5, registered as the rack does. */
+	fx->ring_fd[slot] = bpf_map_create(BPF_MAP_TYPE_RINGBUF, "nwt_ring", 0, 0,
+					   NW_RING_BYTES_DEFAULT, NULL);
+	assert_true(fx->ring_fd[slot] >= 0);
+	assert_int_equal(bpf_map__update_elem(fx->skel->maps.nw_rings, &slot, sizeof(slot),
+					      &fx->ring_fd[slot], sizeof(int), BPF_ANY),
+			 0);
+	fx->rb[slot] = ring_buffer__new(fx->ring_fd[slot], on_record, &fx->rings[slot], NULL);
+	assert_non_null(fx->rb[slot]);
+	assert_int_equal(bpf_map__update_elem(fx->skel->maps.nw_index, &key, sizeof(key), &slot,
+					      sizeof(slot), BPF_NOEXIST),
+			 0);
+	for (uint64_t k = 0; k < 3; k++) {
+		struct pb_frame f = pb_frame_make(k == 1 ? 6 : 4);
+		struct pb_sample s = pb_fabric_make(3, PB_RACK, k, t0 + k * 200000000ULL);
+
+		s.mesh_epoch = 41;
+		if (k == 2)
+			s.flags |= NW_FLAG_AUTH; /* no key: the tag is not looked at */
+		run_expect(fx, buf, pb_sample_frame(buf, &f, &s), 1);
+	}
+	read_stats(fx, &stats);
+	assert_int_equal(stats.samples, 3);
+	assert_int_equal(stats.fabric_samples, 3);
+	assert_true(stats.fabric_misdirected == 0 && stats.wrong_rack == 0 &&
+		    stats.unknown_server == 0);
+	assert_no_malformed(&stats);
+	read_state(fx, slot, &st);
+	assert_true(st.received == 3 && st.lost == 0 && st.max_seq == 2);
+	assert_int_equal(st.mesh_epoch, 41);
+	assert_int_equal(st.freq_uhz, 1000000);
+	assert_int_equal(st.rate_uhz, 5000000);
+	assert_int_equal(consume(fx, slot), 3);
+	assert_int_equal(consume(fx, 0), 0); /* server 1 is untouched */
+
+	/* Addressed to another rack: dropped, counted apart from wrong_rack. */
+	{
+		struct pb_frame f = pb_frame_make(4);
+		struct pb_sample s = pb_fabric_make(3, PB_RACK + 1, 3, t0 + 600000000ULL);
+
+		run_expect(fx, buf, pb_sample_frame(buf, &f, &s), 1);
+	}
+	/* A path nobody registered: unknown, like a server, and discovered
+	 * under its source rack. */
+	{
+		struct pb_frame f = pb_frame_make(4);
+		struct pb_sample s = pb_fabric_make(9, PB_RACK, 0, t0);
+		struct disc_ctx d = { 0 };
+		struct ring_buffer *rb;
+
+		rb = ring_buffer__new(bpf_map__fd(fx->skel->maps.nw_discovery), on_disc, &d, NULL);
+		assert_non_null(rb);
+		run_expect(fx, buf, pb_sample_frame(buf, &f, &s), 1);
+		assert_int_equal(ring_buffer__consume(rb), 1);
+		assert_int_equal(d.ev[0].rack_id, 9);
+		assert_int_equal(d.ev[0].server_id, NW_SERVER_FABRIC);
+		ring_buffer__free(rb);
+	}
+	read_stats(fx, &stats);
+	assert_int_equal(stats.fabric_misdirected, 1);
+	assert_int_equal(stats.unknown_server, 1);
+	assert_int_equal(stats.discovery_sent, 1);
+	assert_true(stats.samples == 3 && stats.fabric_samples == 3 && stats.wrong_rack == 0);
+	read_state(fx, slot, &st);
+	assert_true(st.received == 3);
+	assert_int_equal(consume(fx, slot), 0);
+}
+
 /* ---------------------------------------------------------------- rings */
 
 static void test_ring_full(void **state)
@@ -1059,6 +1140,7 @@ int main(void)
 		BOTH(test_jitter_matches_rfc3550),
 		BOTH(test_latency_histogram),
 		BOTH(test_wrong_rack),
+		BOTH(test_fabric_path),
 		BOTH(test_unknown_server_discovery),
 		BOTH(test_ring_full),
 		BOTH(test_no_ring),

@@ -1091,6 +1091,29 @@ def pick(only):
     return chosen
 
 
+def fabric_main(a):
+    """evaluate.py --fabric: its own lab and report, the seed's untouched."""
+    import fabric_eval
+
+    if os.geteuid() != 0:
+        log("needs root (namespaces, BPF): run `sudo make evaluate`")
+        return 2
+    only = set(a.only.split(",")) if a.only else None
+    doc = fabric_eval.run(lab_cmd, BUILD, a.racks, a.servers, only, log)
+    doc.update(command="sudo tests/evaluate/evaluate.py --fabric --racks "
+               f"{a.racks} --servers {a.servers}" + (f" --only {a.only}" if a.only else ""),
+               date=datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+               commit=git_commit())
+    out_json = a.json_out or os.path.join(BUILD, "evaluation-fabric.json")
+    out_md = a.out or os.path.join(BUILD, "EVALUATION-fabric.md")
+    with open(out_json, "w") as f:
+        json.dump(doc, f, indent=1)
+    with open(out_md, "w") as f:
+        f.write(fabric_eval.render(doc))
+    log(f"wrote {out_md} and {out_json}")
+    return 0
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--racks", type=int, default=4, help="default 4, the seed's")
@@ -1102,7 +1125,12 @@ def main():
     ap.add_argument("--render", metavar="JSON", help="only re-render a results file")
     ap.add_argument("--only", help="comma-separated scenario keys or indexes (see --list)")
     ap.add_argument("--list", action="store_true", help="list the scenarios and exit")
+    ap.add_argument("--fabric", action="store_true",
+                    help="the fabric scenarios instead (docs/fabric.md section 7; "
+                    "tests/evaluate/fabric_eval.py): writes build/EVALUATION-fabric.md")
     a = ap.parse_args()
+    if a.fabric:
+        return fabric_main(a)
     sub = "-subset" if a.only else ""
     out_md = a.out or (os.path.join(BUILD, "EVALUATION-subset.md") if a.only
                        else os.path.join(TOP, "docs", "EVALUATION.md"))

@@ -9,7 +9,7 @@
  * samples moving nothing, and no state that a genuine sender does not get
  * out of within NW_RESYNC_NS (check_recovers).
  *
- * Seeds: tests/fuzz/seeds/, written from tests/lib/packet_builder.h by
+ * Seeds: tests/fuzz/seeds/ (FABRIC ones included), written from tests/lib/packet_builder.h by
  *   NW_FUZZ_WRITE_SEEDS=tests/fuzz/seeds build/fuzz/fuzz_parse -runs=0
  */
 #include <stdint.h>
@@ -67,6 +67,15 @@ static void write_seeds(const char *dir)
 	write_seed(dir, "ipv4-restart", buf, pb_sample_frame(buf, &f, &s));
 	f.frag_off = 0x2000;
 	write_seed(dir, "ipv4-fragment", buf, pb_sample_frame(buf, &f, &s));
+	/* Inter-rack tones (docs/fabric.md): 56 bytes, 64 tagged. */
+	s = pb_fabric_make(PB_RACK, 2, 0, 1700000000000000000ULL);
+	f = pb_frame_make(4);
+	write_seed(dir, "ipv4-fabric", buf, pb_sample_frame(buf, &f, &s));
+	s.flags |= NW_FLAG_AUTH;
+	s.seq = 1;
+	s.mesh_epoch = 41;
+	f = pb_frame_make(6);
+	write_seed(dir, "ipv6-fabric-auth", buf, pb_sample_frame(buf, &f, &s));
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -120,8 +129,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (reason != NW_OK)
 		goto out;
 	/* OK implies exact lengths and valid fields. */
-	const uint32_t base = s.version == NW_VERSION ? NW_WIRE_V2_LEN : NW_WIRE_LEN;
+	const uint32_t base = nw_wire_tagged_len(s.version, s.flags);
 	CHECK(f.payload_len == ((s.flags & NW_FLAG_AUTH) ? base + NW_TAG_LEN : base));
+	/* FABRIC only on v2, always with the fabric id and a zero reserved word. */
+	if (s.flags & NW_FLAG_FABRIC)
+		CHECK(s.version == NW_VERSION && s.server_id == NW_SERVER_FABRIC &&
+		      base == NW_WIRE_FABRIC_LEN && !f.payload[52] && !f.payload[53] &&
+		      !f.payload[54] && !f.payload[55] &&
+		      s.dst_rack == (f.payload[48] << 8 | f.payload[49]));
+	else
+		CHECK(s.server_id != NW_SERVER_FABRIC && s.dst_rack == 0 && s.mesh_epoch == 0);
 	CHECK(s.payload_len == f.payload_len);
 	CHECK(s.version == NW_VERSION || s.version == NW_VERSION_V1);
 	CHECK(!(s.flags & ~NW_FLAGS_KNOWN));

@@ -178,3 +178,36 @@ def run_agent(lab, *args, timeout=120):
 def start_agent(lab, *args):
     return subprocess.Popen(lab.prefix(lab.ns_a) + [AGENT, *args], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
+
+
+# ------------------------------------------------------------ the lab tool
+
+LAB_TOOL = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "deploy",
+                        "local", "netwatch-lab")
+CHAOS = os.path.join(BUILD, "netwatch-chaos")
+
+
+def lab_cmd(name, *args, timeout=180):
+    """netwatch-lab COMMAND ... --name NAME with this build's binaries."""
+    return subprocess.run([LAB_TOOL, *args, "--name", name], capture_output=True, text=True,
+                          env={**os.environ, "NETWATCH_BUILD": BUILD}, timeout=timeout)
+
+
+def chaos_cmd(topology, *args, ok=True):
+    """netwatch-chaos ARGS against a lab's topology file; rc 0 asserted when ok."""
+    r = subprocess.run([CHAOS, *args, "--topology", topology], capture_output=True, text=True,
+                       timeout=30)
+    if ok:
+        assert r.returncode == 0, f"netwatch-chaos {' '.join(args)}: rc {r.returncode}\n{r.stderr}"
+    return r
+
+
+def get_json(url, timeout=2.0):
+    """The JSON at url, or None when it cannot be had (yet)."""
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as r:
+            return json.load(r)
+    except (OSError, ValueError):
+        return None

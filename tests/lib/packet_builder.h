@@ -33,6 +33,10 @@ struct pb_sample {
 	uint64_t seq;
 	uint64_t tx_ns;
 	uint64_t nonce; /* emitted with version NW_VERSION (v2) only */
+	/* The fabric block, emitted with NW_FLAG_FABRIC on v2 only. */
+	uint16_t dst_rack;
+	uint16_t mesh_epoch;
+	uint32_t fabric_reserved;
 	uint8_t tag[NW_TAG_LEN];
 	int32_t len; /* payload bytes to emit; -1: what version and flags require */
 };
@@ -86,9 +90,28 @@ static inline void pb_put64(uint8_t *p, uint64_t v)
 	pb_put32(p + 4, (uint32_t)v);
 }
 
+/* A valid FABRIC sample (wire v2) on the path src_rack -> dst_rack: tone
+ * 1 Hz at 5 Hz, the fabric agent's defaults. */
+static inline struct pb_sample pb_fabric_make(uint16_t src_rack, uint16_t dst_rack, uint64_t seq,
+					      uint64_t tx_ns)
+{
+	struct pb_sample s = pb_sample_make(src_rack, NW_SERVER_FABRIC, seq, tx_ns);
+
+	s.version = NW_VERSION;
+	s.flags = NW_FLAG_FABRIC;
+	s.nonce = 0x0123456789ABCDEFULL;
+	s.freq_uhz = 1000000U;
+	s.rate_uhz = 5000000U;
+	s.dst_rack = dst_rack;
+	return s;
+}
+
 static inline size_t pb_sample_len(const struct pb_sample *s)
 {
 	size_t base = s->version == NW_VERSION ? NW_WIRE_V2_LEN : NW_WIRE_LEN;
+
+	if (s->version == NW_VERSION && (s->flags & NW_FLAG_FABRIC))
+		base = NW_WIRE_FABRIC_LEN;
 
 	if (s->len >= 0)
 		return (size_t)s->len;
@@ -99,7 +122,7 @@ static inline size_t pb_sample_len(const struct pb_sample *s)
  * tag) to `out` and returns its length. */
 static inline size_t pb_put_sample(uint8_t *out, const struct pb_sample *s)
 {
-	uint8_t full[NW_WIRE_V2_LEN_AUTH];
+	uint8_t full[NW_WIRE_MAX];
 	size_t len = pb_sample_len(s), base = NW_WIRE_LEN;
 
 	pb_put32(full + 0, s->magic);
@@ -115,6 +138,12 @@ static inline size_t pb_put_sample(uint8_t *out, const struct pb_sample *s)
 	if (s->version == NW_VERSION) {
 		pb_put64(full + NW_WIRE_LEN, s->nonce);
 		base = NW_WIRE_V2_LEN;
+		if (s->flags & NW_FLAG_FABRIC) {
+			pb_put16(full + base, s->dst_rack);
+			pb_put16(full + base + 2, s->mesh_epoch);
+			pb_put32(full + base + 4, s->fabric_reserved);
+			base = NW_WIRE_FABRIC_LEN;
+		}
 	}
 	memcpy(full + base, s->tag, NW_TAG_LEN);
 	memset(full + base + NW_TAG_LEN, 0, sizeof(full) - base - NW_TAG_LEN);

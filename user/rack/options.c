@@ -14,6 +14,7 @@
 #include "hostport.h"
 #include "rack_http.h"
 #include "collector.h"
+#include "fabric_peers.h"
 #include "report_client.h"
 
 #define F(field) NW_OPT_FIELD(struct rack_opts, field)
@@ -93,6 +94,8 @@ enum {
 	O_SERVERS,
 	O_DISCOVER,
 	O_MAX_SERVERS,
+	O_FABRIC_PEERS,
+	O_FABRIC_PEERS_MAX,
 	O_RING_BYTES,
 	O_PIN_DIR,
 	O_STATE_DIR,
@@ -144,6 +147,18 @@ static const struct nw_opt opts[O__COUNT] = {
 			    .def_u = NW_MAX_SLOTS_DEFAULT, .min = 1, .max = NW_MAX_SLOTS_LIMIT,
 			    .problem = "max-servers must be an integer 1..65536", .arg = "N",
 			    .help = "server slots, 1..65536 (default 1024; pinned maps keep theirs)" },
+	[O_FABRIC_PEERS] = { "fabric-peers", 0, "NETWATCH_FABRIC_PEERS", NW_OPT_STRING,
+			     F(fabric_peers), .min = 1, .max = 4095,
+			     .problem = "fabric-peers needs a file name", .arg = "FILE",
+			     .help = "expect inter-rack tones from these racks (JSON,\n"
+				     "docs/fabric.md); self must be --rack" },
+	[O_FABRIC_PEERS_MAX] = { "fabric-peers-max", 0, "NETWATCH_FABRIC_PEERS_MAX", NW_OPT_U64,
+				 F(fabric_peers_max), .def_u = NW_RACK_FABRIC_PEERS_MAX_DEFAULT,
+				 .max = NW_FABRIC_PEERS_MAX,
+				 .problem = "fabric-peers-max must be an integer 0..4096",
+				 .arg = "N",
+				 .help = "path slots on top of --max-servers with --fabric-peers\n"
+					 "(default 64)" },
 	[O_RING_BYTES] = { "ring-bytes", 0, "NETWATCH_RING_BYTES", NW_OPT_U64, NW_OPT_POW2,
 			   .def_u = NW_RING_BYTES_DEFAULT, F(ring_bytes), .min = 4096,
 			   .max = 1U << 30,
@@ -223,6 +238,26 @@ static const struct nw_opt opts[O__COUNT] = {
 
 static const struct nw_cli_spec cli_spec;
 
+/* Read once here so a bad file stops the start with its reason; the
+ * source reads it again when it registers the paths. */
+static int check_fabric_peers(const struct rack_opts *o)
+{
+	struct nw_fabric_peers p;
+	char err[200], line[300];
+	int rc = 0;
+
+	if (nw_fabric_peers_load(o->fabric_peers, &p, err, sizeof(err))) {
+		snprintf(line, sizeof(line), "%.80s: %s", o->fabric_peers, err);
+		return nw_cli_bad(&cli_spec, "--fabric-peers", line);
+	}
+	if (p.self != o->rack)
+		rc = nw_cli_bad(&cli_spec, "--fabric-peers", "the file's self is not --rack");
+	else if (p.n > o->fabric_peers_max)
+		rc = nw_cli_bad(&cli_spec, "--fabric-peers", "more peers than --fabric-peers-max");
+	nw_fabric_peers_free(&p);
+	return rc;
+}
+
 static int check_combination(void *opts, const int *on_cmdline)
 {
 	const struct rack_opts *o = opts;
@@ -249,6 +284,8 @@ static int check_combination(void *opts, const int *on_cmdline)
 		return nw_cli_bad(&cli_spec, "--iface", "required unless --hook socket");
 	if (o->nservers > o->max_servers)
 		return nw_cli_bad(&cli_spec, "--servers", "more servers than --max-servers");
+	if (o->fabric_peers)
+		return check_fabric_peers(o);
 	return 0;
 }
 

@@ -12,6 +12,7 @@
 #include "keyfile.h"
 
 #define NW_RACK_DEFAULT_USER "nobody"
+#define NW_RACK_FABRIC_PEERS_MAX_DEFAULT 64U
 
 struct rack_opts {
 	uint32_t rack;
@@ -23,6 +24,8 @@ struct rack_opts {
 	size_t nservers;
 	int discover;
 	uint32_t max_servers;
+	const char *fabric_peers;  /* --fabric-peers FILE: the paths expected in; NULL: none */
+	uint32_t fabric_peers_max; /* slots for paths on top of max_servers */
 	uint32_t ring_bytes;
 	const char *pin_dir;
 	const char *state_dir; /* socket hook's counters */

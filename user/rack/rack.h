@@ -55,6 +55,8 @@ struct rack_serve {
 	struct nw_report_client dc;
 	struct nw_report_server *report_servers; /* [max_slots], reused */
 	uint32_t report_max;
+	struct nw_report_path *report_paths; /* inter-rack paths in, reused */
+	uint32_t report_paths_max;
 	uint64_t boot_ns, seq;
 };
 int rack_serve_init(struct rack_serve *s, const struct nw_log *log, const struct rack_opts *o,

@@ -25,12 +25,22 @@ static int report_init(struct rack_serve *s, const struct nw_log *log, const str
 
 	s->report_max = max_slots < NW_REPORT_MAX_SERVERS ? max_slots : NW_REPORT_MAX_SERVERS;
 	s->report_servers = calloc(s->report_max ? s->report_max : 1, sizeof(*s->report_servers));
-	if (!s->report_servers)
+	s->report_paths_max = max_slots < NW_REPORT_MAX_PATHS ? max_slots : NW_REPORT_MAX_PATHS;
+	s->report_paths = calloc(s->report_paths_max ? s->report_paths_max : 1,
+				 sizeof(*s->report_paths));
+	if (!s->report_servers || !s->report_paths) {
+		free(s->report_servers);
+		free(s->report_paths);
+		s->report_servers = NULL;
+		s->report_paths = NULL;
 		return -ENOMEM;
+	}
 	err = nw_report_client_init(&s->dc, log, NULL, o->dc, &o->keys);
 	if (err) {
 		free(s->report_servers);
+		free(s->report_paths);
 		s->report_servers = NULL;
+		s->report_paths = NULL;
 		return err;
 	}
 	/* (boot_ns, seq) must grow across our restarts: the DC refuses a
@@ -57,6 +67,7 @@ int rack_serve_init(struct rack_serve *s, const struct nw_log *log, const struct
 	s->log = log;
 	s->reporting = 0;
 	s->report_servers = NULL;
+	s->report_paths = NULL;
 	if (nw_rack_view_init(&s->view, max_slots, o->rack, o->interval)) {
 		nw_error(log, "cannot allocate the rack view", "max_servers=%u", max_slots);
 		return -ENOMEM;
@@ -148,6 +159,7 @@ static void report(struct rack_serve *s)
 	struct nw_report r = { 0 }; /* npaths, paths: none unless filled (issue 16) */
 
 	nw_report_from_view(&s->view, &r, s->report_servers, s->report_max);
+	nw_report_paths_from_view(&s->view, &r, s->report_paths, s->report_paths_max);
 	r.boot_ns = s->boot_ns;
 	r.seq = ++s->seq;
 	r.time_ns = realtime_ns();
@@ -191,7 +203,9 @@ void rack_serve_close(struct rack_serve *s)
 		s->reporting = 0;
 	}
 	free(s->report_servers);
+	free(s->report_paths);
 	s->report_servers = NULL;
+	s->report_paths = NULL;
 	nw_http_stop(s->http);
 	s->http = NULL;
 	nw_rack_view_free(&s->view);

@@ -540,9 +540,36 @@ static void test_requests_during_the_run_apply_from_the_next_tick(void **state)
 	close(sink);
 }
 
+/* {"fabric_peers": "FILE"} (--fabric): recognised, or left to the impair
+ * parser, or refused with a reason. */
+static void test_parse_peers(void **state)
+{
+	char path[64], err[256];
+	static const char *not_ours[] = { "{\"impair\": \"\"}", "[1]", "not json" };
+
+	(void)state;
+	assert_int_equal(nw_control_parse_peers("{\"fabric_peers\": \"/p.json\"}", 27, path,
+						sizeof(path), err, sizeof(err)),
+			 1);
+	assert_string_equal(path, "/p.json");
+	for (size_t i = 0; i < sizeof(not_ours) / sizeof(not_ours[0]); i++)
+		assert_int_equal(nw_control_parse_peers(not_ours[i], strlen(not_ours[i]), path,
+							sizeof(path), err, sizeof(err)),
+				 0);
+	assert_int_equal(nw_control_parse_peers("{\"fabric_peers\": 1}", 19, path, sizeof(path),
+						err, sizeof(err)),
+			 -1);
+	assert_non_null(strstr(err, "must be a file name"));
+	assert_int_equal(nw_control_parse_peers("{\"fabric_peers\": \"a\", \"impair\": \"\"}", 35,
+						path, sizeof(path), err, sizeof(err)),
+			 -1);
+	assert_non_null(strstr(err, "exactly one key"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_parse_peers),
 		cmocka_unit_test(test_parse_accepts_a_spec_and_the_empty_clear),
 		cmocka_unit_test(test_parse_refuses_anything_else_with_a_reason),
 		cmocka_unit_test_setup_teardown(test_answers_bound_senders_and_applies, setup,

@@ -154,8 +154,51 @@ static void test_bad_input(void **state)
 	expect_error("port", "--controller", "h:", NULL);
 	expect_error("']'", "--controller", "[::1", NULL);
 	expect_error("empty host", "--controller", ":9999", NULL);
-	expect_error("past server id", "--controller", "h", "--server", "4294967295", "--servers",
-		     "2", "--freq", "1", NULL);
+	expect_error("reserved for inter-rack", "--controller", "h", "--server", "4294967295",
+		     "--servers", "2", "--freq", "1", NULL);
+	/* NW_SERVER_FABRIC names paths: no server may take it. */
+	expect_error("reserved for inter-rack", "--controller", "h", "--server", "4294967295",
+		     "--freq", "1", NULL);
+	expect_error("reserved for inter-rack", "--controller", "h", "--server", "4294967290",
+		     "--servers", "6", "--freq", "1", NULL);
+}
+
+/* --fabric (docs/fabric.md section 1): the peers file says where, its own
+ * rate and tone; the server options do not go with it. */
+static void test_fabric_options(void **state)
+{
+	struct nw_opts o;
+	char err[512];
+
+	(void)state;
+	assert_int_equal(parse(&o, err, "--fabric", "--fabric-peers", "/p.json", NULL),
+			 NW_OPTS_RUN);
+	assert_true(o.fabric);
+	assert_string_equal(o.fabric_peers, "/p.json");
+	assert_int_equal(o.rate_uhz, 5000000);
+	assert_true(o.has_freq);
+	assert_int_equal(o.freq_uhz, 1000000);
+	assert_false(o.has_rack);
+	assert_int_equal(parse(&o, err, "--fabric", "--fabric-peers", "/p.json", "--fabric-rate",
+			       "10", "--fabric-freq", "2.5", "--rack", "4", NULL),
+			 NW_OPTS_RUN);
+	assert_int_equal(o.rate_uhz, 10000000);
+	assert_int_equal(o.freq_uhz, 2500000);
+	assert_true(o.has_rack);
+	assert_int_equal(o.rack, 4);
+	expect_error("needs --fabric-peers", "--fabric", NULL);
+	expect_error("does not go with --fabric", "--fabric", "--fabric-peers", "/p",
+		     "--controller", "h", NULL);
+	expect_error("does not go with --fabric", "--fabric", "--fabric-peers", "/p", "--server",
+		     "1", NULL);
+	expect_error("does not go with --fabric", "--fabric", "--fabric-peers", "/p", "--rate", "5",
+		     NULL);
+	expect_error("needs --fabric", "--controller", "h", "--fabric-peers", "/p", NULL);
+	expect_error("needs --fabric", "--controller", "h", "--fabric-rate", "5", NULL);
+	expect_error("--fabric-rate", "--fabric", "--fabric-peers", "/p", "--fabric-rate", "0",
+		     NULL);
+	/* The tone must be below half the rate, as for a server. */
+	expect_error("rate", "--fabric", "--fabric-peers", "/p", "--fabric-freq", "2.5", NULL);
 }
 
 static void test_nyquist(void **state)
@@ -348,6 +391,7 @@ int main(void)
 		cmocka_unit_test_setup(test_nyquist, clear_env),
 		cmocka_unit_test_setup(test_plan_refusal, clear_env),
 		cmocka_unit_test_setup(test_env_fallback, clear_env),
+		cmocka_unit_test_setup(test_fabric_options, clear_env),
 		cmocka_unit_test_setup(test_impair_spec, clear_env),
 		cmocka_unit_test_setup(test_split_hostport, clear_env),
 		cmocka_unit_test_setup(test_resolve, clear_env),

@@ -9,7 +9,9 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "analysis.h"
 #include "faults.h"
@@ -179,6 +181,7 @@ struct rig {
 	struct nw_analysis a;
 	struct nw_server_rx rx;
 	uint32_t id;
+	uint32_t rate_uhz; /* 0: RATE_UHZ */
 };
 
 /* One server (slot 0) with the view, the liveness tracker and the analysis
@@ -213,13 +216,12 @@ static void feed(struct rig *r, const struct nw_record *recs, size_t n)
 
 static void refresh(struct rig *r, uint64_t now)
 {
-	struct nw_server_state st = { .server_id = r->id,
-				      .rate_uhz = RATE_UHZ,
-				      .freq_uhz = 1000000 };
+	uint32_t rate = r->rate_uhz ? r->rate_uhz : RATE_UHZ;
+	struct nw_server_state st = { .server_id = r->id, .rate_uhz = rate, .freq_uhz = 1000000 };
 
 	nw_rack_view_begin(&r->v, now, NULL, 0, 1);
 	nw_rack_view_set_server(&r->v, 0, &st, &r->rx);
-	nw_live_set_rate(&r->l, 0, r->id, RATE_UHZ);
+	nw_live_set_rate(&r->l, 0, r->id, rate);
 	nw_live_tick(&r->l, now);
 	nw_rack_view_set_live(&r->v, &r->l, now);
 	nw_analysis_refresh(&r->a, &r->v, now);
@@ -351,6 +353,145 @@ static void test_short_outage_keeps_the_window(void **state)
 	free(recs);
 }
 
+/* A clean tone at 5 Hz (an inter-rack path's rate), ticked every 100 ms
+ * and refreshed every second as the daemon does: once healthy it stays
+ * healthy. The quick scale's return counted its fresh slots from one slot
+ * after the window's start, and with a 200 ms slot the next tick found 31
+ * of 32: warming and healthy in turn, for ever. */
+static void test_slow_rate_stays_healthy(void **state)
+{
+	struct rig r = { .id = 10,
+			 .rx = { .slot = 0, .server_id = 10, .registered = 1 },
+			 .rate_uhz = 5000000 };
+	struct gen_cfg g = { 0 };
+	const uint64_t t_ns = 200 * MS_NS;
+	int healthy_at = -1, flips = 0;
+	double tone;
+
+	(void)state;
+	rig_init(&r, &g);
+	tone = nw_analysis_expected_tone(0, r.id, 1.0, 5.0);
+	refresh(&r, GEN_T0_NS);
+	for (int k = 0; k < 5 * 90; k++) {
+		uint64_t tx = GEN_T0_NS + (uint64_t)k * t_ns;
+		struct nw_record rec = { .seq = (uint64_t)k,
+					 .tx_ns = tx,
+					 .rx_ns = tx + MS_NS,
+					 .value_bits = gen_bits(
+						 (float)sin(2 * M_PI * tone * k / 5.0)),
+					 .flags = k ? 0 : NW_REC_STREAM_START };
+
+		feed(&r, &rec, 1);
+		for (int t = 0; t < 2; t++) { /* two 100 ms ticks per sample */
+			uint64_t now = tx + MS_NS + (uint64_t)t * 100 * MS_NS;
+
+			tick(&r, now);
+			if (k % 5 == 0 && t == 0)
+				refresh(&r, now);
+			if (r.v.slots[0].health == NW_HEALTH_HEALTHY && healthy_at < 0)
+				healthy_at = k;
+			else if (healthy_at >= 0 && r.v.slots[0].health != NW_HEALTH_HEALTHY)
+				flips++;
+		}
+	}
+	assert_true(healthy_at >= 0 && healthy_at < 5 * 20); /* the quick scale: 6.4 s */
+	assert_int_equal(flips, 0);
+	rig_free(&r);
+}
+
+/* Inter-rack paths (docs/fabric.md section 3): kept after the servers in
+ * `order`, never in the rack score or the server counts; a degraded path
+ * or server gets its onset (since_ns) and keeps it until healthy again. */
+static void test_paths_apart_from_servers(void **state)
+{
+	const uint64_t now = GEN_T0_NS;
+	struct nw_rack_view v;
+	struct nw_live l;
+	struct nw_server_view *e, *srv;
+	struct nw_server_state st = { .server_id = NW_SERVER_FABRIC, .rate_uhz = 5000000 };
+	struct nw_server_rx rx = { .server_id = NW_SERVER_FABRIC, .registered = 1 };
+	uint64_t since;
+
+	(void)state;
+	assert_int_equal(nw_rack_view_init(&v, 4, 1, 1.0), 0);
+	assert_int_equal(nw_live_init(&l, 4, NW_LIVE_DOWN_AFTER_DEFAULT), 0);
+	for (uint32_t slot = 0; slot < 4; slot++)
+		heard(&l, slot, slot == 1 ? 7 : NW_SERVER_FABRIC, now - 50 * MS_NS, 0);
+	nw_rack_view_begin(&v, now, &(struct nw_stats){ 0 }, 0, 1);
+	/* Slot 0: path from rack 3, critical; slot 2: path from rack 2,
+	 * healthy; slot 1: server 7, healthy; slot 3: path from rack 0. */
+	st.rack_id = 3;
+	st.latency_hist[2] = 10; /* 250 us */
+	st.latency_hist[5] = 1;  /* 2.5 ms */
+	nw_live_set_rate(&l, 0, NW_SERVER_FABRIC, 5000000);
+	e = nw_rack_view_set_server(&v, 0, &st, &rx);
+	e->analysed = 1;
+	e->spectral_error = 0.9;
+	e->analysis_class = NW_HEALTH_CRITICAL;
+	e->hole_period = (struct nw_period){ .found = 1, .period_s = 4.0, .fap = 1e-6 };
+	e->delay_period = (struct nw_period){ .found = 1, .period_s = 9.0, .fap = 1e-3 };
+	srv = put(&v, &l, 1, 7, 0);
+	srv->analysed = 1;
+	srv->spectral_error = 0.1;
+	st.rack_id = 2;
+	memset(st.latency_hist, 0, sizeof(st.latency_hist));
+	nw_live_set_rate(&l, 2, NW_SERVER_FABRIC, 5000000);
+	e = nw_rack_view_set_server(&v, 2, &st, &rx);
+	e->analysed = 1;
+	e->spectral_error = 0.05;
+	st.rack_id = 0;
+	nw_live_set_rate(&l, 3, NW_SERVER_FABRIC, 5000000);
+	nw_rack_view_set_server(&v, 3, &st, &rx)->analysed = 0;
+	nw_live_tick(&l, now);
+	nw_rack_view_set_live(&v, &l, now);
+	nw_rack_view_finish(&v);
+
+	assert_int_equal(v.count, 1);
+	assert_int_equal(v.npaths, 3);
+	assert_int_equal(v.order[0], 1);
+	assert_int_equal(v.slots[v.order[1]].src_rack, 0); /* paths by source rack */
+	assert_int_equal(v.slots[v.order[2]].src_rack, 2);
+	assert_int_equal(v.slots[v.order[3]].src_rack, 3);
+	assert_true(v.slots[0].is_path && !v.slots[1].is_path);
+	assert_int_equal(v.slots[0].health, NW_HEALTH_CRITICAL);
+	/* The score and counts are server 7's alone. */
+	assert_true(v.rack_score > 0.89 && v.rack_score < 0.91);
+	assert_int_equal(v.state_count[NW_HEALTH_HEALTHY], 1);
+	assert_int_equal(v.state_count[NW_HEALTH_CRITICAL], 0);
+	assert_int_equal(v.state_count[NW_HEALTH_WARMING], 0);
+	assert_ptr_equal(nw_rack_view_find(&v, 7), &v.slots[1]);
+	assert_null(nw_rack_view_find(&v, NW_SERVER_FABRIC));
+	/* Onset, period (the lower false-alarm one), latency quantiles. */
+	since = v.slots[0].since_ns;
+	assert_true(since > 0);
+	assert_true(v.slots[1].since_ns == 0 && v.slots[2].since_ns == 0);
+	assert_true(nw_view_period_s(&v.slots[0]) == 4.0);
+	assert_true(isnan(nw_view_period_s(&v.slots[2])));
+	assert_true(v.slots[0].latency_p50_s == 250e-6);
+	assert_true(v.slots[0].latency_p99_s == 2.5e-3);
+	assert_true(isnan(v.slots[2].latency_p50_s));
+	/* Still critical a tick later: the same onset; healthy again: 0. */
+	nw_rack_view_derive(&v);
+	assert_true(v.slots[0].since_ns == since);
+	v.slots[0].analysis_class = NW_HEALTH_HEALTHY;
+	nw_rack_view_derive(&v);
+	assert_true(v.slots[0].since_ns == 0);
+	nw_live_free(&l);
+	nw_rack_view_free(&v);
+}
+
+static void test_hist_quantile(void **state)
+{
+	uint64_t h[NW_HIST_BUCKETS] = { 0 };
+
+	(void)state;
+	assert_true(isnan(nw_hist_quantile_s(h, 0.5)));
+	h[0] = 1;
+	h[NW_HIST_FINITE] = 1; /* +Inf reads as the last finite bound, 10 s */
+	assert_true(nw_hist_quantile_s(h, 0.5) == 50e-6);
+	assert_true(nw_hist_quantile_s(h, 0.99) == 10.0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -358,6 +499,9 @@ int main(void)
 		cmocka_unit_test(test_tick_updates_view),
 		cmocka_unit_test(test_analysis_follows_view),
 		cmocka_unit_test(test_short_outage_keeps_the_window),
+		cmocka_unit_test(test_slow_rate_stays_healthy),
+		cmocka_unit_test(test_paths_apart_from_servers),
+		cmocka_unit_test(test_hist_quantile),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

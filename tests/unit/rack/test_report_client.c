@@ -500,6 +500,58 @@ static void test_report_from_view(void **state)
 	/* At most `max` servers. */
 	nw_report_from_view(&v, &r, s, 1);
 	assert_int_equal(r.nservers, 1);
+	/* No paths: none reported (the key stays optional). */
+	nw_report_paths_from_view(&v, &r, NULL, 0);
+	assert_int_equal(r.npaths, 0);
+	assert_null(r.paths);
+	nw_rack_view_free(&v);
+}
+
+/* Issue 16's fields: the onset and period of a server, and the inter-rack
+ * paths into the rack (docs/fabric.md), apart from the servers. */
+static void test_report_paths_from_view(void **state)
+{
+	struct nw_rack_view v;
+	struct nw_report r;
+	struct nw_report_server s[4];
+	struct nw_report_path p[4];
+	struct nw_server_state st = { .server_id = 3 };
+	struct nw_server_view *e;
+
+	(void)state;
+	assert_int_equal(nw_rack_view_init(&v, 4, 5, 1.0), 0);
+	nw_rack_view_begin(&v, 1000, &(struct nw_stats){ 0 }, 0, 1);
+	e = nw_rack_view_set_server(&v, 0, &st, NULL);
+	e->analysed = 1;
+	e->delay_period = (struct nw_period){ .found = 1, .period_s = 5.0 };
+	st.server_id = NW_SERVER_FABRIC;
+	st.rack_id = 2;
+	st.mesh_epoch = 41;
+	st.received = 70;
+	st.lost = 30;
+	st.latency_hist[4] = 100; /* 1 ms */
+	e = nw_rack_view_set_server(&v, 1, &st, NULL);
+	e->up = 1;
+	e->analysed = 1;
+	e->spectral_error = 0.4;
+	e->analysis_class = NW_HEALTH_CRITICAL;
+	nw_rack_view_finish(&v);
+	nw_report_from_view(&v, &r, s, 4);
+	assert_int_equal(r.nservers, 1); /* the path is not a server */
+	assert_int_equal(s[0].id, 3);
+	assert_true(s[0].period_s == 5.0);
+	assert_true(s[0].since_ns > 0); /* never heard: down, so degraded */
+	nw_report_paths_from_view(&v, &r, p, 4);
+	assert_int_equal(r.npaths, 1);
+	assert_ptr_equal(r.paths, p);
+	assert_int_equal(p[0].src_rack, 2);
+	assert_int_equal(p[0].cls, NW_HEALTH_CRITICAL);
+	assert_true(p[0].error == 0.4);
+	assert_true(p[0].loss_ratio == 0.3);
+	assert_true(p[0].latency_p50_s == 1e-3 && p[0].latency_p99_s == 1e-3);
+	assert_true(isnan(p[0].period_s));
+	assert_int_equal(p[0].mesh_epoch, 41);
+	assert_true(p[0].since_ns > 0);
 	nw_rack_view_free(&v);
 }
 
@@ -507,6 +559,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_dc_parse),
+		cmocka_unit_test(test_report_paths_from_view),
 		cmocka_unit_test(test_backoff_bounds_and_spread),
 		cmocka_unit_test(test_backoff_grows_then_resets),
 		cmocka_unit_test(test_replaced_while_not_connected),

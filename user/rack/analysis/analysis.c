@@ -400,7 +400,15 @@ void nw_analysis_tick(struct nw_analysis *a, struct nw_rack_view *v, uint64_t no
 			if (in.quick_displaced) /* rare: only then */
 				in.quick_spread = nw_signal_delay_spread(&s->sig, NW_MS_QUICK_SLOTS,
 									 end_ns, now_tai_ns);
-			in.quick_span_ns = (uint64_t)(NW_MS_QUICK_SLOTS * s->sig.slot_ns);
+			/* From now back to the quick window's start: it ends
+			 * NW_MS_SETTLE_SLOTS before now. Without them a return
+			 * (nw_ms_tick) counts fresh slots from one slot after the
+			 * window's start, and at a rate whose slot outlasts the
+			 * 100 ms tick (an inter-rack tone's 5 Hz) the next tick
+			 * finds one slot too few: warming, then a "return", for
+			 * ever. */
+			in.quick_span_ns = (uint64_t)((NW_MS_QUICK_SLOTS + NW_MS_SETTLE_SLOTS) *
+						      s->sig.slot_ns);
 		}
 		if (in.short_ok) {
 			nw_signal_window_at(&s->sig, NW_MS_SHORT_SLOTS, end_ns, now_tai_ns, NULL,

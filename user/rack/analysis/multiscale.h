@@ -124,7 +124,7 @@ struct nw_ms_tick_in {
 	 * samples were displaced in it (any value otherwise; NaN: too few
 	 * samples to tell, taken as spread) */
 	double short_spread, quick_spread;
-	uint64_t quick_span_ns; /* the quick window's length */
+	uint64_t quick_span_ns; /* from now back to the quick window's start */
 };
 
 struct nw_ms_state {

@@ -134,6 +134,8 @@ void nw_report_from_view(const struct nw_rack_view *v, struct nw_report *r,
 	r->interval_s = v->interval_s;
 	r->rack_score = clamp(v->rack_score, 0, 1, 0);
 	r->servers = servers;
+	r->paths = NULL;
+	r->npaths = 0;
 	r->authenticated = 0;
 	for (uint32_t i = 0; i < v->count && n < max; i++) {
 		const struct nw_server_view *e = &v->slots[v->order[i]];
@@ -152,9 +154,40 @@ void nw_report_from_view(const struct nw_rack_view *v, struct nw_report *r,
 		s->loss_ratio = clamp(e->loss_ratio, 0, 1, 0);
 		s->jitter_s = clamp(e->jitter_s, 0, 3600, 0);
 		s->up = e->up;
+		/* The fault scope's evidence (docs/fabric.md section 6). */
+		s->since_ns = e->since_ns;
+		s->period_s = clamp(nw_view_period_s(e), 0, 1e6, NAN);
 		n++;
 	}
 	r->nservers = n;
+}
+
+void nw_report_paths_from_view(const struct nw_rack_view *v, struct nw_report *r,
+			       struct nw_report_path *paths, uint32_t max)
+{
+	uint32_t n = 0;
+
+	for (uint32_t i = 0; i < v->npaths && n < max; i++) {
+		const struct nw_server_view *e = &v->slots[v->order[v->count + i]];
+		struct nw_report_path *p = &paths[n];
+
+		if (!e->present || !e->is_path)
+			continue;
+		p->src_rack = e->src_rack;
+		p->cls = e->health;
+		p->error = e->analysed      ? clamp(e->spectral_error, 0, 1, NAN)
+			   : e->short_valid ? clamp(e->spectral_error_short, 0, 1, NAN)
+					    : NAN;
+		p->loss_ratio = clamp(e->loss_ratio, 0, 1, 0);
+		p->latency_p50_s = clamp(e->latency_p50_s, 0, 3600, NAN);
+		p->latency_p99_s = clamp(e->latency_p99_s, 0, 3600, NAN);
+		p->period_s = clamp(nw_view_period_s(e), 0, 1e6, NAN);
+		p->mesh_epoch = e->st.mesh_epoch & 0xFFFFU;
+		p->since_ns = e->since_ns;
+		n++;
+	}
+	r->paths = n ? paths : NULL;
+	r->npaths = n;
 }
 
 /* ------------------------------------------------------------ socket */

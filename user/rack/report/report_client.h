@@ -122,5 +122,9 @@ double nw_report_backoff_s(uint64_t *rng, unsigned attempt, double base, double 
  * the caller's. */
 void nw_report_from_view(const struct nw_rack_view *v, struct nw_report *r,
 			 struct nw_report_server *servers, uint32_t max);
+/* Adds the view's inter-rack paths into this rack (docs/fabric.md), by
+ * source rack, at most `max` (entries in `paths`); none: npaths 0. */
+void nw_report_paths_from_view(const struct nw_rack_view *v, struct nw_report *r,
+			       struct nw_report_path *paths, uint32_t max);
 
 #endif

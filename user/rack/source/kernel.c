@@ -11,6 +11,7 @@
 
 #include "attach.h"
 #include "collector.skel.h"
+#include "fabric_peers.h"
 #include "loader.h"
 #include "meta.h"
 #include "pins.h"
@@ -32,6 +33,7 @@ struct kernel_source {
 	struct nw_meta prev; /* the previous run's nw_meta, zeroed when none */
 	struct nw_meta meta; /* as written after attaching */
 	uint64_t last_drain_ms;
+	struct nw_fabric_peers peers; /* --fabric-peers: the paths expected in */
 };
 
 /* A slot is ready for the drain once its ring is in the epoll set. */
@@ -57,8 +59,20 @@ static int start_draining(struct rack_source *src, uint32_t slot)
 	return err;
 }
 
-static int is_static(const struct rack_opts *o, uint32_t server_id)
+/* Registered from the command line (--servers, or a path of --fabric-peers):
+ * never on probation. */
+static int is_static(const struct rack_source *src, uint32_t slot)
 {
+	const struct kernel_source *k = src->priv;
+	const struct rack_opts *o = src->o;
+	uint32_t server_id = k->reg.server_of[slot];
+
+	if (server_id == NW_SERVER_FABRIC) {
+		for (size_t i = 0; i < k->peers.n; i++)
+			if (k->peers.peer[i].rack_id == k->reg.rack_of[slot])
+				return 1;
+		return 0;
+	}
 	for (size_t i = 0; i < o->nservers; i++)
 		if (o->servers[i] == server_id)
 			return 1;
@@ -194,6 +208,51 @@ static int register_static(struct rack_source *src)
 	return 0;
 }
 
+/* The paths of --fabric-peers (docs/fabric.md section 3): one slot each,
+ * keyed (source rack, NW_SERVER_FABRIC). */
+/* Read before adoption: an adopted path of the file is static, not on
+ * probation. */
+static int load_paths(struct rack_source *src)
+{
+	struct kernel_source *k = src->priv;
+	char err[200];
+
+	if (!src->o->fabric_peers)
+		return 0;
+	if (nw_fabric_peers_load(src->o->fabric_peers, &k->peers, err, sizeof(err))) {
+		nw_error(src->log, "cannot read the fabric peers", "file=%s err=%s",
+			 src->o->fabric_peers, err);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int register_paths(struct rack_source *src)
+{
+	struct kernel_source *k = src->priv;
+
+	for (size_t i = 0; i < k->peers.n; i++) {
+		uint32_t rack = k->peers.peer[i].rack_id, slot;
+		int created, e;
+
+		e = nw_registry_add_key(&k->reg, rack, NW_SERVER_FABRIC, 0, &slot, &created);
+		if (e) {
+			nw_error(src->log, "cannot register fabric path", "src_rack=%u err=%s",
+				 rack, strerror(-e));
+			if (e == -ENOSPC)
+				continue;
+			return e;
+		}
+		if (created) {
+			nw_info(src->log, "registered fabric path", "src_rack=%u slot=%u", rack,
+				slot);
+			if (start_draining(src, slot))
+				return -EIO;
+		}
+	}
+	return 0;
+}
+
 static void handle_discoveries(struct rack_source *src)
 {
 	struct kernel_source *k = src->priv;
@@ -205,10 +264,12 @@ static void handle_discoveries(struct rack_source *src)
 			uint32_t slot;
 			int created, err;
 
-			/* The kernel only reports our rack, but the ring is not proof. */
-			if (!src->o->discover || ev[i].rack_id != src->o->rack)
+			/* The kernel only reports our rack's servers and paths into
+			 * it, but the ring is not proof. */
+			if (!src->o->discover ||
+			    (ev[i].rack_id != src->o->rack && ev[i].server_id != NW_SERVER_FABRIC))
 				continue;
-			if (nw_registry_lookup(&k->reg, ev[i].server_id, &slot))
+			if (nw_registry_lookup_key(&k->reg, ev[i].rack_id, ev[i].server_id, &slot))
 				continue; /* reported again before its first sample counted */
 			if (!make_probation_room(src)) {
 				/* Every probation slot holds a sender with samples. */
@@ -218,7 +279,8 @@ static void handle_discoveries(struct rack_source *src)
 						"server=%u quota=%u", ev[i].server_id, k->quota);
 				continue;
 			}
-			err = nw_registry_add(&k->reg, ev[i].server_id, 1, &slot, &created);
+			err = nw_registry_add_key(&k->reg, ev[i].rack_id, ev[i].server_id, 1, &slot,
+						  &created);
 			if (err == -ENOSPC) {
 				if (k->discovery_rejected++ == 0)
 					nw_warn(src->log,
@@ -313,7 +375,9 @@ static struct nw_load_cfg load_cfg(const struct rack_source *src, const char *ra
 		.rack_dir = rack_dir,
 		.rack_id = src->o->rack,
 		.port = src->o->port,
-		.max_servers = src->o->max_servers,
+		/* Paths have slots of their own on top of the servers'. */
+		.max_servers = src->o->max_servers +
+			       (src->o->fabric_peers ? src->o->fabric_peers_max : 0),
 		/* With discovery off the kernel need not report anyone. */
 		.discovery_per_sec = src->o->discover ? NW_DISCOVERY_PER_SEC_DEFAULT : 0,
 	};
@@ -361,6 +425,9 @@ static int kernel_load(struct rack_source *src)
 		return err;
 	nw_meta_read(bpf_map__fd(k->skel->maps.nw_meta), &k->prev);
 
+	err = load_paths(src);
+	if (err)
+		return err;
 	err = nw_drain_open_rings(&src->drain, bpf_map__fd(k->skel->maps.nw_discovery));
 	if (!err)
 		err = nw_registry_init(&k->reg, src->log, bpf_map__fd(k->skel->maps.nw_state),
@@ -388,7 +455,7 @@ static int kernel_load(struct rack_source *src)
 			return -EIO;
 		/* A server an earlier run discovered keeps its place only if
 		 * its counters show it earned it; a pinned phantom does not. */
-		if (!is_static(src->o, k->reg.server_of[s]) &&
+		if (!is_static(src, s) &&
 		    !nw_snapshot_state(bpf_map__fd(k->skel->maps.nw_state), s, &st) &&
 		    !nw_probation_earned(&st))
 			put_on_probation(src, s, nw_now_tai_ns());
@@ -397,7 +464,8 @@ static int kernel_load(struct rack_source *src)
 		nw_info(src->log, "adopted registered servers", "count=%u restarts=%llu",
 			k->reg.count,
 			(unsigned long long)k->prev.restarts + (k->prev.started_ns ? 1 : 0));
-	return register_static(src);
+	err = register_static(src);
+	return err ? err : register_paths(src);
 }
 
 static int kernel_attach(struct rack_source *src)
@@ -504,6 +572,7 @@ static void kernel_close(struct rack_source *src)
 	if (!k)
 		return;
 	nw_registry_free(&k->reg);
+	nw_fabric_peers_free(&k->peers);
 	free(k->in_drain);
 	collector__destroy(k->skel);
 	free(k);

@@ -23,10 +23,11 @@ int nw_registry_init(struct nw_registry *r, const struct nw_log *log, int state_
 	r->max_slots = max_slots;
 	r->ring_bytes = ring_bytes;
 	r->server_of = calloc(max_slots + 1, sizeof(*r->server_of));
+	r->rack_of = calloc(max_slots + 1, sizeof(*r->rack_of));
 	r->used = calloc(max_slots + 1, 1);
 	r->ring_fd = malloc((max_slots + 1) * sizeof(int));
 	r->stale_fd = malloc((max_slots + 1) * sizeof(int));
-	if (!r->server_of || !r->used || !r->ring_fd || !r->stale_fd) {
+	if (!r->server_of || !r->rack_of || !r->used || !r->ring_fd || !r->stale_fd) {
 		nw_registry_free(r);
 		return -ENOMEM;
 	}
@@ -44,6 +45,7 @@ void nw_registry_free(struct nw_registry *r)
 			close(r->stale_fd[i]);
 	}
 	free(r->server_of);
+	free(r->rack_of);
 	free(r->used);
 	free(r->ring_fd);
 	free(r->stale_fd);
@@ -123,7 +125,7 @@ static int open_inner_ring(struct nw_registry *r, uint32_t slot, uint32_t *size)
 	return fd;
 }
 
-static int adopt_slot(struct nw_registry *r, uint32_t slot, uint32_t server_id)
+static int adopt_slot(struct nw_registry *r, uint32_t slot, uint32_t rack_id, uint32_t server_id)
 {
 	uint32_t size = 0;
 	int fd = open_inner_ring(r, slot, &size);
@@ -151,6 +153,7 @@ static int adopt_slot(struct nw_registry *r, uint32_t slot, uint32_t server_id)
 	}
 	r->used[slot] = 1;
 	r->server_of[slot] = server_id;
+	r->rack_of[slot] = rack_id;
 	r->count++;
 	write_direct(r, server_id, slot);
 	return 0;
@@ -168,12 +171,14 @@ int nw_registry_adopt(struct nw_registry *r)
 		prev = &key;
 		if (bpf_map_lookup_elem(r->index_fd, &key, &slot))
 			continue;
-		if (key.rack_id != r->rack_id || slot >= r->max_slots || r->used[slot]) {
+		/* Another rack's id is only a path's (source rack, fabric id). */
+		if ((key.rack_id != r->rack_id && key.server_id != NW_SERVER_FABRIC) ||
+		    slot >= r->max_slots || r->used[slot]) {
 			nw_warn(r->log, "ignoring inconsistent index entry",
 				"rack=%u server=%u slot=%u", key.rack_id, key.server_id, slot);
 			continue;
 		}
-		err = adopt_slot(r, slot, key.server_id);
+		err = adopt_slot(r, slot, key.rack_id, key.server_id);
 		if (err)
 			return err;
 	}
@@ -228,23 +233,35 @@ int nw_registry_prepare_rings(struct nw_registry *r, uint32_t n)
 	return err;
 }
 
-int nw_registry_lookup(const struct nw_registry *r, uint32_t server_id, uint32_t *slot)
+int nw_registry_lookup_key(const struct nw_registry *r, uint32_t rack_id, uint32_t server_id,
+			   uint32_t *slot)
 {
-	struct nw_server_key key = { .rack_id = r->rack_id, .server_id = server_id };
+	struct nw_server_key key = { .rack_id = rack_id, .server_id = server_id };
 
 	return bpf_map_lookup_elem(r->index_fd, &key, slot) == 0 && *slot < r->max_slots;
+}
+
+int nw_registry_lookup(const struct nw_registry *r, uint32_t server_id, uint32_t *slot)
+{
+	return nw_registry_lookup_key(r, r->rack_id, server_id, slot);
 }
 
 int nw_registry_add(struct nw_registry *r, uint32_t server_id, int midstream, uint32_t *slot,
 		    int *created)
 {
-	struct nw_server_key key = { .rack_id = r->rack_id, .server_id = server_id };
+	return nw_registry_add_key(r, r->rack_id, server_id, midstream, slot, created);
+}
+
+int nw_registry_add_key(struct nw_registry *r, uint32_t rack_id, uint32_t server_id, int midstream,
+			uint32_t *slot, int *created)
+{
+	struct nw_server_key key = { .rack_id = rack_id, .server_id = server_id };
 	struct nw_server_state st;
 	uint32_t s;
 	int fd;
 
 	*created = 0;
-	if (nw_registry_lookup(r, server_id, slot))
+	if (nw_registry_lookup_key(r, rack_id, server_id, slot))
 		return 0;
 	for (s = 0; s < r->max_slots && r->used[s]; s++)
 		;
@@ -258,7 +275,7 @@ int nw_registry_add(struct nw_registry *r, uint32_t server_id, int midstream, ui
 	if (fd < 0)
 		return fd;
 	memset(&st, 0, sizeof(st));
-	st.rack_id = r->rack_id;
+	st.rack_id = rack_id;
 	st.server_id = server_id;
 	st.status = midstream ? NW_ST_MIDSTREAM : 0;
 	if (bpf_map_update_elem(r->state_fd, &s, &st, BPF_F_LOCK) ||
@@ -272,6 +289,7 @@ int nw_registry_add(struct nw_registry *r, uint32_t server_id, int midstream, ui
 	r->ring_fd[s] = fd;
 	r->used[s] = 1;
 	r->server_of[s] = server_id;
+	r->rack_of[s] = rack_id;
 	r->count++;
 	write_direct(r, server_id, s);
 	*slot = s;
@@ -287,6 +305,7 @@ int nw_registry_remove(struct nw_registry *r, uint32_t slot)
 
 	if (slot >= r->max_slots || !r->used[slot])
 		return -EINVAL;
+	key.rack_id = r->rack_of[slot];
 	key.server_id = r->server_of[slot];
 	if (bpf_map_delete_elem(r->index_fd, &key) && errno != ENOENT)
 		return -errno;
@@ -297,6 +316,7 @@ int nw_registry_remove(struct nw_registry *r, uint32_t slot)
 	bpf_map_update_elem(r->state_fd, &slot, &st, BPF_F_LOCK);
 	r->used[slot] = 0;
 	r->server_of[slot] = 0;
+	r->rack_of[slot] = 0;
 	r->count--;
 	return 0;
 }

@@ -20,6 +20,7 @@ struct nw_registry {
 	uint32_t ring_bytes;
 	uint32_t count;      /* registered slots */
 	uint32_t *server_of; /* per slot */
+	uint32_t *rack_of;   /* per slot: r->rack_id, or a path's source rack */
 	uint8_t *used;       /* per slot */
 	int *ring_fd;        /* per slot, -1 when none */
 	int *stale_fd;       /* per slot: a replaced ring still to drain, -1 when none */
@@ -45,6 +46,11 @@ int nw_registry_adopt(struct nw_registry *r);
 int nw_registry_add(struct nw_registry *r, uint32_t server_id, int midstream, uint32_t *slot,
 		    int *created);
 
+/* The same for any key: a path into this rack is (source rack,
+ * NW_SERVER_FABRIC) (docs/fabric.md). */
+int nw_registry_add_key(struct nw_registry *r, uint32_t rack_id, uint32_t server_id, int midstream,
+			uint32_t *slot, int *created);
+
 /* Creates rings for the next `n` free slots and inserts them with one
  * batch update (a single map-in-map update waits for an RCU grace period,
  * so registering 10k servers one by one takes minutes); nw_registry_add
@@ -59,5 +65,8 @@ int nw_registry_remove(struct nw_registry *r, uint32_t slot);
 
 /* Whether server_id has a slot; its slot in *slot when it has. */
 int nw_registry_lookup(const struct nw_registry *r, uint32_t server_id, uint32_t *slot);
+/* The same for any key (a path: source rack, NW_SERVER_FABRIC). */
+int nw_registry_lookup_key(const struct nw_registry *r, uint32_t rack_id, uint32_t server_id,
+			   uint32_t *slot);
 
 #endif

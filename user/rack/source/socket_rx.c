@@ -393,11 +393,19 @@ static void handle(struct nw_socket_rx *s, const uint8_t *buf, uint32_t len, int
 		return;
 	}
 	/* Before discovery and accounting, as in the BPF collector. */
-	if (s->keyed &&
-	    (!(smp.flags & NW_FLAG_AUTH) ||
-	     !nw_sip_tag_ok_len(buf, smp.version == NW_VERSION ? NW_WIRE_V2_LEN : NW_WIRE_LEN,
-				smp.tag, s->k0, s->k1))) {
+	if (s->keyed && (!(smp.flags & NW_FLAG_AUTH) ||
+			 !nw_sip_tag_ok_len(buf, nw_wire_tagged_len(smp.version, smp.flags),
+					    smp.tag, s->k0, s->k1))) {
 		s->p->stats.malformed[NW_MAL_AUTH]++;
+		return;
+	}
+	/* Inter-rack tones are the eBPF hook's only (docs/fabric.md): here a
+	 * path has no slot, so it counts as an unknown sender. */
+	if (smp.flags & NW_FLAG_FABRIC) {
+		if (smp.dst_rack != s->rack_id)
+			s->p->stats.fabric_misdirected++;
+		else
+			s->p->stats.unknown_server++;
 		return;
 	}
 	if (smp.rack_id != s->rack_id) {

@@ -97,9 +97,36 @@ static char *finish(json_t *doc)
 	return out;
 }
 
+/* One inter-rack path into this rack (docs/fabric.md section 3). */
+static json_t *path_json(const struct nw_server_view *e)
+{
+	double period = nw_view_period_s(e);
+	json_t *o = json_object();
+
+	json_object_set_new(o, "src_rack", json_integer(e->src_rack));
+	json_object_set_new(o, "class", json_string(nw_health_name(e->health)));
+	json_object_set_new(o, "error",
+			    e->analysed      ? real(e->spectral_error)
+			    : e->short_valid ? real(e->spectral_error_short)
+					     : json_null());
+	json_object_set_new(o, "loss_ratio", real(e->loss_ratio));
+	json_object_set_new(o, "latency_ms",
+			    json_pack("{s:o, s:o}", "p50", real(e->latency_p50_s * 1e3), "p99",
+				      real(e->latency_p99_s * 1e3)));
+	json_object_set_new(o, "periods",
+			    isnan(period) ? json_array() : json_pack("[o]", real(period)));
+	json_object_set_new(o, "mesh_epoch", json_integer(e->st.mesh_epoch));
+	json_object_set_new(o, "since_ns", u64(e->since_ns));
+	json_object_set_new(o, "up", json_boolean(e->up));
+	json_object_set_new(o, "received", u64(e->st.received));
+	json_object_set_new(o, "lost", u64(e->st.lost));
+	json_object_set_new(o, "slot", json_integer(e->slot));
+	return o;
+}
+
 char *nw_api_rack_json(const struct nw_rack_view *v)
 {
-	json_t *list = json_array(), *states = json_object(), *doc;
+	json_t *list = json_array(), *states = json_object(), *paths = json_array(), *doc;
 
 	for (uint32_t i = 0; i < v->count; i++)
 		json_array_append_new(list, server_json(v, &v->slots[v->order[i]]));
@@ -112,8 +139,15 @@ char *nw_api_rack_json(const struct nw_rack_view *v)
 			u64(v->time_ns), "interval_s", real(v->interval_s), "version", v->version,
 			"health_score", real(v->rack_score), "servers_by_state", states, "servers",
 			list);
-	if (doc) /* scoped faults of this rack's view (faults.c) */
+	/* Paths in, by source rack; never part of health_score. */
+	for (uint32_t i = 0; i < v->npaths; i++)
+		json_array_append_new(paths, path_json(&v->slots[v->order[v->count + i]]));
+	if (doc) {
+		json_object_set_new(doc, "paths_in", paths);
+		/* scoped faults of this rack's view (faults.c) */
 		json_object_set_new(doc, "faults", nw_rack_faults_json(v));
+	} else
+		json_decref(paths);
 	return finish(doc);
 }
 

@@ -46,6 +46,9 @@ static json_t *stats_json(const struct nw_stats *s, uint64_t discovery_rejected)
 		json_object_set_new(o, "discovery_promoted", u64(s->discovery_promoted));
 		json_object_set_new(o, "discovery_evicted", u64(s->discovery_evicted));
 		json_object_set_new(o, "discovery_probation", u64(s->discovery_probation));
+		/* Inter-rack tones (docs/fabric.md). */
+		json_object_set_new(o, "fabric_samples", u64(s->fabric_samples));
+		json_object_set_new(o, "fabric_misdirected", u64(s->fabric_misdirected));
 	}
 	return o;
 }
@@ -70,6 +73,9 @@ static json_t *server_json(const struct nw_dump_server *d)
 		      u64(st->latency_negative));
 	if (!o)
 		return NULL;
+	/* An inter-rack path (server NW_SERVER_FABRIC): which rack sends it. */
+	if (st->server_id == NW_SERVER_FABRIC)
+		json_object_set_new(o, "src_rack", json_integer(st->rack_id));
 	json_object_set_new(o, "latency_hist", hist);
 	json_object_set_new(o, "latency_bounds_ns", bounds);
 	json_object_set_new(o, "anomalous", u64(st->anomalous));

@@ -90,6 +90,62 @@ static void rack_u64_by(struct nw_buf *b, const char *name, const struct nw_rack
 			srv_gauge(b, name, v, e_, (expr)); \
 	} while (0)
 
+/* Inter-rack paths into this rack (docs/fabric.md): after the servers in
+ * `order`, labelled rack_id (the destination: this rack) and src_rack. */
+#define EACH_PATH(v, e)                                                                            \
+	for (uint32_t i_ = 0; i_ < (v)->npaths; i_++)                                              \
+		for (const struct nw_server_view *e = &(v)->slots[(v)->order[(v)->count + i_]]; e; \
+		     e = NULL)
+
+static void path_gauge(struct nw_buf *b, const char *name, const struct nw_rack_view *v,
+		       const struct nw_server_view *e, const char *extra, double x)
+{
+	char lab[48];
+
+	snprintf(lab, sizeof(lab), "rack_id=\"%u\",src_rack=\"%u\"", v->rack_id, e->src_rack);
+	nw_prom_sample(b, name, lab, extra, x);
+}
+
+static void path_families(struct nw_buf *b, const struct nw_rack_view *v)
+{
+	nw_prom_family(b, "netwatch_path_in_class", "gauge",
+		       "Health class of the inter-rack path src_rack -> rack_id as a code: 0 "
+		       "healthy, 1 warning, 2 critical, 3 down, 4 left, 5 warming");
+	EACH_PATH(v, e)
+	path_gauge(b, "netwatch_path_in_class", v, e, NULL, (double)e->health);
+	nw_prom_family(b, "netwatch_path_in_spectral_error", "gauge",
+		       "Spectral error of the path's tone (the short scale's until the long "
+		       "window is analysed; 1 when down)");
+	EACH_PATH(v, e)
+	if (e->analysed || e->short_valid || e->health == NW_HEALTH_DOWN)
+		path_gauge(b, "netwatch_path_in_spectral_error", v, e, NULL,
+			   e->health == NW_HEALTH_DOWN ? 1.0
+			   : e->analysed               ? e->spectral_error
+						       : e->spectral_error_short);
+	nw_prom_family(b, "netwatch_path_in_loss_ratio", "gauge",
+		       "lost / (received + lost) of the path since the counters began, 0..1");
+	EACH_PATH(v, e)
+	path_gauge(b, "netwatch_path_in_loss_ratio", v, e, NULL, e->loss_ratio);
+	nw_prom_family(b, "netwatch_path_in_latency_seconds", "gauge",
+		       "One-way delay of the path's samples over the last 30..60 s, upper "
+		       "histogram bound at the quantile (0.5, 0.99)");
+	EACH_PATH(v, e)
+	{
+		if (!isnan(e->latency_p50_s))
+			path_gauge(b, "netwatch_path_in_latency_seconds", v, e, ",quantile=\"0.5\"",
+				   e->latency_p50_s);
+		if (!isnan(e->latency_p99_s))
+			path_gauge(b, "netwatch_path_in_latency_seconds", v, e,
+				   ",quantile=\"0.99\"", e->latency_p99_s);
+	}
+	nw_prom_family(b, "netwatch_path_in_period_seconds", "gauge",
+		       "Strongest significant disturbance period of the path, seconds (absent "
+		       "when none)");
+	EACH_PATH(v, e)
+	if (!isnan(nw_view_period_s(e)))
+		path_gauge(b, "netwatch_path_in_period_seconds", v, e, NULL, nw_view_period_s(e));
+}
+
 static const unsigned long long hist_bounds_ns[NW_HIST_FINITE] = NW_HIST_BOUNDS_NS;
 
 static const char *const malformed_reasons[NW_MAL__MAX] = {
@@ -286,6 +342,8 @@ int nw_metrics_render(const struct nw_rack_view *v, struct nw_buf *b)
 		       "Samples of the server counted but not queued: its ring was full",
 		       ring_full);
 
+	path_families(b, v);
+
 	/* The collector itself. */
 	nw_prom_family(b, "netwatch_collector_info", "gauge",
 		       "The collector's hook and interface, always 1");
@@ -316,6 +374,12 @@ int nw_metrics_render(const struct nw_rack_view *v, struct nw_buf *b)
 			"Valid samples from a server with no slot", v->stats.unknown_server);
 	rack_family_u64(b, "netwatch_collector_wrong_rack_total", "counter", v,
 			"Valid samples addressed to another rack id", v->stats.wrong_rack);
+	rack_family_u64(b, "netwatch_collector_fabric_samples_total", "counter", v,
+			"Valid inter-rack samples accounted on a path into this rack",
+			v->stats.fabric_samples);
+	rack_family_u64(b, "netwatch_collector_fabric_misdirected_total", "counter", v,
+			"Valid inter-rack samples addressed to another destination rack",
+			v->stats.fabric_misdirected);
 	rack_family_u64(b, "netwatch_collector_ring_full_total", "counter", v,
 			"Samples counted but not queued because their server's ring was full",
 			v->stats.ring_full);

@@ -49,6 +49,19 @@ struct nw_server_view {
 	int present;   /* slot registered and refreshed this interval */
 	int slot_used; /* has held a server since init (internal) */
 	uint32_t server_id;
+	/* An inter-rack path into this rack (docs/fabric.md): server_id is
+	 * NW_SERVER_FABRIC and src_rack the sending rack. Analysed like a
+	 * server; never in the rack score, the server counts or lists. */
+	int is_path;
+	uint32_t src_rack;
+	/* CLOCK_REALTIME when the entry left healthy (warning, critical or
+	 * down), 0 while healthy, warming or left: the fault-scope onset. */
+	uint64_t since_ns;
+	/* Paths: one-way latency quantiles over the last 30..60 s of the
+	 * counters' histogram (nw_rack_view_finish), NAN when no sample. */
+	double latency_p50_s, latency_p99_s;
+	uint64_t hist_old[NW_HIST_BUCKETS], hist_new[NW_HIST_BUCKETS];
+	uint64_t hist_rotated_ns;
 	uint32_t slot;
 	struct nw_server_state st; /* a consistent copy of the counters (lock field meaningless) */
 	uint64_t records_drained;
@@ -134,8 +147,10 @@ struct nw_rack_view {
 
 	uint32_t max_slots;
 	struct nw_server_view *slots; /* [max_slots], indexed by slot */
-	uint32_t *order;              /* [max_slots]: present slots sorted by server id */
-	uint32_t count;               /* entries of `order` */
+	uint32_t *order;              /* [max_slots]: present servers sorted by server id,
+				       * then present paths sorted by source rack */
+	uint32_t count;               /* servers: entries of `order` from 0 */
+	uint32_t npaths;              /* paths: entries of `order` from `count` */
 	uint64_t refreshes;
 	struct nw_dc_status dc; /* copied in by the loop before HTTP runs */
 };
@@ -170,6 +185,14 @@ void nw_rack_view_derive(struct nw_rack_view *v);
  * 1 - spectral_error (the short scale's until the long window is analysed);
  * down = 0; 1.0 when none counts) and `order`. */
 void nw_rack_view_finish(struct nw_rack_view *v);
+
+/* A path's strongest significant disturbance period (the delay's or the
+ * holes', the lower false-alarm probability), NAN when none; servers too. */
+double nw_view_period_s(const struct nw_server_view *e);
+/* The latency quantile q of a histogram (collector.h's buckets): the upper
+ * bound of the bucket where the count reaches q, in seconds; the +Inf
+ * bucket reads as the last finite bound; NAN for an empty histogram. */
+double nw_hist_quantile_s(const uint64_t *counts, double q);
 
 /* The entry of `server_id`, or NULL. */
 const struct nw_server_view *nw_rack_view_find(const struct nw_rack_view *v, uint32_t server_id);

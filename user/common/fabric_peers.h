@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The fabric peers file (docs/fabric.md section 1): which racks' controllers
+ * a rack sends its inter-rack tones to (netwatch-agent --fabric) and which
+ * paths it expects to receive (netwatch-rack --fabric-peers). Written by
+ * netwatch-lab up --fabric or deploy tooling, one per rack:
+ *
+ *   {"self": 1, "epoch": 0,
+ *    "racks": [{"rack_id": 2, "addr": "198.18.3.1"}, ...]}
+ *
+ * `epoch` (optional, default 0) is the limited mesh's rotation epoch the
+ * file belongs to; it goes on the wire as mesh_epoch (mod 65536).
+ */
+#ifndef NW_FABRIC_PEERS_H
+#define NW_FABRIC_PEERS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hostport.h"
+
+#define NW_FABRIC_PEERS_MAX 4096U           /* racks in one file */
+#define NW_FABRIC_PEERS_FILE_MAX (1U << 20) /* bytes: a bigger file is refused */
+
+struct nw_fabric_peer {
+	uint16_t rack_id;
+	char addr[NW_HOSTPORT_HOST_MAX]; /* a host name or literal, no port */
+};
+
+struct nw_fabric_peers {
+	uint16_t self;
+	uint16_t epoch; /* mod 65536 */
+	size_t n;
+	struct nw_fabric_peer *peer; /* [n], in the file's order */
+};
+
+/* Parses `len` bytes of JSON. 0, or -1 with one line in err (nothing to
+ * free then). Refuses unknown keys, duplicates, self as a peer, ids above
+ * 65535, empty or over-long addresses and more than NW_FABRIC_PEERS_MAX. */
+int nw_fabric_peers_parse(const char *json, size_t len, struct nw_fabric_peers *p, char *err,
+			  size_t errlen);
+/* Reads `path` (at most NW_FABRIC_PEERS_FILE_MAX bytes) and parses it. */
+int nw_fabric_peers_load(const char *path, struct nw_fabric_peers *p, char *err, size_t errlen);
+void nw_fabric_peers_free(struct nw_fabric_peers *p);
+
+#endif
