@@ -134,6 +134,27 @@ def test_nobody_else_has_privileges(services):
                 "docker.sock" not in src, (name, v)
 
 
+def test_one_build_per_image(services):
+    """Each NetWatch image is built by one service, the first of its kind in
+    the file (compose creates services in dependency, then file, order: the
+    others find the image made); the rest name the same image. Every
+    `build:` is a build of its own: 37 made compose 1.29's `up --build` walk
+    the layer cache 37 times."""
+    builders = {}
+    first = {}
+    for name, s in services.items():
+        img = s["image"]
+        first.setdefault(img, name)
+        if "build" in s:
+            assert img not in builders, (img, builders.get(img), name)
+            assert s["build"]["target"] == role(name), name
+            builders[img] = name
+    assert builders == {f"netwatch-{r}:local": n
+                        for r, n in (("dc", "dc"), ("rack", "rack0"), ("agent", "agent-r0s0"))}
+    for img, name in builders.items():
+        assert first[img] == name, (img, first[img], name)
+
+
 def test_who_runs_as_root(services):
     for name, s in services.items():
         assert "user" in s, name
@@ -158,7 +179,7 @@ def test_nonroot_images_default_to_the_same_user(repo, services):
                 stage_user[stage] = m.group(1)
     for name, s in services.items():
         if role(name) in NONROOT:
-            assert s["build"]["target"] == role(name)
+            assert s["image"] == f"netwatch-{role(name)}:local"
             assert uid(stage_user[role(name)]) != 0
             assert stage_user[role(name)] == s["user"], name
 
