@@ -159,7 +159,8 @@ class Stack:
     def cleanup(self):
         """What a failed run leaves: the project, every container, network
         and volume of this daemon, and the test's pins."""
-        self.compose("down", "-v", "--remove-orphans", "-t", "5", check=False, timeout=300)
+        self.compose("--profile", "monitoring", "down", "-v", "--remove-orphans", "-t", "5",
+                     check=False, timeout=300)
         self.e.wipe()
         remove_pins()
 
@@ -312,13 +313,13 @@ def test_compose_addresses_in_the_benchmark_block(stack):
         assert addrs == [f"198.19.{241 + r}.2"], addrs
 
 
-CAP_SYS_ADMIN = 21
+CAP_NUMBERS = {"SETPCAP": 8, "NET_ADMIN": 12, "SYS_ADMIN": 21, "PERFMON": 38, "BPF": 39}
 
 
 def test_racks_get_the_capabilities_of_their_file(stack):
     """What the engine gave each rack controller is what its file asks for:
-    BPF and PERFMON on current engines (nothing as broad as SYS_ADMIN in the
-    process's bounding set), SYS_ADMIN on 20.10."""
+    BPF and PERFMON on current engines, SYS_ADMIN on 20.10; the process's
+    bounding set holds nothing beyond them."""
     for r in range(RACKS):
         cid = stack.compose("ps", "-a", "-q", f"rack{r}").stdout.split()[0]
         info = json.loads(stack.e.docker("inspect", cid).stdout)[0]
@@ -327,7 +328,10 @@ def test_racks_get_the_capabilities_of_their_file(stack):
         assert info["HostConfig"]["CapDrop"] in (["ALL"], ["CAP_ALL"]), info["HostConfig"]
         with open(f"/proc/{info['State']['Pid']}/status") as f:
             bnd = int(next(ln for ln in f if ln.startswith("CapBnd:")).split()[1], 16)
-        assert bool(bnd >> CAP_SYS_ADMIN & 1) == ("SYS_ADMIN" in stack.e.f.caps), (r, hex(bnd))
+        # The daemon shrinks its bounding set once attached: what is left
+        # is within what the file gave, and NET_ADMIN (XDP) is kept.
+        given = sum(1 << CAP_NUMBERS[c] for c in stack.e.f.caps)
+        assert bnd & ~given == 0 and bnd >> CAP_NUMBERS["NET_ADMIN"] & 1, (r, hex(bnd))
 
 
 def test_every_rack_on_xdp_every_server_up(stack):
@@ -373,18 +377,33 @@ def test_an_image_that_cannot_be_pulled(stack):
     connection refused: no traffic leaves the host). `up` fails naming the
     image, and what runs keeps running, healthy."""
     image = "127.0.0.1:1/grafana/grafana:11.3.1"
+    before = running_ids(stack)
     res = stack.e.compose(stack.files, PROJECT, "--profile", "monitoring", "up", "-d",
                           env={**stack.env, "NETWATCH_GRAFANA_IMAGE": image}, check=False,
                           timeout=300)
     out = res.stdout + res.stderr
     assert res.returncode != 0, out
-    assert image in out and "connection refused" in out, out[-2000:]
+    # 1.29 names the image, v2 the service; both the registry's error.
+    assert "grafana" in out and 'Get "http://127.0.0.1:1/v2/"' in out and \
+        "connection refused" in out, out[-2000:]
     if stack.e.f.name == "20.10":
         assert f"Pulling grafana ({image})" in out, out[-2000:]
     stack.say_output(f"a pull that fails ({stack.e.f.name})", out)
-    c = stack.containers()
-    assert "grafana" not in c
-    assert set(c) == SERVICES and all(v == ("running", "healthy") for v in c.values()), c
+    assert "grafana" not in stack.containers()
+    # Nothing was recreated or stopped; health is judged by the checks'
+    # own clock (on a loaded host one may time out once and recover).
+    assert running_ids(stack) == before
+    wait_for("every service healthy after the failed pull", lambda: (
+        all(h == "healthy" for _, h in stack.containers().values()), stack.containers()),
+        timeout=120, interval=2)
+
+
+def running_ids(stack):
+    """{container id: start time} of the project's running containers."""
+    ids = stack.e.ids("container", "--filter", f"label=com.docker.compose.project={PROJECT}",
+                      "--filter", "status=running")
+    out = stack.e.docker("inspect", "--format", "{{.Id}} {{.State.StartedAt}}", *ids).stdout
+    return dict(ln.split() for ln in out.splitlines())
 
 
 def lost_by_server():
@@ -467,10 +486,11 @@ def test_nothing_sent_was_lost(stack):
 
 
 def test_down_and_cleanup_leave_nothing(stack):
-    """`down -v`, then the documented `rm -rf` of the pin dir: no container,
-    network, volume, pin or bridge address left."""
+    """The documented `--profile monitoring down -v` (Compose v2 leaves a
+    profile's containers alone without it), then `rm -rf` of the pin dir:
+    no container, network, volume, pin or bridge address left."""
     assert os.path.isdir(HOST_PINS)  # the racks pinned where they were told
-    stack.compose("down", "-v", timeout=300)
+    stack.compose("--profile", "monitoring", "down", "-v", timeout=300)
     remove_pins()
     stack.mark("down -v and pin cleanup done")
     assert stack.e.ids("container") == []
