@@ -123,12 +123,15 @@ class Stack:
         return self.e.compose(self.files, PROJECT, *args, env=self.env, **kw)
 
     def build_override(self):
-        """`build: {network: host}` for every service that builds."""
+        """`build: {network: host}` for every service that builds, and make's
+        -j2 (the Dockerfile's MAKEFLAGS arg: both cores for the build stage's
+        `make all` and `make unit-test`, the bulk of a cold build)."""
         with open(self.files[0]) as f:
             doc = yaml.safe_load(f)
         path = os.path.join(self.e.run_dir, "build-network-host.yml")
         with open(path, "w") as f:
-            yaml.safe_dump({"services": {n: {"build": {"network": "host"}}
+            yaml.safe_dump({"services": {n: {"build": {"network": "host",
+                                                       "args": {"MAKEFLAGS": MAKEFLAGS}}}
                                          for n, svc in doc["services"].items()
                                          if "build" in svc}}, f)
         return path
@@ -214,8 +217,13 @@ def builder(repo, pytestconfig):
                 log.close()
 
 
+MAKEFLAGS = "-j2"
+
+
 def build_args(base):
-    return {"DEBIAN_BUILD": base, "DEBIAN_RUNTIME": base}
+    """What compose passes (the file's and build_override's args): the same
+    args, the same layer cache."""
+    return {"DEBIAN_BUILD": base, "DEBIAN_RUNTIME": base, "MAKEFLAGS": MAKEFLAGS}
 
 
 def keep_build_cache(repo, builder_engine, base):
