@@ -88,11 +88,10 @@ HEADER = """\
 
 
 def build(target):
-    """One service per image builds it (the first of its kind in the file:
-    compose creates services in dependency and file order, so the others
-    find the image made); the others name the same `image:`. Every service
-    with `build:` is a build of its own: 37 of them made compose 1.29's
-    `up --build` send the context and walk the layer cache 37 times."""
+    """Every NetWatch service builds its image, not one per image: with
+    image-only services docker-compose 1.29's `up --build` pulled
+    `netwatch-rack:local` for rack2 before rack0 had built it (it does not
+    take services in file order), and failed on a fresh engine."""
     # The bases are the Dockerfile's defaults unless the environment names
     # others (a local mirror, or a debootstrap base where no registry is
     # reachable: what tests/deploy/test_compose_engine.py does).
@@ -153,6 +152,7 @@ def dc_service():
 
 def rack_service(r, caps=RACK_CAPS):
     s = {
+        "build": build("rack"),
         "image": "netwatch-rack:local",
         # eth0: the rack network is this container's only network, so the
         # collector's interface name is fixed whatever order compose uses.
@@ -161,8 +161,6 @@ def rack_service(r, caps=RACK_CAPS):
                     "--metrics", f"0.0.0.0:{HTTP_PORT}", "--dc", f"dc:{REPORT_PORT}",
                     "--interval", "1"],
     }
-    if r == 0:
-        s["build"] = build("rack")
     s.update(hardened("0:0"))
     s["cap_add"] = list(caps)
     # No `ulimits: memlock`: kernels from 5.11 on charge BPF maps to the
@@ -184,12 +182,11 @@ def rack_service(r, caps=RACK_CAPS):
 def agent_service(r, srv):
     up = f'netwatch_server_up{{rack_id="{r}",server_id="{srv}"}} 1'
     s = {
+        "build": build("agent"),
         "image": "netwatch-agent:local",
         # The tone is the agent's default: the seed plan, 1 + rack + 0.05*server Hz.
         "command": ["--controller", f"rack{r}", "--rack", str(r), "--server", str(srv)],
     }
-    if (r, srv) == (0, 0):
-        s["build"] = build("agent")
     s.update(hardened(NONROOT))
     s["networks"] = [rack_net(r)]
     # Start once the collector counts, so every sample from seq 0 is seen.
