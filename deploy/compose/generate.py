@@ -88,6 +88,10 @@ HEADER = """\
 
 
 def build(target):
+    """Every NetWatch service builds its image, not one per image: with
+    image-only services docker-compose 1.29's `up --build` pulled
+    `netwatch-rack:local` for rack2 before rack0 had built it (it does not
+    take services in file order), and failed on a fresh engine."""
     # The bases are the Dockerfile's defaults unless the environment names
     # others (a local mirror, or a debootstrap base where no registry is
     # reachable: what tests/deploy/test_compose_engine.py does).

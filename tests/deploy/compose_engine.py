@@ -1,6 +1,13 @@
-"""A Docker engine of the compose test's own: Debian's dockerd (20.10) with an
-isolated configuration, and the images the stack needs, built with nothing
-pulled from a registry.
+"""Docker engines of the compose test's own, each with an isolated
+configuration, and the images the stack needs, built with nothing pulled
+from a registry. Two engines (ENGINES):
+- "20.10": Debian 12's docker.io and docker-compose 1.29 (the system's,
+  `make deps`); it builds the images;
+- "26": Debian 13's docker.io 26.1 and Compose v2 2.26 (the `docker compose`
+  plugin), unpacked by `make deps-compose-test` under CACHE/engine-26/root
+  without replacing the system's; bookworm's containerd and runc run its
+  containers. It gets the 20.10 engine's images by `docker save | docker
+  load`: one cold build per machine, not two.
 
 Isolation (docs/containers.md, "Tested against a real engine"):
 - its own unix socket, pidfile and exec-root in a fresh run directory under
@@ -9,9 +16,10 @@ Isolation (docs/containers.md, "Tested against a real engine"):
 - `iptables: false`, `ip-forward: false`, `ip-masq: false`, no default bridge
   (`bridge: none`): the host's firewall, NAT and forwarding are never touched.
   Published ports go through docker-proxy on 127.0.0.1;
-- every address it may hand out is in 198.19.248.0/21, the top of
-  198.18.0.0/15 (the lab's default owns 198.18.0.0/16, named labs take /20s
-  of 198.19.0.0/16 from the bottom, the compose networks are
+- every address it may hand out is in a /21 of its own near the top of
+  198.18.0.0/15: 198.19.248.0/21 (20.10) and 198.19.232.0/21 (26), apart
+  from each other (the lab's default owns 198.18.0.0/16, named labs take
+  /20s of 198.19.0.0/16 from the bottom, the compose networks are
   198.19.240-244.0/24).
 
 The cache (NETWATCH_COMPOSE_CACHE, default /var/cache/netwatch-compose-test):
@@ -34,11 +42,40 @@ import tempfile
 import time
 
 CACHE = os.environ.get("NETWATCH_COMPOSE_CACHE", "/var/cache/netwatch-compose-test")
-DOCKERD = "/usr/sbin/dockerd"
-DOCKER = "/usr/bin/docker"            # Debian's client, of the engine's version
-COMPOSE = "/usr/bin/docker-compose"   # Debian's 1.29
 DEBOOTSTRAP = "/usr/sbin/debootstrap"
-ADDRESS_POOL = {"base": "198.19.248.0/21", "size": 26}
+ENGINE26 = os.path.join(CACHE, "engine-26", "root")  # make deps-compose-test
+
+
+class Flavour:
+    """One engine and its compose: binaries, the compose file docs/containers.md
+    gives for it, and what it may hand out."""
+
+    def __init__(self, name, dockerd, docker, compose, compose_file, data_root, pool,
+                 caps, plugin=None, proxy=None):
+        self.name, self.dockerd, self.docker, self.compose = name, dockerd, docker, compose
+        self.compose_file, self.data_root, self.pool = compose_file, data_root, pool
+        self.caps, self.plugin, self.proxy = caps, plugin, proxy
+
+    def missing(self):
+        exes = [self.dockerd, self.docker, self.compose[0]] + ([self.plugin] if self.plugin else [])
+        return [x for x in exes if not os.access(x, os.X_OK)]
+
+
+ENGINES = {
+    # Debian 12: the system's docker.io and docker-compose 1.29.
+    "20.10": Flavour("20.10", "/usr/sbin/dockerd", "/usr/bin/docker", ["/usr/bin/docker-compose"],
+                     "docker-compose.docker20.yml", os.path.join(CACHE, "docker"),
+                     {"base": "198.19.248.0/21", "size": 26},
+                     caps={"SYS_ADMIN", "NET_ADMIN", "SETPCAP"}),
+    # Current: Debian 13's docker.io 26 and `docker compose` (v2) as a CLI
+    # plugin (DOCKER_CONFIG/cli-plugins), on the least-privilege file.
+    "26": Flavour("26", f"{ENGINE26}/usr/sbin/dockerd", f"{ENGINE26}/usr/bin/docker",
+                  [f"{ENGINE26}/usr/bin/docker", "compose"], "docker-compose.yml",
+                  os.path.join(CACHE, "docker-26"), {"base": "198.19.232.0/21", "size": 26},
+                  caps={"BPF", "PERFMON", "NET_ADMIN", "SETPCAP"},
+                  plugin=f"{ENGINE26}/usr/libexec/docker/cli-plugins/docker-compose",
+                  proxy=f"{ENGINE26}/usr/sbin/docker-proxy"),
+}
 
 # What the base is made of; its key names the cached tarball and the image.
 SUITE = "bookworm"
@@ -133,24 +170,30 @@ def run(cmd, log=None, timeout=60, check=True, env=None, input=None):
 class Engine:
     """dockerd started and stopped by this process, by its pid."""
 
-    def __init__(self, log):
-        self.log = log
+    def __init__(self, log, flavour):
+        self.log, self.f = log, flavour
         self.run_dir = tempfile.mkdtemp(prefix="nwcompose-", dir="/run")
         self.sock = os.path.join(self.run_dir, "docker.sock")
         self.pidfile = os.path.join(self.run_dir, "docker.pid")
         self.proc = None
+        client = os.path.join(self.run_dir, "client")
+        if flavour.plugin:
+            os.makedirs(os.path.join(client, "cli-plugins"))
+            os.symlink(flavour.plugin, os.path.join(client, "cli-plugins", "docker-compose"))
         self.env = {
-            # Debian's docker client first: compose 1.29 may run `docker`.
-            "PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
+            # The engine's own docker client first (compose 1.29 may run
+            # `docker`); containerd, runc and tini are bookworm's.
+            "PATH": ":".join([os.path.dirname(flavour.docker), os.path.dirname(flavour.dockerd),
+                              "/usr/sbin:/usr/bin:/sbin:/bin"]),
             "HOME": self.run_dir,
             "DOCKER_HOST": f"unix://{self.sock}",
-            "DOCKER_CONFIG": os.path.join(self.run_dir, "client"),
+            "DOCKER_CONFIG": client,
             "COMPOSE_HTTP_TIMEOUT": "300",
         }
 
     def config(self):
-        return {
-            "data-root": os.path.join(CACHE, "docker"),
+        cfg = {
+            "data-root": self.f.data_root,
             "exec-root": os.path.join(self.run_dir, "exec"),
             "pidfile": self.pidfile,
             "hosts": [f"unix://{self.sock}"],
@@ -158,20 +201,24 @@ class Engine:
             "ip-forward": False,
             "ip-masq": False,
             "bridge": "none",
-            "default-address-pools": [ADDRESS_POOL],
+            "default-address-pools": [self.f.pool],
             "log-driver": "json-file",
             "log-opts": {"max-size": "1m", "max-file": "1"},
             "live-restore": False,
             "shutdown-timeout": 10,
         }
+        if self.f.proxy:
+            cfg["userland-proxy-path"] = self.f.proxy
+        return cfg
 
     def start(self, timeout=60):
         cfg = os.path.join(self.run_dir, "daemon.json")
         with open(cfg, "w") as f:
             json.dump(self.config(), f, indent=2)
         self.dlog = open(os.path.join(self.run_dir, "dockerd.log"), "w")
-        self.proc = subprocess.Popen([DOCKERD, "--config-file", cfg], stdout=self.dlog,
-                                     stderr=subprocess.STDOUT, start_new_session=True)
+        self.proc = subprocess.Popen([self.f.dockerd, "--config-file", cfg], stdout=self.dlog,
+                                     stderr=subprocess.STDOUT, start_new_session=True,
+                                     env={"PATH": self.env["PATH"]})
         end = time.monotonic() + timeout
         while time.monotonic() < end:
             if self.proc.poll() is not None:
@@ -189,11 +236,11 @@ class Engine:
             return ""
 
     def docker(self, *args, timeout=120, check=True, input=None):
-        return run([DOCKER, *args], self.log, timeout=timeout, check=check, env=self.env,
+        return run([self.f.docker, *args], self.log, timeout=timeout, check=check, env=self.env,
                    input=input)
 
     def compose(self, files, project, *args, env=None, timeout=600, check=True):
-        cmd = [COMPOSE, "-p", project]
+        cmd = [*self.f.compose, "-p", project]
         for f in files:
             cmd += ["-f", f]
         return run(cmd + list(args), self.log, timeout=timeout, check=check,
@@ -270,6 +317,31 @@ class Engine:
         for k, v in (args or {}).items():
             cmd += ["--build-arg", f"{k}={v}"]
         self.docker(*cmd, context, timeout=timeout)
+
+    def load_from(self, other, images, timeout=600):
+        """`docker save` on `other`, `docker load` here: the images of one
+        build, no second one. Layers this engine holds already are kept."""
+        want = {i: other.docker("image", "inspect", "--format", "{{.Id}}", i).stdout.strip()
+                for i in images}
+        have = {i: self.docker("image", "inspect", "--format", "{{.Id}}", i,
+                               check=False).stdout.strip() for i in images}
+        stale = [i for i in images if want[i] != have[i]]
+        if not stale:
+            return
+        t0 = time.monotonic()
+        save = subprocess.Popen([other.f.docker, "save", *stale], stdout=subprocess.PIPE,
+                                env=other.env)
+        try:
+            res = subprocess.run([self.f.docker, "load", "-q"], stdin=save.stdout,
+                                 capture_output=True, text=True, timeout=timeout, env=self.env)
+        finally:
+            save.stdout.close()
+            save.wait(timeout=60)
+        self.log.write(f"$ docker save {' '.join(stale)} | docker load  "
+                       f"[{time.monotonic() - t0:.1f}s rc={res.returncode}/{save.returncode}]\n"
+                       f"{res.stdout}{res.stderr}")
+        if res.returncode or save.returncode:
+            raise AssertionError(f"docker save | docker load failed: {res.stderr[-2000:]}")
 
     def stop(self):
         """SIGTERM to our dockerd's pid, SIGKILL after a grace; then its
