@@ -96,7 +96,7 @@ help:
 	@echo "make compose-test       the compose stack on an engine of its own (root; Debian's docker.io; part of make test)"
 	@echo "make fuzz               libFuzzer over the shared parser and the report protocol (FUZZ_SECONDS=$(FUZZ_SECONDS))"
 	@echo "make bench              collector cost per packet, DC cost per report and other figures"
-	@echo "make evaluate           fault scenarios on a lab -> docs/EVALUATION.md (root, ~10 min)"
+	@echo "make evaluate           fault scenarios on labs -> docs/EVALUATION.md, docs/EVALUATION-fabric.md (root, ~20 min)"
 	@echo "make demo               a live demo in network namespaces (root)"
 	@echo "make install            PREFIX=$(PREFIX) DESTDIR=$(DESTDIR)"
 	@echo "make clean              remove build/"
@@ -317,6 +317,8 @@ bench: all $(BENCH_BINS)
 # Not part of `make test`: it runs every fault scenario on a lab for minutes.
 evaluate: all
 	NETWATCH_BUILD=$(CURDIR)/$(BUILD) /usr/bin/python3 tests/evaluate/evaluate.py
+	NETWATCH_BUILD=$(CURDIR)/$(BUILD) /usr/bin/python3 tests/evaluate/evaluate.py --fabric \
+		--out docs/EVALUATION-fabric.md
 
 demo: deps all
 	bash deploy/local/demo.sh

@@ -104,10 +104,9 @@ void nw_batch_send(int fd, struct nw_batch *b)
 	}
 }
 
-int nw_sender_open(const struct nw_endpoint *dst, const struct nw_endpoint *src, char *err,
-		   size_t errlen)
+int nw_sender_open_unconnected(int family, const struct nw_endpoint *src, char *err, size_t errlen)
 {
-	int fd = socket(dst->addr.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, IPPROTO_UDP);
+	int fd = socket(family, SOCK_DGRAM | SOCK_CLOEXEC, IPPROTO_UDP);
 	int sndbuf = 4 << 20;
 
 	if (fd < 0) {
@@ -121,26 +120,16 @@ int nw_sender_open(const struct nw_endpoint *dst, const struct nw_endpoint *src,
 		close(fd);
 		return -1;
 	}
-	if (connect(fd, (const struct sockaddr *)&dst->addr, dst->len) < 0) {
-		snprintf(err, errlen, "--controller: cannot connect: %s", strerror(errno));
-		close(fd);
-		return -1;
-	}
 	return fd;
 }
 
-int nw_sender_open_unconnected(int family, const struct nw_endpoint *src, char *err, size_t errlen)
+int nw_sender_open(const struct nw_endpoint *dst, const struct nw_endpoint *src, char *err,
+		   size_t errlen)
 {
-	int fd = socket(family, SOCK_DGRAM | SOCK_CLOEXEC, IPPROTO_UDP);
-	int sndbuf = 4 << 20;
+	int fd = nw_sender_open_unconnected(dst->addr.ss_family, src, err, errlen);
 
-	if (fd < 0) {
-		snprintf(err, errlen, "socket: %s", strerror(errno));
-		return -1;
-	}
-	(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
-	if (src && bind(fd, (const struct sockaddr *)&src->addr, src->len) < 0) {
-		snprintf(err, errlen, "--source: cannot bind: %s", strerror(errno));
+	if (fd >= 0 && connect(fd, (const struct sockaddr *)&dst->addr, dst->len) < 0) {
+		snprintf(err, errlen, "--controller: cannot connect: %s", strerror(errno));
 		close(fd);
 		return -1;
 	}

@@ -32,6 +32,7 @@ OVERHEAD_S = 10.0
 WARM_S = 150.0      # the long window at 5 Hz (51.2 s), the servers', and margin
 SCOPE_WAIT_S = 30.0  # section 7: bounded wait for the correct scope
 QUIET_S = 120.0
+WATCH_AFTER_S = 5.0
 NOT_HEALTHY = ("warning", "critical", "down")
 
 
@@ -133,9 +134,14 @@ class FabricLab:
         return states, docs[-1]
 
     def healthy(self):
-        st, _ = self.poll()
+        """Every server and path healthy, and the DC holds no fault (a
+        fault ends some intervals after its members recover: a scenario
+        that began before would see the last one's as a wrong scope)."""
+        st, dc = self.poll()
         want = self.racks * self.servers + self.racks * (self.racks - 1)
-        return len(st) == want and all(c == "healthy" for c in st.values())
+        fabric = (dc or {}).get("fabric") or {}
+        return (len(st) == want and all(c == "healthy" for c in st.values())
+                and not fabric.get("faults") and not fabric.get("faults_pending"))
 
     def wait_healthy(self, timeout):
         t0 = time.monotonic()
@@ -211,7 +217,8 @@ def run_scenario(lab, key, name, applies, clears, want, victim):
                     res["t_correct"] = res["t_correct"] or round(t, 2)
                 elif brief not in res["wrong_scopes"]:
                     res["wrong_scopes"].append(brief)
-            if res["t_correct"] is not None and t > res["t_correct"] + 2:
+            # watched a while after the right scope: a later other scope is wrong too
+            if res["t_correct"] is not None and t > res["t_correct"] + WATCH_AFTER_S:
                 break
             time.sleep(POLL_S)
     finally:

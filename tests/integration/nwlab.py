@@ -4,6 +4,7 @@ too, and every name carries a per-run suffix so two runs never collide.
 
 Traffic stays inside namespaces made here, on 198.18.0.0/15 (RFC 2544)."""
 
+import contextlib
 import json
 import os
 import secrets
@@ -191,6 +192,25 @@ def lab_cmd(name, *args, timeout=180):
     """netwatch-lab COMMAND ... --name NAME with this build's binaries."""
     return subprocess.run([LAB_TOOL, *args, "--name", name], capture_output=True, text=True,
                           env={**os.environ, "NETWATCH_BUILD": BUILD}, timeout=timeout)
+
+
+@contextlib.contextmanager
+def lab_up(prefix, *up_args, clears=()):
+    """`netwatch-lab up UP_ARGS --json` under a fresh name (prefix + random),
+    yielding (name, the up document); afterwards, also on failure, each
+    `netwatch-chaos clear ARGS` of `clears` and `netwatch-lab down`."""
+    name = prefix + secrets.token_hex(3)
+    r = lab_cmd(name, "up", *up_args, "--json")
+    try:
+        assert r.returncode == 0, f"up failed: {r.stderr}"
+        yield name, json.loads(r.stdout)
+    finally:
+        if r.returncode == 0:
+            topology = json.loads(r.stdout)["topology"]
+            for args in clears:
+                subprocess.run([CHAOS, "clear", *args, "--topology", topology],
+                               capture_output=True, timeout=30)
+        lab_cmd(name, "down")
 
 
 def chaos_cmd(topology, *args, ok=True):

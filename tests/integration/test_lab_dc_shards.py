@@ -18,15 +18,12 @@ three with the shipped recording rules.
 Every wait is bounded; the fixture clears the fault and takes the lab down
 whatever happens."""
 
-import json
 import os
-import secrets
-import subprocess
 
 import pytest
 
-from nwlab import BUILD, wait_for
-from test_lab_rack_fault import WINDOW_S, chaos, lab_cmd, prom
+from nwlab import BUILD, lab_up, wait_for
+from test_lab_rack_fault import WINDOW_S, chaos, prom
 
 RACKS, SERVERS, SHARDS = 3, 2, 2
 TOL = 0.01
@@ -38,18 +35,9 @@ pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root (namespace
 def lab():
     if not os.access(os.path.join(BUILD, "netwatch-chaos"), os.X_OK):
         pytest.skip("netwatch-chaos is not built")
-    name = "s" + secrets.token_hex(3)
-    r = lab_cmd(name, "up", "--racks", str(RACKS), "--servers", str(SERVERS),
-                "--dc-shards", str(SHARDS), "--json")
-    try:
-        assert r.returncode == 0, f"up failed: {r.stderr}"
-        yield {"name": name, "info": json.loads(r.stdout)}
-    finally:
-        if r.returncode == 0:
-            subprocess.run([os.path.join(BUILD, "netwatch-chaos"), "--topology",
-                            json.loads(r.stdout)["topology"], "--rack", "0", "--clear"],
-                           capture_output=True, timeout=30)
-        lab_cmd(name, "down")
+    with lab_up("s", "--racks", str(RACKS), "--servers", str(SERVERS),
+                "--dc-shards", str(SHARDS), clears=[["--rack", "0"]]) as (name, info):
+        yield {"name": name, "info": info}
 
 
 def one(lab, q):

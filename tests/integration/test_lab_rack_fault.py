@@ -16,19 +16,14 @@ injected the way an operator would: with netwatch-chaos on the lab's topology.
 Every wait is bounded; the fixture's finalizer clears the fault and takes the
 lab down whatever happens. Its own lab name, as test_lab.py."""
 
-import json
 import os
-import secrets
 import subprocess
 import urllib.parse
-import urllib.request
 
 import pytest
 
-from nwlab import BUILD, wait_for
+from nwlab import BUILD, get_json as try_json, lab_up, wait_for
 
-LAB = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "deploy", "local",
-                   "netwatch-lab")
 RACKS, SERVERS = 2, 4
 WINDOW_S = 256 / 20.0  # the rack's default analysis window at the agents' 20 Hz
 INTERVAL_S = 1.0       # rack --interval: one view, one report
@@ -39,19 +34,6 @@ FAULT_ALERTS = {"NetWatchPacketLoss", "NetWatchHighPacketLoss", "NetWatchServerC
                 "NetWatchFaultRack"}
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root (namespaces, BPF)")
-
-
-def lab_cmd(name, *args):
-    return subprocess.run([LAB, *args, "--name", name], capture_output=True, text=True,
-                          env={**os.environ, "NETWATCH_BUILD": BUILD}, timeout=120)
-
-
-def try_json(url, timeout=2.0):
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as r:
-            return json.load(r)
-    except (OSError, ValueError):
-        return None
 
 
 def chaos(lab, *args):
@@ -66,18 +48,9 @@ def chaos(lab, *args):
 def lab():
     if not os.access(os.path.join(BUILD, "netwatch-chaos"), os.X_OK):
         pytest.skip("netwatch-chaos is not built")
-    name = "t" + secrets.token_hex(3)
-    r = lab_cmd(name, "up", "--racks", str(RACKS), "--servers", str(SERVERS), "--json")
-    try:
-        assert r.returncode == 0, f"up failed: {r.stderr}"
-        lab = {"name": name, "info": json.loads(r.stdout)}
-        yield lab
-    finally:
-        if r.returncode == 0:
-            subprocess.run([os.path.join(BUILD, "netwatch-chaos"), "--topology",
-                            json.loads(r.stdout)["topology"], "--rack", "0", "--clear"],
-                           capture_output=True, timeout=30)
-        lab_cmd(name, "down")
+    with lab_up("t", "--racks", str(RACKS), "--servers", str(SERVERS),
+                clears=[["--rack", "0"]]) as (name, info):
+        yield {"name": name, "info": info}
 
 
 def dc_doc(lab):

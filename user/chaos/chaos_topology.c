@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "chaos_topology.h"
+#include "small_file.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -241,35 +242,21 @@ out:
 
 int nw_chaos_topology_load(const char *path, struct nw_chaos_topology *t, char *err, size_t errlen)
 {
-	FILE *f = fopen(path, "r");
-	char *buf;
+	char tmp[256];
 	size_t n;
+	char *buf;
 	int ret;
 
 	memset(t, 0, sizeof(*t));
-	if (!f) {
-		snprintf(err, errlen, "%s: %s%s", path, strerror(errno),
-			 errno == ENOENT ? " (is the lab up? or give --topology FILE)" : "");
-		return -1;
-	}
-	buf = malloc(NW_TOPOLOGY_MAX_BYTES + 1);
+	buf = nw_small_file_read(path, NW_TOPOLOGY_MAX_BYTES, &n, tmp, sizeof(tmp));
 	if (!buf) {
-		fclose(f);
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	n = fread(buf, 1, NW_TOPOLOGY_MAX_BYTES + 1, f);
-	fclose(f);
-	if (n > NW_TOPOLOGY_MAX_BYTES) {
-		free(buf);
-		snprintf(err, errlen, "%s: larger than %u bytes", path, NW_TOPOLOGY_MAX_BYTES);
+		snprintf(err, errlen, "%s: %s%s", path, tmp,
+			 errno == ENOENT ? " (is the lab up? or give --topology FILE)" : "");
 		return -1;
 	}
 	ret = nw_chaos_topology_parse(buf, n, t, err, errlen);
 	free(buf);
 	if (ret) {
-		char tmp[256];
-
 		snprintf(tmp, sizeof(tmp), "%s", err);
 		snprintf(err, errlen, "%s: %s", path, tmp);
 	}

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "fabric_peers.h"
+#include "small_file.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -117,31 +118,16 @@ out:
 
 int nw_fabric_peers_load(const char *path, struct nw_fabric_peers *p, char *err, size_t errlen)
 {
-	FILE *f = fopen(path, "rb");
-	char *buf;
 	size_t n;
+	char *buf;
 	int rc;
 
 	memset(p, 0, sizeof(*p));
-	if (!f) {
-		snprintf(err, errlen, "%s", strerror(errno));
+	buf = nw_small_file_read(path, NW_FABRIC_PEERS_FILE_MAX, &n, err, errlen);
+	if (!buf)
 		return -1;
-	}
-	buf = malloc(NW_FABRIC_PEERS_FILE_MAX + 1);
-	if (!buf) {
-		fclose(f);
-		return bad(err, errlen, "out of memory");
-	}
-	n = fread(buf, 1, NW_FABRIC_PEERS_FILE_MAX + 1, f);
-	if (ferror(f)) {
-		rc = bad(err, errlen, "cannot read");
-	} else if (n > NW_FABRIC_PEERS_FILE_MAX) {
-		rc = bad(err, errlen, "larger than 1 MiB");
-	} else {
-		rc = nw_fabric_peers_parse(buf, n, p, err, errlen);
-	}
+	rc = nw_fabric_peers_parse(buf, n, p, err, errlen);
 	free(buf);
-	fclose(f);
 	return rc;
 }
 
