@@ -109,7 +109,7 @@ void nw_opts_usage(FILE *f)
 	      "                            {\"fabric_peers\": \"FILE\"} to change the peers\n"
 	      "  --fabric-peers FILE       the peers file {\"self\": R, \"racks\": [{\"rack_id\":\n"
 	      "                            N, \"addr\": \"HOST\"}, ...]}; self is the source rack\n"
-	      "  --fabric-rate HZ          samples per second per path (default 5)\n"
+	      "  --fabric-rate HZ          samples per second per path (default 10)\n"
 	      "  --fabric-freq HZ          tone of every path (default 1), below rate/2\n"
 	      "  -q, --quiet               only errors on stderr\n"
 	      "  -v, --verbose             more detail on stderr\n"

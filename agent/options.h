@@ -45,7 +45,7 @@ struct nw_opts {
 	int has_rack;           /* --rack given: in fabric mode it must be the file's self */
 };
 
-#define NW_FABRIC_RATE_HZ_DEFAULT 5
+#define NW_FABRIC_RATE_HZ_DEFAULT 10
 #define NW_FABRIC_FREQ_UHZ_DEFAULT 1000000ULL
 
 enum nw_opts_result {

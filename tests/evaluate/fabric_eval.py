@@ -29,7 +29,7 @@ import urllib.request
 
 POLL_S = 0.2
 OVERHEAD_S = 10.0
-WARM_S = 150.0      # the long window at 5 Hz (51.2 s), the servers', and margin
+WARM_S = 150.0      # the long window at 10 Hz (25.6 s), the servers', and margin
 SCOPE_WAIT_S = 30.0  # section 7: bounded wait for the correct scope
 QUIET_S = 120.0
 WATCH_AFTER_S = 5.0
@@ -185,7 +185,7 @@ class FabricLab:
         return {"fabric_pps_per_rack": pps, "fabric_pps_stopped": pps_off,
                 "rack_cpu_pct_with_fabric": cpu_on, "rack_cpu_pct_without_fabric": cpu_off,
                 "window_s": OVERHEAD_S,
-                "expected_pps_per_rack": 5.0 * min(16, self.racks - 1)}
+                "expected_pps_per_rack": 10.0 * min(16, self.racks - 1)}
 
 
 def run_scenario(lab, key, name, applies, clears, want, victim):

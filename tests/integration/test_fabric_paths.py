@@ -20,7 +20,7 @@ import pytest
 from nwlab import CHAOS, chaos_cmd, get_json, lab_cmd, wait_for
 
 RACKS, SERVERS = 3, 1
-WARM_S = 150   # the long window at 5 Hz is 51.2 s; slack for a loaded machine
+WARM_S = 150   # the long window at 10 Hz is 25.6 s; slack for a loaded machine
 FAULT_S = 60   # the short scale sees 30 % loss within seconds
 WATCH_S = 5    # how long the untouched rows are watched once the fault shows
 
@@ -119,7 +119,7 @@ def test_path_fault_degrades_only_that_pair(lab):
             return next((p for p in doc["paths_in"] if p["src_rack"] == 1), None)
 
         assert row()["since_ns"] > 0
-        # A sequence counts lost once it leaves the 64-sample window: 12.8 s at 5 Hz.
+        # A sequence counts lost once it leaves the 64-sample window: 6.4 s at 10 Hz.
         wait_for(lambda: (row() or {}).get("loss_ratio", 0) > 0, 30, "the 1 -> 2 row's loss",
                  interval=0.5)
     finally:

@@ -42,8 +42,14 @@ void nw_scope_cfg_default(struct nw_scope_cfg *c)
 				    .share_s = 3.0,
 				    .period_tol = 0.1,
 				    .hold = 2,
+				    .hold_path = 4,
 				    .clear = 5,
 				    .min_paths = 4 };
+}
+
+static unsigned hold_of(const struct nw_scope_state *st, const struct nw_scope_fault *f)
+{
+	return f->scope == NW_SCOPE_PATH ? st->cfg.hold_path : st->cfg.hold;
 }
 
 static int is_path(uint64_t key)
@@ -649,7 +655,7 @@ static int follow(struct nw_scope_state *st, const struct work *w, struct nw_sco
 		c->members = NULL; /* moved */
 		c->nmembers = 0;
 		f->seen = 1;
-		if (f->seen >= st->cfg.hold) {
+		if (f->seen >= hold_of(st, f)) {
 			f->reported = 1;
 			f->reported_ns = w->s->now_ns;
 			observe(st, f, w->s->now_ns);
@@ -697,7 +703,7 @@ static int follow(struct nw_scope_state *st, const struct work *w, struct nw_sco
 		into[i] = into[best];
 	}
 #undef CUR
-	if (!f->reported && f->seen >= st->cfg.hold) {
+	if (!f->reported && f->seen >= hold_of(st, f)) {
 		f->reported = 1;
 		f->reported_ns = w->s->now_ns;
 		observe(st, f, w->s->now_ns);

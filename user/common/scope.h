@@ -44,8 +44,12 @@ struct nw_scope_cfg {
 	double share_s;       /* 3: onsets within this share timing */
 	double period_tol;    /* 0.1: periods agree within this relative frequency difference */
 	unsigned hold;        /* 2: intervals pending before reported */
-	unsigned clear;       /* 5: healthy intervals of all members before the fault ends */
-	uint32_t min_paths;   /* 4: measured paths in and out of a rack for rule 2 */
+	/* 4: the same for a path fault. A rack's uplink degrades its paths in
+	 * and out one after the other (each path is its own 10 Hz tone), so the
+	 * first to cross is no evidence yet that the fault is the pair alone. */
+	unsigned hold_path;
+	unsigned clear;     /* 5: healthy intervals of all members before the fault ends */
+	uint32_t min_paths; /* 4: measured paths in and out of a rack for rule 2 */
 };
 void nw_scope_cfg_default(struct nw_scope_cfg *c);
 

@@ -682,6 +682,7 @@ static int setup(struct dc_srv *s)
 
 		nw_scope_cfg_default(&sc);
 		sc.hold = s->o->scope_hold;
+		sc.hold_path = s->o->scope_hold_path;
 		sc.clear = s->o->scope_clear;
 		sc.theta_rack = s->o->scope_theta_rack;
 		sc.theta_path_bg = s->o->scope_theta_path_bg;

@@ -175,7 +175,7 @@ static void test_fabric_options(void **state)
 			 NW_OPTS_RUN);
 	assert_true(o.fabric);
 	assert_string_equal(o.fabric_peers, "/p.json");
-	assert_int_equal(o.rate_uhz, 5000000);
+	assert_int_equal(o.rate_uhz, 10000000);
 	assert_true(o.has_freq);
 	assert_int_equal(o.freq_uhz, 1000000);
 	assert_false(o.has_rack);
@@ -198,7 +198,7 @@ static void test_fabric_options(void **state)
 	expect_error("--fabric-rate", "--fabric", "--fabric-peers", "/p", "--fabric-rate", "0",
 		     NULL);
 	/* The tone must be below half the rate, as for a server. */
-	expect_error("rate", "--fabric", "--fabric-peers", "/p", "--fabric-freq", "2.5", NULL);
+	expect_error("rate", "--fabric", "--fabric-peers", "/p", "--fabric-freq", "5", NULL);
 }
 
 static void test_nyquist(void **state)

@@ -414,6 +414,43 @@ static void test_uplink_tracked(void **state)
 	nw_scope_free(&t.st);
 }
 
+/* An uplink's six paths cross one after the other (separate tones, each
+ * with its own window): the first is pending as a path for hold_path
+ * intervals, long enough for the rest to make it the rack's uplink; it is
+ * never reported as a path. A lone pair is reported after hold_path. */
+static void test_uplink_crossing_path_by_path(void **state)
+{
+	static const uint32_t others[] = { 0, 1, 3 };
+	struct tracked t;
+
+	(void)state;
+	tracked_init(&t);
+	for (int k = 0; k < 3; k++) {
+		path(&t.d, 2, others[k], 1, (double)k);
+		step(&t);
+		assert_true(strncmp(reported(&t), "path", 4) != 0);
+		path(&t.d, others[k], 2, 1, (double)k + 0.5);
+		step(&t);
+		assert_true(strncmp(reported(&t), "path", 4) != 0);
+	}
+	assert_string_equal(reported(&t), "rack:2/uplink");
+	uplink(&t.d, 2, 0);
+	for (unsigned i = 0; i <= t.st.cfg.clear && reported(&t)[0]; i++)
+		step(&t);
+	assert_string_equal(reported(&t), "");
+	for (unsigned i = 0; i <= t.st.cfg.clear; i++) /* pending ones end too */
+		step(&t);
+
+	path(&t.d, 1, 3, 1, 20);
+	for (unsigned i = 1; i < t.st.cfg.hold_path; i++) {
+		step(&t);
+		assert_string_equal(reported(&t), "");
+	}
+	step(&t);
+	assert_string_equal(reported(&t), "path:1>3");
+	nw_scope_free(&t.st);
+}
+
 /* The rack's own view (rules 1 and 5): one rack, no paths. */
 static void test_rack_view(void **state)
 {
@@ -482,6 +519,7 @@ int main(void)
 		cmocka_unit_test(test_widen_never_narrow),
 		cmocka_unit_test(test_rack_recovers),
 		cmocka_unit_test(test_uplink_tracked),
+		cmocka_unit_test(test_uplink_crossing_path_by_path),
 		cmocka_unit_test(test_rack_view),
 		cmocka_unit_test(test_thresholds),
 	};
