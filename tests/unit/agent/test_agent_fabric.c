@@ -255,6 +255,22 @@ static void test_fabric_rotation(void **state)
 	for (int i = 0; i < NPEERS; i++)
 		drain(&rx[i]);
 	assert_int_equal(rx[was - 10].goodbyes, NW_GOODBYE_REPEAT);
+	/* A full mesh (k >= n - 1): only mesh_epoch moves at the boundary. */
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("{\"self\": 2, \"k\": 3, \"epoch_s\": 20, \"racks\": ["
+	      "{\"rack_id\": 12, \"addr\": \"127.0.0.12\"},"
+	      "{\"rack_id\": 10, \"addr\": \"127.0.0.10\"},"
+	      "{\"rack_id\": 11, \"addr\": \"127.0.0.11\"}]}",
+	      f);
+	fclose(f);
+	assert_int_equal(nw_agent_set_peers(&a, path, err, sizeof(err)), 0);
+	assert_int_equal(a.n, 3);
+	a.st[0].c.generated = 7;
+	assert_int_equal(nw_agent_rotate(&a, (a.epoch_cur + 1) * 20, err, sizeof(err)), 1);
+	assert_int_equal(a.n, 3);
+	assert_int_equal(a.st[0].c.generated, 7); /* the same stream */
+	assert_int_equal(ntohs(a.fab[2].mesh_epoch), (uint16_t)a.epoch_cur);
 	/* A fixed file replaces the mesh: no more rotation. */
 	write_peers(path, 4, member + 1, 1);
 	assert_int_equal(nw_agent_set_peers(&a, path, err, sizeof(err)), 0);
