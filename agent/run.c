@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fabric_mesh.h"
 #include "fabric_peers.h"
 #include "impair.h"
 #include "rng.h"
@@ -75,11 +76,10 @@ static uint64_t stream_ikey(const struct nw_agent *a, uint32_t i)
 	return nw_impair_server_key(a->seed, a->o->rack, a->o->server + i);
 }
 
-/* Reads and resolves a peers file: every address to o->port, all of one
- * family. *out and *dest are the caller's to free on success. */
-static enum nw_open_result load_peers(const struct nw_opts *o, const char *path,
-				      struct nw_fabric_peers *out, struct nw_endpoint **dest,
-				      int *family, char *err, size_t errlen)
+/* Reads a peers file and checks its self against --rack. *out is the
+ * caller's to free on success. */
+static enum nw_open_result read_peers(const struct nw_opts *o, const char *path,
+				      struct nw_fabric_peers *out, char *err, size_t errlen)
 {
 	char why[256];
 
@@ -93,8 +93,33 @@ static enum nw_open_result load_peers(const struct nw_opts *o, const char *path,
 		nw_fabric_peers_free(out);
 		return NW_OPEN_BAD_INPUT;
 	}
+	return NW_OPEN_OK;
+}
+
+static uint64_t wall_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec;
+}
+
+/* The peers of `file` in `epoch` (a rotating mesh narrowed to it, a fixed
+ * file as it is), every address resolved to o->port, all of one family.
+ * *out and *dest are the caller's to free on success. */
+static enum nw_open_result pick_peers(const struct nw_opts *o, const struct nw_fabric_peers *file,
+				      uint64_t epoch, struct nw_fabric_peers *out,
+				      struct nw_endpoint **dest, int *family, char *err,
+				      size_t errlen)
+{
+	char why[256];
+
+	if (nw_fabric_peers_at(file, epoch, 0, out) < 0) {
+		snprintf(err, errlen, "out of memory for %zu peers", file->n);
+		return NW_OPEN_FAILED;
+	}
 	if (!out->n) {
-		snprintf(err, errlen, "--fabric-peers %.200s: no rack to send to", path);
+		snprintf(err, errlen, "--fabric-peers: no rack to send to");
 		nw_fabric_peers_free(out);
 		return NW_OPEN_BAD_INPUT;
 	}
@@ -141,7 +166,14 @@ static enum nw_open_result fabric_open(struct nw_agent *a, const struct nw_opts 
 
 	err[0] = 0;
 	a->family = AF_UNSPEC;
-	r = load_peers(o, o->fabric_peers, p, &a->dest, &a->family, err, errlen);
+	r = read_peers(o, o->fabric_peers, &a->mesh, err, errlen);
+	if (r != NW_OPEN_OK)
+		return r;
+	if (a->mesh.k)
+		a->epoch_cur = nw_fabric_mesh_epoch_at(wall_s(), a->mesh.epoch_s);
+	r = pick_peers(o, &a->mesh, a->epoch_cur, p, &a->dest, &a->family, err, errlen);
+	if (!a->mesh.k) /* exactly these peers: nothing to keep */
+		nw_fabric_peers_free(&a->mesh);
 	if (r != NW_OPEN_OK)
 		return r;
 	if (o->source[0] && nw_resolve(o->source, 0, a->family, &src, err, errlen) < 0)
@@ -331,7 +363,20 @@ static void goodbye_now(struct nw_agent *a, const uint8_t *gone)
 	}
 }
 
-int nw_agent_set_peers(struct nw_agent *a, const char *path, char *err, size_t errlen)
+static int same_racks(const struct nw_agent *a, const struct nw_fabric_peers *p)
+{
+	if (p->n != a->n)
+		return 0;
+	for (uint32_t j = 0; j < a->n; j++)
+		if (a->st[j].server != p->peer[j].rack_id)
+			return 0;
+	return 1;
+}
+
+/* Switches the streams to the peers of `file` in `epoch`: kept streams go
+ * on, dropped ones say goodbye, new ones start at seq 0. */
+static int apply_peers(struct nw_agent *a, const struct nw_fabric_peers *file, uint64_t epoch,
+		       char *err, size_t errlen)
 {
 	struct nw_fabric_peers p;
 	struct nw_endpoint *dest = NULL;
@@ -343,28 +388,23 @@ int nw_agent_set_peers(struct nw_agent *a, const char *path, char *err, size_t e
 	int family = a->family;
 	uint32_t m;
 
-	err[0] = 0;
-	if (!a->fabric) {
-		snprintf(err, errlen, "fabric_peers needs --fabric");
-		return -1;
-	}
-	if (load_peers(a->o, path, &p, &dest, &family, err, errlen) != NW_OPEN_OK)
+	if (pick_peers(a->o, file, epoch, &p, &dest, &family, err, errlen) != NW_OPEN_OK)
 		return -1;
 	if (family != a->family) {
 		snprintf(err, errlen,
-			 "--fabric-peers %.200s: another address family than the "
-			 "agent's socket",
-			 path);
+			 "--fabric-peers: another address family than the agent's socket");
 		free(dest);
 		nw_fabric_peers_free(&p);
 		return -1;
 	}
-	if (p.self != a->st[0].rack) {
-		snprintf(err, errlen, "--fabric-peers %.200s: self is rack %u, not %u", path,
-			 (unsigned)p.self, (unsigned)a->st[0].rack);
+	if (same_racks(a, &p)) {
+		/* A full mesh's epoch change: only mesh_epoch moves; held-back
+		 * samples still go out (they take the template when they leave). */
+		for (uint32_t j = 0; j < a->n; j++)
+			fabric_stream(a, j, &p, j);
 		free(dest);
 		nw_fabric_peers_free(&p);
-		return -1;
+		return 0;
 	}
 	m = (uint32_t)p.n;
 	st = calloc(m, sizeof(*st));
@@ -423,6 +463,55 @@ int nw_agent_set_peers(struct nw_agent *a, const char *path, char *err, size_t e
 	return 0;
 }
 
+int nw_agent_set_peers(struct nw_agent *a, const char *path, char *err, size_t errlen)
+{
+	struct nw_fabric_peers file;
+	uint64_t epoch = 0;
+
+	err[0] = 0;
+	if (!a->fabric) {
+		snprintf(err, errlen, "fabric_peers needs --fabric");
+		return -1;
+	}
+	if (read_peers(a->o, path, &file, err, errlen) != NW_OPEN_OK)
+		return -1;
+	if (file.self != a->st[0].rack) {
+		snprintf(err, errlen, "--fabric-peers %.200s: self is rack %u, not %u", path,
+			 (unsigned)file.self, (unsigned)a->st[0].rack);
+		nw_fabric_peers_free(&file);
+		return -1;
+	}
+	if (file.k)
+		epoch = nw_fabric_mesh_epoch_at(wall_s(), file.epoch_s);
+	if (apply_peers(a, &file, epoch, err, errlen) < 0) {
+		nw_fabric_peers_free(&file);
+		return -1;
+	}
+	nw_fabric_peers_free(&a->mesh);
+	if (file.k) { /* rotating from now on */
+		a->mesh = file;
+		a->epoch_cur = epoch;
+	} else {
+		nw_fabric_peers_free(&file);
+	}
+	return 0;
+}
+
+int nw_agent_rotate(struct nw_agent *a, uint64_t now_s, char *err, size_t errlen)
+{
+	uint64_t epoch;
+
+	err[0] = 0;
+	if (!a->mesh.k)
+		return 0;
+	epoch = nw_fabric_mesh_epoch_at(now_s, a->mesh.epoch_s);
+	if (epoch == a->epoch_cur)
+		return 0;
+	/* Tried once per epoch: a failure keeps the old streams until the next. */
+	a->epoch_cur = epoch;
+	return apply_peers(a, &a->mesh, epoch, err, errlen) < 0 ? -1 : 1;
+}
+
 static int control_peers(void *ctx, const char *path, char *err, size_t errlen)
 {
 	struct nw_agent *a = ctx;
@@ -447,6 +536,7 @@ void nw_agent_close(struct nw_agent *a)
 	free(a->fab);
 	free(a->dest);
 	free(a->start_k);
+	nw_fabric_peers_free(&a->mesh);
 	nw_batch_free(a->b);
 	nw_pq_free(&a->pq);
 	a->st = NULL;
@@ -584,12 +674,26 @@ static void say_goodbye(struct nw_agent *a)
 	}
 }
 
+static void rotate_now(struct nw_agent *a)
+{
+	char err[512];
+	int r = nw_agent_rotate(a, wall_s(), err, sizeof(err));
+
+	if (r < 0)
+		fprintf(stderr, "netwatch-agent: fabric epoch %llu: %s (old peers kept)\n",
+			(unsigned long long)a->epoch_cur, err);
+	else if (r > 0 && a->o->verbosity >= 0)
+		fprintf(stderr, "netwatch-agent: fabric epoch %llu: %u racks\n",
+			(unsigned long long)a->epoch_cur, a->n);
+}
+
 void nw_agent_run(struct nw_agent *a, volatile sig_atomic_t *stop)
 {
 	const struct nw_opts *o = a->o;
 	uint64_t period_ns = 1000000000000000ULL / o->rate_uhz;
 	uint64_t late_tol = 4 * period_ns > 100000000ULL ? 4 * period_ns : 100000000ULL;
-	uint64_t mono0, tai0, end_mono = UINT64_MAX, last_tick = UINT64_MAX, k = 0, next_poll = 0;
+	uint64_t mono0, tai0, end_mono = UINT64_MAX, last_tick = UINT64_MAX, k = 0, next_poll = 0,
+			      next_epoch_check = 0;
 
 	mono0 = clock_ns(CLOCK_MONOTONIC);
 	tai0 = clock_ns(CLOCK_TAI);
@@ -622,6 +726,13 @@ void nw_agent_run(struct nw_agent *a, volatile sig_atomic_t *stop)
 			a->next_tick = k;
 			nw_control_poll(&a->ctl, control_apply, a);
 			next_poll = now + NW_CONTROL_POLL_NS;
+		}
+		if (a->mesh.k && now >= next_epoch_check) {
+			/* The wall clock, not the schedule: every rack's agent and
+			 * collector agree on the epoch through NTP alone. */
+			a->next_tick = k;
+			rotate_now(a);
+			next_epoch_check = now + NW_CONTROL_POLL_NS;
 		}
 		ticks_left = k <= last_tick;
 		due = ticks_left ? nw_sched_due(&a->sched, k - a->k0) : UINT64_MAX;

@@ -12,6 +12,7 @@
 #include <stdio.h>
 
 #include "control.h"
+#include "fabric_peers.h"
 #include "impair.h"
 #include "options.h"
 #include "pending.h"
@@ -50,10 +51,12 @@ struct nw_agent {
 	uint64_t nonce;              /* this start's, in every template */
 	/* --fabric (docs/fabric.md): stream i is the path to rack dst[i]. */
 	int fabric;
-	struct nw_wire_fabric *fab; /* [n] each stream's block */
-	struct nw_endpoint *dest;   /* [n] each stream's destination */
-	uint64_t *start_k;          /* [n] the tick of the stream's seq 0 */
-	int family;                 /* of the socket and every destination */
+	struct nw_wire_fabric *fab;  /* [n] each stream's block */
+	struct nw_endpoint *dest;    /* [n] each stream's destination */
+	uint64_t *start_k;           /* [n] the tick of the stream's seq 0 */
+	int family;                  /* of the socket and every destination */
+	struct nw_fabric_peers mesh; /* a rotating peers file (k > 0), else empty */
+	uint64_t epoch_cur;          /* the mesh's epoch the streams belong to */
 };
 
 enum nw_open_result {
@@ -74,6 +77,11 @@ int nw_agent_set_impair(struct nw_agent *a, const struct nw_impair *imp, char *e
  * one starts at seq 0. Held-back samples are dropped (their stream indexes
  * change). 0, or -1 with a reason in err (nothing changed). */
 int nw_agent_set_peers(struct nw_agent *a, const char *path, char *err, size_t errlen);
+/* A rotating mesh (a peers file with k): at wall-clock second now_s, moves
+ * the streams to that epoch's peers if the epoch changed, as
+ * nw_agent_set_peers does. 1 switched, 0 nothing to do, -1 with a reason in
+ * err (the old streams go on; tried again at the next epoch). */
+int nw_agent_rotate(struct nw_agent *a, uint64_t now_s, char *err, size_t errlen);
 void nw_agent_report(const struct nw_agent *a, FILE *f);
 void nw_agent_close(struct nw_agent *a);
 

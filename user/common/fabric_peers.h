@@ -10,6 +10,14 @@
  *
  * `epoch` (optional, default 0) is the limited mesh's rotation epoch the
  * file belongs to; it goes on the wire as mesh_epoch (mod 65536).
+ *
+ * With `k` (and optionally `epoch_s`, default 600) the file is the whole
+ * mesh instead and means "rotate" (docs/fabric.md section 4): `racks` lists
+ * every member of the DC's mesh (self may be listed too), and who probes
+ * whom in each epoch comes from fabric_mesh.h, the epoch from the wall
+ * clock. `epoch` is then refused: it is not the file's to say.
+ *
+ *   {"self": 1, "k": 16, "epoch_s": 600, "racks": [all racks]}
  */
 #ifndef NW_FABRIC_PEERS_H
 #define NW_FABRIC_PEERS_H
@@ -29,7 +37,9 @@ struct nw_fabric_peer {
 
 struct nw_fabric_peers {
 	uint16_t self;
-	uint16_t epoch; /* mod 65536 */
+	uint16_t epoch;   /* mod 65536 */
+	uint32_t k;       /* 0: exactly these peers; else the whole mesh, rotating */
+	uint32_t epoch_s; /* with k: seconds per epoch */
 	size_t n;
 	struct nw_fabric_peer *peer; /* [n], in the file's order */
 };
@@ -42,5 +52,11 @@ int nw_fabric_peers_parse(const char *json, size_t len, struct nw_fabric_peers *
 /* Reads `path` (at most NW_FABRIC_PEERS_FILE_MAX bytes) and parses it. */
 int nw_fabric_peers_load(const char *path, struct nw_fabric_peers *p, char *err, size_t errlen);
 void nw_fabric_peers_free(struct nw_fabric_peers *p);
+/* A rotating mesh (k > 0) narrowed to one epoch: into *out (a fixed file,
+ * epoch = epoch mod 65536) the racks self probes in `epoch` (incoming 0) or
+ * the racks probing self (incoming 1), in offset order. A fixed file is
+ * copied as it is. 0, or -1 when out of memory. */
+int nw_fabric_peers_at(const struct nw_fabric_peers *mesh, uint64_t epoch, int incoming,
+		       struct nw_fabric_peers *out);
 
 #endif

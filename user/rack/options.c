@@ -244,15 +244,18 @@ static int check_fabric_peers(const struct rack_opts *o)
 {
 	struct nw_fabric_peers p;
 	char err[200], line[300];
+	size_t paths;
 	int rc = 0;
 
 	if (nw_fabric_peers_load(o->fabric_peers, &p, err, sizeof(err))) {
 		snprintf(line, sizeof(line), "%.80s: %s", o->fabric_peers, err);
 		return nw_cli_bad(&cli_spec, "--fabric-peers", line);
 	}
+	/* A rotating mesh: at most k paths of this epoch and k of the last. */
+	paths = p.k && 2 * (size_t)p.k < p.n ? 2 * (size_t)p.k : p.n;
 	if (p.self != o->rack)
 		rc = nw_cli_bad(&cli_spec, "--fabric-peers", "the file's self is not --rack");
-	else if (p.n > o->fabric_peers_max)
+	else if (paths > o->fabric_peers_max)
 		rc = nw_cli_bad(&cli_spec, "--fabric-peers", "more peers than --fabric-peers-max");
 	nw_fabric_peers_free(&p);
 	return rc;

@@ -177,6 +177,112 @@ static void test_fabric_streams(void **state)
 		close(rx[i].fd);
 }
 
+/* A rotating mesh (docs/fabric.md section 4): the file lists every rack
+ * with k = 1; the epoch comes from the clock given to nw_agent_rotate, and
+ * at its boundary the stream moves to the next rack: the old one says
+ * goodbye, the new one starts at seq 0 with the new mesh_epoch. */
+static void test_fabric_rotation(void **state)
+{
+	char path[] = "/tmp/nw-agent-fabric-XXXXXX", err[512];
+	/* Members sorted: [2, 10, 11, 12]; rack 2 is position 0 and probes
+	 * position 1 + (e mod 3) in epoch e. */
+	static const unsigned member[] = { 2, 10, 11, 12 };
+	struct peer_rx rx[NPEERS];
+	volatile sig_atomic_t stop = 0;
+	struct nw_agent a;
+	struct nw_opts o;
+	uint64_t e;
+	unsigned was, now;
+	uint16_t p;
+	FILE *f;
+	int fd = mkstemp(path);
+	char *argv[] = { "netwatch-agent",
+			 "--fabric",
+			 "--fabric-peers",
+			 path,
+			 "--fabric-rate",
+			 "200",
+			 "--count",
+			 "3",
+			 "-q",
+			 NULL };
+
+	(void)state;
+	assert_true(fd >= 0);
+	close(fd);
+	p = bind_peer(&rx[0], 10, 0);
+	for (int i = 1; i < NPEERS; i++)
+		bind_peer(&rx[i], 10 + (unsigned)i, p);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("{\"self\": 2, \"k\": 1, \"epoch_s\": 20, \"racks\": ["
+	      "{\"rack_id\": 12, \"addr\": \"127.0.0.12\"},"
+	      "{\"rack_id\": 10, \"addr\": \"127.0.0.10\"},"
+	      "{\"rack_id\": 2, \"addr\": \"127.0.0.2\"},"
+	      "{\"rack_id\": 11, \"addr\": \"127.0.0.11\"}]}",
+	      f);
+	fclose(f);
+	assert_int_equal(nw_opts_parse(9, argv, &o, err, sizeof(err)), NW_OPTS_RUN);
+	o.port = p;
+	assert_int_equal(nw_agent_open(&a, &o, err, sizeof(err)), NW_OPEN_OK);
+	e = a.epoch_cur;
+	was = member[1 + e % 3];
+	assert_int_equal(a.n, 1);
+	assert_int_equal(a.st[0].server, was);
+	assert_int_equal(ntohs(a.fab[0].mesh_epoch), (uint16_t)e);
+	nw_agent_run(&a, &stop);
+	for (int i = 0; i < NPEERS; i++)
+		drain(&rx[i]);
+	assert_int_equal(rx[was - 10].samples, 3);
+
+	/* Within the epoch: nothing moves. */
+	assert_int_equal(nw_agent_rotate(&a, e * 20 + 19, err, sizeof(err)), 0);
+	assert_int_equal(a.st[0].server, was);
+	/* At the boundary: the next rack. */
+	a.next_tick = 3;
+	for (int i = 0; i < NPEERS; i++)
+		memset(&rx[i].samples, 0, sizeof(rx[i]) - offsetof(struct peer_rx, samples));
+	assert_int_equal(nw_agent_rotate(&a, (e + 1) * 20, err, sizeof(err)), 1);
+	now = member[1 + (e + 1) % 3];
+	assert_int_not_equal(now, was);
+	assert_int_equal(a.n, 1);
+	assert_int_equal(a.st[0].server, now);
+	assert_int_equal(a.st[0].c.generated, 0);
+	assert_true(a.start_k[0] == 3);
+	assert_int_equal(ntohs(a.fab[0].dst_rack), now);
+	assert_int_equal(ntohs(a.fab[0].mesh_epoch), (uint16_t)(e + 1));
+	assert_int_equal(a.epoch_cur, e + 1);
+	for (int i = 0; i < NPEERS; i++)
+		drain(&rx[i]);
+	assert_int_equal(rx[was - 10].goodbyes, NW_GOODBYE_REPEAT);
+	/* A full mesh (k >= n - 1): only mesh_epoch moves at the boundary. */
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("{\"self\": 2, \"k\": 3, \"epoch_s\": 20, \"racks\": ["
+	      "{\"rack_id\": 12, \"addr\": \"127.0.0.12\"},"
+	      "{\"rack_id\": 10, \"addr\": \"127.0.0.10\"},"
+	      "{\"rack_id\": 11, \"addr\": \"127.0.0.11\"}]}",
+	      f);
+	fclose(f);
+	assert_int_equal(nw_agent_set_peers(&a, path, err, sizeof(err)), 0);
+	assert_int_equal(a.n, 3);
+	a.st[0].c.generated = 7;
+	assert_int_equal(nw_agent_rotate(&a, (a.epoch_cur + 1) * 20, err, sizeof(err)), 1);
+	assert_int_equal(a.n, 3);
+	assert_int_equal(a.st[0].c.generated, 7); /* the same stream */
+	assert_int_equal(ntohs(a.fab[2].mesh_epoch), (uint16_t)a.epoch_cur);
+	/* A fixed file replaces the mesh: no more rotation. */
+	write_peers(path, 4, member + 1, 1);
+	assert_int_equal(nw_agent_set_peers(&a, path, err, sizeof(err)), 0);
+	assert_int_equal(a.st[0].server, 10);
+	assert_int_equal(nw_agent_rotate(&a, (e + 5) * 20, err, sizeof(err)), 0);
+	assert_int_equal(a.st[0].server, 10);
+	nw_agent_close(&a);
+	unlink(path);
+	for (int i = 0; i < NPEERS; i++)
+		close(rx[i].fd);
+}
+
 /* A peers file whose self is not --rack, or with no rack, does not start. */
 static void test_fabric_refusals(void **state)
 {
@@ -206,6 +312,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fabric_streams),
+		cmocka_unit_test(test_fabric_rotation),
 		cmocka_unit_test(test_fabric_refusals),
 	};
 

@@ -11,6 +11,7 @@
 
 #include "attach.h"
 #include "collector.skel.h"
+#include "fabric_expect.h"
 #include "fabric_peers.h"
 #include "loader.h"
 #include "meta.h"
@@ -33,8 +34,20 @@ struct kernel_source {
 	struct nw_meta prev; /* the previous run's nw_meta, zeroed when none */
 	struct nw_meta meta; /* as written after attaching */
 	uint64_t last_drain_ms;
-	struct nw_fabric_peers peers; /* --fabric-peers: the paths expected in */
+	struct nw_fabric_peers peers;   /* --fabric-peers: the file (maybe a rotating mesh) */
+	struct nw_fabric_expect expect; /* the paths expected in now */
+	uint64_t last_epoch_check_ns;
+	uint64_t paths_retired; /* no longer probed: forgotten at an epoch change */
 };
+
+/* The wall clock's second: the mesh epoch, as every agent computes it. */
+static uint64_t wall_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec;
+}
 
 /* A slot is ready for the drain once its ring is in the epoll set. */
 static int start_draining(struct rack_source *src, uint32_t slot)
@@ -67,12 +80,8 @@ static int is_static(const struct rack_source *src, uint32_t slot)
 	const struct rack_opts *o = src->o;
 	uint32_t server_id = k->reg.server_of[slot];
 
-	if (server_id == NW_SERVER_FABRIC) {
-		for (size_t i = 0; i < k->peers.n; i++)
-			if (k->peers.peer[i].rack_id == k->reg.rack_of[slot])
-				return 1;
-		return 0;
-	}
+	if (server_id == NW_SERVER_FABRIC)
+		return nw_fabric_expect_has(&k->expect, (uint16_t)k->reg.rack_of[slot]);
 	for (size_t i = 0; i < o->nservers; i++)
 		if (o->servers[i] == server_id)
 			return 1;
@@ -90,20 +99,31 @@ static void put_on_probation(struct rack_source *src, uint32_t slot, uint64_t no
 
 /* Frees a probation slot: the collector stops counting it first, then its
  * last records are drained under its own name, then it is forgotten. */
+static int forget(struct rack_source *src, uint32_t slot)
+{
+	struct kernel_source *k = src->priv;
+	int err = nw_registry_remove(&k->reg, slot);
+
+	if (err)
+		return err;
+	nw_drain_consume(&src->drain);
+	if (src->drain.servers[slot].probation)
+		k->on_probation--;
+	nw_drain_unregister(&src->drain, slot);
+	return 0;
+}
+
 static void evict(struct rack_source *src, uint32_t slot, const char *why)
 {
 	struct kernel_source *k = src->priv;
 	uint32_t server = k->reg.server_of[slot];
-	int err = nw_registry_remove(&k->reg, slot);
+	int err = forget(src, slot);
 
 	if (err) {
 		nw_warn(src->log, "cannot evict server", "server=%u slot=%u err=%s", server, slot,
 			strerror(-err));
 		return;
 	}
-	nw_drain_consume(&src->drain);
-	nw_drain_unregister(&src->drain, slot);
-	k->on_probation--;
 	k->evicted++;
 	nw_debug(src->log, "evicted discovered server", "server=%u slot=%u reason=%s", server, slot,
 		 why);
@@ -224,6 +244,12 @@ static int load_paths(struct rack_source *src)
 			 src->o->fabric_peers, err);
 		return -EINVAL;
 	}
+	if (nw_fabric_expect_init(&k->expect, &k->peers, wall_s()))
+		return -ENOMEM;
+	if (k->peers.k)
+		nw_info(src->log, "fabric mesh rotates", "racks=%zu k=%u epoch_s=%u epoch=%llu",
+			k->peers.n, k->peers.k, k->peers.epoch_s,
+			(unsigned long long)k->expect.epoch);
 	return 0;
 }
 
@@ -231,8 +257,8 @@ static int register_paths(struct rack_source *src)
 {
 	struct kernel_source *k = src->priv;
 
-	for (size_t i = 0; i < k->peers.n; i++) {
-		uint32_t rack = k->peers.peer[i].rack_id, slot;
+	for (size_t i = 0; i < k->expect.cur.n; i++) {
+		uint32_t rack = k->expect.cur.peer[i].rack_id, slot;
 		int created, e;
 
 		e = nw_registry_add_key(&k->reg, rack, NW_SERVER_FABRIC, 0, &slot, &created);
@@ -251,6 +277,45 @@ static int register_paths(struct rack_source *src)
 		}
 	}
 	return 0;
+}
+
+/* A rotating mesh's epoch boundary (checked at most once a second): the
+ * new epoch's paths are registered, those probed in neither this epoch nor
+ * the previous one are forgotten (no longer in paths_in). */
+static void rotate_paths(struct rack_source *src)
+{
+	struct kernel_source *k = src->priv;
+	uint64_t now = nw_now_tai_ns();
+	int r;
+
+	if (!k->peers.k || now < k->last_epoch_check_ns + 1000000000ULL)
+		return;
+	k->last_epoch_check_ns = now;
+	r = nw_fabric_expect_tick(&k->expect, wall_s());
+	if (r <= 0) {
+		if (r < 0)
+			nw_warn(src->log, "fabric epoch change: out of memory", "epoch=%llu",
+				(unsigned long long)k->expect.epoch);
+		return;
+	}
+	for (uint32_t s = 0; s < src->drain.max_slots; s++) {
+		const struct nw_server_rx *rx = &src->drain.servers[s];
+		uint32_t rack = k->reg.rack_of[s];
+
+		if (!rx->registered || rx->probation || k->reg.server_of[s] != NW_SERVER_FABRIC ||
+		    nw_fabric_expect_has(&k->expect, (uint16_t)rack))
+			continue;
+		if (forget(src, s) == 0) {
+			k->paths_retired++;
+			nw_info(src->log, "fabric path no longer probed", "src_rack=%u slot=%u",
+				rack, s);
+		}
+	}
+	nw_info(src->log, "fabric epoch", "epoch=%llu paths=%zu",
+		(unsigned long long)k->expect.epoch, k->expect.cur.n);
+	if (register_paths(src))
+		nw_warn(src->log, "fabric epoch change: cannot register every path", "epoch=%llu",
+			(unsigned long long)k->expect.epoch);
 }
 
 static void handle_discoveries(struct rack_source *src)
@@ -522,6 +587,7 @@ static void kernel_receive(struct rack_source *src, int ev)
 		nw_warn(src->log, "ring poll failed", "err=%s", strerror(-err));
 	handle_discoveries(src);
 	review_probation(src);
+	rotate_paths(src);
 }
 
 static void kernel_drain(struct rack_source *src)
@@ -572,6 +638,7 @@ static void kernel_close(struct rack_source *src)
 	if (!k)
 		return;
 	nw_registry_free(&k->reg);
+	nw_fabric_expect_free(&k->expect);
 	nw_fabric_peers_free(&k->peers);
 	free(k->in_drain);
 	collector__destroy(k->skel);

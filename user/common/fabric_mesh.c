@@ -1,0 +1,29 @@
+// SPDX-License-Identifier: MIT
+#include "fabric_mesh.h"
+
+uint32_t nw_fabric_mesh_offsets(uint32_t n, uint32_t k, uint64_t epoch, uint32_t *off)
+{
+	uint64_t base;
+	uint32_t m = 0;
+
+	if (n < 2 || !k)
+		return 0;
+	if (k >= n - 1) {
+		for (uint32_t o = 1; o < n; o++)
+			off[m++] = o;
+		return m;
+	}
+	/* (e * k) mod (n - 1) first: no overflow for any epoch. k < n - 1
+	 * consecutive values mod n - 1 are distinct, also across the wrap. */
+	base = (epoch % (n - 1)) * k;
+	for (uint32_t j = 1; j <= k; j++)
+		off[m++] = 1 + (uint32_t)((base + j - 1) % (n - 1));
+	return m;
+}
+
+uint64_t nw_fabric_mesh_epochs(uint32_t n, uint32_t k)
+{
+	if (n < 2 || !k || k >= n - 1)
+		return 1;
+	return (n - 1 + (uint64_t)k - 1) / k;
+}
