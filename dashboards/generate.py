@@ -943,6 +943,22 @@ def dc_fabric():
                    instant=True)],
             "The same, now: one bar per rack and direction.", unit="percentunit", minv=0,
             maxv=1, thresholds=ERROR_STEPS, links=[TO_RACK]), 12, 8),
+        (timeseries("Paths into each rack, as its controller measures them", [
+            target(f"netwatch_path_in_spectral_error{path}", "{{src_rack}} → {{rack_id}} error"),
+            target(f"netwatch_path_in_loss_ratio{path}", "{{src_rack}} → {{rack_id}} loss"),
+            target(f"netwatch_path_in_class{path}", "{{src_rack}} → {{rack_id}} class"),
+            target(f"netwatch_path_in_period_seconds{path}",
+                   "{{src_rack}} → {{rack_id}} period s"),
+            target(f"max by (rack_id, src_rack) (netwatch_path_in_latency_seconds{path})",
+                   "{{src_rack}} → {{rack_id}} latency s"),
+            target(f"rate(netwatch_collector_fabric_samples_total{path}[1m])",
+                   "rack {{rack_id}} fabric samples/s"),
+            target(f"rate(netwatch_collector_fabric_misdirected_total{path}[1m])",
+                   "rack {{rack_id}} misdirected/s")],
+            "The rack controllers' own view of the paths into them (netwatch_path_in_*), "
+            "which the DC's pair series are built from, and the collectors' FABRIC sample "
+            "counters: a rack whose fabric samples/s falls below 10 Hz × its peers is "
+            "losing probes before analysis."), 24, 8),
         (timeseries("Worst paths: loss", [
             target(f"topk(10, netwatch_path_loss_ratio{path})",
                    "{{src_rack}} → {{dst_rack}}")],

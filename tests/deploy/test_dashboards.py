@@ -732,10 +732,12 @@ def test_malformed_panel_counts_a_malformed_datagram(lab):
 # --------------------------------------- the fabric dashboard, fixed series
 
 def fabric_rows():
-    """{family: type} of docs/metrics.md's fabric table (the DC's families
-    for paths, the fabric and faults)."""
+    """{family: type} of docs/metrics.md's fabric families: the DC's for
+    paths, the fabric and faults, and the racks' paths in and FABRIC
+    sample counters."""
     return {f: k for f, k in documented_families().items()
-            if f.startswith(("netwatch_path_", "netwatch_fabric_", "netwatch_fault_"))
+            if f.startswith(("netwatch_path_", "netwatch_fabric_", "netwatch_fault_",
+                             "netwatch_collector_fabric_"))
             or f == "netwatch_rack_fabric_error"}
 
 
