@@ -24,6 +24,20 @@ def _free_port():
         return s.getsockname()[1]
 
 
+def stop_server(proc, log, workdir):
+    """Terminates a server this module or a test started (killed after 15 s),
+    closes its log and removes its working directory."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    log.close()
+    shutil.rmtree(workdir, ignore_errors=True)
+
+
 class Prometheus:
     def __init__(self, targets, job, rules=None, prefix="nwt-prom-"):
         self.dir = tempfile.mkdtemp(prefix=prefix)
@@ -57,15 +71,7 @@ class Prometheus:
         return doc["data"]["result"]
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.log.close()
-        shutil.rmtree(self.dir, ignore_errors=True)
+        stop_server(self.proc, self.log, self.dir)
 
 
 class LoopbackHTTP:

@@ -33,7 +33,7 @@ import pytest
 import yaml
 
 from nwlab import wait_for
-from prom_run import Exposition
+from prom_run import Exposition, stop_server
 
 TOP = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 PROM_DIR = os.path.join(TOP, "deploy", "prometheus")
@@ -382,15 +382,7 @@ class LabPrometheus:
         return data["result"] if data else None
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.log.close()
-        shutil.rmtree(self.dir, ignore_errors=True)
+        stop_server(self.proc, self.log, self.dir)
 
 
 @pytest.fixture(scope="module")
