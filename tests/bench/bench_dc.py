@@ -50,15 +50,10 @@ MEASURE = float(os.environ.get("NW_DC_MEASURE", "10"))
 
 sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
 from report_frame import FLAG_OF, WRITTEN, mac_of, report_keys  # noqa: E402
+from nwlab import free_port  # noqa: E402
 
 # the MAC kind keyed racks write: what racks send, or an older one to compare
 MAC_KIND = os.environ.get("NW_DC_MAC", WRITTEN)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def cpu_ticks(pid):

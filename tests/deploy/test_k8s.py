@@ -14,7 +14,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import stat
 import subprocess
 import tempfile
@@ -23,6 +22,8 @@ import threading
 
 import pytest
 import yaml
+
+from nwlab import free_port  # tests/integration, on the path by conftest.py
 
 K8S = "deploy/k8s"
 RENDER_DIRS = ["base", "overlays/example", "overlays/prometheus-operator", "chaos"]
@@ -916,9 +917,7 @@ def test_init_key_copy_is_accepted_by_the_daemon(repo, tmp_path, fake_api):
     os.chmod(key, 0o440)  # as the Secret volume shows it with fsGroup
     r, out = run_init(repo, tmp_path, sa, api, "dc", "", key=key)
     assert r.returncode == 0, r.stderr
-    with socket.socket() as s:  # a free loopback port (the DC refuses port 0)
-        s.bind(("127.0.0.1", 0))
-        listen = f"127.0.0.1:{s.getsockname()[1]}"
+    listen = f"127.0.0.1:{free_port()}"  # the DC refuses port 0
     r = subprocess.run([binary, "--listen", listen, "--metrics", "off", "--duration", "1",
                         "--key-file", str(out / "key")], capture_output=True, text=True, timeout=30)
     assert r.returncode == 0, r.stderr

@@ -7,9 +7,11 @@ Traffic stays inside namespaces made here, on 198.18.0.0/15 (RFC 2544)."""
 import contextlib
 import json
 import os
+import random
 import secrets
 import shutil
 import signal
+import socket
 import subprocess
 import threading
 import time
@@ -18,6 +20,44 @@ BUILD = os.environ.get("NETWATCH_BUILD") or os.path.join(
     os.path.dirname(os.path.abspath(__file__)), "..", "..", "build")
 AGENT = os.path.join(BUILD, "netwatch-agent")
 RACK = os.path.join(BUILD, "netwatch-rack")
+
+
+def _ephemeral_low():
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+_handed_out = set()
+
+
+def free_port(kind=socket.SOCK_STREAM):
+    """A loopback port free for both TCP and UDP, below the kernel's ephemeral
+    range. A port from bind(0) is ephemeral: between the probe closing it and
+    the daemon binding it, any connect() or unbound sendto() of the same run
+    (an agent's source port) may be given it, which failed CI once with
+    "Address already in use". Ports below the range are never handed out by
+    the kernel, only by this function, which never repeats one in a run.
+    kind is accepted for the callers that name the protocol; both are checked."""
+    del kind
+    low = max(1024, min(_ephemeral_low(), 65536) - 12000)
+    high = min(_ephemeral_low(), 65536) - 1
+    rng = random.Random(os.getpid() ^ time.monotonic_ns())
+    for _ in range(2000):
+        port = rng.randint(low, high)
+        if port in _handed_out:
+            continue
+        try:
+            for k in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
+                with socket.socket(socket.AF_INET, k) as s:
+                    s.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        _handed_out.add(port)
+        return port
+    raise AssertionError(f"no free loopback port in {low}-{high}")
 
 
 def run(*args, check=True, **kw):

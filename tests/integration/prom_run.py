@@ -8,20 +8,15 @@ import http.server
 import json
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import threading
 import urllib.parse
 import urllib.request
 
+from nwlab import free_port
+
 PROMETHEUS = shutil.which("prometheus") or "/usr/bin/prometheus"
-
-
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def stop_server(proc, log, workdir):
@@ -41,7 +36,7 @@ def stop_server(proc, log, workdir):
 class Prometheus:
     def __init__(self, targets, job, rules=None, prefix="nwt-prom-"):
         self.dir = tempfile.mkdtemp(prefix=prefix)
-        self.port = _free_port()
+        self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         cfg = os.path.join(self.dir, "prometheus.yml")
         rule_files = ""

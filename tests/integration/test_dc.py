@@ -28,7 +28,7 @@ import urllib.request
 
 import pytest
 
-from nwlab import BUILD, wait_for
+from nwlab import BUILD, free_port, wait_for
 from report_frame import FLAG_HMAC, WRITTEN, frame, report_keys
 
 DC = os.path.join(BUILD, "netwatch-dc")
@@ -46,12 +46,6 @@ def setup_module(_):
     want = 4096 if hard == resource.RLIM_INFINITY else min(hard, 4096)
     if soft < want:
         resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 # ------------------------------------------------------------ the protocol

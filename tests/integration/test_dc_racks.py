@@ -20,7 +20,7 @@ import urllib.request
 
 import pytest
 
-from nwlab import AGENT, BUILD, RACK, wait_for
+from nwlab import AGENT, BUILD, RACK, free_port, wait_for
 
 DC = os.path.join(BUILD, "netwatch-dc")
 RACKS = 4
@@ -28,12 +28,6 @@ SERVERS_PER_RACK = 4
 STALE_S = 2.0
 INTERVAL_S = 0.25
 BACKOFF_CAP_S = 30.0
-
-
-def free_port(kind=socket.SOCK_STREAM):
-    with socket.socket(socket.AF_INET, kind) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def get_json(port, path):

@@ -17,17 +17,11 @@ import urllib.request
 
 import pytest
 
-from nwlab import AGENT, BUILD, RACK, run, wait_for
+from nwlab import AGENT, BUILD, RACK, free_port, run, wait_for
 from slowloris import Slowloris
 
 DC = os.path.join(BUILD, "netwatch-dc")
 KEY_HEX = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n"
-
-
-def free_port(kind=socket.SOCK_STREAM):
-    with socket.socket(socket.AF_INET, kind) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ import urllib.request
 import pytest
 
 import prom_run
-from nwlab import AGENT, RACK, Collector, VethPair, run, wait_for
+from nwlab import AGENT, RACK, Collector, VethPair, free_port, run, wait_for
 from prom_run import PROMETHEUS
 from slowloris import Slowloris
 
@@ -90,12 +90,6 @@ def documented_values(family, label):
                 assert m, line
                 return set(re.findall(r"`([a-z_]+)`", m.group(1)))
     raise AssertionError(f"{family} is not in docs/metrics.md")
-
-
-def free_port(kind=socket.SOCK_STREAM):
-    with socket.socket(socket.AF_INET, kind) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def http(base, path, method="GET", data=None, timeout=5):

@@ -22,7 +22,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import tempfile
 import urllib.error
@@ -32,7 +31,7 @@ import urllib.request
 import pytest
 import yaml
 
-from nwlab import wait_for
+from nwlab import free_port, wait_for
 from prom_run import Exposition, stop_server
 
 TOP = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
@@ -330,12 +329,6 @@ netwatch_dc_health_score{dc_id="lab"} 0.5
 # TYPE netwatch_dc_rack_stale gauge
 netwatch_dc_rack_stale{dc_id="lab",rack_id="0"} 0
 """
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class LabPrometheus:

@@ -21,18 +21,12 @@ import urllib.request
 
 import pytest
 
-from nwlab import AGENT, RACK, wait_for
+from nwlab import AGENT, RACK, free_port, wait_for
 from report_frame import FLAG_XCHACHA, KIND_OF, MAC_FLAGS, TRAILER_LEN, mac_of, mac_ok, report_keys
 
 SERVERS = (1, 2, 3)  # 1 and 2 send; 3 is registered and never does
 INTERVAL = 0.2
 BACKOFF_CAP = 30.0
-
-
-def free_port(kind=socket.SOCK_STREAM):
-    with socket.socket(socket.AF_INET, kind) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class FakeDC:
