@@ -19,6 +19,8 @@ static void put_member(struct nw_buf *b, uint64_t key)
 
 	if (key & NW_SCOPE_PATH_BIT)
 		nw_buf_printf(b, "\"path:%u>%u\"", lo, hi);
+	else if (lo == NW_SCOPE_CONTROLLER_ID)
+		nw_buf_printf(b, "\"controller:%u\"", hi);
 	else
 		nw_buf_printf(b, "\"server:%u/%u\"", hi, lo);
 }

@@ -160,7 +160,7 @@ int dc_fabric_snapshot(const struct dc_fabric *f, const struct dc_state *st, uin
 
 	memset(snap, 0, sizeof(*snap));
 	*racks = malloc(st->n * sizeof(**racks) + 1);
-	*ents = malloc((st->servers_total + f->probed) * sizeof(**ents) + 1);
+	*ents = malloc((st->servers_total + f->probed + st->n) * sizeof(**ents) + 1);
 	if (!*racks || !*ents) {
 		free(*racks);
 		free(*ents);
@@ -171,8 +171,20 @@ int dc_fabric_snapshot(const struct dc_fabric *f, const struct dc_state *st, uin
 	for (size_t i = 0; i < st->n; i++) {
 		const struct dc_rack *r = &st->racks[i];
 
-		if (!r->have || dc_rack_state(st, r, mono_ns) != DC_RACK_OK)
+		if (!r->have)
 			continue;
+		if (dc_rack_state(st, r, mono_ns) != DC_RACK_OK) {
+			/* reported, then stopped: its controller is the fault
+			 * (rule 0), not each path its peers lose */
+			(*ents)[n++] = (struct nw_scope_entity){
+				.key = nw_scope_controller_key(r->rack_id),
+				.degraded = 1,
+				.loss_ratio = 1.0,
+				.period_s = NAN,
+				.since_ns = r->last.time_ns,
+			};
+			continue;
+		}
 		(*racks)[nr++] = r->rack_id;
 		for (uint32_t j = 0; j < r->last.nservers; j++) {
 			const struct nw_report_server *s = &r->last.servers[j];

@@ -2,7 +2,8 @@
 /*
  * The DC's rack x rack matrix (dc_fabric.h) from racks' paths_in rows on a
  * controlled clock: the current mesh epoch across the 65535 -> 0 wrap, a
- * row two epochs old left out, a stale rack's rows listed but not counted,
+ * row two epochs old left out, a stale rack's rows listed but not counted
+ * (its controller dead for the scope),
  * the fabric score capping the DC score, the per-rack in/out means and the
  * bound on stored rows.
  */
@@ -101,6 +102,30 @@ static void test_matrix_epochs_and_score(void **state)
 	assert_float_equal(f.score, 1 - 0.8, 1e-12);
 	/* (0.9 + 0 + 0) / 3 = 0.3 above the fabric's 0.2: the fabric caps it */
 	assert_float_equal(dc_fabric_dc_score(&f, &st, 8 * S), 0.2, 1e-12);
+	/* the scope sees rack 1's controller dead (rule 0), not its rows;
+	 * rack 2 never reported: no controller of its own */
+	{
+		struct nw_scope_entity *ents;
+		struct nw_scope_snapshot snap;
+		uint32_t *racks;
+		size_t ctl = 0;
+
+		assert_int_equal(dc_fabric_snapshot(&f, &st, 8 * S, WALL, &ents, &racks, &snap), 0);
+		assert_int_equal(snap.nracks, 1);
+		assert_int_equal(snap.racks[0], 0);
+		for (size_t i = 0; i < snap.n; i++) {
+			assert_true(snap.e[i].key != nw_scope_path_key(0, 1)); /* rack 1's row */
+			if (snap.e[i].key == nw_scope_controller_key(1)) {
+				assert_true(snap.e[i].degraded);
+				assert_true(snap.e[i].since_ns == WALL);
+				ctl++;
+			}
+			assert_true(snap.e[i].key != nw_scope_controller_key(2));
+		}
+		assert_int_equal(ctl, 1);
+		free(ents);
+		free(racks);
+	}
 	dc_fabric_free(&f);
 	dc_state_free(&st);
 }
