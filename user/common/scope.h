@@ -165,5 +165,8 @@ void nw_scope_fault_name(const struct nw_scope_fault *f, char *buf, size_t len);
  * scope_changes. */
 #define NW_SCOPE_JSON_MEMBERS 64U
 void nw_scope_fault_json(const struct nw_scope_fault *f, struct nw_buf *b);
+/* The faults of st past their hold, as a JSON array appended to b (the
+ * DC's fabric.faults and the rack's faults); st NULL: []. */
+void nw_scope_reported_json(const struct nw_scope_state *st, struct nw_buf *b);
 
 #endif

@@ -66,3 +66,18 @@ void nw_scope_fault_json(const struct nw_scope_fault *f, struct nw_buf *b)
 	put_num(b, "period_s", f->period_s);
 	nw_buf_printf(b, ",\"scope_changes\":%u}", f->scope_changes);
 }
+
+void nw_scope_reported_json(const struct nw_scope_state *st, struct nw_buf *b)
+{
+	size_t listed = 0;
+
+	nw_buf_put(b, "[", 1);
+	for (size_t i = 0; st && i < st->faults.n; i++) {
+		if (!st->faults.f[i].reported)
+			continue;
+		if (listed++)
+			nw_buf_put(b, ",", 1);
+		nw_scope_fault_json(&st->faults.f[i], b);
+	}
+	nw_buf_put(b, "]", 1);
+}
