@@ -123,7 +123,7 @@ int dc_fabric_json(const struct dc_view *v, const struct dc_api_query *q, uint64
 	nw_buf_printf(b, "],\"paths_truncated\":%s", listed < f.n ? "true" : "false");
 	if (q->dense)
 		put_dense(b, &f, st);
-	nw_buf_put(b, ",\"faults\":", 9);
+	nw_buf_printf(b, ",\"faults\":");
 	nw_scope_reported_json(v->scope, b);
 	nw_buf_printf(b, ",\"faults_pending\":%zu}",
 		      v->scope ? v->scope->faults.n - nw_scope_reported(v->scope) : 0);
