@@ -7,7 +7,11 @@ and metrics are checked against what was sent.
     series, the DC score capped by the fabric score, no fault;
 (b) one scenario per scope (server, rack/servers, rack/uplink, path, dc),
     each reported once with its subject and cause, and nothing else;
-(c) above --fabric-pair-series-max only the worst pairs are exported.
+(c) above --fabric-pair-series-max only the worst pairs are exported;
+(d) a rack whose controller stops (stale) is one fault rack/controller,
+    never a path fault of the paths its peers lose;
+(e) with --fabric-mesh, rows of pairs the schedule does not probe are
+    dropped and counted.
 """
 
 import json
@@ -18,7 +22,7 @@ import time
 import pytest
 
 from nwlab import wait_for
-from test_dc import PROMTOOL, Dc, Rack, server
+from test_dc import DC, PROMTOOL, Dc, Rack, server
 
 RACKS = 4
 SERVERS = 8
@@ -41,6 +45,7 @@ class Fabric:
         self.racks = [Rack(dc, r, 0.95) for r in range(RACKS)]
         self.bad_servers = set()  # (rack, server)
         self.bad_paths = set()    # (src, dst)
+        self.dead = set()         # racks that no longer report
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self.run, daemon=True)
 
@@ -61,6 +66,8 @@ class Fabric:
     def run(self):
         while not self.stop.is_set():
             for r in self.racks:
+                if r.rack in self.dead:
+                    continue
                 r.send(servers=self.servers(r.rack), paths_in=self.paths(r.rack))
             time.sleep(0.2)
 
@@ -180,3 +187,51 @@ def test_pair_series_capped():
         ranks = [k for k in m if k[0] == "netwatch_path_worst_spectral_error"]
         assert len(ranks) == 12
         assert dc.value("netwatch_path_worst_spectral_error", rank="0") == pytest.approx(0.4)
+
+
+def test_dead_controller_is_one_rack_fault():
+    with Dc("--racks", str(RACKS), "--stale", "2") as dc, Fabric(dc) as fab:
+        wait_for(lambda: dc.api()["fabric"]["mesh"]["pairs_probed"] == 12, 10, "12 pairs")
+        # rack 2's controller dies: it reports no more, and the others lose
+        # its tones
+        fab.bad_paths = {(2, d) for d in range(RACKS) if d != 2}
+        fab.dead = {2}
+        seen = set()
+
+        def controller():
+            now = faults(dc)
+            seen.update(now)
+            return now == [("rack:2", "controller")]
+        wait_for(controller, 15, "rack:2 controller")
+        time.sleep(2.2)
+        assert faults(dc) == [("rack:2", "controller")]
+        assert not [f for f in seen if f[0].startswith(("path", "dc"))], seen
+        f = dc.api()["fabric"]["faults"][0]
+        assert f["members_total"] == 4  # the controller and its three paths out
+        assert "controller:2" in f["members"]
+        labels = dict(next(iter(active(dc))))
+        assert len(active(dc)) == 1 and labels["cause"] == "controller"
+        promtool_ok(dc)
+
+
+def test_mesh_drops_unscheduled_rows(tmp_path):
+    mesh = tmp_path / "mesh.json"
+    mesh.write_text(json.dumps({"self": 0, "k": 3, "epoch_s": 600, "racks": [
+        {"rack_id": r, "addr": f"198.18.{r + 1}.1"} for r in range(RACKS)]}))
+    with Dc("--racks", str(RACKS), "--stale", "30", "--fabric-mesh", str(mesh)) as dc:
+        rack = Rack(dc, 0)
+        try:
+            # 1..3 are the mesh (full: k = 3); 9 and 700 are not members
+            rows = [path_row(s) for s in (1, 2, 3, 9, 700)]
+            rack.send(paths_in=rows)
+            wait_for(lambda: dc.value("netwatch_dc_path_rows_rejected_total") == 2, 10,
+                     "two rows dropped")
+            pairs = {(p["src_rack"], p["dst_rack"]) for p in dc.api()["fabric"]["paths"]}
+            assert pairs == {(1, 0), (2, 0), (3, 0)}
+            assert dc.value("netwatch_dc_reports_accepted_total") == 1
+        finally:
+            rack.close()
+    bad = tmp_path / "fixed.json"
+    bad.write_text(json.dumps({"self": 0, "racks": [{"rack_id": 1, "addr": "x"}]}))
+    p = subprocess.run([DC, "--fabric-mesh", str(bad)], capture_output=True, text=True)
+    assert p.returncode == 2 and "no k" in p.stderr

@@ -21,6 +21,21 @@ uint32_t nw_fabric_mesh_offsets(uint32_t n, uint32_t k, uint64_t epoch, uint32_t
 	return m;
 }
 
+int nw_fabric_mesh_probes(uint32_t n, uint32_t k, uint64_t epoch, uint32_t from, uint32_t to)
+{
+	uint64_t base;
+	uint32_t o;
+
+	if (n < 2 || !k || from >= n || to >= n || from == to)
+		return 0;
+	if (k >= n - 1)
+		return 1;
+	/* o = 1 + ((base + j - 1) mod (n - 1)) for some j in 1..k */
+	o = (uint32_t)(((uint64_t)to + n - from) % n);
+	base = (epoch % (n - 1)) * k % (n - 1);
+	return ((uint64_t)o - 1 + (n - 1) - base) % (n - 1) < k;
+}
+
 uint64_t nw_fabric_mesh_epochs(uint32_t n, uint32_t k)
 {
 	if (n < 2 || !k || k >= n - 1)

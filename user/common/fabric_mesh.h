@@ -28,6 +28,9 @@
 /* The offsets o_j(epoch) of n racks probing k each, distinct, in j order,
  * into off[min(k, n - 1)]. Returns min(k, n - 1) (0 when n < 2 or k == 0). */
 uint32_t nw_fabric_mesh_offsets(uint32_t n, uint32_t k, uint64_t epoch, uint32_t *off);
+/* Does position `from` probe position `to` in `epoch` (n racks, k each)?
+ * The offsets' inverse, O(1): what the DC checks a reported pair against. */
+int nw_fabric_mesh_probes(uint32_t n, uint32_t k, uint64_t epoch, uint32_t from, uint32_t to);
 /* Epochs until every ordered pair has been probed once. */
 uint64_t nw_fabric_mesh_epochs(uint32_t n, uint32_t k);
 /* The epoch at wall-clock second now_s (epoch_s > 0). */

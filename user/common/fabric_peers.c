@@ -179,6 +179,28 @@ static int by_id(const void *a, const void *b)
 	return (x->id > y->id) - (x->id < y->id);
 }
 
+static int cmp_u16(const void *a, const void *b)
+{
+	uint16_t x = *(const uint16_t *)a, y = *(const uint16_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+size_t nw_fabric_peers_members(const struct nw_fabric_peers *mesh, uint16_t *ids)
+{
+	size_t n = 0;
+	int listed = 0;
+
+	for (size_t i = 0; i < mesh->n; i++) {
+		listed |= mesh->peer[i].rack_id == mesh->self;
+		ids[n++] = mesh->peer[i].rack_id;
+	}
+	if (!listed)
+		ids[n++] = mesh->self;
+	qsort(ids, n, sizeof(*ids), cmp_u16);
+	return n;
+}
+
 int nw_fabric_peers_at(const struct nw_fabric_peers *mesh, uint64_t epoch, int incoming,
 		       struct nw_fabric_peers *out)
 {

@@ -52,6 +52,10 @@ int nw_fabric_peers_parse(const char *json, size_t len, struct nw_fabric_peers *
 /* Reads `path` (at most NW_FABRIC_PEERS_FILE_MAX bytes) and parses it. */
 int nw_fabric_peers_load(const char *path, struct nw_fabric_peers *p, char *err, size_t errlen);
 void nw_fabric_peers_free(struct nw_fabric_peers *p);
+/* The mesh's members (its racks and self, once each) sorted by id into
+ * ids[0..n] (room for n + 1): position i of fabric_mesh.h is ids[i].
+ * Returns how many. */
+size_t nw_fabric_peers_members(const struct nw_fabric_peers *mesh, uint16_t *ids);
 /* A rotating mesh (k > 0) narrowed to one epoch: into *out (a fixed file,
  * epoch = epoch mod 65536) the racks self probes in `epoch` (incoming 0) or
  * the racks probing self (incoming 1), in offset order. A fixed file is

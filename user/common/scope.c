@@ -29,7 +29,7 @@ const char *nw_scope_name(enum nw_scope s)
 
 const char *nw_scope_cause_name(enum nw_scope_cause c)
 {
-	static const char *const names[] = { "", "servers", "uplink", "tor" };
+	static const char *const names[] = { "", "servers", "uplink", "tor", "controller" };
 
 	return (unsigned)c < sizeof(names) / sizeof(names[0]) ? names[c] : "";
 }
@@ -55,6 +55,11 @@ static unsigned hold_of(const struct nw_scope_state *st, const struct nw_scope_f
 static int is_path(uint64_t key)
 {
 	return (key & NW_SCOPE_PATH_BIT) != 0;
+}
+
+static int is_controller(uint64_t key)
+{
+	return !is_path(key) && (uint32_t)key == NW_SCOPE_CONTROLLER_ID;
 }
 
 /* server: its rack; path: its destination */
@@ -183,6 +188,8 @@ struct work {
 	size_t nr;
 	size_t paths, paths_deg;
 	unsigned char *absorbed;
+	uint32_t *dead; /* racks whose controller is dead (rule 0), sorted */
+	size_t ndead;
 	size_t *grp; /* scratch: entity indices of a group */
 	double *tmp; /* scratch: onsets or log-frequencies */
 };
@@ -206,6 +213,27 @@ static struct rack_stat *rack_of(struct work *w, uint32_t rack_id)
 			hi = mid;
 	}
 	return lo < w->nr && w->r[lo].rack_id == rack_id ? &w->r[lo] : NULL;
+}
+
+static int is_dead(const struct work *w, uint32_t rack_id)
+{
+	size_t lo = 0, hi = w->ndead;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (w->dead[mid] < rack_id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < w->ndead && w->dead[lo] == rack_id;
+}
+
+/* A path from or to a dead controller's rack: that rack's evidence only. */
+static int dead_path(const struct work *w, uint64_t key)
+{
+	return is_path(key) && w->ndead && (is_dead(w, key_rack(key)) || is_dead(w, key_low(key)));
 }
 
 static double onset_s(const struct work *w, const struct nw_scope_entity *e)
@@ -276,8 +304,10 @@ static size_t rack_group(struct work *w, const struct rack_stat *r, int with_ser
 				w->grp[n++] = i;
 	if (with_paths)
 		for (size_t i = w->first_path; i < w->n; i++)
-			if (w->e[i].degraded && (key_rack(w->e[i].key) == r->rack_id ||
-						 key_low(w->e[i].key) == r->rack_id))
+			if (w->e[i].degraded &&
+			    (key_rack(w->e[i].key) == r->rack_id ||
+			     key_low(w->e[i].key) == r->rack_id) &&
+			    !dead_path(w, w->e[i].key))
 				w->grp[n++] = i;
 	return n;
 }
@@ -338,6 +368,8 @@ static int rack_stats(struct work *w)
 		const struct nw_scope_entity *e = &w->e[i];
 		struct rack_stat *a = rack_of(w, key_rack(e->key)), *b;
 
+		if (is_controller(e->key))
+			continue; /* not a server; its paths count for rule 0 only */
 		if (!is_path(e->key)) {
 			if (!a)
 				continue;
@@ -347,6 +379,8 @@ static int rack_stats(struct work *w)
 			a->nsrv_deg += e->degraded != 0;
 			continue;
 		}
+		if (dead_path(w, e->key))
+			continue;
 		w->paths++;
 		w->paths_deg += e->degraded != 0;
 		b = rack_of(w, key_low(e->key));
@@ -403,9 +437,36 @@ static int decide_dc(struct work *w, struct nw_scope_list *out)
 		return 0;
 	n = 0;
 	for (size_t i = 0; i < w->n; i++)
-		if (w->e[i].degraded)
+		if (w->e[i].degraded && !w->absorbed[i])
 			w->grp[n++] = i;
 	return n && !emit(w, out, n, NW_SCOPE_DC, period) ? -1 : 0;
+}
+
+/* Rule 0: a dead controller is one rack fault with every degraded path
+ * from or to its rack (its tones stop, so its peers see its paths go down;
+ * the paths it measured are not reported any more). */
+static int decide_dead(struct work *w, struct nw_scope_list *out)
+{
+	for (size_t i = 0; i < w->first_path; i++) {
+		struct nw_scope_fault *f;
+		uint32_t rack;
+		size_t n = 0;
+
+		if (!is_controller(w->e[i].key) || !w->e[i].degraded || w->absorbed[i])
+			continue;
+		rack = key_rack(w->e[i].key);
+		w->grp[n++] = i;
+		for (size_t j = w->first_path; j < w->n; j++)
+			if (w->e[j].degraded && !w->absorbed[j] &&
+			    (key_rack(w->e[j].key) == rack || key_low(w->e[j].key) == rack))
+				w->grp[n++] = j;
+		f = emit(w, out, n, NW_SCOPE_RACK, NAN);
+		if (!f)
+			return -1;
+		f->rack_id = rack;
+		f->cause = NW_CAUSE_CONTROLLER;
+	}
+	return 0;
 }
 
 static int decide_racks(struct work *w, struct nw_scope_list *out)
@@ -493,6 +554,7 @@ static void work_free(struct work *w)
 	free(w->e);
 	free(w->r);
 	free(w->absorbed);
+	free(w->dead);
 	free(w->grp);
 	free(w->tmp);
 }
@@ -508,20 +570,25 @@ static int work_init(struct work *w, const struct nw_scope_cfg *cfg,
 	w->e = malloc(s->n * sizeof(*w->e) + 1);
 	w->r = malloc(s->nracks * sizeof(*w->r) + 1);
 	w->absorbed = calloc(s->n + 1, 1);
+	w->dead = malloc(s->n * sizeof(*w->dead) + 1);
 	/* a group lists a path at most twice (dc: both its racks) */
 	w->grp = malloc(2 * s->n * sizeof(*w->grp) + 1);
 	w->tmp = malloc(2 * s->n * sizeof(*w->tmp) + 1);
-	if (!w->e || !w->r || !w->absorbed || !w->grp || !w->tmp)
+	if (!w->e || !w->r || !w->absorbed || !w->dead || !w->grp || !w->tmp)
 		return -1;
 	if (s->n)
 		memcpy(w->e, s->e, s->n * sizeof(*w->e));
 	qsort(w->e, w->n, sizeof(*w->e), cmp_entity);
 	w->first_path = w->n;
-	for (size_t i = 0; i < w->n; i++)
+	for (size_t i = 0; i < w->n; i++) {
 		if (is_path(w->e[i].key)) {
 			w->first_path = i;
 			break;
 		}
+		/* sorted by key, so by rack: dead stays sorted */
+		if (is_controller(w->e[i].key) && w->e[i].degraded)
+			w->dead[w->ndead++] = key_rack(w->e[i].key);
+	}
 	rack_stats(w);
 	for (size_t i = 0; i < w->nr; i++)
 		rack_rules(w, &w->r[i]);
@@ -536,6 +603,8 @@ int nw_scope_decide(const struct nw_scope_cfg *cfg, const struct nw_scope_snapsh
 
 	nw_scope_list_free(out);
 	rc = work_init(&w, cfg, s);
+	if (!rc)
+		rc = decide_dead(&w, out);
 	if (!rc)
 		rc = decide_dc(&w, out);
 	if (!rc)
@@ -600,7 +669,9 @@ static int still_wide(const struct nw_scope_state *st, const struct nw_scope_fau
 	if (f->scope == NW_SCOPE_RACK) {
 		const struct rack_stat *r = rack_of((struct work *)w, f->rack_id);
 
-		if (!r)
+		/* a controller back (its rack reports again): what remains is
+		 * narrower */
+		if (!r || f->cause == NW_CAUSE_CONTROLLER)
 			return 0;
 		if (f->cause == NW_CAUSE_UPLINK)
 			return r->npath && (double)r->npath_deg >= half * (double)r->npath;
@@ -722,7 +793,8 @@ int nw_scope_update(struct nw_scope_state *st, const struct nw_scope_snapshot *s
 
 	if (work_init(&w, &st->cfg, s) || !fate || !into)
 		goto out;
-	if (decide_dc(&w, &cand) || decide_racks(&w, &cand) || decide_rest(&w, &cand))
+	if (decide_dead(&w, &cand) || decide_dc(&w, &cand) || decide_racks(&w, &cand) ||
+	    decide_rest(&w, &cand))
 		goto out;
 	for (size_t i = 0; i < cand.n; i++)
 		if (follow(st, &w, &cand.f[i], &next, fate, into))

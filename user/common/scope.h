@@ -10,7 +10,7 @@
  * Two layers, both without clocks of their own (the caller passes the
  * interval's time, so tests drive them with a controlled clock):
  *  - nw_scope_decide(): pure; one snapshot -> the candidate faults of this
- *    interval (rules 1..5, in that order);
+ *    interval (rules 0..5, in that order; rule 0: a dead controller);
  *  - nw_scope_update(): the stability rules over intervals: a fault is
  *    pending for `hold` intervals before it is reported, widens (server ->
  *    rack -> dc, path -> rack) keeping its id, never narrows while active
@@ -28,12 +28,19 @@
 
 /* Ordered by width: a wider scope compares greater. */
 enum nw_scope { NW_SCOPE_SERVER = 0, NW_SCOPE_PATH, NW_SCOPE_RACK, NW_SCOPE_DC, NW_SCOPE__COUNT };
-/* Why a rack fault is a rack fault; NONE for the other scopes. */
-enum nw_scope_cause { NW_CAUSE_NONE = 0, NW_CAUSE_SERVERS, NW_CAUSE_UPLINK, NW_CAUSE_TOR };
+/* Why a rack fault is a rack fault; NONE for the other scopes. CONTROLLER:
+ * the rack's controller reports no more (rule 0). */
+enum nw_scope_cause {
+	NW_CAUSE_NONE = 0,
+	NW_CAUSE_SERVERS,
+	NW_CAUSE_UPLINK,
+	NW_CAUSE_TOR,
+	NW_CAUSE_CONTROLLER
+};
 
 /* "server", "path", "rack", "dc". */
 const char *nw_scope_name(enum nw_scope s);
-/* "", "servers", "uplink", "tor". */
+/* "", "servers", "uplink", "tor", "controller". */
 const char *nw_scope_cause_name(enum nw_scope_cause c);
 
 /* Thresholds (netwatch-dc flags; defaults from nw_scope_cfg_default). */
@@ -62,6 +69,17 @@ static inline uint64_t nw_scope_server_key(uint32_t rack_id, uint32_t server_id)
 static inline uint64_t nw_scope_path_key(uint32_t src, uint32_t dst)
 {
 	return NW_SCOPE_PATH_BIT | (uint64_t)dst << 32 | src;
+}
+/* A rack's controller, as a member: the server id no server can have (the
+ * wire's NW_SERVER_FABRIC). Degraded in a snapshot, it says the rack's
+ * controller is dead (stale at the DC): rule 0 places one `rack` fault,
+ * cause `controller`, on it and on every degraded path from or to that rack,
+ * and those paths count nowhere else (no path or dc fault of their own).
+ * Its rack is not among the snapshot's reporting racks. */
+#define NW_SCOPE_CONTROLLER_ID UINT32_MAX
+static inline uint64_t nw_scope_controller_key(uint32_t rack_id)
+{
+	return nw_scope_server_key(rack_id, NW_SCOPE_CONTROLLER_ID);
 }
 
 /* One entity of the snapshot, healthy or not. */
@@ -109,7 +127,7 @@ struct nw_scope_list {
 };
 void nw_scope_list_free(struct nw_scope_list *l);
 
-/* Rules 1..5 over one snapshot into `out` (cleared first). 0, or -1 out of
+/* Rules 0..5 over one snapshot into `out` (cleared first). 0, or -1 out of
  * memory (out is then empty). */
 int nw_scope_decide(const struct nw_scope_cfg *cfg, const struct nw_scope_snapshot *s,
 		    struct nw_scope_list *out);
@@ -147,5 +165,8 @@ void nw_scope_fault_name(const struct nw_scope_fault *f, char *buf, size_t len);
  * scope_changes. */
 #define NW_SCOPE_JSON_MEMBERS 64U
 void nw_scope_fault_json(const struct nw_scope_fault *f, struct nw_buf *b);
+/* The faults of st past their hold, as a JSON array appended to b (the
+ * DC's fabric.faults and the rack's faults); st NULL: []. */
+void nw_scope_reported_json(const struct nw_scope_state *st, struct nw_buf *b);
 
 #endif

@@ -19,6 +19,8 @@ static void put_member(struct nw_buf *b, uint64_t key)
 
 	if (key & NW_SCOPE_PATH_BIT)
 		nw_buf_printf(b, "\"path:%u>%u\"", lo, hi);
+	else if (lo == NW_SCOPE_CONTROLLER_ID)
+		nw_buf_printf(b, "\"controller:%u\"", hi);
 	else
 		nw_buf_printf(b, "\"server:%u/%u\"", hi, lo);
 }
@@ -63,4 +65,19 @@ void nw_scope_fault_json(const struct nw_scope_fault *f, struct nw_buf *b)
 	nw_buf_put(b, ",", 1);
 	put_num(b, "period_s", f->period_s);
 	nw_buf_printf(b, ",\"scope_changes\":%u}", f->scope_changes);
+}
+
+void nw_scope_reported_json(const struct nw_scope_state *st, struct nw_buf *b)
+{
+	size_t listed = 0;
+
+	nw_buf_put(b, "[", 1);
+	for (size_t i = 0; st && i < st->faults.n; i++) {
+		if (!st->faults.f[i].reported)
+			continue;
+		if (listed++)
+			nw_buf_put(b, ",", 1);
+		nw_scope_fault_json(&st->faults.f[i], b);
+	}
+	nw_buf_put(b, "]", 1);
 }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* The rack x rack matrix and the scope snapshot (dc_fabric.h). */
 #include "dc_fabric.h"
+#include "fabric_mesh.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -17,6 +18,70 @@ static int epoch_after(uint32_t b, uint32_t a)
 	uint32_t d = (b - a) & 0xFFFFU;
 
 	return d != 0 && d < 0x8000U;
+}
+
+int dc_mesh_init(struct dc_mesh *m, const struct nw_fabric_peers *file)
+{
+	memset(m, 0, sizeof(*m));
+	if (!file->k || !file->epoch_s)
+		return -1;
+	m->ids = malloc((file->n + 1) * sizeof(*m->ids));
+	if (!m->ids)
+		return -1;
+	m->n = (uint32_t)nw_fabric_peers_members(file, m->ids);
+	m->k = file->k;
+	m->epoch_s = file->epoch_s;
+	return 0;
+}
+
+void dc_mesh_free(struct dc_mesh *m)
+{
+	free(m->ids);
+	memset(m, 0, sizeof(*m));
+}
+
+/* The position of rack `id`, or -1 when it is not a member. */
+static long mesh_pos(const struct dc_mesh *m, uint32_t id)
+{
+	size_t lo = 0, hi = m->n;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (m->ids[mid] < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < m->n && m->ids[lo] == id ? (long)lo : -1;
+}
+
+static int scheduled(const struct dc_mesh *m, uint32_t from, uint32_t to, uint64_t e)
+{
+	uint64_t first = e > DC_MESH_EPOCHS_BEFORE ? e - DC_MESH_EPOCHS_BEFORE : 0;
+
+	for (uint64_t x = first; x <= e + DC_MESH_EPOCHS_AFTER; x++)
+		if (nw_fabric_mesh_probes(m->n, m->k, x, from, to))
+			return 1;
+	return 0;
+}
+
+uint32_t dc_mesh_admit(const struct dc_mesh *m, struct nw_report *r, uint64_t wall_ns)
+{
+	long dst = mesh_pos(m, r->rack_id);
+	uint64_t e = wall_ns / 1000000000ULL / m->epoch_s;
+	uint32_t kept = 0, dropped;
+
+	for (uint32_t i = 0; i < r->npaths; i++) {
+		long src = mesh_pos(m, r->paths[i].src_rack);
+
+		if (dst < 0 || src < 0 || !scheduled(m, (uint32_t)src, (uint32_t)dst, e))
+			continue;
+		r->paths[kept++] = r->paths[i];
+	}
+	dropped = r->npaths - kept;
+	r->npaths = kept;
+	return dropped;
 }
 
 void dc_fabric_free(struct dc_fabric *f)
@@ -160,7 +225,7 @@ int dc_fabric_snapshot(const struct dc_fabric *f, const struct dc_state *st, uin
 
 	memset(snap, 0, sizeof(*snap));
 	*racks = malloc(st->n * sizeof(**racks) + 1);
-	*ents = malloc((st->servers_total + f->probed) * sizeof(**ents) + 1);
+	*ents = malloc((st->servers_total + f->probed + st->n) * sizeof(**ents) + 1);
 	if (!*racks || !*ents) {
 		free(*racks);
 		free(*ents);
@@ -171,8 +236,20 @@ int dc_fabric_snapshot(const struct dc_fabric *f, const struct dc_state *st, uin
 	for (size_t i = 0; i < st->n; i++) {
 		const struct dc_rack *r = &st->racks[i];
 
-		if (!r->have || dc_rack_state(st, r, mono_ns) != DC_RACK_OK)
+		if (!r->have)
 			continue;
+		if (dc_rack_state(st, r, mono_ns) != DC_RACK_OK) {
+			/* reported, then stopped: its controller is the fault
+			 * (rule 0), not each path its peers lose */
+			(*ents)[n++] = (struct nw_scope_entity){
+				.key = nw_scope_controller_key(r->rack_id),
+				.degraded = 1,
+				.loss_ratio = 1.0,
+				.period_s = NAN,
+				.since_ns = r->last.time_ns,
+			};
+			continue;
+		}
 		(*racks)[nr++] = r->rack_id;
 		for (uint32_t j = 0; j < r->last.nservers; j++) {
 			const struct nw_report_server *s = &r->last.servers[j];

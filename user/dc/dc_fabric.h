@@ -22,6 +22,7 @@
 #include <stdint.h>
 
 #include "dc_state.h"
+#include "fabric_peers.h"
 #include "scope.h"
 
 #define DC_FABRIC_DENSE_MAX 1024U /* racks for ?matrix=dense (1 M cells) */
@@ -44,6 +45,26 @@ struct dc_fabric {
 	double score;         /* NAN: no measured pair */
 };
 
+/* The mesh the racks probe by (netwatch-dc --fabric-mesh FILE: a rotating
+ * peers file, fabric_peers.h), to admit only the rows it schedules. */
+struct dc_mesh {
+	uint16_t *ids; /* the members sorted: position i is ids[i] */
+	uint32_t n, k, epoch_s;
+};
+
+/* From a rotating file (k > 0). 0, or -1 (not rotating, out of memory). */
+int dc_mesh_init(struct dc_mesh *m, const struct nw_fabric_peers *file);
+void dc_mesh_free(struct dc_mesh *m);
+/* Keeps in r only the paths_in rows the schedule has src probe r's rack
+ * in one of the epochs e - 2 .. e + 1 around the DC's own wall-clock epoch
+ * e (the rack keeps the previous epoch's paths, and clocks are NTP-close,
+ * not equal); a reporting rack outside the mesh keeps none. Order kept.
+ * Returns the rows dropped. */
+uint32_t dc_mesh_admit(const struct dc_mesh *m, struct nw_report *r, uint64_t wall_ns);
+/* The epochs around e a row may belong to (see dc_mesh_admit). */
+#define DC_MESH_EPOCHS_BEFORE 2U
+#define DC_MESH_EPOCHS_AFTER 1U
+
 /* "none" (no paths), "full" (k >= N - 1) or "limited". */
 const char *dc_fabric_mode(const struct dc_fabric *f, const struct dc_state *st);
 
@@ -60,7 +81,9 @@ int dc_fabric_rack_errors(const struct dc_fabric *f, const struct dc_state *st, 
 			  double *out);
 
 /* The scope snapshot of this interval: every server of a fresh rack and
- * every measured path, the fresh racks as the reporting ones. The arrays
+ * every measured path, the fresh racks as the reporting ones, and a
+ * degraded controller entity (scope.h, rule 0) for each rack that has
+ * reported and is stale now. The arrays
  * are malloc'ed into *ents and *racks (free both). 0 or -1. */
 int dc_fabric_snapshot(const struct dc_fabric *f, const struct dc_state *st, uint64_t mono_ns,
 		       uint64_t wall_ns, struct nw_scope_entity **ents, uint32_t **racks,

@@ -123,18 +123,9 @@ int dc_fabric_json(const struct dc_view *v, const struct dc_api_query *q, uint64
 	nw_buf_printf(b, "],\"paths_truncated\":%s", listed < f.n ? "true" : "false");
 	if (q->dense)
 		put_dense(b, &f, st);
-	nw_buf_put(b, ",\"faults\":[", 11);
-	listed = 0;
-	for (size_t i = 0; v->scope && i < v->scope->faults.n; i++) {
-		const struct nw_scope_fault *x = &v->scope->faults.f[i];
-
-		if (!x->reported)
-			continue;
-		if (listed++)
-			nw_buf_put(b, ",", 1);
-		nw_scope_fault_json(x, b);
-	}
-	nw_buf_printf(b, "],\"faults_pending\":%zu}",
+	nw_buf_printf(b, ",\"faults\":");
+	nw_scope_reported_json(v->scope, b);
+	nw_buf_printf(b, ",\"faults_pending\":%zu}",
 		      v->scope ? v->scope->faults.n - nw_scope_reported(v->scope) : 0);
 	dc_fabric_free(&f);
 	return b->failed ? -1 : 0;

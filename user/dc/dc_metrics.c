@@ -245,6 +245,12 @@ int dc_metrics_render(const struct dc_view *v, uint64_t mono_ns, struct nw_buf *
 				   st->rejected[why]);
 	}
 
+	nw_prom_family(
+		out, "netwatch_dc_path_rows_rejected_total", "counter",
+		"paths_in rows dropped from parsed reports: a pair the --fabric-mesh schedule does not probe around now.");
+	nw_prom_sample_u64(out, "netwatch_dc_path_rows_rejected_total", dc, NULL,
+			   v->path_rows_rejected);
+
 	nw_prom_family(out, "netwatch_dc_connections_open", "gauge", "Rack connections open now.");
 	nw_prom_sample_u64(out, "netwatch_dc_connections_open", dc, NULL, v->conns_open);
 	nw_prom_family(

@@ -35,7 +35,8 @@ struct dc_view {
 	uint32_t rack_detail_max;
 	/* fabric and fault scope (docs/fabric.md sections 5, 6) */
 	const struct nw_scope_state *scope;
-	uint32_t pair_series_max; /* per-pair series while probed pairs <= this */
+	uint32_t pair_series_max;    /* per-pair series while probed pairs <= this */
+	uint64_t path_rows_rejected; /* paths_in rows --fabric-mesh does not schedule */
 };
 
 /* What GET /api/v1/dc returns: the summary always, and a page of racks.

@@ -9,6 +9,7 @@
 #include "cli.h"
 #include "dc_conn.h"
 #include "dc_metrics.h"
+#include "fabric_peers.h"
 #include "http_server.h"
 #include "report.h"
 
@@ -80,6 +81,10 @@ static const struct nw_opt opts[] = {
 	  .problem = "fabric-pair-series-max must be an integer 0..1048576", .arg = "N",
 	  .help = "per-pair netwatch_path_* series while at most N pairs are\n"
 		  "probed; above, per-rack means and the worst 64 (default 4096)" },
+	{ "fabric-mesh", 0, "NETWATCH_FABRIC_MESH", NW_OPT_STRING, F(fabric_mesh), .min = 1,
+	  .max = 4095, .problem = "fabric-mesh needs a file name", .arg = "FILE",
+	  .help = "the racks' rotating peers file (with k; docs/fabric.md):\n"
+		  "paths_in rows of pairs it does not schedule are dropped" },
 	{ "scope-hold", 0, "NETWATCH_SCOPE_HOLD", NW_OPT_U64, F(scope_hold), .min = 1, .max = 60,
 	  .def_u = 2, .problem = "scope-hold must be an integer 1..60", .arg = "N",
 	  .help = "a fault is reported after N intervals of evidence (default 2)" },
@@ -162,6 +167,21 @@ static int check_combination(void *opts, const int *on_cmdline)
 		return nw_cli_bad(&cli_spec, "--first-rack", "expected racks beyond rack id 65535");
 	if (o->max_buffer < NW_REPORT_HDR_LEN + NW_REPORT_MAX_PAYLOAD + NW_REPORT_MAC_LEN)
 		return nw_cli_bad(&cli_spec, "--max-buffer", "smaller than one largest frame");
+	if (o->fabric_mesh) {
+		struct nw_fabric_peers p;
+		char err[160], line[256];
+		int k;
+
+		if (nw_fabric_peers_load(o->fabric_mesh, &p, err, sizeof(err))) {
+			snprintf(line, sizeof(line), "%.80s: %s", o->fabric_mesh, err);
+			return nw_cli_bad(&cli_spec, "--fabric-mesh", line);
+		}
+		k = p.k != 0;
+		nw_fabric_peers_free(&p);
+		if (!k)
+			return nw_cli_bad(&cli_spec, "--fabric-mesh",
+					  "not a rotating mesh (the file has no k)");
+	}
 	return 0;
 }
 

@@ -36,6 +36,7 @@ struct dc_opts {
 	double duration_s; /* 0: until a signal */
 	int verbose;
 	uint32_t fabric_pair_series_max; /* docs/fabric.md section 5 */
+	const char *fabric_mesh;         /* rotating peers file: admit scheduled rows only */
 	uint32_t scope_hold, scope_hold_path,
 		scope_clear; /* intervals (docs/fabric.md section 6) */
 	double scope_theta_rack, scope_theta_path_bg, scope_theta_dc, scope_share_s;

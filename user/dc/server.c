@@ -81,6 +81,7 @@ struct dc_srv {
 	uint64_t overload_seen_ns; /* last evidence of overload; 0 none */
 	uint64_t next_sweep_ns;
 	struct nw_scope_state scope; /* fault scope, moved on once a second */
+	struct dc_mesh mesh;         /* --fabric-mesh; n == 0: off */
 	uint64_t next_scope_ns;
 };
 
@@ -307,8 +308,14 @@ static int on_frame(void *ctx, struct dc_conn *c, const uint8_t *frame, size_t l
 	if (lag > DC_OVERLOAD_LAG_S)
 		s->overload_seen_ns = now;
 	if (why == NW_REJ_OK) {
-		why = dc_state_offer_at(&s->state, &r, c->id, &c->rack, clock_ns(CLOCK_REALTIME),
-					now, c->arrival_ns, &evicted);
+		uint64_t wall = clock_ns(CLOCK_REALTIME);
+
+		/* before the offer: the rows refused never count in the
+		 * DC's bound on stored rows */
+		if (s->mesh.n)
+			s->view.path_rows_rejected += dc_mesh_admit(&s->mesh, &r, wall);
+		why = dc_state_offer_at(&s->state, &r, c->id, &c->rack, wall, now, c->arrival_ns,
+					&evicted);
 		nw_report_free(&r);
 	} else {
 		dc_state_count_reject(&s->state, why);
@@ -690,6 +697,21 @@ static int setup(struct dc_srv *s)
 		sc.share_s = s->o->scope_share_s;
 		nw_scope_init(&s->scope, &sc);
 	}
+	if (s->o->fabric_mesh) {
+		struct nw_fabric_peers p;
+		char err[160];
+		int rc;
+
+		if (nw_fabric_peers_load(s->o->fabric_mesh, &p, err, sizeof(err))) {
+			nw_error(s->log, "cannot load --fabric-mesh", "file=%s err=%s",
+				 s->o->fabric_mesh, err);
+			return -1;
+		}
+		rc = dc_mesh_init(&s->mesh, &p);
+		nw_fabric_peers_free(&p);
+		if (rc)
+			return -1;
+	}
 	s->budget.max = s->o->max_buffer;
 	s->slots = calloc(s->o->max_conns, sizeof(*s->slots));
 	s->free_slots = calloc(s->o->max_conns, sizeof(*s->free_slots));
@@ -737,6 +759,7 @@ static void teardown(struct dc_srv *s)
 		close(s->spare);
 	dc_state_free(&s->state);
 	nw_scope_free(&s->scope);
+	dc_mesh_free(&s->mesh);
 	nw_buf_free(&s->page);
 	free(s->slots);
 	free(s->free_slots);

@@ -47,6 +47,7 @@ struct rack_serve {
 	struct nw_rack_view view;
 	struct nw_live live;         /* up/down and outages, from every record */
 	struct nw_analysis analysis; /* writes the view's analysis fields */
+	struct nw_scope_state scope; /* the rack's own faults, per publish */
 	struct nw_http *http;        /* NULL with --metrics off */
 	/* The reporter to --dc (reporting is 0 without): one report per
 	 * publish, (boot_ns, seq) strictly increasing for the DC's replay check. */

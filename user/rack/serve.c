@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "faults.h"
 #include "rack.h"
 #include "source.h"
 
@@ -78,6 +79,13 @@ int rack_serve_init(struct rack_serve *s, const struct nw_log *log, const struct
 			 strerror(-err));
 		nw_rack_view_free(&s->view);
 		return err;
+	}
+	{
+		struct nw_scope_cfg sc;
+
+		nw_scope_cfg_default(&sc);
+		nw_scope_init(&s->scope, &sc);
+		s->view.scope = &s->scope;
 	}
 	nw_analysis_default_cfg(&cfg, o->rack);
 	cfg.window = o->window;
@@ -192,6 +200,9 @@ void rack_serve_publish(struct rack_serve *s)
 	nw_rack_view_set_live(&s->view, &s->live, s->view.time_ns);
 	nw_analysis_refresh(&s->analysis, &s->view, s->view.time_ns);
 	nw_rack_view_finish(&s->view);
+	/* out of memory: this interval is skipped, the faults stay */
+	if (nw_rack_faults_update(&s->scope, &s->view, realtime_ns()))
+		nw_warn(s->log, "fault scope: out of memory, interval skipped", NULL);
 	if (s->reporting)
 		report(s);
 }
@@ -211,4 +222,5 @@ void rack_serve_close(struct rack_serve *s)
 	nw_rack_view_free(&s->view);
 	nw_analysis_free(&s->analysis);
 	nw_live_free(&s->live);
+	nw_scope_free(&s->scope);
 }

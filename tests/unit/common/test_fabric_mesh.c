@@ -144,6 +144,70 @@ static void test_peers_at(void **state)
 	nw_fabric_peers_free(&mesh);
 }
 
+/* nw_fabric_mesh_probes is the offsets' inverse: for every pair of
+ * positions, yes exactly when the offsets of that epoch hold the distance
+ * (full and limited meshes, k dividing n - 1 or not, epochs past 2^32). */
+static void test_probes_inverse(void **state)
+{
+	static const uint32_t sizes[][2] = { { 2, 1 },  { 4, 3 },   { 4, 1 },  { 7, 2 },
+					     { 10, 4 }, { 17, 16 }, { 33, 5 }, { 33, 40 } };
+	uint32_t off[64];
+
+	(void)state;
+	for (size_t s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
+		uint32_t n = sizes[s][0], k = sizes[s][1];
+
+		for (uint64_t e = 0; e < 40; e++) {
+			uint64_t epoch = e < 20 ? e : (1ULL << 40) + e;
+			uint32_t m = nw_fabric_mesh_offsets(n, k, epoch, off);
+
+			for (uint32_t from = 0; from < n; from++)
+				for (uint32_t to = 0; to < n; to++) {
+					uint32_t d = (to + n - from) % n;
+					int want = 0;
+
+					for (uint32_t j = 0; j < m; j++)
+						want |= off[j] == d;
+					assert_int_equal(nw_fabric_mesh_probes(n, k, epoch, from,
+									       to),
+							 want);
+				}
+		}
+	}
+	assert_int_equal(nw_fabric_mesh_probes(1, 1, 0, 0, 0), 0);
+	assert_int_equal(nw_fabric_mesh_probes(4, 0, 0, 0, 1), 0);
+	assert_int_equal(nw_fabric_mesh_probes(4, 1, 0, 0, 4), 0); /* out of range */
+}
+
+/* The members in position order, as nw_fabric_peers_at numbers them: self
+ * added when the file does not list it. */
+static void test_members(void **state)
+{
+	const char *json = "{\"self\": 30, \"k\": 1, \"epoch_s\": 20, \"racks\": ["
+			   "{\"rack_id\": 40, \"addr\": \"a40\"},"
+			   "{\"rack_id\": 10, \"addr\": \"a10\"},"
+			   "{\"rack_id\": 20, \"addr\": \"a20\"}]}";
+	struct nw_fabric_peers mesh, out;
+	uint16_t ids[5];
+	char err[200];
+
+	(void)state;
+	assert_int_equal(nw_fabric_peers_parse(json, strlen(json), &mesh, err, sizeof(err)), 0);
+	assert_int_equal(nw_fabric_peers_members(&mesh, ids), 4);
+	assert_int_equal(ids[0], 10);
+	assert_int_equal(ids[1], 20);
+	assert_int_equal(ids[2], 30);
+	assert_int_equal(ids[3], 40);
+	/* who 30 (position 2) probes in epoch 5 agrees with nw_fabric_mesh_probes */
+	assert_int_equal(nw_fabric_peers_at(&mesh, 5, 0, &out), 0);
+	assert_int_equal(out.n, 1);
+	for (uint32_t to = 0; to < 4; to++)
+		assert_int_equal(nw_fabric_mesh_probes(4, 1, 5, 2, to),
+				 ids[to] == out.peer[0].rack_id);
+	nw_fabric_peers_free(&out);
+	nw_fabric_peers_free(&mesh);
+}
+
 static void test_rotation_refusals(void **state)
 {
 	static const char *bad[] = {
@@ -178,6 +242,8 @@ int main(void)
 		cmocka_unit_test(test_full_mesh),
 		cmocka_unit_test(test_wrap),
 		cmocka_unit_test(test_peers_at),
+		cmocka_unit_test(test_probes_inverse),
+		cmocka_unit_test(test_members),
 		cmocka_unit_test(test_rotation_refusals),
 	};
 

@@ -28,9 +28,10 @@
 /* The DC as a test sees it: which entities are degraded, with what onset
  * and period. */
 struct dc {
-	struct nw_scope_entity e[RACKS * SERVERS + RACKS * (RACKS - 1)];
+	struct nw_scope_entity e[RACKS * SERVERS + RACKS * (RACKS - 1) + RACKS];
 	size_t n;
 	uint32_t racks[RACKS];
+	size_t nracks;
 	uint64_t now;
 };
 
@@ -38,6 +39,7 @@ static void dc_init(struct dc *d)
 {
 	memset(d, 0, sizeof(*d));
 	d->now = T0;
+	d->nracks = RACKS;
 	for (uint32_t r = 0; r < RACKS; r++) {
 		d->racks[r] = r;
 		for (uint32_t s = 0; s < SERVERS; s++)
@@ -84,7 +86,7 @@ static void path(struct dc *d, uint32_t src, uint32_t dst, int bad, double at)
 static struct nw_scope_snapshot snap(const struct dc *d)
 {
 	return (struct nw_scope_snapshot){
-		.now_ns = d->now, .e = d->e, .n = d->n, .racks = d->racks, .nracks = RACKS
+		.now_ns = d->now, .e = d->e, .n = d->n, .racks = d->racks, .nracks = d->nracks
 	};
 }
 
@@ -246,6 +248,85 @@ static void test_shared_period(void **state)
 	set(&d, nw_scope_server_key(0, 0), 1, 0, 2.0);
 	set(&d, nw_scope_server_key(0, 1), 1, 30, 7.0);
 	ASSERT_DECIDED(&d, "server:0/0 server:0/1");
+}
+
+/* Rack r's controller stops reporting, as the DC sees it: r leaves the
+ * reporting racks with its servers and the paths into it (it measured
+ * them), its controller entity is degraded, and its peers see every path
+ * out of it go down (its fabric sender died with it). */
+static void kill_rack(struct dc *d, uint32_t r, double at)
+{
+	size_t n = 0, k = 0;
+
+	for (size_t i = 0; i < d->n; i++) {
+		uint64_t key = d->e[i].key;
+		int path = (key & NW_SCOPE_PATH_BIT) != 0;
+		uint32_t hi = (uint32_t)((key & ~NW_SCOPE_PATH_BIT) >> 32);
+
+		if (hi == r)
+			continue; /* its servers and its paths in */
+		d->e[n] = d->e[i];
+		if (path && (uint32_t)key == r)
+			d->e[n] = (struct nw_scope_entity){ .key = key,
+							    .degraded = 1,
+							    .loss_ratio = 1.0,
+							    .period_s = NAN,
+							    .since_ns = T0 + (uint64_t)(at * 1e9) };
+		n++;
+	}
+	d->e[n++] = (struct nw_scope_entity){ .key = nw_scope_controller_key(r),
+					      .degraded = 1,
+					      .loss_ratio = 1.0,
+					      .period_s = NAN,
+					      .since_ns = T0 + (uint64_t)(at * 1e9) };
+	d->n = n;
+	for (size_t i = 0; i < d->nracks; i++)
+		if (d->racks[i] != r)
+			d->racks[k++] = d->racks[i];
+	d->nracks = k;
+}
+
+/* A dead controller is one rack fault (rule 0), not a path fault per peer,
+ * and its paths count for nothing else: another pair's fault stays a path
+ * fault, and two dead racks of four are two rack faults, not the dc. */
+static void test_dead_controller(void **state)
+{
+	struct nw_scope_cfg cfg;
+	struct nw_scope_list l = { 0 };
+	struct nw_scope_snapshot s;
+	struct nw_buf b = { 0 };
+	struct dc d;
+
+	(void)state;
+	dc_init(&d);
+	kill_rack(&d, 2, 0);
+	ASSERT_DECIDED(&d, "rack:2/controller");
+	s = snap(&d);
+	nw_scope_cfg_default(&cfg);
+	assert_int_equal(nw_scope_decide(&cfg, &s, &l), 0);
+	assert_int_equal(l.n, 1);
+	assert_int_equal(l.f[0].nmembers, 4); /* the controller and 2>0, 2>1, 2>3 */
+	nw_scope_fault_json(&l.f[0], &b);
+	assert_false(b.failed);
+	assert_non_null(strstr(b.p, "\"cause\":\"controller\""));
+	assert_non_null(strstr(b.p, "\"controller:2\""));
+	nw_buf_free(&b);
+	nw_scope_list_free(&l);
+	/* a pair elsewhere is still its own fault */
+	path(&d, 0, 1, 1, 0);
+	ASSERT_DECIDED(&d, "path:0>1 rack:2/controller");
+	path(&d, 0, 1, 0, 0);
+	/* a controller entity that is not degraded says nothing */
+	dc_init(&d);
+	kill_rack(&d, 2, 0);
+	for (size_t i = 0; i < d.n; i++)
+		d.e[i].degraded = 0;
+	ASSERT_DECIDED(&d, "");
+	/* half the racks dead: two controllers, not the whole dc */
+	dc_init(&d);
+	kill_rack(&d, 1, 0);
+	kill_rack(&d, 2, 0);
+	ASSERT_DECIDED(&d, "rack:1/controller rack:2/controller");
 }
 
 /* ------------------------------------------------------------ stability */
@@ -451,6 +532,56 @@ static void test_uplink_crossing_path_by_path(void **state)
 	nw_scope_free(&t.st);
 }
 
+/* A controller dies: its paths out go down first (its last report still
+ * shows its paths in healthy, so rule 2 says uplink), then the DC finds it
+ * stale (rule 0): one fault throughout, same id, the cause now controller;
+ * never a path fault. It comes back healthy: the fault clears. */
+static void test_dead_controller_tracked(void **state)
+{
+	struct tracked t;
+
+	(void)state;
+	tracked_init(&t);
+	for (uint32_t dst = 0; dst < RACKS; dst++)
+		if (dst != 2)
+			path(&t.d, 2, dst, 1, 0);
+	step(&t);
+	assert_string_equal(reported(&t), "");
+	step(&t);
+	assert_string_equal(reported(&t), "rack:2/uplink");
+	kill_rack(&t.d, 2, 0);
+	for (int i = 0; i < 10; i++) {
+		step(&t);
+		assert_string_equal(reported(&t), "rack:2/controller");
+		assert_int_equal(t.st.faults.n, 1);
+	}
+	assert_int_equal(t.st.faults.f[0].id, nw_scope_path_key(2, 0));
+	assert_int_equal(t.st.hist[NW_SCOPE_PATH].count, 0);
+	/* stale from the start: the controller alone, never a path */
+	nw_scope_free(&t.st);
+	tracked_init(&t);
+	kill_rack(&t.d, 3, 0);
+	for (unsigned i = 0; i < t.st.cfg.hold_path + 2; i++) {
+		step(&t);
+		assert_null(strstr(reported(&t), "path"));
+	}
+	assert_string_equal(reported(&t), "rack:3/controller");
+	/* back and healthy: ends after clear */
+	{
+		uint64_t now = t.d.now;
+
+		dc_init(&t.d);
+		t.d.now = now;
+	}
+	for (unsigned i = 1; i < t.st.cfg.clear; i++) {
+		step(&t);
+		assert_string_equal(reported(&t), "rack:3/controller");
+	}
+	step(&t);
+	assert_string_equal(reported(&t), "");
+	nw_scope_free(&t.st);
+}
+
 /* The rack's own view (rules 1 and 5): one rack, no paths. */
 static void test_rack_view(void **state)
 {
@@ -520,6 +651,8 @@ int main(void)
 		cmocka_unit_test(test_rack_recovers),
 		cmocka_unit_test(test_uplink_tracked),
 		cmocka_unit_test(test_uplink_crossing_path_by_path),
+		cmocka_unit_test(test_dead_controller),
+		cmocka_unit_test(test_dead_controller_tracked),
 		cmocka_unit_test(test_rack_view),
 		cmocka_unit_test(test_thresholds),
 	};

@@ -90,11 +90,23 @@ static void test_states_and_score(void **state)
 	/* the warming server is left out: nothing measured, good or bad */
 	assert_float_equal(v.rack_score, (0.7 + 0 + 0) / 3.0, 1e-12);
 	assert_int_equal(v.count, 5);
-	/* three of the four servers that have not left are degraded, with no
-	 * onset to tell them apart: one rack fault (faults.c, scope rule 1) */
+	/* three of the four servers that have not left are degraded, with one
+	 * onset: one rack fault (faults.c, scope rule 1), pending for the hold
+	 * (2 intervals) first */
 	{
-		json_t *f = nw_rack_faults_json(&v);
+		struct nw_scope_state sc;
+		struct nw_scope_cfg cfg;
+		json_t *f;
 
+		nw_scope_cfg_default(&cfg);
+		nw_scope_init(&sc, &cfg);
+		assert_int_equal(nw_rack_faults_update(&sc, &v, GEN_T0_NS), 0);
+		f = nw_rack_faults_json(&sc);
+		assert_int_equal(json_array_size(f), 0);
+		json_decref(f);
+		assert_int_equal(nw_rack_faults_update(&sc, &v, GEN_T0_NS + S_NS), 0);
+		f = nw_rack_faults_json(&sc);
+		nw_scope_free(&sc);
 		assert_non_null(f);
 		assert_int_equal(json_array_size(f), 1);
 		assert_string_equal(json_string_value(
@@ -123,6 +135,72 @@ static void test_states_and_score(void **state)
 	nw_rack_view_set_live(&v, &l, now);
 	nw_rack_view_finish(&v);
 	assert_int_equal(v.slots[4].health, NW_HEALTH_LEFT);
+	nw_live_free(&l);
+	nw_rack_view_free(&v);
+}
+
+/* The rack's faults with the DC's hold and clear, interval by interval on
+ * a controlled clock: a server whose class flips every interval is never
+ * reported; one degraded for two intervals is, and stays through a single
+ * healthy interval (no flapping), ending after five. */
+static void test_faults_hold_and_clear(void **state)
+{
+	const uint64_t now = GEN_T0_NS;
+	struct nw_scope_state sc;
+	struct nw_scope_cfg cfg;
+	struct nw_rack_view v;
+	struct nw_live l;
+	uint64_t wall = GEN_T0_NS;
+	int t = 0;
+
+	(void)state;
+	assert_int_equal(nw_rack_view_init(&v, 4, 3, 1.0), 0);
+	assert_int_equal(nw_live_init(&l, 4, NW_LIVE_DOWN_AFTER_DEFAULT), 0);
+	nw_scope_cfg_default(&cfg);
+	nw_scope_init(&sc, &cfg);
+	for (uint32_t i = 0; i < 4; i++)
+		heard(&l, i, i, now - 100 * MS_NS, 0);
+	nw_live_tick(&l, now);
+/* One interval: server 2 healthy or warning, the others healthy; returns
+ * the reported faults' names, space-separated. */
+#define INTERVAL(bad2, want)                                                                    \
+	do {                                                                                    \
+		json_t *f_;                                                                     \
+		char got_[128] = "";                                                            \
+		nw_rack_view_begin(&v, now, &(struct nw_stats){ 0 }, 0, 1);                     \
+		for (uint32_t j_ = 0; j_ < 4; j_++) {                                           \
+			struct nw_server_view *e_ = put(&v, &l, j_, j_, 0);                     \
+			e_->analysed = 1;                                                       \
+			e_->analysis_class = j_ == 2 && (bad2) ? NW_HEALTH_WARNING              \
+							       : NW_HEALTH_HEALTHY;             \
+		}                                                                               \
+		nw_rack_view_set_live(&v, &l, now);                                             \
+		nw_rack_view_finish(&v);                                                        \
+		assert_int_equal(nw_rack_faults_update(&sc, &v, wall), 0);                      \
+		wall += S_NS;                                                                   \
+		t++;                                                                            \
+		f_ = nw_rack_faults_json(&sc);                                                  \
+		assert_non_null(f_);                                                            \
+		for (size_t k_ = 0; k_ < json_array_size(f_); k_++)                             \
+			strcat(got_, json_string_value(                                         \
+					     json_object_get(json_array_get(f_, k_), "name"))); \
+		json_decref(f_);                                                                \
+		if (strcmp(got_, want))                                                         \
+			fail_msg("interval %d: faults \"%s\", want \"%s\"", t, got_, want);     \
+	} while (0)
+
+	for (int i = 0; i < 6; i++)
+		INTERVAL(i % 2 == 0, ""); /* flips every interval: never past the hold */
+	INTERVAL(1, "");
+	INTERVAL(1, "server:3/2");
+	INTERVAL(0, "server:3/2"); /* one healthy interval: still reported */
+	INTERVAL(1, "server:3/2");
+	for (int i = 0; i < 4; i++)
+		INTERVAL(0, "server:3/2");
+	INTERVAL(0, ""); /* the fifth healthy interval ends it */
+	assert_int_equal(sc.ended, 1);
+#undef INTERVAL
+	nw_scope_free(&sc);
 	nw_live_free(&l);
 	nw_rack_view_free(&v);
 }
@@ -496,6 +574,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_states_and_score),
+		cmocka_unit_test(test_faults_hold_and_clear),
 		cmocka_unit_test(test_tick_updates_view),
 		cmocka_unit_test(test_analysis_follows_view),
 		cmocka_unit_test(test_short_outage_keeps_the_window),

@@ -145,7 +145,7 @@ char *nw_api_rack_json(const struct nw_rack_view *v)
 	if (doc) {
 		json_object_set_new(doc, "paths_in", paths);
 		/* scoped faults of this rack's view (faults.c) */
-		json_object_set_new(doc, "faults", nw_rack_faults_json(v));
+		json_object_set_new(doc, "faults", nw_rack_faults_json(v->scope));
 	} else
 		json_decref(paths);
 	return finish(doc);

@@ -6,9 +6,16 @@
 #include <jansson.h>
 
 #include "rack_view.h"
+#include "scope.h"
 
-/* A JSON array of the faults the rack's own view supports (scope server,
- * or rack with cause servers); NULL when out of memory. */
-json_t *nw_rack_faults_json(const struct nw_rack_view *v);
+/* One interval of the rack's own fault scope: the view's servers (not
+ * its paths) into st, whose hold and clear (scope.h, the DC's defaults)
+ * keep a fault from flapping. wall_ns is CLOCK_REALTIME, the clock of the
+ * view's since_ns. 0, or -1 out of memory (the faults stay). */
+int nw_rack_faults_update(struct nw_scope_state *st, const struct nw_rack_view *v,
+			  uint64_t wall_ns);
+/* A JSON array of st's reported faults (scope server, or rack with cause
+ * servers); [] for st NULL; NULL when out of memory. */
+json_t *nw_rack_faults_json(const struct nw_scope_state *st);
 
 #endif

@@ -34,6 +34,7 @@
 #include "drain.h"
 #include "health_state.h"
 #include "collector.h"
+#include "scope.h"
 
 struct nw_live;
 
@@ -153,6 +154,9 @@ struct nw_rack_view {
 	uint32_t npaths;              /* paths: entries of `order` from `count` */
 	uint64_t refreshes;
 	struct nw_dc_status dc; /* copied in by the loop before HTTP runs */
+	/* the rack's own fault scope, moved on per interval (faults.h); not
+	 * owned; NULL: none */
+	const struct nw_scope_state *scope;
 };
 
 int nw_rack_view_init(struct nw_rack_view *v, uint32_t max_slots, uint32_t rack_id,
