@@ -1550,6 +1550,25 @@ static void eval_one(struct nw_periodicity *p, struct nw_periodicity_scratch *sc
 		if (rho < 0)
 			rho = fit.rho;
 		fap = fap_of(z, m_total);
+		if (w > 0 && fap < p->cfg.fap_max) {
+			/* A shorter window keeps the horizon's rho, which fits
+			 * the horizon: a peak that passes against it must pass
+			 * against the window's own background too (GE loss, 5 %
+			 * in bursts of 20, read 0.98 s at z = 16.5 in the 60 s
+			 * window of a 120 s horizon with the horizon's rho
+			 * 0.963). Only when it passes: no cost in noise. */
+			double u = -1, z2 = 0;
+			struct bgfit f2;
+			long j2 = window_peak(sc, sc->g, sc->x, sc->power, sc->bg, x, rate, -1, &u,
+					      &f2, &z2);
+
+			if (j2 >= 0 && z2 < z) {
+				jp = j2;
+				z = z2;
+				fit = f2;
+				fap = fap_of(z, m_total);
+			}
+		}
 		if (z > out->power || w == 0) {
 			out->power = z;
 			out->fap = fap;
