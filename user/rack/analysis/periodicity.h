@@ -10,8 +10,9 @@
  * horizon, its last half and its last quarter) so a fault is reported once
  * four of its periods (at least a quarter of the horizon) are in the data.
  * A peak that fails against that background is tried again against the
- * background of the series folded at it (its own lines removed), so a new
- * pulse train's harmonics do not hide it.
+ * background of the series folded at it (its own lines removed), alone and
+ * with its harmonics summed, so a new pulse train's harmonics do not hide
+ * it.
  * Method, parameters and measured costs: docs/periodicity.md.
  *
  * Two series per server:
