@@ -48,6 +48,7 @@ class Mesh:
         self.dc_port, self.dc_http = free_port(), free_port()
         self.procs = []
         self.agents = {}
+        self.rack = None
 
     def path(self, name):
         return os.path.join(self.dir, name)
@@ -78,7 +79,7 @@ class Mesh:
         local = {"rack_id": 1, "addr": "127.0.0.1"}
         rack_peers = self.peers("rack0.json", {"self": 0, "racks": [
             local, {"rack_id": 2, "addr": "127.0.0.1"}]})
-        rack = self.spawn("rack", [
+        rack = self.rack = self.spawn("rack", [
             RACK, "--rack", "0", "--hook", "socket", "--listen", "127.0.0.1",
             "--port", str(self.udp), "--discover", "off", "--fabric-peers", rack_peers,
             "--state-dir", self.path("state"), "--interval", "0.25", "--window", "64",
@@ -112,12 +113,15 @@ class Mesh:
             return r.read().decode()
 
     def close(self):
+        """Stops everything; the rack's exit status (None if never started)."""
         for p in self.procs:
             stop(p)
             for s in (p.stdout, p.stderr):
                 if s:
                     s.close()
+        log = self.tail("rack")
         shutil.rmtree(self.dir, ignore_errors=True)
+        return (self.rack.returncode if self.rack else None), log
 
 
 @pytest.fixture(scope="module")
@@ -129,7 +133,8 @@ def mesh():
     try:
         yield m.start()
     finally:
-        m.close()
+        rc, log = m.close()
+    assert rc == 0, f"the rack did not exit cleanly: {log}"
 
 
 def degraded(c):
