@@ -32,6 +32,7 @@ enum {
 	O_FABRIC_PEERS,
 	O_FABRIC_RATE,
 	O_FABRIC_FREQ,
+	O_FABRIC_PORT,
 	O__N,
 	O_HELP = 0x100,
 	O_VERSION,
@@ -64,6 +65,7 @@ static const struct opt_spec {
 	{ "fabric-peers", "NETWATCH_FABRIC_PEERS", required_argument, O_FABRIC_PEERS },
 	{ "fabric-rate", "NETWATCH_FABRIC_RATE", required_argument, O_FABRIC_RATE },
 	{ "fabric-freq", "NETWATCH_FABRIC_FREQ", required_argument, O_FABRIC_FREQ },
+	{ "fabric-port", "NETWATCH_FABRIC_PORT", required_argument, O_FABRIC_PORT },
 	{ "help", NULL, no_argument, 'h' },
 	{ "version", NULL, no_argument, O_VERSION },
 };
@@ -114,6 +116,7 @@ void nw_opts_usage(FILE *f)
 	      "                            (epoch = wall clock / S; docs/fabric.md section 4)\n"
 	      "  --fabric-rate HZ          samples per second per path (default 10)\n"
 	      "  --fabric-freq HZ          tone of every path (default 1), below rate/2\n"
+	      "  --fabric-port PORT        the rack controllers' UDP port (default 9999)\n"
 	      "  -q, --quiet               only errors on stderr\n"
 	      "  -v, --verbose             more detail on stderr\n"
 	      "  -h, --help                this text\n"
@@ -220,8 +223,16 @@ static enum nw_opts_result validate(const struct raw *r, struct nw_opts *o, char
 				     r->val[O_FABRIC_FREQ]);
 			o->freq_uhz = v;
 		}
+		/* Every peer listens where its netwatch-rack --port says; one
+		 * port for the mesh, as one --port for a rack's servers. */
+		if (r->val[O_FABRIC_PORT]) {
+			if (parse_u64(r->val[O_FABRIC_PORT], UINT16_MAX, &v) < 0 || v == 0)
+				FAIL("%s '%s': want a port in 1..65535", r->from[O_FABRIC_PORT],
+				     r->val[O_FABRIC_PORT]);
+			o->port = (uint16_t)v;
+		}
 	} else {
-		for (int i = O_FABRIC_PEERS; i <= O_FABRIC_FREQ; i++)
+		for (int i = O_FABRIC_PEERS; i <= O_FABRIC_PORT; i++)
 			if (r->val[i])
 				FAIL("%s needs --fabric", r->from[i]);
 		if (!r->val[O_CONTROLLER])

@@ -179,9 +179,12 @@ static void test_fabric_options(void **state)
 	assert_true(o.has_freq);
 	assert_int_equal(o.freq_uhz, 1000000);
 	assert_false(o.has_rack);
+	assert_int_equal(o.port, 9999);
 	assert_int_equal(parse(&o, err, "--fabric", "--fabric-peers", "/p.json", "--fabric-rate",
-			       "10", "--fabric-freq", "2.5", "--rack", "4", NULL),
+			       "10", "--fabric-freq", "2.5", "--rack", "4", "--fabric-port", "4242",
+			       NULL),
 			 NW_OPTS_RUN);
+	assert_int_equal(o.port, 4242);
 	assert_int_equal(o.rate_uhz, 10000000);
 	assert_int_equal(o.freq_uhz, 2500000);
 	assert_true(o.has_rack);
@@ -195,6 +198,11 @@ static void test_fabric_options(void **state)
 		     NULL);
 	expect_error("needs --fabric", "--controller", "h", "--fabric-peers", "/p", NULL);
 	expect_error("needs --fabric", "--controller", "h", "--fabric-rate", "5", NULL);
+	expect_error("needs --fabric", "--controller", "h", "--fabric-port", "5", NULL);
+	expect_error("--fabric-port", "--fabric", "--fabric-peers", "/p", "--fabric-port", "0",
+		     NULL);
+	expect_error("--fabric-port", "--fabric", "--fabric-peers", "/p", "--fabric-port", "65536",
+		     NULL);
 	expect_error("--fabric-rate", "--fabric", "--fabric-peers", "/p", "--fabric-rate", "0",
 		     NULL);
 	/* The tone must be below half the rate, as for a server. */

@@ -11,8 +11,7 @@
 
 #include "attach.h"
 #include "collector.skel.h"
-#include "fabric_expect.h"
-#include "fabric_peers.h"
+#include "fabric_paths.h"
 #include "loader.h"
 #include "meta.h"
 #include "pins.h"
@@ -34,20 +33,8 @@ struct kernel_source {
 	struct nw_meta prev; /* the previous run's nw_meta, zeroed when none */
 	struct nw_meta meta; /* as written after attaching */
 	uint64_t last_drain_ms;
-	struct nw_fabric_peers peers;   /* --fabric-peers: the file (maybe a rotating mesh) */
-	struct nw_fabric_expect expect; /* the paths expected in now */
-	uint64_t last_epoch_check_ns;
-	uint64_t paths_retired; /* no longer probed: forgotten at an epoch change */
+	struct nw_fabric_paths paths; /* --fabric-peers */
 };
-
-/* The wall clock's second: the mesh epoch, as every agent computes it. */
-static uint64_t wall_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec;
-}
 
 /* A slot is ready for the drain once its ring is in the epoll set. */
 static int start_draining(struct rack_source *src, uint32_t slot)
@@ -77,15 +64,9 @@ static int start_draining(struct rack_source *src, uint32_t slot)
 static int is_static(const struct rack_source *src, uint32_t slot)
 {
 	const struct kernel_source *k = src->priv;
-	const struct rack_opts *o = src->o;
-	uint32_t server_id = k->reg.server_of[slot];
 
-	if (server_id == NW_SERVER_FABRIC)
-		return nw_fabric_expect_has(&k->expect, (uint16_t)k->reg.rack_of[slot]);
-	for (size_t i = 0; i < o->nservers; i++)
-		if (o->servers[i] == server_id)
-			return 1;
-	return 0;
+	return nw_fabric_paths_is_static(&k->paths, src->o, k->reg.rack_of[slot],
+					 k->reg.server_of[slot]);
 }
 
 static void put_on_probation(struct rack_source *src, uint32_t slot, uint64_t now)
@@ -228,94 +209,46 @@ static int register_static(struct rack_source *src)
 	return 0;
 }
 
-/* The paths of --fabric-peers (docs/fabric.md section 3): one slot each,
- * keyed (source rack, NW_SERVER_FABRIC). */
-/* Read before adoption: an adopted path of the file is static, not on
- * probation. */
-static int load_paths(struct rack_source *src)
+/* A path of --fabric-peers (docs/fabric.md section 3): the slot of
+ * (source rack, NW_SERVER_FABRIC), drained like a server's. */
+static int path_add(void *ctx, uint32_t src_rack, uint32_t *slot, int *created)
 {
+	struct rack_source *src = ctx;
 	struct kernel_source *k = src->priv;
-	char err[200];
+	int err = nw_registry_add_key(&k->reg, src_rack, NW_SERVER_FABRIC, 0, slot, created);
 
-	if (!src->o->fabric_peers)
-		return 0;
-	if (nw_fabric_peers_load(src->o->fabric_peers, &k->peers, err, sizeof(err))) {
-		nw_error(src->log, "cannot read the fabric peers", "file=%s err=%s",
-			 src->o->fabric_peers, err);
-		return -EINVAL;
-	}
-	if (nw_fabric_expect_init(&k->expect, &k->peers, wall_s()))
-		return -ENOMEM;
-	if (k->peers.k)
-		nw_info(src->log, "fabric mesh rotates", "racks=%zu k=%u epoch_s=%u epoch=%llu",
-			k->peers.n, k->peers.k, k->peers.epoch_s,
-			(unsigned long long)k->expect.epoch);
-	return 0;
+	if (err || !*created)
+		return err;
+	return start_draining(src, *slot) ? -EIO : 0;
 }
 
-static int register_paths(struct rack_source *src)
+static uint32_t path_src_rack(void *ctx, uint32_t slot)
 {
+	struct rack_source *src = ctx;
 	struct kernel_source *k = src->priv;
 
-	for (size_t i = 0; i < k->expect.cur.n; i++) {
-		uint32_t rack = k->expect.cur.peer[i].rack_id, slot;
-		int created, e;
-
-		e = nw_registry_add_key(&k->reg, rack, NW_SERVER_FABRIC, 0, &slot, &created);
-		if (e) {
-			nw_error(src->log, "cannot register fabric path", "src_rack=%u err=%s",
-				 rack, strerror(-e));
-			if (e == -ENOSPC)
-				continue;
-			return e;
-		}
-		if (created) {
-			nw_info(src->log, "registered fabric path", "src_rack=%u slot=%u", rack,
-				slot);
-			if (start_draining(src, slot))
-				return -EIO;
-		}
-	}
-	return 0;
+	return k->reg.rack_of[slot];
 }
 
-/* A rotating mesh's epoch boundary (checked at most once a second): the
- * new epoch's paths are registered, those probed in neither this epoch nor
- * the previous one are forgotten (no longer in paths_in). */
+static int path_forget(void *ctx, uint32_t slot)
+{
+	return forget(ctx, slot);
+}
+
+static struct nw_fabric_slots path_slots(struct rack_source *src)
+{
+	return (struct nw_fabric_slots){
+		.ctx = src, .add = path_add, .src_rack = path_src_rack, .forget = path_forget
+	};
+}
+
 static void rotate_paths(struct rack_source *src)
 {
 	struct kernel_source *k = src->priv;
-	uint64_t now = nw_now_tai_ns();
-	int r;
+	struct nw_fabric_slots ps = path_slots(src);
 
-	if (!k->peers.k || now < k->last_epoch_check_ns + 1000000000ULL)
-		return;
-	k->last_epoch_check_ns = now;
-	r = nw_fabric_expect_tick(&k->expect, wall_s());
-	if (r <= 0) {
-		if (r < 0)
-			nw_warn(src->log, "fabric epoch change: out of memory", "epoch=%llu",
-				(unsigned long long)k->expect.epoch);
-		return;
-	}
-	for (uint32_t s = 0; s < src->drain.max_slots; s++) {
-		const struct nw_server_rx *rx = &src->drain.servers[s];
-		uint32_t rack = k->reg.rack_of[s];
-
-		if (!rx->registered || rx->probation || k->reg.server_of[s] != NW_SERVER_FABRIC ||
-		    nw_fabric_expect_has(&k->expect, (uint16_t)rack))
-			continue;
-		if (forget(src, s) == 0) {
-			k->paths_retired++;
-			nw_info(src->log, "fabric path no longer probed", "src_rack=%u slot=%u",
-				rack, s);
-		}
-	}
-	nw_info(src->log, "fabric epoch", "epoch=%llu paths=%zu",
-		(unsigned long long)k->expect.epoch, k->expect.cur.n);
-	if (register_paths(src))
-		nw_warn(src->log, "fabric epoch change: cannot register every path", "epoch=%llu",
-			(unsigned long long)k->expect.epoch);
+	nw_fabric_paths_rotate(&k->paths, &src->drain, &ps, nw_now_tai_ns(),
+			       nw_now_realtime_ns() / 1000000000ULL);
 }
 
 static void handle_discoveries(struct rack_source *src)
@@ -441,8 +374,7 @@ static struct nw_load_cfg load_cfg(const struct rack_source *src, const char *ra
 		.rack_id = src->o->rack,
 		.port = src->o->port,
 		/* Paths have slots of their own on top of the servers'. */
-		.max_servers = src->o->max_servers +
-			       (src->o->fabric_peers ? src->o->fabric_peers_max : 0),
+		.max_servers = nw_fabric_paths_slots(src->o),
 		/* With discovery off the kernel need not report anyone. */
 		.discovery_per_sec = src->o->discover ? NW_DISCOVERY_PER_SEC_DEFAULT : 0,
 	};
@@ -490,7 +422,10 @@ static int kernel_load(struct rack_source *src)
 		return err;
 	nw_meta_read(bpf_map__fd(k->skel->maps.nw_meta), &k->prev);
 
-	err = load_paths(src);
+	/* Before adoption: an adopted path of the file is static, not on
+	 * probation. */
+	err = nw_fabric_paths_load(&k->paths, src->log, src->o,
+				   nw_now_realtime_ns() / 1000000000ULL);
 	if (err)
 		return err;
 	err = nw_drain_open_rings(&src->drain, bpf_map__fd(k->skel->maps.nw_discovery));
@@ -530,7 +465,12 @@ static int kernel_load(struct rack_source *src)
 			k->reg.count,
 			(unsigned long long)k->prev.restarts + (k->prev.started_ns ? 1 : 0));
 	err = register_static(src);
-	return err ? err : register_paths(src);
+	if (!err) {
+		struct nw_fabric_slots ps = path_slots(src);
+
+		err = nw_fabric_paths_register(&k->paths, &ps);
+	}
+	return err;
 }
 
 static int kernel_attach(struct rack_source *src)
@@ -638,8 +578,7 @@ static void kernel_close(struct rack_source *src)
 	if (!k)
 		return;
 	nw_registry_free(&k->reg);
-	nw_fabric_expect_free(&k->expect);
-	nw_fabric_peers_free(&k->peers);
+	nw_fabric_paths_free(&k->paths);
 	free(k->in_drain);
 	collector__destroy(k->skel);
 	free(k);

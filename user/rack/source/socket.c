@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fabric_paths.h"
 #include "pins.h"
 #include "snapshot.h"
 #include "socket_rx.h"
@@ -13,7 +14,8 @@
 struct socket_source {
 	struct nw_socket_store_map store; /* until the socket takes it over */
 	struct nw_socket_rx rx;
-	int have_rx; /* nw_socket_rx_open was called: rx owns the store */
+	int have_rx;                  /* nw_socket_rx_open was called: rx owns the store */
+	struct nw_fabric_paths paths; /* --fabric-peers */
 };
 
 static int socket_open(struct rack_source *src)
@@ -26,7 +28,9 @@ static int socket_open(struct rack_source *src)
 		return -ENOMEM;
 	p->rx.fd = -1;
 	src->priv = p;
-	src->max_slots = src->o->max_servers;
+	/* Paths have slots of their own on top of the servers', as in the
+	 * kernel's maps. */
+	src->max_slots = nw_fabric_paths_slots(src->o);
 	if (nw_socket_store_path(path, sizeof(path), src->o->state_dir, src->o->rack) ||
 	    nw_mkdir_p(src->o->state_dir, 0700)) {
 		nw_error(src->log, "cannot prepare the state directory", "dir=%s",
@@ -40,14 +44,58 @@ static int socket_open(struct rack_source *src)
 	return err;
 }
 
-/* Binding is what starts the counting, so the key and --servers follow it
- * at once, before the loop reads the first datagram. */
+/* A path of --fabric-peers (docs/fabric.md section 3): the slot of
+ * (source rack, NW_SERVER_FABRIC), next to the servers' in the state file. */
+static int path_add(void *ctx, uint32_t src_rack, uint32_t *slot, int *created)
+{
+	struct socket_source *p = ctx;
+
+	*created = !nw_socket_rx_lookup(&p->rx, src_rack, NW_SERVER_FABRIC, slot);
+	return nw_socket_rx_add_key(&p->rx, src_rack, NW_SERVER_FABRIC, 0, slot);
+}
+
+static uint32_t path_src_rack(void *ctx, uint32_t slot)
+{
+	struct socket_source *p = ctx;
+
+	return p->rx.p->state[slot].rack_id;
+}
+
+static int path_forget(void *ctx, uint32_t slot)
+{
+	struct socket_source *p = ctx;
+
+	nw_socket_rx_remove(&p->rx, slot);
+	return 0;
+}
+
+static struct nw_fabric_slots path_slots(struct socket_source *p)
+{
+	return (struct nw_fabric_slots){
+		.ctx = p, .add = path_add, .src_rack = path_src_rack, .forget = path_forget
+	};
+}
+
+static int is_static(void *arg, uint32_t rack_id, uint32_t server_id)
+{
+	const struct rack_source *src = arg;
+	const struct socket_source *p = src->priv;
+
+	return nw_fabric_paths_is_static(&p->paths, src->o, rack_id, server_id);
+}
+
+/* Binding is what starts the counting, so the key, --servers and the paths
+ * follow it at once, before the loop reads the first datagram. */
 static int socket_attach(struct rack_source *src)
 {
 	struct socket_source *p = src->priv;
 	const struct rack_opts *o = src->o;
+	struct nw_fabric_slots ps;
 	int err;
 
+	err = nw_fabric_paths_load(&p->paths, src->log, o, nw_now_realtime_ns() / 1000000000ULL);
+	if (err)
+		return err;
 	p->have_rx = 1;
 	err = nw_socket_rx_open(&p->rx, src->log, &src->drain, o->listen, o->port, o->rack,
 				o->discover, &p->store);
@@ -71,7 +119,11 @@ static int socket_attach(struct rack_source *src)
 		/* Cannot fail: --servers was checked against --max-servers. */
 		nw_socket_rx_add(&p->rx, o->servers[i], 0, &slot);
 	}
-	nw_socket_rx_start_probation(&p->rx, o->servers, o->nservers);
+	ps = path_slots(p);
+	err = nw_fabric_paths_register(&p->paths, &ps);
+	if (err)
+		return err;
+	nw_socket_rx_start_probation(&p->rx, is_static, src);
 	nw_info(src->log, "collector listening", "hook=socket listen=%s rack=%u servers=%zu",
 		p->rx.bound, o->rack, o->nservers);
 	src->fd = p->rx.fd;
@@ -85,8 +137,14 @@ static void socket_receive(struct rack_source *src, int ev)
 	struct socket_source *p = src->priv;
 	int err;
 
-	if (ev & RACK_EV_TICK)
-		nw_socket_rx_review(&p->rx, nw_now_tai_ns());
+	if (ev & RACK_EV_TICK) {
+		struct nw_fabric_slots ps = path_slots(p);
+		uint64_t now = nw_now_tai_ns();
+
+		nw_socket_rx_review(&p->rx, now);
+		nw_fabric_paths_rotate(&p->paths, &src->drain, &ps, now,
+				       nw_now_realtime_ns() / 1000000000ULL);
+	}
 	if (!(ev & RACK_EV_SOURCE))
 		return;
 	err = nw_socket_rx_poll(&p->rx);
@@ -134,6 +192,7 @@ static void socket_close(struct rack_source *src)
 		nw_socket_rx_close(&p->rx);
 	else
 		nw_socket_store_close(&p->store);
+	nw_fabric_paths_free(&p->paths);
 	free(p);
 	src->priv = NULL;
 }

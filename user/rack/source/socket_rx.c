@@ -47,42 +47,55 @@ static int bind_socket(const struct sockaddr_storage *ss, socklen_t len)
 	return fd;
 }
 
-static uint32_t hash_u32(uint32_t x)
+/* A stream's key, as the kernel's nw_index has it: a server is (this
+ * rack, its id), a path into this rack (source rack, NW_SERVER_FABRIC). */
+static uint64_t key_of(uint32_t rack_id, uint32_t server_id)
 {
-	x ^= x >> 16;
-	x *= 0x7feb352dU;
-	x ^= x >> 15;
-	x *= 0x846ca68bU;
-	return x ^ (x >> 16);
+	return (uint64_t)rack_id << 32 | server_id;
 }
 
-static int lookup(const struct nw_socket_rx *s, uint32_t server_id, uint32_t *slot)
+static uint32_t hash_key(uint64_t k)
 {
-	for (uint32_t h = hash_u32(server_id) & s->hmask;; h = (h + 1) & s->hmask) {
+	/* splitmix64's finaliser: the rack half must move every bit too, or
+	 * the paths (one server id) would share a probe chain. */
+	k ^= k >> 30;
+	k *= 0xbf58476d1ce4e5b9ULL;
+	k ^= k >> 27;
+	k *= 0x94d049bb133111ebULL;
+	return (uint32_t)(k ^ (k >> 31));
+}
+
+static int lookup(const struct nw_socket_rx *s, uint32_t rack_id, uint32_t server_id,
+		  uint32_t *slot)
+{
+	uint64_t key = key_of(rack_id, server_id);
+
+	for (uint32_t h = hash_key(key) & s->hmask;; h = (h + 1) & s->hmask) {
 		if (s->hslot[h] == UINT32_MAX)
 			return 0;
-		if (s->hkey[h] == server_id) {
+		if (s->hkey[h] == key) {
 			*slot = s->hslot[h];
 			return 1;
 		}
 	}
 }
 
-/* Removes server_id from the open-addressing index, moving later entries
- * of its probe chain back (no tombstones: lookups stay short). */
-static void unindex(struct nw_socket_rx *s, uint32_t server_id)
+/* Removes a key from the open-addressing index, moving later entries of
+ * its probe chain back (no tombstones: lookups stay short). */
+static void unindex(struct nw_socket_rx *s, uint32_t rack_id, uint32_t server_id)
 {
+	uint64_t key = key_of(rack_id, server_id);
 	uint32_t i, j, k;
 
-	for (i = hash_u32(server_id) & s->hmask;; i = (i + 1) & s->hmask) {
+	for (i = hash_key(key) & s->hmask;; i = (i + 1) & s->hmask) {
 		if (s->hslot[i] == UINT32_MAX)
 			return;
-		if (s->hkey[i] == server_id)
+		if (s->hkey[i] == key)
 			break;
 	}
 	s->hslot[i] = UINT32_MAX;
 	for (j = (i + 1) & s->hmask; s->hslot[j] != UINT32_MAX; j = (j + 1) & s->hmask) {
-		k = hash_u32(s->hkey[j]) & s->hmask;
+		k = hash_key(s->hkey[j]) & s->hmask;
 		/* Entry j may move to the hole at i unless its home k lies
 		 * cyclically in (i, j]. */
 		if (i <= j ? (i < k && k <= j) : (i < k || k <= j))
@@ -94,13 +107,14 @@ static void unindex(struct nw_socket_rx *s, uint32_t server_id)
 	}
 }
 
-static void insert(struct nw_socket_rx *s, uint32_t server_id, uint32_t slot)
+static void insert(struct nw_socket_rx *s, uint32_t rack_id, uint32_t server_id, uint32_t slot)
 {
+	uint64_t key = key_of(rack_id, server_id);
 	uint32_t h;
 
-	for (h = hash_u32(server_id) & s->hmask; s->hslot[h] != UINT32_MAX; h = (h + 1) & s->hmask)
+	for (h = hash_key(key) & s->hmask; s->hslot[h] != UINT32_MAX; h = (h + 1) & s->hmask)
 		;
-	s->hkey[h] = server_id;
+	s->hkey[h] = key;
 	s->hslot[h] = slot;
 	nw_drain_register(s->drain, slot, server_id);
 }
@@ -109,18 +123,20 @@ static void insert(struct nw_socket_rx *s, uint32_t server_id, uint32_t slot)
 static int reindex(struct nw_socket_rx *s)
 {
 	for (uint32_t i = 0; i < s->p->count; i++) {
-		uint32_t id = s->p->state[i].server_id, other;
+		uint32_t id = s->p->state[i].server_id, rack = s->p->state[i].rack_id, other;
 
-		if (s->p->state[i].rack_id == NW_SOCKET_SLOT_FREE) {
+		if (rack == NW_SOCKET_SLOT_FREE) {
 			s->nfree++;
 			continue;
 		}
-		if (s->p->state[i].rack_id != s->rack_id || lookup(s, id, &other)) {
-			nw_error(s->log, "socket state file is inconsistent", "slot=%u server=%u",
-				 i, id);
+		/* Another rack's id only as a path's source (rack ids are 16 bits). */
+		if ((rack != s->rack_id && (id != NW_SERVER_FABRIC || rack > 0xFFFFU)) ||
+		    lookup(s, rack, id, &other)) {
+			nw_error(s->log, "socket state file is inconsistent",
+				 "slot=%u rack=%u server=%u", i, rack, id);
 			return -EBADMSG;
 		}
-		insert(s, id, i);
+		insert(s, rack, id, i);
 	}
 	return 0;
 }
@@ -215,14 +231,21 @@ void nw_socket_rx_close(struct nw_socket_rx *s)
 	free(s->bufs);
 	free(s->ctl);
 	s->bufs = s->ctl = NULL;
-	s->hkey = s->hslot = NULL;
+	s->hkey = NULL;
+	s->hslot = NULL;
 }
 
 int nw_socket_rx_add(struct nw_socket_rx *s, uint32_t server_id, int midstream, uint32_t *slot)
 {
+	return nw_socket_rx_add_key(s, s->rack_id, server_id, midstream, slot);
+}
+
+int nw_socket_rx_add_key(struct nw_socket_rx *s, uint32_t rack_id, uint32_t server_id,
+			 int midstream, uint32_t *slot)
+{
 	uint32_t free_slot = UINT32_MAX;
 
-	if (lookup(s, server_id, slot))
+	if (lookup(s, rack_id, server_id, slot))
 		return 0;
 	for (uint32_t i = 0; s->nfree && i < s->p->count; i++)
 		if (s->p->state[i].rack_id == NW_SOCKET_SLOT_FREE) {
@@ -236,41 +259,52 @@ int nw_socket_rx_add(struct nw_socket_rx *s, uint32_t server_id, int midstream, 
 	s->p->state[*slot].server_id = server_id;
 	s->p->state[*slot].status = midstream ? NW_ST_MIDSTREAM : 0;
 	/* Last: a crash before it leaves no half-registered slot. */
-	if (free_slot != UINT32_MAX) {
-		s->p->state[*slot].rack_id = s->rack_id;
+	s->p->state[*slot].rack_id = rack_id;
+	if (free_slot != UINT32_MAX)
 		s->nfree--;
-	} else {
-		s->p->state[*slot].rack_id = s->rack_id;
+	else
 		s->p->count++;
-	}
-	insert(s, server_id, *slot);
+	insert(s, rack_id, server_id, *slot);
 	return 0;
 }
 
-static void evict(struct nw_socket_rx *s, uint32_t slot)
+int nw_socket_rx_lookup(const struct nw_socket_rx *s, uint32_t rack_id, uint32_t server_id,
+			uint32_t *slot)
 {
-	struct nw_server_state *st = &s->p->state[slot];
+	return lookup(s, rack_id, server_id, slot);
+}
 
-	unindex(s, st->server_id);
+void nw_socket_rx_remove(struct nw_socket_rx *s, uint32_t slot)
+{
+	struct nw_server_state *st;
+
+	if (slot >= s->p->count || s->p->state[slot].rack_id == NW_SOCKET_SLOT_FREE)
+		return;
+	st = &s->p->state[slot];
+	if (s->drain->servers[slot].probation)
+		s->on_probation--;
+	unindex(s, st->rack_id, st->server_id);
 	nw_drain_unregister(s->drain, slot);
 	memset(st, 0, sizeof(*st));
 	st->rack_id = NW_SOCKET_SLOT_FREE;
 	s->nfree++;
-	s->on_probation--;
+}
+
+static void evict(struct nw_socket_rx *s, uint32_t slot)
+{
+	nw_socket_rx_remove(s, slot);
 	s->evicted++;
 }
 
-void nw_socket_rx_start_probation(struct nw_socket_rx *s, const uint32_t *statics, size_t n)
+void nw_socket_rx_start_probation(struct nw_socket_rx *s, nw_socket_static_fn is_static, void *arg)
 {
 	for (uint32_t i = 0; i < s->p->count; i++) {
 		const struct nw_server_state *st = &s->p->state[i];
-		int listed = 0;
 
 		if (st->rack_id == NW_SOCKET_SLOT_FREE)
 			continue;
-		for (size_t j = 0; j < n && !listed; j++)
-			listed = statics[j] == st->server_id;
-		if (!listed && !nw_probation_earned(st) && !s->drain->servers[i].probation) {
+		if (!is_static(arg, st->rack_id, st->server_id) && !nw_probation_earned(st) &&
+		    !s->drain->servers[i].probation) {
 			s->drain->servers[i].probation = 1;
 			s->drain->servers[i].since_ns = st->last_rx_ns;
 			s->on_probation++;
@@ -293,8 +327,9 @@ void nw_socket_rx_review(struct nw_socket_rx *s, uint64_t now)
 			rx->probation = 0;
 			s->on_probation--;
 			s->promoted++;
-			nw_info(s->log, "discovered server earned its place", "server=%u slot=%u",
-				rx->server_id, i);
+			nw_info(s->log, "discovered server earned its place",
+				"rack=%u server=%u slot=%u", s->p->state[i].rack_id, rx->server_id,
+				i);
 			break;
 		case NW_PROBATION_EVICT:
 			nw_debug(s->log, "evicted discovered server", "server=%u slot=%u reason=%s",
@@ -307,9 +342,11 @@ void nw_socket_rx_review(struct nw_socket_rx *s, uint64_t now)
 	}
 }
 
-/* A new sender, within the discovery rate and the probation quota (the
- * probation server with the fewest samples gives way if it has too few). */
-static int discover(struct nw_socket_rx *s, uint32_t server_id, uint64_t rx_ns, uint32_t *slot)
+/* A new sender (a server, or a path from another rack), within the
+ * discovery rate and the probation quota (the probation server with the
+ * fewest samples gives way if it has too few). */
+static int discover(struct nw_socket_rx *s, uint32_t rack_id, uint32_t server_id, uint64_t rx_ns,
+		    uint32_t *slot)
 {
 	uint32_t victim = UINT32_MAX;
 	uint64_t fewest = UINT64_MAX;
@@ -337,13 +374,14 @@ static int discover(struct nw_socket_rx *s, uint32_t server_id, uint64_t rx_ns, 
 			 s->p->state[victim].server_id, victim, "replaced");
 		evict(s, victim);
 	}
-	if (nw_socket_rx_add(s, server_id, 1, slot))
+	if (nw_socket_rx_add_key(s, rack_id, server_id, 1, slot))
 		return -ENOSPC;
 	s->drain->servers[*slot].probation = 1;
 	s->drain->servers[*slot].since_ns = rx_ns;
 	s->on_probation++;
 	s->p->stats.discovery_sent++;
-	nw_debug(s->log, "discovered server on probation", "server=%u slot=%u", server_id, *slot);
+	nw_debug(s->log, "discovered server on probation", "rack=%u server=%u slot=%u", rack_id,
+		 server_id, *slot);
 	return 0;
 }
 
@@ -399,25 +437,25 @@ static void handle(struct nw_socket_rx *s, const uint8_t *buf, uint32_t len, int
 		s->p->stats.malformed[NW_MAL_AUTH]++;
 		return;
 	}
-	/* Inter-rack tones are the eBPF hook's only (docs/fabric.md): here a
-	 * path has no slot, so it counts as an unknown sender. */
+	/* An inter-rack tone (docs/fabric.md), as the BPF collector keys it:
+	 * rack_id is its source, the stream is the path (source,
+	 * NW_SERVER_FABRIC) into this rack; the parser made sure no server's
+	 * sample carries that id. */
 	if (smp.flags & NW_FLAG_FABRIC) {
-		if (smp.dst_rack != s->rack_id)
+		if (smp.dst_rack != s->rack_id) {
 			s->p->stats.fabric_misdirected++;
-		else
-			s->p->stats.unknown_server++;
-		return;
-	}
-	if (smp.rack_id != s->rack_id) {
+			return;
+		}
+	} else if (smp.rack_id != s->rack_id) {
 		s->p->stats.wrong_rack++;
 		return;
 	}
-	if (!lookup(s, smp.server_id, &slot)) {
+	if (!lookup(s, smp.rack_id, smp.server_id, &slot)) {
 		if (!s->discover) {
 			s->p->stats.unknown_server++;
 			return;
 		}
-		reason = discover(s, smp.server_id, rx_ns, &slot);
+		reason = discover(s, smp.rack_id, smp.server_id, rx_ns, &slot);
 		if (reason) {
 			if (reason == -ENOSPC || reason == -EBUSY) {
 				if (!s->p->discovery_rejected)
@@ -435,6 +473,10 @@ static void handle(struct nw_socket_rx *s, const uint8_t *buf, uint32_t len, int
 	}
 	nw_account(&s->p->state[slot], &smp, rx_ns, &out);
 	s->p->stats.samples++;
+	if (smp.flags & NW_FLAG_FABRIC) {
+		s->p->state[slot].mesh_epoch = smp.mesh_epoch;
+		s->p->stats.fabric_samples++;
+	}
 	if (out.anomaly > 0 && out.anomaly <= NW_ANOM__MAX)
 		s->p->stats.anomalies[out.anomaly - 1]++;
 	if (!out.record)

@@ -26,8 +26,10 @@ struct nw_socket_rx {
 	int discover;
 	struct nw_socket_store_map map;
 	struct nw_socket_store *p; /* == map.store: counters, slots, state */
-	/* server id -> slot, open addressing; slot UINT32_MAX = empty */
-	uint32_t *hkey, *hslot, hmask;
+	/* (rack, server id) -> slot, open addressing; slot UINT32_MAX = empty.
+	 * A server is (rack_id, id), a path (source rack, NW_SERVER_FABRIC). */
+	uint64_t *hkey;
+	uint32_t *hslot, hmask;
 	char bound[80];      /* where we listen, for the log */
 	uint8_t *bufs, *ctl; /* recvmmsg batch space, allocated once */
 	int keyed;           /* samples need a valid SipHash-2-4 tag (nw_siphash.h) */
@@ -40,8 +42,9 @@ struct nw_socket_rx {
 	uint64_t promoted, evicted, last_review_ns;
 };
 
-/* A slot an evicted server left (socket_store's state array is append-only):
- * its rack_id, which no real rack has (rack ids are 16 bits). */
+/* A slot an evicted server or a retired path left (socket_store's state
+ * array is append-only): its rack_id, which no real rack has (rack ids are
+ * 16 bits). */
 #define NW_SOCKET_SLOT_FREE 0xFFFFFFFFU
 
 /* `listen` is an address literal (nw_addr_parse, hostport.h); NULL means
@@ -56,12 +59,24 @@ void nw_socket_rx_close(struct nw_socket_rx *s);
  * tag under this 16-byte sample key, as the BPF collector does with nw_key. */
 void nw_socket_rx_set_key(struct nw_socket_rx *s, const uint8_t key[16]);
 
-/* Static registration; -ENOSPC when full. */
+/* Static registration of a server of this rack; -ENOSPC when full. */
 int nw_socket_rx_add(struct nw_socket_rx *s, uint32_t server_id, int midstream, uint32_t *slot);
+/* The same for any key: a path into this rack is (source rack,
+ * NW_SERVER_FABRIC), as in the kernel's nw_index (registry.h). */
+int nw_socket_rx_add_key(struct nw_socket_rx *s, uint32_t rack_id, uint32_t server_id,
+			 int midstream, uint32_t *slot);
+/* Whether the key has a slot; the slot in *slot when it has. */
+int nw_socket_rx_lookup(const struct nw_socket_rx *s, uint32_t rack_id, uint32_t server_id,
+			uint32_t *slot);
+/* Frees a slot (a path no longer probed): it stops counting at once. */
+void nw_socket_rx_remove(struct nw_socket_rx *s, uint32_t slot);
+
+/* Whether a key was listed (--servers, --fabric-peers): never on probation. */
+typedef int (*nw_socket_static_fn)(void *arg, uint32_t rack_id, uint32_t server_id);
 
 /* After the static servers are in: slots an earlier run discovered that
  * have not earned their place start on probation. */
-void nw_socket_rx_start_probation(struct nw_socket_rx *s, const uint32_t *statics, size_t n);
+void nw_socket_rx_start_probation(struct nw_socket_rx *s, nw_socket_static_fn is_static, void *arg);
 
 /* Promotes or evicts servers on probation (at most once a second). */
 void nw_socket_rx_review(struct nw_socket_rx *s, uint64_t now_tai_ns);

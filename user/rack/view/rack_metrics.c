@@ -126,7 +126,9 @@ static void path_families(struct nw_buf *b, const struct nw_rack_view *v)
 		       "lost / (received + lost) of the path since the counters began, 0..1");
 	EACH_PATH(v, e)
 	path_gauge(b, "netwatch_path_in_loss_ratio", v, e, NULL, e->loss_ratio);
-	nw_prom_family(b, "netwatch_path_in_latency_seconds", "gauge",
+	/* A summary, not a gauge: only a summary may carry `quantile`
+	 * (promtool), as the DC's netwatch_path_latency_seconds. */
+	nw_prom_family(b, "netwatch_path_in_latency_seconds", "summary",
 		       "One-way delay of the path's samples over the last 30..60 s, upper "
 		       "histogram bound at the quantile (0.5, 0.99)");
 	EACH_PATH(v, e)
