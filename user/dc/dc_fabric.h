@@ -60,8 +60,10 @@ int dc_fabric_rack_errors(const struct dc_fabric *f, const struct dc_state *st, 
 			  double *out);
 
 /* The scope snapshot of this interval: every server of a fresh rack and
- * every measured path, the fresh racks as the reporting ones. The arrays
- * are malloc'ed into *ents and *racks (free both). 0 or -1. */
+ * every measured path, the fresh racks as the reporting ones, in key order
+ * (racks, then each rack's servers, in id order; then paths by dst, src) so
+ * the scope reads it in place. The arrays are malloc'ed into *ents and
+ * *racks (free both). 0 or -1. */
 int dc_fabric_snapshot(const struct dc_fabric *f, const struct dc_state *st, uint64_t mono_ns,
 		       uint64_t wall_ns, struct nw_scope_entity **ents, uint32_t **racks,
 		       struct nw_scope_snapshot *snap);
