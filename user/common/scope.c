@@ -331,13 +331,17 @@ static size_t unabsorbed(const struct work *w, size_t n)
 static int rack_stats(struct work *w)
 {
 	const struct nw_scope_snapshot *s = w->s;
+	struct rack_stat *a = NULL, *b;
 
 	for (size_t i = 0; i < s->nracks; i++)
 		w->r[i] = (struct rack_stat){ .rack_id = s->racks[i] };
 	w->nr = s->nracks;
 	for (size_t i = 0; i < w->n; i++) {
 		const struct nw_scope_entity *e = &w->e[i];
-		struct rack_stat *a = rack_of(w, key_rack(e->key)), *b;
+
+		/* in key order a rack's entities come together: one search each */
+		if (!a || a->rack_id != key_rack(e->key))
+			a = rack_of(w, key_rack(e->key));
 
 		if (!is_path(e->key)) {
 			if (!a)
