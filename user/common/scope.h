@@ -93,7 +93,8 @@ struct nw_scope_entity {
 
 struct nw_scope_snapshot {
 	uint64_t now_ns;                 /* this interval, on the clock of since_ns */
-	const struct nw_scope_entity *e; /* servers and measured paths, any order */
+	const struct nw_scope_entity *e; /* servers and measured paths, any order;
+					  * in key order they are read in place */
 	size_t n;
 	const uint32_t *racks; /* the reporting racks, sorted */
 	size_t nracks;

@@ -83,8 +83,10 @@ int dc_fabric_rack_errors(const struct dc_fabric *f, const struct dc_state *st, 
 /* The scope snapshot of this interval: every server of a fresh rack and
  * every measured path, the fresh racks as the reporting ones, and a
  * degraded controller entity (scope.h, rule 0) for each rack that has
- * reported and is stale now. The arrays
- * are malloc'ed into *ents and *racks (free both). 0 or -1. */
+ * reported and is stale now, in key order (scope.h's key: racks, then each
+ * rack's servers in id order, its controller; then paths by dst, src) so the
+ * scope reads it in place. The arrays are malloc'ed into *ents and *racks
+ * (free both). 0 or -1. */
 int dc_fabric_snapshot(const struct dc_fabric *f, const struct dc_state *st, uint64_t mono_ns,
 		       uint64_t wall_ns, struct nw_scope_entity **ents, uint32_t **racks,
 		       struct nw_scope_snapshot *snap);

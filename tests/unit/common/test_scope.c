@@ -636,6 +636,35 @@ static void test_thresholds(void **state)
 	nw_scope_list_free(&l);
 }
 
+static int by_key(const void *a, const void *b)
+{
+	uint64_t x = ((const struct nw_scope_entity *)a)->key;
+	uint64_t y = ((const struct nw_scope_entity *)b)->key;
+
+	return x < y ? -1 : x > y;
+}
+
+/* A snapshot already in key order (the DC's) is read in place, without the
+ * sorted copy others get: the same faults either way. */
+static void test_in_key_order(void **state)
+{
+	char mixed[512], sorted[512];
+	struct dc d;
+
+	(void)state;
+	dc_init(&d);
+	uplink(&d, 2, 1);
+	path(&d, 0, 1, 1, 0);
+	path(&d, 1, 0, 1, 0.1);
+	path(&d, 3, 1, 1, 0);
+	srv(&d, 0, 3, 1, 0);
+	decide(&d, mixed, sizeof(mixed));
+	assert_string_equal(mixed, "path:0-1 path:0-2 path:1-2 path:2-3 path:3>1 server:0/3");
+	qsort(d.e, d.n, sizeof(d.e[0]), by_key);
+	decide(&d, sorted, sizeof(sorted));
+	assert_string_equal(sorted, mixed);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -655,6 +684,7 @@ int main(void)
 		cmocka_unit_test(test_dead_controller_tracked),
 		cmocka_unit_test(test_rack_view),
 		cmocka_unit_test(test_thresholds),
+		cmocka_unit_test(test_in_key_order),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
