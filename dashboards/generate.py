@@ -954,11 +954,16 @@ def dc_fabric():
             target(f"rate(netwatch_collector_fabric_samples_total{path}[1m])",
                    "rack {{rack_id}} fabric samples/s"),
             target(f"rate(netwatch_collector_fabric_misdirected_total{path}[1m])",
-                   "rack {{rack_id}} misdirected/s")],
+                   "rack {{rack_id}} misdirected/s"),
+            target(f"rate(netwatch_dc_path_rows_rejected_total{path}[1m])",
+                   "DC rows not scheduled/s")],
             "The rack controllers' own view of the paths into them (netwatch_path_in_*), "
             "which the DC's pair series are built from, and the collectors' FABRIC sample "
             "counters: a rack whose fabric samples/s falls below 10 Hz × its peers is "
-            "losing probes before analysis."), 24, 8),
+            "losing probes before analysis. Rows not scheduled: paths_in rows the DC dropped "
+            "because the --fabric-mesh schedule has no such probe now (a rack outside the "
+            "mesh, a forged row); above 0 for more than an epoch edge, look at that rack."),
+            24, 8),
         (timeseries("Worst paths: loss", [
             target(f"topk(10, netwatch_path_loss_ratio{path})",
                    "{{src_rack}} → {{dst_rack}}")],

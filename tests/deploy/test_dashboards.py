@@ -733,12 +733,12 @@ def test_malformed_panel_counts_a_malformed_datagram(lab):
 
 def fabric_rows():
     """{family: type} of docs/metrics.md's fabric families: the DC's for
-    paths, the fabric and faults, and the racks' paths in and FABRIC
-    sample counters."""
+    paths, the fabric and faults (and the rows it rejects), and the racks'
+    paths in and FABRIC sample counters."""
     return {f: k for f, k in documented_families().items()
             if f.startswith(("netwatch_path_", "netwatch_fabric_", "netwatch_fault_",
                              "netwatch_collector_fabric_"))
-            or f == "netwatch_rack_fabric_error"}
+            or f in ("netwatch_rack_fabric_error", "netwatch_dc_path_rows_rejected_total")}
 
 
 def test_fabric_exposition_holds_every_fabric_family():
