@@ -192,11 +192,16 @@ def agent_service(r, srv):
     # Start once the collector counts, so every sample from seq 0 is seen.
     s["depends_on"] = {f"rack{r}": {"condition": "service_healthy"}}
     # The agent serves nothing: it is healthy when its rack controller's
-    # /metrics says this server's stream is up. grep reads to the end (no -q)
-    # so curl never writes into a closed pipe and logs a bogus error.
+    # /metrics says this server's stream is up. By the controller's fixed
+    # address, not its name: the check must not hang on the engine's
+    # embedded DNS, which on a saturated daemon took over curl's 2 s to
+    # answer ("Resolving timed out") and made every agent unhealthy while
+    # every stream was up. grep reads to the end (no -q) so curl never
+    # writes into a closed pipe and logs a bogus error.
     s["healthcheck"] = {
         "test": ["CMD-SHELL",
-                 f"curl -fsS --max-time 2 http://rack{r}:{HTTP_PORT}/metrics | grep -xF '{up}' >/dev/null"],
+                 f"curl -fsS --max-time 2 http://{rack_addr(r)}:{HTTP_PORT}/metrics"
+                 f" | grep -xF '{up}' >/dev/null"],
         "interval": "10s", "timeout": "3s", "retries": 3, "start_period": "20s",
     }
     s["restart"] = "unless-stopped"

@@ -12,7 +12,9 @@ from a registry. Two engines (ENGINES):
 Isolation (docs/containers.md, "Tested against a real engine"):
 - its own unix socket, pidfile and exec-root in a fresh run directory under
   /run; its data-root is the cache below (images and build layers only: every
-  container, network and volume is removed before and after a run);
+  container, network and volume is removed before and after a run), always
+  on the overlay2 driver (DataRoots: an ext4 loop file where the cache's own
+  filesystem cannot host overlay2);
 - `iptables: false`, `ip-forward: false`, `ip-masq: false`, no default bridge
   (`bridge: none`): the host's firewall, NAT and forwarding are never touched.
   Published ports go through docker-proxy on 127.0.0.1;
@@ -50,10 +52,11 @@ class Flavour:
     """One engine and its compose: binaries, the compose file docs/containers.md
     gives for it, and what it may hand out."""
 
-    def __init__(self, name, dockerd, docker, compose, compose_file, data_root, pool,
+    def __init__(self, name, dockerd, docker, compose, compose_file, data_dir, pool,
                  caps, plugin=None, proxy=None):
         self.name, self.dockerd, self.docker, self.compose = name, dockerd, docker, compose
-        self.compose_file, self.data_root, self.pool = compose_file, data_root, pool
+        # data_dir: the data-root's name in DataRoots.dir.
+        self.compose_file, self.data_dir, self.pool = compose_file, data_dir, pool
         self.caps, self.plugin, self.proxy = caps, plugin, proxy
 
     def missing(self):
@@ -64,14 +67,14 @@ class Flavour:
 ENGINES = {
     # Debian 12: the system's docker.io and docker-compose 1.29.
     "20.10": Flavour("20.10", "/usr/sbin/dockerd", "/usr/bin/docker", ["/usr/bin/docker-compose"],
-                     "docker-compose.docker20.yml", os.path.join(CACHE, "docker"),
+                     "docker-compose.docker20.yml", "docker",
                      {"base": "198.19.248.0/21", "size": 26},
                      caps={"SYS_ADMIN", "NET_ADMIN", "SETPCAP"}),
     # Current: Debian 13's docker.io 26 and `docker compose` (v2) as a CLI
     # plugin (DOCKER_CONFIG/cli-plugins), on the least-privilege file.
     "26": Flavour("26", f"{ENGINE26}/usr/sbin/dockerd", f"{ENGINE26}/usr/bin/docker",
                   [f"{ENGINE26}/usr/bin/docker", "compose"], "docker-compose.yml",
-                  os.path.join(CACHE, "docker-26"), {"base": "198.19.232.0/21", "size": 26},
+                  "docker-26", {"base": "198.19.232.0/21", "size": 26},
                   caps={"BPF", "PERFMON", "NET_ADMIN", "SETPCAP"},
                   plugin=f"{ENGINE26}/usr/libexec/docker/cli-plugins/docker-compose",
                   proxy=f"{ENGINE26}/usr/sbin/docker-proxy"),
@@ -110,6 +113,123 @@ COPY npmrc /etc/npmrc
 NPMRC = "cafile=/etc/ssl/certs/ca-certificates.crt\n"
 
 
+# Where the cache's filesystem cannot host overlay2 (a root on overlayfs, as
+# in CI's fresh-machine chroot), dockerd would fall back to vfs, which copies
+# every layer whole: `up --build` took 1876 s there and left the daemon too
+# busy to answer its embedded DNS. The data-roots then go on an ext4 file
+# system in a sparse file in the cache, loop-mounted for the run: its layer
+# cache persists like the plain directories' (a warm run stays warm), and it
+# costs disk only for what is written. Not a tmpfs: the two data-roots and
+# the build stage's layers would sit in RAM, and every run would start cold
+# or spend minutes on `docker save`/`docker load` of the layer cache.
+LOOP_FILE = "data-root.ext4"   # in the cache
+LOOP_MNT = "data-root.mnt"
+LOOP_SIZE = 48 << 30   # sparse: a cold run of both engines wrote 5.4 GiB of it
+# Backing file systems overlay2 refuses whatever a probe says (dockerd's
+# own list: overlay on overlay, aufs, ecryptfs).
+NO_OVERLAY2 = {"overlayfs", "aufs", "ecryptfs"}
+
+
+def overlay2_unsupported(path):
+    """None if overlay2 can live under `path`, else why not: the file
+    system's type, then a real overlay mount made there (lower, upper, work
+    on that file system) and removed."""
+    fstype = subprocess.run(["stat", "-f", "-c", "%T", path], capture_output=True, text=True,
+                            check=True).stdout.strip()
+    if fstype in NO_OVERLAY2:
+        return f"{path} is on {fstype}"
+    probe = tempfile.mkdtemp(prefix="overlay-probe-", dir=path)
+    try:
+        d = {k: os.path.join(probe, k) for k in ("lower", "upper", "work", "merged")}
+        for v in d.values():
+            os.mkdir(v)
+        res = subprocess.run(["mount", "-t", "overlay", "nwcompose-probe", "-o",
+                              f"lowerdir={d['lower']},upperdir={d['upper']},workdir={d['work']}",
+                              d["merged"]], capture_output=True, text=True)
+        if res.returncode:
+            return f"an overlay mount on {path} ({fstype}) fails: {res.stderr.strip()}"
+        subprocess.run(["umount", d["merged"]], check=True)
+        return None
+    finally:
+        shutil.rmtree(probe, ignore_errors=True)
+
+
+def release_loop(loop_file, mnt):
+    """A killed run's loop mount of loop_file, unmounted and detached. Under
+    the machine lock no live run holds it; a daemon a killed run left behind
+    still may, and then this stops with an error rather than mount the file
+    system twice."""
+    for m in sorted(mounts_under(mnt), reverse=True):
+        res = subprocess.run(["umount", m], capture_output=True, text=True)
+        if res.returncode:
+            raise AssertionError(f"{m} is mounted and busy ({res.stderr.strip()}): a "
+                                 f"dockerd from a killed run? (fuser -vm {mnt})")
+    if os.path.exists(loop_file):
+        out = subprocess.run(["losetup", "-n", "-O", "NAME", "-j", loop_file],
+                             capture_output=True, text=True).stdout
+        for dev in out.split():
+            subprocess.run(["losetup", "-d", dev], capture_output=True)
+
+
+class DataRoots:
+    """The directory the engines' data-roots go in (Flavour.data_dir under
+    .dir): the cache itself, or an ext4 loop file system mounted at
+    cache/LOOP_MNT where the cache's file system cannot host overlay2.
+    Entered and left under the machine lock; leaving (also on failure)
+    unmounts it, so the engines must be stopped first."""
+
+    def __init__(self, log, cache_dir=CACHE, size=LOOP_SIZE):
+        self.log, self.dir, self.size = log, cache_dir, size
+        self.loop_file = os.path.join(cache_dir, LOOP_FILE)
+        self.mnt = os.path.join(cache_dir, LOOP_MNT)
+        self.loop, self.why = False, None
+
+    def __enter__(self):
+        release_loop(self.loop_file, self.mnt)
+        self.why = overlay2_unsupported(self.dir)
+        if self.why is None:
+            return self
+        if not os.path.exists(self.loop_file):
+            part = self.loop_file + ".part"
+            with open(part, "wb") as f:
+                f.truncate(self.size)
+            # -m 0: nothing reserved for root; the data-roots are all there is.
+            run(["mkfs.ext4", "-q", "-F", "-m", "0", "-L", "nwcompose", part], self.log,
+                timeout=300)
+            os.rename(part, self.loop_file)
+        os.makedirs(self.mnt, exist_ok=True)
+        run(["mount", "-o", "loop,noatime", self.loop_file, self.mnt], self.log)
+        self.loop, self.dir = True, self.mnt
+        try:
+            still = overlay2_unsupported(self.dir)
+            if still:
+                raise AssertionError(f"overlay2 is not possible on the loop file system either: "
+                                     f"{still}")
+        except BaseException:
+            self.__exit__()
+            raise
+        return self
+
+    def __exit__(self, *exc):
+        if self.loop:
+            # What a daemon mounted inside and left (dockerd 20.10 binds its
+            # data-root onto itself), then the file system; mount -o loop set
+            # autoclear, so the loop device goes with it.
+            for m in sorted(mounts_under(self.mnt), reverse=True):
+                if m != self.mnt:
+                    run(["umount", m], self.log, check=False)
+            res = run(["umount", self.mnt], self.log, check=False)
+            if res.returncode:
+                raise AssertionError(f"umount {self.mnt}: {res.stderr.strip()}")
+            self.loop = False
+        return False
+
+    def describe(self):
+        if not self.loop:
+            return f"data-roots in {self.dir} (overlay2)"
+        return f"data-roots on ext4 in {self.loop_file} (overlay2), as {self.why}"
+
+
 @contextlib.contextmanager
 def machine_lock(timeout):
     """One engine test per machine: the compose networks' subnets are fixed."""
@@ -145,7 +265,11 @@ def base_tarball(log):
         run(["tar", "-C", root, "--numeric-owner", "-cf", tar + ".part", "."], log, timeout=300)
         os.rename(tar + ".part", tar)
     finally:
-        shutil.rmtree(root, ignore_errors=True)
+        # An interrupted debootstrap leaves its /proc (and /sys) mounted in
+        # the tree: unmounted first, and rm stays on this file system.
+        for m in sorted(mounts_under(root), reverse=True):
+            subprocess.run(["umount", "-l", m], capture_output=True)
+        subprocess.run(["rm", "-rf", "--one-file-system", root], capture_output=True)
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tar + ".part")
     return tar
@@ -170,8 +294,9 @@ def run(cmd, log=None, timeout=60, check=True, env=None, input=None):
 class Engine:
     """dockerd started and stopped by this process, by its pid."""
 
-    def __init__(self, log, flavour):
+    def __init__(self, log, flavour, data_dir):
         self.log, self.f = log, flavour
+        self.data_root = os.path.join(data_dir, flavour.data_dir)
         self.run_dir = tempfile.mkdtemp(prefix="nwcompose-", dir="/run")
         self.sock = os.path.join(self.run_dir, "docker.sock")
         self.pidfile = os.path.join(self.run_dir, "docker.pid")
@@ -193,7 +318,10 @@ class Engine:
 
     def config(self):
         cfg = {
-            "data-root": self.f.data_root,
+            "data-root": self.data_root,
+            # Named, not chosen: where overlay2 is impossible dockerd stops
+            # with the reason instead of crawling on vfs.
+            "storage-driver": "overlay2",
             "exec-root": os.path.join(self.run_dir, "exec"),
             "pidfile": self.pidfile,
             "hosts": [f"unix://{self.sock}"],

@@ -184,8 +184,10 @@ def test_health_restart_and_limits(services):
             assert hc["test"][:2] == ["CMD", "curl"]
         elif role(name) == "agent":
             r, srv = re.fullmatch(r"agent-r(\d+)s(\d+)", name).groups()
-            # The agent serves no HTTP: its own stream, as its collector sees it.
-            assert f"http://rack{r}:8000/metrics" in test, test
+            # The agent serves no HTTP: its own stream, as its collector sees
+            # it, asked at the controller's fixed address (no DNS lookup).
+            assert f"http://198.19.{241 + int(r)}.2:8000/metrics" in test, test
+            assert list(s["networks"]) == [f"net-rack{r}"], s["networks"]
             assert f'netwatch_server_up{{rack_id="{r}",server_id="{srv}"}} 1' in test, test
         assert s.get("restart") in ("always", "unless-stopped", "on-failure"), name
         assert s.get("mem_limit"), name
@@ -497,7 +499,7 @@ def test_compose_rights_run_a_rack_an_agent_and_the_dc(repo, services, keyed, tm
     user = str(agent["user"]).split(":")
     agent_cmd = in_ns(ans, "setpriv", f"--reuid={user[0]}", f"--regid={user[1]}", "--clear-groups",
                       "--bounding-set=-all", "--inh-caps=-all", "--no-new-privs", agent_bin, *acmd)
-    check = agent["healthcheck"]["test"][1].replace("http://rack0:", "http://127.0.0.1:")
+    check = agent["healthcheck"]["test"][1].replace("http://198.19.241.2:", "http://127.0.0.1:")
     duser = str(dc["user"]).split(":")
     dc_cmd = in_ns(ans, "setpriv", f"--reuid={duser[0]}", f"--regid={duser[1]}", "--clear-groups",
                    "--bounding-set=-all", "--inh-caps=-all", "--no-new-privs", dc_bin,

@@ -175,6 +175,51 @@ def remove_pins():
         subprocess.run(["rm", "-rf", "--one-file-system", HOST_PINS], check=True, timeout=60)
 
 
+def test_data_roots_leave_a_file_system_overlay2_cannot_use(tmp_path):
+    """CI's fresh machine has its root, and so the cache, on overlayfs, where
+    dockerd can only use vfs. DataRoots puts the data-roots on an ext4 loop
+    file there, one overlay2 works on, and unmounts it on the way out; on a
+    file system overlay2 can use it leaves them where they are. The overlayfs
+    here is made on a tmpfs of its own (an overlayfs's upper cannot be on
+    overlayfs, as CI's /tmp is)."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root (mounts)")
+    t, merged = tmp_path / "t", tmp_path / "merged"
+    t.mkdir()
+    merged.mkdir()
+    eng.run(["mount", "-t", "tmpfs", "-o", "size=256m", "nwcompose-test", str(t)])
+    log = open(tmp_path / "log", "w")
+    try:
+        for d in ("lower", "upper", "work"):
+            (t / d).mkdir()
+        eng.run(["mount", "-t", "overlay", "nwcompose-test", "-o",
+                 f"lowerdir={t}/lower,upperdir={t}/upper,workdir={t}/work", str(merged)])
+        try:
+            with eng.DataRoots(log, str(t)) as roots:
+                assert not roots.loop and roots.dir == str(t)
+            for _ in range(2):  # made, then found again
+                with eng.DataRoots(log, str(merged), size=1 << 30) as roots:
+                    assert roots.loop and "overlayfs" in roots.why, roots.why
+                    assert os.path.ismount(roots.dir)
+                    assert eng.overlay2_unsupported(roots.dir) is None
+                    (merged / eng.LOOP_MNT / "kept").touch(exist_ok=True)
+                assert not os.path.ismount(merged / eng.LOOP_MNT)
+            assert eng.run(["losetup", "-j", str(merged / eng.LOOP_FILE)]).stdout == ""
+            # What a killed run leaves (mounted) is unmounted and reused.
+            eng.run(["mount", "-o", "loop", str(merged / eng.LOOP_FILE),
+                     str(merged / eng.LOOP_MNT)])
+            with eng.DataRoots(log, str(merged), size=1 << 30) as roots:
+                assert (merged / eng.LOOP_MNT / "kept").exists()
+            assert not os.path.ismount(merged / eng.LOOP_MNT)
+        finally:
+            if os.path.ismount(merged / eng.LOOP_MNT):
+                eng.run(["umount", str(merged / eng.LOOP_MNT)], check=False)
+            eng.run(["umount", str(merged)], check=False)
+    finally:
+        log.close()
+        eng.run(["umount", str(t)], check=False)
+
+
 IMAGES = ["netwatch-dc:local", "netwatch-rack:local", "netwatch-agent:local"]
 BUILD_CACHE_TAG = "netwatch-build:cache"
 
@@ -195,26 +240,36 @@ def builder(repo, pytestconfig):
     with eng.machine_lock(timeout=1800):
         os.makedirs(eng.CACHE, exist_ok=True)
         log = open(os.path.join(eng.CACHE, "last-run.log"), "w")
-        engine = eng.Engine(log, eng.ENGINES["20.10"])
         t0 = time.monotonic()
-        say(pytestconfig, f"engine log: {engine.run_dir}/dockerd.log, commands: {log.name}")
         try:
-            engine.start()
-            engine.wipe()  # a killed earlier run's leftovers
-            base = engine.ensure_base()
-            say(pytestconfig, f"debootstrap base ready: {time.monotonic() - t0:.0f} s")
-            engine.build(os.path.join(repo, "deploy", "docker", "Dockerfile.prometheus"),
-                         os.path.join(repo, "deploy", "docker"), PROM_IMAGE,
-                         args={"DEBIAN_RUNTIME": base})
-            say(pytestconfig, f"prometheus image built: {time.monotonic() - t0:.0f} s")
-            yield engine, base, t0
+            # Left after the engine stops: a loop file system is unmounted.
+            with eng.DataRoots(log) as roots:
+                say(pytestconfig, roots.describe())
+                yield from start_builder(pytestconfig, repo, log, roots, t0)
         finally:
-            try:
+            log.close()
+
+
+def start_builder(pytestconfig, repo, log, roots, t0):
+    engine = eng.Engine(log, eng.ENGINES["20.10"], roots.dir)
+    say(pytestconfig, f"engine log: {engine.run_dir}/dockerd.log, commands: {log.name}")
+    try:
+        engine.start()
+        engine.wipe()  # a killed earlier run's leftovers
+        base = engine.ensure_base()
+        say(pytestconfig, f"debootstrap base ready: {time.monotonic() - t0:.0f} s")
+        engine.build(os.path.join(repo, "deploy", "docker", "Dockerfile.prometheus"),
+                     os.path.join(repo, "deploy", "docker"), PROM_IMAGE,
+                     args={"DEBIAN_RUNTIME": base})
+        say(pytestconfig, f"prometheus image built: {time.monotonic() - t0:.0f} s")
+        yield engine, base, t0
+    finally:
+        try:
+            if engine.proc and engine.proc.poll() is None:
                 engine.wipe()
-            finally:
-                engine.stop()
-                say(pytestconfig, f"20.10 engine stopped: {time.monotonic() - t0:.0f} s")
-                log.close()
+        finally:
+            engine.stop()
+            say(pytestconfig, f"20.10 engine stopped: {time.monotonic() - t0:.0f} s")
 
 
 MAKEFLAGS = "-j2"
@@ -242,7 +297,8 @@ def stack(request, repo, pytestconfig, builder):
     b_engine, base, t0 = builder
     flavour = eng.ENGINES[request.param]
     own = flavour is not b_engine.f
-    engine = eng.Engine(b_engine.log, flavour) if own else b_engine
+    engine = eng.Engine(b_engine.log, flavour, os.path.dirname(b_engine.data_root)) \
+        if own else b_engine
     st = Stack(repo, engine, pytestconfig, t0)
     st.env = {**build_args(base), "NETWATCH_PIN_NAME": PIN_NAME,
               "NETWATCH_PROMETHEUS_IMAGE": PROM_IMAGE}
