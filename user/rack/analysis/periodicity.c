@@ -1131,16 +1131,22 @@ static double z_of_fitted(double z, double nu)
 #define NW_PER_FOLD_MAX 64
 /* Candidate subharmonics of the peak (largest first, as for the fundamental). */
 #define NW_PER_FOLD_SUB 4
+/* The fold's search (a window's peak fails) tries more: the strongest
+ * line of a 5 % duty outage may be any of its first ~20 harmonics, and a
+ * 15 s outage in 60 s has its fundamental at the search's lowest bin
+ * (f/4 missed it in 3 of 72 evaluations, f/8 in none). */
+#define NW_PER_FOLD_SEARCH_SUB 8
 /* A fold is transformed only when its profile takes at least this fraction
  * of the window's variance: noise alone gives it ~nph / n (a quarter with
  * four cycles), a fault that stands out of its noise most of it. */
 #define NW_PER_FOLD_GATE 0.5
 /* The folded test must pass fap_max / this: Bonferroni over its extra looks
- * (two candidates, four subharmonics, three windows: 24), with margin for
+ * (two candidates, eight subharmonics, three windows: 48), with margin for
  * the degrees of freedom the profile takes from the noise near the
- * candidate's harmonics (a bound of 24 let one random walk through in
- * 25,296 evaluations, 50 and 200 none; docs/periodicity.md). */
-#define NW_PER_FOLD_FAP_DIV 200.0
+ * candidate's harmonics (with four subharmonics, 24 looks, a bound of 24
+ * let one random walk through in 25,296 evaluations, 50 and 200 none; 400
+ * keeps that margin for 48; docs/periodicity.md). */
+#define NW_PER_FOLD_FAP_DIV 400.0
 /* When neither the halves nor the newest half's quarters show the period,
  * the halves' folded profiles may: their correlation as a z (halves_agree)
  * at least this (4 let 3 more false periods through in 6,960 evaluations
@@ -1357,7 +1363,7 @@ static long fold_search(struct nw_periodicity_scratch *sc, const struct win *w, 
 		if (c == 1 && cand[1] == cand[0])
 			break;
 		kp = log_parabola(sc->power, w, cand[c]);
-		for (int k = NW_PER_FOLD_SUB; k >= 1; k--) {
+		for (int k = NW_PER_FOLD_SEARCH_SUB; k >= 1; k--) {
 			long j = -1;
 			bool hk;
 			double z = fold_z(sc, w, rate, detrend, kp / k, k, &j, &hk);
