@@ -1049,7 +1049,7 @@ static double range_ls_power(const double *g, size_t i0, size_t i1, double fs, d
  * the searched bins. Returns its bin (or -1); *z its value. */
 static long window_peak(struct nw_periodicity_scratch *sc, const double *g, double *x,
 			double *power, double *bg, const struct win *w, double rate, double rho,
-			double *u_hint, struct bgfit *fit, double *z)
+			double *u_hint, struct bgfit *fit, double *z, double *nu)
 {
 	struct band bd[NW_PER_MAX_BANDS];
 	unsigned char *clip = (unsigned char *)bg; /* until background_at */
@@ -1092,6 +1092,13 @@ static long window_peak(struct nw_periodicity_scratch *sc, const double *g, doub
 	if (!isfinite(fit->q) || !(fit->a + fit->b > 0))
 		return -1;
 	background_at(w, rate, fit, bg);
+	if (nu) {
+		double m = 0;
+
+		for (size_t i = 0; i < nb; i++)
+			m += bd[i].m;
+		*nu = m / (rho < 0 ? 3.0 : 2.0);
+	}
 	*z = 0;
 	for (size_t k = w->k_lo; k <= w->k_hi; k++) {
 		double zk = power[k] / bg[k];
@@ -1104,6 +1111,16 @@ static long window_peak(struct nw_periodicity_scratch *sc, const double *g, doub
 	return jp;
 }
 
+/* The z of an Exp(1) with the tail of P / E-hat at z, where E-hat is the
+ * fitted background: with nu degrees of freedom in the fit's level (the
+ * bands' weights over the parameters fitted), P / E-hat has the tail
+ * (1 + z / nu)^-nu of an F(2, 2 nu), not e^-z (Vaughan 2005 for the same
+ * point in log space). */
+static double z_of_fitted(double z, double nu)
+{
+	return nu > 0 ? nu * log1p(z / nu) : z;
+}
+
 /* ---- The folded residual ---------------------------------------------------
  * A pulse train's lines (harmonics falling as 1/k^2, each widened by the
  * taper) look like red noise to the background fit, so while a fault is new
@@ -1114,16 +1131,22 @@ static long window_peak(struct nw_periodicity_scratch *sc, const double *g, doub
 #define NW_PER_FOLD_MAX 64
 /* Candidate subharmonics of the peak (largest first, as for the fundamental). */
 #define NW_PER_FOLD_SUB 4
+/* The fold's search (a window's peak fails) tries more: the strongest
+ * line of a 5 % duty outage may be any of its first ~20 harmonics, and a
+ * 15 s outage in 60 s has its fundamental at the search's lowest bin
+ * (f/4 missed it in 3 of 72 evaluations, f/8 in none). */
+#define NW_PER_FOLD_SEARCH_SUB 8
 /* A fold is transformed only when its profile takes at least this fraction
  * of the window's variance: noise alone gives it ~nph / n (a quarter with
  * four cycles), a fault that stands out of its noise most of it. */
 #define NW_PER_FOLD_GATE 0.5
 /* The folded test must pass fap_max / this: Bonferroni over its extra looks
- * (two candidates, four subharmonics, three windows: 24), with margin for
+ * (two candidates, eight subharmonics, three windows: 48), with margin for
  * the degrees of freedom the profile takes from the noise near the
- * candidate's harmonics (a bound of 24 let one random walk through in
- * 25,296 evaluations, 50 and 200 none; docs/periodicity.md). */
-#define NW_PER_FOLD_FAP_DIV 200.0
+ * candidate's harmonics (with four subharmonics, 24 looks, a bound of 24
+ * let one random walk through in 25,296 evaluations, 50 and 200 none; 400
+ * keeps that margin for 48; docs/periodicity.md). */
+#define NW_PER_FOLD_FAP_DIV 400.0
 /* When neither the halves nor the newest half's quarters show the period,
  * the halves' folded profiles may: their correlation as a z (halves_agree)
  * at least this (4 let 3 more false periods through in 6,960 evaluations
@@ -1283,7 +1306,7 @@ static double fold_z(struct nw_periodicity_scratch *sc, const struct win *w, dou
 	fold_residual(sc->g, sc->gf, w, per, nph, sum, cnt);
 	if (!window_stats(sc->gf, &y, detrend))
 		return 0;
-	if (window_peak(sc, sc->gf, sc->xf, sc->pf, sc->bgf, &y, rate, -1, &u, &fit, &z) < 0)
+	if (window_peak(sc, sc->gf, sc->xf, sc->pf, sc->bgf, &y, rate, -1, &u, &fit, &z, NULL) < 0)
 		return 0;
 	j = local_max(sc->power, sc->bgf, w->k_lo, w->k_hi, x, 1);
 	if (j < 0)
@@ -1340,7 +1363,7 @@ static long fold_search(struct nw_periodicity_scratch *sc, const struct win *w, 
 		if (c == 1 && cand[1] == cand[0])
 			break;
 		kp = log_parabola(sc->power, w, cand[c]);
-		for (int k = NW_PER_FOLD_SUB; k >= 1; k--) {
+		for (int k = NW_PER_FOLD_SEARCH_SUB; k >= 1; k--) {
 			long j = -1;
 			bool hk;
 			double z = fold_z(sc, w, rate, detrend, kp / k, k, &j, &hk);
@@ -1538,18 +1561,18 @@ static void eval_one(struct nw_periodicity *p, struct nw_periodicity_scratch *sc
 	for (int w = 0; w < nwin; w++) {
 		const struct win *x = &win[w];
 		struct bgfit fit;
-		double z = 0, fap, f_peak;
+		double z = 0, nu = 0, fap, f_peak;
 		long jp, jbest;
 
 		if (!x->ok)
 			continue;
 		jp = window_peak(sc, sc->g, sc->x, sc->power, sc->bg, x, rate, rho, &r->u_hint,
-				 &fit, &z);
+				 &fit, &z, &nu);
 		if (jp < 0)
 			continue;
 		if (rho < 0)
 			rho = fit.rho;
-		fap = fap_of(z, m_total);
+		fap = fap_of(z_of_fitted(z, nu), m_total);
 		if (w > 0 && fap < p->cfg.fap_max) {
 			/* A shorter window keeps the horizon's rho, which fits
 			 * the horizon: a peak that passes against it must pass
@@ -1557,16 +1580,17 @@ static void eval_one(struct nw_periodicity *p, struct nw_periodicity_scratch *sc
 			 * in bursts of 20, read 0.98 s at z = 16.5 in the 60 s
 			 * window of a 120 s horizon with the horizon's rho
 			 * 0.963). Only when it passes: no cost in noise. */
-			double u = -1, z2 = 0;
+			double u = -1, z2 = 0, nu2 = 0;
 			struct bgfit f2;
 			long j2 = window_peak(sc, sc->g, sc->x, sc->power, sc->bg, x, rate, -1, &u,
-					      &f2, &z2);
+					      &f2, &z2, &nu2);
 
-			if (j2 >= 0 && z2 < z) {
+			if (j2 >= 0 && z_of_fitted(z2, nu2) < z_of_fitted(z, nu)) {
 				jp = j2;
 				z = z2;
+				nu = nu2;
 				fit = f2;
-				fap = fap_of(z, m_total);
+				fap = fap_of(z_of_fitted(z, nu), m_total);
 			}
 		}
 		if (z > out->power || w == 0) {
@@ -1643,7 +1667,7 @@ static void eval_one(struct nw_periodicity *p, struct nw_periodicity_scratch *sc
 		if (harm)
 			f_peak = refine_harmonics(sc->x, x, f_peak, fs, NW_PER_HARM_TOP * fs);
 		out->power = folded ? zf : sc->power[jbest] / sc->bg[jbest];
-		out->fap = fap_of(out->power, m_total);
+		out->fap = fap_of(folded ? zf : z_of_fitted(out->power, nu), m_total);
 		out->rho = fit.rho;
 		out->window_s = (double)x->len / fs;
 		if (!(f_peak > 0) || !isfinite(f_peak))

@@ -108,7 +108,10 @@ struct nw_period_result {
 	double period_s; /* dominant (fundamental) period, seconds */
 	double power;    /* z: periodogram over the fitted red-noise background at
 			  * the highest peak (~Exp(1) under that background) */
-	double fap;      /* 1 - (1 - e^-z)^M; M = independent frequencies tested */
+	double fap;      /* 1 - (1 - q)^M; M = independent frequencies tested, q
+			  * the tail at z against a fitted background, (1 + z /
+			  * nu)^-nu with nu its fit's degrees of freedom (or the
+			  * folded tests' tail, docs/periodicity.md) */
 	size_t n;        /* points in the horizon */
 	size_t nfreq;    /* independent frequencies tested over all windows (M) */
 	double rho;      /* the background's AR(1) coefficient per slot (0: white) */
