@@ -216,19 +216,16 @@ static struct rack_stat *rack_of(struct work *w, uint32_t rack_id)
 	return lo < w->nr && w->r[lo].rack_id == rack_id ? &w->r[lo] : NULL;
 }
 
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return (x > y) - (x < y);
+}
+
 static int is_dead(const struct work *w, uint32_t rack_id)
 {
-	size_t lo = 0, hi = w->ndead;
-
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-
-		if (w->dead[mid] < rack_id)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo < w->ndead && w->dead[lo] == rack_id;
+	return w->ndead && bsearch(&rack_id, w->dead, w->ndead, sizeof(*w->dead), cmp_u32);
 }
 
 /* A path from or to a dead controller's rack: that rack's evidence only. */

@@ -40,20 +40,23 @@ void dc_mesh_free(struct dc_mesh *m)
 	memset(m, 0, sizeof(*m));
 }
 
+static int cmp_u16(const void *a, const void *b)
+{
+	uint16_t x = *(const uint16_t *)a, y = *(const uint16_t *)b;
+
+	return (x > y) - (x < y);
+}
+
 /* The position of rack `id`, or -1 when it is not a member. */
 static long mesh_pos(const struct dc_mesh *m, uint32_t id)
 {
-	size_t lo = 0, hi = m->n;
+	uint16_t key = (uint16_t)id;
+	const uint16_t *at;
 
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-
-		if (m->ids[mid] < id)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo < m->n && m->ids[lo] == id ? (long)lo : -1;
+	if (id > UINT16_MAX || !m->n)
+		return -1;
+	at = bsearch(&key, m->ids, m->n, sizeof(*m->ids), cmp_u16);
+	return at ? (long)(at - m->ids) : -1;
 }
 
 static int scheduled(const struct dc_mesh *m, uint32_t from, uint32_t to, uint64_t e)
