@@ -42,7 +42,7 @@ void nw_scope_cfg_default(struct nw_scope_cfg *c)
 				    .share_s = 3.0,
 				    .period_tol = 0.1,
 				    .hold = 2,
-				    .hold_path = 4,
+				    .hold_path = 3,
 				    .clear = 5,
 				    .min_paths = 4 };
 }

@@ -89,7 +89,7 @@ static const struct nw_opt opts[] = {
 	  .def_u = 2, .problem = "scope-hold must be an integer 1..60", .arg = "N",
 	  .help = "a fault is reported after N intervals of evidence (default 2)" },
 	{ "scope-hold-path", 0, "NETWATCH_SCOPE_HOLD_PATH", NW_OPT_U64, F(scope_hold_path),
-	  .min = 1, .max = 60, .def_u = 4, .problem = "scope-hold-path must be an integer 1..60",
+	  .min = 1, .max = 60, .def_u = 3, .problem = "scope-hold-path must be an integer 1..60",
 	  .arg = "N",
 	  .help = "a path fault (one rack pair) is reported after N intervals\n(default 4)" },
 	{ "scope-clear", 0, "NETWATCH_SCOPE_CLEAR", NW_OPT_U64, F(scope_clear), .min = 1,
