@@ -208,6 +208,8 @@ def test_tc_removes_the_qdisc_it_created(lab):
     (["--port", "70000", "--iface", "lo"], "port"),
     (["--servers", "3-x", "--iface", "lo"], "servers"),
     (["--ring-bytes", "5000", "--iface", "lo"], "ring"),
+    (["--scope-hold", "0", "--iface", "lo"], "scope-hold must be an integer 1..60"),
+    (["--scope-clear", "3601", "--iface", "lo"], "scope-clear must be an integer 1..3600"),
 ])
 def test_rack_rejects_bad_flags(args, needle):
     res = subprocess.run([RACK, *args], capture_output=True, text=True, timeout=10)

@@ -41,9 +41,9 @@ void nw_scope_cfg_default(struct nw_scope_cfg *c)
 				    .theta_dc = 0.5,
 				    .share_s = 3.0,
 				    .period_tol = 0.1,
-				    .hold = 2,
-				    .hold_path = 3,
-				    .clear = 5,
+				    .hold = NW_SCOPE_HOLD_DEFAULT,
+				    .hold_path = NW_SCOPE_HOLD_PATH_DEFAULT,
+				    .clear = NW_SCOPE_CLEAR_DEFAULT,
 				    .min_paths = 4 };
 }
 

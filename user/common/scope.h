@@ -43,7 +43,14 @@ const char *nw_scope_name(enum nw_scope s);
 /* "", "servers", "uplink", "tor", "controller". */
 const char *nw_scope_cause_name(enum nw_scope_cause c);
 
-/* Thresholds (netwatch-dc flags; defaults from nw_scope_cfg_default). */
+/* The defaults of the intervals below: one home for the DC's and the rack's
+ * flags (--scope-hold, --scope-hold-path, --scope-clear). */
+#define NW_SCOPE_HOLD_DEFAULT 2
+#define NW_SCOPE_HOLD_PATH_DEFAULT 3
+#define NW_SCOPE_CLEAR_DEFAULT 5
+
+/* Thresholds (netwatch-dc flags, the hold and clear netwatch-rack's too;
+ * defaults from nw_scope_cfg_default). */
 struct nw_scope_cfg {
 	double theta_rack;    /* 0.5: degraded fraction of a rack's servers / paths */
 	double theta_path_bg; /* 0.2: paths not touching the rack, degraded fraction below */

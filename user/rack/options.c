@@ -16,6 +16,7 @@
 #include "collector.h"
 #include "fabric_peers.h"
 #include "report_client.h"
+#include "scope.h"
 
 #define F(field) NW_OPT_FIELD(struct rack_opts, field)
 
@@ -103,6 +104,8 @@ enum {
 	O_WINDOW,
 	O_HORIZON,
 	O_DOWN_AFTER,
+	O_SCOPE_HOLD,
+	O_SCOPE_CLEAR,
 	O_DUMP,
 	O_RECORD_LOG,
 	O_METRICS,
@@ -195,6 +198,16 @@ static const struct nw_opt opts[O__COUNT] = {
 			   .problem = "down-after must be an integer 2..1000", .arg = "PERIODS",
 			   .help = "a server is down once silent for more than this many of\n"
 				   "its sample periods (default 10: 0.5 s at 20 Hz)" },
+	[O_SCOPE_HOLD] = { "scope-hold", 0, "NETWATCH_SCOPE_HOLD", NW_OPT_U64, F(scope_hold),
+			   .min = 1, .max = 60, .def_u = NW_SCOPE_HOLD_DEFAULT,
+			   .problem = "scope-hold must be an integer 1..60", .arg = "N",
+			   .help = "a fault in the rack's own faults is reported after N\n"
+				   "intervals of evidence (default 2, as netwatch-dc's)" },
+	[O_SCOPE_CLEAR] = { "scope-clear", 0, "NETWATCH_SCOPE_CLEAR", NW_OPT_U64, F(scope_clear),
+			    .min = 1, .max = 3600, .def_u = NW_SCOPE_CLEAR_DEFAULT,
+			    .problem = "scope-clear must be an integer 1..3600", .arg = "N",
+			    .help = "a fault ends after N intervals with all its members\n"
+				    "healthy (default 5, as netwatch-dc's)" },
 	[O_DUMP] = { "dump", 0, "NETWATCH_DUMP", NW_OPT_BOOL, F(dump), .problem = bool_problem,
 		     .help = "print per-server counters as one JSON line every interval\n"
 			     "and once more at exit" },

@@ -30,10 +30,11 @@ struct rack_opts {
 	const char *pin_dir;
 	const char *state_dir; /* socket hook's counters */
 	double interval;
-	uint32_t window;     /* analysis window, slots */
-	double horizon;      /* periodicity/skew history, s */
-	uint32_t down_after; /* sample periods of silence that make a server down */
-	double duration;     /* 0: run until a signal */
+	uint32_t window;                  /* analysis window, slots */
+	double horizon;                   /* periodicity/skew history, s */
+	uint32_t down_after;              /* sample periods of silence that make a server down */
+	uint32_t scope_hold, scope_clear; /* intervals: the rack's own faults (scope.h) */
+	double duration;                  /* 0: run until a signal */
 	int dump;
 	const char *record_log;
 	int unpin;

@@ -84,6 +84,8 @@ int rack_serve_init(struct rack_serve *s, const struct nw_log *log, const struct
 		struct nw_scope_cfg sc;
 
 		nw_scope_cfg_default(&sc);
+		sc.hold = o->scope_hold;
+		sc.clear = o->scope_clear;
 		nw_scope_init(&s->scope, &sc);
 		s->view.scope = &s->scope;
 	}
