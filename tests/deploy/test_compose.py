@@ -15,6 +15,8 @@ import subprocess
 import pytest
 import yaml
 
+from nwlab import stop_process  # tests/integration, on the path by conftest.py
+
 RACKS = 4
 SERVERS = 8
 RACK_CAPS = {"BPF", "PERFMON", "NET_ADMIN"}
@@ -548,13 +550,7 @@ def test_compose_rights_run_a_rack_an_agent_and_the_dc(repo, services, keyed, tm
         return p
 
     def stop(p):
-        if p.poll() is None:
-            p.terminate()
-            try:
-                p.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
+        stop_process(p, 10)
 
     try:
         run("ip", "netns", "add", rns)

@@ -22,6 +22,18 @@ AGENT = os.path.join(BUILD, "netwatch-agent")
 RACK = os.path.join(BUILD, "netwatch-rack")
 
 
+def stop_process(proc, timeout):
+    """SIGTERM, then SIGKILL after timeout seconds: the one way a test stops
+    a process it started."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 def _ephemeral_low():
     try:
         with open("/proc/sys/net/ipv4/ip_local_port_range") as f:

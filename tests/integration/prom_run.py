@@ -14,7 +14,7 @@ import threading
 import urllib.parse
 import urllib.request
 
-from nwlab import free_port
+from nwlab import free_port, stop_process
 
 PROMETHEUS = shutil.which("prometheus") or "/usr/bin/prometheus"
 
@@ -22,13 +22,7 @@ PROMETHEUS = shutil.which("prometheus") or "/usr/bin/prometheus"
 def stop_server(proc, log, workdir):
     """Terminates a server this module or a test started (killed after 15 s),
     closes its log and removes its working directory."""
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    stop_process(proc, 15)
     log.close()
     shutil.rmtree(workdir, ignore_errors=True)
 
