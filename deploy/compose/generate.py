@@ -88,10 +88,8 @@ HEADER = """\
 
 
 def build(target):
-    """Every NetWatch service builds its image, not one per image: with
-    image-only services docker-compose 1.29's `up --build` pulled
-    `netwatch-rack:local` for rack2 before rack0 had built it (it does not
-    take services in file order), and failed on a fresh engine."""
+    """The `build:` of a NetWatch service. Which services carry one differs
+    by compose (compose(), one_builder_per_image)."""
     # The bases are the Dockerfile's defaults unless the environment names
     # others (a local mirror, or a debootstrap base where no registry is
     # reachable: what tests/deploy/test_compose_engine.py does).
@@ -283,13 +281,41 @@ def grafana_service():
     }
 
 
-def compose(rack_caps=RACK_CAPS):
+def one_builder_per_image(services):
+    """Compose v2 (docker-compose.yml): the first service of each image
+    builds it (dc, rack0, agent-r0s0); the others name the image and never
+    pull it. With a `build:` on every service, Compose v2 builds the image
+    once per service and labels each build with its service
+    (com.docker.compose.service), so the builds differ, the tag holds the
+    last, and the next `up` (of Prometheus, say) recreated the racks whose
+    containers carry another build's digest: their servers' samples in
+    between were lost (engine test, docs/containers.md). docker-compose 1.29
+    keeps a `build:` on every service (docker-compose.docker20.yml): it pulled
+    an image-only service's image before its builder had built it."""
+    builders = set()
+    for name, s in services.items():
+        if "build" not in s:
+            continue
+        if s["image"] not in builders:
+            builders.add(s["image"])
+            continue
+        services[name] = {}
+        for k, v in s.items():
+            if k != "build":
+                services[name][k] = v
+            if k == "image":
+                services[name]["pull_policy"] = "never"
+
+
+def compose(rack_caps=RACK_CAPS, one_build_per_image=True):
     services = {"dc": dc_service()}
     for r in range(RACKS):
         services[f"rack{r}"] = rack_service(r, rack_caps)
     for r in range(RACKS):
         for srv in range(SERVERS):
             services[f"agent-r{r}s{srv}"] = agent_service(r, srv)
+    if one_build_per_image:
+        one_builder_per_image(services)
     services["prometheus"] = prometheus_service()
     services["grafana"] = grafana_service()
     networks = {"net-core": {"ipam": {"config": [{"subnet": CORE_SUBNET}]}}}
@@ -364,7 +390,7 @@ def outputs():
     out = {
         "docker-compose.yml": render_yaml(compose(), HEADER),
         "docker-compose.docker20.yml": render_yaml(
-            compose(OLD_ENGINE_CAPS),
+            compose(OLD_ENGINE_CAPS, one_build_per_image=False),
             HEADER + "#\n# docker-compose.yml for Docker engines < 23.0 (Debian 12's docker.io 20.10)\n"
             "# and kernels < 5.8: the rack controllers get SYS_ADMIN instead of BPF and\n"
             "# PERFMON, nothing else differs (docs/containers.md):\n"

@@ -6,8 +6,9 @@ from a registry. Two engines (ENGINES):
 - "26": Debian 13's docker.io 26.1 and Compose v2 2.26 (the `docker compose`
   plugin), unpacked by `make deps-compose-test` under CACHE/engine-26/root
   without replacing the system's; bookworm's containerd and runc run its
-  containers. It gets the 20.10 engine's images by `docker save | docker
-  load`: one cold build per machine, not two.
+  containers. Compose v2 builds its images itself (BuildKit), from the same
+  debootstrap base; only the test's Prometheus stand-in comes from the 20.10
+  engine, by `docker save | docker load`.
 
 Isolation (docs/containers.md, "Tested against a real engine"):
 - its own unix socket, pidfile and exec-root in a fresh run directory under
@@ -291,6 +292,9 @@ def run(cmd, log=None, timeout=60, check=True, env=None, input=None):
     return res
 
 
+BUILD_CACHE_KEEP = "8GB"  # a cold BuildKit build of the three images: see docs/containers.md
+
+
 class Engine:
     """dockerd started and stopped by this process, by its pid."""
 
@@ -334,6 +338,9 @@ class Engine:
             "log-opts": {"max-size": "1m", "max-file": "1"},
             "live-restore": False,
             "shutdown-timeout": 10,
+            # BuildKit's layer cache (Compose v2 builds with it) lives apart
+            # from the images: bounded, or every commit's build stage stays.
+            "builder": {"gc": {"enabled": True, "defaultKeepStorage": BUILD_CACHE_KEEP}},
         }
         if self.f.proxy:
             cfg["userland-proxy-path"] = self.f.proxy

@@ -17,6 +17,8 @@ import yaml
 
 from nwlab import stop_process  # tests/integration, on the path by conftest.py
 
+import compose_engine as eng
+
 RACKS = 4
 SERVERS = 8
 RACK_CAPS = {"BPF", "PERFMON", "NET_ADMIN"}
@@ -136,14 +138,33 @@ def test_nobody_else_has_privileges(services):
                 "docker.sock" not in src, (name, v)
 
 
-def test_every_netwatch_service_builds_its_image(services):
-    """Each NetWatch service has `build:` for its own image. With one builder
-    per image and the rest image-only, docker-compose 1.29's `up --build` on
-    a fresh engine pulled netwatch-rack:local for rack2 before rack0 built
-    it (measured by the engine test, docs/containers.md)."""
+BUILDERS = {"dc": "dc", "rack": "rack0", "agent": "agent-r0s0"}
+
+
+def test_one_service_builds_each_image(services):
+    """Compose v2's file: the first service of each image builds it, the
+    others name it and never pull it. With a `build:` on every service,
+    Compose v2 built and labelled the image once per service, and the next
+    `up` recreated racks whose container held another build's digest (engine
+    test, docs/containers.md)."""
     for name, s in services.items():
-        if role(name) in ("dc", "rack", "agent"):
-            assert s["build"]["target"] == role(name), name
+        if role(name) not in BUILDERS:
+            continue
+        assert s["image"] == f"netwatch-{role(name)}:local", name
+        if name == BUILDERS[role(name)]:
+            assert s["build"]["target"] == role(name) and "pull_policy" not in s, name
+        else:
+            assert "build" not in s and s.get("pull_policy") == "never", name
+
+
+def test_every_docker20_service_builds_its_image(repo):
+    """docker-compose 1.29's file: each NetWatch service has `build:` for its
+    own image. With one builder per image and the rest image-only, 1.29's
+    `up --build` on a fresh engine pulled netwatch-rack:local for rack2
+    before rack0 built it (engine test, docs/containers.md)."""
+    for name, s in resolved(repo, "docker-compose.docker20.yml")["services"].items():
+        if role(name) in BUILDERS:
+            assert s["build"]["target"] == role(name) and "pull_policy" not in s, name
             assert s["image"] == f"netwatch-{role(name)}:local", name
 
 
@@ -338,11 +359,19 @@ def test_docker20_file_only_swaps_the_racks_bpf_caps(repo, cfg, services):
     """docker-compose.docker20.yml is standalone (an override cannot remove
     BPF and PERFMON: compose merges cap_add, and Docker 20.10 refuses both
     names). It is docker-compose.yml with SYS_ADMIN in their place on the
-    rack controllers, and nothing else changed."""
+    rack controllers and a `build:` on every NetWatch service (1.29 cannot
+    use image-only ones: test_every_docker20_service_builds_its_image), and
+    nothing else changed."""
     old = resolved(repo, "docker-compose.docker20.yml")
     assert set(old["services"]) == set(services)
     assert old["networks"] == cfg["networks"] and old.get("volumes") == cfg.get("volumes")
+    def one_builder(name, s):
+        """The docker20 service as docker-compose.yml has it."""
+        if role(name) not in BUILDERS or name == BUILDERS[role(name)]:
+            return s
+        return {**{k: v for k, v in s.items() if k != "build"}, "pull_policy": "never"}
     for name, s in old["services"].items():
+        s = one_builder(name, s)
         if role(name) == "rack":
             assert set(s["cap_add"]) == (set(services[name]["cap_add"]) - {"BPF", "PERFMON"}) | \
                 {"SYS_ADMIN"}
@@ -427,6 +456,29 @@ def metric(ns, family, *labels):
     return None
 
 
+def test_compose_v2_keeps_one_builder_per_image_with_keys(repo, tmp_path):
+    """docker-compose.yml with the keys file, resolved by Compose v2 (the
+    plugin make deps unpacks for the engine test): still one builder per
+    image, every other NetWatch service pull_policy never."""
+    plugin = eng.ENGINES["26"].plugin
+    assert os.access(plugin, os.X_OK), f"{plugin} missing: `make deps` unpacks it"
+    os.makedirs(tmp_path / "cli-plugins")
+    os.symlink(plugin, tmp_path / "cli-plugins" / "docker-compose")
+    d = compose_dir(repo)
+    res = subprocess.run([eng.ENGINES["26"].docker, "compose", "-f",
+                          os.path.join(d, "docker-compose.yml"), "-f",
+                          os.path.join(d, "docker-compose.keys.yml"), "config"],
+                         capture_output=True, text=True, timeout=120,
+                         env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path),
+                              "DOCKER_CONFIG": str(tmp_path)})
+    assert res.returncode == 0, res.stderr
+    svcs = yaml.safe_load(res.stdout)["services"]
+    built = sorted(n for n, s in svcs.items() if "build" in s)
+    assert built == sorted(BUILDERS.values()), built
+    assert all(s.get("pull_policy") == "never" for n, s in svcs.items()
+               if role(n) in BUILDERS and n not in built)
+
+
 @pytest.fixture(scope="module")
 def keyed(repo):
     return resolved(repo, "docker-compose.yml", "docker-compose.keys.yml")["services"]
@@ -449,7 +501,10 @@ def test_keys_override_adds_only_the_key(repo, services, keyed):
         rest["volumes"] = [v for v in s["volumes"] if v not in added]
         if not rest["volumes"]:
             rest.pop("volumes")
-        assert norm(rest) == norm(services[name]), name
+        # 1.29's merge drops pull_policy; Compose v2, whose file this is,
+        # keeps it (test_compose_v2_keeps_one_builder_per_image_with_keys).
+        want = {k: v for k, v in services[name].items() if k != "pull_policy"}
+        assert norm(rest) == norm(want), name
     # Key files are never committed.
     for owner in ("root", "10001"):
         r = subprocess.run(["git", "-C", repo, "check-ignore", "-q",
