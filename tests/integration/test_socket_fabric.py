@@ -22,22 +22,11 @@ import tempfile
 
 import pytest
 
-from nwlab import AGENT, BUILD, RACK, free_port, get_json, wait_for
+from nwlab import AGENT, BUILD, RACK, free_port, get_json, stop_process, wait_for
 
 DC = os.path.join(BUILD, "netwatch-dc")
 LOSS = 0.30
 WARM_S = 90  # window 64 at 10 Hz is 6.4 s; slack for a loaded 2-core machine
-
-
-def stop(proc, timeout=10):
-    if proc is None or proc.poll() is not None:
-        return
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
 
 
 class Mesh:
@@ -115,7 +104,7 @@ class Mesh:
     def close(self):
         """Stops everything; the rack's exit status (None if never started)."""
         for p in self.procs:
-            stop(p)
+            stop_process(p, 10)
             for s in (p.stdout, p.stderr):
                 if s:
                     s.close()

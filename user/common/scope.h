@@ -48,6 +48,9 @@ const char *nw_scope_cause_name(enum nw_scope_cause c);
 #define NW_SCOPE_HOLD_DEFAULT 2
 #define NW_SCOPE_HOLD_PATH_DEFAULT 3
 #define NW_SCOPE_CLEAR_DEFAULT 5
+/* A default in a flag's --help text: "(default " NW_SCOPE_STR(...) ")". */
+#define NW_SCOPE_STR_(x) #x
+#define NW_SCOPE_STR(x) NW_SCOPE_STR_(x)
 
 /* Thresholds (netwatch-dc flags, the hold and clear netwatch-rack's too;
  * defaults from nw_scope_cfg_default). */

@@ -88,15 +88,19 @@ static const struct nw_opt opts[] = {
 		  "paths_in rows of pairs it does not schedule are dropped" },
 	{ "scope-hold", 0, "NETWATCH_SCOPE_HOLD", NW_OPT_U64, F(scope_hold), .min = 1, .max = 60,
 	  .def_u = NW_SCOPE_HOLD_DEFAULT, .problem = "scope-hold must be an integer 1..60",
-	  .arg = "N", .help = "a fault is reported after N intervals of evidence (default 2)" },
+	  .arg = "N",
+	  .help = "a fault is reported after N intervals of evidence (default " NW_SCOPE_STR(
+		  NW_SCOPE_HOLD_DEFAULT) ")" },
 	{ "scope-hold-path", 0, "NETWATCH_SCOPE_HOLD_PATH", NW_OPT_U64, F(scope_hold_path),
 	  .min = 1, .max = 60, .def_u = NW_SCOPE_HOLD_PATH_DEFAULT,
 	  .problem = "scope-hold-path must be an integer 1..60", .arg = "N",
-	  .help = "a path fault (one rack pair) is reported after N intervals\n(default 3)" },
+	  .help = "a path fault (one rack pair) is reported after N intervals\n(default " NW_SCOPE_STR(
+		  NW_SCOPE_HOLD_PATH_DEFAULT) ")" },
 	{ "scope-clear", 0, "NETWATCH_SCOPE_CLEAR", NW_OPT_U64, F(scope_clear), .min = 1,
 	  .max = 3600, .def_u = NW_SCOPE_CLEAR_DEFAULT,
 	  .problem = "scope-clear must be an integer 1..3600", .arg = "N",
-	  .help = "a fault ends after N intervals with all its members healthy\n(default 5)" },
+	  .help = "a fault ends after N intervals with all its members healthy\n(default " NW_SCOPE_STR(
+		  NW_SCOPE_CLEAR_DEFAULT) ")" },
 	/* The ratios go through the seconds parser: a plain decimal, bounded */
 	{ "scope-theta-rack", 0, "NETWATCH_SCOPE_THETA_RACK", NW_OPT_SECONDS, F(scope_theta_rack),
 	  .dmin = 0.01, .dmax = 1, .def_d = 0.5,

@@ -202,12 +202,14 @@ static const struct nw_opt opts[O__COUNT] = {
 			   .min = 1, .max = 60, .def_u = NW_SCOPE_HOLD_DEFAULT,
 			   .problem = "scope-hold must be an integer 1..60", .arg = "N",
 			   .help = "a fault in the rack's own faults is reported after N\n"
-				   "intervals of evidence (default 2, as netwatch-dc's)" },
+				   "intervals of evidence (default " NW_SCOPE_STR(
+					   NW_SCOPE_HOLD_DEFAULT) ", as netwatch-dc's)" },
 	[O_SCOPE_CLEAR] = { "scope-clear", 0, "NETWATCH_SCOPE_CLEAR", NW_OPT_U64, F(scope_clear),
 			    .min = 1, .max = 3600, .def_u = NW_SCOPE_CLEAR_DEFAULT,
 			    .problem = "scope-clear must be an integer 1..3600", .arg = "N",
 			    .help = "a fault ends after N intervals with all its members\n"
-				    "healthy (default 5, as netwatch-dc's)" },
+				    "healthy (default " NW_SCOPE_STR(
+					    NW_SCOPE_CLEAR_DEFAULT) ", as netwatch-dc's)" },
 	[O_DUMP] = { "dump", 0, "NETWATCH_DUMP", NW_OPT_BOOL, F(dump), .problem = bool_problem,
 		     .help = "print per-server counters as one JSON line every interval\n"
 			     "and once more at exit" },

@@ -883,39 +883,7 @@ static double dft_power(const double *x, size_t L, double f)
 	return re * re + im * im;
 }
 
-/* The peak's frequency (Hz) between bins j - 1 and j + 1: golden section on
- * the tapered series' DFT (a parabola through three bins is biased by up
- * to a few hundredths of a bin, 2 % of a 15 s period seen in 60 s). */
-static double refine(const double *x, const struct win *w, long j, double fs)
-{
-	const double gr = 0.5 * (sqrt(5.0) - 1.0), W = (double)w->size;
-	double lo = ((double)j - 1.0) / W, hi = ((double)j + 1.0) / W;
-	double x1 = hi - gr * (hi - lo), x2 = lo + gr * (hi - lo);
-	double p1 = dft_power(x, w->len, x1), p2 = dft_power(x, w->len, x2);
-
-	for (int i = 0; i < NW_PER_REFINE_STEPS; i++) {
-		if (p1 > p2) {
-			hi = x2;
-			x2 = x1;
-			p2 = p1;
-			x1 = hi - gr * (hi - lo);
-			p1 = dft_power(x, w->len, x1);
-		} else {
-			lo = x1;
-			x1 = x2;
-			p1 = p2;
-			x2 = lo + gr * (hi - lo);
-			p2 = dft_power(x, w->len, x2);
-		}
-	}
-	return 0.5 * (lo + hi) * fs;
-}
-
-/* A sparse pulse train's fundamental is weak and its position noisy in a
- * short window; its harmonics together pin it: the frequency within +-1
- * bin of f (Hz) that maximises the summed DFT power at f, 2f, ... (up to
- * f_max, at most NW_PER_HARM_MAX): a grid of a quarter of the H-th
- * harmonic's resolution, then golden section around its best point. */
+/* The summed DFT power of x at f, 2f, ... Hf (cycles per point). */
 static double harm_power(const double *x, size_t L, double f, int H)
 {
 	double s = 0;
@@ -925,11 +893,54 @@ static double harm_power(const double *x, size_t L, double f, int H)
 	return s;
 }
 
+/* Golden section for the maximum of harm_power(H) in [lo, hi] (cycles per
+ * point), `steps` steps; the middle of the last bracket. */
+static double golden_max(const double *x, size_t L, int H, double lo, double hi, int steps)
+{
+	const double gr = 0.5 * (sqrt(5.0) - 1.0);
+	double x1 = hi - gr * (hi - lo), x2 = lo + gr * (hi - lo);
+	double p1 = harm_power(x, L, x1, H), p2 = harm_power(x, L, x2, H);
+
+	for (int i = 0; i < steps; i++) {
+		if (p1 > p2) {
+			hi = x2;
+			x2 = x1;
+			p2 = p1;
+			x1 = hi - gr * (hi - lo);
+			p1 = harm_power(x, L, x1, H);
+		} else {
+			lo = x1;
+			x1 = x2;
+			p1 = p2;
+			x2 = lo + gr * (hi - lo);
+			p2 = harm_power(x, L, x2, H);
+		}
+	}
+	return 0.5 * (lo + hi);
+}
+
+/* The peak's frequency (Hz) between bins j - 1 and j + 1: golden section on
+ * the tapered series' DFT (a parabola through three bins is biased by up
+ * to a few hundredths of a bin, 2 % of a 15 s period seen in 60 s). */
+static double refine(const double *x, const struct win *w, long j, double fs)
+{
+	const double W = (double)w->size;
+
+	return golden_max(x, w->len, 1, ((double)j - 1.0) / W, ((double)j + 1.0) / W,
+			  NW_PER_REFINE_STEPS) *
+	       fs;
+}
+
+/* A sparse pulse train's fundamental is weak and its position noisy in a
+ * short window; its harmonics together pin it: the frequency within +-1
+ * bin of f (Hz) that maximises the summed DFT power at f, 2f, ... (up to
+ * f_max, at most NW_PER_HARM_MAX): a grid of a quarter of the H-th
+ * harmonic's resolution, then golden section around its best point. */
 static double refine_harmonics(const double *x, const struct win *w, double f_hz, double fs,
 			       double f_max)
 {
-	const double gr = 0.5 * (sqrt(5.0) - 1.0), W = (double)w->size;
-	double f = f_hz / fs, step, best = f, pbest = -1, lo, hi, x1, x2, p1, p2;
+	const double W = (double)w->size;
+	double f = f_hz / fs, step, best = f, pbest = -1;
 	int H = 0;
 
 	while (H < NW_PER_HARM_MAX && (H + 1) * f_hz <= f_max)
@@ -945,28 +956,7 @@ static double refine_harmonics(const double *x, const struct win *w, double f_hz
 			best = g;
 		}
 	}
-	lo = best - step;
-	hi = best + step;
-	x1 = hi - gr * (hi - lo);
-	x2 = lo + gr * (hi - lo);
-	p1 = harm_power(x, w->len, x1, H);
-	p2 = harm_power(x, w->len, x2, H);
-	for (int i = 0; i < 8; i++) {
-		if (p1 > p2) {
-			hi = x2;
-			x2 = x1;
-			p2 = p1;
-			x1 = hi - gr * (hi - lo);
-			p1 = harm_power(x, w->len, x1, H);
-		} else {
-			lo = x1;
-			x1 = x2;
-			p1 = p2;
-			x2 = lo + gr * (hi - lo);
-			p2 = harm_power(x, w->len, x2, H);
-		}
-	}
-	return 0.5 * (lo + hi) * fs;
+	return golden_max(x, w->len, H, best - step, best + step, 8) * fs;
 }
 
 /* Highest z (power / background) within +-half bins of position x (in

@@ -59,9 +59,10 @@ int nw_fabric_paths_is_static(const struct nw_fabric_paths *p, const struct rack
 int nw_fabric_paths_register(struct nw_fabric_paths *p, const struct nw_fabric_slots *s);
 
 /* A rotating mesh's epoch boundary, checked at most once a second of
- * now_tai_ns (the epoch is the wall clock's, now_s, as every agent's): the new epoch's paths are registered, and the paths of
- * `drain` probed in neither this epoch nor the previous one are forgotten
- * (they leave paths_in). */
+ * now_tai_ns (the epoch is the wall clock's, now_s, as every agent's): the
+ * new epoch's paths are registered, and the paths of `drain` probed in
+ * neither this epoch nor the previous one are forgotten (they leave
+ * paths_in). */
 void nw_fabric_paths_rotate(struct nw_fabric_paths *p, const struct nw_drain *drain,
 			    const struct nw_fabric_slots *s, uint64_t now_tai_ns, uint64_t now_s);
 
